@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * kernels.h - declarations of every CPU kernel and its optional hooks, so the
+ * op table (ops_table.c) can name them. Definitions live one family per file:
+ *   unary.c      element-wise unary ops (+ activation helpers in act.h)
+ *   binary.c     element-wise binary ops with numpy broadcasting, PRelu
+ *   shape_ops.c  Concat, Split, Slice, Reshape/Flatten/Squeeze/Unsqueeze,
+ *                Transpose, Pad, Gather, Cast, Shape, ConstantOfShape,
+ *                Expand, Layout, Identity
+ *   softmax.c    Softmax
+ *   resize.c     Resize (nearest / linear, all coordinate modes)
+ *   pool.c       MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+ *   norm.c       BatchNormalization (when not folded into a conv)
+ *   conv.c       Conv (im2col + GEMM, 1x1 direct, depthwise), ConvTranspose
+ *   matmul.c     Gemm, MatMul
+ *   gemm.c       the blocked GEMM (reference + AVX2/FMA path in gemm_avx2.c)
+ *   threadpool.c the thread pool (pool.h)
+ */
+#include "cpu/cpu.h"
+
+#define QP_CPU_KERNEL(name) enum qp_status name(const struct qp_exec *x)
+#define QP_CPU_SUPPORTS(name) bool name(const struct qp_graph *g, const struct qp_node *n)
+#define QP_CPU_WS(name) size_t name(const struct qp_graph *g, const struct qp_node *n)
+#define QP_CPU_PREPARE(name) enum qp_status name(struct qp_graph *g, struct qp_node *n, struct qp_err *err)
+
+/* unary.c: one kernel for every unary op, switching on x->n->op through a table */
+QP_CPU_KERNEL(qp_cpu_unary);
+QP_CPU_SUPPORTS(qp_cpu_unary_supports);  /* f32; Neg/Abs also i32/i64 */
+
+/* binary.c */
+QP_CPU_KERNEL(qp_cpu_binary);
+QP_CPU_SUPPORTS(qp_cpu_binary_supports); /* f32; Add/Sub/Mul/Div/Max/Min also i32/i64 */
+
+/* shape_ops.c: dtype-agnostic data movement (any element size) */
+QP_CPU_KERNEL(qp_cpu_identity);   /* Identity, Reshape, Flatten, Squeeze, Unsqueeze: copy */
+QP_CPU_KERNEL(qp_cpu_concat);
+QP_CPU_KERNEL(qp_cpu_split);
+QP_CPU_KERNEL(qp_cpu_slice);
+QP_CPU_KERNEL(qp_cpu_transpose);
+QP_CPU_KERNEL(qp_cpu_pad);
+QP_CPU_KERNEL(qp_cpu_gather);
+QP_CPU_KERNEL(qp_cpu_cast);
+QP_CPU_KERNEL(qp_cpu_shape);
+QP_CPU_KERNEL(qp_cpu_constant_of_shape);
+QP_CPU_KERNEL(qp_cpu_expand);
+QP_CPU_KERNEL(qp_cpu_layout);
+QP_CPU_SUPPORTS(qp_cpu_any_dtype_supports); /* true for every dtype */
+QP_CPU_SUPPORTS(qp_cpu_pad_supports);       /* any dtype for constant mode with 0 fill; f32 otherwise */
+
+/* softmax.c */
+QP_CPU_KERNEL(qp_cpu_softmax);
+
+/* resize.c */
+QP_CPU_KERNEL(qp_cpu_resize);
+QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32, rank 4, nearest or linear, N and C unscaled */
+
+/* pool.c */
+QP_CPU_KERNEL(qp_cpu_max_pool);
+QP_CPU_KERNEL(qp_cpu_avg_pool);
+QP_CPU_KERNEL(qp_cpu_global_avg_pool);
+QP_CPU_KERNEL(qp_cpu_global_max_pool);
+QP_CPU_SUPPORTS(qp_cpu_pool_supports); /* f32 rank 4 */
+
+/* norm.c */
+QP_CPU_KERNEL(qp_cpu_batchnorm);
+
+/* conv.c */
+QP_CPU_KERNEL(qp_cpu_conv);
+QP_CPU_SUPPORTS(qp_cpu_conv_supports);
+QP_CPU_WS(qp_cpu_conv_ws);
+QP_CPU_PREPARE(qp_cpu_conv_prepare);
+QP_CPU_KERNEL(qp_cpu_conv_transpose);
+QP_CPU_SUPPORTS(qp_cpu_conv_transpose_supports);
+QP_CPU_WS(qp_cpu_conv_transpose_ws);
+QP_CPU_PREPARE(qp_cpu_conv_transpose_prepare);
+
+/* matmul.c */
+QP_CPU_KERNEL(qp_cpu_gemm_op);
+QP_CPU_KERNEL(qp_cpu_matmul);
+QP_CPU_WS(qp_cpu_matmul_ws);

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * detect.h - images in, detections out: the model spec (pre- and
+ * post-processing of a detector), image decoding, and the detector that
+ * wraps an engine.
+ *
+ * A model spec comes from the models manifest (models/zoo.ini, matched by
+ * sha256 or name) or from a sidecar file next to the model (MODEL.onnx.ini,
+ * same keys), or from command-line flags. Boxes are reported in source-image
+ * pixels, xyxy, after the inverse of the letterbox / resize.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "qpercept/engine.h"
+#include "qpercept/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum qp_pixel_format {
+    QP_PIXEL_RGB8  = 0,
+    QP_PIXEL_BGR8  = 1,
+    QP_PIXEL_GRAY8 = 2,
+    QP_PIXEL_COUNT
+};
+
+/* An image in host memory. Owned by whoever filled it (qp_image_free for
+ * images from qp_image_load). */
+struct qp_image {
+    int32_t              width, height;
+    int32_t              stride; /* bytes per row */
+    enum qp_pixel_format format;
+    uint8_t             *data;
+};
+
+/* Decode a JPEG or PNG file (by content, not name) into RGB8. Errors name the
+ * file and the decoder's reason; sizes above 16384 x 16384 are refused. */
+enum qp_status qp_image_load(const char *path, struct qp_image *out, struct qp_err *err);
+/* Same from memory. */
+enum qp_status qp_image_decode(const void *buf, size_t n, struct qp_image *out,
+                               struct qp_err *err);
+void           qp_image_free(struct qp_image *img);
+
+enum qp_head {
+    QP_HEAD_NONE  = 0, /* raw outputs only */
+    QP_HEAD_YOLOX = 1, /* [1, N, 5 + C]: dx, dy, log w, log h, obj, classes (sigmoided) */
+    QP_HEAD_GFL   = 2, /* per stride: cls [1, N, C] (sigmoided) + reg [1, N, 4*(reg_max+1)] */
+    QP_HEAD_COUNT
+};
+
+#define QP_MAX_STRIDES 8
+#define QP_MAX_CLASSES 1024
+#define QP_LABEL_LEN   48
+
+struct qp_model_spec {
+    char         name[64];
+    char         sha256[65];          /* lower-case hex; "" when unknown */
+    char         url[256];            /* upstream source (manifest only) */
+    int32_t      input_w, input_h;
+    bool         bgr;                 /* model wants B,G,R channel order */
+    bool         letterbox;           /* keep aspect ratio, image top-left, pad */
+    float        pad_value;           /* letterbox fill (0..255 pixel units) */
+    float        mean[3], std[3];     /* per model channel: (x - mean) / std, pixel units */
+    enum qp_head head;
+    int32_t      n_strides;
+    int32_t      strides[QP_MAX_STRIDES];
+    int32_t      reg_max;             /* GFL: bins - 1 (NanoDet-m: 7) */
+    int32_t      n_classes;
+    char         (*labels)[QP_LABEL_LEN]; /* n_classes names or NULL; owned by the spec */
+};
+
+/* Defaults: 0 sizes, RGB, resize, mean 0 / std 1, no head. */
+void           qp_model_spec_init(struct qp_model_spec *s);
+void           qp_model_spec_fini(struct qp_model_spec *s);
+/* Parse one "key = value" setting (the manifest's and sidecar's keys:
+ * input, color, resize, pad, mean, std, head, strides, reg_max, classes,
+ * labels, sha256, url). Relative label file paths resolve against base_dir.
+ * Unknown keys and bad values are QP_E_INVAL naming the key. */
+enum qp_status qp_model_spec_set(struct qp_model_spec *s, const char *key, const char *value,
+                                 const char *base_dir, struct qp_err *err);
+/* Find the spec for model_path: sidecar MODEL.ini first, then the manifest
+ * entry whose sha256 matches the file (or, failing that, whose name equals the
+ * file's base name without extension). QP_E_INVAL when none matches. */
+enum qp_status qp_model_spec_find(const char *model_path, const char *manifest_path,
+                                  struct qp_model_spec *out, struct qp_err *err);
+/* Hex sha256 of a file into hex[65]. */
+enum qp_status qp_sha256_file(const char *path, char hex[65], struct qp_err *err);
+
+struct qp_detection {
+    int32_t class_id;
+    float   score;
+    float   x0, y0, x1, y1; /* source-image pixels */
+};
+
+struct qp_detect_params {
+    float   score_min;      /* default 0.3 */
+    float   iou;            /* NMS IoU threshold, default 0.45 */
+    bool    class_agnostic; /* NMS across classes (default: per class) */
+    int32_t max_dets;       /* at most this many kept, best first (default 300) */
+};
+
+#define QP_DETECT_PARAMS_DEFAULT {0.3f, 0.45f, false, 300}
+
+struct qp_detector;
+
+/* Wrap an open engine (borrowed; must outlive the detector) with a spec
+ * (copied). Checks the engine's input / output shapes against the spec. */
+enum qp_status qp_detector_new(struct qp_engine *e, const struct qp_model_spec *spec,
+                               struct qp_detector **out, struct qp_err *err);
+void           qp_detector_free(struct qp_detector *d);
+/* Pre-process img, run, decode, NMS. Writes at most cap detections (best
+ * first) and their count to *n. Allocates nothing after qp_detector_new. */
+enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
+                               const struct qp_detect_params *p, struct qp_detection *dets,
+                               int32_t cap, int32_t *n, struct qp_err *err);
+
+#ifdef __cplusplus
+}
+#endif

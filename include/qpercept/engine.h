@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * engine.h - the public engine API: open a model, feed tensors, run, read
+ * tensors back.
+ *
+ * A qp_engine owns an imported, optimised and planned network plus the
+ * backend that runs it. Everything run() needs is allocated by
+ * qp_engine_open; qp_engine_run allocates nothing. Tensors cross this API in
+ * the model's own order (NCHW for images), whatever the engine uses inside.
+ * One thread at a time may use an engine.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "qpercept/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QP_MAX_RANK 8
+
+/* Element types; serialized in engine files: numbers never change. */
+enum qp_dtype {
+    QP_DTYPE_F32  = 0,
+    QP_DTYPE_F16  = 1,
+    QP_DTYPE_I8   = 2,
+    QP_DTYPE_U8   = 3,
+    QP_DTYPE_I32  = 4,
+    QP_DTYPE_I64  = 5,
+    QP_DTYPE_BOOL = 6,
+    QP_DTYPE_COUNT
+};
+
+const char *qp_dtype_name(enum qp_dtype t); /* "f32", ... */
+size_t      qp_dtype_size(enum qp_dtype t); /* bytes per element */
+
+enum qp_backend_kind {
+    QP_BACKEND_AUTO = 0, /* CUDA where a usable device exists, else CPU (logged once) */
+    QP_BACKEND_CPU  = 1,
+    QP_BACKEND_CUDA = 2,
+};
+
+struct qp_engine_options {
+    enum qp_backend_kind backend;
+    int                  n_threads;   /* CPU threads; <= 0: one per online CPU */
+    bool                 all_tensors; /* keep every intermediate tensor readable (debugging) */
+};
+
+#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false}
+
+struct qp_tensor_info {
+    const char   *name; /* borrowed; valid while the engine lives */
+    enum qp_dtype dtype;
+    int32_t       rank;
+    int64_t       dims[QP_MAX_RANK];
+};
+
+struct qp_engine;
+
+/* Open an ONNX model (.onnx): import, optimise, plan, prepare the backend.
+ * Errors name the file, node, op and reason. *out is untouched on failure. */
+enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *opt,
+                              struct qp_engine **out, struct qp_err *err);
+void           qp_engine_free(struct qp_engine *e); /* NULL is a no-op */
+
+int32_t        qp_engine_n_inputs(const struct qp_engine *e);
+int32_t        qp_engine_n_outputs(const struct qp_engine *e);
+void           qp_engine_input_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out);
+void           qp_engine_output_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out);
+int32_t        qp_engine_find_input(const struct qp_engine *e, const char *name); /* -1 if none */
+const char    *qp_engine_backend_name(const struct qp_engine *e);
+
+/* Copy input i (model order, NCHW) into the engine; nbytes must match. */
+enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *data,
+                                   size_t nbytes, struct qp_err *err);
+/* Pointer to the input buffer (model order) to fill in place, or NULL when the
+ * engine keeps that input in another layout. */
+void          *qp_engine_input_buffer(struct qp_engine *e, int32_t i);
+enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err);
+/* Output i after run(), in model order; pointer valid until the next run(). */
+const void    *qp_engine_output(struct qp_engine *e, int32_t i);
+
+/* Every tensor of the network (all_tensors engines only): count, info and data
+ * in model order (copied into dst, which must hold info.nbytes). */
+int32_t        qp_engine_n_tensors(const struct qp_engine *e);
+bool           qp_engine_tensor_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out);
+enum qp_status qp_engine_read_tensor(const struct qp_engine *e, int32_t i, void *dst, size_t nbytes,
+                                     struct qp_err *err);
+
+/* Bytes of the activation arena (planned) and of constants. */
+size_t         qp_engine_arena_bytes(const struct qp_engine *e);
+
+#ifdef __cplusplus
+}
+#endif

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * qp_test.h - the one main() every CUnit suite shares, plus small helpers:
+ * locating the mirror directory of real models / data, and skipping (exit 77,
+ * shown by ctest as skipped) when something a test needs is absent.
+ */
+#include <CUnit/Basic.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Mirror directory of models and data (env QP_MIRROR, default ../shared). */
+static inline const char *qp_test_mirror(void)
+{
+    const char *m = getenv("QP_MIRROR");
+    return m && *m ? m : "../shared";
+}
+
+/* Path under the mirror into buf; NULL when the file does not exist. */
+static inline const char *qp_test_mirror_file(const char *rel, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", qp_test_mirror(), rel);
+    FILE *f = fopen(buf, "rb");
+    if (!f)
+        return NULL;
+    fclose(f);
+    return buf;
+}
+
+/* Set by a suite that found its data missing; main() then exits 77 when no
+ * test failed and nothing else ran. */
+static int qp_test_skipped;
+static int qp_test_ran;
+
+#define QP_TEST_SKIP(...)                                                                          \
+    do {                                                                                           \
+        fprintf(stderr, "SKIP: " __VA_ARGS__);                                                     \
+        fputc('\n', stderr);                                                                       \
+        qp_test_skipped++;                                                                         \
+        return;                                                                                    \
+    } while (0)
+
+#define QP_TEST_RAN() (qp_test_ran++)
+
+#define QP_TEST_MAIN(suites)                                                                       \
+    int main(void)                                                                                 \
+    {                                                                                              \
+        if (CU_initialize_registry() != CUE_SUCCESS)                                               \
+            return 1;                                                                              \
+        int rc = 1;                                                                                \
+        if (CU_register_suites(suites) == CUE_SUCCESS) {                                           \
+            CU_basic_set_mode(CU_BRM_VERBOSE);                                                     \
+            CU_basic_run_tests();                                                                  \
+            rc = CU_get_number_of_failures() != 0;                                                 \
+            if (!rc && qp_test_skipped && !qp_test_ran)                                            \
+                rc = 77;                                                                           \
+        }                                                                                          \
+        CU_cleanup_registry();                                                                     \
+        return rc;                                                                                 \
+    }
