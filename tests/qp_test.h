@@ -29,8 +29,8 @@ static inline const char *qp_test_mirror_file(const char *rel, char *buf, size_t
 
 /* Set by a suite that found its data missing; main() then exits 77 when no
  * test failed and nothing else ran. */
-static int qp_test_skipped;
-static int qp_test_ran;
+static int qp_test_skipped __attribute__((unused));
+static int qp_test_ran __attribute__((unused));
 
 #define QP_TEST_SKIP(...)                                                                          \
     do {                                                                                           \

@@ -1,7 +1,63 @@
 // SPDX-License-Identifier: Apache-2.0
-/* main.c - qpercept CLI entry (being written). */
+/*
+ * main.c - the qpercept command line: one binary, one row per subcommand.
+ *
+ * Subcommands of later issues (build, eval, replay, record, sub, bench, ctl)
+ * join this table as they land.
+ */
 #include <stdio.h>
-int main(void)
+#include <string.h>
+
+#include "cli.h"
+#include "core/log.h"
+
+static const struct {
+    const char *name;
+    qp_cli_fn   fn;
+    const char *usage;
+} commands[] = {
+    {"run", qp_cli_run,
+     "run MODEL (--image FILE... | --input [NAME=]FILE.npy...) [--json] [--score S] [--iou I]\n"
+     "        [--agnostic] [--backend cpu|cuda|auto] [--threads N] [--save-outputs DIR]\n"
+     "        [--all-tensors] [--manifest FILE] [--spec FILE] [--size WxH] [--color rgb|bgr]\n"
+     "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
+     "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
+    {"inspect", qp_cli_inspect, "inspect MODEL.onnx [--json]"},
+};
+
+static void usage(FILE *f)
 {
-    return 0;
+    fprintf(f, "usage: qpercept [-v] COMMAND ...\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %s\n", commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+    int first = 1;
+    while (first < argc && argv[first][0] == '-') {
+        if (strcmp(argv[first], "-v") == 0) {
+            qp_log_set_level(QP_LOG_INFO);
+        } else if (strcmp(argv[first], "-vv") == 0) {
+            qp_log_set_level(QP_LOG_DEBUG);
+        } else if (strcmp(argv[first], "-h") == 0 || strcmp(argv[first], "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else {
+            fprintf(stderr, "qpercept: unknown option %s\n", argv[first]);
+            usage(stderr);
+            return 2;
+        }
+        first++;
+    }
+    if (first >= argc) {
+        usage(stderr);
+        return 2;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[first], commands[i].name) == 0)
+            return commands[i].fn(argc - first, argv + first);
+    fprintf(stderr, "qpercept: unknown command '%s'\n", argv[first]);
+    usage(stderr);
+    return 2;
 }

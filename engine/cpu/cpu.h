@@ -19,7 +19,7 @@
  * reference paths, and the tests compare the two.
  */
 #include "graph/graph.h"
-#include "cpu/pool.h"
+#include "cpu/threadpool.h"
 
 struct qp_exec {
     const struct qp_graph *g;

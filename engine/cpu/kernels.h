@@ -10,12 +10,14 @@
  *                Expand, Layout, Identity
  *   softmax.c    Softmax
  *   resize.c     Resize (nearest / linear, all coordinate modes)
- *   pool.c       MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
+ *   pooling.c    MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
  *   norm.c       BatchNormalization (when not folded into a conv)
  *   conv.c       Conv (im2col + GEMM, 1x1 direct, depthwise), ConvTranspose
  *   matmul.c     Gemm, MatMul
  *   gemm.c       the blocked GEMM (reference + AVX2/FMA path in gemm_avx2.c)
- *   threadpool.c the thread pool (pool.h)
+ *   threadpool.c the thread pool (threadpool.h)
+ *   features.c   cpuid feature detection (qp_cpu_features)
+ *   act.h        activation arithmetic shared by fused epilogues and unary ops
  */
 #include "cpu/cpu.h"
 
@@ -55,7 +57,7 @@ QP_CPU_KERNEL(qp_cpu_softmax);
 QP_CPU_KERNEL(qp_cpu_resize);
 QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32, rank 4, nearest or linear, N and C unscaled */
 
-/* pool.c */
+/* pooling.c */
 QP_CPU_KERNEL(qp_cpu_max_pool);
 QP_CPU_KERNEL(qp_cpu_avg_pool);
 QP_CPU_KERNEL(qp_cpu_global_avg_pool);

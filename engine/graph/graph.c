@@ -214,7 +214,8 @@ void qp_graph_compact(struct qp_graph *g)
 
 enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
 {
-    enum qp_status st = QP_OK;
+    enum qp_status       st   = QP_OK;
+    struct qp_consumers cons = {NULL, NULL};
     qp_graph_compact(g);
     int32_t *indeg = qp_calloc((size_t)g->n_nodes + 1, sizeof *indeg);
     int32_t *order = qp_calloc((size_t)g->n_nodes + 1, sizeof *order);
@@ -269,7 +270,12 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
             goto out;
         }
     }
-    /* Kahn's algorithm, stable: ready nodes in original order. */
+    /* Kahn's algorithm over a consumer index (CSR: tensor -> reading nodes),
+     * stable: ready nodes in original order. O(nodes + edges). */
+    if (qp_graph_consumers(g, &cons) != QP_OK) {
+        st = qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
+        goto out;
+    }
     int32_t head = 0, tail = 0;
     for (int32_t i = 0; i < g->n_nodes; i++)
         if (indeg[i] == 0)
@@ -277,14 +283,12 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
     while (head < tail) {
         const struct qp_node *n = &g->nodes[order[head++]];
         for (int32_t k = 0; k < n->n_out; k++) {
-            if (n->out[k] < 0)
+            int32_t t = n->out[k];
+            if (t < 0)
                 continue;
-            for (int32_t j = 0; j < g->n_nodes; j++) {
-                const struct qp_node *m = &g->nodes[j];
-                for (int32_t q = 0; q < m->n_in; q++)
-                    if (m->in[q] == n->out[k] && --indeg[j] == 0)
-                        order[tail++] = j;
-            }
+            for (int32_t c = cons.start[t]; c < cons.start[t + 1]; c++)
+                if (--indeg[cons.node[c]] == 0)
+                    order[tail++] = cons.node[c];
         }
     }
     if (tail != g->n_nodes) {
@@ -309,9 +313,51 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
             if (g->nodes[i].out[k] >= 0)
                 g->tensors[g->nodes[i].out[k]].producer = i;
 out:
+    qp_consumers_fini(&cons);
     qp_free(indeg);
     qp_free(order);
     return st;
+}
+
+enum qp_status qp_graph_consumers(const struct qp_graph *g, struct qp_consumers *c)
+{
+    c->start = qp_calloc((size_t)g->n_tensors + 1, sizeof *c->start);
+    int64_t edges = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        edges += g->nodes[i].n_in;
+    c->node = qp_calloc((size_t)edges + 1, sizeof *c->node);
+    if (!c->start || !c->node) {
+        qp_consumers_fini(c);
+        return QP_E_NOMEM;
+    }
+    /* count, prefix-sum, fill (the same node appears once per input slot) */
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t k = 0; k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] >= 0)
+                c->start[g->nodes[i].in[k] + 1]++;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        c->start[t + 1] += c->start[t];
+    int32_t *fill = qp_calloc((size_t)g->n_tensors + 1, sizeof *fill);
+    if (!fill) {
+        qp_consumers_fini(c);
+        return QP_E_NOMEM;
+    }
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t k = 0; k < g->nodes[i].n_in; k++) {
+            int32_t t = g->nodes[i].in[k];
+            if (t >= 0)
+                c->node[c->start[t] + fill[t]++] = i;
+        }
+    qp_free(fill);
+    return QP_OK;
+}
+
+void qp_consumers_fini(struct qp_consumers *c)
+{
+    qp_free(c->start);
+    qp_free(c->node);
+    c->start = NULL;
+    c->node  = NULL;
 }
 
 int64_t qp_tensor_numel(const struct qp_tensor *t)

@@ -318,6 +318,16 @@ enum qp_status qp_graph_set_const(struct qp_graph *g, int32_t t, enum qp_dtype d
  * order nodes topologically and drop dead nodes and unused tensors' uses. */
 enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err);
 
+/* Consumer index (CSR): the nodes reading tensor t are
+ * node[start[t]] .. node[start[t+1]-1] (a node reading t twice appears twice).
+ * Valid until the graph changes. */
+struct qp_consumers {
+    int32_t *start; /* n_tensors + 1 */
+    int32_t *node;
+};
+enum qp_status qp_graph_consumers(const struct qp_graph *g, struct qp_consumers *c);
+void           qp_consumers_fini(struct qp_consumers *c);
+
 /* Drop dead nodes (keeping order). Tensor indices stay valid. */
 void           qp_graph_compact(struct qp_graph *g);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 /*
- * pool.h - a fixed thread pool for data-parallel loops in CPU kernels.
+ * threadpool.h - a fixed thread pool for data-parallel loops in CPU kernels.
  *
  * Threads are created in qp_pool_new and live until qp_pool_free; a parallel
  * loop never allocates. qp_pool_for splits [0, n) into contiguous chunks

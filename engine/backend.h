@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * backend.h - the contract between the engine and a compute backend.
+ *
+ * A backend is a table of functions plus a blob of private state whose size
+ * it declares (ctx_size); the engine allocates that blob (zeroed), so
+ * backends never allocate their own state object. Everything run() touches
+ * is reserved in prepare() and alloc(); run() must not allocate.
+ *
+ * Order of calls: init -> supports (every node) -> prepare (packs constants,
+ * sets each node's ws_bytes) -> [engine plans the arena] -> alloc (arena +
+ * run tables) -> upload / run / download ... -> fini.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "graph/graph.h"
+#include "qpercept/engine.h"
+
+struct qp_backend_ops {
+    const char *name;     /* "cpu", "cuda": used in logs and test names */
+    size_t      ctx_size; /* bytes of private state the engine provides */
+
+    enum qp_status (*init)(void *ctx, const struct qp_engine_options *opt, struct qp_err *err);
+    void (*fini)(void *ctx); /* releases what init/prepare/alloc acquired */
+
+    /* Can this backend execute node as-is? Pure; called at plan time only. */
+    bool (*supports)(const void *ctx, const struct qp_graph *g, const struct qp_node *n);
+
+    /* Pack constants per node (into g->arena) and set every node's ws_bytes. */
+    enum qp_status (*prepare)(void *ctx, struct qp_graph *g, struct qp_err *err);
+
+    /* After planning: allocate the arena of arena_bytes and the run tables. */
+    enum qp_status (*alloc)(void *ctx, const struct qp_graph *g, size_t arena_bytes,
+                            struct qp_err *err);
+
+    /* Copy between host memory and the backend's arena. */
+    void (*upload)(void *ctx, size_t dst_off, const void *src, size_t n);
+    void (*download)(void *ctx, void *dst, size_t src_off, size_t n);
+
+    /* Execute every node in order. A failing kernel names its node in err. */
+    enum qp_status (*run)(void *ctx, const struct qp_graph *g, struct qp_err *err);
+};
+
+extern const struct qp_backend_ops qp_backend_cpu;
+
+/* Evaluate node n of g on the CPU with constant inputs, making its outputs
+ * constants (constant folding; see graph/passes.h). */
+enum qp_status qp_cpu_eval(struct qp_graph *g, struct qp_node *n, struct qp_err *err);

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * backend_cpu.c - the CPU backend: the kernel table of ops_table.c driven
+ * through the backend contract (backend.h), plus constant folding.
+ *
+ * alloc() builds, per node, the pointer arrays its kernel reads (constant
+ * data or arena + offset), so run() is a loop of table calls that touches
+ * no allocator. The thread pool is created at init.
+ */
+#include "backend.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "cpu/kernels.h"
+
+struct cpu_ctx {
+    struct qp_pool *pool;
+    unsigned char  *arena;
+    void          **ptrs;  /* per node: n_in input pointers then n_out output pointers */
+    int32_t        *first; /* per node: index of its first pointer in ptrs */
+    int32_t         n_nodes;
+};
+
+static enum qp_status cpu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
+{
+    struct cpu_ctx *c = ctx;
+    return qp_pool_new(opt ? opt->n_threads : 0, &c->pool, err);
+}
+
+static void cpu_fini(void *ctx)
+{
+    struct cpu_ctx *c = ctx;
+    qp_pool_free(c->pool);
+    qp_aligned_free(c->arena);
+    qp_free(c->ptrs);
+    qp_free(c->first);
+    memset(c, 0, sizeof *c);
+}
+
+static bool cpu_supports(const void *ctx, const struct qp_graph *g, const struct qp_node *n)
+{
+    (void)ctx;
+    return qp_cpu_supports(g, n);
+}
+
+static enum qp_status cpu_prepare(void *ctx, struct qp_graph *g, struct qp_err *err)
+{
+    (void)ctx;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        struct qp_node         *n   = &g->nodes[i];
+        const struct qp_cpu_op *row = &qp_cpu_ops[n->op];
+        if (row->prepare) {
+            enum qp_status s = row->prepare(g, n, err);
+            if (s != QP_OK)
+                return s;
+        }
+        n->ws_bytes = row->ws_bytes ? row->ws_bytes(g, n) : 0;
+    }
+    return QP_OK;
+}
+
+static void *tensor_ptr(unsigned char *arena, const struct qp_graph *g, int32_t t)
+{
+    if (t < 0)
+        return NULL;
+    const struct qp_tensor *x = &g->tensors[t];
+    return (x->flags & QP_TENSOR_CONST) ? x->data : arena + x->offset;
+}
+
+static enum qp_status cpu_alloc(void *ctx, const struct qp_graph *g, size_t arena_bytes,
+                                struct qp_err *err)
+{
+    struct cpu_ctx *c     = ctx;
+    int64_t         total = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        total += g->nodes[i].n_in + g->nodes[i].n_out;
+    c->arena = qp_aligned_alloc(arena_bytes ? arena_bytes : 1);
+    c->ptrs  = qp_calloc((size_t)total + 1, sizeof *c->ptrs);
+    c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
+    if (!c->arena || !c->ptrs || !c->first)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the %zu-byte activation arena",
+                       g->source, arena_bytes);
+    memset(c->arena, 0, arena_bytes);
+    int32_t k = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        c->first[i]             = k;
+        for (int32_t j = 0; j < n->n_in; j++)
+            c->ptrs[k++] = tensor_ptr(c->arena, g, n->in[j]);
+        for (int32_t j = 0; j < n->n_out; j++)
+            c->ptrs[k++] = tensor_ptr(c->arena, g, n->out[j]);
+    }
+    c->n_nodes = g->n_nodes;
+    return QP_OK;
+}
+
+static void cpu_upload(void *ctx, size_t dst_off, const void *src, size_t n)
+{
+    struct cpu_ctx *c = ctx;
+    memcpy(c->arena + dst_off, src, n);
+}
+
+static void cpu_download(void *ctx, void *dst, size_t src_off, size_t n)
+{
+    struct cpu_ctx *c = ctx;
+    memcpy(dst, c->arena + src_off, n);
+}
+
+static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err *err)
+{
+    struct cpu_ctx *c = ctx;
+    QP_ASSERT(c->n_nodes == g->n_nodes);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        struct qp_exec        x = {
+            .g    = g,
+            .n    = n,
+            .in   = c->ptrs + c->first[i],
+            .out  = c->ptrs + c->first[i] + n->n_in,
+            .ws   = n->ws_bytes ? c->arena + n->ws_offset : NULL,
+            .prep = n->prep,
+            .pool = c->pool,
+        };
+        enum qp_status s = qp_cpu_ops[n->op].run(&x);
+        if (s != QP_OK)
+            return qp_fail(err, s, "%s: node '%s' (%s) failed at run time: %s", g->source,
+                           n->name, qp_op_name(n->op), qp_status_str(s));
+    }
+    return QP_OK;
+}
+
+const struct qp_backend_ops qp_backend_cpu = {
+    .name     = "cpu",
+    .ctx_size = sizeof(struct cpu_ctx),
+    .init     = cpu_init,
+    .fini     = cpu_fini,
+    .supports = cpu_supports,
+    .prepare  = cpu_prepare,
+    .alloc    = cpu_alloc,
+    .upload   = cpu_upload,
+    .download = cpu_download,
+    .run      = cpu_run,
+};
+
+enum qp_status qp_cpu_eval(struct qp_graph *g, struct qp_node *n, struct qp_err *err)
+{
+    if (!qp_cpu_supports(g, n) || qp_cpu_ops[n->op].prepare)
+        return QP_E_UNSUPPORTED; /* not folded; the planner reports it if it must run */
+    void          *ptrs[2 * 4096 + 2];
+    enum qp_status s = QP_OK;
+    if (n->n_in + n->n_out > (int32_t)(sizeof ptrs / sizeof ptrs[0]))
+        return QP_E_UNSUPPORTED;
+    for (int32_t j = 0; j < n->n_in; j++)
+        ptrs[j] = n->in[j] >= 0 ? g->tensors[n->in[j]].data : NULL;
+    for (int32_t j = 0; j < n->n_out; j++) {
+        struct qp_tensor *t = &g->tensors[n->out[j]];
+        t->data = qp_arena_alloc(&g->arena, qp_tensor_nbytes(t) ? qp_tensor_nbytes(t) : 1);
+        if (!t->data)
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory folding node '%s'", g->source,
+                           n->name);
+        ptrs[n->n_in + j] = t->data;
+    }
+    size_t ws_bytes = qp_cpu_ops[n->op].ws_bytes ? qp_cpu_ops[n->op].ws_bytes(g, n) : 0;
+    void  *ws       = ws_bytes ? qp_aligned_alloc(ws_bytes) : NULL;
+    if (ws_bytes && !ws)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory folding node '%s'", g->source, n->name);
+    struct qp_exec x = {g, n, ptrs, ptrs + n->n_in, ws, NULL, NULL};
+    s                = qp_cpu_ops[n->op].run(&x);
+    qp_aligned_free(ws);
+    if (s != QP_OK)
+        return qp_fail(err, s, "%s: node '%s' (%s): constant folding failed: %s", g->source,
+                       n->name, qp_op_name(n->op), qp_status_str(s));
+    for (int32_t j = 0; j < n->n_out; j++) {
+        g->tensors[n->out[j]].flags |= QP_TENSOR_CONST;
+        g->tensors[n->out[j]].producer = -1;
+    }
+    return QP_OK;
+}

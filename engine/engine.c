@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * engine.c - the public engine API: import, optimise, choose a backend,
+ * plan, prepare; then set inputs, run, read outputs.
+ *
+ * The pipeline of qp_engine_open is fixed: ONNX import -> inference with
+ * constant folding -> no-op elimination -> BatchNorm folding -> activation
+ * fusion -> layout (NHWC) -> backend support check -> backend prepare ->
+ * memory plan -> backend alloc. With all_tensors the rewrites that would
+ * make ONNX tensors disappear (elimination, folding BN, fusion) are skipped,
+ * and no buffer is reused, so every tensor can be read after run().
+ *
+ * The backend list is the only place that knows which backends exist.
+ */
+#include "qpercept/engine.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "backend.h"
+#include "core/alloc.h"
+#include "core/log.h"
+#include "graph/passes.h"
+#include "graph/plan.h"
+#include "onnx/onnx.h"
+#ifdef QP_CUDA
+#include "cuda_probe.h"
+#endif
+
+struct qp_engine {
+    struct qp_graph              g;
+    struct qp_engine_options     opt;
+    const struct qp_backend_ops *be;
+    void                        *be_ctx;
+    bool                         be_ready; /* init succeeded: fini owed */
+    struct qp_pass_stats         passes;
+    struct qp_plan_stats         plan;
+    int32_t                     *in, *out; /* graph inputs (non-constant) / outputs */
+    int32_t                      n_in, n_out;
+    void                       **out_host; /* per output: host copy after run() */
+};
+
+/* Why the CUDA backend cannot run here (it has not landed yet; the probe
+ * says whether a device would be there for it). */
+static void cuda_unavailable(char *why, size_t n)
+{
+#ifdef QP_CUDA
+    char dev[160];
+    if (qp_cuda_probe(dev, sizeof dev))
+        snprintf(why, n, "device %s found, but the CUDA engine backend is not implemented yet", dev);
+    else
+        snprintf(why, n, "%s", dev);
+#else
+    snprintf(why, n, "this build has no CUDA support (QP_CUDA=OFF or no toolkit)");
+#endif
+}
+
+static const struct qp_backend_ops *pick_backend(enum qp_backend_kind kind, struct qp_err *err)
+{
+    char why[256];
+    switch (kind) {
+    case QP_BACKEND_CPU: return &qp_backend_cpu;
+    case QP_BACKEND_AUTO:
+        cuda_unavailable(why, sizeof why);
+        qp_log(QP_LOG_INFO, "engine", "backend auto: running on the CPU: %s", why);
+        return &qp_backend_cpu;
+    case QP_BACKEND_CUDA:
+        cuda_unavailable(why, sizeof why);
+        qp_fail(err, QP_E_UNSUPPORTED, "backend cuda: %s (use --backend cpu or auto)", why);
+        return NULL;
+    }
+    qp_fail(err, QP_E_INVAL, "unknown backend %d", (int)kind);
+    return NULL;
+}
+
+static enum qp_status optimise(struct qp_engine *e, struct qp_err *err)
+{
+    struct qp_graph *g = &e->g;
+    enum qp_status   s = qp_pass_infer_fold(g, qp_cpu_eval, &e->passes, err);
+    if (s == QP_OK && !e->opt.all_tensors)
+        s = qp_pass_eliminate(g, &e->passes, err);
+    if (s == QP_OK && !e->opt.all_tensors)
+        s = qp_pass_fold_bn(g, &e->passes, err);
+    if (s == QP_OK && !e->opt.all_tensors)
+        s = qp_pass_fuse(g, &e->passes, err);
+    if (s == QP_OK)
+        s = qp_pass_layout(g, &e->passes, err);
+    return s;
+}
+
+static enum qp_status check_support(struct qp_engine *e, struct qp_err *err)
+{
+    const struct qp_graph *g = &e->g;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        if (e->be->supports(e->be_ctx, g, n))
+            continue;
+        char dims[96];
+        const struct qp_tensor *x = n->n_in && n->in[0] >= 0 ? &g->tensors[n->in[0]] : NULL;
+        return qp_fail(err, QP_E_UNSUPPORTED,
+                       "%s: node '%s' (%s): not supported by the %s backend for input %s %s",
+                       g->source, n->name, qp_op_name(n->op), e->be->name,
+                       x ? qp_dtype_name(x->dtype) : "-",
+                       x ? qp_dims_str(x->dims, x->rank, dims, sizeof dims) : "");
+    }
+    return QP_OK;
+}
+
+static enum qp_status collect_io(struct qp_engine *e, struct qp_err *err)
+{
+    struct qp_graph *g = &e->g;
+    e->in              = qp_calloc((size_t)g->n_inputs + 1, sizeof *e->in);
+    e->out             = qp_calloc((size_t)g->n_outputs + 1, sizeof *e->out);
+    e->out_host        = qp_calloc((size_t)g->n_outputs + 1, sizeof *e->out_host);
+    if (!e->in || !e->out || !e->out_host)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", g->source);
+    for (int32_t k = 0; k < g->n_inputs; k++)
+        if (!(g->tensors[g->inputs[k]].flags & QP_TENSOR_CONST))
+            e->in[e->n_in++] = g->inputs[k];
+    for (int32_t k = 0; k < g->n_outputs; k++) {
+        const struct qp_tensor *t = &g->tensors[g->outputs[k]];
+        e->out[e->n_out]          = g->outputs[k];
+        if (t->flags & QP_TENSOR_CONST) {
+            e->out_host[e->n_out++] = t->data;
+            continue;
+        }
+        e->out_host[e->n_out] = qp_arena_alloc(&g->arena, qp_tensor_nbytes(t) + 1);
+        if (!e->out_host[e->n_out++])
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory for output '%s'", g->source,
+                           t->name);
+    }
+    return QP_OK;
+}
+
+static enum qp_status build(struct qp_engine *e, const char *path, struct qp_err *err)
+{
+    enum qp_status s = qp_onnx_import(path, &e->g, err);
+    if (s != QP_OK)
+        return s;
+    if ((s = optimise(e, err)) != QP_OK)
+        return s;
+    e->be     = pick_backend(e->opt.backend, err);
+    if (!e->be)
+        return QP_E_UNSUPPORTED;
+    e->be_ctx = qp_calloc(1, e->be->ctx_size);
+    if (!e->be_ctx)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
+    if ((s = e->be->init(e->be_ctx, &e->opt, err)) != QP_OK)
+        return s;
+    e->be_ready = true;
+    if ((s = check_support(e, err)) != QP_OK)
+        return s;
+    if ((s = e->be->prepare(e->be_ctx, &e->g, err)) != QP_OK)
+        return s;
+    if ((s = qp_plan_assign_offsets(&e->g, e->opt.all_tensors, &e->plan, err)) != QP_OK)
+        return s;
+    if ((s = e->be->alloc(e->be_ctx, &e->g, e->plan.arena_bytes, err)) != QP_OK)
+        return s;
+    return collect_io(e, err);
+}
+
+enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *opt,
+                              struct qp_engine **out, struct qp_err *err)
+{
+    struct qp_engine *e = qp_calloc(1, sizeof *e);
+    if (!e)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
+    struct qp_engine_options def = QP_ENGINE_OPTIONS_DEFAULT;
+    e->opt                       = opt ? *opt : def;
+    enum qp_status s             = build(e, path, err);
+    if (s != QP_OK) {
+        qp_engine_free(e);
+        return s;
+    }
+    qp_log(QP_LOG_INFO, "engine",
+           "%s: %d nodes on %s, arena %zu bytes (%zu without reuse), folded %d, fused %d+%d silu, "
+           "bn folded %d, layout nodes %d",
+           path, (int)e->g.n_nodes, e->be->name, e->plan.arena_bytes, e->plan.naive_bytes,
+           (int)e->passes.folded, (int)e->passes.act_fused, (int)e->passes.silu_fused,
+           (int)e->passes.bn_folded, (int)e->passes.layout_nodes);
+    *out = e;
+    return QP_OK;
+}
+
+void qp_engine_free(struct qp_engine *e)
+{
+    if (!e)
+        return;
+    if (e->be_ready)
+        e->be->fini(e->be_ctx);
+    qp_free(e->be_ctx);
+    qp_free(e->in);
+    qp_free(e->out);
+    qp_free(e->out_host);
+    qp_graph_fini(&e->g);
+    qp_free(e);
+}
+
+int32_t qp_engine_n_inputs(const struct qp_engine *e)
+{
+    return e->n_in;
+}
+
+int32_t qp_engine_n_outputs(const struct qp_engine *e)
+{
+    return e->n_out;
+}
+
+static void info_of(const struct qp_tensor *t, struct qp_tensor_info *out)
+{
+    out->name  = t->name;
+    out->dtype = t->dtype;
+    out->rank  = t->rank;
+    memcpy(out->dims, t->dims, sizeof out->dims);
+}
+
+void qp_engine_input_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out)
+{
+    QP_ASSERT(i >= 0 && i < e->n_in);
+    info_of(&e->g.tensors[e->in[i]], out);
+}
+
+void qp_engine_output_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out)
+{
+    QP_ASSERT(i >= 0 && i < e->n_out);
+    info_of(&e->g.tensors[e->out[i]], out);
+}
+
+int32_t qp_engine_find_input(const struct qp_engine *e, const char *name)
+{
+    for (int32_t i = 0; i < e->n_in; i++)
+        if (strcmp(e->g.tensors[e->in[i]].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *qp_engine_backend_name(const struct qp_engine *e)
+{
+    return e->be->name;
+}
+
+enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *data, size_t nbytes,
+                                   struct qp_err *err)
+{
+    if (i < 0 || i >= e->n_in)
+        return qp_fail(err, QP_E_INVAL, "input %d: the model has %d inputs", (int)i, (int)e->n_in);
+    const struct qp_tensor *t = &e->g.tensors[e->in[i]];
+    if (nbytes != qp_tensor_nbytes(t))
+        return qp_fail(err, QP_E_INVAL, "input '%s': %zu bytes given, %zu expected", t->name,
+                       nbytes, qp_tensor_nbytes(t));
+    e->be->upload(e->be_ctx, t->offset, data, nbytes);
+    return QP_OK;
+}
+
+void *qp_engine_input_buffer(struct qp_engine *e, int32_t i)
+{
+    (void)e;
+    (void)i;
+    return NULL; /* inputs are uploaded; no backend exposes its arena yet */
+}
+
+enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err)
+{
+    enum qp_status s = e->be->run(e->be_ctx, &e->g, err);
+    if (s != QP_OK)
+        return s;
+    for (int32_t k = 0; k < e->n_out; k++) {
+        const struct qp_tensor *t = &e->g.tensors[e->out[k]];
+        if (!(t->flags & QP_TENSOR_CONST))
+            e->be->download(e->be_ctx, e->out_host[k], t->offset, qp_tensor_nbytes(t));
+    }
+    return QP_OK;
+}
+
+const void *qp_engine_output(struct qp_engine *e, int32_t i)
+{
+    QP_ASSERT(i >= 0 && i < e->n_out);
+    return e->out_host[i];
+}
+
+/* Readable tensors: named by the model (not ours), with data. */
+static bool readable(const struct qp_engine *e, int32_t t)
+{
+    const struct qp_tensor *x = &e->g.tensors[t];
+    if (strncmp(x->name, "_qp_", 4) == 0)
+        return false;
+    return (x->flags & QP_TENSOR_CONST) ? false : qp_plan_has_storage(&e->g, t);
+}
+
+int32_t qp_engine_n_tensors(const struct qp_engine *e)
+{
+    return e->opt.all_tensors ? e->g.n_tensors : 0;
+}
+
+bool qp_engine_tensor_info(const struct qp_engine *e, int32_t i, struct qp_tensor_info *out)
+{
+    if (!e->opt.all_tensors || i < 0 || i >= e->g.n_tensors || !readable(e, i))
+        return false;
+    info_of(&e->g.tensors[i], out);
+    return true;
+}
+
+enum qp_status qp_engine_read_tensor(const struct qp_engine *e, int32_t i, void *dst, size_t nbytes,
+                                     struct qp_err *err)
+{
+    if (!e->opt.all_tensors || i < 0 || i >= e->g.n_tensors || !readable(e, i))
+        return qp_fail(err, QP_E_INVAL, "tensor %d is not readable (open with all_tensors)",
+                       (int)i);
+    const struct qp_tensor *t = &e->g.tensors[i];
+    size_t                  n = qp_tensor_nbytes(t);
+    if (nbytes != n)
+        return qp_fail(err, QP_E_INVAL, "tensor '%s': %zu bytes given, %zu needed", t->name,
+                       nbytes, n);
+    if (t->layout != QP_LAYOUT_NHWC) {
+        e->be->download(e->be_ctx, dst, t->offset, n);
+        return QP_OK;
+    }
+    /* NHWC -> NCHW, element by element (debug path, allocation allowed) */
+    unsigned char *tmp = qp_alloc(n ? n : 1);
+    if (!tmp)
+        return qp_fail(err, QP_E_NOMEM, "tensor '%s': out of memory", t->name);
+    e->be->download(e->be_ctx, tmp, t->offset, n);
+    size_t  es = qp_dtype_size(t->dtype);
+    int64_t N = t->dims[0], C = t->dims[1], H = t->dims[2], W = t->dims[3];
+    for (int64_t b = 0; b < N; b++)
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t h = 0; h < H; h++)
+                for (int64_t w = 0; w < W; w++)
+                    memcpy((unsigned char *)dst + (((b * C + c) * H + h) * W + w) * (int64_t)es,
+                           tmp + (((b * H + h) * W + w) * C + c) * (int64_t)es, es);
+    qp_free(tmp);
+    return QP_OK;
+}
+
+size_t qp_engine_arena_bytes(const struct qp_engine *e)
+{
+    return e->plan.arena_bytes;
+}

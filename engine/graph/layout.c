@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * layout.c - the layout pass: rank-4 activations around convolutions, pools
+ * and resizes are stored NHWC; Layout nodes convert at the boundaries.
+ *
+ * Ops fall in three classes (table below):
+ *  AWARE    need their rank-4 data input NHWC and produce NHWC (Conv, pools,
+ *           Resize);
+ *  FOLLOW   work on any layout given physical axes (element-wise, Concat,
+ *           Split, Slice, Pad, BatchNorm): they run NHWC when one of their
+ *           rank-4 activation inputs already is, converting the others,
+ *           permuting constant operands and rewriting axis attributes to
+ *           physical ones;
+ *  PLAIN    everything else (Reshape, Transpose, Gemm, ...): NHWC inputs are
+ *           converted back first.
+ * Graph inputs and outputs stay PLAIN (model order), so callers never see
+ * NHWC. One conversion per tensor and direction is shared by all readers.
+ */
+#include "graph/passes.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+
+enum layout_class { PLAIN = 0, AWARE, FOLLOW };
+
+static enum layout_class op_class(enum qp_op op)
+{
+    static const unsigned char cls[QP_OP_COUNT] = {
+        [QP_OP_CONV] = AWARE,          [QP_OP_CONV_TRANSPOSE] = AWARE,
+        [QP_OP_MAX_POOL] = AWARE,      [QP_OP_AVG_POOL] = AWARE,
+        [QP_OP_GLOBAL_AVG_POOL] = AWARE, [QP_OP_GLOBAL_MAX_POOL] = AWARE,
+        [QP_OP_RESIZE] = AWARE,
+        [QP_OP_IDENTITY] = FOLLOW,     [QP_OP_RELU] = FOLLOW,    [QP_OP_LEAKY_RELU] = FOLLOW,
+        [QP_OP_SIGMOID] = FOLLOW,      [QP_OP_HARD_SIGMOID] = FOLLOW,
+        [QP_OP_HARD_SWISH] = FOLLOW,   [QP_OP_TANH] = FOLLOW,    [QP_OP_CLIP] = FOLLOW,
+        [QP_OP_SQRT] = FOLLOW,         [QP_OP_EXP] = FOLLOW,     [QP_OP_NEG] = FOLLOW,
+        [QP_OP_ABS] = FOLLOW,          [QP_OP_LOG] = FOLLOW,     [QP_OP_RECIPROCAL] = FOLLOW,
+        [QP_OP_FLOOR] = FOLLOW,        [QP_OP_CEIL] = FOLLOW,    [QP_OP_ELU] = FOLLOW,
+        [QP_OP_SILU] = FOLLOW,         [QP_OP_ADD] = FOLLOW,     [QP_OP_SUB] = FOLLOW,
+        [QP_OP_MUL] = FOLLOW,          [QP_OP_DIV] = FOLLOW,     [QP_OP_POW] = FOLLOW,
+        [QP_OP_PRELU] = FOLLOW,        [QP_OP_MAX] = FOLLOW,     [QP_OP_MIN] = FOLLOW,
+        [QP_OP_CONCAT] = FOLLOW,       [QP_OP_SPLIT] = FOLLOW,   [QP_OP_SLICE] = FOLLOW,
+        [QP_OP_PAD] = FOLLOW,          [QP_OP_BATCHNORM] = FOLLOW,
+    };
+    return (unsigned)op < QP_OP_COUNT ? (enum layout_class)cls[op] : PLAIN;
+}
+
+/* Which inputs of a FOLLOW op carry data in the output's layout (others are
+ * parameters: Clip bounds, Split sizes, Slice indices, Pad pads, BN vectors). */
+static bool data_input(enum qp_op op, int32_t k)
+{
+    switch (op) {
+    case QP_OP_CONCAT: return true;
+    case QP_OP_ADD:
+    case QP_OP_SUB:
+    case QP_OP_MUL:
+    case QP_OP_DIV:
+    case QP_OP_POW:
+    case QP_OP_PRELU:
+    case QP_OP_MAX:
+    case QP_OP_MIN: return k < 2;
+    default: return k == 0;
+    }
+}
+
+/* logical axis -> physical axis for NHWC */
+static const int32_t phys_of[4] = {0, 3, 1, 2};
+/* physical axis -> logical axis for NHWC */
+static const int32_t log_of[4] = {0, 2, 3, 1};
+
+struct layout_ctx {
+    struct qp_graph      *g;
+    int32_t              *twin[2]; /* [to_nhwc][tensor] converted copy, or -1 */
+    struct qp_pass_stats *st;
+};
+
+static bool is_act4(const struct qp_graph *g, int32_t t)
+{
+    return t >= 0 && !(g->tensors[t].flags & QP_TENSOR_CONST) && g->tensors[t].rank == 4;
+}
+
+/* The tensor holding t's data in layout want (adding a Layout node once). */
+static enum qp_status convert(struct layout_ctx *c, int32_t t, enum qp_layout want, int32_t *out,
+                              struct qp_err *err)
+{
+    struct qp_graph *g = c->g;
+    if (g->tensors[t].layout == want) {
+        *out = t;
+        return QP_OK;
+    }
+    bool to_nhwc = want == QP_LAYOUT_NHWC;
+    if (c->twin[to_nhwc][t] >= 0) {
+        *out = c->twin[to_nhwc][t];
+        return QP_OK;
+    }
+    int32_t        nt, ni;
+    enum qp_status s = qp_graph_add_tensor(g, NULL, &nt, err);
+    if (s == QP_OK)
+        s = qp_graph_add_node(g, QP_OP_LAYOUT, NULL, 1, 1, &ni, err);
+    if (s != QP_OK)
+        return s;
+    struct qp_tensor *x = &g->tensors[nt];
+    const char       *name = x->name;
+    *x                     = g->tensors[t];
+    x->name                = name;
+    x->flags &= ~(uint32_t)(QP_TENSOR_INPUT | QP_TENSOR_OUTPUT | QP_TENSOR_CONST);
+    x->data                    = NULL;
+    x->layout                  = want;
+    g->nodes[ni].in[0]         = t;
+    g->nodes[ni].out[0]        = nt;
+    g->nodes[ni].attr.layout.to_nhwc = to_nhwc;
+    c->twin[to_nhwc][t]        = nt;
+    if (c->st)
+        c->st->layout_nodes++;
+    *out = nt;
+    return QP_OK;
+}
+
+/* A constant operand of an NHWC element-wise op: right-align to rank 4 and
+ * store it permuted (a new tensor; the original may have other readers). */
+static enum qp_status permute_const(struct qp_graph *g, int32_t t, int32_t *out, struct qp_err *err)
+{
+    const struct qp_tensor *src = &g->tensors[t];
+    if (qp_tensor_numel(src) <= 1 || src->rank > 4) {
+        *out = t; /* scalars broadcast in any layout */
+        return QP_OK;
+    }
+    int64_t d[4] = {1, 1, 1, 1};
+    for (int32_t i = 0; i < src->rank; i++)
+        d[4 - src->rank + i] = src->dims[i];
+    int32_t        nt;
+    void          *data;
+    enum qp_status s = qp_graph_add_tensor(g, NULL, &nt, err);
+    if (s == QP_OK)
+        s = qp_graph_set_const(g, nt, g->tensors[t].dtype, 4, d, &data, err);
+    if (s != QP_OK)
+        return s;
+    src             = &g->tensors[t];
+    size_t      es  = qp_dtype_size(src->dtype);
+    const char *in  = src->data;
+    char       *o   = data;
+    for (int64_t n = 0; n < d[0]; n++)
+        for (int64_t h = 0; h < d[2]; h++)
+            for (int64_t w = 0; w < d[3]; w++)
+                for (int64_t ch = 0; ch < d[1]; ch++) {
+                    int64_t li = ((n * d[1] + ch) * d[2] + h) * d[3] + w;
+                    memcpy(o, in + li * (int64_t)es, es);
+                    o += es;
+                }
+    g->tensors[nt].layout = QP_LAYOUT_NHWC;
+    *out                  = nt;
+    return QP_OK;
+}
+
+/* Rewrite a FOLLOW node's axis attributes from logical to physical. */
+static void physical_axes(struct qp_node *n)
+{
+    switch (n->op) {
+    case QP_OP_CONCAT:
+    case QP_OP_SPLIT: n->attr.axis = phys_of[n->attr.axis]; break;
+    case QP_OP_SLICE: {
+        struct qp_slice_attr a = n->attr.slice;
+        for (int32_t p = 0; p < 4; p++) {
+            n->attr.slice.start[p] = a.start[log_of[p]];
+            n->attr.slice.step[p]  = a.step[log_of[p]];
+        }
+        break;
+    }
+    case QP_OP_PAD: {
+        struct qp_pad_attr a = n->attr.pad;
+        for (int32_t p = 0; p < 4; p++) {
+            n->attr.pad.pads[p]     = a.pads[log_of[p]];
+            n->attr.pad.pads[4 + p] = a.pads[4 + log_of[p]];
+        }
+        break;
+    }
+    default: break;
+    }
+    n->phys_axes = true;
+}
+
+/* Should FOLLOW node n run NHWC? When some rank-4 data input is NHWC and
+ * every non-constant data input is rank 4. */
+static bool follow_nhwc(const struct qp_graph *g, const struct qp_node *n)
+{
+    bool any = false;
+    for (int32_t k = 0; k < n->n_in; k++) {
+        int32_t t = n->in[k];
+        if (t < 0 || !data_input(n->op, k))
+            continue;
+        const struct qp_tensor *x = &g->tensors[t];
+        if (!(x->flags & QP_TENSOR_CONST) && x->rank != 4)
+            return false;
+        if ((x->flags & QP_TENSOR_CONST) && x->rank > 4)
+            return false;
+        if (x->layout == QP_LAYOUT_NHWC)
+            any = true;
+    }
+    for (int32_t k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && g->tensors[n->out[k]].rank != 4)
+            return false;
+    return any;
+}
+
+static enum qp_status layout_node(struct layout_ctx *c, int32_t i, struct qp_err *err)
+{
+    struct qp_graph  *g   = c->g;
+    enum layout_class cls = op_class(g->nodes[i].op);
+    bool nhwc = cls == AWARE ? is_act4(g, g->nodes[i].in[0]) : cls == FOLLOW && follow_nhwc(g, &g->nodes[i]);
+    enum qp_layout want = nhwc ? QP_LAYOUT_NHWC : QP_LAYOUT_PLAIN;
+    for (int32_t k = 0; k < g->nodes[i].n_in; k++) {
+        int32_t t = g->nodes[i].in[k], nt = t;
+        if (t < 0)
+            continue;
+        enum qp_status s = QP_OK;
+        bool           data = cls == AWARE ? k == 0 : cls == FOLLOW ? data_input(g->nodes[i].op, k) : true;
+        if (g->tensors[t].flags & QP_TENSOR_CONST) {
+            if (nhwc && cls == FOLLOW && data)
+                s = permute_const(g, t, &nt, err);
+        } else if (data || g->tensors[t].layout != QP_LAYOUT_PLAIN) {
+            s = convert(c, t, data ? want : QP_LAYOUT_PLAIN, &nt, err);
+        }
+        if (s != QP_OK)
+            return s;
+        g->nodes[i].in[k] = nt; /* re-read: convert may grow the node array */
+    }
+    struct qp_node *n = &g->nodes[i];
+    for (int32_t k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0)
+            g->tensors[n->out[k]].layout = want;
+    if (nhwc && cls == FOLLOW)
+        physical_axes(n);
+    return QP_OK;
+}
+
+/* A graph output left NHWC: its producer writes a twin, a Layout node writes
+ * the output's own name in model order. */
+static enum qp_status plain_output(struct layout_ctx *c, int32_t t, struct qp_err *err)
+{
+    struct qp_graph *g = c->g;
+    if (g->tensors[t].layout == QP_LAYOUT_PLAIN || g->tensors[t].producer < 0)
+        return QP_OK;
+    int32_t        nt, ni, p = g->tensors[t].producer;
+    enum qp_status s = qp_graph_add_tensor(g, NULL, &nt, err);
+    if (s == QP_OK)
+        s = qp_graph_add_node(g, QP_OP_LAYOUT, NULL, 1, 1, &ni, err);
+    if (s != QP_OK)
+        return s;
+    const char *name = g->tensors[nt].name;
+    g->tensors[nt]   = g->tensors[t];
+    g->tensors[nt].name = name;
+    g->tensors[nt].flags &= ~(uint32_t)QP_TENSOR_OUTPUT;
+    g->tensors[t].layout = QP_LAYOUT_PLAIN;
+    for (int32_t k = 0; k < g->nodes[p].n_out; k++)
+        if (g->nodes[p].out[k] == t)
+            g->nodes[p].out[k] = nt;
+    for (int32_t j = 0; j < g->n_nodes; j++)
+        if (j != ni)
+            for (int32_t k = 0; k < g->nodes[j].n_in; k++)
+                if (g->nodes[j].in[k] == t)
+                    g->nodes[j].in[k] = nt;
+    g->nodes[ni].in[0]                 = nt;
+    g->nodes[ni].out[0]                = t;
+    g->nodes[ni].attr.layout.to_nhwc   = false;
+    if (c->st)
+        c->st->layout_nodes++;
+    return QP_OK;
+}
+
+enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
+{
+    enum qp_status    s = QP_OK;
+    struct layout_ctx c = {g, {NULL, NULL}, st};
+    /* twins are looked up only for tensors that exist before the pass */
+    size_t cap = (size_t)g->n_tensors + 1;
+    c.twin[0]  = qp_alloc(cap * sizeof(int32_t));
+    c.twin[1]  = qp_alloc(cap * sizeof(int32_t));
+    if (!c.twin[0] || !c.twin[1]) {
+        s = qp_fail(err, QP_E_NOMEM, "%s: out of memory in the layout pass", g->source);
+        goto out;
+    }
+    for (size_t i = 0; i < cap; i++)
+        c.twin[0][i] = c.twin[1][i] = -1;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        g->tensors[t].layout = QP_LAYOUT_PLAIN;
+    int32_t n_nodes = g->n_nodes; /* nodes added below are Layout nodes: already placed */
+    for (int32_t i = 0; i < n_nodes && s == QP_OK; i++)
+        if (!g->nodes[i].dead)
+            s = layout_node(&c, i, err);
+    for (int32_t k = 0; k < g->n_outputs && s == QP_OK; k++)
+        s = plain_output(&c, g->outputs[k], err);
+    if (s == QP_OK)
+        s = qp_graph_link(g, err);
+out:
+    qp_free(c.twin[0]);
+    qp_free(c.twin[1]);
+    return s;
+}
