@@ -98,7 +98,7 @@ enum qp_op {
     QP_OP_GATHER        = 59, /* x, indices; attr.axis */
     QP_OP_CAST          = 60, /* attr.cast.to */
     QP_OP_SHAPE         = 61, /* output i64 [rank] */
-    QP_OP_CONSTANT_OF_SHAPE = 62, /* shape; value in attr.fill */
+    QP_OP_CONSTANT_OF_SHAPE = 62, /* shape; value in attr.fill; output dtype set by the importer */
     QP_OP_EXPAND        = 63, /* x, shape */
     /* math */
     QP_OP_SOFTMAX       = 70, /* attr.softmax */
@@ -147,7 +147,8 @@ enum qp_auto_pad {
 };
 
 struct qp_unary_attr {
-    float alpha, beta; /* LeakyRelu/Elu alpha; HardSigmoid alpha, beta */
+    float alpha, beta; /* LeakyRelu/Elu alpha; HardSigmoid alpha, beta; Clip min, max
+                        * (written by inference from the inputs, +-inf when absent) */
 };
 
 struct qp_conv_attr {
@@ -205,6 +206,8 @@ struct qp_slice_attr { /* resolved by inference, per logical (later physical) ax
 };
 
 struct qp_transpose_attr {
+    /* the importer leaves perm[0] = -1 when the attribute is absent (reverse)
+     * and -1 past its length; inference writes the resolved permutation */
     int32_t perm[QP_MAX_RANK];
 };
 
@@ -213,7 +216,7 @@ enum qp_pad_mode { QP_PAD_CONSTANT = 0, QP_PAD_REFLECT = 1, QP_PAD_EDGE = 2 };
 struct qp_pad_attr {
     enum qp_pad_mode mode;
     float            value;                  /* constant mode fill (resolved) */
-    int64_t          pads[2 * QP_MAX_RANK];  /* begin[0..r-1], end[0..r-1] (resolved) */
+    int64_t          pads[2 * QP_MAX_RANK];  /* begin[i] at pads[i], end[i] at pads[rank+i] */
 };
 
 struct qp_gemm_attr {
