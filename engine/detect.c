@@ -1,0 +1,215 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * detect.c - the detector: image -> pre-processing -> engine -> head
+ * decoding -> NMS -> boxes in source pixels (qp_detector_*).
+ *
+ * qp_detector_new checks the engine against the spec once - one f32 input
+ * [1, 3, H, W] of the spec's size, outputs that fit the head (bound by shape
+ * in post/head.c) - and sizes everything a frame needs: the pre-processing
+ * tables, the candidate arrays (anchors x classes, the most a decoder can
+ * write) and, when the engine cannot be filled in place, an input buffer.
+ * qp_detector_run then allocates nothing (test_no_alloc checks it).
+ *
+ * Candidates are one per (anchor, class) above score_min for class-aware
+ * NMS, one per anchor (its best class) for class-agnostic NMS; NMS runs in
+ * model-input pixels and the kept boxes are mapped back and clipped last.
+ * The maths lives in image/preprocess.c and post/; this file is glue.
+ */
+#include "qpercept/detect.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "image/preprocess.h"
+#include "post/post.h"
+
+#define MAX_OUTPUTS 64
+
+struct qp_detector {
+    struct qp_engine    *engine; /* borrowed */
+    struct qp_model_spec spec;   /* deep copy, labels included */
+    struct qp_preprocess pre;
+    struct qp_head_plan  plan;
+    int32_t              n_outputs;
+    const float        **outputs; /* [n_outputs], refreshed every run */
+    float               *input;   /* own input when the engine has no in-place buffer */
+    size_t               input_bytes;
+    struct qp_candidate *cand, *tmp; /* [plan.max_candidates] each */
+};
+
+static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model_spec *src,
+                                struct qp_err *err)
+{
+    *dst        = *src;
+    dst->labels = NULL;
+    if (!src->labels)
+        return QP_OK;
+    if (src->n_classes <= 0 || src->n_classes > QP_MAX_CLASSES)
+        return qp_fail(err, QP_E_INVAL, "%s: labels with %d classes", src->name, src->n_classes);
+    dst->labels = qp_calloc((size_t)src->n_classes, sizeof *dst->labels);
+    if (!dst->labels)
+        return qp_fail(err, QP_E_NOMEM, "%s: %d labels", src->name, src->n_classes);
+    memcpy(dst->labels, src->labels, (size_t)src->n_classes * sizeof *dst->labels);
+    return QP_OK;
+}
+
+/* One f32 [1, 3, H, W] input; adopt H and W when the spec leaves them 0. */
+static enum qp_status check_input(struct qp_detector *d, struct qp_err *err)
+{
+    struct qp_model_spec *s = &d->spec;
+    int32_t               n = qp_engine_n_inputs(d->engine);
+    if (n != 1)
+        return qp_fail(err, QP_E_INVAL, "%s: a detector needs one image input, model has %d",
+                       s->name, n);
+    struct qp_tensor_info in;
+    qp_engine_input_info(d->engine, 0, &in);
+    if (in.dtype != QP_DTYPE_F32 || in.rank != 4 || in.dims[0] != 1 || in.dims[1] != 3 ||
+        in.dims[2] < 1 || in.dims[3] < 1 || in.dims[2] > 16384 || in.dims[3] > 16384)
+        return qp_fail(err, QP_E_INVAL, "%s: input %s must be f32 [1,3,H,W], is %s rank %d",
+                       s->name, in.name, qp_dtype_name(in.dtype), in.rank);
+    if (s->input_w == 0 && s->input_h == 0) {
+        s->input_w = (int32_t)in.dims[3];
+        s->input_h = (int32_t)in.dims[2];
+    }
+    if (in.dims[2] != s->input_h || in.dims[3] != s->input_w)
+        return qp_fail(err, QP_E_INVAL, "%s: spec input %dx%d but model input %s is %lldx%lld",
+                       s->name, s->input_w, s->input_h, in.name, (long long)in.dims[3],
+                       (long long)in.dims[2]);
+    d->input_bytes = (size_t)3 * (size_t)s->input_w * (size_t)s->input_h * sizeof(float);
+    return QP_OK;
+}
+
+/* Bind the outputs to the head; every output must be f32 for decoding. */
+static enum qp_status bind_outputs(struct qp_detector *d, struct qp_err *err)
+{
+    d->n_outputs = qp_engine_n_outputs(d->engine);
+    if (d->n_outputs < 1 || d->n_outputs > MAX_OUTPUTS)
+        return qp_fail(err, QP_E_INVAL, "%s: %d outputs (want 1..%d)", d->spec.name, d->n_outputs,
+                       MAX_OUTPUTS);
+    struct qp_tensor_info outs[MAX_OUTPUTS];
+    for (int32_t i = 0; i < d->n_outputs; i++)
+        qp_engine_output_info(d->engine, i, &outs[i]);
+    enum qp_status st = qp_head_bind(&d->spec, outs, d->n_outputs, &d->plan, err);
+    if (st != QP_OK)
+        return st;
+    if (d->spec.labels && d->spec.n_classes != d->plan.n_classes)
+        return qp_fail(err, QP_E_INVAL, "%s: %d labels for %d classes", d->spec.name,
+                       d->spec.n_classes, d->plan.n_classes);
+    d->spec.n_classes = d->plan.n_classes;
+    return QP_OK;
+}
+
+static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
+{
+    const size_t n_cand = d->plan.max_candidates > 0 ? (size_t)d->plan.max_candidates : 1;
+    d->outputs          = qp_calloc((size_t)d->n_outputs, sizeof *d->outputs);
+    d->cand             = qp_calloc(n_cand, sizeof *d->cand);
+    d->tmp              = qp_calloc(n_cand, sizeof *d->tmp);
+    const bool in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
+    if (!in_place)
+        d->input = qp_alloc(d->input_bytes);
+    if (!d->outputs || !d->cand || !d->tmp || (!in_place && !d->input))
+        return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates", d->spec.name,
+                       n_cand);
+    return QP_OK;
+}
+
+enum qp_status qp_detector_new(struct qp_engine *e, const struct qp_model_spec *spec,
+                               struct qp_detector **out, struct qp_err *err)
+{
+    if (!e || !spec || !out)
+        return qp_fail(err, QP_E_INVAL, "qp_detector_new: engine, spec and out are required");
+    struct qp_detector *d = qp_calloc(1, sizeof *d);
+    if (!d)
+        return qp_fail(err, QP_E_NOMEM, "detector");
+    d->engine         = e;
+    enum qp_status st = copy_spec(&d->spec, spec, err);
+    if (st == QP_OK)
+        st = check_input(d, err);
+    if (st == QP_OK)
+        st = qp_preprocess_init(&d->pre, &d->spec, err);
+    if (st == QP_OK)
+        st = bind_outputs(d, err);
+    if (st == QP_OK)
+        st = alloc_buffers(d, err);
+    if (st != QP_OK) {
+        qp_detector_free(d);
+        return st;
+    }
+    *out = d;
+    return QP_OK;
+}
+
+void qp_detector_free(struct qp_detector *d)
+{
+    if (!d)
+        return;
+    qp_preprocess_fini(&d->pre);
+    qp_free(d->spec.labels);
+    qp_free(d->outputs);
+    qp_free(d->input);
+    qp_free(d->cand);
+    qp_free(d->tmp);
+    qp_free(d);
+}
+
+static enum qp_status check_params(const struct qp_detect_params *p, struct qp_err *err)
+{
+    if (!(p->score_min >= 0.0f && p->score_min <= 1.0f))
+        return qp_fail(err, QP_E_INVAL, "score_min %g is outside [0, 1]", (double)p->score_min);
+    if (!(p->iou >= 0.0f && p->iou <= 1.0f))
+        return qp_fail(err, QP_E_INVAL, "iou %g is outside [0, 1]", (double)p->iou);
+    if (p->max_dets < 1)
+        return qp_fail(err, QP_E_INVAL, "max_dets %d must be >= 1", p->max_dets);
+    return QP_OK;
+}
+
+/* Pre-process straight into the engine's input when it allows, else into
+ * our buffer and copy. */
+static enum qp_status feed(struct qp_detector *d, const struct qp_image *img,
+                           struct qp_transform *xf, struct qp_err *err)
+{
+    float *dst = qp_engine_input_buffer(d->engine, 0);
+    if (!dst && !d->input)
+        return qp_fail(err, QP_E_INVAL, "%s: engine withdrew its input buffer", d->spec.name);
+    enum qp_status st = qp_preprocess_run(&d->pre, img, dst ? dst : d->input, xf, err);
+    if (st == QP_OK && !dst)
+        st = qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err);
+    return st;
+}
+
+enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
+                               const struct qp_detect_params *p, struct qp_detection *dets,
+                               int32_t cap, int32_t *n, struct qp_err *err)
+{
+    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
+    if (!d || !img || !n || cap < 0 || (cap > 0 && !dets))
+        return qp_fail(err, QP_E_INVAL, "qp_detector_run: detector, image, dets and n needed");
+    *n = 0;
+    p  = p ? p : &defaults;
+    struct qp_transform xf;
+    enum qp_status      st = check_params(p, err);
+    if (st == QP_OK)
+        st = feed(d, img, &xf, err);
+    if (st == QP_OK)
+        st = qp_engine_run(d->engine, err);
+    if (st != QP_OK)
+        return st;
+
+    for (int32_t i = 0; i < d->n_outputs; i++) {
+        d->outputs[i] = qp_engine_output(d->engine, i);
+        QP_ASSERT(d->outputs[i]); /* the engine's contract after a good run() */
+    }
+    int32_t n_cand =
+        qp_head_decode(&d->plan, d->outputs, p->score_min, !p->class_agnostic, d->cand);
+    int32_t kept = qp_nms_run(d->cand, n_cand, d->tmp, p->iou, p->class_agnostic, p->max_dets);
+    int32_t m    = kept < cap ? kept : cap;
+    for (int32_t i = 0; i < m; i++) {
+        const struct qp_candidate *c      = &d->cand[i];
+        float                      box[4] = {c->x0, c->y0, c->x1, c->y1};
+        qp_transform_to_source(&xf, box);
+        dets[i] = (struct qp_detection){c->class_id, c->score, box[0], box[1], box[2], box[3]};
+    }
+    *n = m;
+    return QP_OK;
+}

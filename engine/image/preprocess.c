@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * preprocess.c - source image -> normalised model input (float NCHW), with
+ * OpenCV-exact bilinear scaling, and the inverse box transform.
+ *
+ * Why bit-exact OpenCV: the reference detections (and most upstream demo
+ * code) resize with cv2.resize(INTER_LINEAR) on 8-bit images. Its
+ * arithmetic, reproduced here:
+ *   fx = (float)((dx + 0.5) * (src_w / dst_w) - 0.5), sx = floor(fx),
+ *   fx -= sx; at the borders sx is clamped and fx = 0;
+ *   weights a = round((1 - fx) * 2048), round(fx * 2048) (half to even);
+ *   rows likewise, with row indices clamped to the image;
+ *   S = a0 * p[sx] + a1 * p[sx + 1] per row (int), then
+ *   out = (((b0 * (S0 >> 4)) >> 16) + ((b1 * (S1 >> 4)) >> 16) + 2) >> 2.
+ * The 8-bit result then goes through a per-channel table of
+ * (v - mean) / std, computed in float like numpy does in float32.
+ * A 2x downscale (which OpenCV turns into INTER_AREA) gives the same
+ * numbers through this formula, so it needs no special case.
+ *
+ * Invariants: coefficient tables are sized for the model input at init and
+ * refilled per frame (they depend on the source size); run() allocates
+ * nothing. Decoding files is in decode.c; boxes are decoded in post/.
+ */
+#include "image/preprocess.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "core/alloc.h"
+
+#define COEF_BITS 11
+#define COEF_SCALE (1 << COEF_BITS)
+
+/* Source channel feeding model channel k, by pixel format and model order. */
+static const struct {
+    int32_t n_channels;
+    int32_t src_channel[2][3]; /* [model wants bgr][model channel] */
+} formats[] = {
+    [QP_PIXEL_RGB8]  = {3, {{0, 1, 2}, {2, 1, 0}}},
+    [QP_PIXEL_BGR8]  = {3, {{2, 1, 0}, {0, 1, 2}}},
+    [QP_PIXEL_GRAY8] = {1, {{0, 0, 0}, {0, 0, 0}}},
+};
+_Static_assert(sizeof formats / sizeof formats[0] == QP_PIXEL_COUNT, "one row per pixel format");
+
+enum qp_status qp_preprocess_init(struct qp_preprocess *p, const struct qp_model_spec *spec,
+                                  struct qp_err *err)
+{
+    memset(p, 0, sizeof *p);
+    if (spec->input_w <= 0 || spec->input_h <= 0 || spec->input_w > 16384 || spec->input_h > 16384)
+        return qp_fail(err, QP_E_INVAL, "%s: input size %dx%d is not in 1..16384", spec->name,
+                       spec->input_w, spec->input_h);
+    for (int c = 0; c < 3; c++) {
+        if (!(spec->std[c] != 0.0f) || !isfinite(spec->std[c]) || !isfinite(spec->mean[c]))
+            return qp_fail(err, QP_E_INVAL, "%s: channel %d: mean %g / std %g is not usable",
+                           spec->name, c, (double)spec->mean[c], (double)spec->std[c]);
+    }
+    p->dst_w     = spec->input_w;
+    p->dst_h     = spec->input_h;
+    p->bgr       = spec->bgr;
+    p->letterbox = spec->letterbox;
+    p->pad_value = spec->pad_value;
+    for (int c = 0; c < 3; c++) {
+        for (int v = 0; v < 256; v++)
+            p->lut[c][v] = ((float)v - spec->mean[c]) / spec->std[c];
+        p->pad_norm[c] = (spec->pad_value - spec->mean[c]) / spec->std[c];
+    }
+    p->xofs   = qp_calloc((size_t)p->dst_w, sizeof *p->xofs);
+    p->xalpha = qp_calloc(2 * (size_t)p->dst_w, sizeof *p->xalpha);
+    p->yofs   = qp_calloc(2 * (size_t)p->dst_h, sizeof *p->yofs);
+    p->ybeta  = qp_calloc(2 * (size_t)p->dst_h, sizeof *p->ybeta);
+    if (!p->xofs || !p->xalpha || !p->yofs || !p->ybeta) {
+        qp_preprocess_fini(p);
+        return qp_fail(err, QP_E_NOMEM, "pre-processing tables for %dx%d", spec->input_w,
+                       spec->input_h);
+    }
+    return QP_OK;
+}
+
+void qp_preprocess_fini(struct qp_preprocess *p)
+{
+    qp_free(p->xofs);
+    qp_free(p->xalpha);
+    qp_free(p->yofs);
+    qp_free(p->ybeta);
+    p->xofs   = NULL;
+    p->xalpha = NULL;
+    p->yofs   = NULL;
+    p->ybeta  = NULL;
+}
+
+static int16_t coef(float w)
+{
+    return (int16_t)lrintf(w * (float)COEF_SCALE); /* cvRound: half to even */
+}
+
+/* OpenCV's source position and weights for output index d of n_dst, from a
+ * source of n_src. clamp_pos: columns clamp the position (and zero the
+ * fraction) at the borders; rows keep the fraction and clamp the indices. */
+static void axis_coeffs(int32_t n_dst, int32_t n_src, int32_t *ofs, int16_t *w, bool columns)
+{
+    double scale = 1.0 / ((double)n_dst / n_src);
+    for (int32_t d = 0; d < n_dst; d++) {
+        float   f = (float)((d + 0.5) * scale - 0.5);
+        int32_t s = (int32_t)floorf(f);
+        f -= (float)s;
+        if (columns) {
+            if (s < 0) {
+                f = 0;
+                s = 0;
+            }
+            if (s >= n_src - 1) {
+                f = 0;
+                s = n_src - 1;
+            }
+            ofs[d] = s;
+        } else {
+            ofs[2 * d]     = s < 0 ? 0 : s > n_src - 1 ? n_src - 1 : s;
+            ofs[2 * d + 1] = s + 1 < 0 ? 0 : s + 1 > n_src - 1 ? n_src - 1 : s + 1;
+        }
+        w[2 * d]     = coef(1.0f - f);
+        w[2 * d + 1] = coef(f);
+    }
+}
+
+static enum qp_status check_image(const struct qp_image *img, struct qp_err *err)
+{
+    if ((unsigned)img->format >= QP_PIXEL_COUNT)
+        return qp_fail(err, QP_E_FORMAT, "image: unknown pixel format %d", (int)img->format);
+    int32_t nc = formats[img->format].n_channels;
+    if (!img->data || img->width <= 0 || img->height <= 0 || img->width > 16384 ||
+        img->height > 16384)
+        return qp_fail(err, QP_E_FORMAT, "image: %dx%d%s is not usable", img->width, img->height,
+                       img->data ? "" : " without data");
+    if (img->stride < img->width * nc)
+        return qp_fail(err, QP_E_FORMAT, "image: stride %d < %d bytes per row", img->stride,
+                       img->width * nc);
+    return QP_OK;
+}
+
+/* Scale img into the top-left rw x rh region of the three planes of dst. */
+static void resize_region(const struct qp_preprocess *p, const struct qp_image *img, int32_t rw,
+                          int32_t rh, float *dst)
+{
+    const int32_t  nc    = formats[img->format].n_channels;
+    const int32_t *src_c = formats[img->format].src_channel[p->bgr];
+    const size_t   plane = (size_t)p->dst_w * (size_t)p->dst_h;
+
+    axis_coeffs(rw, img->width, p->xofs, p->xalpha, true);
+    axis_coeffs(rh, img->height, p->yofs, p->ybeta, false);
+    for (int32_t dy = 0; dy < rh; dy++) {
+        const uint8_t *r0 = img->data + (size_t)p->yofs[2 * dy] * (size_t)img->stride;
+        const uint8_t *r1 = img->data + (size_t)p->yofs[2 * dy + 1] * (size_t)img->stride;
+        const int32_t  b0 = p->ybeta[2 * dy], b1 = p->ybeta[2 * dy + 1];
+        float         *row = dst + (size_t)dy * (size_t)p->dst_w;
+        for (int32_t dx = 0; dx < rw; dx++) {
+            const int32_t x0 = p->xofs[dx] * nc;
+            const int32_t x1 = (p->xofs[dx] + 1 < img->width ? p->xofs[dx] + 1 : p->xofs[dx]) * nc;
+            const int32_t a0 = p->xalpha[2 * dx], a1 = p->xalpha[2 * dx + 1];
+            for (int32_t k = 0; k < 3; k++) {
+                const int32_t c  = src_c[k];
+                const int32_t s0 = a0 * r0[x0 + c] + a1 * r0[x1 + c];
+                const int32_t s1 = a0 * r1[x0 + c] + a1 * r1[x1 + c];
+                const int32_t v  = (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2;
+                row[(size_t)k * plane + (size_t)dx] = p->lut[k][v];
+            }
+        }
+    }
+}
+
+enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image *img, float *dst,
+                                 struct qp_transform *xf, struct qp_err *err)
+{
+    enum qp_status st = check_image(img, err);
+    if (st != QP_OK)
+        return st;
+
+    int32_t rw = p->dst_w, rh = p->dst_h;
+    double  sx = (double)p->dst_w / img->width, sy = (double)p->dst_h / img->height;
+    if (p->letterbox) {
+        /* YOLOX's preproc: r = min(W / w, H / h), size int(w * r) x int(h * r);
+         * boxes are divided by r, not by the rounded per-axis ratio. */
+        double r = sx < sy ? sx : sy;
+        rw       = (int32_t)(img->width * r);
+        rh       = (int32_t)(img->height * r);
+        rw       = rw < 1 ? 1 : rw > p->dst_w ? p->dst_w : rw;
+        rh       = rh < 1 ? 1 : rh > p->dst_h ? p->dst_h : rh;
+        sx = sy            = r;
+        const size_t plane = (size_t)p->dst_w * (size_t)p->dst_h;
+        for (int32_t k = 0; k < 3; k++) {
+            float *pl = dst + (size_t)k * plane;
+            for (int32_t y = 0; y < p->dst_h; y++) {
+                int32_t x = y < rh ? rw : 0;
+                for (; x < p->dst_w; x++)
+                    pl[(size_t)y * (size_t)p->dst_w + (size_t)x] = p->pad_norm[k];
+            }
+        }
+    }
+    resize_region(p, img, rw, rh, dst);
+    *xf = (struct qp_transform){.scale_x  = (float)sx,
+                                .scale_y  = (float)sy,
+                                .offset_x = 0.0f,
+                                .offset_y = 0.0f,
+                                .src_w    = img->width,
+                                .src_h    = img->height};
+    return QP_OK;
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+void qp_transform_to_source(const struct qp_transform *xf, float box[4])
+{
+    box[0] = clampf((box[0] - xf->offset_x) / xf->scale_x, 0.0f, (float)xf->src_w);
+    box[1] = clampf((box[1] - xf->offset_y) / xf->scale_y, 0.0f, (float)xf->src_h);
+    box[2] = clampf((box[2] - xf->offset_x) / xf->scale_x, 0.0f, (float)xf->src_w);
+    box[3] = clampf((box[3] - xf->offset_y) / xf->scale_y, 0.0f, (float)xf->src_h);
+}
