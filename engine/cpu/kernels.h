@@ -5,9 +5,11 @@
  * op table (ops_table.c) can name them. Definitions live one family per file:
  *   unary.c      element-wise unary ops (+ activation helpers in act.h)
  *   binary.c     element-wise binary ops with numpy broadcasting, PRelu
- *   shape_ops.c  Concat, Split, Slice, Reshape/Flatten/Squeeze/Unsqueeze,
- *                Transpose, Pad, Gather, Cast, Shape, ConstantOfShape,
- *                Expand, Layout, Identity
+ *   shape_ops.c  Concat, Split, Gather, Shape, ConstantOfShape,
+ *                Reshape/Flatten/Squeeze/Unsqueeze/Identity (copies)
+ *   view_ops.c   Transpose, Layout, Slice, Expand (on strided.h copies)
+ *   pad.c        Pad (constant / reflect / edge, every dtype)
+ *   cast.c       Cast between every pair of dtypes (cast.h)
  *   softmax.c    Softmax
  *   resize.c     Resize (nearest / linear, all coordinate modes)
  *   pooling.c    MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool
@@ -48,7 +50,7 @@ QP_CPU_KERNEL(qp_cpu_constant_of_shape);
 QP_CPU_KERNEL(qp_cpu_expand);
 QP_CPU_KERNEL(qp_cpu_layout);
 QP_CPU_SUPPORTS(qp_cpu_any_dtype_supports); /* true for every dtype */
-QP_CPU_SUPPORTS(qp_cpu_pad_supports);       /* any dtype for constant mode with 0 fill; f32 otherwise */
+QP_CPU_SUPPORTS(qp_cpu_pad_supports);       /* every dtype, every mode */
 
 /* softmax.c */
 QP_CPU_KERNEL(qp_cpu_softmax);

@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * resize.c - Resize over H and W of a rank-4 f32 tensor: nearest and
+ * (bi)linear, every coordinate transform of ONNX except tf_crop_and_resize.
+ *
+ * Layout-aware: the layout pass hands it NHWC data, where each pixel is C
+ * contiguous floats. A PLAIN (NCHW) tensor is the same problem with N*C
+ * images of one channel, so both layouts share one loop over "pixels of
+ * width ch". Per output pixel the source coordinate is computed the way
+ * ONNX Runtime computes it, in f32 and with the same operation order:
+ *   x_orig = transform(x_out, scale, in_len, out_len)        (coord table)
+ *   nearest: index = round_mode(x_orig) clamped to [0, in-1] (rounding table)
+ *   linear:  x_orig clamped to [0, in-1]; x0 = (int)x_orig, x1 = min(x0+1,
+ *            in-1); weights |x_orig - x1|, |x_orig - x0| (0.5 each when
+ *            x0 == x1); y = dx2 dy2 X00 + dx1 dy2 X01 + dx2 dy1 X10 + dx1 dy1 X11
+ * scale[0], scale[1] (H, W) are output/input as the spec defines them and are
+ * what the transforms divide by. Coordinates are recomputed per pixel rather
+ * than tabulated, so the kernel needs no workspace; that costs a few flops
+ * per pixel next to C channel copies. Rows of the output are split over the
+ * thread pool.
+ */
+#include "cpu/kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "cpu/strided.h"
+
+typedef float (*coord_fn)(float xo, float scale, int64_t in_len, int64_t out_len);
+
+static float coord_half_pixel(float xo, float scale, int64_t in_len, int64_t out_len)
+{
+    (void)in_len;
+    (void)out_len;
+    return (xo + 0.5f) / scale - 0.5f;
+}
+
+static float coord_pytorch_half_pixel(float xo, float scale, int64_t in_len, int64_t out_len)
+{
+    (void)in_len;
+    return out_len > 1 ? (xo + 0.5f) / scale - 0.5f : 0.0f;
+}
+
+static float coord_align_corners(float xo, float scale, int64_t in_len, int64_t out_len)
+{
+    (void)scale;
+    return out_len == 1 ? 0.0f : xo * (float)(in_len - 1) / (float)(out_len - 1);
+}
+
+static float coord_asymmetric(float xo, float scale, int64_t in_len, int64_t out_len)
+{
+    (void)in_len;
+    (void)out_len;
+    return xo / scale;
+}
+
+static float coord_tf_half_pixel_for_nn(float xo, float scale, int64_t in_len, int64_t out_len)
+{
+    (void)in_len;
+    (void)out_len;
+    return (xo + 0.5f) / scale;
+}
+
+static const coord_fn coord_fns[] = {
+    [QP_COORD_HALF_PIXEL]           = coord_half_pixel,
+    [QP_COORD_PYTORCH_HALF_PIXEL]   = coord_pytorch_half_pixel,
+    [QP_COORD_ALIGN_CORNERS]        = coord_align_corners,
+    [QP_COORD_ASYMMETRIC]           = coord_asymmetric,
+    [QP_COORD_TF_HALF_PIXEL_FOR_NN] = coord_tf_half_pixel_for_nn,
+};
+#define N_COORD ((unsigned)(sizeof coord_fns / sizeof coord_fns[0]))
+
+/* The caller clamps v to [-1, in_len] first, so the casts are in range. */
+typedef float (*round_fn)(float v);
+
+static float round_prefer_floor(float v)
+{
+    return v == (float)(int64_t)v + 0.5f ? floorf(v) : roundf(v); /* ORT's exact test */
+}
+
+static float round_prefer_ceil(float v)
+{
+    return roundf(v); /* halves away from zero; negative halves clamp to 0 anyway */
+}
+
+static const round_fn round_fns[] = {
+    [QP_NEAREST_ROUND_PREFER_FLOOR] = round_prefer_floor,
+    [QP_NEAREST_ROUND_PREFER_CEIL]  = round_prefer_ceil,
+    [QP_NEAREST_FLOOR]              = floorf,
+    [QP_NEAREST_CEIL]               = ceilf,
+};
+#define N_ROUND ((unsigned)(sizeof round_fns / sizeof round_fns[0]))
+
+struct axis_map {
+    coord_fn coord;
+    float    scale;
+    int64_t  in, out;
+};
+
+static int64_t nearest_index(const struct axis_map *m, round_fn rnd, int64_t o)
+{
+    float v         = m->coord((float)o, m->scale, m->in, m->out);
+    v               = fminf(fmaxf(v, -1.0f), (float)m->in); /* also maps NaN into range */
+    const int64_t i = (int64_t)rnd(v);
+    return i < 0 ? 0 : (i >= m->in ? m->in - 1 : i);
+}
+
+struct linear_tap {
+    int64_t i0, i1;
+    float   d0, d1; /* d0 = |v - i0| weighs i1; d1 = |v - i1| weighs i0 */
+};
+
+static struct linear_tap linear_taps(const struct axis_map *m, int64_t o)
+{
+    float v = m->coord((float)o, m->scale, m->in, m->out);
+    v       = fmaxf(0.0f, fminf(v, (float)(m->in - 1)));
+    struct linear_tap t;
+    t.i0 = (int64_t)v < m->in - 1 ? (int64_t)v : m->in - 1;
+    t.i1 = t.i0 + 1 < m->in - 1 ? t.i0 + 1 : m->in - 1;
+    t.d0 = fabsf(v - (float)t.i0);
+    t.d1 = fabsf(v - (float)t.i1);
+    if (t.i0 == t.i1)
+        t.d0 = t.d1 = 0.5f;
+    return t;
+}
+
+struct resize_job {
+    const float        *x;
+    float              *y;
+    int64_t             ch; /* floats per pixel */
+    struct axis_map     h, w;
+    enum qp_resize_mode mode;
+    round_fn            rnd;
+};
+
+static void nearest_row(const struct resize_job *j, const float *src, float *dst, int64_t oy)
+{
+    const float *row = src + nearest_index(&j->h, j->rnd, oy) * j->w.in * j->ch;
+    for (int64_t ox = 0; ox < j->w.out; ox++) {
+        const float *p = row + nearest_index(&j->w, j->rnd, ox) * j->ch;
+        memcpy(dst + ox * j->ch, p, (size_t)j->ch * sizeof *p);
+    }
+}
+
+static void linear_row(const struct resize_job *j, const float *src, float *dst, int64_t oy)
+{
+    const struct linear_tap ty = linear_taps(&j->h, oy);
+    const float            *r0 = src + ty.i0 * j->w.in * j->ch, *r1 = src + ty.i1 * j->w.in * j->ch;
+    for (int64_t ox = 0; ox < j->w.out; ox++) {
+        const struct linear_tap tx  = linear_taps(&j->w, ox);
+        const float            *p00 = r0 + tx.i0 * j->ch, *p01 = r0 + tx.i1 * j->ch;
+        const float            *p10 = r1 + tx.i0 * j->ch, *p11 = r1 + tx.i1 * j->ch;
+        float                  *o = dst + ox * j->ch;
+        for (int64_t c = 0; c < j->ch; c++)
+            o[c] = tx.d1 * ty.d1 * p00[c] + tx.d0 * ty.d1 * p01[c] + tx.d1 * ty.d0 * p10[c] +
+                   tx.d0 * ty.d0 * p11[c];
+    }
+}
+
+static void resize_range(void *arg, int64_t begin, int64_t end)
+{
+    const struct resize_job *j = arg;
+    for (int64_t t = begin; t < end; t++) {
+        const int64_t img = t / j->h.out, oy = t % j->h.out;
+        const float  *src = j->x + img * j->h.in * j->w.in * j->ch;
+        float        *dst = j->y + t * j->w.out * j->ch;
+        if (j->mode == QP_RESIZE_NEAREST)
+            nearest_row(j, src, dst, oy);
+        else
+            linear_row(j, src, dst, oy);
+    }
+}
+
+QP_CPU_KERNEL(qp_cpu_resize)
+{
+    const struct qp_tensor      *ti = &x->g->tensors[x->n->in[0]];
+    const struct qp_tensor      *to = &x->g->tensors[x->n->out[0]];
+    const struct qp_resize_attr *a  = &x->n->attr.resize;
+
+    if (!qp_cpu_resize_supports(x->g, x->n))
+        return QP_E_UNSUPPORTED;
+    if (ti->layout != to->layout || !(a->scale[0] > 0.0f) || !(a->scale[1] > 0.0f))
+        return QP_E_INVAL;
+    /* logical N, C, H, W; a PLAIN tensor is N*C one-channel images */
+    const bool        nhwc   = ti->layout == QP_LAYOUT_NHWC;
+    const int64_t     images = nhwc ? ti->dims[0] : ti->dims[0] * ti->dims[1];
+    struct resize_job j      = {
+             .x    = x->in[0],
+             .y    = x->out[0],
+             .ch   = nhwc ? ti->dims[1] : 1,
+             .h    = {coord_fns[a->coord], a->scale[0], ti->dims[2], to->dims[2]},
+             .w    = {coord_fns[a->coord], a->scale[1], ti->dims[3], to->dims[3]},
+             .mode = a->mode,
+             .rnd  = round_fns[a->nearest],
+    };
+    const int64_t rows = images * j.h.out;
+    if (rows == 0 || j.w.out == 0 || j.ch == 0)
+        return QP_OK;
+    if (j.h.in <= 0 || j.w.in <= 0)
+        return QP_E_INVAL;
+    if (x->pool && rows > 1 && rows * j.w.out * j.ch >= QP_CPU_PAR_MIN)
+        qp_pool_for(x->pool, rows, resize_range, &j);
+    else
+        resize_range(&j, 0, rows);
+    return QP_OK;
+}
+
+QP_CPU_SUPPORTS(qp_cpu_resize_supports)
+{
+    const struct qp_tensor      *ti = &g->tensors[n->in[0]];
+    const struct qp_tensor      *to = &g->tensors[n->out[0]];
+    const struct qp_resize_attr *a  = &n->attr.resize;
+    return ti->dtype == QP_DTYPE_F32 && to->dtype == QP_DTYPE_F32 && ti->rank == 4 &&
+           to->rank == 4 && ti->dims[0] == to->dims[0] && ti->dims[1] == to->dims[1] &&
+           (a->mode == QP_RESIZE_NEAREST || a->mode == QP_RESIZE_LINEAR) &&
+           (unsigned)a->coord < N_COORD && coord_fns[a->coord] && (unsigned)a->nearest < N_ROUND &&
+           round_fns[a->nearest];
+}
