@@ -306,7 +306,8 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
     }
     for (int32_t i = 0; i < g->n_nodes; i++)
         sorted[i] = g->nodes[order[i]];
-    memcpy(g->nodes, sorted, (size_t)g->n_nodes * sizeof *sorted);
+    if (g->n_nodes)
+        memcpy(g->nodes, sorted, (size_t)g->n_nodes * sizeof *sorted);
     qp_free(sorted);
     for (int32_t i = 0; i < g->n_nodes; i++)
         for (int32_t k = 0; k < g->nodes[i].n_out; k++)

@@ -64,7 +64,7 @@ struct qp_onnx_op_count {
 struct qp_onnx_io {
     char          name[256];
     enum qp_dtype dtype;     /* QP_DTYPE_COUNT when the type is not one of ours */
-    int32_t       rank;
+    int32_t       rank;      /* -1 when not a tensor, no shape, or rank > QP_MAX_RANK */
     int64_t       dims[QP_MAX_RANK]; /* -1 for symbolic dims */
 };
 
