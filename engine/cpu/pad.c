@@ -25,7 +25,7 @@ struct pad_job {
     enum qp_pad_mode mode;
     size_t           es;
     bool             zero_fill;
-    unsigned char    fill[8]; /* one element of the fill value */
+    _Alignas(8) unsigned char fill[8]; /* one element of the fill value */
     const char      *src;
     char            *dst;
 };

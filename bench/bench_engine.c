@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bench_engine.c - time qp_engine_run on one model: the harness behind
+ * bench/cpu_vs_ort.py.
+ *
+ *   bench_engine MODEL [--runs 50] [--warmup 5] [--threads N] [--json OUT]
+ *
+ * Opens MODEL on the CPU backend with N threads (0: one per online CPU),
+ * fills every input once with a fixed pseudo-random pattern (seeded, so
+ * every run of the program sees the same bytes), runs --warmup untimed
+ * iterations, then times each of --runs iterations with the monotonic clock.
+ * Prints one summary line and, with --json, writes median, p90, p99, mean,
+ * min and max in milliseconds (nearest-rank percentiles). Only the model's
+ * base name goes into the JSON: results are committed, paths are not.
+ * Timing policy lives here, comparison policy in cpu_vs_ort.py.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "qpercept/engine.h"
+
+struct args {
+    const char *model, *json;
+    int         runs, warmup, threads;
+};
+
+struct stats {
+    double median, p90, p99, mean, min, max;
+};
+
+static int usage(void)
+{
+    fprintf(stderr, "usage: bench_engine MODEL [--runs N] [--warmup N] [--threads N] "
+                    "[--json OUT]\n");
+    return 2;
+}
+
+static bool parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno  = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/* Integer options: one row each, parsed by one loop. */
+static const struct {
+    const char *name;
+    size_t      offset; /* of the int in struct args */
+    int         lo, hi;
+} int_options[] = {
+    {"--runs", offsetof(struct args, runs), 1, 1000000},
+    {"--warmup", offsetof(struct args, warmup), 0, 1000000},
+    {"--threads", offsetof(struct args, threads), 0, 4096},
+};
+
+static bool parse_option(const char *opt, const char *val, struct args *a)
+{
+    if (strcmp(opt, "--json") == 0) {
+        a->json = val;
+        return true;
+    }
+    for (size_t k = 0; k < sizeof int_options / sizeof int_options[0]; k++)
+        if (strcmp(opt, int_options[k].name) == 0)
+            return parse_int(val, int_options[k].lo, int_options[k].hi,
+                             (int *)((char *)a + int_options[k].offset));
+    return false;
+}
+
+static bool parse_args(int argc, char **argv, struct args *a)
+{
+    *a = (struct args){NULL, NULL, 50, 5, 0};
+    for (int i = 1; i < argc; i++) {
+        if (argv[i][0] != '-') {
+            if (a->model)
+                return false;
+            a->model = argv[i];
+        } else if (i + 1 >= argc || !parse_option(argv[i], argv[i + 1], a)) {
+            fprintf(stderr, "bench_engine: bad option %s\n", argv[i]);
+            return false;
+        } else {
+            i++;
+        }
+    }
+    return a->model != NULL;
+}
+
+/* xorshift64*: a fixed, portable pseudo-random stream. */
+static uint64_t next_random(uint64_t *s)
+{
+    *s ^= *s >> 12;
+    *s ^= *s << 25;
+    *s ^= *s >> 27;
+    return *s * 0x2545F4914F6CDD1DULL;
+}
+
+/* Image-like values: f32 in [0, 255), f16 in [0.5, 1), small integers, 0/1. */
+static void fill_random(enum qp_dtype t, void *buf, size_t n, uint64_t *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = next_random(s);
+        switch (t) {
+        case QP_DTYPE_F32: ((float *)buf)[i] = (float)(r >> 40) * (255.0f / 16777216.0f); break;
+        case QP_DTYPE_F16: ((uint16_t *)buf)[i] = (uint16_t)(0x3800u | (r >> 54)); break;
+        case QP_DTYPE_I8: ((int8_t *)buf)[i] = (int8_t)(r >> 61); break;
+        case QP_DTYPE_U8: ((uint8_t *)buf)[i] = (uint8_t)(r >> 56); break;
+        case QP_DTYPE_I32: ((int32_t *)buf)[i] = (int32_t)(r >> 62); break;
+        case QP_DTYPE_I64: ((int64_t *)buf)[i] = (int64_t)(r >> 62); break;
+        case QP_DTYPE_BOOL: ((uint8_t *)buf)[i] = (uint8_t)(r >> 63); break;
+        case QP_DTYPE_COUNT: break;
+        }
+    }
+}
+
+static int fill_inputs(struct qp_engine *e)
+{
+    uint64_t seed = 0x9E3779B97F4A7C15ULL;
+    for (int32_t i = 0; i < qp_engine_n_inputs(e); i++) {
+        struct qp_tensor_info info;
+        struct qp_err         err = {{0}};
+        qp_engine_input_info(e, i, &info);
+        size_t n = 1;
+        for (int32_t d = 0; d < info.rank; d++)
+            n *= (size_t)info.dims[d];
+        size_t nbytes = n * qp_dtype_size(info.dtype);
+        void  *buf    = qp_alloc(nbytes);
+        if (!buf) {
+            fprintf(stderr, "bench_engine: %zu bytes for input '%s'\n", nbytes, info.name);
+            return 1;
+        }
+        fill_random(info.dtype, buf, n, &seed);
+        enum qp_status st = qp_engine_set_input(e, i, buf, nbytes, &err);
+        qp_free(buf);
+        if (st != QP_OK) {
+            fprintf(stderr, "bench_engine: input '%s': %s\n", info.name, err.msg);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Nearest-rank percentile of sorted ms[n]. */
+static double percentile(const double *ms, int n, double p)
+{
+    int k = (int)ceil(p * n) - 1;
+    return ms[k < 0 ? 0 : k >= n ? n - 1 : k];
+}
+
+static struct stats summarise(double *ms, int n)
+{
+    struct stats s = {0};
+    qsort(ms, (size_t)n, sizeof *ms, cmp_double);
+    for (int i = 0; i < n; i++)
+        s.mean += ms[i] / n;
+    s.median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    s.p90    = percentile(ms, n, 0.90);
+    s.p99    = percentile(ms, n, 0.99);
+    s.min    = ms[0];
+    s.max    = ms[n - 1];
+    return s;
+}
+
+static int time_runs(struct qp_engine *e, const struct args *a, double *ms)
+{
+    struct qp_err err = {{0}};
+    for (int i = 0; i < a->warmup + a->runs; i++) {
+        int64_t t0 = qp_clock_ns();
+        if (qp_engine_run(e, &err) != QP_OK) {
+            fprintf(stderr, "bench_engine: run %d: %s\n", i, err.msg);
+            return 1;
+        }
+        if (i >= a->warmup)
+            ms[i - a->warmup] = (double)(qp_clock_ns() - t0) / 1e6;
+    }
+    return 0;
+}
+
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+static int write_json(const struct args *a, const struct qp_engine *e, const struct stats *s)
+{
+    FILE *f = fopen(a->json, "w");
+    if (!f) {
+        fprintf(stderr, "bench_engine: create %s: %s\n", a->json, strerror(errno));
+        return 1;
+    }
+    fprintf(f,
+            "{\n  \"model\": \"%s\",\n  \"backend\": \"%s\",\n  \"threads\": %d,\n"
+            "  \"runs\": %d,\n  \"warmup\": %d,\n  \"arena_bytes\": %zu,\n"
+            "  \"ms\": {\"median\": %.4f, \"p90\": %.4f, \"p99\": %.4f, \"mean\": %.4f, "
+            "\"min\": %.4f, \"max\": %.4f}\n}\n",
+            base_name(a->model), qp_engine_backend_name(e), a->threads, a->runs, a->warmup,
+            qp_engine_arena_bytes(e), s->median, s->p90, s->p99, s->mean, s->min, s->max);
+    if (fclose(f) != 0) {
+        fprintf(stderr, "bench_engine: write %s: %s\n", a->json, strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    if (!parse_args(argc, argv, &a))
+        return usage();
+
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_engine        *e   = NULL;
+    struct qp_err            err = {{0}};
+    opt.backend                  = QP_BACKEND_CPU;
+    opt.n_threads                = a.threads;
+    if (qp_engine_open(a.model, &opt, &e, &err) != QP_OK) {
+        fprintf(stderr, "bench_engine: %s\n", err.msg);
+        return 1;
+    }
+    double *ms = qp_calloc((size_t)a.runs, sizeof *ms);
+    int     rc = ms ? fill_inputs(e) : 1;
+    if (rc == 0)
+        rc = time_runs(e, &a, ms);
+    if (rc == 0) {
+        struct stats s = summarise(ms, a.runs);
+        printf("bench_engine %s: %d runs, %d threads: median %.3f ms, p90 %.3f, p99 %.3f, "
+               "mean %.3f, min %.3f\n",
+               base_name(a.model), a.runs, a.threads, s.median, s.p90, s.p99, s.mean, s.min);
+        if (a.json)
+            rc = write_json(&a, e, &s);
+    }
+    qp_free(ms);
+    qp_engine_free(e);
+    return rc;
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# test.sh - the test command of the README, and what CI runs (.ci/run).
+#
+#   1. scripts/setup.sh (packages + .venv);
+#   2. build/ with -DQP_WERROR=ON -DQP_CUDA=AUTO (every .cu compiles where
+#      nvcc exists), then ctest -L 'unit|e2e';
+#   3. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
+#      the unit label again with leak detection on.
+# Sized for CI: 2 cores (QP_JOBS, default 2), 90 minutes in all, so the
+# sanitizer pass runs the unit label only. Every step runs even after a
+# failed test step, so one run reports everything; the exit status is
+# non-zero when anything failed. A build failure stops the script.
+# Env: QP_BUILD_DIR / QP_ASAN_BUILD_DIR rename the two build directories.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+JOBS=${QP_JOBS:-2}
+BUILD=${QP_BUILD_DIR:-build}
+ASAN_BUILD=${QP_ASAN_BUILD_DIR:-build-asan}
+failed=()
+
+section() { printf '\n======== %s ========\n' "$*"; }
+
+section "setup (scripts/setup.sh)"
+if ! scripts/setup.sh; then
+    echo "test.sh: setup.sh failed; continuing, tests that need what is missing fail or skip"
+    failed+=("setup")
+fi
+
+section "configure + build: $BUILD/ (QP_WERROR=ON, QP_CUDA=AUTO)"
+cmake -S . -B "$BUILD" -DQP_WERROR=ON -DQP_CUDA=AUTO
+cmake --build "$BUILD" -j"$JOBS"
+
+section "tests: $BUILD/, labels unit|e2e"
+if ! ctest --test-dir "$BUILD" --output-on-failure -L 'unit|e2e'; then
+    failed+=("unit|e2e tests")
+fi
+
+section "configure + build: $ASAN_BUILD/ (QP_SANITIZE=address,undefined, QP_CUDA=OFF)"
+cmake -S . -B "$ASAN_BUILD" -DQP_WERROR=ON -DQP_CUDA=OFF -DQP_SANITIZE=address,undefined
+cmake --build "$ASAN_BUILD" -j"$JOBS"
+
+section "tests: $ASAN_BUILD/, label unit (ASan + UBSan, leak detection on)"
+if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+        ctest --test-dir "$ASAN_BUILD" --output-on-failure -L unit; then
+    failed+=("sanitizer unit tests")
+fi
+
+section "result"
+if [ ${#failed[@]} -gt 0 ]; then
+    printf 'test.sh: FAILED: %s\n' "${failed[@]}"
+    exit 1
+fi
+echo "test.sh: all passed"
