@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * parallel.c - dynamic block scheduling with scratch slots (parallel.h).
+ *
+ * One qp_pool_for over the slot numbers; each task then claims blocks from
+ * an atomic counter that lives in the caller's stack frame, so nothing is
+ * allocated and a thread that starts late simply claims fewer blocks.
+ */
+#include "cpu/parallel.h"
+
+#include <stdatomic.h>
+
+struct blocks_job {
+    _Atomic int64_t next;
+    int64_t         n_blocks;
+    qp_parallel_fn  fn;
+    void           *arg;
+};
+
+static void run_slots(void *argp, int64_t begin, int64_t end)
+{
+    struct blocks_job *j = argp;
+    for (int64_t slot = begin; slot < end; slot++)
+        for (;;) {
+            int64_t b = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+            if (b >= j->n_blocks)
+                break;
+            j->fn(j->arg, b, (int)slot);
+        }
+}
+
+int qp_parallel_slots(const struct qp_pool *pool)
+{
+    int n = qp_pool_size(pool);
+    return n < QP_PARALLEL_MAX_SLOTS ? n : QP_PARALLEL_MAX_SLOTS;
+}
+
+void qp_parallel_blocks(struct qp_pool *pool, int64_t n_blocks, qp_parallel_fn fn, void *arg)
+{
+    if (n_blocks <= 0)
+        return;
+    struct blocks_job j = {.n_blocks = n_blocks, .fn = fn, .arg = arg};
+    atomic_init(&j.next, 0);
+    int64_t slots = qp_parallel_slots(pool);
+    if (slots > n_blocks)
+        slots = n_blocks;
+    qp_pool_for(pool, slots, run_slots, &j);
+}
