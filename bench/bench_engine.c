@@ -199,7 +199,8 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-static int write_json(const struct args *a, const struct qp_engine *e, const struct stats *s)
+static int write_json(const struct args *a, const struct qp_engine *e, const struct stats *s,
+                      const double *ms)
 {
     FILE *f = fopen(a->json, "w");
     if (!f) {
@@ -210,9 +211,12 @@ static int write_json(const struct args *a, const struct qp_engine *e, const str
             "{\n  \"model\": \"%s\",\n  \"backend\": \"%s\",\n  \"threads\": %d,\n"
             "  \"runs\": %d,\n  \"warmup\": %d,\n  \"arena_bytes\": %zu,\n"
             "  \"ms\": {\"median\": %.4f, \"p90\": %.4f, \"p99\": %.4f, \"mean\": %.4f, "
-            "\"min\": %.4f, \"max\": %.4f}\n}\n",
+            "\"min\": %.4f, \"max\": %.4f},\n  \"samples_ms\": [",
             base_name(a->model), qp_engine_backend_name(e), a->threads, a->runs, a->warmup,
             qp_engine_arena_bytes(e), s->median, s->p90, s->p99, s->mean, s->min, s->max);
+    for (int i = 0; i < a->runs; i++)
+        fprintf(f, "%s%.4f", i ? ", " : "", ms[i]);
+    fprintf(f, "]\n}\n");
     if (fclose(f) != 0) {
         fprintf(stderr, "bench_engine: write %s: %s\n", a->json, strerror(errno));
         return 1;
@@ -245,7 +249,7 @@ int main(int argc, char **argv)
                "mean %.3f, min %.3f\n",
                base_name(a.model), a.runs, a.threads, s.median, s.p90, s.p99, s.mean, s.min);
         if (a.json)
-            rc = write_json(&a, e, &s);
+            rc = write_json(&a, e, &s, ms);
     }
     qp_free(ms);
     qp_engine_free(e);

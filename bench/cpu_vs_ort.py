@@ -104,10 +104,10 @@ def stats(ms):
     return {k: round(v, 4) for k, v in out.items()}
 
 
-def bench_qpercept(exe, model, args):
+def bench_qpercept(exe, model, args, runs):
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "qp.json")
-        cmd = [exe, model, "--runs", str(args.runs), "--warmup", str(args.warmup),
+        cmd = [exe, model, "--runs", str(runs), "--warmup", str(args.warmup),
                "--threads", str(args.threads), "--json", out]
         p = subprocess.run(cmd)
         if p.returncode != 0:
@@ -116,7 +116,7 @@ def bench_qpercept(exe, model, args):
             return json.load(f)
 
 
-def bench_ort(model, args):
+def ort_session(model, args):
     import numpy as np
     import onnxruntime as ort
     so = ort.SessionOptions()
@@ -131,14 +131,16 @@ def bench_ort(model, args):
         feeds[i.name] = rng.uniform(0, 255, shape).astype(np.float32)
     for _ in range(args.warmup):
         sess.run(None, feeds)
+    return sess, feeds, ort.__version__, np.__version__
+
+
+def bench_ort(sess, feeds, runs):
     ms = []
-    for _ in range(args.runs):
+    for _ in range(runs):
         t0 = time.perf_counter_ns()
         sess.run(None, feeds)
         ms.append((time.perf_counter_ns() - t0) / 1e6)
-    return {"version": ort.__version__, "threads": args.threads, "runs": args.runs,
-            "warmup": args.warmup, "graph_optimization": "ORT_ENABLE_ALL",
-            "ms": stats(ms)}, np.__version__
+    return ms
 
 
 def main():
@@ -147,6 +149,8 @@ def main():
     ap.add_argument("--bench-exe", default=os.path.join(ROOT, "build", "bench", "bench_engine"))
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="alternate the engines this many times (runs are split evenly)")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "cpu_vs_ort.json"))
     args = ap.parse_args()
@@ -161,9 +165,20 @@ def main():
 
     model = args.model or find_model()
     print(f"cpu_vs_ort: {rel(model)}, {args.threads} threads, "
-          f"{args.warmup} warm-up + {args.runs} timed runs each")
-    qp = bench_qpercept(args.bench_exe, model, args)
-    ort_res, np_version = bench_ort(model, args)
+          f"{args.warmup} warm-up + {args.runs} timed runs each, in {args.rounds} alternating rounds")
+    # Rounds alternate the two engines so that a change in the machine's load
+    # (other tenants, frequency) hits both alike; samples are pooled.
+    sess, feeds, ort_version, np_version = ort_session(model, args)
+    per = max(1, args.runs // args.rounds)
+    qp_ms, ort_ms, qp = [], [], None
+    for _ in range(args.rounds):
+        qp = bench_qpercept(args.bench_exe, model, args, per)
+        qp_ms += qp["samples_ms"]
+        ort_ms += bench_ort(sess, feeds, per)
+    qp.update({"runs": len(qp_ms), "ms": stats(qp_ms), "samples_ms": qp_ms})
+    ort_res = {"version": ort_version, "threads": args.threads, "runs": len(ort_ms),
+               "warmup": args.warmup, "graph_optimization": "ORT_ENABLE_ALL",
+               "ms": stats(ort_ms), "samples_ms": [round(v, 4) for v in ort_ms]}
     ratio = ort_res["ms"]["median"] / qp["ms"]["median"]
 
     result = {
