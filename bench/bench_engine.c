@@ -9,7 +9,8 @@
  * fills every input once with a fixed pseudo-random pattern (seeded, so
  * every run of the program sees the same bytes), runs --warmup untimed
  * iterations, then times each of --runs iterations with the monotonic clock.
- * Prints one summary line and, with --json, writes median, p90, p99, mean,
+ * Prints one summary line (with --layers also time per op type and the
+ * slowest nodes) and, with --json, writes median, p90, p99, mean,
  * min and max in milliseconds (nearest-rank percentiles). Only the model's
  * base name goes into the JSON: results are committed, paths are not.
  * Timing policy lives here, comparison policy in cpu_vs_ort.py.
@@ -31,6 +32,7 @@
 struct args {
     const char *model, *json;
     int         runs, warmup, threads;
+    bool        layers; /* per-op and per-node time table */
 };
 
 struct stats {
@@ -40,7 +42,7 @@ struct stats {
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_engine MODEL [--runs N] [--warmup N] [--threads N] "
-                    "[--json OUT]\n");
+                    "[--json OUT] [--layers]\n");
     return 2;
 }
 
@@ -81,9 +83,11 @@ static bool parse_option(const char *opt, const char *val, struct args *a)
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){NULL, NULL, 50, 5, 0};
+    *a = (struct args){NULL, NULL, 50, 5, 0, false};
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] != '-') {
+        if (strcmp(argv[i], "--layers") == 0) {
+            a->layers = true;
+        } else if (argv[i][0] != '-') {
             if (a->model)
                 return false;
             a->model = argv[i];
@@ -193,6 +197,65 @@ static int time_runs(struct qp_engine *e, const struct args *a, double *ms)
     return 0;
 }
 
+/* Time per op type (sorted, with share of the total) and the ten slowest
+ * nodes, as milliseconds per run. */
+static void print_layers(const struct qp_engine *e)
+{
+    enum { MAX_OPS = 64 };
+    struct {
+        const char *op;
+        int64_t     ns;
+        int         n;
+    } ops[MAX_OPS];
+    int                    n_ops = 0;
+    int64_t                total = 0, runs = 1;
+    struct qp_node_profile p;
+    int32_t                n     = qp_engine_n_nodes(e);
+    for (int32_t i = 0; i < n && qp_engine_node_profile(e, i, &p); i++) {
+        int k = 0;
+        while (k < n_ops && strcmp(ops[k].op, p.op) != 0)
+            k++;
+        if (k == n_ops && n_ops < MAX_OPS)
+            ops[n_ops++] = (__typeof__(ops[0])){p.op, 0, 0};
+        if (k < n_ops) {
+            ops[k].ns += p.total_ns;
+            ops[k].n++;
+        }
+        total += p.total_ns;
+        runs = p.runs ? p.runs : 1;
+    }
+    for (int a = 0; a < n_ops; a++) /* insertion sort, slowest first */
+        for (int b = a; b > 0 && ops[b].ns > ops[b - 1].ns; b--) {
+            __typeof__(ops[0]) t = ops[b];
+            ops[b]               = ops[b - 1];
+            ops[b - 1]           = t;
+        }
+    printf("%-20s %6s %10s %7s\n", "op", "nodes", "ms/run", "share");
+    for (int k = 0; k < n_ops; k++)
+        printf("%-20s %6d %10.3f %6.1f%%\n", ops[k].op, ops[k].n,
+               (double)ops[k].ns / 1e6 / (double)runs, 100.0 * (double)ops[k].ns / (double)(total ? total : 1));
+    int32_t done[10];
+    printf("\nslowest nodes:\n");
+    for (int r = 0; r < 10 && r < n; r++) {
+        int32_t best = -1;
+        int64_t bns  = -1;
+        for (int32_t i = 0; i < n; i++) {
+            bool seen = false;
+            for (int q = 0; q < r; q++)
+                seen |= done[q] == i;
+            if (!seen && qp_engine_node_profile(e, i, &p) && p.total_ns > bns) {
+                best = i;
+                bns  = p.total_ns;
+            }
+        }
+        if (best < 0)
+            break;
+        done[r] = best;
+        qp_engine_node_profile(e, best, &p);
+        printf("  %-40s %-14s %8.3f ms\n", p.name, p.op, (double)p.total_ns / 1e6 / (double)runs);
+    }
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -235,6 +298,7 @@ int main(int argc, char **argv)
     struct qp_err            err = {{0}};
     opt.backend                  = QP_BACKEND_CPU;
     opt.n_threads                = a.threads;
+    opt.profile                  = a.layers;
     if (qp_engine_open(a.model, &opt, &e, &err) != QP_OK) {
         fprintf(stderr, "bench_engine: %s\n", err.msg);
         return 1;
@@ -248,6 +312,8 @@ int main(int argc, char **argv)
         printf("bench_engine %s: %d runs, %d threads: median %.3f ms, p90 %.3f, p99 %.3f, "
                "mean %.3f, min %.3f\n",
                base_name(a.model), a.runs, a.threads, s.median, s.p90, s.p99, s.mean, s.min);
+        if (a.layers)
+            print_layers(e);
         if (a.json)
             rc = write_json(&a, e, &s, ms);
     }

@@ -41,6 +41,10 @@ struct qp_backend_ops {
 
     /* Execute every node in order. A failing kernel names its node in err. */
     enum qp_status (*run)(void *ctx, const struct qp_graph *g, struct qp_err *err);
+
+    /* (optional) per-node time summed over runs when init was given
+     * opt->profile, and the number of runs; NULL entry or NULL result: none. */
+    const int64_t *(*node_ns)(const void *ctx, int64_t *runs);
 };
 
 extern const struct qp_backend_ops qp_backend_cpu;

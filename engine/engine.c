@@ -332,6 +332,24 @@ enum qp_status qp_engine_read_tensor(const struct qp_engine *e, int32_t i, void 
     return QP_OK;
 }
 
+int32_t qp_engine_n_nodes(const struct qp_engine *e)
+{
+    return e->g.n_nodes;
+}
+
+bool qp_engine_node_profile(const struct qp_engine *e, int32_t i, struct qp_node_profile *out)
+{
+    int64_t        runs = 0;
+    const int64_t *ns   = e->be->node_ns ? e->be->node_ns(e->be_ctx, &runs) : NULL;
+    if (!ns || i < 0 || i >= e->g.n_nodes)
+        return false;
+    out->name     = e->g.nodes[i].name;
+    out->op       = qp_op_name(e->g.nodes[i].op);
+    out->total_ns = ns[i];
+    out->runs     = runs;
+    return true;
+}
+
 size_t qp_engine_arena_bytes(const struct qp_engine *e)
 {
     return e->plan.arena_bytes;

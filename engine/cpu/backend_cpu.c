@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
 #include "cpu/kernels.h"
 
 struct cpu_ctx {
@@ -20,11 +21,15 @@ struct cpu_ctx {
     void          **ptrs;  /* per node: n_in input pointers then n_out output pointers */
     int32_t        *first; /* per node: index of its first pointer in ptrs */
     int32_t         n_nodes;
+    bool            profile;
+    int64_t        *node_ns; /* profile: per node, summed over runs */
+    int64_t         runs;
 };
 
 static enum qp_status cpu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
 {
     struct cpu_ctx *c = ctx;
+    c->profile        = opt && opt->profile;
     return qp_pool_new(opt ? opt->n_threads : 0, &c->pool, err);
 }
 
@@ -35,6 +40,7 @@ static void cpu_fini(void *ctx)
     qp_aligned_free(c->arena);
     qp_free(c->ptrs);
     qp_free(c->first);
+    qp_free(c->node_ns);
     memset(c, 0, sizeof *c);
 }
 
@@ -78,7 +84,9 @@ static enum qp_status cpu_alloc(void *ctx, const struct qp_graph *g, size_t aren
     c->arena = qp_aligned_alloc(arena_bytes ? arena_bytes : 1);
     c->ptrs  = qp_calloc((size_t)total + 1, sizeof *c->ptrs);
     c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
-    if (!c->arena || !c->ptrs || !c->first)
+    if (c->profile)
+        c->node_ns = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->node_ns);
+    if (!c->arena || !c->ptrs || !c->first || (c->profile && !c->node_ns))
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the %zu-byte activation arena",
                        g->source, arena_bytes);
     memset(c->arena, 0, arena_bytes);
@@ -122,12 +130,23 @@ static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err
             .prep = n->prep,
             .pool = c->pool,
         };
-        enum qp_status s = qp_cpu_ops[n->op].run(&x);
+        int64_t        t0 = c->node_ns ? qp_clock_ns() : 0;
+        enum qp_status s  = qp_cpu_ops[n->op].run(&x);
+        if (c->node_ns)
+            c->node_ns[i] += qp_clock_ns() - t0;
         if (s != QP_OK)
             return qp_fail(err, s, "%s: node '%s' (%s) failed at run time: %s", g->source,
                            n->name, qp_op_name(n->op), qp_status_str(s));
     }
+    c->runs++;
     return QP_OK;
+}
+
+static const int64_t *cpu_node_ns(const void *ctx, int64_t *runs)
+{
+    const struct cpu_ctx *c = ctx;
+    *runs                   = c->runs;
+    return c->node_ns;
 }
 
 const struct qp_backend_ops qp_backend_cpu = {
@@ -141,6 +160,7 @@ const struct qp_backend_ops qp_backend_cpu = {
     .upload   = cpu_upload,
     .download = cpu_download,
     .run      = cpu_run,
+    .node_ns  = cpu_node_ns,
 };
 
 enum qp_status qp_cpu_eval(struct qp_graph *g, struct qp_node *n, struct qp_err *err)

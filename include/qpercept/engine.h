@@ -47,9 +47,10 @@ struct qp_engine_options {
     enum qp_backend_kind backend;
     int                  n_threads;   /* CPU threads; <= 0: one per online CPU */
     bool                 all_tensors; /* keep every intermediate tensor readable (debugging) */
+    bool                 profile;     /* time every node of every run (qp_engine_node_profile) */
 };
 
-#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false}
+#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false}
 
 struct qp_tensor_info {
     const char   *name; /* borrowed; valid while the engine lives */
@@ -90,7 +91,20 @@ bool           qp_engine_tensor_info(const struct qp_engine *e, int32_t i, struc
 enum qp_status qp_engine_read_tensor(const struct qp_engine *e, int32_t i, void *dst, size_t nbytes,
                                      struct qp_err *err);
 
-/* Bytes of the activation arena (planned) and of constants. */
+/* Per-node timing of a profile engine: node i (execution order) of
+ * qp_engine_n_nodes, its op, and the time it took summed over every run()
+ * since open. false when the engine was not opened with profile. */
+struct qp_node_profile {
+    const char *name; /* borrowed */
+    const char *op;   /* "Conv", ... (static) */
+    int64_t     total_ns;
+    int64_t     runs;
+};
+int32_t        qp_engine_n_nodes(const struct qp_engine *e);
+bool           qp_engine_node_profile(const struct qp_engine *e, int32_t i,
+                                      struct qp_node_profile *out);
+
+/* Bytes of the activation arena (planned). */
 size_t         qp_engine_arena_bytes(const struct qp_engine *e);
 
 #ifdef __cplusplus
