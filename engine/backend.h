@@ -42,6 +42,10 @@ struct qp_backend_ops {
     /* Execute every node in order. A failing kernel names its node in err. */
     enum qp_status (*run)(void *ctx, const struct qp_graph *g, struct qp_err *err);
 
+    /* (optional) host address of arena offset off, for callers that fill
+     * inputs in place; NULL entry: the arena is not host memory. */
+    void *(*host_ptr)(void *ctx, size_t off);
+
     /* (optional) per-node time summed over runs when init was given
      * opt->profile, and the number of runs; NULL entry or NULL result: none. */
     const int64_t *(*node_ns)(const void *ctx, int64_t *runs);

@@ -254,11 +254,12 @@ enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *d
 
 void *qp_engine_input_buffer(struct qp_engine *e, int32_t i)
 {
-    (void)e;
-    (void)i;
-    return NULL; /* inputs are uploaded; no backend exposes its arena yet */
+    QP_ASSERT(i >= 0 && i < e->n_in);
+    const struct qp_tensor *t = &e->g.tensors[e->in[i]];
+    /* graph inputs stay in model order (the layout pass converts after them) */
+    QP_ASSERT(t->layout == QP_LAYOUT_PLAIN);
+    return e->be->host_ptr ? e->be->host_ptr(e->be_ctx, t->offset) : NULL;
 }
-
 enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err)
 {
     enum qp_status s = e->be->run(e->be_ctx, &e->g, err);

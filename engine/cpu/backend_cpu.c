@@ -142,6 +142,12 @@ static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err
     return QP_OK;
 }
 
+static void *cpu_host_ptr(void *ctx, size_t off)
+{
+    struct cpu_ctx *c = ctx;
+    return c->arena + off;
+}
+
 static const int64_t *cpu_node_ns(const void *ctx, int64_t *runs)
 {
     const struct cpu_ctx *c = ctx;
@@ -160,6 +166,7 @@ const struct qp_backend_ops qp_backend_cpu = {
     .upload   = cpu_upload,
     .download = cpu_download,
     .run      = cpu_run,
+    .host_ptr = cpu_host_ptr,
     .node_ns  = cpu_node_ns,
 };
 

@@ -77,8 +77,8 @@ const char    *qp_engine_backend_name(const struct qp_engine *e);
 /* Copy input i (model order, NCHW) into the engine; nbytes must match. */
 enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *data,
                                    size_t nbytes, struct qp_err *err);
-/* Pointer to the input buffer (model order) to fill in place, or NULL when the
- * engine keeps that input in another layout. */
+/* Pointer to input i's buffer (model order) to fill in place before run(),
+ * or NULL when the backend's memory is not host memory (then use set_input). */
 void          *qp_engine_input_buffer(struct qp_engine *e, int32_t i);
 enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err);
 /* Output i after run(), in model order; pointer valid until the next run(). */
