@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_no_alloc.c - run() allocates nothing: open the real detectors, warm
- * up, then count every malloc/calloc/realloc made while running N frames.
+ * up, then count every malloc/calloc/realloc made while running N frames,
+ * for the engine alone and for the detector's whole frame path.
  *
  * The binary is linked with -Wl,--wrap=malloc,... (tests/CMakeLists.txt), so
  * every allocation our code (and the static libraries) makes goes through
@@ -18,6 +19,7 @@
 
 #include "core/alloc.h"
 #include "qp_test.h"
+#include "qpercept/detect.h"
 #include "qpercept/engine.h"
 
 void *__real_malloc(size_t n);
@@ -153,8 +155,45 @@ static void test_optimised_matches_unoptimised(void)
     }
 }
 
+/* The whole frame path of a detector: pre-process, run, decode, NMS. */
+static void test_detector_allocates_nothing(void)
+{
+    char path[1024], img_path[1024], manifest[1024];
+    if (!qp_test_mirror_file(models[0], path, sizeof path) ||
+        !qp_test_mirror_file("data/driving/kitti/000008.png", img_path, sizeof img_path))
+        QP_TEST_SKIP("YOLOX-Nano or the KITTI frame not in the mirror directory");
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini", getenv("QP_SOURCE_DIR"));
+    struct qp_engine       *e = open_model(path, false);
+    struct qp_model_spec    spec;
+    struct qp_detector     *d = NULL;
+    struct qp_image         img;
+    struct qp_detection     dets[64];
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    int32_t                 n = 0;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL_FATAL(qp_model_spec_find(path, manifest, &spec, NULL), QP_OK);
+    CU_ASSERT_EQUAL_FATAL(qp_detector_new(e, &spec, &d, NULL), QP_OK);
+    CU_ASSERT_EQUAL_FATAL(qp_image_load(img_path, &img, NULL), QP_OK);
+    CU_ASSERT_EQUAL_FATAL(qp_detector_run(d, &img, &p, dets, 64, &n, NULL), QP_OK);
+    qp_alloc_reset_counters();
+    atomic_store(&counted, 0);
+    atomic_store(&armed, 1);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_EQUAL(qp_detector_run(d, &img, &p, dets, 64, &n, NULL), QP_OK);
+    atomic_store(&armed, 0);
+    CU_ASSERT_EQUAL(atomic_load(&counted), 0);
+    CU_ASSERT_EQUAL(qp_alloc_count(), 0);
+    CU_ASSERT_EQUAL(n, 8); /* the eight KITTI cars */
+    QP_TEST_RAN();
+    qp_image_free(&img);
+    qp_detector_free(d);
+    qp_model_spec_fini(&spec);
+    qp_engine_free(e);
+}
+
 static CU_TestInfo tests[] = {
     {"run() allocates nothing", test_run_allocates_nothing},
+    {"detector frame path allocates nothing", test_detector_allocates_nothing},
     {"optimised graph matches the unoptimised one", test_optimised_matches_unoptimised},
     CU_TEST_INFO_NULL,
 };
