@@ -132,9 +132,39 @@ static enum qp_status collect_io(struct qp_engine *e, struct qp_err *err)
     return QP_OK;
 }
 
+/* Inputs the caller fixed at open become constants before anything folds. */
+static enum qp_status bind_constants(struct qp_engine *e, struct qp_err *err)
+{
+    struct qp_graph *g = &e->g;
+    for (int32_t k = 0; k < e->opt.n_constants; k++) {
+        const struct qp_const_input *c = &e->opt.constants[k];
+        int32_t                      t = qp_graph_find_tensor(g, c->name);
+        char                         a[128], b[128];
+        if (t < 0 || !(g->tensors[t].flags & QP_TENSOR_INPUT) ||
+            (g->tensors[t].flags & QP_TENSOR_CONST))
+            return qp_fail(err, QP_E_INVAL, "%s: constant '%s': the model has no such input",
+                           g->source, c->name);
+        struct qp_tensor *x = &g->tensors[t];
+        if (c->dtype != x->dtype || c->rank != x->rank)
+            return qp_fail(err, QP_E_INVAL, "%s: constant '%s' is %s %s, the input is %s %s",
+                           g->source, c->name, qp_dtype_name(c->dtype),
+                           qp_dims_str(c->dims, c->rank, a, sizeof a), qp_dtype_name(x->dtype),
+                           qp_dims_str(x->dims, x->rank, b, sizeof b));
+        void          *data;
+        enum qp_status s = qp_graph_set_const(g, t, c->dtype, c->rank, c->dims, &data, err);
+        if (s != QP_OK)
+            return s;
+        memcpy(data, c->data, qp_tensor_nbytes(&g->tensors[t]));
+        g->tensors[t].flags &= ~(uint32_t)QP_TENSOR_INPUT;
+    }
+    return qp_graph_link(g, err);
+}
+
 static enum qp_status build(struct qp_engine *e, const char *path, struct qp_err *err)
 {
     enum qp_status s = qp_onnx_import(path, &e->g, err);
+    if (s == QP_OK && e->opt.n_constants)
+        s = bind_constants(e, err);
     if (s != QP_OK)
         return s;
     if ((s = optimise(e, err)) != QP_OK)

@@ -8,6 +8,8 @@
  * flags (--size, --color, ...) that override any of those key by key.
  * Tensor mode feeds NAME=FILE.npy inputs and prints (or saves) every output,
  * with --all-tensors every intermediate tensor too, under its ONNX name.
+ * --const NAME=FILE.npy fixes an input at open (a shape tensor: Reshape
+ * shape, Resize scales ...) so it folds into the network.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -29,7 +31,8 @@ struct run_opts {
     const char              *model;
     const char              *images[MAX_ITEMS];
     const char              *inputs[MAX_ITEMS];
-    int                      n_images, n_inputs;
+    const char              *consts[MAX_ITEMS]; /* NAME=FILE.npy fixed at open */
+    int                      n_images, n_inputs, n_consts;
     const char              *save_dir, *manifest, *spec_file;
     const char              *spec_keys[32], *spec_vals[32];
     int                      n_spec;
@@ -87,6 +90,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->images[o->n_images++] = v;
         else if (!strcmp(a, "--input") && o->n_inputs < MAX_ITEMS)
             o->inputs[o->n_inputs++] = v;
+        else if (!strcmp(a, "--const") && o->n_consts < MAX_ITEMS && strchr(v, '='))
+            o->consts[o->n_consts++] = v;
         else if (!strcmp(a, "--save-outputs"))
             o->save_dir = v;
         else if (!strcmp(a, "--manifest"))
@@ -353,20 +358,48 @@ static int run_tensors(const struct run_opts *o, struct qp_engine *e)
     return 0;
 }
 
+/* --const NAME=FILE.npy: inputs fixed at open (shape tensors). */
+static enum qp_status read_consts(struct run_opts *o, struct qp_npy *npy,
+                                  struct qp_const_input *c, struct qp_err *err)
+{
+    for (int i = 0; i < o->n_consts; i++) {
+        const char    *eq = strchr(o->consts[i], '=');
+        enum qp_status st = qp_npy_read(eq + 1, &npy[i], err);
+        if (st != QP_OK)
+            return st;
+        c[i].name  = o->consts[i];
+        c[i].dtype = npy[i].dtype;
+        c[i].rank  = npy[i].rank;
+        c[i].data  = npy[i].data;
+        memcpy(c[i].dims, npy[i].dims, sizeof c[i].dims);
+        o->consts[i] = eq + 1; /* keep the file name for messages */
+        ((char *)eq)[0] = '\0'; /* argv storage: NAME now ends at '=' */
+    }
+    o->eng.constants   = c;
+    o->eng.n_constants = o->n_consts;
+    return QP_OK;
+}
+
 int qp_cli_run(int argc, char **argv)
 {
-    struct run_opts o;
+    static struct qp_npy         npy[MAX_ITEMS];
+    static struct qp_const_input consts[MAX_ITEMS];
+    struct run_opts              o;
     memset(&o, 0, sizeof o);
     int rc = parse(argc, argv, &o);
     if (rc)
         return rc;
     struct qp_engine *e   = NULL;
     struct qp_err     err = {{0}};
-    if (qp_engine_open(o.model, &o.eng, &e, &err) != QP_OK) {
+    if (read_consts(&o, npy, consts, &err) != QP_OK ||
+        qp_engine_open(o.model, &o.eng, &e, &err) != QP_OK) {
         fprintf(stderr, "qpercept run: %s\n", err.msg);
-        return 1;
+        rc = 1;
+    } else {
+        rc = o.n_images ? run_images(&o, e, argv[0]) : run_tensors(&o, e);
     }
-    rc = o.n_images ? run_images(&o, e, argv[0]) : run_tensors(&o, e);
     qp_engine_free(e);
+    for (int i = 0; i < o.n_consts; i++)
+        qp_npy_fini(&npy[i]);
     return rc;
 }

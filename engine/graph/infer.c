@@ -106,7 +106,7 @@ enum qp_status qp_infer_const(const struct qp_graph *g, const struct qp_node *n,
     if (!(t->flags & QP_TENSOR_CONST) || (!t->data && qp_tensor_numel(t) != 0))
         return qp_infer_fail(g, n, err, QP_E_UNSUPPORTED,
                              "dynamic shape input: %s '%s' is computed at run time, it must be "
-                             "constant",
+                             "constant (an input can be fixed at open: --const NAME=FILE.npy)",
                              what, t->name);
     *out = t;
     return QP_OK;

@@ -43,14 +43,27 @@ enum qp_backend_kind {
     QP_BACKEND_CUDA = 2,
 };
 
+/* An input fixed at open time: its value is folded into the network like an
+ * initializer (shape tensors: Reshape shapes, Resize scales, Slice starts,
+ * ...), and it is no longer an input of the engine. Data is copied. */
+struct qp_const_input {
+    const char   *name;
+    enum qp_dtype dtype;
+    int32_t       rank;
+    int64_t       dims[QP_MAX_RANK];
+    const void   *data;
+};
+
 struct qp_engine_options {
     enum qp_backend_kind backend;
     int                  n_threads;   /* CPU threads; <= 0: one per online CPU */
     bool                 all_tensors; /* keep every intermediate tensor readable (debugging) */
     bool                 profile;     /* time every node of every run (qp_engine_node_profile) */
+    const struct qp_const_input *constants; /* inputs fixed at open (borrowed) */
+    int32_t                      n_constants;
 };
 
-#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false}
+#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0}
 
 struct qp_tensor_info {
     const char   *name; /* borrowed; valid while the engine lives */
