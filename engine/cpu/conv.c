@@ -49,7 +49,7 @@ static bool const_params(const struct qp_graph *g, const struct qp_node *n)
            (n->n_in < 3 || n->in[2] < 0 || is_const(&g->tensors[n->in[2]]));
 }
 
-QP_CPU_SUPPORTS(qp_cpu_conv_supports)
+bool qp_conv_node_ok(const struct qp_graph *g, const struct qp_node *n, bool transposed)
 {
     const struct qp_tensor    *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
     const struct qp_tensor    *y = &g->tensors[n->out[0]];
@@ -63,13 +63,21 @@ QP_CPU_SUPPORTS(qp_cpu_conv_supports)
         if (b->dtype != QP_DTYPE_F32 || qp_tensor_numel(b) != y->dims[1])
             return false;
     }
-    if (a->group < 1 || x->dims[1] % a->group || y->dims[1] % a->group ||
-        w->dims[0] != y->dims[1] || w->dims[1] * a->group != x->dims[1])
+    /* Conv weights are [M, C/g, kh, kw]; ConvTranspose weights [C, M/g, kh, kw] */
+    int64_t w_out = transposed ? w->dims[1] * a->group : w->dims[0];
+    int64_t w_in  = transposed ? w->dims[0] : w->dims[1] * a->group;
+    if (a->group < 1 || x->dims[1] % a->group || y->dims[1] % a->group || w_out != y->dims[1] ||
+        w_in != x->dims[1])
         return false;
     for (int i = 0; i < 2; i++)
         if (a->stride[i] < 1 || a->dilation[i] < 1 || a->pad[i] < 0 || a->pad[i + 2] < 0)
             return false;
     return (unsigned)a->act.act < QP_ACT_COUNT;
+}
+
+QP_CPU_SUPPORTS(qp_cpu_conv_supports)
+{
+    return qp_conv_node_ok(g, n, false);
 }
 
 bool qp_conv_path_fits(const struct qp_conv_shape *s, enum qp_conv_path p)

@@ -72,6 +72,11 @@ void qp_conv_ref(const struct qp_conv_shape *s, const float *x, enum qp_layout x
 void qp_conv_transpose_ref(const struct qp_conv_shape *s, const float *x, enum qp_layout x_layout,
                            const float *w, const float *bias, float *y, enum qp_layout y_layout);
 
+/* Dtypes, ranks, layouts, channel / group / weight agreement and attribute
+ * ranges that every conv path relies on (supports() of Conv and, with
+ * transposed, of ConvTranspose). */
+bool qp_conv_node_ok(const struct qp_graph *g, const struct qp_node *n, bool transposed);
+
 /* ---- depthwise (depthwise.c, depthwise_avx2.c) ---- */
 
 #define QP_DW_CBLOCK 8 /* channels are padded to a multiple of this in prep */

@@ -29,25 +29,7 @@ struct convt_prep {
 
 QP_CPU_SUPPORTS(qp_cpu_conv_transpose_supports)
 {
-    const struct qp_tensor    *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
-    const struct qp_tensor    *y = &g->tensors[n->out[0]];
-    const struct qp_conv_attr *a = &n->attr.conv;
-    if (x->dtype != QP_DTYPE_F32 || y->dtype != QP_DTYPE_F32 || w->dtype != QP_DTYPE_F32)
-        return false;
-    if (x->rank != 4 || y->rank != 4 || w->rank != 4 || x->layout != y->layout)
-        return false;
-    if (n->n_in > 2 && n->in[2] >= 0) {
-        const struct qp_tensor *b = &g->tensors[n->in[2]];
-        if (b->dtype != QP_DTYPE_F32 || qp_tensor_numel(b) != y->dims[1])
-            return false;
-    }
-    if (a->group < 1 || x->dims[1] % a->group || y->dims[1] % a->group ||
-        w->dims[0] != x->dims[1] || w->dims[1] * a->group != y->dims[1])
-        return false;
-    for (int i = 0; i < 2; i++)
-        if (a->stride[i] < 1 || a->dilation[i] < 1 || a->pad[i] < 0 || a->pad[i + 2] < 0)
-            return false;
-    return (unsigned)a->act.act < QP_ACT_COUNT;
+    return qp_conv_node_ok(g, n, true);
 }
 
 QP_CPU_WS(qp_cpu_conv_transpose_ws)
