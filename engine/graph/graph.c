@@ -212,17 +212,15 @@ void qp_graph_compact(struct qp_graph *g)
     g->n_nodes = j;
 }
 
-enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
+static bool defined(const struct qp_tensor *x)
 {
-    enum qp_status       st   = QP_OK;
-    struct qp_consumers cons = {NULL, NULL};
-    qp_graph_compact(g);
-    int32_t *indeg = qp_calloc((size_t)g->n_nodes + 1, sizeof *indeg);
-    int32_t *order = qp_calloc((size_t)g->n_nodes + 1, sizeof *order);
-    if (!indeg || !order) {
-        st = qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
-        goto out;
-    }
+    return x->producer >= 0 || (x->flags & (QP_TENSOR_CONST | QP_TENSOR_INPUT));
+}
+
+/* Producers and uses from scratch; a tensor written twice (or written while
+ * being a constant or input) is an error. */
+static enum qp_status link_producers(struct qp_graph *g, struct qp_err *err)
+{
     for (int32_t t = 0; t < g->n_tensors; t++) {
         g->tensors[t].producer = -1;
         g->tensors[t].n_uses   = (g->tensors[t].flags & QP_TENSOR_OUTPUT) ? 1 : 0;
@@ -230,52 +228,55 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         for (int32_t k = 0; k < n->n_out; k++) {
-            int32_t t = n->out[k];
-            if (t < 0)
+            if (n->out[k] < 0)
                 continue;
-            struct qp_tensor *x = &g->tensors[t];
-            if (x->producer >= 0 || (x->flags & (QP_TENSOR_CONST | QP_TENSOR_INPUT))) {
-                st = qp_fail(err, QP_E_FORMAT,
-                             "%s: node '%s' (%s) writes tensor '%s', which is already defined",
-                             g->source, n->name, qp_op_name(n->op), x->name);
-                goto out;
-            }
+            struct qp_tensor *x = &g->tensors[n->out[k]];
+            if (defined(x))
+                return qp_fail(err, QP_E_FORMAT,
+                               "%s: node '%s' (%s) writes tensor '%s', which is already defined",
+                               g->source, n->name, qp_op_name(n->op), x->name);
             x->producer = i;
         }
     }
+    return QP_OK;
+}
+
+/* Uses, dangling reads and unproduced outputs; indeg[i] counts node i's
+ * inputs that another node produces. */
+static enum qp_status link_reads(struct qp_graph *g, int32_t *indeg, struct qp_err *err)
+{
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         for (int32_t k = 0; k < n->n_in; k++) {
-            int32_t t = n->in[k];
-            if (t < 0)
+            if (n->in[k] < 0)
                 continue;
-            struct qp_tensor *x = &g->tensors[t];
+            struct qp_tensor *x = &g->tensors[n->in[k]];
             x->n_uses++;
-            if (x->producer < 0 && !(x->flags & (QP_TENSOR_CONST | QP_TENSOR_INPUT))) {
-                st = qp_fail(err, QP_E_FORMAT,
-                             "%s: node '%s' (%s) reads '%s', which no node, input or "
-                             "initializer defines",
-                             g->source, n->name, qp_op_name(n->op), x->name);
-                goto out;
-            }
-            if (x->producer >= 0)
-                indeg[i]++;
+            if (!defined(x))
+                return qp_fail(err, QP_E_FORMAT,
+                               "%s: node '%s' (%s) reads '%s', which no node, input or "
+                               "initializer defines",
+                               g->source, n->name, qp_op_name(n->op), x->name);
+            indeg[i] += x->producer >= 0;
         }
     }
     for (int32_t k = 0; k < g->n_outputs; k++) {
         const struct qp_tensor *x = &g->tensors[g->outputs[k]];
-        if (x->producer < 0 && !(x->flags & (QP_TENSOR_CONST | QP_TENSOR_INPUT))) {
-            st = qp_fail(err, QP_E_FORMAT, "%s: graph output '%s' is never produced", g->source,
-                         x->name);
-            goto out;
-        }
+        if (!defined(x))
+            return qp_fail(err, QP_E_FORMAT, "%s: graph output '%s' is never produced",
+                           g->source, x->name);
     }
-    /* Kahn's algorithm over a consumer index (CSR: tensor -> reading nodes),
-     * stable: ready nodes in original order. O(nodes + edges). */
-    if (qp_graph_consumers(g, &cons) != QP_OK) {
-        st = qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
-        goto out;
-    }
+    return QP_OK;
+}
+
+/* Kahn's algorithm over a consumer index (CSR: tensor -> reading nodes),
+ * stable: ready nodes in original order. O(nodes + edges). Fills order[]. */
+static enum qp_status topo_order(struct qp_graph *g, int32_t *indeg, int32_t *order,
+                                 struct qp_err *err)
+{
+    struct qp_consumers cons;
+    if (qp_graph_consumers(g, &cons) != QP_OK)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
     int32_t head = 0, tail = 0;
     for (int32_t i = 0; i < g->n_nodes; i++)
         if (indeg[i] == 0)
@@ -291,19 +292,20 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
                     order[tail++] = cons.node[c];
         }
     }
-    if (tail != g->n_nodes) {
-        for (int32_t i = 0; i < g->n_nodes; i++)
-            if (indeg[i] > 0) {
-                st = qp_fail(err, QP_E_FORMAT, "%s: the graph has a cycle through node '%s' (%s)",
-                             g->source, g->nodes[i].name, qp_op_name(g->nodes[i].op));
-                goto out;
-            }
-    }
+    qp_consumers_fini(&cons);
+    for (int32_t i = 0; tail != g->n_nodes && i < g->n_nodes; i++)
+        if (indeg[i] > 0)
+            return qp_fail(err, QP_E_FORMAT, "%s: the graph has a cycle through node '%s' (%s)",
+                           g->source, g->nodes[i].name, qp_op_name(g->nodes[i].op));
+    return QP_OK;
+}
+
+/* Permute the node array into order[] and refresh producers. */
+static enum qp_status apply_order(struct qp_graph *g, const int32_t *order, struct qp_err *err)
+{
     struct qp_node *sorted = qp_alloc((size_t)(g->n_nodes + 1) * sizeof *sorted);
-    if (!sorted) {
-        st = qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
-        goto out;
-    }
+    if (!sorted)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
     for (int32_t i = 0; i < g->n_nodes; i++)
         sorted[i] = g->nodes[order[i]];
     if (g->n_nodes)
@@ -313,8 +315,20 @@ enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
         for (int32_t k = 0; k < g->nodes[i].n_out; k++)
             if (g->nodes[i].out[k] >= 0)
                 g->tensors[g->nodes[i].out[k]].producer = i;
-out:
-    qp_consumers_fini(&cons);
+    return QP_OK;
+}
+
+enum qp_status qp_graph_link(struct qp_graph *g, struct qp_err *err)
+{
+    enum qp_status st;
+    qp_graph_compact(g);
+    int32_t *indeg = qp_calloc((size_t)g->n_nodes + 1, sizeof *indeg);
+    int32_t *order = qp_calloc((size_t)g->n_nodes + 1, sizeof *order);
+    if (!indeg || !order)
+        st = qp_fail(err, QP_E_NOMEM, "%s: out of memory ordering nodes", g->source);
+    else if ((st = link_producers(g, err)) == QP_OK && (st = link_reads(g, indeg, err)) == QP_OK &&
+             (st = topo_order(g, indeg, order, err)) == QP_OK)
+        st = apply_order(g, order, err);
     qp_free(indeg);
     qp_free(order);
     return st;
