@@ -1,0 +1,107 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * quant_math.h - the numeric contract of INT8 layers: one set of inline
+ * functions compiled by the C reference, the CPU fast paths and (as
+ * __host__ __device__) the CUDA kernels, so INT8 results are bit-identical
+ * everywhere (DESIGN §4).
+ *
+ *   quantize    q = sat8(round_half_even(x / scale))
+ *   dequantize  x = q * scale
+ *   requantize  y = sat8(round_half_even(act(fma((float)acc, scale, bias))))
+ *
+ * Why each piece is the way it is:
+ *  - One explicit fmaf: nvcc contracts a*b+c into an FMA by default and gcc
+ *    in C11 mode does not; spelling fmaf on both sides makes them round once
+ *    and agree. Compile nothing that includes this with -ffast-math.
+ *  - Round half to even with rintf under the default rounding mode (the
+ *    CPU's FE_TONEAREST; rintf on the device is round-to-nearest-even):
+ *    ties go to the even integer, so there is no bias on symmetric data.
+ *  - Conversion to int32 is clamped first: a float outside int32's range
+ *    (or NaN) is undefined behaviour in C; here it saturates (NaN -> 0).
+ *  - (float)acc is exact for |acc| < 2^24 and rounds to nearest even above,
+ *    the same on every IEEE target.
+ *  - quantize divides (x / scale) as ONNX QuantizeLinear and ONNX Runtime
+ *    do, so QDQ models keep their exact values; IEEE division is correctly
+ *    rounded on both sides (no fast-math).
+ *  - Only piecewise-linear activations run inside an INT8 epilogue (ReLU,
+ *    LeakyReLU, Clip, HardSigmoid, HardSwish): they use IEEE add, multiply,
+ *    fma, min and max, which every target rounds identically. Sigmoid, SiLU
+ *    and Tanh need transcendental functions whose last bit differs between
+ *    libm and CUDA; they stay outside (a precision boundary, or a lookup
+ *    table on the INT8 value), and qp_q_act_is_exact() says which are in.
+ *
+ * Tested by tests/unit/test_quant_math.c.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph/graph.h" /* enum qp_act */
+
+#if defined(__CUDACC__)
+#define QP_HD __host__ __device__ __forceinline__ static
+#else
+#define QP_HD static inline
+#endif
+
+#define QP_Q_MIN (-128)
+#define QP_Q_MAX 127
+
+/* Round half to even to int32, saturating; NaN -> 0. */
+QP_HD int32_t qp_q_round(float v)
+{
+    if (!(v == v))
+        return 0;
+    /* 2147483520 is the largest float below 2^31 */
+    if (v >= 2147483520.0f)
+        return INT32_MAX;
+    if (v <= -2147483648.0f)
+        return INT32_MIN;
+    return (int32_t)rintf(v);
+}
+
+QP_HD int8_t qp_q_sat8(int32_t q)
+{
+    return (int8_t)(q < QP_Q_MIN ? QP_Q_MIN : q > QP_Q_MAX ? QP_Q_MAX : q);
+}
+
+/* Activations allowed inside an INT8 epilogue (bit-exact on every target). */
+QP_HD bool qp_q_act_is_exact(enum qp_act act)
+{
+    return act == QP_ACT_NONE || act == QP_ACT_RELU || act == QP_ACT_LEAKY ||
+           act == QP_ACT_CLIP || act == QP_ACT_HARD_SIGMOID || act == QP_ACT_HARD_SWISH;
+}
+
+/* act(v) for the exact activations (callers check qp_q_act_is_exact);
+ * alpha/beta as in struct qp_act_params. Other activations pass v through. */
+QP_HD float qp_q_act(enum qp_act act, float alpha, float beta, float v)
+{
+    switch (act) {
+    case QP_ACT_RELU: return fmaxf(v, 0.0f);
+    case QP_ACT_LEAKY: return v >= 0.0f ? v : v * alpha;
+    case QP_ACT_CLIP: return fminf(fmaxf(v, alpha), beta);
+    case QP_ACT_HARD_SIGMOID: return fminf(fmaxf(fmaf(alpha, v, beta), 0.0f), 1.0f);
+    case QP_ACT_HARD_SWISH: /* x * clamp(x / 6 + 1/2, 0, 1), with one fma */
+        return v * fminf(fmaxf(fmaf(v, 1.0f / 6.0f, 0.5f), 0.0f), 1.0f);
+    default: return v;
+    }
+}
+
+/* The INT8 epilogue for one accumulator of output channel c. */
+QP_HD int8_t qp_q_requant(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
+                          float beta)
+{
+    float v = fmaf((float)acc, scale, bias);
+    return qp_q_sat8(qp_q_round(qp_q_act(act, alpha, beta, v)));
+}
+
+QP_HD int8_t qp_q_quantize(float x, float scale)
+{
+    return qp_q_sat8(qp_q_round(x / scale));
+}
+
+QP_HD float qp_q_dequantize(int8_t q, float scale)
+{
+    return (float)q * scale;
+}

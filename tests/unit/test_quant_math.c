@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_quant_math.c - the INT8 numeric contract (quant_math.h, quant.h):
+ * round half to even, saturation (NaN and infinities included), one
+ * rounding in the epilogue (fma, not multiply-then-add), the exact
+ * activations, per-channel scales, and quantize / dequantize round trips.
+ * These cases pin the contract; the fast CPU and CUDA paths are later tested
+ * bit for bit against qp_q_requant_ref on random data.
+ */
+#include <fenv.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "qp_test.h"
+#include "quant/quant.h"
+#include "quant/quant_math.h"
+
+static void test_round_half_to_even(void)
+{
+    CU_ASSERT_EQUAL(fegetround(), FE_TONEAREST); /* the contract's assumption */
+    const float   in[]   = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 0.49999997f, 2.5000002f};
+    const int32_t want[] = {0, 2, 2, 0, -2, -2, 0, 3};
+    for (size_t i = 0; i < sizeof in / sizeof in[0]; i++)
+        CU_ASSERT_EQUAL(qp_q_round(in[i]), want[i]);
+}
+
+static void test_round_saturates_out_of_range(void)
+{
+    CU_ASSERT_EQUAL(qp_q_round(3e9f), INT32_MAX);
+    CU_ASSERT_EQUAL(qp_q_round(-3e9f), INT32_MIN);
+    CU_ASSERT_EQUAL(qp_q_round(INFINITY), INT32_MAX);
+    CU_ASSERT_EQUAL(qp_q_round(-INFINITY), INT32_MIN);
+    CU_ASSERT_EQUAL(qp_q_round(NAN), 0);
+    CU_ASSERT_EQUAL(qp_q_round(2147483520.0f), INT32_MAX); /* largest float < 2^31 */
+    CU_ASSERT_EQUAL(qp_q_round(2147483392.0f), 2147483392);
+    CU_ASSERT_EQUAL(qp_q_sat8(1000), 127);
+    CU_ASSERT_EQUAL(qp_q_sat8(-1000), -128);
+    CU_ASSERT_EQUAL(qp_q_sat8(-128), -128);
+    CU_ASSERT_EQUAL(qp_q_sat8(127), 127);
+}
+
+/* The epilogue rounds once: fma(acc, scale, bias), not acc * scale + bias.
+ * A random sweep against the exact value rounded once; with the epilogue
+ * changed to multiply-then-add (two roundings) this test fails (checked). */
+static void test_requant_uses_one_rounding(void)
+{
+    int diffs = 0, checked = 0;
+    srand(11);
+    for (int i = 0; i < 200000; i++) {
+        int32_t acc   = rand() % 2000001 - 1000000;
+        float   scale = (float)(rand() % 100000 + 1) * 1e-7f;
+        float   bias  = (float)(rand() % 2001 - 1000) * 0.01f;
+        /* exact acc * scale + bias in double (acc * scale is exact there),
+         * rounded once to float, then to the nearest even integer */
+        double exact = (double)acc * (double)scale + (double)bias;
+        float  once  = (float)exact;
+        int32_t want = (int32_t)rint(once);
+        want         = want < -128 ? -128 : want > 127 ? 127 : want;
+        checked++;
+        diffs += qp_q_requant(acc, scale, bias, QP_ACT_NONE, 0, 0) != want;
+    }
+    CU_ASSERT_EQUAL(diffs, 0);
+    CU_ASSERT_EQUAL(checked, 200000);
+}
+
+static void test_requant_rounds_and_saturates(void)
+{
+    const int32_t acc[6] = {1, 3, 5, -1, 1000000, -1000000};
+    const float   scale[6] = {0.5f, 0.5f, 0.5f, 0.5f, 1.0f, 1.0f};
+    int8_t        y[6];
+    struct qp_q_epilogue ep = {scale, NULL, {QP_ACT_NONE, 0, 0}};
+    qp_q_requant_ref(acc, 1, 6, &ep, y);
+    CU_ASSERT_EQUAL(y[0], 0);    /*  0.5 ->  0 */
+    CU_ASSERT_EQUAL(y[1], 2);    /*  1.5 ->  2 */
+    CU_ASSERT_EQUAL(y[2], 2);    /*  2.5 ->  2 */
+    CU_ASSERT_EQUAL(y[3], 0);    /* -0.5 ->  0 */
+    CU_ASSERT_EQUAL(y[4], 127);  /* saturates */
+    CU_ASSERT_EQUAL(y[5], -128);
+}
+
+static void test_requant_per_channel_and_bias(void)
+{
+    /* two rows of three channels; channel scales and biases differ */
+    const int32_t acc[6]   = {10, 10, 10, -20, -20, -20};
+    const float   scale[3] = {0.1f, 0.25f, 2.0f};
+    const float   bias[3]  = {0.0f, 1.0f, -3.0f};
+    int8_t        y[6];
+    struct qp_q_epilogue ep = {scale, bias, {QP_ACT_NONE, 0, 0}};
+    qp_q_requant_ref(acc, 2, 3, &ep, y);
+    CU_ASSERT_EQUAL(y[0], 1);    /* 10 * 0.1 = 1.0000000149 -> 1 */
+    CU_ASSERT_EQUAL(y[1], 4);    /* 2.5 + 1 = 3.5 -> 4 (even) */
+    CU_ASSERT_EQUAL(y[2], 17);   /* 20 - 3 */
+    CU_ASSERT_EQUAL(y[3], -2);
+    CU_ASSERT_EQUAL(y[4], -4);   /* -5 + 1 */
+    CU_ASSERT_EQUAL(y[5], -43);  /* -40 - 3 */
+}
+
+static void test_exact_activations(void)
+{
+    CU_ASSERT_EQUAL(qp_q_requant(-7, 1.0f, 0, QP_ACT_RELU, 0, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_requant(7, 1.0f, 0, QP_ACT_RELU, 0, 0), 7);
+    CU_ASSERT_EQUAL(qp_q_requant(-10, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0), -1);
+    CU_ASSERT_EQUAL(qp_q_requant(-25, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0), -2); /* -2.5 -> -2 */
+    CU_ASSERT_EQUAL(qp_q_requant(100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f), 6);
+    CU_ASSERT_EQUAL(qp_q_requant(-100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f), 0);
+    /* HardSigmoid(alpha .2, beta .5) scaled by 100: x = 1 -> 0.7 */
+    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
+    CU_ASSERT_EQUAL(qp_q_requant(100, 0.01f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
+    /* HardSwish: 3 -> 3, -3 -> 0, 1 -> 1 * (1/6 + 1/2) = 0.667 -> 1 */
+    CU_ASSERT_EQUAL(qp_q_requant(3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 3);
+    CU_ASSERT_EQUAL(qp_q_requant(-3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 1);
+    CU_ASSERT(qp_q_act_is_exact(QP_ACT_RELU));
+    CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SILU));
+    CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SIGMOID));
+    CU_ASSERT(!qp_q_act_is_exact(QP_ACT_TANH));
+}
+
+static void test_quantize_round_trip(void)
+{
+    const float scale = 0.0371f;
+    int         bad   = 0;
+    for (int q = QP_Q_MIN; q <= QP_Q_MAX; q++)
+        bad += qp_q_quantize(qp_q_dequantize((int8_t)q, scale), scale) != q;
+    CU_ASSERT_EQUAL(bad, 0);
+    /* x / scale with ties to even, saturation, NaN -> 0 (ONNX QuantizeLinear) */
+    CU_ASSERT_EQUAL(qp_q_quantize(0.25f, 0.5f), 0);
+    CU_ASSERT_EQUAL(qp_q_quantize(0.75f, 0.5f), 2);
+    CU_ASSERT_EQUAL(qp_q_quantize(1e6f, 0.5f), 127);
+    CU_ASSERT_EQUAL(qp_q_quantize(-1e6f, 0.5f), -128);
+    CU_ASSERT_EQUAL(qp_q_quantize(NAN, 0.5f), 0);
+    float  x[4] = {-1.0f, -0.3f, 0.3f, 1.0f}, back[4];
+    int8_t q[4];
+    qp_q_quantize_ref(x, 4, 0.01f, q);
+    qp_q_dequantize_ref(q, 4, 0.01f, back);
+    CU_ASSERT_EQUAL(q[0], -100);
+    CU_ASSERT_EQUAL(q[2], 30);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT(fabsf(back[i] - x[i]) <= 0.005f);
+}
+
+static CU_TestInfo tests[] = {
+    {"round half to even", test_round_half_to_even},
+    {"round and sat8 saturate, NaN -> 0", test_round_saturates_out_of_range},
+    {"requant rounds once (fma)", test_requant_uses_one_rounding},
+    {"requant rounds half to even and saturates", test_requant_rounds_and_saturates},
+    {"requant per-channel scale and bias", test_requant_per_channel_and_bias},
+    {"exact activations in the epilogue", test_exact_activations},
+    {"quantize / dequantize", test_quantize_round_trip},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"quant/contract", NULL, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)
