@@ -11,6 +11,7 @@
 #include "cpu/conv.h"
 #include "cpu/gemm.h"
 #include "cpu/pooling.h"
+#include "cpu/qgemm.h"
 #include "cpu/unary_avx2.h"
 
 #define UNREACHABLE() qp_panic(__FILE__, __LINE__, "AVX2 kernel called on a CPU without AVX2")
@@ -25,6 +26,13 @@ void qp_gemm_block_avx2(const struct qp_gemm *g, int64_t m, const float *const *
                         float *c, int64_t ldc)
 {
     (void)g, (void)m, (void)ind, (void)a_off, (void)c, (void)ldc;
+    UNREACHABLE();
+}
+
+void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                         int8_t *y, int64_t ldy)
+{
+    (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
     UNREACHABLE();
 }
 

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * qgemm.c - B packing, row blocking, threading, the scalar reference and the
+ * portable C tile kernel of the INT8 GEMM (qgemm.h).
+ *
+ * Loop order inside a block of rows: panel outer, 4-row tile inner, full k
+ * per tile, as in gemm.c: a panel of k x 16 bytes stays in L1/L2 while the
+ * block's rows of A (at most BLOCK_BYTES of them) stream past it, and Y is
+ * written once, after the epilogue. The AVX2 twin of qp_qgemm_block_c is
+ * in qgemm_avx2.c (no_avx2.c on CPUs without it, never reached there).
+ */
+#include "cpu/qgemm.h"
+
+#include "cpu/cpu.h"
+#include "cpu/parallel.h"
+#include "quant/quant_math.h"
+
+#define NR QP_QGEMM_NR
+#define MR QP_QGEMM_MR
+#define MAX_BLOCK_ROWS 256
+#define BLOCK_BYTES (64 * 1024)
+
+typedef void (*block_fn)(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                         int8_t *y, int64_t ldy);
+
+static const block_fn block_fns[QP_QGEMM_IMPL_COUNT] = {
+    [QP_QGEMM_IMPL_C]    = qp_qgemm_block_c,
+    [QP_QGEMM_IMPL_AVX2] = qp_qgemm_block_avx2,
+};
+
+static int64_t even_k(int64_t k)
+{
+    return (k + 1) & ~(int64_t)1;
+}
+
+static int64_t n_panels(int64_t n)
+{
+    return (n + NR - 1) / NR;
+}
+
+enum qp_qgemm_impl qp_qgemm_best_impl(void)
+{
+    const struct qp_cpu_features *f = qp_cpu_features();
+    return f->avx2 && f->fma && !f->force_reference ? QP_QGEMM_IMPL_AVX2 : QP_QGEMM_IMPL_C;
+}
+
+size_t qp_qgemm_packed_bytes(int64_t k, int64_t n)
+{
+    if (k < 1 || n < 1)
+        return 0;
+    return (size_t)(n_panels(n) * NR * even_k(k));
+}
+
+void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int8_t *pb)
+{
+    int64_t kp = even_k(k);
+    for (int64_t p = 0; p < n_panels(n); p++) {
+        int8_t *dst = pb + p * NR * kp;
+        for (int64_t q = 0; q < kp / 2; q++)
+            for (int64_t j = 0; j < NR; j++)
+                for (int64_t h = 0; h < 2; h++) {
+                    int64_t col = p * NR + j, kk = 2 * q + h;
+                    dst[(q * NR + j) * 2 + h] = col < n && kk < k ? b[col * ldb + kk] : 0;
+                }
+    }
+}
+
+enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int8_t *pb,
+                             const struct qp_q_epilogue *ep, struct qp_err *err)
+{
+    if (k < 1 || k > QP_QGEMM_K_MAX)
+        return qp_fail(err, QP_E_UNSUPPORTED,
+                       "int8 gemm: k = %lld is outside 1..%d (exact int32 accumulation)",
+                       (long long)k, QP_QGEMM_K_MAX);
+    if (!qp_q_act_is_exact(ep->act.act))
+        return qp_fail(err, QP_E_UNSUPPORTED, "int8 gemm: activation %d is not exact in int8",
+                       (int)ep->act.act);
+    if (n < 1 || !pb || !ep->scale)
+        return qp_fail(err, QP_E_INVAL, "int8 gemm: n = %lld, packed B %s, scale %s", (long long)n,
+                       pb ? "set" : "NULL", ep->scale ? "set" : "NULL");
+    *g = (struct qp_qgemm){.n = n, .k = k, .pb = pb, .ep = *ep, .impl = qp_qgemm_best_impl()};
+    return QP_OK;
+}
+
+static int64_t block_rows(int64_t k)
+{
+    int64_t rows = BLOCK_BYTES / k / MR * MR;
+    return rows < MR ? MR : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
+}
+
+void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+                  int64_t ldy)
+{
+    QP_ASSERT((unsigned)g->impl < QP_QGEMM_IMPL_COUNT && block_fns[g->impl]);
+    QP_ASSERT(g->k >= 1 && g->k <= QP_QGEMM_K_MAX && g->n >= 1);
+    int64_t step = block_rows(g->k);
+    for (int64_t r0 = 0; r0 < m; r0 += step) {
+        int64_t mb = m - r0 < step ? m - r0 : step;
+        block_fns[g->impl](g, mb, a + r0 * lda, lda, y + r0 * ldy, ldy);
+    }
+}
+
+struct parallel_job {
+    const struct qp_qgemm *g;
+    int64_t                m, rows_per_block, lda, ldy;
+    const int8_t          *a;
+    int8_t                *y;
+};
+
+static void parallel_block(void *argp, int64_t block, int slot)
+{
+    (void)slot;
+    const struct parallel_job *j  = argp;
+    int64_t                    r0 = block * j->rows_per_block;
+    int64_t                    mb = j->m - r0 < j->rows_per_block ? j->m - r0 : j->rows_per_block;
+    qp_qgemm_run(j->g, mb, j->a + r0 * j->lda, j->lda, j->y + r0 * j->ldy, j->ldy);
+}
+
+void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
+                       int64_t lda, int8_t *y, int64_t ldy)
+{
+    int64_t slots = qp_parallel_slots(pool);
+    int64_t rows  = block_rows(g->k);
+    /* at least ~3 blocks per task so the dynamic schedule can balance */
+    int64_t fair = (m + 3 * slots - 1) / (3 * slots);
+    fair         = (fair + MR - 1) / MR * MR;
+    if (slots > 1 && fair < rows)
+        rows = fair < MR ? MR : fair;
+    struct parallel_job j = {g, m, rows, lda, ldy, a, y};
+    qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
+}
+
+void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b,
+                  int64_t ldb, const struct qp_q_epilogue *ep, int8_t *y, int64_t ldy)
+{
+    QP_ASSERT(k <= QP_QGEMM_K_MAX && qp_q_act_is_exact(ep->act.act));
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int32_t acc = 0;
+            for (int64_t r = 0; r < k; r++)
+                acc += (int32_t)a[i * lda + r] * (int32_t)b[j * ldb + r];
+            y[i * ldy + j] = qp_q_requant(acc, ep->scale[j], ep->bias ? ep->bias[j] : 0.0f,
+                                          ep->act.act, ep->act.alpha, ep->act.beta);
+        }
+}
+
+/* One tile of mr <= MR rows and one panel (nv valid channels from col). */
+static void tile_c(const struct qp_qgemm *g, int mr, int64_t col, int nv, const int8_t *a,
+                   int64_t lda, const int8_t *pb, int8_t *y, int64_t ldy)
+{
+    int32_t acc[MR][NR] = {{0}};
+    for (int64_t q = 0; q < even_k(g->k) / 2; q++) {
+        const int8_t *bq     = pb + q * NR * 2;
+        bool          has_hi = 2 * q + 1 < g->k; /* false on the pad of an odd k */
+        for (int r = 0; r < mr; r++) {
+            int32_t a0 = a[r * lda + 2 * q], a1 = has_hi ? a[r * lda + 2 * q + 1] : 0;
+            for (int j = 0; j < NR; j++)
+                acc[r][j] += a0 * bq[2 * j] + a1 * bq[2 * j + 1];
+        }
+    }
+    const struct qp_q_epilogue *ep = &g->ep;
+    for (int r = 0; r < mr; r++)
+        for (int j = 0; j < nv; j++)
+            y[r * ldy + j] =
+                qp_q_requant(acc[r][j], ep->scale[col + j], ep->bias ? ep->bias[col + j] : 0.0f,
+                             ep->act.act, ep->act.alpha, ep->act.beta);
+}
+
+void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+                      int64_t ldy)
+{
+    int64_t kp = even_k(g->k);
+    for (int64_t p = 0; p < n_panels(g->n); p++) {
+        int64_t col = p * NR;
+        int     nv  = g->n - col < NR ? (int)(g->n - col) : NR;
+        for (int64_t i = 0; i < m; i += MR) {
+            int mr = m - i < MR ? (int)(m - i) : MR;
+            tile_c(g, mr, col, nv, a + i * lda, lda, g->pb + p * NR * kp, y + i * ldy + col, ldy);
+        }
+    }
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * qgemm.h - the INT8 GEMM of the CPU backend with the requantizing epilogue:
+ *
+ *     acc[m, n] = sum_k A[m, k] * B[n, k]          (exact int32)
+ *     Y[m, n]   = qp_q_requant(acc[m, n], scale[n], bias[n], act)
+ *
+ * A is int8 [M][K] (NHWC rows: one pixel per row, K = input channels x
+ * taps), read where it lies with a row stride. B is the constant int8
+ * weight [N][K] (one row per output channel, symmetric per channel); it is
+ * packed once at prepare time by qp_qgemm_pack into panels of
+ * QP_QGEMM_NR output channels: panel p holds, for every pair of k
+ * (k = 2q, 2q + 1), the 16 channels' two bytes side by side
+ * (byte offset (q * NR + j) * 2 + {0, 1}); K is padded to even and N to a
+ * whole panel with zeros.
+ *
+ * Exactness: every kernel sums int8 x int8 products exactly in int32. A
+ * product is at most 128 * 128 = 2^14 in magnitude, so K <= QP_QGEMM_K_MAX
+ * = floor((2^31 - 1) / 2^14) = 131071 terms can never overflow, whatever the
+ * int8 values (-128 included). qp_qgemm_init refuses a larger K. The AVX2
+ * kernel widens both operands to int16 (vpmovsxbw) and uses vpmaddwd, which
+ * adds two exact products into an int32 lane (|sum| <= 2^15, no
+ * saturation); the u8 x s8 vpmaddubsw route is not used because it
+ * saturates its int16 pair sums (notes/performance-facts.md §4.2).
+ * Since int32 sums are exact, every kernel has the same acc; the epilogue
+ * is quant_math.h's (the AVX2 one is proven identical in qgemm_avx2.c), so
+ * all implementations agree with qp_qgemm_ref bit for bit.
+ *
+ * Nothing here allocates; every function is thread-safe on distinct Y rows.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/threadpool.h"
+#include "quant/quant.h" /* struct qp_q_epilogue */
+
+#define QP_QGEMM_NR 16        /* output channels per packed-B panel */
+#define QP_QGEMM_MR 4         /* rows of A per register tile */
+#define QP_QGEMM_K_MAX 131071 /* largest K whose int32 sums cannot overflow */
+
+enum qp_qgemm_impl {
+    QP_QGEMM_IMPL_C    = 0, /* portable C tile kernel on packed B */
+    QP_QGEMM_IMPL_AVX2 = 1, /* AVX2 vpmaddwd 4x16 tile kernel (qgemm_avx2.c) */
+    QP_QGEMM_IMPL_COUNT
+};
+
+/* One INT8 GEMM with its packed B and epilogue, set up once (plan time) and
+ * reused for every call. All pointers are borrowed and must outlive it. */
+struct qp_qgemm {
+    int64_t              n;    /* output channels: rows of B, columns of Y */
+    int64_t              k;    /* reduction length, 1..QP_QGEMM_K_MAX */
+    const int8_t        *pb;   /* packed B, qp_qgemm_pack(k, n) */
+    struct qp_q_epilogue ep;   /* scale[n], bias[n] or NULL, exact act */
+    enum qp_qgemm_impl   impl; /* qp_qgemm_best_impl() unless a test forces one */
+};
+
+/* Fastest implementation this CPU supports: AVX2 when the CPU has it, the
+ * portable C kernel without, or under QP_CPU_REFERENCE=1. */
+enum qp_qgemm_impl qp_qgemm_best_impl(void);
+
+/* Bytes of a packed B of n channels and k taps (0 when k or n is < 1). */
+size_t qp_qgemm_packed_bytes(int64_t k, int64_t n);
+
+/* Pack B [n][k] (row j of B at b + j * ldb) into pb, which holds
+ * qp_qgemm_packed_bytes(k, n) bytes; padding is written as zeros. */
+void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int8_t *pb);
+
+/* Fill *g for a packed B and an epilogue, with impl = qp_qgemm_best_impl().
+ * QP_E_UNSUPPORTED: k outside 1..QP_QGEMM_K_MAX (the int32 exactness
+ * bound) or an activation that is not exact (qp_q_act_is_exact);
+ * QP_E_INVAL: n < 1, or a NULL pb or scale. *g is untouched on failure. */
+enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int8_t *pb,
+                             const struct qp_q_epilogue *ep, struct qp_err *err);
+
+/* Y rows 0..m-1 (row i at y + i * ldy, n bytes) from A (row i at
+ * a + i * lda, k bytes), on the calling thread. */
+void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+                  int64_t ldy);
+
+/* qp_qgemm_run with blocks of rows spread over pool (NULL: the caller only). */
+void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
+                       int64_t lda, int8_t *y, int64_t ldy);
+
+/* Reference: the plain triple loop on unpacked A and B (B row j at
+ * b + j * ldb) with int32 sums (k <= QP_QGEMM_K_MAX), then qp_q_requant per
+ * element. Defines what the kernels compute. */
+void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b,
+                  int64_t ldb, const struct qp_q_epilogue *ep, int8_t *y, int64_t ldy);
+
+/* ---- kernel entry points: rows 0..m-1, every panel, calling thread ---- */
+
+void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+                      int64_t ldy);
+void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                         int8_t *y, int64_t ldy);

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_cpu_qgemm.c - the INT8 GEMM (qgemm.h): reference, portable C and
+ * AVX2 kernels, packing, threading and the exactness bound.
+ *
+ * qp_qgemm_ref is checked against an independent naive loop (int64 sums,
+ * then qp_q_requant_ref from quant.h) on every M x N x K in
+ * {1, 3, 4, 7, 16, 33, 64, 129, 300}^3 with odd strides, per-channel scales
+ * log-uniform over 1e-4..1 (and exact 0.5 / 0.25 ones, so half-way ties
+ * occur), random biases and every exact activation in turn; then each kernel
+ * must equal it bit for bit on the same cases: the C tiles called directly
+ * (qp_qgemm_block_c), the AVX2 tiles through qp_qgemm_run with impl forced
+ * to AVX2 (so this file also links where qgemm_avx2.c is not built). Extreme operands (all -128 /
+ * 127 at K = 4096 and at K = QP_QGEMM_K_MAX) prove no overflow or saturation inside the sums; NaN /
+ * inf / huge scales and biases prove the AVX2 epilogue's special-value handling equals
+ * quant_math.h's. Every comparison also checks that the outputs span saturated and unsaturated
+ * values, so agreement is not the agreement of constant outputs.
+ */
+#define _POSIX_C_SOURCE 200809L /* clock_gettime */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/alloc.h"
+#include "cpu/cpu.h"
+#include "cpu/qgemm.h"
+#include "qp_test.h"
+#include "quant/quant_math.h"
+
+static uint32_t rng_state;
+
+static uint32_t rnd(void)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 17;
+    rng_state ^= rng_state << 5;
+    return rng_state;
+}
+
+static float frand01(void)
+{
+    return (float)(rnd() >> 8) / 16777216.0f;
+}
+
+static bool have_avx2(void)
+{
+    return qp_cpu_features()->avx2 && qp_cpu_features()->fma;
+}
+
+static const struct qp_act_params exact_acts[] = {
+    {QP_ACT_NONE, 0.0f, 0.0f},         {QP_ACT_RELU, 0.0f, 0.0f},
+    {QP_ACT_LEAKY, 0.1f, 0.0f},        {QP_ACT_CLIP, -20.5f, 37.5f},
+    {QP_ACT_HARD_SIGMOID, 0.2f, 0.5f}, {QP_ACT_HARD_SWISH, 0.0f, 0.0f},
+    {QP_ACT_CLIP, 0.0f, 6.0f},
+};
+#define N_ACTS ((int)(sizeof exact_acts / sizeof exact_acts[0]))
+
+static const int64_t sizes[] = {1, 3, 4, 7, 16, 33, 64, 129, 300};
+#define N_SIZES ((int)(sizeof sizes / sizeof sizes[0]))
+
+/* One problem: operands with odd strides, epilogue, packed B. */
+struct qcase {
+    int64_t              m, n, k, lda, ldb, ldy;
+    int8_t              *a, *b, *pb;
+    float               *scale, *bias;
+    struct qp_q_epilogue ep;
+};
+
+static void case_alloc(struct qcase *c, int64_t m, int64_t n, int64_t k)
+{
+    *c       = (struct qcase){.m = m, .n = n, .k = k, .lda = k + 3, .ldb = k + 5, .ldy = n + 7};
+    c->a     = qp_alloc((size_t)(m * c->lda));
+    c->b     = qp_alloc((size_t)(n * c->ldb));
+    c->pb    = qp_alloc(qp_qgemm_packed_bytes(k, n));
+    c->scale = qp_alloc((size_t)n * sizeof(float));
+    c->bias  = qp_alloc((size_t)n * sizeof(float));
+    QP_ASSERT(c->a && c->b && c->pb && c->scale && c->bias);
+    c->ep = (struct qp_q_epilogue){.scale = c->scale, .bias = c->bias};
+}
+
+static void case_free(struct qcase *c)
+{
+    qp_free(c->a), qp_free(c->b), qp_free(c->pb), qp_free(c->scale), qp_free(c->bias);
+}
+
+/* Random operands over the whole int8 range; scale[j] log-uniform in
+ * [1e-4, 1] (every fifth channel 0.5 or 0.25: exact ties), bias in
+ * [-20, 20] (NULL for every third case). Strides' gaps hold junk. */
+static void case_fill(struct qcase *c, uint32_t seed, int act_index)
+{
+    rng_state = seed * 2654435761u + 1u;
+    for (int64_t i = 0; i < c->m * c->lda; i++)
+        c->a[i] = (int8_t)(rnd() >> 24);
+    for (int64_t i = 0; i < c->n * c->ldb; i++)
+        c->b[i] = (int8_t)(rnd() >> 24);
+    for (int64_t j = 0; j < c->n; j++) {
+        c->scale[j] = j % 5 == 0 ? (j % 10 == 0 ? 0.5f : 0.25f) : powf(10.0f, -4.0f * frand01());
+        c->bias[j]  = 40.0f * frand01() - 20.0f;
+    }
+    c->ep.bias = seed % 3 == 0 ? NULL : c->bias;
+    c->ep.act  = exact_acts[act_index % N_ACTS];
+    qp_qgemm_pack(c->b, c->ldb, c->k, c->n, c->pb);
+}
+
+/* The naive loop: int64 sums (asserted to fit int32), then quant.h's
+ * reference epilogue on a dense accumulator matrix. y is [m][n], dense. */
+static void naive(const struct qcase *c, int8_t *y)
+{
+    int32_t *acc = qp_alloc((size_t)(c->m * c->n) * sizeof(int32_t));
+    QP_ASSERT(acc);
+    for (int64_t i = 0; i < c->m; i++)
+        for (int64_t j = 0; j < c->n; j++) {
+            int64_t s = 0;
+            for (int64_t r = 0; r < c->k; r++)
+                s += (int64_t)c->a[i * c->lda + r] * (int64_t)c->b[j * c->ldb + r];
+            CU_ASSERT_FATAL(s >= INT32_MIN && s <= INT32_MAX);
+            acc[i * c->n + j] = (int32_t)s;
+        }
+    qp_q_requant_ref(acc, c->m, c->n, &c->ep, y);
+    qp_free(acc);
+}
+
+/* Output statistics, so a test can insist on non-trivial outputs. */
+struct spread {
+    int64_t low, high, inside;
+};
+
+static void count_spread(struct spread *s, const int8_t *y, int64_t m, int64_t n, int64_t ldy)
+{
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++) {
+            int8_t v = y[i * ldy + j];
+            s->low += v == QP_Q_MIN;
+            s->high += v == QP_Q_MAX;
+            s->inside += v > -100 && v < 100;
+        }
+}
+
+/* Number of elements of y (stride ldy) that differ from want (dense). */
+static int64_t n_diff(const int8_t *y, int64_t ldy, const int8_t *want, int64_t m, int64_t n)
+{
+    int64_t d = 0;
+    for (int64_t i = 0; i < m; i++)
+        for (int64_t j = 0; j < n; j++)
+            d += y[i * ldy + j] != want[i * n + j];
+    return d;
+}
+
+enum path { PATH_REF, PATH_C, PATH_AVX2, PATH_POOL };
+
+/* Y of one path, stride c->ldy, with the row gaps poisoned first. */
+static void run_path(const struct qcase *c, enum path p, struct qp_pool *pool, int8_t *y)
+{
+    memset(y, 0x5a, (size_t)(c->m * c->ldy));
+    if (p == PATH_REF) {
+        qp_qgemm_ref(c->m, c->n, c->k, c->a, c->lda, c->b, c->ldb, &c->ep, y, c->ldy);
+        return;
+    }
+    struct qp_qgemm g;
+    CU_ASSERT_FATAL(qp_qgemm_init(&g, c->n, c->k, c->pb, &c->ep, NULL) == QP_OK);
+    if (p == PATH_C)
+        qp_qgemm_block_c(&g, c->m, c->a, c->lda, y, c->ldy);
+    else if (p == PATH_AVX2) {
+        /* through the dispatch table: the symbol is absent on non-x86 builds */
+        g.impl = QP_QGEMM_IMPL_AVX2;
+        qp_qgemm_run(&g, c->m, c->a, c->lda, y, c->ldy);
+    } else
+        qp_qgemm_parallel(pool, &g, c->m, c->a, c->lda, y, c->ldy);
+}
+
+/* want: naive result (dense) unless path is PATH_REF, then compare. Also
+ * checks that the bytes between rows (stride gaps) were not written. */
+static int64_t check_case(const struct qcase *c, enum path p, struct qp_pool *pool,
+                          struct spread *s)
+{
+    int8_t *want = qp_alloc((size_t)(c->m * c->n));
+    int8_t *y    = qp_alloc((size_t)(c->m * c->ldy));
+    QP_ASSERT(want && y);
+    naive(c, want);
+    run_path(c, p, pool, y);
+    int64_t d = n_diff(y, c->ldy, want, c->m, c->n);
+    for (int64_t i = 0; i < c->m; i++)
+        for (int64_t j = c->n; j < c->ldy; j++)
+            d += y[i * c->ldy + j] != 0x5a;
+    if (s)
+        count_spread(s, y, c->m, c->n, c->ldy);
+    qp_free(want);
+    qp_free(y);
+    return d;
+}
+
+/* Every shape of sizes^3 on path p; failures name the case. */
+static void all_shapes(enum path p)
+{
+    struct spread s     = {0};
+    int           index = 0;
+    for (int im = 0; im < N_SIZES; im++)
+        for (int in = 0; in < N_SIZES; in++)
+            for (int ik = 0; ik < N_SIZES; ik++, index++) {
+                struct qcase c;
+                case_alloc(&c, sizes[im], sizes[in], sizes[ik]);
+                case_fill(&c, (uint32_t)index, index);
+                int64_t d = check_case(&c, p, NULL, &s);
+                if (d) {
+                    fprintf(stderr,
+                            "\nqgemm path %d m=%lld n=%lld k=%lld act=%d seed=%d: %lld diffs\n",
+                            (int)p, (long long)c.m, (long long)c.n, (long long)c.k,
+                            (int)c.ep.act.act, index, (long long)d);
+                    CU_FAIL("qgemm result differs");
+                }
+                case_free(&c);
+            }
+    /* the comparisons above were between varied outputs, not constants */
+    CU_ASSERT(s.low > 0 && s.high > 0);
+    CU_ASSERT(s.inside > (s.low + s.high) / 4);
+    QP_TEST_RAN();
+}
+
+static void test_ref_matches_naive(void)
+{
+    all_shapes(PATH_REF);
+}
+
+static void test_c_kernel_matches_ref(void)
+{
+    all_shapes(PATH_C);
+}
+
+static void test_avx2_kernel_matches_ref(void)
+{
+    if (!have_avx2())
+        QP_TEST_SKIP("qgemm: this CPU has no AVX2");
+    all_shapes(PATH_AVX2);
+}
+
+/* Every exact activation on every kernel, on a shape with full and partial
+ * tiles and panels. */
+static void test_every_exact_activation(void)
+{
+    for (int ai = 0; ai < N_ACTS; ai++)
+        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
+            if (p == PATH_AVX2 && !have_avx2())
+                continue;
+            struct qcase c;
+            case_alloc(&c, 37, 41, 99);
+            case_fill(&c, 1000u + (uint32_t)ai, ai);
+            c.ep.bias       = c.bias;
+            struct spread s = {0};
+            CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, &s), 0);
+            CU_ASSERT(s.inside > 0);
+            case_free(&c);
+        }
+    QP_TEST_RAN();
+}
+
+/* k = 1 and A = -128..127 down the rows, B = 1: acc = a, so each
+ * activation sees fma(a, scale, bias) for 256 x 256 (scale, bias) pairs,
+ * scales log-uniform in [1e-3, 10] and biases in [-8, 8]. */
+static void test_epilogue_sweep(void)
+{
+    for (int ai = 0; ai < N_ACTS; ai++) {
+        struct qcase c;
+        case_alloc(&c, 256, 256, 1);
+        case_fill(&c, 3000u + (uint32_t)ai, ai);
+        for (int64_t i = 0; i < 256; i++)
+            c.a[i * c.lda] = (int8_t)(i - 128);
+        for (int64_t j = 0; j < 256; j++) {
+            c.b[j * c.ldb] = 1;
+            c.scale[j]     = powf(10.0f, 4.0f * frand01() - 3.0f);
+            c.bias[j]      = 16.0f * frand01() - 8.0f;
+        }
+        c.ep.bias = c.bias;
+        qp_qgemm_pack(c.b, c.ldb, c.k, c.n, c.pb);
+        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
+            if (p == PATH_AVX2 && !have_avx2())
+                continue;
+            struct spread s = {0};
+            CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, &s), 0);
+            CU_ASSERT(s.inside > 256);
+        }
+        case_free(&c);
+    }
+    QP_TEST_RAN();
+}
+
+/* Constant operands; every path must give `expect` everywhere. */
+static void check_constant(int64_t m, int64_t n, int64_t k, int8_t av, int8_t bv, float scale,
+                           float bias, int8_t expect)
+{
+    struct qcase c;
+    case_alloc(&c, m, n, k);
+    memset(c.a, av, (size_t)(m * c.lda));
+    memset(c.b, bv, (size_t)(n * c.ldb));
+    for (int64_t j = 0; j < n; j++)
+        c.scale[j] = scale, c.bias[j] = bias;
+    c.ep.act = exact_acts[0];
+    qp_qgemm_pack(c.b, c.ldb, k, n, c.pb);
+    int8_t *y = qp_alloc((size_t)(m * c.ldy));
+    QP_ASSERT(y);
+    for (int p = PATH_REF; p <= PATH_AVX2; p++) {
+        if (p == PATH_AVX2 && !have_avx2())
+            continue;
+        run_path(&c, (enum path)p, NULL, y);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < n; j++)
+                bad += y[i * c.ldy + j] != expect;
+        CU_ASSERT_EQUAL(bad, 0);
+        if (bad)
+            fprintf(stderr, "\nconstant k=%lld a=%d b=%d path %d: y[0]=%d want %d\n", (long long)k,
+                    av, bv, p, y[0], expect);
+    }
+    qp_free(y);
+    case_free(&c);
+}
+
+/* K = 4096 with the largest products: sums of 2^26 in magnitude, exact,
+ * and a half-way tie (-63.5 -> -64). Any int16 saturation in the products
+ * or pair sums would shrink them by orders of magnitude. */
+static void test_extremes_k4096(void)
+{
+    const float s = 1.0f / 1048576.0f;                    /* 2^-20 */
+    check_constant(5, 19, 4096, -128, -128, s, 0.0f, 64); /* 2^26 * 2^-20 */
+    check_constant(5, 19, 4096, 127, -128, s, 0.0f, -64); /* -63.5, tie to even */
+    check_constant(5, 19, 4096, -128, 127, s, 0.0f, -64);
+    check_constant(5, 19, 4096, 127, 127, s, 0.0f, 63);     /* 63.0039 */
+    check_constant(5, 19, 4096, 127, 127, 1.0f, 0.0f, 127); /* saturates high */
+    check_constant(5, 19, 4096, 127, -128, 1.0f, 0.0f, -128);
+    QP_TEST_RAN();
+}
+
+/* One rounding in fma(acc, scale, bias): with scale = fl(1/3) and acc = 6,
+ * acc * scale = 2 + 2^-24 exactly, so fma(6, scale, -1.5) = 0.5 + 2^-24 -> 1,
+ * while a rounded product (2.0) then an add gives the tie 0.5 -> 0. */
+static void test_epilogue_is_one_fma(void)
+{
+    check_constant(6, 21, 6, 1, 1, 1.0f / 3.0f, -1.5f, 1);
+    check_constant(6, 21, 6, -1, 1, 1.0f / 3.0f, 1.5f, -1);
+    QP_TEST_RAN();
+}
+
+/* K = QP_QGEMM_K_MAX, all -128: acc = 2^31 - 2^14, the largest sum the
+ * bound allows; 2^-24 * acc - 100 = 27.999 -> 28. One more term wraps. */
+static void test_extremes_k_max(void)
+{
+    check_constant(5, 17, QP_QGEMM_K_MAX, -128, -128, 1.0f / 16777216.0f, -100.0f, 28);
+    QP_TEST_RAN();
+}
+
+/* NaN, inf and huge scales / biases: each kernel equals quant_math.h. */
+static void test_special_epilogue_values(void)
+{
+    static const float vals[] = {NAN,    INFINITY, -INFINITY, FLT_MAX,       -FLT_MAX,       1e30f,
+                                 -1e30f, 0.0f,     -0.0f,     2147483520.0f, -2147483648.0f, 1e-30f,
+                                 0.5f};
+    const int          nv     = (int)(sizeof vals / sizeof vals[0]);
+    for (int ai = 0; ai < N_ACTS; ai++) {
+        struct qcase c;
+        case_alloc(&c, 9, nv * nv, 13);
+        case_fill(&c, 77u + (uint32_t)ai, ai);
+        for (int64_t i = 0; i < 9 * c.lda; i += 7)
+            c.a[i] = 0; /* zero accumulators: 0 * inf = NaN */
+        for (int i = 0; i < nv; i++)
+            for (int j = 0; j < nv; j++)
+                c.scale[i * nv + j] = vals[i], c.bias[i * nv + j] = vals[j];
+        c.ep.bias = c.bias;
+        for (int p = PATH_REF; p <= PATH_AVX2; p++)
+            if (p != PATH_AVX2 || have_avx2())
+                CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, NULL), 0);
+        case_free(&c);
+    }
+    /* an act parameter that is NaN: fmaxf / fminf ignore it */
+    struct qcase c;
+    case_alloc(&c, 6, 20, 10);
+    case_fill(&c, 5u, 0);
+    c.ep.act = (struct qp_act_params){QP_ACT_CLIP, NAN, 3.0f};
+    for (int p = PATH_REF; p <= PATH_AVX2; p++)
+        if (p != PATH_AVX2 || have_avx2())
+            CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, NULL), 0);
+    case_free(&c);
+    QP_TEST_RAN();
+}
+
+static void test_thread_pool(void)
+{
+    struct qp_pool *pool = NULL;
+    CU_ASSERT_FATAL(qp_pool_new(3, &pool, NULL) == QP_OK);
+    for (int t = 0; t < 4; t++) {
+        struct qcase c;
+        case_alloc(&c, t == 0 ? 1 : 300 + t, 64 + t, 129 + 2 * t);
+        case_fill(&c, 500u + (uint32_t)t, t);
+        struct spread s = {0};
+        CU_ASSERT_EQUAL(check_case(&c, PATH_POOL, pool, &s), 0);
+        CU_ASSERT_EQUAL(check_case(&c, PATH_POOL, NULL, NULL), 0);
+        CU_ASSERT(s.inside > 0);
+        case_free(&c);
+    }
+    qp_pool_free(pool);
+    QP_TEST_RAN();
+}
+
+/* The documented panel layout, and zero padding of an odd k and a partial
+ * panel. */
+static void test_pack_layout(void)
+{
+    const int64_t k = 3, n = 17, ldb = 4;
+    int8_t        b[17 * 4];
+    for (int i = 0; i < 17 * 4; i++)
+        b[i] = (int8_t)(i + 1);
+    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(k, n), 2 * 16 * 4);
+    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(0, n), 0);
+    int8_t pb[2 * 16 * 4];
+    memset(pb, 99, sizeof pb);
+    qp_qgemm_pack(b, ldb, k, n, pb);
+    for (int64_t p = 0; p < 2; p++)
+        for (int64_t q = 0; q < 2; q++)
+            for (int64_t j = 0; j < 16; j++)
+                for (int64_t h = 0; h < 2; h++) {
+                    int64_t col = p * 16 + j, kk = 2 * q + h;
+                    int8_t  want = col < n && kk < k ? b[col * ldb + kk] : 0;
+                    CU_ASSERT_EQUAL(pb[p * 16 * 4 + (q * 16 + j) * 2 + h], want);
+                }
+    QP_TEST_RAN();
+}
+
+static void test_init_rejects(void)
+{
+    int8_t               pb[64]   = {0};
+    float                scale[2] = {1.0f, 1.0f};
+    struct qp_q_epilogue ep       = {.scale = scale, .act = {QP_ACT_RELU, 0.0f, 0.0f}};
+    struct qp_qgemm      g;
+    struct qp_err        err = {{0}};
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 0, pb, &ep, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, QP_QGEMM_K_MAX + 1, pb, &ep, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT(strstr(err.msg, "131071") != NULL);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 0, 2, pb, &ep, NULL), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 2, NULL, &ep, NULL), QP_E_INVAL);
+    static const enum qp_act inexact[] = {QP_ACT_SIGMOID, QP_ACT_SILU, QP_ACT_TANH};
+    for (int i = 0; i < 3; i++) {
+        ep.act.act = inexact[i];
+        CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 2, pb, &ep, NULL), QP_E_UNSUPPORTED);
+    }
+    ep.act.act = QP_ACT_HARD_SWISH;
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, QP_QGEMM_K_MAX, pb, &ep, NULL), QP_OK);
+    CU_ASSERT_EQUAL(g.impl, qp_qgemm_best_impl());
+    QP_TEST_RAN();
+}
+
+/* Information only (no assertion on time): a 3x3 conv of 64 -> 64
+ * channels on 56 x 56 pixels, as a GEMM. */
+static void test_print_gops(void)
+{
+    struct qcase c;
+    case_alloc(&c, 3136, 64, 576);
+    case_fill(&c, 9u, 1);
+    int8_t *y = qp_alloc((size_t)(c.m * c.ldy));
+    QP_ASSERT(y);
+    struct qp_qgemm g;
+    CU_ASSERT_FATAL(qp_qgemm_init(&g, c.n, c.k, c.pb, &c.ep, NULL) == QP_OK);
+    for (int impl = 0; impl <= (have_avx2() ? 1 : 0); impl++) {
+        g.impl = (enum qp_qgemm_impl)impl;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        for (int rep = 0; rep < 5; rep++)
+            qp_qgemm_run(&g, c.m, c.a, c.lda, y, c.ldy);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        fprintf(stderr, "\n  qgemm %s 3136x64x576: %.1f GOPS (one thread)",
+                impl == QP_QGEMM_IMPL_AVX2 ? "avx2" : "c", 5 * 2.0 * 3136 * 64 * 576 / s * 1e-9);
+    }
+    qp_free(y);
+    case_free(&c);
+    QP_TEST_RAN();
+}
+
+static CU_TestInfo qgemm_tests[] = {
+    {"reference equals the naive loop on every shape", test_ref_matches_naive},
+    {"C kernel equals the reference on every shape", test_c_kernel_matches_ref},
+    {"AVX2 kernel equals the reference on every shape", test_avx2_kernel_matches_ref},
+    {"every exact activation on every kernel", test_every_exact_activation},
+    {"K = 4096 extremes are exact", test_extremes_k4096},
+    {"K = QP_QGEMM_K_MAX does not overflow", test_extremes_k_max},
+    {"the epilogue rounds once (fma)", test_epilogue_is_one_fma},
+    {"epilogue sweep over scales and biases", test_epilogue_sweep},
+    {"NaN / inf / huge epilogue values", test_special_epilogue_values},
+    {"thread pool", test_thread_pool},
+    {"packed B layout", test_pack_layout},
+    {"init rejects what it cannot do exactly", test_init_rejects},
+    {"GOPS (information)", test_print_gops},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"cpu/qgemm", NULL, NULL, NULL, NULL, qgemm_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)
