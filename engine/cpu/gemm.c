@@ -102,13 +102,7 @@ static void parallel_block(void *argp, int64_t block, int slot)
 void qp_gemm_parallel(struct qp_pool *pool, const struct qp_gemm *g, int64_t m, const float *a,
                       int64_t lda, float *c, int64_t ldc)
 {
-    int64_t slots = qp_parallel_slots(pool);
-    int64_t rows  = qp_gemm_block_rows(g->kc);
-    /* at least ~3 blocks per task so the dynamic schedule can balance */
-    int64_t fair = (m + 3 * slots - 1) / (3 * slots);
-    fair         = (fair + QP_GEMM_MR - 1) / QP_GEMM_MR * QP_GEMM_MR;
-    if (slots > 1 && fair < rows)
-        rows = fair < QP_GEMM_MR ? QP_GEMM_MR : fair;
+    int64_t rows = qp_parallel_rows(pool, m, qp_gemm_block_rows(g->kc), QP_GEMM_MR);
     struct parallel_job j = {g, m, rows, lda, ldc, a, c};
     qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
 }

@@ -46,3 +46,13 @@ void qp_parallel_blocks(struct qp_pool *pool, int64_t n_blocks, qp_parallel_fn f
         slots = n_blocks;
     qp_pool_for(pool, slots, run_slots, &j);
 }
+
+int64_t qp_parallel_rows(const struct qp_pool *pool, int64_t m, int64_t max_rows, int64_t align)
+{
+    int64_t slots = qp_parallel_slots(pool);
+    int64_t fair  = (m + 3 * slots - 1) / (3 * slots);
+    fair          = (fair + align - 1) / align * align;
+    if (slots > 1 && fair < max_rows)
+        return fair < align ? align : fair;
+    return max_rows;
+}

@@ -28,3 +28,9 @@ int qp_parallel_slots(const struct qp_pool *pool);
  * blocks balance themselves; no two concurrent calls share a slot. Returns
  * when all blocks are done. */
 void qp_parallel_blocks(struct qp_pool *pool, int64_t n_blocks, qp_parallel_fn fn, void *arg);
+
+/* Rows per block for splitting m rows over pool: at most max_rows (what the
+ * kernel's cache blocking wants), smaller when that leaves fewer than about
+ * three blocks per task (so the dynamic schedule can balance), always a
+ * multiple of align (the kernel's row tile) and at least align. */
+int64_t qp_parallel_rows(const struct qp_pool *pool, int64_t m, int64_t max_rows, int64_t align);

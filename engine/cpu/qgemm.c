@@ -119,13 +119,7 @@ static void parallel_block(void *argp, int64_t block, int slot)
 void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
                        int64_t lda, int8_t *y, int64_t ldy)
 {
-    int64_t slots = qp_parallel_slots(pool);
-    int64_t rows  = block_rows(g->k);
-    /* at least ~3 blocks per task so the dynamic schedule can balance */
-    int64_t fair = (m + 3 * slots - 1) / (3 * slots);
-    fair         = (fair + MR - 1) / MR * MR;
-    if (slots > 1 && fair < rows)
-        rows = fair < MR ? MR : fair;
+    int64_t rows = qp_parallel_rows(pool, m, block_rows(g->k), MR);
     struct parallel_job j = {g, m, rows, lda, ldy, a, y};
     qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
 }
