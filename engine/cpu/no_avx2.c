@@ -11,6 +11,7 @@
 #include "cpu/conv.h"
 #include "cpu/gemm.h"
 #include "cpu/pooling.h"
+#include "cpu/qdepthwise.h"
 #include "cpu/qgemm.h"
 #include "cpu/unary_avx2.h"
 
@@ -33,6 +34,12 @@ void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, i
                          int8_t *y, int64_t ldy)
 {
     (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
+    UNREACHABLE();
+}
+
+void qp_qdw_rows_avx2(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1)
+{
+    (void)d, (void)x, (void)y, (void)r0, (void)r1;
     UNREACHABLE();
 }
 

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * qdepthwise.h - the INT8 depthwise convolution of the CPU backend (group ==
+ * C == M) on NHWC, with the requantizing epilogue:
+ *
+ *   acc[n, oh, ow, c] = sum_{i < kh, j < kw} x[n, ih, iw, c] * w[c][i][j]
+ *       ih = oh * sh - pt + i * dh, iw = ow * sw - pl + j * dw
+ *       (taps outside the image contribute 0: activations are symmetric
+ *       with zero point 0, so zero padding is exact)
+ *   y[n, oh, ow, c]   = qp_q_requant(acc, scale[c], bias[c], act)
+ *
+ * x and y are int8 NHWC; w is the layer's int8 weight [C][kh][kw]
+ * (per-channel symmetric), packed once at prepare time by qp_qdw_pack into
+ * [kh][kw][cp] int16 (cp = C rounded up to QP_QDW_CBLOCK, zero padded), so
+ * one tap's weights are contiguous like one pixel's channels and already
+ * widened for the vector multiply.
+ *
+ * Exactness: a product is at most 2^14 in magnitude (it also fits int16,
+ * which the AVX2 kernel relies on), so kh * kw <= QP_QDW_TAPS_MAX taps can
+ * never overflow int32; qp_qdw_init refuses more. All implementations have
+ * the same int32 sums and quant_math.h's epilogue, so they agree with
+ * qp_qdw_ref bit for bit.
+ *
+ * Nothing here allocates; every function is thread-safe on distinct output
+ * rows.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/threadpool.h"
+#include "quant/quant.h" /* struct qp_q_epilogue */
+
+#define QP_QDW_CBLOCK 16       /* packed channels are a multiple of this */
+#define QP_QDW_TAPS_MAX 131071 /* largest kh * kw whose int32 sums cannot overflow */
+
+enum qp_qdw_impl {
+    QP_QDW_IMPL_C    = 0, /* portable C on packed weights (qdepthwise.c) */
+    QP_QDW_IMPL_AVX2 = 1, /* 16 channels per vector, 3x3 fast path (qdepthwise_avx2.c) */
+    QP_QDW_IMPL_COUNT
+};
+
+/* Geometry of one depthwise convolution. Fill the inputs and call
+ * qp_qdw_geom_resolve, which derives oh and ow. */
+struct qp_qdw_geom {
+    int64_t n, h, w, c;             /* input NHWC (c is also the output channel count) */
+    int32_t kh, kw, sh, sw, dh, dw; /* kernel, stride, dilation */
+    int32_t pt, pl, pb, pr;         /* padding top, left, bottom, right */
+    int64_t oh, ow;                 /* output size (qp_qdw_geom_resolve) */
+};
+
+/* Derive oh / ow. QP_E_INVAL when a size is < 1, a stride or dilation is
+ * < 1, a pad is negative, or the padded input is smaller than the dilated
+ * kernel. */
+enum qp_status qp_qdw_geom_resolve(struct qp_qdw_geom *geo, struct qp_err *err);
+
+/* One prepared depthwise layer. Pointers are borrowed and must outlive it. */
+struct qp_qdw {
+    struct qp_qdw_geom   geo;  /* resolved */
+    int64_t              cp;   /* c rounded up to QP_QDW_CBLOCK */
+    const int16_t       *pw;   /* packed weights, qp_qdw_packed_bytes(geo) */
+    struct qp_q_epilogue ep;   /* scale[c], bias[c] or NULL, exact act */
+    enum qp_qdw_impl     impl; /* qp_qdw_best_impl() unless a test forces one */
+};
+
+/* AVX2 when the CPU has AVX2 + FMA and QP_CPU_REFERENCE is not set, else C. */
+enum qp_qdw_impl qp_qdw_best_impl(void);
+
+/* Bytes of the packed weights of geo (kh * kw * cp int16). */
+size_t qp_qdw_packed_bytes(const struct qp_qdw_geom *geo);
+
+/* Pack w [c][kh][kw] into pw (qp_qdw_packed_bytes bytes, padding zeroed). */
+void qp_qdw_pack(const struct qp_qdw_geom *geo, const int8_t *w, int16_t *pw);
+
+/* Fill *d, with impl = qp_qdw_best_impl(). geo must be resolved.
+ * QP_E_UNSUPPORTED: kh * kw > QP_QDW_TAPS_MAX or an activation that is not
+ * exact; QP_E_INVAL: an unresolved geometry, or a NULL pw or scale. *d is
+ * untouched on failure. */
+enum qp_status qp_qdw_init(struct qp_qdw *d, const struct qp_qdw_geom *geo, const int16_t *pw,
+                           const struct qp_q_epilogue *ep, struct qp_err *err);
+
+/* Output rows [r0, r1) of y; row r is (n, oh) = (r / geo.oh, r % geo.oh),
+ * ow * c bytes at y + r * ow * c. Calling thread. */
+void qp_qdw_rows(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
+
+/* All n * oh rows, spread over pool (NULL: the caller only). */
+void qp_qdw_parallel(struct qp_pool *pool, const struct qp_qdw *d, const int8_t *x, int8_t *y);
+
+/* Reference: plain loops on the unpacked w [c][kh][kw], int32 sums, then
+ * qp_q_requant per element. Defines what the kernels compute. */
+void qp_qdw_ref(const struct qp_qdw_geom *geo, const int8_t *x, const int8_t *w,
+                const struct qp_q_epilogue *ep, int8_t *y);
+
+/* ---- kernel entry points: rows [r0, r1), calling thread ---- */
+
+void qp_qdw_rows_c(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
+void qp_qdw_rows_avx2(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
