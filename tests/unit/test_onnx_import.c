@@ -130,19 +130,31 @@ static void check_yolox_nodes(const struct qp_graph *g)
     CU_ASSERT(cc && cc->attr.axis == 1 && cc->n_in == 4);
 }
 
-static void test_yolox(void)
+/* Import mirror model rel into g (must succeed); false when the mirror
+ * lacks it, after counting the test as skipped. */
+static bool import_mirror(const char *rel, struct qp_graph *g)
 {
     char path[1024];
-    if (!qp_test_mirror_file("models/yolox_nano_416_coco.onnx", path, sizeof path))
-        QP_TEST_SKIP("%s/models/yolox_nano_416_coco.onnx not found", qp_test_mirror());
+    if (!qp_test_mirror_file(rel, path, sizeof path)) {
+        fprintf(stderr, "SKIP: %s/%s not found\n", qp_test_mirror(), rel);
+        qp_test_skipped++;
+        return false;
+    }
     QP_TEST_RAN();
-    int64_t         live = qp_alloc_live();
-    struct qp_graph g;
-    struct qp_err   err = {{0}};
-    enum qp_status  st  = qp_onnx_import(path, &g, &err);
+    struct qp_err  err = {{0}};
+    enum qp_status st  = qp_onnx_import(path, g, &err);
     if (st != QP_OK)
         fprintf(stderr, "import: %s\n", err.msg);
     CU_ASSERT_EQUAL_FATAL(st, QP_OK);
+    return true;
+}
+
+static void test_yolox(void)
+{
+    int64_t         live = qp_alloc_live();
+    struct qp_graph g;
+    if (!import_mirror("models/yolox_nano_416_coco.onnx", &g))
+        return;
     static const struct op_count counts[] = {
         {QP_OP_CONV, 113}, {QP_OP_SIGMOID, 110}, {QP_OP_MUL, 104},    {QP_OP_CONCAT, 18},
         {QP_OP_SLICE, 8},  {QP_OP_ADD, 7},       {QP_OP_MAX_POOL, 3}, {QP_OP_RESHAPE, 3},
@@ -202,17 +214,10 @@ static void check_nanodet_nodes(const struct qp_graph *g)
 
 static void test_nanodet(void)
 {
-    char path[1024];
-    if (!qp_test_mirror_file("models/nanodet_m_416_coco.onnx", path, sizeof path))
-        QP_TEST_SKIP("%s/models/nanodet_m_416_coco.onnx not found", qp_test_mirror());
-    QP_TEST_RAN();
     int64_t         live = qp_alloc_live();
     struct qp_graph g;
-    struct qp_err   err = {{0}};
-    enum qp_status  st  = qp_onnx_import(path, &g, &err);
-    if (st != QP_OK)
-        fprintf(stderr, "import: %s\n", err.msg);
-    CU_ASSERT_EQUAL_FATAL(st, QP_OK);
+    if (!import_mirror("models/nanodet_m_416_coco.onnx", &g))
+        return;
     static const struct op_count counts[] = {
         {QP_OP_CONV, 73},   {QP_OP_LEAKY_RELU, 48}, {QP_OP_RESHAPE, 38}, {QP_OP_TRANSPOSE, 22},
         {QP_OP_CONCAT, 16}, {QP_OP_SPLIT, 16},      {QP_OP_RESIZE, 4},   {QP_OP_ADD, 4},
