@@ -255,11 +255,7 @@ static enum qp_status plain_output(struct layout_ctx *c, int32_t t, struct qp_er
     for (int32_t k = 0; k < g->nodes[p].n_out; k++)
         if (g->nodes[p].out[k] == t)
             g->nodes[p].out[k] = nt;
-    for (int32_t j = 0; j < g->n_nodes; j++)
-        if (j != ni)
-            for (int32_t k = 0; k < g->nodes[j].n_in; k++)
-                if (g->nodes[j].in[k] == t)
-                    g->nodes[j].in[k] = nt;
+    qp_graph_replace_uses(g, t, nt); /* readers take the NHWC twin (ni reads nothing yet) */
     g->nodes[ni].in[0]                 = nt;
     g->nodes[ni].out[0]                = t;
     g->nodes[ni].attr.layout.to_nhwc   = false;
