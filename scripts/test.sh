@@ -23,6 +23,14 @@ failed=()
 
 section() { printf '\n======== %s ========\n' "$*"; }
 
+# With the mirror of real models and frames present (as in CI), a test that
+# skips for missing data is a failure, not a silent pass (tests/qp_test.h).
+MIRROR=${QP_MIRROR:-$ROOT/../shared}
+if [ -d "$MIRROR/models" ] && [ -d "$MIRROR/data" ]; then
+    export QP_REQUIRE_DATA=1
+    echo "test.sh: mirror $MIRROR present: skipped tests fail (QP_REQUIRE_DATA=1)"
+fi
+
 section "setup (scripts/setup.sh)"
 if ! scripts/setup.sh; then
     echo "test.sh: setup.sh failed; continuing, tests that need what is missing fail or skip"

@@ -28,7 +28,10 @@ static inline const char *qp_test_mirror_file(const char *rel, char *buf, size_t
 }
 
 /* Set by a suite that found its data missing; main() then exits 77 when no
- * test failed and nothing else ran. */
+ * test failed and nothing else ran. With QP_REQUIRE_DATA=1 in the
+ * environment (scripts/test.sh sets it when the mirror directory exists, as
+ * in CI) any skip is a failure: a suite that skipped part of its tests must
+ * not read as passed. */
 static int qp_test_skipped __attribute__((unused));
 static int qp_test_ran __attribute__((unused));
 
@@ -52,8 +55,13 @@ static int qp_test_ran __attribute__((unused));
             CU_basic_set_mode(CU_BRM_VERBOSE);                                                     \
             CU_basic_run_tests();                                                                  \
             rc = CU_get_number_of_failures() != 0;                                                 \
-            if (!rc && qp_test_skipped && !qp_test_ran)                                            \
+            const char *req_ = getenv("QP_REQUIRE_DATA");                                          \
+            if (!rc && qp_test_skipped && req_ && req_[0] == '1') {                                \
+                fprintf(stderr, "%d test(s) skipped while QP_REQUIRE_DATA=1\n", qp_test_skipped);  \
+                rc = 1;                                                                            \
+            } else if (!rc && qp_test_skipped && !qp_test_ran) {                                   \
                 rc = 77;                                                                           \
+            }                                                                                      \
         }                                                                                          \
         CU_cleanup_registry();                                                                     \
         return rc;                                                                                 \
