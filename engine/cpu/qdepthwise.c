@@ -147,8 +147,7 @@ void qp_qdw_ref(const struct qp_qdw_geom *geo, const int8_t *x, const int8_t *w,
                                    (int32_t)w[(c * g->kh + i) * g->kw + j];
                         }
                     y[((n * g->oh + oh) * g->ow + ow) * g->c + c] =
-                        qp_q_requant(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
-                                     ep->act.alpha, ep->act.beta);
+                        qp_q_ep_apply(ep, c, acc);
                 }
 }
 
@@ -174,8 +173,7 @@ static void pixel_chunk(const struct qp_qdw *d, const int8_t *x, int64_t n, int6
     }
     const struct qp_q_epilogue *ep = &d->ep;
     for (int c = 0; c < nc; c++)
-        out[c] = qp_q_requant(acc[c], ep->scale[c0 + c], ep->bias ? ep->bias[c0 + c] : 0.0f,
-                              ep->act.act, ep->act.alpha, ep->act.beta);
+        out[c] = qp_q_ep_apply(ep, c0 + c, acc[c]);
 }
 
 void qp_qdw_rows_c(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1)

@@ -64,7 +64,8 @@ QP_AVX2 void finish16(__m256i lo, __m256i hi, const struct qp_q_epilogue *ep, in
     load_ep8(ep, c, count, &s0, &b0);
     if (count > 8) /* never form a pointer past the end of scale / bias */
         load_ep8(ep, c + 8, count - 8, &s1, &b1);
-    __m256i q0 = requant8_i32(lo, s0, b0, &ep->act), q1 = requant8_i32(hi, s1, b1, &ep->act);
+    __m256i q0 = requant8_i32(lo, s0, b0, &ep->act, ep->zero_point),
+            q1 = requant8_i32(hi, s1, b1, &ep->act, ep->zero_point);
     /* packs work per 128-bit lane: [0-3 8-11 | 4-7 12-15]; permute back */
     __m256i q16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(q0, q1), 0xD8);
     __m128i q8  = _mm_packs_epi16(_mm256_castsi256_si128(q16), _mm256_extracti128_si256(q16, 1));

@@ -16,10 +16,10 @@
  *    fix up a NaN second operand. The sign of a zero may differ (fmaxf
  *    may pick either), which no later step can see: every use of such a
  *    zero multiplies or rounds it to the integer 0;
- *  - sat8(round_half_even(v)) == cvtps(clamp(v, -128, 127)): rounding is
- *    monotone and both bounds are integers, so clamping first changes
- *    nothing for finite v, and maps +-inf to 127 / -128 as qp_q_round's
- *    saturation does; NaN is first replaced by 0 (qp_q_round(NaN) = 0), so
+ *  - sat8(round_half_even(v) + zp) == cvtps(clamp(v, -128 - zp, 127 - zp))
+ *    + zp: rounding is monotone and both bounds are integers, so clamping
+ *    first changes nothing for finite v, and maps +-inf to the bounds as
+ *    qp_q_round_zp's saturation does; NaN is first replaced by 0 (qp_q_round(NaN) = 0), so
  *    vcvtps2dq never sees NaN or an out-of-range value (its 0x80000000);
  *  - the int32 -> int8 packs saturate, but the values are already in range.
  */
@@ -65,21 +65,24 @@ QP_AVX2 __m256 act8(__m256 v, const struct qp_act_params *p)
     }
 }
 
-/* qp_q_requant on 8 accumulators, as 8 int32 lanes in [-128, 127]. */
-QP_AVX2 __m256i requant8_i32(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p)
+/* qp_q_requant on 8 accumulators, as 8 int32 lanes in [-128, 127]. Clamping
+ * v to [-128 - zp, 127 - zp] before rounding equals rounding, adding zp and
+ * saturating (the bounds are integers, so clamping commutes with rounding). */
+QP_AVX2 __m256i requant8_i32(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p,
+                             int32_t zp)
 {
     __m256 v = act8(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), scale, bias), p);
     v        = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> +0 */
-    v        = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)QP_Q_MIN)),
-                             _mm256_set1_ps((float)QP_Q_MAX));
-    return _mm256_cvtps_epi32(v);
+    v        = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)(QP_Q_MIN - zp))),
+                             _mm256_set1_ps((float)(QP_Q_MAX - zp)));
+    return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(zp));
 }
 
 /* The same, packed: the 8 int8 results in the low 8 bytes. */
-QP_AVX2 __m128i requant8(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p)
+QP_AVX2 __m128i requant8(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p,
+                         int32_t zp)
 {
-    __m256i q   = requant8_i32(acc, scale, bias, p);
+    __m256i q   = requant8_i32(acc, scale, bias, p, zp);
     __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
     return _mm_packs_epi16(q16, q16);
 }
-

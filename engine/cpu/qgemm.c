@@ -133,8 +133,7 @@ void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda,
             int32_t acc = 0;
             for (int64_t r = 0; r < k; r++)
                 acc += (int32_t)a[i * lda + r] * (int32_t)b[j * ldb + r];
-            y[i * ldy + j] = qp_q_requant(acc, ep->scale[j], ep->bias ? ep->bias[j] : 0.0f,
-                                          ep->act.act, ep->act.alpha, ep->act.beta);
+            y[i * ldy + j] = qp_q_ep_apply(ep, j, acc);
         }
 }
 
@@ -156,8 +155,7 @@ static void tile_c(const struct qp_qgemm *g, int mr, int64_t col, int nv, const 
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nv; j++)
             y[r * ldy + j] =
-                qp_q_requant(acc[r][j], ep->scale[col + j], ep->bias ? ep->bias[col + j] : 0.0f,
-                             ep->act.act, ep->act.alpha, ep->act.beta);
+                qp_q_ep_apply(ep, col + j, acc[r][j]);
 }
 
 void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,

@@ -44,7 +44,7 @@ QP_AVX2 void finish8(__m256i acc, const struct qp_q_epilogue *ep, int64_t col, i
         if (ep->bias)
             bias = _mm256_maskload_ps(ep->bias + col, mask);
     }
-    __m128i q = requant8(acc, scale, bias, &ep->act);
+    __m128i q = requant8(acc, scale, bias, &ep->act, ep->zero_point);
     if (count >= 8) {
         _mm_storel_epi64((__m128i *)(void *)dst, q);
     } else {

@@ -75,10 +75,13 @@ enum qp_op {
     QP_OP_PRELU         = 25, /* x, slope (unidirectional broadcast) */
     QP_OP_MAX           = 26,
     QP_OP_MIN           = 27,
+    QP_OP_QADD          = 28, /* a, b: i8 same shape -> i8; attr.act (exact) */
     /* convolution and normalisation (attr.conv) */
     QP_OP_CONV          = 30, /* x, w [, b]; fused activation in attr.conv.act */
     QP_OP_CONV_TRANSPOSE = 31,
     QP_OP_BATCHNORM     = 32, /* x, scale, bias, mean, var; attr.bn */
+    QP_OP_QCONV         = 33, /* x i8, w i8 [M,C/g,kh,kw], w_scale f32 [M] [, bias i32 [M]]
+                               * -> i8; attr.conv (act exact); see "Quantized tensors" */
     /* pooling (attr.pool) */
     QP_OP_MAX_POOL      = 40,
     QP_OP_AVG_POOL      = 41,
@@ -106,6 +109,11 @@ enum qp_op {
     QP_OP_MATMUL        = 72,
     /* internal */
     QP_OP_LAYOUT        = 80, /* attr.layout: NCHW <-> NHWC conversion */
+    /* quantization boundaries and table ops */
+    QP_OP_QUANTIZE      = 90, /* x f32 -> y i8 with y's scale / zero point */
+    QP_OP_DEQUANTIZE    = 91, /* x i8 -> y f32 */
+    QP_OP_QLUT          = 92, /* x i8 -> y i8 through a 256-entry table of attr.act
+                               * (QP_ACT_NONE: requantize to y's scale) */
     QP_OP_COUNT
 };
 
@@ -245,6 +253,7 @@ union qp_attr {
     struct qp_gemm_attr      gemm;
     struct qp_softmax_attr   softmax;
     struct qp_layout_attr    layout;
+    struct qp_act_params     act;       /* QLut function, QAdd fused activation */
     int32_t                  axis;      /* Concat, Split, Flatten, Gather */
     bool                     allowzero; /* Reshape */
     enum qp_dtype            cast_to;   /* Cast */
@@ -253,6 +262,19 @@ union qp_attr {
 
 /* ---- tensors, nodes, graph ---- */
 
+/*
+ * Quantized tensors. An i8 activation tensor with scale > 0 holds
+ * real = (q - zero_point) * scale (per tensor). Tensors quantized by qpercept
+ * are symmetric (zero_point 0, DESIGN §4); imported QOperator / QDQ models
+ * keep their zero points. Weights of a QConv are i8 constants with
+ * scale 0: their per-output-channel scales are the node's w_scale input,
+ * their zero point is 0, and the bias is i32 in units of
+ * x.scale * w_scale[c]. Data-movement ops (Reshape, Transpose, Concat,
+ * Slice, Split, Pad, MaxPool, nearest Resize, Layout ...) pass scale and
+ * zero point through (inference copies them; Concat inputs must agree);
+ * QConv, QAdd, QLut and Quantize outputs carry the parameters the
+ * quantizer or importer chose.
+ */
 struct qp_tensor {
     const char    *name;   /* ONNX name, arena-owned */
     enum qp_dtype  dtype;
@@ -265,6 +287,8 @@ struct qp_tensor {
     int32_t        producer; /* node index; -1 for inputs and constants */
     int32_t        n_uses;   /* node inputs reading it (+1 when a graph output) */
     size_t         offset;   /* planner: byte offset in the activation arena */
+    float          scale;      /* quantized i8 activation: > 0 (see above); else 0 */
+    int32_t        zero_point; /* quantized i8 activation: -128..127 */
 };
 
 struct qp_node {
@@ -333,6 +357,9 @@ void           qp_consumers_fini(struct qp_consumers *c);
 
 /* Drop dead nodes (keeping order). Tensor indices stay valid. */
 void           qp_graph_compact(struct qp_graph *g);
+
+/* An i8 tensor with quantization parameters (scale > 0). */
+bool           qp_tensor_is_quantized(const struct qp_tensor *t);
 
 /* Element count; -1 when a dim is negative or the product overflows int64. */
 int64_t        qp_tensor_numel(const struct qp_tensor *t);

@@ -73,6 +73,11 @@ static const qp_infer_fn infer_table[QP_OP_COUNT] = {
     [QP_OP_GEMM]              = qp_infer_gemm,
     [QP_OP_MATMUL]            = qp_infer_matmul,
     [QP_OP_LAYOUT]            = qp_infer_layout,
+    [QP_OP_QADD]              = qp_infer_qadd,
+    [QP_OP_QCONV]             = qp_infer_qconv,
+    [QP_OP_QUANTIZE]          = qp_infer_quantize,
+    [QP_OP_DEQUANTIZE]        = qp_infer_dequantize,
+    [QP_OP_QLUT]              = qp_infer_qlut,
 };
 
 /* ===== Helpers shared by the op families ===== */
@@ -274,6 +279,8 @@ enum qp_status qp_infer_node(struct qp_graph *g, struct qp_node *n, struct qp_er
         st = check_inputs(g, n, err);
     if (st == QP_OK)
         st = infer_table[n->op](g, n, err);
+    if (st == QP_OK)
+        st = qp_infer_quant_params(g, n, err);
     return st;
 }
 

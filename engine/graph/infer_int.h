@@ -43,6 +43,14 @@ enum qp_status qp_infer_pool(struct qp_graph *g, struct qp_node *n, struct qp_er
 enum qp_status qp_infer_global_pool(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
 enum qp_status qp_infer_resize(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
 
+/* infer_quant.c: quantized ops, and the parameter rule applied after every op */
+enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+enum qp_status qp_infer_qadd(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+enum qp_status qp_infer_qlut(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+enum qp_status qp_infer_quantize(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+enum qp_status qp_infer_dequantize(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+enum qp_status qp_infer_quant_params(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
+
 /* infer_shape.c: tensor manipulation ops */
 enum qp_status qp_infer_concat(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
 enum qp_status qp_infer_split(struct qp_graph *g, struct qp_node *n, struct qp_err *err);

@@ -30,7 +30,9 @@ static enum layout_class op_class(enum qp_op op)
         [QP_OP_CONV] = AWARE,          [QP_OP_CONV_TRANSPOSE] = AWARE,
         [QP_OP_MAX_POOL] = AWARE,      [QP_OP_AVG_POOL] = AWARE,
         [QP_OP_GLOBAL_AVG_POOL] = AWARE, [QP_OP_GLOBAL_MAX_POOL] = AWARE,
-        [QP_OP_RESIZE] = AWARE,
+        [QP_OP_RESIZE] = AWARE,        [QP_OP_QCONV] = AWARE,
+        [QP_OP_QADD] = FOLLOW,         [QP_OP_QLUT] = FOLLOW,
+        [QP_OP_QUANTIZE] = FOLLOW,     [QP_OP_DEQUANTIZE] = FOLLOW,
         [QP_OP_IDENTITY] = FOLLOW,     [QP_OP_RELU] = FOLLOW,    [QP_OP_LEAKY_RELU] = FOLLOW,
         [QP_OP_SIGMOID] = FOLLOW,      [QP_OP_HARD_SIGMOID] = FOLLOW,
         [QP_OP_HARD_SWISH] = FOLLOW,   [QP_OP_TANH] = FOLLOW,    [QP_OP_CLIP] = FOLLOW,
@@ -53,6 +55,7 @@ static bool data_input(enum qp_op op, int32_t k)
     switch (op) {
     case QP_OP_CONCAT: return true;
     case QP_OP_ADD:
+    case QP_OP_QADD:
     case QP_OP_SUB:
     case QP_OP_MUL:
     case QP_OP_DIV:

@@ -14,18 +14,46 @@ void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
             y[r * cols + c] =
-                qp_q_requant(acc[r * cols + c], ep->scale[c], ep->bias ? ep->bias[c] : 0.0f,
-                             ep->act.act, ep->act.alpha, ep->act.beta);
+                qp_q_ep_apply(ep, c, acc[r * cols + c]);
 }
 
-void qp_q_quantize_ref(const float *x, int64_t n, float scale, int8_t *q)
+void qp_q_quantize_ref(const float *x, int64_t n, float scale, int32_t zp, int8_t *q)
 {
     for (int64_t i = 0; i < n; i++)
-        q[i] = qp_q_quantize(x[i], scale);
+        q[i] = qp_q_quantize(x[i], scale, zp);
 }
 
-void qp_q_dequantize_ref(const int8_t *q, int64_t n, float scale, float *x)
+void qp_q_dequantize_ref(const int8_t *q, int64_t n, float scale, int32_t zp, float *x)
 {
     for (int64_t i = 0; i < n; i++)
-        x[i] = qp_q_dequantize(q[i], scale);
+        x[i] = qp_q_dequantize(q[i], scale, zp);
+}
+
+void qp_q_add_ref(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q_add_params *p,
+                  int8_t *y)
+{
+    QP_ASSERT(qp_q_act_is_exact(p->act.act));
+    for (int64_t i = 0; i < n; i++)
+        y[i] = qp_q_add(a[i], b[i], p);
+}
+
+/* f(v) in float for every activation: the exact ones through the contract's
+ * own qp_q_act, the others with libm (host only: tables are built once). */
+static float act_value(const struct qp_act_params *a, float v)
+{
+    switch (a->act) {
+    case QP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
+    case QP_ACT_SILU: return v / (1.0f + expf(-v));
+    case QP_ACT_TANH: return tanhf(v);
+    default: return qp_q_act(a->act, a->alpha, a->beta, v);
+    }
+}
+
+void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp,
+                    float out_scale, int32_t out_zp, int8_t table[256])
+{
+    for (int32_t q = QP_Q_MIN; q <= QP_Q_MAX; q++) {
+        float x             = qp_q_dequantize((int8_t)q, in_scale, in_zp);
+        table[q - QP_Q_MIN] = qp_q_quantize(act_value(act, x), out_scale, out_zp);
+    }
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "quant/quant_math.h"
 
 /* The epilogue of an INT8 layer, CUTLASS-style: what turns INT32
  * accumulators of output channel c into INT8 activations:
@@ -18,14 +19,31 @@
  * layer's bias already divided by output_scale. act must be exact
  * (qp_q_act_is_exact). */
 struct qp_q_epilogue {
-    const float         *scale; /* [cols] */
-    const float         *bias;  /* [cols], or NULL for none */
+    const float         *scale;      /* [cols] */
+    const float         *bias;       /* [cols], or NULL for none */
     struct qp_act_params act;
+    int32_t              zero_point; /* of the output (0: symmetric) */
 };
+
+/* The epilogue of output channel c applied to one accumulator. */
+static inline int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
+{
+    return qp_q_requant(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
+                        ep->act.alpha, ep->act.beta, ep->zero_point);
+}
 
 /* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]. */
 void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,
                       const struct qp_q_epilogue *ep, int8_t *y);
 
-void qp_q_quantize_ref(const float *x, int64_t n, float scale, int8_t *q);
-void qp_q_dequantize_ref(const int8_t *q, int64_t n, float scale, float *x);
+void qp_q_quantize_ref(const float *x, int64_t n, float scale, int32_t zp, int8_t *q);
+void qp_q_dequantize_ref(const int8_t *q, int64_t n, float scale, int32_t zp, float *x);
+void qp_q_add_ref(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q_add_params *p,
+                  int8_t *y);
+
+/* The table of a QLut node: for every q in -128..127, table[q + 128] =
+ * quantize(f(dequantize(q, in)), out), f being act (any activation, exact
+ * or not: the table is computed once on the host in float and shared by
+ * every target, so CPU and GPU agree bit for bit; QP_ACT_NONE requantizes). */
+void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp,
+                    float out_scale, int32_t out_zp, int8_t table[256]);

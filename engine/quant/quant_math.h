@@ -88,20 +88,50 @@ QP_HD float qp_q_act(enum qp_act act, float alpha, float beta, float v)
     }
 }
 
-/* The INT8 epilogue for one accumulator of output channel c. */
+/* round + zero point, saturated: the last step of every requantization.
+ * Rounded values beyond [-256, 255] saturate whatever zp in -128..127 is
+ * added, so clamping there first keeps the int32 sum from overflowing. */
+QP_HD int8_t qp_q_round_zp(float v, int32_t zp)
+{
+    int32_t r = qp_q_round(v);
+    r         = r < -256 ? -256 : r > 255 ? 255 : r;
+    return qp_q_sat8(r + zp);
+}
+
+/* The INT8 epilogue for one accumulator of output channel c; zp is the
+ * output's zero point (0 for qpercept's own symmetric tensors). */
 QP_HD int8_t qp_q_requant(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
-                          float beta)
+                          float beta, int32_t zp)
 {
     float v = fmaf((float)acc, scale, bias);
-    return qp_q_sat8(qp_q_round(qp_q_act(act, alpha, beta, v)));
+    return qp_q_round_zp(qp_q_act(act, alpha, beta, v), zp);
 }
 
-QP_HD int8_t qp_q_quantize(float x, float scale)
+/* ONNX QuantizeLinear: sat8(round_half_even(x / scale) + zp). */
+QP_HD int8_t qp_q_quantize(float x, float scale, int32_t zp)
 {
-    return qp_q_sat8(qp_q_round(x / scale));
+    return qp_q_round_zp(x / scale, zp);
 }
 
-QP_HD float qp_q_dequantize(int8_t q, float scale)
+/* ONNX DequantizeLinear: (q - zp) * scale. */
+QP_HD float qp_q_dequantize(int8_t q, float scale, int32_t zp)
 {
-    return (float)q * scale;
+    return (float)((int32_t)q - zp) * scale;
+}
+
+/* Element-wise INT8 addition (QAdd, QLinearAdd): with ka = a_scale / y_scale
+ * and kb = b_scale / y_scale (computed once, on the host),
+ *   y = sat8(round(act(fma(a - za, ka, (b - zb) * kb))) + zy)
+ * The product (b - zb) * kb is an argument of the fma, rounded on its own on
+ * every target; the fma rounds once. */
+struct qp_q_add_params {
+    float                ka, kb;
+    int32_t              za, zb, zy;
+    struct qp_act_params act; /* exact */
+};
+
+QP_HD int8_t qp_q_add(int8_t a, int8_t b, const struct qp_q_add_params *p)
+{
+    float v = fmaf((float)((int32_t)a - p->za), p->ka, (float)((int32_t)b - p->zb) * p->kb);
+    return qp_q_round_zp(qp_q_act(p->act.act, p->act.alpha, p->act.beta, v), p->zy);
 }

@@ -391,7 +391,7 @@ static double data_mse(const float *x, int64_t n, float amax)
     float  scale = amax / 127.0f;
     double sum   = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        double d = (double)x[i] - qp_q_dequantize(qp_q_quantize(x[i], scale), scale);
+        double d = (double)x[i] - qp_q_dequantize(qp_q_quantize(x[i], scale, 0), scale, 0);
         sum += d * d;
     }
     return sum;

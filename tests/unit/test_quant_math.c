@@ -57,7 +57,7 @@ static void test_requant_uses_one_rounding(void)
         int32_t want = (int32_t)rint(once);
         want         = want < -128 ? -128 : want > 127 ? 127 : want;
         checked++;
-        diffs += qp_q_requant(acc, scale, bias, QP_ACT_NONE, 0, 0) != want;
+        diffs += qp_q_requant(acc, scale, bias, QP_ACT_NONE, 0, 0, 0) != want;
     }
     CU_ASSERT_EQUAL(diffs, 0);
     CU_ASSERT_EQUAL(checked, 200000);
@@ -68,7 +68,7 @@ static void test_requant_rounds_and_saturates(void)
     const int32_t acc[6] = {1, 3, 5, -1, 1000000, -1000000};
     const float   scale[6] = {0.5f, 0.5f, 0.5f, 0.5f, 1.0f, 1.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, NULL, {QP_ACT_NONE, 0, 0}};
+    struct qp_q_epilogue ep = {scale, NULL, {QP_ACT_NONE, 0, 0}, 0};
     qp_q_requant_ref(acc, 1, 6, &ep, y);
     CU_ASSERT_EQUAL(y[0], 0);    /*  0.5 ->  0 */
     CU_ASSERT_EQUAL(y[1], 2);    /*  1.5 ->  2 */
@@ -85,7 +85,7 @@ static void test_requant_per_channel_and_bias(void)
     const float   scale[3] = {0.1f, 0.25f, 2.0f};
     const float   bias[3]  = {0.0f, 1.0f, -3.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, bias, {QP_ACT_NONE, 0, 0}};
+    struct qp_q_epilogue ep = {scale, bias, {QP_ACT_NONE, 0, 0}, 0};
     qp_q_requant_ref(acc, 2, 3, &ep, y);
     CU_ASSERT_EQUAL(y[0], 1);    /* 10 * 0.1 = 1.0000000149 -> 1 */
     CU_ASSERT_EQUAL(y[1], 4);    /* 2.5 + 1 = 3.5 -> 4 (even) */
@@ -97,19 +97,19 @@ static void test_requant_per_channel_and_bias(void)
 
 static void test_exact_activations(void)
 {
-    CU_ASSERT_EQUAL(qp_q_requant(-7, 1.0f, 0, QP_ACT_RELU, 0, 0), 0);
-    CU_ASSERT_EQUAL(qp_q_requant(7, 1.0f, 0, QP_ACT_RELU, 0, 0), 7);
-    CU_ASSERT_EQUAL(qp_q_requant(-10, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0), -1);
-    CU_ASSERT_EQUAL(qp_q_requant(-25, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0), -2); /* -2.5 -> -2 */
-    CU_ASSERT_EQUAL(qp_q_requant(100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f), 6);
-    CU_ASSERT_EQUAL(qp_q_requant(-100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f), 0);
+    CU_ASSERT_EQUAL(qp_q_requant(-7, 1.0f, 0, QP_ACT_RELU, 0, 0, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_requant(7, 1.0f, 0, QP_ACT_RELU, 0, 0, 0), 7);
+    CU_ASSERT_EQUAL(qp_q_requant(-10, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0, 0), -1);
+    CU_ASSERT_EQUAL(qp_q_requant(-25, 1.0f, 0, QP_ACT_LEAKY, 0.1f, 0, 0), -2); /* -2.5 -> -2 */
+    CU_ASSERT_EQUAL(qp_q_requant(100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f, 0), 6);
+    CU_ASSERT_EQUAL(qp_q_requant(-100, 1.0f, 0, QP_ACT_CLIP, 0.0f, 6.0f, 0), 0);
     /* HardSigmoid(alpha .2, beta .5) scaled by 100: x = 1 -> 0.7 */
-    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
-    CU_ASSERT_EQUAL(qp_q_requant(100, 0.01f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f), 1);
+    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f, 0), 1);
+    CU_ASSERT_EQUAL(qp_q_requant(100, 0.01f, 0, QP_ACT_HARD_SIGMOID, 0.2f, 0.5f, 0), 1);
     /* HardSwish: 3 -> 3, -3 -> 0, 1 -> 1 * (1/6 + 1/2) = 0.667 -> 1 */
-    CU_ASSERT_EQUAL(qp_q_requant(3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 3);
-    CU_ASSERT_EQUAL(qp_q_requant(-3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 0);
-    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0), 1);
+    CU_ASSERT_EQUAL(qp_q_requant(3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 3);
+    CU_ASSERT_EQUAL(qp_q_requant(-3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 1);
     CU_ASSERT(qp_q_act_is_exact(QP_ACT_RELU));
     CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SILU));
     CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SIGMOID));
@@ -121,18 +121,18 @@ static void test_quantize_round_trip(void)
     const float scale = 0.0371f;
     int         bad   = 0;
     for (int q = QP_Q_MIN; q <= QP_Q_MAX; q++)
-        bad += qp_q_quantize(qp_q_dequantize((int8_t)q, scale), scale) != q;
+        bad += qp_q_quantize(qp_q_dequantize((int8_t)q, scale, 0), scale, 0) != q;
     CU_ASSERT_EQUAL(bad, 0);
     /* x / scale with ties to even, saturation, NaN -> 0 (ONNX QuantizeLinear) */
-    CU_ASSERT_EQUAL(qp_q_quantize(0.25f, 0.5f), 0);
-    CU_ASSERT_EQUAL(qp_q_quantize(0.75f, 0.5f), 2);
-    CU_ASSERT_EQUAL(qp_q_quantize(1e6f, 0.5f), 127);
-    CU_ASSERT_EQUAL(qp_q_quantize(-1e6f, 0.5f), -128);
-    CU_ASSERT_EQUAL(qp_q_quantize(NAN, 0.5f), 0);
+    CU_ASSERT_EQUAL(qp_q_quantize(0.25f, 0.5f, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_quantize(0.75f, 0.5f, 0), 2);
+    CU_ASSERT_EQUAL(qp_q_quantize(1e6f, 0.5f, 0), 127);
+    CU_ASSERT_EQUAL(qp_q_quantize(-1e6f, 0.5f, 0), -128);
+    CU_ASSERT_EQUAL(qp_q_quantize(NAN, 0.5f, 0), 0);
     float  x[4] = {-1.0f, -0.3f, 0.3f, 1.0f}, back[4];
     int8_t q[4];
-    qp_q_quantize_ref(x, 4, 0.01f, q);
-    qp_q_dequantize_ref(q, 4, 0.01f, back);
+    qp_q_quantize_ref(x, 4, 0.01f, 0, q);
+    qp_q_dequantize_ref(q, 4, 0.01f, 0, back);
     CU_ASSERT_EQUAL(q[0], -100);
     CU_ASSERT_EQUAL(q[2], 30);
     for (int i = 0; i < 4; i++)
