@@ -69,6 +69,12 @@ QP_CPU_SUPPORTS(qp_cpu_pool_supports); /* f32 rank 4 */
 /* norm.c */
 QP_CPU_KERNEL(qp_cpu_batchnorm);
 
+/* qconv.c: INT8 convolution on NHWC (QConv) */
+QP_CPU_KERNEL(qp_cpu_qconv);
+QP_CPU_SUPPORTS(qp_cpu_qconv_supports);
+QP_CPU_WS(qp_cpu_qconv_ws);
+QP_CPU_PREPARE(qp_cpu_qconv_prepare);
+
 /* conv.c */
 QP_CPU_KERNEL(qp_cpu_conv);
 QP_CPU_SUPPORTS(qp_cpu_conv_supports);

@@ -43,6 +43,8 @@ const struct qp_cpu_op qp_cpu_ops[QP_OP_COUNT] = {
     [QP_OP_CONV_TRANSPOSE]    = {qp_cpu_conv_transpose, qp_cpu_conv_transpose_supports,
                                  qp_cpu_conv_transpose_ws, qp_cpu_conv_transpose_prepare},
     [QP_OP_BATCHNORM]         = {qp_cpu_batchnorm, NULL, NULL, NULL},
+    [QP_OP_QCONV]             = {qp_cpu_qconv, qp_cpu_qconv_supports, qp_cpu_qconv_ws,
+                                 qp_cpu_qconv_prepare},
     [QP_OP_MAX_POOL]          = {qp_cpu_max_pool, qp_cpu_pool_supports, NULL, NULL},
     [QP_OP_AVG_POOL]          = {qp_cpu_avg_pool, qp_cpu_pool_supports, NULL, NULL},
     [QP_OP_GLOBAL_AVG_POOL]   = {qp_cpu_global_avg_pool, qp_cpu_pool_supports, NULL, NULL},

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * qconv.c - the QConv kernel (INT8 convolution, NHWC): supports / ws_bytes /
+ * prepare / run on top of the INT8 GEMM (qgemm.h) and the INT8 depthwise
+ * kernel (qdepthwise.h).
+ *
+ * Paths, chosen at prepare:
+ *   GEMM       1x1, stride 1, no padding: the NHWC input is the A matrix
+ *              (rows = pixels, k = C/group), one GEMM per group.
+ *   IM2COL     everything else that is not depthwise: per group, the rows
+ *              of the im2col matrix (k = (i * kw + j) * Cg + c: taps outer,
+ *              channels inner, so a tap is one contiguous run of an NHWC
+ *              pixel) are written into the workspace, padding taps filled
+ *              with the input's zero point (the real value 0), then one GEMM.
+ *   DEPTHWISE  group == C == M: qdepthwise.h. With a non-zero input zero
+ *              point and padding, the input is first copied into a padded
+ *              workspace filled with the zero point, because the depthwise
+ *              kernel skips padding taps (which is exact only for 0).
+ *
+ * Zero points and bias fold into the epilogue once, at prepare, in double
+ * and rounded once to float:
+ *   sum_k (x_k - zx) w_k = acc - zx * sum_k w_k   (every tap counts: padding
+ *                                                  taps hold zx as well)
+ *   scale[c] = x.scale * w_scale[c] / y.scale
+ *   bias[c]  = (bias_i32[c] - zx * sum_k w[c][k]) * scale[c]
+ * so the kernels only ever see the symmetric int8 x int8 -> int32 GEMM and
+ * quant_math.h's epilogue with y's zero point.
+ */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "cpu/conv.h"
+#include "cpu/kernels.h"
+#include "cpu/parallel.h"
+#include "cpu/qdepthwise.h"
+#include "cpu/qgemm.h"
+
+enum qconv_path { QCONV_GEMM = 0, QCONV_IM2COL = 1, QCONV_DEPTHWISE = 2 };
+
+struct qconv_prep {
+    enum qconv_path      path;
+    struct qp_conv_shape s;
+    int8_t               zx;        /* input zero point: the padding value */
+    bool                 pad_input; /* DEPTHWISE: copy into a padded workspace first */
+    int64_t              kg;        /* GEMM / IM2COL: reduction length per group */
+    struct qp_qgemm     *gemm;      /* GEMM / IM2COL: one per group */
+    struct qp_qdw        dw;        /* DEPTHWISE */
+};
+
+static enum qconv_path path_of(const struct qp_conv_shape *s)
+{
+    if (s->group == s->c && s->group == s->m && s->group > 1)
+        return QCONV_DEPTHWISE;
+    if (s->kh == 1 && s->kw == 1 && s->sh == 1 && s->sw == 1 && s->pt == 0 && s->pl == 0 &&
+        s->oh == s->h && s->ow == s->w)
+        return QCONV_GEMM;
+    return QCONV_IM2COL;
+}
+
+QP_CPU_SUPPORTS(qp_cpu_qconv_supports)
+{
+    const struct qp_tensor *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
+    const struct qp_tensor *y = &g->tensors[n->out[0]];
+    return qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y) &&
+           x->layout == QP_LAYOUT_NHWC && y->layout == QP_LAYOUT_NHWC &&
+           (w->flags & QP_TENSOR_CONST) && w->data;
+}
+
+/* Bottom / right padding implied by the output size. */
+static int64_t pad_bottom(const struct qp_conv_shape *s)
+{
+    return (s->oh - 1) * s->sh + (int64_t)(s->kh - 1) * s->dh + 1 - s->h - s->pt;
+}
+static int64_t pad_right(const struct qp_conv_shape *s)
+{
+    return (s->ow - 1) * s->sw + (int64_t)(s->kw - 1) * s->dw + 1 - s->w - s->pl;
+}
+
+static bool needs_pad_copy(const struct qp_graph *g, const struct qp_node *n,
+                           const struct qp_conv_shape *s)
+{
+    return g->tensors[n->in[0]].zero_point != 0 &&
+           (s->pt > 0 || s->pl > 0 || pad_bottom(s) > 0 || pad_right(s) > 0);
+}
+
+QP_CPU_WS(qp_cpu_qconv_ws)
+{
+    struct qp_conv_shape s;
+    qp_conv_shape_of(g, n, &s);
+    switch (path_of(&s)) {
+    case QCONV_IM2COL: {
+        int64_t cg = s.c / s.group;
+        return (size_t)(s.n * s.oh * s.ow) * (size_t)(s.kh * s.kw) * (size_t)cg;
+    }
+    case QCONV_DEPTHWISE: {
+        if (!needs_pad_copy(g, n, &s))
+            return 0;
+        int64_t hp = s.h + s.pt + (pad_bottom(&s) > 0 ? pad_bottom(&s) : 0);
+        int64_t wp = s.w + s.pl + (pad_right(&s) > 0 ? pad_right(&s) : 0);
+        return (size_t)(s.n * hp * wp * s.c);
+    }
+    default: return 0;
+    }
+}
+
+/* Epilogue vectors: see the file comment. w is [M][kk] int8. */
+static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n, int64_t kk,
+                                    struct qp_q_epilogue *ep, struct qp_err *err)
+{
+    const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    const struct qp_tensor *w = &g->tensors[n->in[1]], *ws = &g->tensors[n->in[2]];
+    const struct qp_tensor *b = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
+    int64_t                 m = w->dims[0];
+    float *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
+    float *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
+    if (!scale || !bias)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
+                       n->name);
+    const int8_t  *wd = w->data;
+    const float   *sw = ws->data;
+    const int32_t *bd = b ? b->data : NULL;
+    for (int64_t c = 0; c < m; c++) {
+        int64_t sum = 0;
+        for (int64_t k = 0; k < kk; k++)
+            sum += wd[c * kk + k];
+        double sc = (double)x->scale * (double)sw[c] / (double)y->scale;
+        scale[c]  = (float)sc;
+        bias[c]   = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
+    }
+    ep->scale      = scale;
+    ep->bias       = bias;
+    ep->act        = n->attr.conv.act;
+    ep->zero_point = y->zero_point;
+    return QP_OK;
+}
+
+static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struct qconv_prep *p,
+                                    const struct qp_q_epilogue *ep, struct qp_err *err)
+{
+    const struct qp_conv_shape *s  = &p->s;
+    int64_t                     mg = s->m / s->group, cg = s->c / s->group;
+    int64_t                     kk = cg * s->kh * s->kw;
+    p->kg                          = kk;
+    p->gemm = qp_arena_alloc(&g->arena, (size_t)s->group * sizeof *p->gemm);
+    int8_t *b = qp_alloc((size_t)(mg * kk)); /* one group's B in im2col order */
+    if (!p->gemm || !b) {
+        qp_free(b);
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
+                       g->source, n->name);
+    }
+    const int8_t  *w = g->tensors[n->in[1]].data; /* [M][Cg][kh][kw] */
+    enum qp_status st = QP_OK;
+    for (int32_t gi = 0; gi < s->group && st == QP_OK; gi++) {
+        for (int64_t o = 0; o < mg; o++)
+            for (int64_t c = 0; c < cg; c++)
+                for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
+                    b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
+        size_t  bytes = qp_qgemm_packed_bytes(kk, mg);
+        int8_t *pb    = qp_arena_alloc(&g->arena, bytes);
+        if (!pb) {
+            st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
+                         g->source, n->name);
+            break;
+        }
+        qp_qgemm_pack(b, kk, kk, mg, pb);
+        struct qp_q_epilogue gep = *ep;
+        gep.scale += gi * mg;
+        gep.bias += gi * mg;
+        st = qp_qgemm_init(&p->gemm[gi], mg, kk, pb, &gep, err);
+    }
+    qp_free(b);
+    return st;
+}
+
+static enum qp_status prepare_depthwise(struct qp_graph *g, struct qp_node *n,
+                                        struct qconv_prep *p, const struct qp_q_epilogue *ep,
+                                        struct qp_err *err)
+{
+    const struct qp_conv_shape *s   = &p->s;
+    struct qp_qdw_geom          geo = {s->n, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw,
+                                       s->dh, s->dw, s->pt, s->pl, 0, 0, 0, 0};
+    int64_t pb = pad_bottom(s), pr = pad_right(s);
+    geo.pb     = (int32_t)(pb > 0 ? pb : 0);
+    geo.pr     = (int32_t)(pr > 0 ? pr : 0);
+    p->pad_input = needs_pad_copy(g, n, s);
+    if (p->pad_input) { /* the kernel sees the padded copy and no padding */
+        geo.h += geo.pt + geo.pb;
+        geo.w += geo.pl + geo.pr;
+        geo.pt = geo.pl = geo.pb = geo.pr = 0;
+    }
+    enum qp_status st = qp_qdw_geom_resolve(&geo, err);
+    if (st != QP_OK)
+        return st;
+    int16_t *pw = qp_arena_alloc(&g->arena, qp_qdw_packed_bytes(&geo));
+    if (!pw)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
+                       g->source, n->name);
+    qp_qdw_pack(&geo, g->tensors[n->in[1]].data, pw);
+    return qp_qdw_init(&p->dw, &geo, pw, ep, err);
+}
+
+QP_CPU_PREPARE(qp_cpu_qconv_prepare)
+{
+    struct qconv_prep *p = qp_arena_alloc(&g->arena, sizeof *p);
+    if (!p)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
+                       n->name);
+    memset(p, 0, sizeof *p);
+    qp_conv_shape_of(g, n, &p->s);
+    p->path = path_of(&p->s);
+    p->zx   = (int8_t)g->tensors[n->in[0]].zero_point;
+    struct qp_q_epilogue ep;
+    int64_t              kk = p->s.c / p->s.group * p->s.kh * p->s.kw;
+    enum qp_status       st = fold_epilogue(g, n, kk, &ep, err);
+    if (st == QP_OK)
+        st = p->path == QCONV_DEPTHWISE ? prepare_depthwise(g, n, p, &ep, err)
+                                        : prepare_gemms(g, n, p, &ep, err);
+    if (st != QP_OK)
+        return st;
+    n->prep = p;
+    return QP_OK;
+}
+
+/* ===== run ===== */
+
+struct im2col_job {
+    const struct qconv_prep *p;
+    const int8_t            *x;
+    int8_t                  *col;
+    int32_t                  group;
+    int64_t                  rows_per_block, rows;
+};
+
+/* im2col rows [r0, r1) of group job->group. */
+static void im2col_block(void *arg, int64_t block, int slot)
+{
+    (void)slot;
+    const struct im2col_job    *j  = arg;
+    const struct qp_conv_shape *s  = &j->p->s;
+    int64_t                     cg = s->c / s->group;
+    int64_t                     r0 = block * j->rows_per_block;
+    int64_t r1 = r0 + j->rows_per_block < j->rows ? r0 + j->rows_per_block : j->rows;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t ow = r % s->ow, oh = (r / s->ow) % s->oh, b = r / (s->ow * s->oh);
+        int8_t *dst = j->col + r * j->p->kg;
+        for (int64_t i = 0; i < s->kh; i++) {
+            int64_t ih = oh * s->sh - s->pt + i * s->dh;
+            for (int64_t jj = 0; jj < s->kw; jj++, dst += cg) {
+                int64_t iw = ow * s->sw - s->pl + jj * s->dw;
+                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
+                    memset(dst, j->p->zx, (size_t)cg);
+                else
+                    memcpy(dst, j->x + ((b * s->h + ih) * s->w + iw) * s->c + j->group * cg,
+                           (size_t)cg);
+            }
+        }
+    }
+}
+
+static void run_gemms(const struct qp_exec *x, const struct qconv_prep *p)
+{
+    const struct qp_conv_shape *s    = &p->s;
+    const int8_t               *in   = x->in[0];
+    int8_t                     *out  = x->out[0];
+    int64_t                     rows = s->n * s->oh * s->ow, cg = s->c / s->group;
+    int64_t                     mg   = s->m / s->group;
+    for (int32_t gi = 0; gi < s->group; gi++) {
+        if (p->path == QCONV_GEMM) {
+            qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c, out + gi * mg,
+                              s->m);
+            continue;
+        }
+        struct im2col_job j = {p, in, x->ws, gi, 0, rows};
+        j.rows_per_block    = qp_parallel_rows(x->pool, rows, 256, 1);
+        qp_parallel_blocks(x->pool, (rows + j.rows_per_block - 1) / j.rows_per_block, im2col_block,
+                           &j);
+        qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, x->ws, p->kg, out + gi * mg, s->m);
+    }
+}
+
+/* Copy x into the padded workspace (zero point around it). */
+static const int8_t *pad_copy(const struct qp_exec *x, const struct qconv_prep *p)
+{
+    const struct qp_conv_shape *s  = &p->s;
+    const struct qp_qdw_geom   *g  = &p->dw.geo;
+    int8_t                     *ws = x->ws;
+    const int8_t               *in = x->in[0];
+    memset(ws, p->zx, (size_t)(g->n * g->h * g->w * g->c));
+    for (int64_t b = 0; b < s->n; b++)
+        for (int64_t h = 0; h < s->h; h++)
+            memcpy(ws + ((b * g->h + h + s->pt) * g->w + s->pl) * g->c,
+                   in + (b * s->h + h) * s->w * s->c, (size_t)(s->w * s->c));
+    return ws;
+}
+
+QP_CPU_KERNEL(qp_cpu_qconv)
+{
+    const struct qconv_prep *p = x->prep;
+    if (!p) /* constant folding runs kernels unprepared: QConv is never folded */
+        return qp_fail(NULL, QP_E_UNSUPPORTED, "QConv needs prepare()");
+    if (p->path == QCONV_DEPTHWISE)
+        qp_qdw_parallel(x->pool, &p->dw, p->pad_input ? pad_copy(x, p) : x->in[0], x->out[0]);
+    else
+        run_gemms(x, p);
+    return QP_OK;
+}

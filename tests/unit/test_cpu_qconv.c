@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_cpu_qconv.c - the QConv kernel (engine/cpu/qconv.c) on every path
+ * (1x1 GEMM, im2col, depthwise with and without a padded copy), with
+ * groups, strides, dilations, asymmetric padding, input and output zero
+ * points and fused exact activations, on the calling thread and on a pool.
+ *
+ * Two references:
+ *  - exact: the same contract written as plain loops (every tap, padding
+ *    taps reading the input zero point, int32 sums, the epilogue folded as
+ *    qconv.c documents it): the kernel must match it bit for bit;
+ *  - real: the convolution of the dequantized values in double, then the
+ *    activation and quantization: the kernel must be within one step of it
+ *    (the float epilogue rounds once more than double arithmetic).
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/alloc.h"
+#include "cpu/kernels.h"
+#include "graph/infer.h"
+#include "qp_test.h"
+#include "quant/quant_math.h"
+
+struct qcase {
+    int64_t     n, c, h, w, m;
+    int32_t     kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, group;
+    int32_t     zx, zy;
+    enum qp_act act;
+    bool        bias;
+};
+
+static const struct qcase cases[] = {
+    /* n  c   h   w   m  kh kw sh sw dh dw pt pl pb pr grp  zx   zy  act              bias */
+    {1, 12, 20, 18, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 0, 0, QP_ACT_NONE, true},
+    {1, 16, 9, 11, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, QP_ACT_RELU, true},
+    {2, 33, 7, 5, 17, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, -14, 3, QP_ACT_LEAKY, false},
+    {1, 8, 10, 10, 8, 1, 1, 2, 2, 1, 1, 0, 0, 0, 0, 1, 7, -2, QP_ACT_NONE, true},
+    {1, 24, 13, 13, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24, 0, 0, QP_ACT_RELU, true},
+    {1, 24, 13, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24, -14, -104, QP_ACT_LEAKY, true},
+    {2, 19, 15, 9, 19, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 19, 5, 0, QP_ACT_NONE, true},
+    {1, 10, 12, 12, 6, 3, 3, 1, 1, 2, 2, 2, 1, 0, 3, 2, -3, 9, QP_ACT_CLIP, true},
+    {1, 3, 17, 16, 5, 3, 2, 1, 2, 1, 1, 0, 1, 2, 0, 1, 100, -50, QP_ACT_HARD_SWISH, true},
+};
+
+static uint32_t rng = 12345;
+static int32_t  rnd(int32_t lo, int32_t hi)
+{
+    rng = rng * 1664525u + 1013904223u;
+    return lo + (int32_t)((rng >> 8) % (uint32_t)(hi - lo + 1));
+}
+
+struct built {
+    struct qp_graph g;
+    int32_t         node;
+    int8_t         *x, *y;
+    int64_t         oh, ow;
+};
+
+static void build(const struct qcase *q, struct built *b)
+{
+    qp_graph_init(&b->g, "test_cpu_qconv");
+    struct qp_graph *g = &b->g;
+    int32_t          tx, tw, ts, tb = -1, ty, node;
+    int64_t          xd[4] = {q->n, q->c, q->h, q->w};
+    int64_t          wd[4] = {q->m, q->c / q->group, q->kh, q->kw};
+    int64_t          md    = q->m;
+    void            *wdata, *sdata, *bdata;
+    CU_ASSERT_FATAL(qp_graph_add_tensor(g, "x", &tx, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_add_tensor(g, "w", &tw, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_add_tensor(g, "ws", &ts, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_add_tensor(g, "y", &ty, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_set_const(g, tw, QP_DTYPE_I8, 4, wd, &wdata, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_set_const(g, ts, QP_DTYPE_F32, 1, &md, &sdata, NULL) == QP_OK);
+    if (q->bias) {
+        CU_ASSERT_FATAL(qp_graph_add_tensor(g, "b", &tb, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_graph_set_const(g, tb, QP_DTYPE_I32, 1, &md, &bdata, NULL) == QP_OK);
+        for (int64_t i = 0; i < md; i++)
+            ((int32_t *)bdata)[i] = rnd(-20000, 20000);
+    }
+    int64_t nw = wd[0] * wd[1] * wd[2] * wd[3];
+    for (int64_t i = 0; i < nw; i++)
+        ((int8_t *)wdata)[i] = (int8_t)rnd(-128, 127);
+    for (int64_t i = 0; i < md; i++)
+        ((float *)sdata)[i] = 0.001f + 0.0001f * (float)rnd(0, 100);
+    struct qp_tensor *x = &g->tensors[tx];
+    x->dtype = QP_DTYPE_I8, x->rank = 4, x->shape_known = true, x->layout = QP_LAYOUT_NHWC;
+    memcpy(x->dims, xd, sizeof xd);
+    x->scale = 0.05f, x->zero_point = q->zx;
+    struct qp_tensor *y = &g->tensors[ty];
+    y->scale = 0.07f, y->zero_point = q->zy, y->layout = QP_LAYOUT_NHWC;
+    CU_ASSERT_FATAL(qp_graph_add_node(g, QP_OP_QCONV, "qconv", 4, 1, &node, NULL) == QP_OK);
+    struct qp_node *n = &g->nodes[node];
+    n->in[0] = tx, n->in[1] = tw, n->in[2] = ts, n->in[3] = tb, n->out[0] = ty;
+    struct qp_conv_attr *a = &n->attr.conv;
+    a->kernel[0] = q->kh, a->kernel[1] = q->kw, a->stride[0] = q->sh, a->stride[1] = q->sw;
+    a->dilation[0] = q->dh, a->dilation[1] = q->dw, a->group = q->group;
+    a->pad[0] = q->pt, a->pad[1] = q->pl, a->pad[2] = q->pb, a->pad[3] = q->pr;
+    a->act.act = q->act, a->act.alpha = q->act == QP_ACT_CLIP ? -1.0f : 0.125f;
+    a->act.beta = q->act == QP_ACT_CLIP ? 2.0f : 0.0f;
+    struct qp_err err = {0};
+    enum qp_status st = qp_infer_node(g, n, &err);
+    if (st != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(st == QP_OK);
+    b->node = node;
+    b->oh   = g->tensors[ty].dims[2];
+    b->ow   = g->tensors[ty].dims[3];
+    b->x    = malloc((size_t)(q->n * q->h * q->w * q->c));
+    b->y    = malloc((size_t)(q->n * b->oh * b->ow * q->m));
+    for (int64_t i = 0; i < q->n * q->h * q->w * q->c; i++)
+        b->x[i] = (int8_t)rnd(-128, 127);
+}
+
+/* Run through the op table row: supports, prepare, ws, run. */
+static enum qp_status run(struct built *b, struct qp_pool *pool)
+{
+    struct qp_graph        *g   = &b->g;
+    struct qp_node         *n   = &g->nodes[b->node];
+    const struct qp_cpu_op *row = &qp_cpu_ops[QP_OP_QCONV];
+    struct qp_err           err = {0};
+    CU_ASSERT_FATAL(row->supports(g, n));
+    n->prep = NULL;
+    CU_ASSERT_FATAL(row->prepare(g, n, &err) == QP_OK);
+    size_t         wsb = row->ws_bytes(g, n);
+    void          *ws  = wsb ? malloc(wsb) : NULL;
+    void          *in[4] = {b->x, NULL, NULL, NULL}, *out[1] = {b->y};
+    struct qp_exec x   = {g, n, in, out, ws, n->prep, pool};
+    enum qp_status st  = row->run(&x);
+    free(ws);
+    return st;
+}
+
+/* Input value at logical (b, c, h, w), the zero point outside the image. */
+static int32_t xin(const struct qcase *q, const int8_t *x, int64_t b, int64_t c, int64_t h,
+                   int64_t w)
+{
+    if (h < 0 || h >= q->h || w < 0 || w >= q->w)
+        return q->zx;
+    return x[((b * q->h + h) * q->w + w) * q->c + c];
+}
+
+static void check_case(const struct qcase *q, struct qp_pool *pool)
+{
+    struct built b;
+    build(q, &b);
+    CU_ASSERT_FATAL(run(&b, pool) == QP_OK);
+    const struct qp_graph *g  = &b.g;
+    const int8_t          *w  = g->tensors[1].data;
+    const float           *ws = g->tensors[2].data;
+    const int32_t         *bi = q->bias ? g->tensors[4].data : NULL;
+    float                  sx = 0.05f, sy = 0.07f;
+    int64_t                cg = q->c / q->group, mg = q->m / q->group, kk = cg * q->kh * q->kw;
+    int64_t                exact_bad = 0, real_bad = 0;
+    for (int64_t bb = 0; bb < q->n; bb++)
+        for (int64_t oh = 0; oh < b.oh; oh++)
+            for (int64_t ow = 0; ow < b.ow; ow++)
+                for (int64_t m = 0; m < q->m; m++) {
+                    int64_t gi = m / mg, wsum = 0;
+                    int32_t acc = 0;
+                    double  real = 0.0;
+                    for (int64_t c = 0; c < cg; c++)
+                        for (int64_t i = 0; i < q->kh; i++)
+                            for (int64_t j = 0; j < q->kw; j++) {
+                                int32_t xv = xin(q, b.x, bb, gi * cg + c,
+                                                 oh * q->sh - q->pt + i * q->dh,
+                                                 ow * q->sw - q->pl + j * q->dw);
+                                int32_t wv = w[((m * cg + c) * q->kh + i) * q->kw + j];
+                                acc += xv * wv;
+                                wsum += wv;
+                                real += (double)(xv - q->zx) * sx * (double)wv * ws[m];
+                            }
+                    (void)kk;
+                    double sc    = (double)sx * (double)ws[m] / (double)sy;
+                    float  scale = (float)sc;
+                    float  bias  = (float)(((double)(bi ? bi[m] : 0) - (double)q->zx * (double)wsum) * sc);
+                    int8_t want  = qp_q_requant(acc, scale, bias, q->act, g->nodes[0].attr.conv.act.alpha,
+                                                g->nodes[0].attr.conv.act.beta, q->zy);
+                    int8_t got   = b.y[((bb * b.oh + oh) * b.ow + ow) * q->m + m];
+                    exact_bad += got != want;
+                    real += (bi ? bi[m] : 0) * (double)sx * ws[m];
+                    double v = qp_q_act(q->act, g->nodes[0].attr.conv.act.alpha,
+                                        g->nodes[0].attr.conv.act.beta, (float)(real / sy));
+                    double r = fmin(fmax(nearbyint(v) + q->zy, -128.0), 127.0);
+                    real_bad += fabs((double)got - r) > 1.0;
+                }
+    if (exact_bad || real_bad)
+        fprintf(stderr, "case c=%lld m=%lld k=%dx%d group=%d zx=%d: %lld exact, %lld real mismatches\n",
+                (long long)q->c, (long long)q->m, q->kh, q->kw, q->group, q->zx,
+                (long long)exact_bad, (long long)real_bad);
+    CU_ASSERT_EQUAL(exact_bad, 0);
+    CU_ASSERT_EQUAL(real_bad, 0);
+    free(b.x);
+    free(b.y);
+    qp_graph_fini(&b.g);
+}
+
+static void test_single_thread(void)
+{
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i], NULL);
+}
+
+static void test_pool(void)
+{
+    struct qp_pool *pool = NULL;
+    CU_ASSERT_FATAL(qp_pool_new(3, &pool, NULL) == QP_OK);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_case(&cases[i], pool);
+    qp_pool_free(pool);
+}
+
+/* Inference refuses what the kernel could not honour. */
+static void test_infer_rejects(void)
+{
+    struct built b;
+    build(&cases[0], &b);
+    struct qp_node *n   = &b.g.nodes[b.node];
+    struct qp_err   err = {0};
+    n->attr.conv.act.act = QP_ACT_SILU;
+    CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "INT8 epilogue"));
+    n->attr.conv.act.act = QP_ACT_NONE;
+    ((float *)b.g.tensors[2].data)[3] = 0.0f;
+    CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "weight scale 'ws'[3]"));
+    ((float *)b.g.tensors[2].data)[3] = 0.01f;
+    b.g.tensors[0].scale = 0.0f;
+    CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no valid quantization"));
+    free(b.x);
+    free(b.y);
+    qp_graph_fini(&b.g);
+}
+
+static CU_TestInfo tests[] = {
+    {"every path, calling thread", test_single_thread},
+    {"every path, thread pool", test_pool},
+    {"inference rejects", test_infer_rejects},
+    CU_TEST_INFO_NULL,
+};
+static CU_SuiteInfo suites[] = {{"cpu_qconv", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+QP_TEST_MAIN(suites)
