@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "backend.h"
+#include "engine_int.h"
 #include "core/alloc.h"
 #include "core/log.h"
 #include "graph/passes.h"
@@ -73,21 +74,6 @@ static const struct qp_backend_ops *pick_backend(enum qp_backend_kind kind, stru
     return NULL;
 }
 
-static enum qp_status optimise(struct qp_engine *e, struct qp_err *err)
-{
-    struct qp_graph *g = &e->g;
-    enum qp_status   s = qp_pass_infer_fold(g, qp_cpu_eval, &e->passes, err);
-    if (s == QP_OK && !e->opt.all_tensors)
-        s = qp_pass_eliminate(g, &e->passes, err);
-    if (s == QP_OK && !e->opt.all_tensors)
-        s = qp_pass_fold_bn(g, &e->passes, err);
-    if (s == QP_OK && !e->opt.all_tensors)
-        s = qp_pass_fuse(g, &e->passes, err);
-    if (s == QP_OK)
-        s = qp_pass_layout(g, &e->passes, err);
-    return s;
-}
-
 static enum qp_status check_support(struct qp_engine *e, struct qp_err *err)
 {
     const struct qp_graph *g = &e->g;
@@ -133,11 +119,11 @@ static enum qp_status collect_io(struct qp_engine *e, struct qp_err *err)
 }
 
 /* Inputs the caller fixed at open become constants before anything folds. */
-static enum qp_status bind_constants(struct qp_engine *e, struct qp_err *err)
+static enum qp_status bind_constants(struct qp_graph *g, const struct qp_engine_options *opt,
+                                     struct qp_err *err)
 {
-    struct qp_graph *g = &e->g;
-    for (int32_t k = 0; k < e->opt.n_constants; k++) {
-        const struct qp_const_input *c = &e->opt.constants[k];
+    for (int32_t k = 0; k < opt->n_constants; k++) {
+        const struct qp_const_input *c = &opt->constants[k];
         int32_t                      t = qp_graph_find_tensor(g, c->name);
         char                         a[128], b[128];
         if (t < 0 || !(g->tensors[t].flags & QP_TENSOR_INPUT) ||
@@ -160,21 +146,39 @@ static enum qp_status bind_constants(struct qp_engine *e, struct qp_err *err)
     return qp_graph_link(g, err);
 }
 
-static enum qp_status build(struct qp_engine *e, const char *path, struct qp_err *err)
+enum qp_status qp_engine_front(const char *path, const struct qp_engine_options *opt,
+                               struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
 {
-    enum qp_status s = qp_onnx_import(path, &e->g, err);
-    if (s == QP_OK && e->opt.n_constants)
-        s = bind_constants(e, err);
+    enum qp_status s = qp_onnx_import(path, g, err);
+    if (s == QP_OK && opt->n_constants)
+        s = bind_constants(g, opt, err);
+    if (s == QP_OK)
+        s = qp_pass_infer_fold(g, qp_cpu_eval, st, err);
+    if (s == QP_OK && !opt->all_tensors)
+        s = qp_pass_eliminate(g, st, err);
+    if (s == QP_OK && !opt->all_tensors)
+        s = qp_pass_fold_bn(g, st, err);
+    if (s == QP_OK && !opt->all_tensors)
+        s = qp_pass_fuse_silu(g, st, err);
+    return s;
+}
+
+/* From a front-end graph (moved into e->g) to a runnable engine. */
+static enum qp_status back(struct qp_engine *e, struct qp_err *err)
+{
+    enum qp_status s = QP_OK;
+    if (!e->opt.all_tensors)
+        s = qp_pass_fuse_act(&e->g, &e->passes, err);
+    if (s == QP_OK)
+        s = qp_pass_layout(&e->g, &e->passes, err);
     if (s != QP_OK)
         return s;
-    if ((s = optimise(e, err)) != QP_OK)
-        return s;
-    e->be     = pick_backend(e->opt.backend, err);
+    e->be = pick_backend(e->opt.backend, err);
     if (!e->be)
         return QP_E_UNSUPPORTED;
     e->be_ctx = qp_calloc(1, e->be->ctx_size);
     if (!e->be_ctx)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", e->g.source);
     if ((s = e->be->init(e->be_ctx, &e->opt, err)) != QP_OK)
         return s;
     e->be_ready = true;
@@ -189,15 +193,23 @@ static enum qp_status build(struct qp_engine *e, const char *path, struct qp_err
     return collect_io(e, err);
 }
 
-enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *opt,
-                              struct qp_engine **out, struct qp_err *err)
+static struct qp_engine *engine_new(const struct qp_engine_options *opt)
 {
     struct qp_engine *e = qp_calloc(1, sizeof *e);
     if (!e)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
+        return NULL;
     struct qp_engine_options def = QP_ENGINE_OPTIONS_DEFAULT;
     e->opt                       = opt ? *opt : def;
-    enum qp_status s             = build(e, path, err);
+    /* e->g stays zeroed: the importer or the caller's graph fills it */
+    return e;
+}
+
+/* back() on e, then log and hand out (or free on failure). */
+static enum qp_status finish(struct qp_engine *e, enum qp_status s, struct qp_engine **out,
+                             struct qp_err *err)
+{
+    if (s == QP_OK)
+        s = back(e, err);
     if (s != QP_OK) {
         qp_engine_free(e);
         return s;
@@ -205,11 +217,39 @@ enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *
     qp_log(QP_LOG_INFO, "engine",
            "%s: %d nodes on %s, arena %zu bytes (%zu without reuse), folded %d, fused %d+%d silu, "
            "bn folded %d, layout nodes %d",
-           path, (int)e->g.n_nodes, e->be->name, e->plan.arena_bytes, e->plan.naive_bytes,
+           e->g.source, (int)e->g.n_nodes, e->be->name, e->plan.arena_bytes, e->plan.naive_bytes,
            (int)e->passes.folded, (int)e->passes.act_fused, (int)e->passes.silu_fused,
            (int)e->passes.bn_folded, (int)e->passes.layout_nodes);
     *out = e;
     return QP_OK;
+}
+
+enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *opt,
+                              struct qp_engine **out, struct qp_err *err)
+{
+    struct qp_engine *e = engine_new(opt);
+    if (!e)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
+    return finish(e, qp_engine_front(path, &e->opt, &e->g, &e->passes, err), out, err);
+}
+
+enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_options *opt,
+                                    struct qp_engine **out, struct qp_err *err)
+{
+    struct qp_engine *e = engine_new(opt);
+    if (!e) {
+        qp_graph_fini(g);
+        qp_graph_init(g, NULL);
+        return qp_fail(err, QP_E_NOMEM, "out of memory opening an engine");
+    }
+    e->g = *g; /* moved: the arena and arrays now belong to e */
+    qp_graph_init(g, e->g.source);
+    return finish(e, QP_OK, out, err);
+}
+
+const struct qp_graph *qp_engine_graph(const struct qp_engine *e)
+{
+    return &e->g;
 }
 
 void qp_engine_free(struct qp_engine *e)

@@ -293,7 +293,7 @@ static void fuse_act(struct qp_graph *g, struct qp_node *a, struct qp_pass_stats
         st->act_fused++;
 }
 
-enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
+enum qp_status qp_pass_fuse_silu(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
 {
     struct qp_consumers cons;
     if (qp_graph_consumers(g, &cons) != QP_OK)
@@ -302,11 +302,19 @@ enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct
         if (!g->nodes[i].dead && g->nodes[i].op == QP_OP_SIGMOID)
             fuse_silu(g, &cons, &g->nodes[i], st);
     qp_consumers_fini(&cons);
-    enum qp_status s = qp_graph_link(g, err);
-    if (s != QP_OK)
-        return s;
+    return qp_graph_link(g, err);
+}
+
+enum qp_status qp_pass_fuse_act(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
+{
     for (int32_t i = 0; i < g->n_nodes; i++)
         if (!g->nodes[i].dead)
             fuse_act(g, &g->nodes[i], st);
     return qp_graph_link(g, err);
+}
+
+enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
+{
+    enum qp_status s = qp_pass_fuse_silu(g, st, err);
+    return s != QP_OK ? s : qp_pass_fuse_act(g, st, err);
 }

@@ -34,6 +34,9 @@ enum qp_status qp_pass_infer_fold(struct qp_graph *g, qp_eval_fn eval, struct qp
 enum qp_status qp_pass_eliminate(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_fold_bn(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
+/* The two halves of qp_pass_fuse (the quantizer runs between them). */
+enum qp_status qp_pass_fuse_silu(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
+enum qp_status qp_pass_fuse_act(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 
 /* Mark nodes dead whose outputs nobody uses (graph must be linked). */

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * engine_int.h - the engine pipeline in two halves, for the tools that work
+ * between them (calibration and quantization, engine files):
+ *
+ *   front  ONNX import, constants fixed at open, inference with constant
+ *          folding, and (unless all_tensors) no-op elimination, BatchNorm
+ *          folding and SiLU fusion: a float graph whose every tensor still
+ *          has a meaning a quantizer can observe and rewrite;
+ *   back   (unless all_tensors) conv + activation fusion, the NHWC layout,
+ *          the backend, the memory plan.
+ *
+ * qp_engine_open is front + back. A calibration engine is front + back with
+ * all_tensors, so every tensor of the graph the quantizer rewrites can be
+ * read; a quantized graph (or one loaded from an engine file) enters at back.
+ */
+#include "graph/graph.h"
+#include "graph/passes.h"
+#include "qpercept/engine.h"
+
+enum qp_status qp_engine_front(const char *path, const struct qp_engine_options *opt,
+                               struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
+
+/* Open an engine on g (moved into the engine: g is left empty and
+ * re-initialised, on failure too; the caller still calls qp_graph_fini). */
+enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_options *opt,
+                                    struct qp_engine **out, struct qp_err *err);
+
+/* The engine's graph (after the back half: NHWC, planned), read-only. */
+const struct qp_graph *qp_engine_graph(const struct qp_engine *e);
