@@ -24,6 +24,7 @@
 #include "graph/passes.h"
 #include "graph/plan.h"
 #include "onnx/onnx.h"
+#include "qpe/qpe.h"
 #ifdef QP_CUDA
 #include "cuda_probe.h"
 #endif
@@ -230,7 +231,20 @@ enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *
     struct qp_engine *e = engine_new(opt);
     if (!e)
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory", path);
-    return finish(e, qp_engine_front(path, &e->opt, &e->g, &e->passes, err), out, err);
+    if (!qp_qpe_is_engine(path))
+        return finish(e, qp_engine_front(path, &e->opt, &e->g, &e->passes, err), out, err);
+    /* an engine file: its graph enters at the back half, inferred again
+     * (which re-checks every node of a file that may have been tampered with) */
+    struct qp_qpe_meta meta;
+    qp_graph_init(&e->g, path);
+    enum qp_status s = qp_qpe_load(path, "cpu", &e->g, &meta, err);
+    qp_qpe_meta_fini(&meta);
+    if (s == QP_OK && e->opt.n_constants)
+        s = qp_fail(err, QP_E_INVAL, "%s: an engine file's inputs cannot be fixed at open "
+                    "(--const): fix them when building it", path);
+    if (s == QP_OK)
+        s = qp_pass_infer_fold(&e->g, qp_cpu_eval, &e->passes, err);
+    return finish(e, s, out, err);
 }
 
 enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_options *opt,

@@ -616,3 +616,54 @@ enum qp_status qp_model_spec_find(const char *model_path, const char *manifest_p
                        sidecar_path);
     return find_in_manifest(model_path, manifest_path, out, err);
 }
+
+enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const char *model_path,
+                                           struct qp_err *err)
+{
+    static const char *const heads[QP_HEAD_COUNT] = {"none", "yolox", "gfl"};
+    char                     path[4096], names[4096];
+    const char              *base = strrchr(model_path, '/');
+    base                          = base ? base + 1 : model_path;
+    snprintf(path, sizeof path, "%s.ini", model_path);
+    snprintf(names, sizeof names, "%s.names", model_path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return qp_fail(err, QP_E_IO, "%s: %s", path, strerror(errno));
+    fprintf(f, "; the model spec of %s, written by qpercept build\n", base);
+    fprintf(f, "input   = %dx%d\ncolor   = %s\nresize  = %s\npad     = %g\n", (int)s->input_w,
+            (int)s->input_h, s->bgr ? "bgr" : "rgb", s->letterbox ? "letterbox" : "plain",
+            (double)s->pad_value);
+    fprintf(f, "mean    = %.9g, %.9g, %.9g\nstd     = %.9g, %.9g, %.9g\n", (double)s->mean[0],
+            (double)s->mean[1], (double)s->mean[2], (double)s->std[0], (double)s->std[1],
+            (double)s->std[2]);
+    fprintf(f, "head    = %s\n", (unsigned)s->head < QP_HEAD_COUNT ? heads[s->head] : "none");
+    if (s->n_strides) {
+        fprintf(f, "strides = ");
+        for (int32_t i = 0; i < s->n_strides; i++)
+            fprintf(f, "%s%d", i ? ", " : "", (int)s->strides[i]);
+        fprintf(f, "\n");
+    }
+    if (s->head == QP_HEAD_GFL)
+        fprintf(f, "reg_max = %d\n", (int)s->reg_max);
+    if (s->n_classes)
+        fprintf(f, "classes = %d\n", (int)s->n_classes);
+    if (s->labels) {
+        FILE *l = fopen(names, "w");
+        if (!l) {
+            fclose(f);
+            return qp_fail(err, QP_E_IO, "%s: %s", names, strerror(errno));
+        }
+        for (int32_t c = 0; c < s->n_classes; c++)
+            fprintf(l, "%s\n", s->labels[c]);
+        bool lok = fclose(l) == 0;
+        const char *nb = strrchr(names, '/');
+        fprintf(f, "labels  = %s\n", nb ? nb + 1 : names);
+        if (!lok) {
+            fclose(f);
+            return qp_fail(err, QP_E_IO, "%s: write failed", names);
+        }
+    }
+    if (fclose(f) != 0)
+        return qp_fail(err, QP_E_IO, "%s: write failed", path);
+    return QP_OK;
+}

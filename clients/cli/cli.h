@@ -17,6 +17,8 @@ typedef int (*qp_cli_fn)(int argc, char **argv);
 
 int qp_cli_run(int argc, char **argv);
 int qp_cli_inspect(int argc, char **argv);
+int qp_cli_eval(int argc, char **argv);
+int qp_cli_build(int argc, char **argv);
 
 /* "cpu" | "cuda" | "auto" -> kind; false on anything else. */
 bool        qp_cli_parse_backend(const char *s, enum qp_backend_kind *out);
@@ -28,3 +30,28 @@ bool        qp_cli_parse_float(const char *s, double lo, double hi, double *out)
 const char *qp_cli_manifest(const char *argv0, char *buf, unsigned n);
 /* Value of option argv[*i] (advancing *i), or NULL with a usage message. */
 const char *qp_cli_value(int argc, char **argv, int *i);
+
+struct qp_model_spec;
+/* The model-spec key a flag sets (--size -> "input", ... --labels ->
+ * "labels"), or NULL when flag is not a spec flag. */
+const char    *qp_cli_spec_key(const char *flag);
+/* A model's spec: from spec_file when given, else the manifest (manifest,
+ * else qp_cli_manifest) by sha256 or name, then keys[i] = vals[i] set over
+ * it; with keys and no manifest entry, the keys alone describe the model.
+ * *s needs no initialisation and is the caller's to qp_model_spec_fini. */
+enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const char *manifest,
+                                const char *const *keys, const char *const *vals, int n_keys,
+                                const char *argv0, struct qp_model_spec *s, struct qp_err *err);
+
+/* An image set (images.c): a directory, a list file or one image. */
+struct qp_cli_images {
+    char  **paths;
+    int32_t n;
+};
+/* List path into *l (what names the option in errors, e.g. "--calib"); at
+ * most max images (<= 0: all), the first ones or, with spread, evenly
+ * spaced over the set. */
+enum qp_status qp_cli_images_list(const char *what, const char *path, int32_t max, bool spread,
+                                  struct qp_cli_images *l, struct qp_err *err);
+void           qp_cli_images_free(struct qp_cli_images *l);
+bool           qp_cli_is_image_name(const char *name);

@@ -41,24 +41,6 @@ struct run_opts {
     struct qp_engine_options eng;
 };
 
-/* Flags that set one model-spec key each (detect.h qp_model_spec_set). */
-static const struct {
-    const char *flag, *key;
-} spec_flags[] = {
-    {"--size", "input"},   {"--color", "color"},     {"--resize", "resize"},
-    {"--pad", "pad"},      {"--mean", "mean"},       {"--std", "std"},
-    {"--head", "head"},    {"--strides", "strides"}, {"--reg-max", "reg_max"},
-    {"--classes", "classes"}, {"--labels", "labels"},
-};
-
-static const char *spec_key(const char *flag)
-{
-    for (size_t i = 0; i < sizeof spec_flags / sizeof spec_flags[0]; i++)
-        if (strcmp(flag, spec_flags[i].flag) == 0)
-            return spec_flags[i].key;
-    return NULL;
-}
-
 static int parse(int argc, char **argv, struct run_opts *o)
 {
     struct qp_detect_params  d = QP_DETECT_PARAMS_DEFAULT;
@@ -106,7 +88,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->eng.n_threads = (int)k;
         else if (!strcmp(a, "--backend") && qp_cli_parse_backend(v, &o->eng.backend))
             ;
-        else if ((key = spec_key(a)) && o->n_spec < 32) {
+        else if ((key = qp_cli_spec_key(a)) && o->n_spec < 32) {
             o->spec_keys[o->n_spec]   = key;
             o->spec_vals[o->n_spec++] = v;
         } else {
@@ -119,49 +101,6 @@ static int parse(int argc, char **argv, struct run_opts *o)
         return 2;
     }
     return 0;
-}
-
-/* Spec: manifest / sidecar / --spec file, then flag overrides. */
-static enum qp_status load_spec(const struct run_opts *o, const char *argv0,
-                                struct qp_model_spec *s, struct qp_err *err)
-{
-    char           buf[4096];
-    enum qp_status st = QP_OK;
-    qp_model_spec_init(s);
-    if (o->spec_file) {
-        FILE *f = fopen(o->spec_file, "r");
-        if (!f)
-            return qp_fail(err, QP_E_IO, "%s: %s", o->spec_file, strerror(errno));
-        for (int line = 1; st == QP_OK && fgets(buf, sizeof buf, f); line++) {
-            char *eq = strchr(buf, '='), *end;
-            if (buf[0] == '#' || buf[0] == ';' || !eq)
-                continue;
-            *eq = '\0';
-            char *key = buf, *val = eq + 1;
-            while (*key == ' ' || *key == '\t')
-                key++;
-            for (end = eq - 1; end >= key && (*end == ' ' || *end == '\t'); end--)
-                *end = '\0';
-            while (*val == ' ' || *val == '\t')
-                val++;
-            val[strcspn(val, "\r\n")] = '\0';
-            st = qp_model_spec_set(s, key, val, ".", err);
-            if (st != QP_OK)
-                qp_err_prefix(err, "%s:%d", o->spec_file, line);
-        }
-        fclose(f);
-    } else {
-        const char *m = o->manifest ? o->manifest : qp_cli_manifest(argv0, buf, sizeof buf);
-        st = qp_model_spec_find(o->model, m ? m : "models/zoo.ini", s, err);
-        if (st != QP_OK && o->n_spec > 0) {
-            qp_model_spec_fini(s); /* flags alone describe an unknown model */
-            qp_model_spec_init(s);
-            st = QP_OK;
-        }
-    }
-    for (int i = 0; st == QP_OK && i < o->n_spec; i++)
-        st = qp_model_spec_set(s, o->spec_keys[i], o->spec_vals[i], ".", err);
-    return st;
 }
 
 static void print_dets(const struct run_opts *o, const struct qp_model_spec *s, const char *img,
@@ -194,7 +133,8 @@ static int run_images(const struct run_opts *o, struct qp_engine *e, const char 
     struct qp_detector  *det = NULL;
     struct qp_detection  dets[1024];
     int                  rc  = 1;
-    if (load_spec(o, argv0, &spec, &err) != QP_OK ||
+    if (qp_cli_load_spec(o->model, o->spec_file, o->manifest, o->spec_keys, o->spec_vals,
+                         o->n_spec, argv0, &spec, &err) != QP_OK ||
         qp_detector_new(e, &spec, &det, &err) != QP_OK) {
         fprintf(stderr, "qpercept run: %s\n", err.msg);
         goto out;

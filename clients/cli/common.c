@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * common.c - option parsing helpers and manifest lookup shared by the
- * qpercept subcommands (cli.h).
+ * common.c - option parsing helpers, manifest lookup and model-spec loading
+ * shared by the qpercept subcommands (cli.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "qpercept/detect.h"
 
 bool qp_cli_parse_backend(const char *s, enum qp_backend_kind *out)
 {
@@ -90,4 +92,65 @@ const char *qp_cli_value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+/* Flags that set one model-spec key each (detect.h qp_model_spec_set). */
+static const struct {
+    const char *flag, *key;
+} spec_flags[] = {
+    {"--size", "input"},   {"--color", "color"},     {"--resize", "resize"},
+    {"--pad", "pad"},      {"--mean", "mean"},       {"--std", "std"},
+    {"--head", "head"},    {"--strides", "strides"}, {"--reg-max", "reg_max"},
+    {"--classes", "classes"}, {"--labels", "labels"},
+};
+
+const char *qp_cli_spec_key(const char *flag)
+{
+    for (size_t i = 0; i < sizeof spec_flags / sizeof spec_flags[0]; i++)
+        if (strcmp(flag, spec_flags[i].flag) == 0)
+            return spec_flags[i].key;
+    return NULL;
+}
+
+enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const char *manifest,
+                                const char *const *keys, const char *const *vals, int n_keys,
+                                const char *argv0, struct qp_model_spec *s, struct qp_err *err)
+{
+    char           buf[4096];
+    enum qp_status st = QP_OK;
+    qp_model_spec_init(s);
+    if (spec_file) {
+        FILE *f = fopen(spec_file, "r");
+        if (!f)
+            return qp_fail(err, QP_E_IO, "%s: %s", spec_file, strerror(errno));
+        for (int line = 1; st == QP_OK && fgets(buf, sizeof buf, f); line++) {
+            char *eq = strchr(buf, '='), *end;
+            if (buf[0] == '#' || buf[0] == ';' || !eq)
+                continue;
+            *eq = '\0';
+            char *key = buf, *val = eq + 1;
+            while (*key == ' ' || *key == '\t')
+                key++;
+            for (end = eq - 1; end >= key && (*end == ' ' || *end == '\t'); end--)
+                *end = '\0';
+            while (*val == ' ' || *val == '\t')
+                val++;
+            val[strcspn(val, "\r\n")] = '\0';
+            st = qp_model_spec_set(s, key, val, ".", err);
+            if (st != QP_OK)
+                qp_err_prefix(err, "%s:%d", spec_file, line);
+        }
+        fclose(f);
+    } else {
+        const char *m = manifest ? manifest : qp_cli_manifest(argv0, buf, sizeof buf);
+        st = qp_model_spec_find(model, m ? m : "models/zoo.ini", s, err);
+        if (st != QP_OK && n_keys > 0) {
+            qp_model_spec_fini(s); /* flags alone describe an unknown model */
+            qp_model_spec_init(s);
+            st = QP_OK;
+        }
+    }
+    for (int i = 0; st == QP_OK && i < n_keys; i++)
+        st = qp_model_spec_set(s, keys[i], vals[i], ".", err);
+    return st;
 }

@@ -22,7 +22,16 @@ static const struct {
      "        [--all-tensors] [--const NAME=FILE.npy] [--manifest FILE] [--spec FILE] [--size WxH] [--color rgb|bgr]\n"
      "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
+    {"build", qp_cli_build,
+     "build MODEL.onnx -o OUT.qpe [--precision int8|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
+     "        [--calib-method minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
+     "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx [--json]"},
+    {"eval", qp_cli_eval,
+     "eval MODEL --images DIR|LISTFILE [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
+     "        [--min-score S] [--iou I] [--agnostic] [--max-images N] [--json OUT.json]\n"
+     "        [--backend cpu|cuda|auto] [--threads N] [--manifest FILE] [--spec FILE]\n"
+     "        [--names FILE] [spec flags as run: --size ... --classes N]"},
 };
 
 static void usage(FILE *f)

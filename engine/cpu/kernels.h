@@ -16,6 +16,7 @@
  *   norm.c       BatchNormalization (when not folded into a conv)
  *   conv.c       Conv (im2col + GEMM, 1x1 direct, depthwise), ConvTranspose
  *   matmul.c     Gemm, MatMul
+ *   qops.c       Quantize, Dequantize, QAdd, QLut (loops in qelem.h)
  *   gemm.c       the blocked GEMM (reference + AVX2/FMA path in gemm_avx2.c)
  *   threadpool.c the thread pool (threadpool.h)
  *   features.c   cpuid feature detection (qp_cpu_features)
@@ -57,14 +58,15 @@ QP_CPU_KERNEL(qp_cpu_softmax);
 
 /* resize.c */
 QP_CPU_KERNEL(qp_cpu_resize);
-QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32, rank 4, nearest or linear, N and C unscaled */
+QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32 or quantized i8, rank 4, nearest or linear,
+                                            N and C unscaled */
 
 /* pooling.c */
 QP_CPU_KERNEL(qp_cpu_max_pool);
 QP_CPU_KERNEL(qp_cpu_avg_pool);
 QP_CPU_KERNEL(qp_cpu_global_avg_pool);
 QP_CPU_KERNEL(qp_cpu_global_max_pool);
-QP_CPU_SUPPORTS(qp_cpu_pool_supports); /* f32 rank 4 */
+QP_CPU_SUPPORTS(qp_cpu_pool_supports); /* f32 rank 4; the max pools also quantized i8 */
 
 /* norm.c */
 QP_CPU_KERNEL(qp_cpu_batchnorm);
@@ -89,3 +91,15 @@ QP_CPU_PREPARE(qp_cpu_conv_transpose_prepare);
 QP_CPU_KERNEL(qp_cpu_gemm_op);
 QP_CPU_KERNEL(qp_cpu_matmul);
 QP_CPU_WS(qp_cpu_matmul_ws);
+
+/* qops.c: element-wise quantized ops (any layout) */
+QP_CPU_KERNEL(qp_cpu_quantize);
+QP_CPU_SUPPORTS(qp_cpu_quantize_supports); /* f32 -> quantized i8 */
+QP_CPU_KERNEL(qp_cpu_dequantize);
+QP_CPU_SUPPORTS(qp_cpu_dequantize_supports); /* quantized i8 -> f32 */
+QP_CPU_KERNEL(qp_cpu_qadd);
+QP_CPU_SUPPORTS(qp_cpu_qadd_supports); /* quantized i8, same count, exact act */
+QP_CPU_PREPARE(qp_cpu_qadd_prepare);   /* struct qp_q_add_params */
+QP_CPU_KERNEL(qp_cpu_qlut);
+QP_CPU_SUPPORTS(qp_cpu_qlut_supports); /* quantized i8 -> quantized i8 */
+QP_CPU_PREPARE(qp_cpu_qlut_prepare);   /* the 256-byte table */

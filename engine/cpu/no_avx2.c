@@ -12,6 +12,7 @@
 #include "cpu/gemm.h"
 #include "cpu/pooling.h"
 #include "cpu/qdepthwise.h"
+#include "cpu/qelem.h"
 #include "cpu/qgemm.h"
 #include "cpu/unary_avx2.h"
 
@@ -70,5 +71,30 @@ void qp_cpu_sigmoid_avx2(const float *x, float *y, int64_t n)
 void qp_cpu_silu_avx2(const float *x, float *y, int64_t n)
 {
     (void)x, (void)y, (void)n;
+    UNREACHABLE();
+}
+
+void qp_qelem_quantize_avx2(const float *x, int64_t n, float scale, int32_t zp, int8_t *q)
+{
+    (void)x, (void)n, (void)scale, (void)zp, (void)q;
+    UNREACHABLE();
+}
+
+void qp_qelem_dequantize_avx2(const int8_t *q, int64_t n, float scale, int32_t zp, float *x)
+{
+    (void)q, (void)n, (void)scale, (void)zp, (void)x;
+    UNREACHABLE();
+}
+
+void qp_qelem_add_avx2(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q_add_params *p,
+                       int8_t *y)
+{
+    (void)a, (void)b, (void)n, (void)p, (void)y;
+    UNREACHABLE();
+}
+
+void qp_qelem_lut_avx2(const int8_t *x, int64_t n, const int8_t table[256], int8_t *y)
+{
+    (void)x, (void)n, (void)table, (void)y;
     UNREACHABLE();
 }

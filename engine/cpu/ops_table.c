@@ -68,6 +68,10 @@ const struct qp_cpu_op qp_cpu_ops[QP_OP_COUNT] = {
     [QP_OP_GEMM]              = {qp_cpu_gemm_op, NULL, qp_cpu_matmul_ws, NULL},
     [QP_OP_MATMUL]            = {qp_cpu_matmul, NULL, qp_cpu_matmul_ws, NULL},
     [QP_OP_LAYOUT]            = MOVE(qp_cpu_layout),
+    [QP_OP_QUANTIZE]          = {qp_cpu_quantize, qp_cpu_quantize_supports, NULL, NULL},
+    [QP_OP_DEQUANTIZE]        = {qp_cpu_dequantize, qp_cpu_dequantize_supports, NULL, NULL},
+    [QP_OP_QADD]              = {qp_cpu_qadd, qp_cpu_qadd_supports, NULL, qp_cpu_qadd_prepare},
+    [QP_OP_QLUT]              = {qp_cpu_qlut, qp_cpu_qlut_supports, NULL, qp_cpu_qlut_prepare},
 };
 
 static bool all_f32(const struct qp_graph *g, const struct qp_node *n)

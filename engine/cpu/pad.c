@@ -10,7 +10,10 @@
  * walked row by row (last physical dim): the window part of a row is one
  * memcpy, only the borders go element by element. Dtype-agnostic: elements
  * are moved as bytes and the fill value is converted once to the output's
- * dtype (cast.h), so every dtype and mode is supported.
+ * dtype (cast.h), so every dtype and mode is supported. On a quantized i8
+ * tensor the fill value is a real number, so it is quantized with the
+ * output's scale and zero point (qp_q_quantize): a zero fill becomes the
+ * zero point, not the int8 0 (which means -zp * scale).
  */
 #include "cpu/kernels.h"
 
@@ -18,6 +21,7 @@
 
 #include "cpu/cast.h"
 #include "cpu/strided.h"
+#include "quant/quant_math.h"
 
 struct pad_job {
     int32_t          rank; /* >= 1 */
@@ -147,7 +151,12 @@ QP_CPU_KERNEL(qp_cpu_pad)
         if (j.id[d] == 0 && a->mode != QP_PAD_CONSTANT)
             return QP_E_INVAL; /* nothing to reflect or extend */
     }
-    qp_cpu_cast_from_f64(a->value, ti->dtype, j.fill);
+    if (qp_tensor_is_quantized(to)) {
+        int8_t q = qp_q_quantize(a->value, to->scale, to->zero_point);
+        memcpy(j.fill, &q, sizeof q);
+    } else {
+        qp_cpu_cast_from_f64(a->value, ti->dtype, j.fill);
+    }
     j.zero_fill = true;
     for (size_t k = 0; k < j.es; k++)
         j.zero_fill = j.zero_fill && j.fill[k] == 0;

@@ -2,7 +2,8 @@
 /*
  * pooling.c - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool on
  * rank-4 f32 tensors, NHWC (the normal case) or PLAIN NCHW (constant
- * folding before the layout pass).
+ * folding before the layout pass); MaxPool and GlobalMaxPool also on
+ * quantized i8 tensors.
  *
  * NHWC windows run per output row with channels innermost (contiguous),
  * through pooling_avx2.c when the CPU has AVX2 (portable twin here);
@@ -20,10 +21,17 @@
  *    A window with nothing to count (all padding, count_include_pad = 0)
  *    gives 0 where onnxruntime divides 0 by 0.
  *  - Global pools reduce H x W per (n, c) in double.
+ *  - INT8 max pools: max is exact on quantized values (one scale and zero
+ *    point, and real = (q - zp) * scale grows with q), so they compare the
+ *    int8 values and the output keeps the input's scale and zero point
+ *    (inference copies them; supports() insists). A window with no cell
+ *    inside the input gives -128, the int8 image of -FLT_MAX. Plain C: the
+ *    compiler vectorises the channel loops.
  */
 #include "cpu/pooling.h"
 
 #include <float.h>
+#include <string.h>
 
 #include "cpu/kernels.h"
 
@@ -37,10 +45,20 @@ static void strides_of(enum qp_layout l, int64_t C, int64_t H, int64_t W, int64_
     s[3]      = nhwc ? C : 1;
 }
 
+/* A max pool on a quantized i8 tensor whose output keeps its parameters. */
+static bool i8_max_pool(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    return (n->op == QP_OP_MAX_POOL || n->op == QP_OP_GLOBAL_MAX_POOL) &&
+           qp_tensor_is_quantized(x) && y->dtype == QP_DTYPE_I8 && y->scale == x->scale &&
+           y->zero_point == x->zero_point;
+}
+
 QP_CPU_SUPPORTS(qp_cpu_pool_supports)
 {
     const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
-    if (x->dtype != QP_DTYPE_F32 || y->dtype != QP_DTYPE_F32 || x->rank != 4 || y->rank != 4)
+    bool                    f32 = x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32;
+    if ((!f32 && !i8_max_pool(g, n)) || x->rank != 4 || y->rank != 4)
         return false;
     if (n->op == QP_OP_GLOBAL_AVG_POOL || n->op == QP_OP_GLOBAL_MAX_POOL)
         return true;
@@ -142,17 +160,57 @@ void qp_pooling_row_nhwc_c(const struct qp_pooling_geom *g, const float *x, floa
 
 struct window_job {
     const struct qp_pooling_geom *g;
-    const float                  *x;
-    float                        *y;
+    const void                   *x; /* float, or int8_t when i8 */
+    void                         *y;
     int64_t                       xs[4], ys[4];
-    bool                          nhwc, avx2;
+    bool                          nhwc, avx2, i8;
 };
+
+/* ===== INT8 max pools ===== */
+
+/* The max of window (n, oh, ow) over channels [0, C): x is read at the
+ * element strides xs, the C results go to y with stride ys_c (1 in NHWC,
+ * where the channel loops are contiguous). */
+static void max_window_i8(const struct qp_pooling_geom *g, const int8_t *x, const int64_t xs[4],
+                          int8_t *y, int64_t ys_c, int64_t n, int64_t oh, int64_t ow)
+{
+    int64_t h0 = oh * g->sh - g->pt, w0 = ow * g->sw - g->pl;
+    for (int64_t c = 0; c < g->c; c++)
+        y[c * ys_c] = INT8_MIN;
+    for (int64_t i = 0; i < g->kh; i++) {
+        int64_t ih = h0 + i * g->dh;
+        for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
+            int64_t iw = w0 + j * g->dw;
+            if (iw < 0 || iw >= g->w)
+                continue;
+            const int8_t *p = x + n * xs[0] + ih * xs[2] + iw * xs[3];
+            if (xs[1] == 1 && ys_c == 1) /* NHWC: contiguous channels, vectorised */
+                for (int64_t c = 0; c < g->c; c++)
+                    y[c] = p[c] > y[c] ? p[c] : y[c];
+            else
+                for (int64_t c = 0; c < g->c; c++)
+                    y[c * ys_c] = p[c * xs[1]] > y[c * ys_c] ? p[c * xs[1]] : y[c * ys_c];
+        }
+    }
+}
+
+/* Output row r = n * oh + oh_index of an i8 max pool, any layout. */
+static void max_row_i8(const struct window_job *j, int64_t r)
+{
+    int64_t n = r / j->g->oh, oh = r % j->g->oh;
+    for (int64_t ow = 0; ow < j->g->ow; ow++)
+        max_window_i8(j->g, j->x, j->xs,
+                      (int8_t *)j->y + n * j->ys[0] + oh * j->ys[2] + ow * j->ys[3], j->ys[1], n,
+                      oh, ow);
+}
 
 static void window_rows(void *arg, int64_t begin, int64_t end)
 {
     const struct window_job *j = arg;
     for (int64_t r = begin; r < end; r++) {
-        if (j->nhwc && j->avx2)
+        if (j->i8)
+            max_row_i8(j, r);
+        else if (j->nhwc && j->avx2)
             qp_pooling_row_nhwc_avx2(j->g, j->x, j->y, r);
         else if (j->nhwc)
             qp_pooling_row_nhwc_c(j->g, j->x, j->y, r);
@@ -175,7 +233,10 @@ static enum qp_status run_window(const struct qp_exec *x, bool avg)
                            {0},
                            {0},
                            in->layout == QP_LAYOUT_NHWC && out->layout == QP_LAYOUT_NHWC,
-                           f->avx2 && f->fma && !f->force_reference};
+                           f->avx2 && f->fma && !f->force_reference,
+                           in->dtype == QP_DTYPE_I8};
+    if (j.i8 && (avg || out->dtype != QP_DTYPE_I8))
+        return QP_E_INVAL;
     strides_of(in->layout, g.c, g.h, g.w, j.xs);
     strides_of(out->layout, g.c, g.oh, g.ow, j.ys);
     qp_pool_for(x->pool, g.n * g.oh, window_rows, &j);
@@ -197,20 +258,39 @@ QP_CPU_KERNEL(qp_cpu_avg_pool)
 #define GLOBAL_CHUNK 256 /* channels reduced together (stack accumulators) */
 
 struct global_job {
-    const float *x;
-    float       *y;
-    int64_t      c, hw;
-    int64_t      xs_n, xs_c, xs_p; /* element strides of n, c and pixel */
-    bool         avg;
+    const void *x; /* float, or int8_t when i8 */
+    void       *y;
+    int64_t     c, hw;
+    int64_t     xs_n, xs_c, xs_p; /* element strides of n, c and pixel */
+    bool        avg, i8;
 };
+
+/* The i8 max of global_chunk: exact in int8 (see the top of the file). */
+static void global_chunk_i8(const struct global_job *j, int64_t n, int64_t c0, int64_t nc)
+{
+    int8_t acc[GLOBAL_CHUNK];
+    for (int64_t c = 0; c < nc; c++)
+        acc[c] = INT8_MIN;
+    const int8_t *xb = (const int8_t *)j->x + n * j->xs_n + c0 * j->xs_c;
+    for (int64_t p = 0; p < j->hw; p++)
+        for (int64_t c = 0; c < nc; c++) {
+            int8_t v = xb[p * j->xs_p + c * j->xs_c];
+            acc[c]   = v > acc[c] ? v : acc[c];
+        }
+    memcpy((int8_t *)j->y + n * j->c + c0, acc, (size_t)nc);
+}
 
 /* Channels [c0, c0 + nc) of image n: pixels outer, channels inner. */
 static void global_chunk(const struct global_job *j, int64_t n, int64_t c0, int64_t nc)
 {
+    if (j->i8) {
+        global_chunk_i8(j, n, c0, nc);
+        return;
+    }
     double acc[GLOBAL_CHUNK];
     for (int64_t c = 0; c < nc; c++)
         acc[c] = j->avg ? 0.0 : -(double)FLT_MAX;
-    const float *xb = j->x + n * j->xs_n + c0 * j->xs_c;
+    const float *xb = (const float *)j->x + n * j->xs_n + c0 * j->xs_c;
     for (int64_t p = 0; p < j->hw; p++)
         for (int64_t c = 0; c < nc; c++) {
             double v = xb[p * j->xs_p + c * j->xs_c];
@@ -220,7 +300,7 @@ static void global_chunk(const struct global_job *j, int64_t n, int64_t c0, int6
                 acc[c] = v;
         }
     for (int64_t c = 0; c < nc; c++) /* [N, C, 1, 1] is the same bytes in both layouts */
-        j->y[n * j->c + c0 + c] = (float)(j->avg ? acc[c] / (double)j->hw : acc[c]);
+        ((float *)j->y)[n * j->c + c0 + c] = (float)(j->avg ? acc[c] / (double)j->hw : acc[c]);
 }
 
 static void global_tasks(void *arg, int64_t begin, int64_t end)
@@ -238,14 +318,17 @@ static enum qp_status run_global(const struct qp_exec *x, bool avg)
     const struct qp_tensor *in = &x->g->tensors[x->n->in[0]];
     int64_t                 s[4];
     strides_of(in->layout, in->dims[1], in->dims[2], in->dims[3], s);
-    struct global_job j      = {x->in[0],
-                                x->out[0],
-                                in->dims[1],
-                                in->dims[2] * in->dims[3],
-                                s[0],
-                                s[1],
+    struct global_job j = {x->in[0],
+                           x->out[0],
+                           in->dims[1],
+                           in->dims[2] * in->dims[3],
+                           s[0],
+                           s[1],
                            in->layout == QP_LAYOUT_NHWC ? in->dims[1] : 1,
-                                avg};
+                           avg,
+                           in->dtype == QP_DTYPE_I8};
+    if (j.i8 && (avg || x->g->tensors[x->n->out[0]].dtype != QP_DTYPE_I8))
+        return QP_E_INVAL;
     int64_t           chunks = (j.c + GLOBAL_CHUNK - 1) / GLOBAL_CHUNK;
     qp_pool_for(x->pool, in->dims[0] * chunks, global_tasks, &j);
     return QP_OK;

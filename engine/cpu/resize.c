@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * resize.c - Resize over H and W of a rank-4 f32 tensor: nearest and
- * (bi)linear, every coordinate transform of ONNX except tf_crop_and_resize.
+ * resize.c - Resize over H and W of a rank-4 f32 or quantized i8 tensor:
+ * nearest and (bi)linear, every coordinate transform of ONNX except
+ * tf_crop_and_resize.
  *
  * Layout-aware: the layout pass hands it NHWC data, where each pixel is C
  * contiguous floats. A PLAIN (NCHW) tensor is the same problem with N*C
@@ -18,6 +19,14 @@
  * than tabulated, so the kernel needs no workspace; that costs a few flops
  * per pixel next to C channel copies. Rows of the output are split over the
  * thread pool.
+ *
+ * Quantized i8 tensors: nearest moves bytes (the output keeps the input's
+ * scale and zero point; supports() insists). Linear dequantizes the four
+ * neighbours (a 256-entry table of qp_q_dequantize, the same values), runs
+ * the f32 expression above unchanged and quantizes the result with the
+ * OUTPUT tensor's scale and zero point (qp_q_quantize). ONNX Runtime's int8
+ * Resize interpolates the raw int8 values instead, so the two agree only to
+ * +-1 LSB.
  */
 #include "cpu/kernels.h"
 
@@ -25,6 +34,7 @@
 #include <string.h>
 
 #include "cpu/strided.h"
+#include "quant/quant_math.h"
 
 typedef float (*coord_fn)(float xo, float scale, int64_t in_len, int64_t out_len);
 
@@ -125,20 +135,45 @@ static struct linear_tap linear_taps(const struct axis_map *m, int64_t o)
 }
 
 struct resize_job {
-    const float        *x;
-    float              *y;
-    int64_t             ch; /* floats per pixel */
+    const char         *x;
+    char               *y;
+    size_t              es; /* bytes per element: 4 (f32) or 1 (i8) */
+    int64_t             ch; /* elements per pixel */
     struct axis_map     h, w;
     enum qp_resize_mode mode;
     round_fn            rnd;
+    /* quantized i8 linear: qp_q_dequantize of every input value (index
+     * q + 128) and the output's parameters */
+    float   deq[256];
+    float   out_scale;
+    int32_t out_zp;
 };
 
-static void nearest_row(const struct resize_job *j, const float *src, float *dst, int64_t oy)
+static void nearest_row(const struct resize_job *j, const char *src, char *dst, int64_t oy)
 {
-    const float *row = src + nearest_index(&j->h, j->rnd, oy) * j->w.in * j->ch;
+    const size_t pix = (size_t)j->ch * j->es;
+    const char  *row = src + nearest_index(&j->h, j->rnd, oy) * j->w.in * (int64_t)pix;
+    for (int64_t ox = 0; ox < j->w.out; ox++)
+        memcpy(dst + ox * (int64_t)pix, row + nearest_index(&j->w, j->rnd, ox) * (int64_t)pix, pix);
+}
+
+/* linear_row on quantized i8: the same weights and expression on the
+ * dequantized neighbours, quantized with the output's parameters. */
+static void linear_row_i8(const struct resize_job *j, const int8_t *src, int8_t *dst, int64_t oy)
+{
+    const struct linear_tap ty = linear_taps(&j->h, oy);
+    const int8_t           *r0 = src + ty.i0 * j->w.in * j->ch, *r1 = src + ty.i1 * j->w.in * j->ch;
+    const float            *d = j->deq - QP_Q_MIN;
     for (int64_t ox = 0; ox < j->w.out; ox++) {
-        const float *p = row + nearest_index(&j->w, j->rnd, ox) * j->ch;
-        memcpy(dst + ox * j->ch, p, (size_t)j->ch * sizeof *p);
+        const struct linear_tap tx  = linear_taps(&j->w, ox);
+        const int8_t           *p00 = r0 + tx.i0 * j->ch, *p01 = r0 + tx.i1 * j->ch;
+        const int8_t           *p10 = r1 + tx.i0 * j->ch, *p11 = r1 + tx.i1 * j->ch;
+        int8_t                 *o = dst + ox * j->ch;
+        for (int64_t c = 0; c < j->ch; c++) {
+            float v = tx.d1 * ty.d1 * d[p00[c]] + tx.d0 * ty.d1 * d[p01[c]] +
+                      tx.d1 * ty.d0 * d[p10[c]] + tx.d0 * ty.d0 * d[p11[c]];
+            o[c] = qp_q_quantize(v, j->out_scale, j->out_zp);
+        }
     }
 }
 
@@ -162,12 +197,14 @@ static void resize_range(void *arg, int64_t begin, int64_t end)
     const struct resize_job *j = arg;
     for (int64_t t = begin; t < end; t++) {
         const int64_t img = t / j->h.out, oy = t % j->h.out;
-        const float  *src = j->x + img * j->h.in * j->w.in * j->ch;
-        float        *dst = j->y + t * j->w.out * j->ch;
+        const char   *src = j->x + img * j->h.in * j->w.in * j->ch * (int64_t)j->es;
+        char         *dst = j->y + t * j->w.out * j->ch * (int64_t)j->es;
         if (j->mode == QP_RESIZE_NEAREST)
             nearest_row(j, src, dst, oy);
+        else if (j->es == 1)
+            linear_row_i8(j, (const int8_t *)src, (int8_t *)dst, oy);
         else
-            linear_row(j, src, dst, oy);
+            linear_row(j, (const float *)(const void *)src, (float *)(void *)dst, oy);
     }
 }
 
@@ -187,6 +224,7 @@ QP_CPU_KERNEL(qp_cpu_resize)
     struct resize_job j      = {
              .x    = x->in[0],
              .y    = x->out[0],
+             .es   = qp_dtype_size(ti->dtype),
              .ch   = nhwc ? ti->dims[1] : 1,
              .h    = {coord_fns[a->coord], a->scale[0], ti->dims[2], to->dims[2]},
              .w    = {coord_fns[a->coord], a->scale[1], ti->dims[3], to->dims[3]},
@@ -198,6 +236,12 @@ QP_CPU_KERNEL(qp_cpu_resize)
         return QP_OK;
     if (j.h.in <= 0 || j.w.in <= 0)
         return QP_E_INVAL;
+    if (ti->dtype == QP_DTYPE_I8) {
+        for (int32_t q = QP_Q_MIN; q <= QP_Q_MAX; q++)
+            j.deq[q - QP_Q_MIN] = qp_q_dequantize((int8_t)q, ti->scale, ti->zero_point);
+        j.out_scale = to->scale;
+        j.out_zp    = to->zero_point;
+    }
     if (x->pool && rows > 1 && rows * j.w.out * j.ch >= QP_CPU_PAR_MIN)
         qp_pool_for(x->pool, rows, resize_range, &j);
     else
@@ -210,7 +254,11 @@ QP_CPU_SUPPORTS(qp_cpu_resize_supports)
     const struct qp_tensor      *ti = &g->tensors[n->in[0]];
     const struct qp_tensor      *to = &g->tensors[n->out[0]];
     const struct qp_resize_attr *a  = &n->attr.resize;
-    return ti->dtype == QP_DTYPE_F32 && to->dtype == QP_DTYPE_F32 && ti->rank == 4 &&
+    /* i8: quantized in and out; nearest moves values, so the parameters agree */
+    const bool i8 = qp_tensor_is_quantized(ti) && qp_tensor_is_quantized(to) &&
+                    (a->mode != QP_RESIZE_NEAREST ||
+                     (ti->scale == to->scale && ti->zero_point == to->zero_point));
+    return ((ti->dtype == QP_DTYPE_F32 && to->dtype == QP_DTYPE_F32) || i8) && ti->rank == 4 &&
            to->rank == 4 && ti->dims[0] == to->dims[0] && ti->dims[1] == to->dims[1] &&
            (a->mode == QP_RESIZE_NEAREST || a->mode == QP_RESIZE_LINEAR) &&
            (unsigned)a->coord < N_COORD && coord_fns[a->coord] && (unsigned)a->nearest < N_ROUND &&

@@ -86,6 +86,11 @@ enum qp_status qp_model_spec_set(struct qp_model_spec *s, const char *key, const
  * file's base name without extension). QP_E_INVAL when none matches. */
 enum qp_status qp_model_spec_find(const char *model_path, const char *manifest_path,
                                   struct qp_model_spec *out, struct qp_err *err);
+/* Write s as the sidecar MODEL.ini of model_path (and its labels as
+ * MODEL.names beside it), so the file is found with its spec as an ONNX
+ * model is: what `qpercept build` leaves next to an engine file. */
+enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const char *model_path,
+                                           struct qp_err *err);
 /* Hex sha256 of a file into hex[65]. */
 enum qp_status qp_sha256_file(const char *path, char hex[65], struct qp_err *err);
 

@@ -15,8 +15,9 @@
  * into buffers with guard bytes, and every comparison also checks that the
  * outputs span saturated and unsaturated values and that half-way ties
  * occurred. Extreme operands (-128 / 127 everywhere) are checked against
- * hand-computed values, ties against hand-computed rounding, threaded runs
- * against single-threaded ones.
+ * hand-computed values, ties against hand-computed rounding (with output
+ * zero points too), threaded runs against single-threaded ones. Output zero
+ * points are random over -128..127 for every activation but the first.
  */
 #include <math.h>
 #include <string.h>
@@ -182,8 +183,9 @@ static void check_geometry(const struct qp_qdw_geom *geo, const char *what)
     case_alloc(&c, geo);
     case_fill(&c);
     for (int a = 0; a < N_ACTS; a++) {
-        c.ep.act  = exact_acts[a];
-        c.ep.bias = a == 2 ? NULL : c.bias; /* one run without bias */
+        c.ep.act        = exact_acts[a];
+        c.ep.bias       = a == 2 ? NULL : c.bias; /* one run without bias */
+        c.ep.zero_point = a == 0 ? 0 : (int32_t)(rnd() % 256) - 128;
         naive(&c);
         qp_qdw_ref(&c.geo, c.x, c.w, &c.ep, c.y_ref);
         bool ok_ref  = memcmp(c.y_naive, c.y_ref, (size_t)c.ny) == 0;
@@ -191,11 +193,12 @@ static void check_geometry(const struct qp_qdw_geom *geo, const char *what)
         bool ok_avx2 = !have_avx2() || run_impl(&c, QP_QDW_IMPL_AVX2);
         if (!ok_ref || !ok_c || !ok_avx2) {
             fprintf(stderr,
-                    "\n%s: n%lld h%lld w%lld c%lld k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d act %d: "
-                    "ref %d c %d avx2 %d\n",
+                    "\n%s: n%lld h%lld w%lld c%lld k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d act %d "
+                    "zp %d: ref %d c %d avx2 %d\n",
                     what, (long long)geo->n, (long long)geo->h, (long long)geo->w,
                     (long long)geo->c, geo->kh, geo->kw, geo->sh, geo->sw, geo->dh, geo->dw,
-                    geo->pt, geo->pl, geo->pb, geo->pr, a, ok_ref, ok_c, ok_avx2);
+                    geo->pt, geo->pl, geo->pb, geo->pr, a, (int)c.ep.zero_point, ok_ref, ok_c,
+                    ok_avx2);
         }
         CU_ASSERT(ok_ref);
         CU_ASSERT(ok_c);
@@ -316,7 +319,8 @@ static void test_extreme_values(void)
     QP_TEST_RAN();
 }
 
-/* acc = 1, 3, 5, -1, 7 at scale 0.5 round half to even: 0, 2, 2, 0, 4;
+/* acc = 1, 3, 5, -1, 7 at scale 0.5 round half to even: 0, 2, 2, 0, 4,
+ * then + zp and saturation;
  * 1x1 kernel with weight 1 and x the accumulator. Channel count 21 puts
  * ties in both the full vector block and the tail. */
 static void test_epilogue_ties(void)
@@ -334,12 +338,19 @@ static void test_epilogue_ties(void)
     for (int64_t ch = 0; ch < geo.c; ch++)
         c.scale[ch] = 0.5f;
     c.ep.bias = NULL;
-    qp_qdw_ref(&c.geo, c.x, c.w, &c.ep, c.y_ref);
-    for (int64_t i = 0; i < c.ny; i++)
-        CU_ASSERT_EQUAL(c.y_ref[i], want[i % 7]);
-    CU_ASSERT(run_impl(&c, QP_QDW_IMPL_C));
-    if (have_avx2())
-        CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX2));
+    /* the zero point is added after rounding, then the sum saturates */
+    static const int32_t zps[] = {0, 5, -7, 126, -128, 127};
+    for (size_t z = 0; z < sizeof zps / sizeof zps[0]; z++) {
+        c.ep.zero_point = zps[z];
+        qp_qdw_ref(&c.geo, c.x, c.w, &c.ep, c.y_ref);
+        for (int64_t i = 0; i < c.ny; i++) {
+            int32_t v = want[i % 7] + zps[z];
+            CU_ASSERT_EQUAL(c.y_ref[i], v < -128 ? -128 : v > 127 ? 127 : v);
+        }
+        CU_ASSERT(run_impl(&c, QP_QDW_IMPL_C));
+        if (have_avx2())
+            CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX2));
+    }
     case_free(&c);
     QP_TEST_RAN();
 }

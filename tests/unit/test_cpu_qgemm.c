@@ -14,7 +14,9 @@
  * 127 at K = 4096 and at K = QP_QGEMM_K_MAX) prove no overflow or saturation inside the sums; NaN /
  * inf / huge scales and biases prove the AVX2 epilogue's special-value handling equals
  * quant_math.h's. Every comparison also checks that the outputs span saturated and unsaturated
- * values, so agreement is not the agreement of constant outputs.
+ * values, so agreement is not the agreement of constant outputs. Output zero points are random
+ * over -128..127 in three cases of four (0 in the rest), and one test checks every kernel against
+ * the epilogue's definition written out independently (double rounding, zp added, saturated).
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <float.h>
@@ -86,7 +88,8 @@ static void case_free(struct qcase *c)
 
 /* Random operands over the whole int8 range; scale[j] log-uniform in
  * [1e-4, 1] (every fifth channel 0.5 or 0.25: exact ties), bias in
- * [-20, 20] (NULL for every third case). Strides' gaps hold junk. */
+ * [-20, 20] (NULL for every third case), output zero point random in
+ * -128..127 (0 for every fourth case). Strides' gaps hold junk. */
 static void case_fill(struct qcase *c, uint32_t seed, int act_index)
 {
     rng_state = seed * 2654435761u + 1u;
@@ -98,8 +101,9 @@ static void case_fill(struct qcase *c, uint32_t seed, int act_index)
         c->scale[j] = j % 5 == 0 ? (j % 10 == 0 ? 0.5f : 0.25f) : powf(10.0f, -4.0f * frand01());
         c->bias[j]  = 40.0f * frand01() - 20.0f;
     }
-    c->ep.bias = seed % 3 == 0 ? NULL : c->bias;
-    c->ep.act  = exact_acts[act_index % N_ACTS];
+    c->ep.bias       = seed % 3 == 0 ? NULL : c->bias;
+    c->ep.act        = exact_acts[act_index % N_ACTS];
+    c->ep.zero_point = seed % 4 == 0 ? 0 : (int32_t)(rnd() % 256) - 128;
     qp_qgemm_pack(c->b, c->ldb, c->k, c->n, c->pb);
 }
 
@@ -263,6 +267,7 @@ static void test_epilogue_sweep(void)
         struct qcase c;
         case_alloc(&c, 256, 256, 1);
         case_fill(&c, 3000u + (uint32_t)ai, ai);
+        c.ep.zero_point = (int32_t)(ai % 3) * 20 - 20; /* -20, 0, 20: most outputs stay inside */
         for (int64_t i = 0; i < 256; i++)
             c.a[i * c.lda] = (int8_t)(i - 128);
         for (int64_t j = 0; j < 256; j++) {
@@ -382,6 +387,58 @@ static void test_special_epilogue_values(void)
     QP_TEST_RAN();
 }
 
+/* The epilogue's definition written out apart from qp_q_requant: exact
+ * int64 sums, one float fma, the contract's activation, NaN -> 0, round half
+ * to even in double, + zp, saturate. */
+static int8_t definition(const struct qcase *c, int64_t i, int64_t j)
+{
+    int64_t s = 0;
+    for (int64_t r = 0; r < c->k; r++)
+        s += (int64_t)c->a[i * c->lda + r] * (int64_t)c->b[j * c->ldb + r];
+    float v  = fmaf((float)s, c->scale[j], c->ep.bias ? c->bias[j] : 0.0f);
+    v        = qp_q_act(c->ep.act.act, c->ep.act.alpha, c->ep.act.beta, v);
+    double q = (v == v ? nearbyint((double)v) : 0.0) + (double)c->ep.zero_point;
+    return (int8_t)(q < -128.0 ? -128 : q > 127.0 ? 127 : (int)q);
+}
+
+/* Every kernel against the definition with zero points over the whole
+ * range (the extremes included), every exact activation. */
+static void test_zero_points_match_definition(void)
+{
+    static const int32_t zps[] = {-128, 127, -1, 1, 64, -77};
+    int64_t              bad = 0, shifted = 0;
+    for (size_t z = 0; z < sizeof zps / sizeof zps[0]; z++)
+        for (int ai = 0; ai < N_ACTS; ai++) {
+            struct qcase c;
+            case_alloc(&c, 13, 37, 45);
+            case_fill(&c, 7000u + (uint32_t)(z * N_ACTS + (size_t)ai), ai);
+            c.ep.zero_point = zps[z];
+            int8_t *y       = qp_alloc((size_t)(c.m * c.ldy));
+            QP_ASSERT(y);
+            for (int p = PATH_REF; p <= PATH_AVX2; p++) {
+                if (p == PATH_AVX2 && !have_avx2())
+                    continue;
+                run_path(&c, (enum path)p, NULL, y);
+                for (int64_t i = 0; i < c.m; i++)
+                    for (int64_t j = 0; j < c.n; j++)
+                        bad += y[i * c.ldy + j] != definition(&c, i, j);
+            }
+            /* the zero point moved the outputs: zp = 0 gives other values */
+            c.ep.zero_point = 0;
+            int8_t *y0      = qp_alloc((size_t)(c.m * c.ldy));
+            QP_ASSERT(y0);
+            run_path(&c, PATH_REF, NULL, y0);
+            for (int64_t i = 0; i < c.m * c.ldy; i++)
+                shifted += y0[i] != y[i];
+            qp_free(y0);
+            qp_free(y);
+            case_free(&c);
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(shifted > 1000);
+    QP_TEST_RAN();
+}
+
 static void test_thread_pool(void)
 {
     struct qp_pool *pool = NULL;
@@ -484,6 +541,7 @@ static CU_TestInfo qgemm_tests[] = {
     {"the epilogue rounds once (fma)", test_epilogue_is_one_fma},
     {"epilogue sweep over scales and biases", test_epilogue_sweep},
     {"NaN / inf / huge epilogue values", test_special_epilogue_values},
+    {"zero points: every kernel equals the definition", test_zero_points_match_definition},
     {"thread pool", test_thread_pool},
     {"packed B layout", test_pack_layout},
     {"init rejects what it cannot do exactly", test_init_rejects},

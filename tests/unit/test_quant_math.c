@@ -3,7 +3,8 @@
  * test_quant_math.c - the INT8 numeric contract (quant_math.h, quant.h):
  * round half to even, saturation (NaN and infinities included), one
  * rounding in the epilogue (fma, not multiply-then-add), the exact
- * activations, per-channel scales, and quantize / dequantize round trips.
+ * activations, per-channel scales, quantize / dequantize round trips, zero
+ * points (qp_q_round_zp, quantize / dequantize), QAdd and QLut tables.
  * These cases pin the contract; the fast CPU and CUDA paths are later tested
  * bit for bit against qp_q_requant_ref on random data.
  */
@@ -139,6 +140,149 @@ static void test_quantize_round_trip(void)
         CU_ASSERT(fabsf(back[i] - x[i]) <= 0.005f);
 }
 
+/* round + zp + saturation: the rounded value saturates at [-256, 255]
+ * before zp is added, so extreme zp and huge v never overflow, and every
+ * combination lands on the int8 bounds exactly where it should. */
+static void test_round_zp(void)
+{
+    CU_ASSERT_EQUAL(qp_q_round_zp(2.5f, 3), 5); /* 2 (even) + 3 */
+    CU_ASSERT_EQUAL(qp_q_round_zp(-2.5f, -3), -5);
+    CU_ASSERT_EQUAL(qp_q_round_zp(3.5f, -4), 0);
+    CU_ASSERT_EQUAL(qp_q_round_zp(254.5f, -128), 126); /* 254 - 128 */
+    CU_ASSERT_EQUAL(qp_q_round_zp(255.5f, -128), 127); /* 256 -> 255 - 128 */
+    CU_ASSERT_EQUAL(qp_q_round_zp(-254.5f, 127), -127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-255.5f, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(1e30f, -128), 127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-1e30f, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(3e9f, -128), 127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-3e9f, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(2147483520.0f, -128), 127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-2147483648.0f, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(INFINITY, -128), 127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-INFINITY, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(NAN, 5), 5); /* NaN rounds to 0 */
+    CU_ASSERT_EQUAL(qp_q_round_zp(NAN, -128), -128);
+    CU_ASSERT_EQUAL(qp_q_round_zp(NAN, 127), 127);
+    CU_ASSERT_EQUAL(qp_q_round_zp(200.0f, -100), 100);
+    CU_ASSERT_EQUAL(qp_q_round_zp(-200.0f, 100), -100);
+    /* every integer v in [-400, 400] and zp in -128..127 against sat8(v + zp) */
+    int bad = 0;
+    for (int32_t zp = -128; zp <= 127; zp++)
+        for (int32_t v = -400; v <= 400; v++) {
+            int32_t want = v + zp < -128 ? -128 : v + zp > 127 ? 127 : v + zp;
+            bad += qp_q_round_zp((float)v, zp) != want;
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+static void test_quantize_with_zero_points(void)
+{
+    CU_ASSERT_EQUAL(qp_q_quantize(1.0f, 0.5f, 10), 12);
+    CU_ASSERT_EQUAL(qp_q_quantize(0.0f, 0.1f, -7), -7); /* real 0 is the zero point */
+    CU_ASSERT_EQUAL(qp_q_quantize(0.25f, 0.5f, 1), 1);  /* 0.5 -> 0, + 1 */
+    CU_ASSERT_EQUAL(qp_q_quantize(0.75f, 0.5f, -1), 1); /* 1.5 -> 2, - 1 */
+    CU_ASSERT_EQUAL(qp_q_quantize(NAN, 0.5f, 9), 9);
+    CU_ASSERT_EQUAL(qp_q_quantize(1e6f, 0.5f, -128), 127);
+    CU_ASSERT_EQUAL(qp_q_quantize(-1e6f, 0.5f, 127), -128);
+    CU_ASSERT_EQUAL(qp_q_quantize(-INFINITY, 0.5f, 0), -128);
+    CU_ASSERT_EQUAL(qp_q_quantize(60.0f, 0.5f, 10), 127); /* 120 + 10 saturates */
+    CU_ASSERT_EQUAL(qp_q_dequantize(12, 0.5f, 10), 1.0f);
+    CU_ASSERT_EQUAL(qp_q_dequantize(-128, 0.25f, 127), -63.75f);
+    CU_ASSERT_EQUAL(qp_q_dequantize(127, 0.25f, -128), 63.75f);
+    CU_ASSERT_EQUAL(qp_q_dequantize(-7, 0.1f, -7), 0.0f);
+    /* round trip of every q for zero points over the whole range */
+    static const int32_t zps[] = {-128, -77, -1, 0, 1, 50, 127};
+    int                  bad   = 0;
+    for (size_t z = 0; z < sizeof zps / sizeof zps[0]; z++)
+        for (int q = QP_Q_MIN; q <= QP_Q_MAX; q++) {
+            float x = qp_q_dequantize((int8_t)q, 0.0371f, zps[z]);
+            bad += x != (float)(q - zps[z]) * 0.0371f;
+            bad += qp_q_quantize(x, 0.0371f, zps[z]) != q;
+        }
+    CU_ASSERT_EQUAL(bad, 0);
+    float  x[4] = {-1.0f, 0.0f, 0.3f, 1.0f}, back[4];
+    int8_t q[4];
+    qp_q_quantize_ref(x, 4, 0.01f, -20, q);
+    CU_ASSERT_EQUAL(q[0], -120);
+    CU_ASSERT_EQUAL(q[1], -20);
+    CU_ASSERT_EQUAL(q[2], 10);
+    CU_ASSERT_EQUAL(q[3], 80);
+    qp_q_dequantize_ref(q, 4, 0.01f, -20, back);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT(fabsf(back[i] - x[i]) <= 0.005f);
+}
+
+/* QAdd by hand: y = sat8(round(act(fma(a - za, ka, (b - zb) * kb))) + zy). */
+static void test_qadd(void)
+{
+    struct qp_q_add_params p = {0.5f, 0.25f, 3, -4, 10, {QP_ACT_NONE, 0, 0}};
+    CU_ASSERT_EQUAL(qp_q_add(9, 8, &p), 16);   /* 6 * 0.5 + 12 * 0.25 = 6 */
+    CU_ASSERT_EQUAL(qp_q_add(4, -4, &p), 10);  /* 0.5 -> 0 (even) */
+    CU_ASSERT_EQUAL(qp_q_add(6, -2, &p), 12);  /* 1.5 + 0.5 = 2 */
+    CU_ASSERT_EQUAL(qp_q_add(5, -2, &p), 12);  /* 1 + 0.5 = 1.5 -> 2 */
+    CU_ASSERT_EQUAL(qp_q_add(-10, -4, &p), 4); /* -6.5 -> -6 (even) */
+    p.act.act = QP_ACT_RELU;
+    CU_ASSERT_EQUAL(qp_q_add(-10, -4, &p), 10); /* relu(-6.5) = 0 */
+    p.act = (struct qp_act_params){QP_ACT_CLIP, -1.0f, 2.0f};
+    CU_ASSERT_EQUAL(qp_q_add(9, 8, &p), 12);   /* clip(6) = 2 */
+    CU_ASSERT_EQUAL(qp_q_add(-10, -4, &p), 9); /* clip(-6.5) = -1 */
+    struct qp_q_add_params s = {1.0f, 1.0f, -3, 4, 0, {QP_ACT_NONE, 0, 0}};
+    CU_ASSERT_EQUAL(qp_q_add(127, 127, &s), 127);    /* 130 + 123 saturates */
+    CU_ASSERT_EQUAL(qp_q_add(-128, -128, &s), -128); /* -125 - 132 */
+    /* one rounding: 6 * fl(1/3) = 2 + 2^-24 (exact in the fma), minus the
+     * separately rounded (b - zb) * kb = -1.5: 0.5 + 2^-24 -> 1, where a
+     * rounded product then an add would give the tie 0.5 -> 0 */
+    struct qp_q_add_params f = {1.0f / 3.0f, 0.5f, 0, 0, 0, {QP_ACT_NONE, 0, 0}};
+    CU_ASSERT_EQUAL(qp_q_add(6, -3, &f), 1);
+    CU_ASSERT_EQUAL(qp_q_add(-6, 3, &f), -1);
+    /* the reference loop is the per-element contract */
+    int8_t a[256], b[256], y[256];
+    for (int i = 0; i < 256; i++)
+        a[i] = (int8_t)(i - 128), b[i] = (int8_t)(127 - i);
+    qp_q_add_ref(a, b, 256, &p, y);
+    int bad = 0;
+    for (int i = 0; i < 256; i++)
+        bad += y[i] != qp_q_add(a[i], b[i], &p);
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
+/* Tables: identity requantizes, exact activations follow the contract,
+ * sigmoid and tanh by hand. */
+static void test_lut_build(void)
+{
+    int8_t               t[256];
+    struct qp_act_params none = {QP_ACT_NONE, 0, 0};
+    qp_q_lut_build(&none, 0.5f, 3, 0.25f, -10, t); /* 2 (q - 3) - 10 */
+    int bad = 0;
+    for (int q = -128; q <= 127; q++) {
+        int v = 2 * (q - 3) - 10;
+        bad += t[q + 128] != (v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    qp_q_lut_build(&none, 0.1f, 7, 0.1f, 7, t); /* same parameters: identity */
+    for (int q = -128; q <= 127; q++)
+        bad += t[q + 128] != q;
+    struct qp_act_params hs = {QP_ACT_HARD_SWISH, 0, 0};
+    qp_q_lut_build(&hs, 0.05f, -9, 0.02f, 4, t);
+    for (int q = -128; q <= 127; q++) {
+        float x = qp_q_dequantize((int8_t)q, 0.05f, -9);
+        bad += t[q + 128] != qp_q_quantize(qp_q_act(QP_ACT_HARD_SWISH, 0, 0, x), 0.02f, 4);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    struct qp_act_params sig = {QP_ACT_SIGMOID, 0, 0};
+    qp_q_lut_build(&sig, 0.1f, 0, 1.0f / 256.0f, -128, t);
+    CU_ASSERT_EQUAL(t[0 + 128], 0);   /* 0.5 * 256 - 128 */
+    CU_ASSERT_EQUAL(t[10 + 128], 59); /* sigmoid(1) * 256 = 187.15 */
+    CU_ASSERT_EQUAL(t[-128 + 128], -128);
+    CU_ASSERT_EQUAL(t[127 + 128], 127); /* 255.9993 -> 256 saturates */
+    struct qp_act_params th = {QP_ACT_TANH, 0, 0};
+    qp_q_lut_build(&th, 0.05f, 0, 1.0f / 127.0f, 0, t);
+    CU_ASSERT_EQUAL(t[0 + 128], 0);
+    CU_ASSERT_EQUAL(t[20 + 128], 97); /* tanh(1) * 127 = 96.72 */
+    CU_ASSERT_EQUAL(t[-20 + 128], -97);
+    CU_ASSERT_EQUAL(t[127 + 128], 127);   /* 126.9995 */
+    CU_ASSERT_EQUAL(t[-128 + 128], -127); /* -126.9996: not saturated */
+}
+
 static CU_TestInfo tests[] = {
     {"round half to even", test_round_half_to_even},
     {"round and sat8 saturate, NaN -> 0", test_round_saturates_out_of_range},
@@ -147,6 +291,10 @@ static CU_TestInfo tests[] = {
     {"requant per-channel scale and bias", test_requant_per_channel_and_bias},
     {"exact activations in the epilogue", test_exact_activations},
     {"quantize / dequantize", test_quantize_round_trip},
+    {"round + zero point saturates", test_round_zp},
+    {"quantize / dequantize with zero points", test_quantize_with_zero_points},
+    {"QAdd by hand", test_qadd},
+    {"QLut tables", test_lut_build},
     CU_TEST_INFO_NULL,
 };
 

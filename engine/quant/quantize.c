@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * quantize.c - the quantization pass (quantize.h).
+ *
+ * One walk over the float graph in topological order. twin[t] is the INT8
+ * tensor holding float tensor t's value (made by a Quantize node, or by an
+ * INT8 op that replaced t's producer, in which case t itself is then made by
+ * a Dequantize node for whoever still reads float). Replaced nodes are
+ * marked dead; Dequantize nodes nobody reads are dropped at the end; then
+ * the graph is linked (topological order) and inferred again, which also
+ * checks every quantization parameter chosen here.
+ */
+#include "quant/quantize.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/fp16.h"
+#include "graph/infer.h"
+#include "graph/passes.h"
+#include "quant/quant_math.h"
+
+const char *qp_precision_name(enum qp_precision p)
+{
+    static const char *const names[QP_PREC_COUNT] = {"fp32", "fp16", "int8"};
+    return (unsigned)p < QP_PREC_COUNT ? names[p] : "?";
+}
+
+struct qctx {
+    struct qp_graph            *g;
+    const struct qp_quant_opts *o;
+    int32_t                    *twin; /* [n0]: INT8 twin of an original tensor, or -1 */
+    int32_t                     n0;   /* tensors before the pass */
+    struct qp_quant_stats      *st;
+    struct qp_err              *err;
+};
+
+static float scale_of(const struct qctx *q, int32_t t)
+{
+    float a = q->o->amax(q->o->ctx, q->g->tensors[t].name);
+    return a > 0.0f && isfinite(a) ? a / (float)QP_Q_MAX : 0.0f;
+}
+
+/* A new tensor "base@suffix" (or a generated name if taken). */
+static enum qp_status new_tensor(struct qctx *q, const char *base, const char *suffix,
+                                 int32_t *out)
+{
+    char name[512];
+    snprintf(name, sizeof name, "%s@%s", base, suffix);
+    if (qp_graph_find_tensor(q->g, name) >= 0)
+        return qp_graph_add_tensor(q->g, NULL, out, q->err);
+    return qp_graph_add_tensor(q->g, name, out, q->err);
+}
+
+static enum qp_status new_node(struct qctx *q, enum qp_op op, const char *name, int32_t n_in,
+                               int32_t n_out, int32_t *out)
+{
+    return qp_graph_add_node(q->g, op, name, n_in, n_out, out, q->err);
+}
+
+/* INT8 tensor twin of t with scale s (set before inference checks it). */
+static enum qp_status new_i8(struct qctx *q, int32_t t, float s, int32_t *out)
+{
+    enum qp_status st = new_tensor(q, q->g->tensors[t].name, "i8", out);
+    if (st != QP_OK)
+        return st;
+    struct qp_tensor *x = &q->g->tensors[*out];
+    x->dtype            = QP_DTYPE_I8;
+    x->scale            = s;
+    x->zero_point       = 0;
+    return QP_OK;
+}
+
+/* The INT8 twin of float tensor t, quantizing it when there is none yet;
+ * *out = -1 when t was not calibrated. */
+static enum qp_status get_q(struct qctx *q, int32_t t, int32_t *out)
+{
+    *out = -1;
+    if (t < q->n0 && q->twin[t] >= 0) {
+        *out = q->twin[t];
+        return QP_OK;
+    }
+    float s = scale_of(q, t);
+    if (s <= 0.0f || q->g->tensors[t].dtype != QP_DTYPE_F32 ||
+        (q->g->tensors[t].flags & QP_TENSOR_CONST))
+        return QP_OK;
+    int32_t        tq, nq;
+    enum qp_status st = new_i8(q, t, s, &tq);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QUANTIZE, NULL, 1, 1, &nq);
+    if (st != QP_OK)
+        return st;
+    q->g->nodes[nq].in[0]  = t;
+    q->g->nodes[nq].out[0] = tq;
+    if (t < q->n0)
+        q->twin[t] = tq;
+    *out = tq;
+    return QP_OK;
+}
+
+/* Float tensor t is now produced from INT8 tq by a Dequantize node. */
+static enum qp_status dequantize_to(struct qctx *q, int32_t tq, int32_t t)
+{
+    int32_t        nd;
+    enum qp_status st = new_node(q, QP_OP_DEQUANTIZE, NULL, 1, 1, &nd);
+    if (st != QP_OK)
+        return st;
+    q->g->nodes[nd].in[0]  = tq;
+    q->g->nodes[nd].out[0] = t;
+    if (t < q->n0)
+        q->twin[t] = tq;
+    return QP_OK;
+}
+
+/* The activation of a unary node for an INT8 epilogue or table, or false. */
+static bool unary_act(const struct qp_graph *g, const struct qp_node *n, struct qp_act_params *a)
+{
+    a->alpha = n->attr.unary.alpha;
+    a->beta  = n->attr.unary.beta;
+    switch (n->op) {
+    case QP_OP_RELU: a->act = QP_ACT_RELU; return true;
+    case QP_OP_LEAKY_RELU: a->act = QP_ACT_LEAKY; return true;
+    case QP_OP_SIGMOID: a->act = QP_ACT_SIGMOID; return true;
+    case QP_OP_SILU: a->act = QP_ACT_SILU; return true;
+    case QP_OP_HARD_SIGMOID: a->act = QP_ACT_HARD_SIGMOID; return true;
+    case QP_OP_HARD_SWISH: a->act = QP_ACT_HARD_SWISH; return true;
+    case QP_OP_TANH: a->act = QP_ACT_TANH; return true;
+    case QP_OP_CLIP: /* inference resolved constant bounds into alpha / beta */
+        a->act = QP_ACT_CLIP;
+        for (int32_t k = 1; k < n->n_in; k++)
+            if (n->in[k] >= 0 && !(g->tensors[n->in[k]].flags & QP_TENSOR_CONST))
+                return false;
+        return true;
+    default: return false;
+    }
+}
+
+/* The single reader of t when there is exactly one and t is no graph output. */
+static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
+{
+    if (g->tensors[t].n_uses != 1 || (g->tensors[t].flags & QP_TENSOR_OUTPUT))
+        return NULL;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        struct qp_node *n = &g->nodes[i];
+        if (n->dead)
+            continue;
+        for (int32_t k = 0; k < n->n_in; k++)
+            if (n->in[k] == t)
+                return n;
+    }
+    return NULL;
+}
+
+/* Constant inputs of an INT8 conv: w [M][K] -> i8 + per-channel scales, bias -> i32. */
+static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int32_t *wq,
+                                       int32_t *ws, int32_t *bq)
+{
+    struct qp_graph        *g  = q->g;
+    const struct qp_tensor *w  = &g->tensors[g->nodes[ci].in[1]];
+    int64_t                 m  = w->dims[0], kk = qp_tensor_numel(w) / (m ? m : 1);
+    int64_t                 wd[QP_MAX_RANK];
+    int32_t                 rank = w->rank, bi = g->nodes[ci].n_in > 2 ? g->nodes[ci].in[2] : -1;
+    int8_t                 *wdat;
+    float                  *sdat;
+    int32_t                *bdat = NULL;
+    memcpy(wd, w->dims, sizeof wd);
+    enum qp_status st = new_tensor(q, w->name, "i8", wq);
+    if (st == QP_OK)
+        st = qp_graph_set_const(g, *wq, QP_DTYPE_I8, rank, wd, (void **)&wdat, q->err);
+    if (st == QP_OK)
+        st = new_tensor(q, w->name, "scale", ws);
+    if (st == QP_OK)
+        st = qp_graph_set_const(g, *ws, QP_DTYPE_F32, 1, &m, (void **)&sdat, q->err);
+    *bq = -1;
+    if (st == QP_OK && bi >= 0) {
+        st = new_tensor(q, g->tensors[bi].name, "i32", bq);
+        if (st == QP_OK)
+            st = qp_graph_set_const(g, *bq, QP_DTYPE_I32, 1, &m, (void **)&bdat, q->err);
+    }
+    if (st != QP_OK)
+        return st;
+    const float *wf = g->tensors[g->nodes[ci].in[1]].data;
+    const float *bf = bi >= 0 ? g->tensors[bi].data : NULL;
+    for (int64_t c = 0; c < m; c++) {
+        float amax = 0.0f;
+        for (int64_t k = 0; k < kk; k++)
+            amax = fmaxf(amax, fabsf(wf[c * kk + k]));
+        float s = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f;
+        sdat[c] = s;
+        for (int64_t k = 0; k < kk; k++)
+            wdat[c * kk + k] = qp_q_quantize(wf[c * kk + k], s, 0);
+        if (bdat) {
+            double v = nearbyint((double)bf[c] / ((double)sx * (double)s));
+            bdat[c]  = (int32_t)fmin(fmax(v, (double)INT32_MIN), (double)INT32_MAX);
+        }
+    }
+    return QP_OK;
+}
+
+static enum qp_status conv_int8(struct qctx *q, int32_t ci)
+{
+    struct qp_graph *g = q->g;
+    int32_t          xq;
+    enum qp_status   st = get_q(q, g->nodes[ci].in[0], &xq);
+    if (st != QP_OK || xq < 0)
+        return st;
+    /* fuse a following exact activation into the epilogue */
+    struct qp_act_params act  = {QP_ACT_NONE, 0.0f, 0.0f};
+    int32_t              y    = g->nodes[ci].out[0];
+    struct qp_node      *next = sole_reader(g, y);
+    struct qp_act_params a;
+    if (next && unary_act(g, next, &a) && qp_q_act_is_exact(a.act) && scale_of(q, next->out[0]) > 0) {
+        act     = a;
+        next->dead = true;
+        y       = next->out[0];
+    }
+    float   sy = scale_of(q, y);
+    int32_t wq, ws, bq, yq, nc;
+    if (sy <= 0.0f) { /* output not calibrated: stay float */
+        if (act.act != QP_ACT_NONE)
+            next->dead = false;
+        return QP_OK;
+    }
+    if ((st = quantize_weights(q, ci, g->tensors[xq].scale, &wq, &ws, &bq)) != QP_OK ||
+        (st = new_i8(q, y, sy, &yq)) != QP_OK ||
+        (st = new_node(q, QP_OP_QCONV, g->nodes[ci].name, 4, 1, &nc)) != QP_OK)
+        return st;
+    struct qp_node *c = &g->nodes[ci], *n = &g->nodes[nc];
+    n->in[0] = xq, n->in[1] = wq, n->in[2] = ws, n->in[3] = bq, n->out[0] = yq;
+    n->attr.conv     = c->attr.conv;
+    n->attr.conv.act = act;
+    c->dead          = true;
+    q->st->layers[QP_PREC_INT8]++;
+    return dequantize_to(q, yq, y);
+}
+
+/* FP16 layer on the CPU: the weights become binary16 values. */
+static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
+{
+    struct qp_graph        *g = q->g;
+    const struct qp_tensor *w = &g->tensors[g->nodes[ci].in[1]];
+    int64_t                 d[QP_MAX_RANK];
+    int32_t                 t, rank = w->rank;
+    float                  *data;
+    memcpy(d, w->dims, sizeof d);
+    enum qp_status st = new_tensor(q, w->name, "f16", &t);
+    if (st == QP_OK)
+        st = qp_graph_set_const(g, t, QP_DTYPE_F32, rank, d, (void **)&data, q->err);
+    if (st != QP_OK)
+        return st;
+    w                 = &g->tensors[g->nodes[ci].in[1]];
+    const float *src  = w->data;
+    for (int64_t i = 0; i < qp_tensor_numel(w); i++)
+        data[i] = qp_f16_to_f32(qp_f32_to_f16(src[i]));
+    g->nodes[ci].in[1] = t;
+    q->st->layers[QP_PREC_FP16]++;
+    return QP_OK;
+}
+
+/* Unary activation on an INT8 value -> QLut. */
+static enum qp_status unary_int8(struct qctx *q, int32_t ui, const struct qp_act_params *a)
+{
+    struct qp_graph *g = q->g;
+    int32_t          x = g->nodes[ui].in[0], y = g->nodes[ui].out[0];
+    float            sy = scale_of(q, y);
+    if (x >= q->n0 || q->twin[x] < 0 || sy <= 0.0f)
+        return QP_OK;
+    int32_t        yq, nl;
+    enum qp_status st = new_i8(q, y, sy, &yq);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QLUT, g->nodes[ui].name, 1, 1, &nl);
+    if (st != QP_OK)
+        return st;
+    g->nodes[nl].in[0]    = q->twin[x];
+    g->nodes[nl].out[0]   = yq;
+    g->nodes[nl].attr.act = *a;
+    g->nodes[ui].dead     = true;
+    q->st->lut++;
+    return dequantize_to(q, yq, y);
+}
+
+static bool same_dims(const struct qp_tensor *a, const struct qp_tensor *b)
+{
+    if (a->rank != b->rank)
+        return false;
+    for (int32_t i = 0; i < a->rank; i++)
+        if (a->dims[i] != b->dims[i])
+            return false;
+    return true;
+}
+
+static enum qp_status add_int8(struct qctx *q, int32_t ai)
+{
+    struct qp_graph *g = q->g;
+    int32_t          a = g->nodes[ai].in[0], b = g->nodes[ai].in[1], y = g->nodes[ai].out[0];
+    float            sy = scale_of(q, y);
+    if (a >= q->n0 || b >= q->n0 || q->twin[a] < 0 || q->twin[b] < 0 || sy <= 0.0f ||
+        !same_dims(&g->tensors[a], &g->tensors[b]) || !same_dims(&g->tensors[a], &g->tensors[y]))
+        return QP_OK;
+    int32_t        yq, na;
+    enum qp_status st = new_i8(q, y, sy, &yq);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QADD, g->nodes[ai].name, 2, 1, &na);
+    if (st != QP_OK)
+        return st;
+    g->nodes[na].in[0]    = q->twin[a];
+    g->nodes[na].in[1]    = q->twin[b];
+    g->nodes[na].out[0]   = yq;
+    g->nodes[na].attr.act = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
+    g->nodes[ai].dead     = true;
+    q->st->add++;
+    return dequantize_to(q, yq, y);
+}
+
+static bool moves_data(enum qp_op op)
+{
+    switch (op) {
+    case QP_OP_CONCAT:
+    case QP_OP_MAX_POOL:
+    case QP_OP_GLOBAL_MAX_POOL:
+    case QP_OP_RESIZE:
+    case QP_OP_SLICE:
+    case QP_OP_SPLIT:
+    case QP_OP_RESHAPE:
+    case QP_OP_FLATTEN:
+    case QP_OP_SQUEEZE:
+    case QP_OP_UNSQUEEZE:
+    case QP_OP_TRANSPOSE:
+    case QP_OP_IDENTITY: return true;
+    default: return false;
+    }
+}
+
+/* Requantize INT8 tensor tq to scale s (a QLut of the identity). */
+static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t *out)
+{
+    int32_t        t, nl;
+    enum qp_status st = new_tensor(q, q->g->tensors[tq].name, "rq", &t);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QLUT, NULL, 1, 1, &nl);
+    if (st != QP_OK)
+        return st;
+    q->g->tensors[t].dtype      = QP_DTYPE_I8;
+    q->g->tensors[t].scale      = s;
+    q->g->nodes[nl].in[0]       = tq;
+    q->g->nodes[nl].out[0]      = t;
+    q->g->nodes[nl].attr.act    = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
+    q->st->requant++;
+    *out = t;
+    return QP_OK;
+}
+
+/* Data movement on INT8 inputs runs on INT8: a copy of the node on the twins. */
+static enum qp_status move_int8(struct qctx *q, int32_t mi)
+{
+    struct qp_graph *g    = q->g;
+    bool             cat  = g->nodes[mi].op == QP_OP_CONCAT;
+    int32_t          n_in = g->nodes[mi].n_in, n_out = g->nodes[mi].n_out;
+    float            smax = 0.0f, smin = INFINITY;
+    for (int32_t k = 0; k < (cat ? n_in : 1); k++) {
+        int32_t t = g->nodes[mi].in[k];
+        if (t < 0 || t >= q->n0 || q->twin[t] < 0)
+            return QP_OK;
+        smax = fmaxf(smax, g->tensors[q->twin[t]].scale);
+        smin = fminf(smin, g->tensors[q->twin[t]].scale);
+    }
+    if (cat && smax > smin * QP_QUANT_CONCAT_RATIO)
+        return QP_OK;
+    int32_t        nm;
+    enum qp_status st = new_node(q, g->nodes[mi].op, g->nodes[mi].name, n_in, n_out, &nm);
+    if (st != QP_OK)
+        return st;
+    g->nodes[nm].attr = g->nodes[mi].attr;
+    for (int32_t k = 0; k < n_in && st == QP_OK; k++) {
+        int32_t t = g->nodes[mi].in[k];
+        int32_t v = t;
+        if (k == 0 || cat) {
+            v = q->twin[t];
+            if (cat && g->tensors[v].scale != smax)
+                st = requant(q, v, smax, &v);
+        }
+        g->nodes[nm].in[k] = v;
+    }
+    for (int32_t k = 0; k < n_out && st == QP_OK; k++) {
+        int32_t y = g->nodes[mi].out[k], yq;
+        if (y < 0) {
+            g->nodes[nm].out[k] = -1;
+            continue;
+        }
+        st = new_i8(q, y, smax, &yq); /* inference copies the input's parameters */
+        if (st == QP_OK) {
+            g->nodes[nm].out[k] = yq;
+            st                  = dequantize_to(q, yq, y);
+        }
+    }
+    g->nodes[mi].dead = st == QP_OK;
+    if (st == QP_OK)
+        q->st->moved++;
+    return st;
+}
+
+static enum qp_status visit(struct qctx *q, int32_t i)
+{
+    struct qp_graph     *g = q->g;
+    struct qp_node      *n = &g->nodes[i];
+    struct qp_act_params a;
+    if (n->dead)
+        return QP_OK;
+    if (n->op == QP_OP_CONV) {
+        const struct qp_tensor *w = &g->tensors[n->in[1]];
+        if (w->dtype != QP_DTYPE_F32 || !(w->flags & QP_TENSOR_CONST) || w->rank != 4 ||
+            g->tensors[n->in[0]].dtype != QP_DTYPE_F32 ||
+            (n->n_in > 2 && n->in[2] >= 0 && !(g->tensors[n->in[2]].flags & QP_TENSOR_CONST)))
+            return QP_OK;
+        switch (q->o->precision(q->o->ctx, n->name)) {
+        case QP_PREC_INT8: return conv_int8(q, i);
+        case QP_PREC_FP16: return conv_fp16(q, i);
+        default: q->st->layers[QP_PREC_FP32]++; return QP_OK;
+        }
+    }
+    if (unary_act(g, n, &a))
+        return unary_int8(q, i, &a);
+    if (n->op == QP_OP_ADD)
+        return add_int8(q, i);
+    if (moves_data(n->op))
+        return move_int8(q, i);
+    return QP_OK;
+}
+
+enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *o,
+                                struct qp_quant_stats *st, struct qp_err *err)
+{
+    struct qp_quant_stats local;
+    memset(&local, 0, sizeof local);
+    struct qctx q = {g, o, NULL, g->n_tensors, st ? st : &local, err};
+    memset(q.st, 0, sizeof *q.st);
+    q.twin = qp_alloc((size_t)(q.n0 + 1) * sizeof *q.twin);
+    if (!q.twin)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
+    for (int32_t t = 0; t < q.n0; t++)
+        q.twin[t] = -1;
+    enum qp_status s  = QP_OK;
+    int32_t        n0 = g->n_nodes;
+    for (int32_t i = 0; i < n0 && s == QP_OK; i++)
+        s = visit(&q, i);
+    qp_free(q.twin);
+    if (s == QP_OK)
+        s = qp_graph_link(g, err);
+    if (s != QP_OK)
+        return s;
+    qp_pass_drop_unused(g);
+    if ((s = qp_graph_link(g, err)) != QP_OK)
+        return s;
+    q.st->quantize = q.st->dequantize = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        q.st->quantize += g->nodes[i].op == QP_OP_QUANTIZE;
+        q.st->dequantize += g->nodes[i].op == QP_OP_DEQUANTIZE;
+    }
+    return qp_pass_infer_fold(g, NULL, NULL, err);
+}

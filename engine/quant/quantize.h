@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * quantize.h - the quantization pass: rewrite a float graph (the output of
+ * the engine's front half, engine_int.h) into INT8 where calibration says
+ * how, keeping every graph output's name, dtype and meaning.
+ *
+ * Per layer (Conv, by node name) the caller chooses a precision:
+ *   INT8  weights per output channel symmetric (scale = max|w[c]| / 127,
+ *         round half to even), bias i32 in units of x.scale * w_scale[c],
+ *         activations per tensor symmetric with scale = amax / 127 (amax from
+ *         the calibration observers, by tensor name); a following exact
+ *         activation (ReLU, LeakyReLU, Clip, HardSigmoid, HardSwish) is fused
+ *         into the epilogue;
+ *   FP16  weights rounded to binary16 values (the CPU then computes in FP32
+ *         on those weights; the CUDA backend stores FP16);
+ *   FP32  untouched.
+ * Around INT8 layers the pass keeps values INT8 as far as it can: SiLU,
+ * Sigmoid, Tanh and the exact activations on an INT8 value become QLut
+ * table ops, Add of two INT8 values of one shape becomes QAdd, and data
+ * movement (Concat, MaxPool, Resize, Slice, Split, Reshape, Transpose ...)
+ * runs on INT8 when all its data inputs are INT8 (a Concat only when the
+ * input scales are within a factor QP_QUANT_CONCAT_RATIO of each other,
+ * requantizing the others to the largest: one scale for a box regression and
+ * a class probability would ruin the probability). Every other reader of an
+ * INT8 value reads the float tensor of the original name, produced by a
+ * Dequantize node; Quantize nodes are added where a float value enters an
+ * INT8 op. The INT8 twin of tensor "t" is named "t@i8", so reports and
+ * tests can find it.
+ */
+#include "graph/graph.h"
+
+#define QP_QUANT_CONCAT_RATIO 2.0f
+
+enum qp_precision {
+    QP_PREC_FP32 = 0,
+    QP_PREC_FP16 = 1,
+    QP_PREC_INT8 = 2,
+    QP_PREC_COUNT
+};
+
+const char *qp_precision_name(enum qp_precision p); /* "fp32", "fp16", "int8" */
+
+struct qp_quant_opts {
+    /* Clipping threshold of the float tensor called name (> 0), or <= 0 when
+     * it was not observed (then nothing that needs it is quantized). */
+    float (*amax)(void *ctx, const char *name);
+    /* Precision of the Conv node called name. */
+    enum qp_precision (*precision)(void *ctx, const char *name);
+    void *ctx;
+};
+
+struct qp_quant_stats {
+    int32_t layers[QP_PREC_COUNT]; /* Conv layers per precision */
+    int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
+    int32_t quantize, dequantize;  /* boundary nodes left in the graph */
+    int32_t requant;               /* Concat inputs requantized */
+};
+
+/* g must be linked and inferred, BatchNorm folded, activations not yet
+ * fused into convs. Leaves g linked and inferred. */
+enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *o,
+                                struct qp_quant_stats *st, struct qp_err *err);

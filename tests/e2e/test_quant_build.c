@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_quant_build.c - calibration + quantization of a real detector
+ * (YOLOX-Nano, a few real road frames) through qp_build_run, then the
+ * engine-file round trip: the in-memory quantized graph and the same graph
+ * saved to a .qpe and loaded back give bit-identical outputs, every Conv
+ * became a QConv, and the INT8 output stays close to the FP32 model's.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "engine_int.h"
+#include "qp_test.h"
+#include "qpe/qpe.h"
+#include "quant/build.h"
+
+static char model[1024], frames[4][1024];
+
+static bool have_data(void)
+{
+    static const char *rel[4] = {
+        "data/drives/udacity_solidWhiteRight/frames/000000.jpg",
+        "data/drives/udacity_solidWhiteRight/frames/000060.jpg",
+        "data/drives/udacity_solidWhiteRight/frames/000120.jpg",
+        "data/driving/kitti/000008.png",
+    };
+    if (!qp_test_mirror_file("models/yolox_nano_416_coco.onnx", model, sizeof model))
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!qp_test_mirror_file(rel[i], frames[i], sizeof frames[i]))
+            return false;
+    return true;
+}
+
+/* Output 0 of e on the detector input made from image path. */
+static float *run_once(struct qp_engine *e, const struct qp_model_spec *spec, const char *path)
+{
+    struct qp_detector     *det;
+    struct qp_image         img;
+    struct qp_detection     d[64];
+    int32_t                 n;
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    CU_ASSERT_FATAL(qp_detector_new(e, spec, &det, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_image_load(path, &img, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_detector_run(det, &img, &p, d, 64, &n, NULL) == QP_OK);
+    struct qp_tensor_info info;
+    qp_engine_output_info(e, 0, &info);
+    size_t count = 1;
+    for (int32_t k = 0; k < info.rank; k++)
+        count *= (size_t)info.dims[k];
+    float *out = malloc(count * sizeof *out);
+    memcpy(out, qp_engine_output(e, 0), count * sizeof *out);
+    qp_image_free(&img);
+    qp_detector_free(det);
+    return out;
+}
+
+static void test_build_roundtrip(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("YOLOX-Nano or the road frames are not in the mirror");
+    QP_TEST_RAN();
+    struct qp_model_spec spec;
+    struct qp_err        err = {{0}};
+    char                 manifest[1200];
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
+             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
+    CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK ||
+                    (fprintf(stderr, "%s\n", err.msg), false));
+    const char *calib[3] = {frames[0], frames[1], frames[2]};
+    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 2,
+                              NULL, NULL};
+    o.observer.kind = QP_OBSERVER_PERCENTILE;
+    struct qp_build_result r;
+    enum qp_status         s = qp_build_run(&o, &r, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT(r.n_layers > 50);
+    CU_ASSERT_EQUAL(r.stats.layers[QP_PREC_INT8], r.n_layers);
+    for (int32_t i = 0; i < r.n_layers; i++) {
+        CU_ASSERT(r.layers[i].precision == QP_PREC_INT8);
+        CU_ASSERT(r.layers[i].y_scale > 0.0f && r.layers[i].saturation < 0.05);
+    }
+    CU_ASSERT_EQUAL(strlen(r.calib_sha256), 64);
+
+    /* save, then open both the file and the in-memory graph */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/test_quant_build.qpe",
+             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
+    struct qp_qpe_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.target, sizeof meta.target, "cpu");
+    snprintf(meta.precision, sizeof meta.precision, "int8");
+    snprintf(meta.producer, sizeof meta.producer, "test_quant_build");
+    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
+    CU_ASSERT_FATAL(qp_sha256_file(model, meta.model_sha256, NULL) == QP_OK);
+    s = qp_qpe_save(path, &r.g, &meta, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    opt.backend                  = QP_BACKEND_CPU;
+    opt.n_threads                = 2;
+    struct qp_engine *mem, *file, *ref;
+    CU_ASSERT_FATAL(qp_engine_open_graph(&r.g, &opt, &mem, &err) == QP_OK);
+    s = qp_engine_open(path, &opt, &file, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_open(model, &opt, &ref, &err) == QP_OK);
+    struct qp_tensor_info info;
+    qp_engine_output_info(ref, 0, &info);
+    size_t count = (size_t)(info.dims[0] * info.dims[1] * info.dims[2]);
+    float *a = run_once(mem, &spec, frames[3]), *b = run_once(file, &spec, frames[3]);
+    float *f = run_once(ref, &spec, frames[3]);
+    CU_ASSERT(memcmp(a, b, count * sizeof *a) == 0);
+    /* objectness (column 4 of 85) of the INT8 engine against FP32: close on
+     * average; a loose bound that still catches a broken quantizer */
+    double err_sum = 0.0;
+    for (size_t i = 4; i < count; i += 85)
+        err_sum += fabs((double)a[i] - (double)f[i]);
+    double mean = err_sum / (double)(count / 85);
+    fprintf(stderr, "mean |objectness int8 - fp32| = %.4f\n", mean);
+    CU_ASSERT(mean < 0.05);
+    free(a);
+    free(b);
+    free(f);
+    qp_engine_free(mem);
+    qp_engine_free(file);
+    qp_engine_free(ref);
+    qp_build_result_fini(&r);
+    qp_model_spec_fini(&spec);
+    remove(path);
+}
+
+static CU_TestInfo tests[] = {
+    {"YOLOX-Nano int8: build, save, load, identical outputs", test_build_roundtrip},
+    CU_TEST_INFO_NULL,
+};
+static CU_SuiteInfo suites[] = {{"quant_build", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
+QP_TEST_MAIN(suites)
