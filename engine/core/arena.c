@@ -39,7 +39,7 @@ void *qp_arena_alloc(struct qp_arena *a, size_t size)
         return NULL;
     size_t need = (size + QP_ARENA_ALIGN - 1) & ~(size_t)(QP_ARENA_ALIGN - 1);
     struct qp_arena_block *b = a->head;
-    if (!b || b->size - b->used < need) {
+    if (!b || b->used > b->size || b->size - b->used < need) { /* used may pass size by the realignment */
         size_t cap = need > QP_ARENA_BLOCK ? need : QP_ARENA_BLOCK;
         /* malloc aligns to 16; over-allocate so data[] can be realigned */
         b = qp_alloc(sizeof *b + cap + QP_ARENA_ALIGN);

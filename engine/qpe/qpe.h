@@ -109,7 +109,7 @@
 #include "graph/graph.h"
 #include "qpercept/status.h"
 
-#define QP_QPE_MAGIC   "QPENGINE"
+#define QP_QPE_MAGIC "QPENGINE"
 #define QP_QPE_VERSION 1u
 
 /* Largest engine file the loader reads (it holds the whole file in memory). */
@@ -122,10 +122,10 @@ struct qp_qpe_meta {
     char    precision[16];    /* "fp32" | "fp16" | "int8" | "mixed" */
     char    producer[64];     /* "qpercept <version>" */
     int64_t created_unix;
-    char   *report;           /* the build's per-layer table as text (qp_alloc'ed,
-                               * NUL-terminated, may be NULL); qp_qpe_meta_fini frees it */
-    char    source[256];      /* read only: the graph's source (model path) when it was
-                               * saved, truncated to fit; save takes it from g->source */
+    char   *report;   /* the build's per-layer table as text (qp_alloc'ed,
+                       * NUL-terminated, may be NULL); qp_qpe_meta_fini frees it */
+    char source[256]; /* read only: the graph's source (model path) when it was
+                       * saved, truncated to fit; save takes it from g->source */
 };
 
 /* Write g (a linked, shape-inferred graph; every tensor PLAIN layout, no

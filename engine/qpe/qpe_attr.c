@@ -15,9 +15,8 @@
 #include <stdio.h>
 #include <string.h>
 
-
 struct attr_io {
-    struct qp_qpe_buf *w;   /* writing when set, else reading from r */
+    struct qp_qpe_buf *w; /* writing when set, else reading from r */
     struct qp_qpe_rd  *r;
     const char        *bad; /* reading: the first field with an invalid value */
     uint32_t           bad_value;
@@ -157,11 +156,11 @@ static void fam_pool(struct attr_io *io, union qp_attr *a)
 static void fam_resize(struct attr_io *io, union qp_attr *a)
 {
     struct qp_resize_attr *z = &a->resize;
-    z->mode    = (enum qp_resize_mode)io_enum(io, (uint32_t)z->mode, QP_RESIZE_CUBIC + 1, "mode");
-    z->coord   = (enum qp_resize_coord)io_enum(io, (uint32_t)z->coord,
-                                               QP_COORD_TF_HALF_PIXEL_FOR_NN + 1, "coord");
-    z->nearest = (enum qp_resize_nearest)io_enum(io, (uint32_t)z->nearest, QP_NEAREST_CEIL + 1,
-                                                 "nearest");
+    z->mode  = (enum qp_resize_mode)io_enum(io, (uint32_t)z->mode, QP_RESIZE_CUBIC + 1, "mode");
+    z->coord = (enum qp_resize_coord)io_enum(io, (uint32_t)z->coord,
+                                             QP_COORD_TF_HALF_PIXEL_FOR_NN + 1, "coord");
+    z->nearest =
+        (enum qp_resize_nearest)io_enum(io, (uint32_t)z->nearest, QP_NEAREST_CEIL + 1, "nearest");
     io_f32(io, z->scale, 2);
 }
 
@@ -227,35 +226,63 @@ typedef void (*family_fn)(struct attr_io *io, union qp_attr *a);
 
 /* Every named op needs a row (NULL: a new op nobody taught this file). */
 static const family_fn op_family[QP_OP_COUNT] = {
-    [QP_OP_IDENTITY] = fam_unary,     [QP_OP_RELU] = fam_unary,
-    [QP_OP_LEAKY_RELU] = fam_unary,   [QP_OP_SIGMOID] = fam_unary,
-    [QP_OP_HARD_SIGMOID] = fam_unary, [QP_OP_HARD_SWISH] = fam_unary,
-    [QP_OP_TANH] = fam_unary,         [QP_OP_CLIP] = fam_unary,
-    [QP_OP_SQRT] = fam_unary,         [QP_OP_EXP] = fam_unary,
-    [QP_OP_NEG] = fam_unary,          [QP_OP_ABS] = fam_unary,
-    [QP_OP_LOG] = fam_unary,          [QP_OP_RECIPROCAL] = fam_unary,
-    [QP_OP_FLOOR] = fam_unary,        [QP_OP_CEIL] = fam_unary,
-    [QP_OP_ELU] = fam_unary,          [QP_OP_SILU] = fam_unary,
-    [QP_OP_ADD] = fam_none,           [QP_OP_SUB] = fam_none,
-    [QP_OP_MUL] = fam_none,           [QP_OP_DIV] = fam_none,
-    [QP_OP_POW] = fam_none,           [QP_OP_PRELU] = fam_none,
-    [QP_OP_MAX] = fam_none,           [QP_OP_MIN] = fam_none,
-    [QP_OP_QADD] = fam_act,           [QP_OP_CONV] = fam_conv,
-    [QP_OP_CONV_TRANSPOSE] = fam_conv, [QP_OP_BATCHNORM] = fam_bn,
-    [QP_OP_QCONV] = fam_conv,         [QP_OP_MAX_POOL] = fam_pool,
-    [QP_OP_AVG_POOL] = fam_pool,      [QP_OP_GLOBAL_AVG_POOL] = fam_pool,
-    [QP_OP_GLOBAL_MAX_POOL] = fam_pool, [QP_OP_RESIZE] = fam_resize,
-    [QP_OP_CONCAT] = fam_axis,        [QP_OP_SPLIT] = fam_axis,
-    [QP_OP_SLICE] = fam_slice,        [QP_OP_RESHAPE] = fam_reshape,
-    [QP_OP_FLATTEN] = fam_axis,       [QP_OP_SQUEEZE] = fam_none,
-    [QP_OP_UNSQUEEZE] = fam_none,     [QP_OP_TRANSPOSE] = fam_transpose,
-    [QP_OP_PAD] = fam_pad,            [QP_OP_GATHER] = fam_axis,
-    [QP_OP_CAST] = fam_cast,          [QP_OP_SHAPE] = fam_none,
-    [QP_OP_CONSTANT_OF_SHAPE] = fam_fill, [QP_OP_EXPAND] = fam_none,
-    [QP_OP_SOFTMAX] = fam_softmax,    [QP_OP_GEMM] = fam_gemm,
-    [QP_OP_MATMUL] = fam_none,        [QP_OP_LAYOUT] = fam_layout,
-    [QP_OP_QUANTIZE] = fam_none,      [QP_OP_DEQUANTIZE] = fam_none,
-    [QP_OP_QLUT] = fam_act,
+    [QP_OP_IDENTITY]          = fam_unary,
+    [QP_OP_RELU]              = fam_unary,
+    [QP_OP_LEAKY_RELU]        = fam_unary,
+    [QP_OP_SIGMOID]           = fam_unary,
+    [QP_OP_HARD_SIGMOID]      = fam_unary,
+    [QP_OP_HARD_SWISH]        = fam_unary,
+    [QP_OP_TANH]              = fam_unary,
+    [QP_OP_CLIP]              = fam_unary,
+    [QP_OP_SQRT]              = fam_unary,
+    [QP_OP_EXP]               = fam_unary,
+    [QP_OP_NEG]               = fam_unary,
+    [QP_OP_ABS]               = fam_unary,
+    [QP_OP_LOG]               = fam_unary,
+    [QP_OP_RECIPROCAL]        = fam_unary,
+    [QP_OP_FLOOR]             = fam_unary,
+    [QP_OP_CEIL]              = fam_unary,
+    [QP_OP_ELU]               = fam_unary,
+    [QP_OP_SILU]              = fam_unary,
+    [QP_OP_ADD]               = fam_none,
+    [QP_OP_SUB]               = fam_none,
+    [QP_OP_MUL]               = fam_none,
+    [QP_OP_DIV]               = fam_none,
+    [QP_OP_POW]               = fam_none,
+    [QP_OP_PRELU]             = fam_none,
+    [QP_OP_MAX]               = fam_none,
+    [QP_OP_MIN]               = fam_none,
+    [QP_OP_QADD]              = fam_act,
+    [QP_OP_CONV]              = fam_conv,
+    [QP_OP_CONV_TRANSPOSE]    = fam_conv,
+    [QP_OP_BATCHNORM]         = fam_bn,
+    [QP_OP_QCONV]             = fam_conv,
+    [QP_OP_MAX_POOL]          = fam_pool,
+    [QP_OP_AVG_POOL]          = fam_pool,
+    [QP_OP_GLOBAL_AVG_POOL]   = fam_pool,
+    [QP_OP_GLOBAL_MAX_POOL]   = fam_pool,
+    [QP_OP_RESIZE]            = fam_resize,
+    [QP_OP_CONCAT]            = fam_axis,
+    [QP_OP_SPLIT]             = fam_axis,
+    [QP_OP_SLICE]             = fam_slice,
+    [QP_OP_RESHAPE]           = fam_reshape,
+    [QP_OP_FLATTEN]           = fam_axis,
+    [QP_OP_SQUEEZE]           = fam_none,
+    [QP_OP_UNSQUEEZE]         = fam_none,
+    [QP_OP_TRANSPOSE]         = fam_transpose,
+    [QP_OP_PAD]               = fam_pad,
+    [QP_OP_GATHER]            = fam_axis,
+    [QP_OP_CAST]              = fam_cast,
+    [QP_OP_SHAPE]             = fam_none,
+    [QP_OP_CONSTANT_OF_SHAPE] = fam_fill,
+    [QP_OP_EXPAND]            = fam_none,
+    [QP_OP_SOFTMAX]           = fam_softmax,
+    [QP_OP_GEMM]              = fam_gemm,
+    [QP_OP_MATMUL]            = fam_none,
+    [QP_OP_LAYOUT]            = fam_layout,
+    [QP_OP_QUANTIZE]          = fam_none,
+    [QP_OP_DEQUANTIZE]        = fam_none,
+    [QP_OP_QLUT]              = fam_act,
 };
 
 static family_fn family_of(enum qp_op op)

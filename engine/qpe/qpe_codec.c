@@ -17,9 +17,9 @@
 const char *qp_qpe_section_name(uint32_t type)
 {
     static const char *const names[QP_QPE_SECTION_COUNT] = {
-        [QP_QPE_SECTION_META] = "META",   [QP_QPE_SECTION_STRINGS] = "STRINGS",
+        [QP_QPE_SECTION_META] = "META",       [QP_QPE_SECTION_STRINGS] = "STRINGS",
         [QP_QPE_SECTION_TENSORS] = "TENSORS", [QP_QPE_SECTION_NODES] = "NODES",
-        [QP_QPE_SECTION_GRAPH] = "GRAPH", [QP_QPE_SECTION_DATA] = "DATA",
+        [QP_QPE_SECTION_GRAPH] = "GRAPH",     [QP_QPE_SECTION_DATA] = "DATA",
     };
     return type > 0 && type < QP_QPE_SECTION_COUNT ? names[type] : "?";
 }

@@ -39,24 +39,24 @@ struct loader {
     const struct qp_qpe_span *sect;
     struct qp_graph          *g;
     struct qp_err            *err;
-    const char              **str;   /* n_str strings, pointing into file */
+    const char              **str; /* n_str strings, pointing into file */
     uint32_t                  n_str;
     uint32_t                 *flags; /* stored flags of each tensor */
 };
 
-static enum qp_status fail_at(struct loader *L, enum qp_qpe_section s, uint64_t at,
-                              const char *fmt, ...) QP_PRINTF(4, 5);
+static enum qp_status fail_at(struct loader *L, enum qp_qpe_section s, uint64_t at, const char *fmt,
+                              ...) QP_PRINTF(4, 5);
 
-static enum qp_status fail_at(struct loader *L, enum qp_qpe_section s, uint64_t at,
-                              const char *fmt, ...)
+static enum qp_status fail_at(struct loader *L, enum qp_qpe_section s, uint64_t at, const char *fmt,
+                              ...)
 {
     char    why[300];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    return qp_fail(L->err, QP_E_FORMAT, "%s: section %s at byte %" PRIu64 ": %s: " REBUILD,
-                   L->path, qp_qpe_section_name(s), at, why);
+    return qp_fail(L->err, QP_E_FORMAT, "%s: section %s at byte %" PRIu64 ": %s: " REBUILD, L->path,
+                   qp_qpe_section_name(s), at, why);
 }
 
 static struct qp_qpe_rd reader(const struct loader *L, enum qp_qpe_section s)
@@ -109,14 +109,15 @@ bool qp_qpe_tensor_problem(const struct qp_tensor *t, char *why, size_t why_n)
     if ((unsigned)t->dtype >= QP_DTYPE_COUNT)
         snprintf(why, why_n, "dtype %u is not known", (unsigned)t->dtype);
     else if (t->layout != QP_LAYOUT_PLAIN)
-        snprintf(why, why_n, "layout %u is not plain (version 1 holds graphs before the layout "
-                 "pass)", (unsigned)t->layout);
+        snprintf(why, why_n,
+                 "layout %u is not plain (version 1 holds graphs before the layout "
+                 "pass)",
+                 (unsigned)t->layout);
     else if (t->rank < 0 || t->rank > QP_MAX_RANK)
         snprintf(why, why_n, "rank %d (at most %d)", (int)t->rank, QP_MAX_RANK);
     else if (numel < 0 || numel > QP_MAX_TENSOR_BYTES / (int64_t)qp_dtype_size(t->dtype))
         snprintf(why, why_n, "dims %s are negative, overflow or exceed %lld bytes",
-                 qp_dims_str(t->dims, t->rank, dims, sizeof dims),
-                 (long long)QP_MAX_TENSOR_BYTES);
+                 qp_dims_str(t->dims, t->rank, dims, sizeof dims), (long long)QP_MAX_TENSOR_BYTES);
     else if (!(t->scale >= 0.0f) || isinf(t->scale))
         snprintf(why, why_n, "scale %g is not finite and >= 0", (double)t->scale);
     else if (t->zero_point < -128 || t->zero_point > 127)
@@ -132,10 +133,10 @@ static const char *read_tensor(struct qp_qpe_rd *r, struct qp_tensor *t, uint32_
                                uint64_t *off, uint64_t *bytes, char *why, size_t why_n)
 {
     memset(t, 0, sizeof *t);
-    *name               = qp_qpe_get_u32(r);
-    uint32_t dtype      = qp_qpe_get_u32(r), layout = qp_qpe_get_u32(r);
-    t->flags            = qp_qpe_get_u32(r);
-    uint32_t rank       = qp_qpe_get_u32(r), known = qp_qpe_get_u32(r);
+    *name          = qp_qpe_get_u32(r);
+    uint32_t dtype = qp_qpe_get_u32(r), layout = qp_qpe_get_u32(r);
+    t->flags      = qp_qpe_get_u32(r);
+    uint32_t rank = qp_qpe_get_u32(r), known = qp_qpe_get_u32(r);
     bool     tail_zeros = true;
     for (uint32_t d = 0; d < QP_MAX_RANK; d++) {
         t->dims[d] = qp_qpe_get_i64(r);
@@ -289,9 +290,9 @@ static enum qp_status load_node(struct loader *L, struct qp_qpe_rd *r, uint32_t 
         int32_t t     = qp_qpe_get_i32(r);
         if (t < -1 || t >= L->g->n_tensors)
             return fail_at(L, QP_QPE_SECTION_NODES, at(r) - 4,
-                           "node %u '%s': %s %d is tensor %d (there are %d)", (unsigned)i,
-                           n->name, is_in ? "input" : "output", (int)(is_in ? k : k - n->n_in),
-                           (int)t, (int)L->g->n_tensors);
+                           "node %u '%s': %s %d is tensor %d (there are %d)", (unsigned)i, n->name,
+                           is_in ? "input" : "output", (int)(is_in ? k : k - n->n_in), (int)t,
+                           (int)L->g->n_tensors);
         if (is_in)
             n->in[k] = t;
         else
@@ -303,8 +304,8 @@ static enum qp_status load_node(struct loader *L, struct qp_qpe_rd *r, uint32_t 
                        n->name, qp_op_name(n->op), why);
     if (qp_qpe_rd_left(&a))
         return fail_at(L, QP_QPE_SECTION_NODES, at(r),
-                       "node %u '%s' (%s): %u attribute bytes, its op family has %zu",
-                       (unsigned)i, n->name, qp_op_name(n->op), (unsigned)v[5], a.pos);
+                       "node %u '%s' (%s): %u attribute bytes, its op family has %zu", (unsigned)i,
+                       n->name, qp_op_name(n->op), (unsigned)v[5], a.pos);
     r->pos += v[5];
     return QP_OK;
 }
@@ -313,7 +314,8 @@ static enum qp_status load_nodes(struct loader *L)
 {
     struct qp_qpe_rd r = reader(L, QP_QPE_SECTION_NODES);
     uint32_t         n = qp_qpe_get_u32(&r), reserved = qp_qpe_get_u32(&r);
-    if (r.bad || reserved || n > QP_MAX_NODES || (uint64_t)n * QP_QPE_NODE_BYTES > qp_qpe_rd_left(&r))
+    if (r.bad || reserved || n > QP_MAX_NODES ||
+        (uint64_t)n * QP_QPE_NODE_BYTES > qp_qpe_rd_left(&r))
         return fail_at(L, QP_QPE_SECTION_NODES, r.base,
                        "count %u (reserved %u) does not fit the section (at most %d nodes)",
                        (unsigned)n, (unsigned)reserved, QP_MAX_NODES);
@@ -332,8 +334,8 @@ static enum qp_status load_nodes(struct loader *L)
 
 static enum qp_status load_io(struct loader *L)
 {
-    struct qp_graph *g = L->g;
-    struct qp_qpe_rd r = reader(L, QP_QPE_SECTION_GRAPH);
+    struct qp_graph *g     = L->g;
+    struct qp_qpe_rd r     = reader(L, QP_QPE_SECTION_GRAPH);
     int64_t          opset = qp_qpe_get_i64(&r);
     uint32_t         n_in = qp_qpe_get_u32(&r), n_out = qp_qpe_get_u32(&r);
     if (r.bad || ((uint64_t)n_in + n_out) * 4 != qp_qpe_rd_left(&r))
@@ -341,8 +343,7 @@ static enum qp_status load_io(struct loader *L)
                        "%u inputs and %u outputs do not match the section's %" PRIu64 " bytes",
                        (unsigned)n_in, (unsigned)n_out, L->sect[QP_QPE_SECTION_GRAPH].len);
     if (opset < 1 || opset > MAX_OPSET)
-        return fail_at(L, QP_QPE_SECTION_GRAPH, r.base, "opset %" PRId64 " is out of range",
-                       opset);
+        return fail_at(L, QP_QPE_SECTION_GRAPH, r.base, "opset %" PRId64 " is out of range", opset);
     g->opset = opset;
     for (uint64_t k = 0; k < (uint64_t)n_in + n_out; k++) {
         bool           is_in = k < n_in;
@@ -359,11 +360,11 @@ static enum qp_status load_io(struct loader *L)
     }
     for (int32_t t = 0; t < g->n_tensors; t++)
         if (g->tensors[t].flags != L->flags[t])
-            return fail_at(L, QP_QPE_SECTION_TENSORS,
-                           L->sect[QP_QPE_SECTION_TENSORS].off + 8 +
-                               (uint64_t)t * QP_QPE_TENSOR_BYTES,
-                           "tensor %d '%s': flags 0x%x, but the graph makes them 0x%x", (int)t,
-                           g->tensors[t].name, (unsigned)L->flags[t], (unsigned)g->tensors[t].flags);
+            return fail_at(
+                L, QP_QPE_SECTION_TENSORS,
+                L->sect[QP_QPE_SECTION_TENSORS].off + 8 + (uint64_t)t * QP_QPE_TENSOR_BYTES,
+                "tensor %d '%s': flags 0x%x, but the graph makes them 0x%x", (int)t,
+                g->tensors[t].name, (unsigned)L->flags[t], (unsigned)g->tensors[t].flags);
     return QP_OK;
 }
 

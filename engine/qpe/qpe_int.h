@@ -24,13 +24,13 @@
 #error "qpe: constant data is copied as host bytes; a big-endian host needs byte swapping"
 #endif
 
-#define QP_QPE_HEADER_BYTES   24u
-#define QP_QPE_SECTION_BYTES  16u  /* type, reserved, length */
-#define QP_QPE_TENSOR_BYTES   112u /* one TENSORS record */
-#define QP_QPE_NODE_BYTES     24u  /* fixed part of one NODES record */
-#define QP_QPE_DATA_ALIGN     64u
-#define QP_QPE_NO_DATA        UINT64_MAX
-#define QP_QPE_MAX_NODE_IO    4096 /* inputs or outputs of one node (qp_graph_add_node) */
+#define QP_QPE_HEADER_BYTES 24u
+#define QP_QPE_SECTION_BYTES 16u /* type, reserved, length */
+#define QP_QPE_TENSOR_BYTES 112u /* one TENSORS record */
+#define QP_QPE_NODE_BYTES 24u    /* fixed part of one NODES record */
+#define QP_QPE_DATA_ALIGN 64u
+#define QP_QPE_NO_DATA UINT64_MAX
+#define QP_QPE_MAX_NODE_IO 4096 /* inputs or outputs of one node (qp_graph_add_node) */
 
 /* Section types: serialized, numbers never change. */
 enum qp_qpe_section {
@@ -93,13 +93,12 @@ double   qp_qpe_get_f64(struct qp_qpe_rd *r);
  * has no NUL terminator or holds a NUL. */
 const char *qp_qpe_get_str(struct qp_qpe_rd *r, uint32_t *len, const char **why);
 /* Bytes left to read. */
-size_t   qp_qpe_rd_left(const struct qp_qpe_rd *r);
+size_t qp_qpe_rd_left(const struct qp_qpe_rd *r);
 /* Little-endian loads from raw bytes (the header). */
 uint32_t qp_qpe_load_u32(const uint8_t *p);
 uint64_t qp_qpe_load_u64(const uint8_t *p);
 
 /* ===== META (qpe_meta.c) ===== */
-
 
 /* Append META's payload for meta and source; QP_E_INVAL naming the field
  * when a value does not fit the format. */

@@ -63,13 +63,27 @@ static const char *const precisions[] = {"fp32", "fp16", "int8", "mixed"};
 static char *field(struct qp_qpe_meta *m, enum meta_key k, size_t *cap)
 {
     switch (k) {
-    case KEY_TARGET: *cap = sizeof m->target; return m->target;
-    case KEY_MODEL_SHA256: *cap = sizeof m->model_sha256; return m->model_sha256;
-    case KEY_CALIB_SHA256: *cap = sizeof m->calib_sha256; return m->calib_sha256;
-    case KEY_PRECISION: *cap = sizeof m->precision; return m->precision;
-    case KEY_PRODUCER: *cap = sizeof m->producer; return m->producer;
-    case KEY_SOURCE: *cap = sizeof m->source; return m->source;
-    default: *cap = 0; return NULL;
+    case KEY_TARGET:
+        *cap = sizeof m->target;
+        return m->target;
+    case KEY_MODEL_SHA256:
+        *cap = sizeof m->model_sha256;
+        return m->model_sha256;
+    case KEY_CALIB_SHA256:
+        *cap = sizeof m->calib_sha256;
+        return m->calib_sha256;
+    case KEY_PRECISION:
+        *cap = sizeof m->precision;
+        return m->precision;
+    case KEY_PRODUCER:
+        *cap = sizeof m->producer;
+        return m->producer;
+    case KEY_SOURCE:
+        *cap = sizeof m->source;
+        return m->source;
+    default:
+        *cap = 0;
+        return NULL;
     }
 }
 
@@ -124,7 +138,8 @@ static const char *check_value(enum meta_key k, const char *v, size_t n, size_t 
         int64_t x;
         return parse_i64(v, n, &x) ? NULL : "is not a decimal integer within int64";
     }
-    case KIND_TEXT: return NULL;
+    case KIND_TEXT:
+        return NULL;
     }
     return "has an unknown kind";
 }
@@ -137,8 +152,8 @@ static enum qp_status put_checked(struct qp_qpe_buf *b, enum meta_key k, const c
     size_t      n   = strnlen(v, cap);
     const char *why = n == cap ? "is not NUL-terminated" : check_value(k, v, n, cap);
     if (why)
-        return qp_fail(err, QP_E_INVAL, "%s: engine metadata %s '%.80s' %s", path, keys[k].name,
-                       v, why);
+        return qp_fail(err, QP_E_INVAL, "%s: engine metadata %s '%.80s' %s", path, keys[k].name, v,
+                       why);
     qp_qpe_put_str(b, keys[k].name);
     qp_qpe_put_str(b, v);
     return QP_OK;
@@ -147,7 +162,7 @@ static enum qp_status put_checked(struct qp_qpe_buf *b, enum meta_key k, const c
 enum qp_status qp_qpe_meta_write(struct qp_qpe_buf *b, const struct qp_qpe_meta *meta,
                                  const char *source, const char *path, struct qp_err *err)
 {
-    struct qp_qpe_meta m = *meta; /* field() wants a mutable struct; only read here */
+    struct qp_qpe_meta m        = *meta; /* field() wants a mutable struct; only read here */
     size_t             count_at = b->n;
     uint32_t           count    = 0;
     enum qp_status     st       = QP_OK;
@@ -219,8 +234,8 @@ static int find_key(const char *name)
     return -1;
 }
 
-static enum qp_status read_entries(struct qp_qpe_rd *r, const char *path,
-                                   struct qp_qpe_meta *meta, struct qp_err *err)
+static enum qp_status read_entries(struct qp_qpe_rd *r, const char *path, struct qp_qpe_meta *meta,
+                                   struct qp_err *err)
 {
     char        what[96];
     bool        seen[KEY_COUNT] = {false};

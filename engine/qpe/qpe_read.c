@@ -74,11 +74,12 @@ static enum qp_status check_header(const char *path, const uint8_t *hdr, uint64_
     if (size < QP_QPE_HEADER_BYTES)
         return too_short(path, size, err);
     uint32_t version = qp_qpe_load_u32(hdr + 8), header = qp_qpe_load_u32(hdr + 12);
-    uint64_t total   = qp_qpe_load_u64(hdr + 16);
+    uint64_t total = qp_qpe_load_u64(hdr + 16);
     if (version != QP_QPE_VERSION)
-        return qp_fail(err, QP_E_UNSUPPORTED,
-                       "%s: engine file format version %u, this qpercept reads version %u: " REBUILD,
-                       path, (unsigned)version, QP_QPE_VERSION);
+        return qp_fail(
+            err, QP_E_UNSUPPORTED,
+            "%s: engine file format version %u, this qpercept reads version %u: " REBUILD, path,
+            (unsigned)version, QP_QPE_VERSION);
     if (header != QP_QPE_HEADER_BYTES)
         return qp_fail(err, QP_E_FORMAT,
                        "%s: header of %u bytes, format version 1 has %u: damaged; " REBUILD, path,
@@ -133,7 +134,7 @@ static enum qp_status section_fail(struct qp_err *err, const char *path, uint64_
 /* Walk the sections between the header and the checksum into sect[]. */
 static enum qp_status walk_sections(const char *path, const uint8_t *file, uint64_t size,
                                     struct qp_qpe_span sect[QP_QPE_SECTION_COUNT],
-                                    struct qp_err *err)
+                                    struct qp_err     *err)
 {
     uint64_t pos = QP_QPE_HEADER_BYTES, end = size - QP_SHA256_BYTES;
     uint32_t want = QP_QPE_SECTION_META;
@@ -143,18 +144,18 @@ static enum qp_status walk_sections(const char *path, const uint8_t *file, uint6
                                 "a section header runs past the end (%" PRIu64 " bytes left)",
                                 end - pos);
         uint32_t type = qp_qpe_load_u32(file + pos), reserved = qp_qpe_load_u32(file + pos + 4);
-        uint64_t len  = qp_qpe_load_u64(file + pos + 8);
+        uint64_t len = qp_qpe_load_u64(file + pos + 8);
         if (type != want)
-            return section_fail(err, path, pos, "section type %u where %s belongs",
-                                (unsigned)type, qp_qpe_section_name(want));
+            return section_fail(err, path, pos, "section type %u where %s belongs", (unsigned)type,
+                                qp_qpe_section_name(want));
         if (reserved != 0)
             return section_fail(err, path, pos, "reserved word %u of %s is not 0",
                                 (unsigned)reserved, qp_qpe_section_name(type));
         uint64_t room = end - pos - QP_QPE_SECTION_BYTES;
         if (len > room || (len + 7) / 8 * 8 > room)
             return section_fail(err, path, pos,
-                                "length %" PRIu64 " of %s runs past the end of the file",
-                                len, qp_qpe_section_name(type));
+                                "length %" PRIu64 " of %s runs past the end of the file", len,
+                                qp_qpe_section_name(type));
         sect[type].off = pos + QP_QPE_SECTION_BYTES;
         sect[type].len = len;
         pos            = sect[type].off + (len + 7) / 8 * 8;
@@ -166,8 +167,7 @@ static enum qp_status walk_sections(const char *path, const uint8_t *file, uint6
     if (want < QP_QPE_SECTION_COUNT)
         return section_fail(err, path, pos, "section %s is missing", qp_qpe_section_name(want));
     if (pos != end)
-        return section_fail(err, path, pos, "%" PRIu64 " bytes after the last section",
-                            end - pos);
+        return section_fail(err, path, pos, "%" PRIu64 " bytes after the last section", end - pos);
     return QP_OK;
 }
 
@@ -188,8 +188,7 @@ static enum qp_status read_verified(const char *path, FILE *f, uint64_t size, ui
 {
     uint8_t *file = qp_alloc((size_t)size);
     if (!file)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory reading %" PRIu64 " bytes", path,
-                       size);
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory reading %" PRIu64 " bytes", path, size);
     if (!read_at(f, 0, file, (size_t)size)) {
         qp_free(file);
         return qp_fail(err, QP_E_IO, "%s: read error", path);
@@ -230,7 +229,7 @@ enum qp_status qp_qpe_load(const char *path, const char *want_target, struct qp_
         struct qp_qpe_rd r = {file + sect[QP_QPE_SECTION_META].off,
                               (size_t)sect[QP_QPE_SECTION_META].len, 0,
                               sect[QP_QPE_SECTION_META].off, false};
-        st = qp_qpe_meta_read(&r, path, meta, err);
+        st                 = qp_qpe_meta_read(&r, path, meta, err);
     }
     if (st == QP_OK)
         st = check_target(path, meta, want_target, err);
@@ -268,8 +267,8 @@ enum qp_status qp_qpe_read_meta(const char *path, struct qp_qpe_meta *meta, stru
         else if (!read_at(f, QP_QPE_HEADER_BYTES + QP_QPE_SECTION_BYTES, buf, (size_t)len))
             st = qp_fail(err, QP_E_IO, "%s: read error", path);
         else {
-            struct qp_qpe_rd r = {buf, (size_t)len, 0,
-                                  QP_QPE_HEADER_BYTES + QP_QPE_SECTION_BYTES, false};
+            struct qp_qpe_rd r = {buf, (size_t)len, 0, QP_QPE_HEADER_BYTES + QP_QPE_SECTION_BYTES,
+                                  false};
             st                 = qp_qpe_meta_read(&r, path, meta, err);
         }
     }

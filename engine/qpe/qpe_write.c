@@ -72,8 +72,8 @@ static enum qp_status check_graph(const char *path, const struct qp_graph *g, st
                            "inputs, outputs and constants (0x%x)",
                            path, t->name, (unsigned)t->flags, (unsigned)want);
         if ((t->flags & QP_TENSOR_CONST) && !t->data && qp_tensor_nbytes(t) != 0)
-            return qp_fail(err, QP_E_INVAL, "%s: cannot save constant '%s': it has no data",
-                           path, t->name);
+            return qp_fail(err, QP_E_INVAL, "%s: cannot save constant '%s': it has no data", path,
+                           t->name);
     }
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
@@ -87,8 +87,8 @@ static enum qp_status check_graph(const char *path, const struct qp_graph *g, st
             /* in and out are separate arrays: passes may shrink n_in */
             int32_t t = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
             if (t < -1 || t >= g->n_tensors)
-                return qp_fail(err, QP_E_INVAL, "%s: cannot save node '%s': tensor index %d",
-                               path, n->name, (int)t);
+                return qp_fail(err, QP_E_INVAL, "%s: cannot save node '%s': tensor index %d", path,
+                               n->name, (int)t);
         }
     }
     return QP_OK;
@@ -193,8 +193,8 @@ static enum qp_status compose(struct qp_qpe_buf *b, const char *path, const stru
         const struct qp_tensor *t = &g->tensors[i];
         if (!(t->flags & QP_TENSOR_CONST))
             continue;
-        qp_qpe_put_zeros(b, (QP_QPE_DATA_ALIGN - (b->n - at) % QP_QPE_DATA_ALIGN) %
-                                QP_QPE_DATA_ALIGN);
+        qp_qpe_put_zeros(b,
+                         (QP_QPE_DATA_ALIGN - (b->n - at) % QP_QPE_DATA_ALIGN) % QP_QPE_DATA_ALIGN);
         if (t->data)
             qp_qpe_put_bytes(b, t->data, qp_tensor_nbytes(t));
     }
@@ -234,8 +234,7 @@ static void sync_dir(const char *path)
     }
 }
 
-static enum qp_status write_atomic(const char *path, const struct qp_qpe_buf *b,
-                                   struct qp_err *err)
+static enum qp_status write_atomic(const char *path, const struct qp_qpe_buf *b, struct qp_err *err)
 {
     char tmp[PATH_MAX];
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)

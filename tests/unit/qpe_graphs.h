@@ -33,8 +33,8 @@ static inline int32_t qg_tensor(struct qp_graph *g, const char *name)
     return t;
 }
 
-static inline int32_t qg_input(struct qp_graph *g, const char *name, enum qp_dtype dt,
-                               int32_t rank, const int64_t *dims)
+static inline int32_t qg_input(struct qp_graph *g, const char *name, enum qp_dtype dt, int32_t rank,
+                               const int64_t *dims)
 {
     int32_t           t = qg_tensor(g, name);
     struct qp_tensor *x = &g->tensors[t];
@@ -47,8 +47,8 @@ static inline int32_t qg_input(struct qp_graph *g, const char *name, enum qp_dty
 }
 
 /* A constant filled with a byte pattern (floats: small values of both signs). */
-static inline int32_t qg_const(struct qp_graph *g, const char *name, enum qp_dtype dt,
-                               int32_t rank, const int64_t *dims)
+static inline int32_t qg_const(struct qp_graph *g, const char *name, enum qp_dtype dt, int32_t rank,
+                               const int64_t *dims)
 {
     int32_t t = qg_tensor(g, name);
     void   *p = NULL;
@@ -66,8 +66,8 @@ static inline int32_t qg_const(struct qp_graph *g, const char *name, enum qp_dty
 }
 
 /* A constant with the given values (f32 or i64 by dt). */
-static inline int32_t qg_values(struct qp_graph *g, const char *name, enum qp_dtype dt,
-                                int32_t n, const void *v)
+static inline int32_t qg_values(struct qp_graph *g, const char *name, enum qp_dtype dt, int32_t n,
+                                const void *v)
 {
     int32_t t = qg_tensor(g, name);
     void   *p = NULL;
@@ -88,15 +88,16 @@ static inline struct qp_node *qg_node(struct qp_graph *g, enum qp_op op, const c
         n_out++;
     CU_ASSERT_FATAL(qp_graph_add_node(g, op, name, n_in, n_out, &idx, NULL) == QP_OK);
     for (int32_t k = 0; k < n_out; k++) {
-        int32_t t                 = qg_tensor(g, outs[k]);
-        g->nodes[idx].out[k]      = t;
+        int32_t t            = qg_tensor(g, outs[k]);
+        g->nodes[idx].out[k] = t;
     }
     for (int32_t k = 0; k < n_in; k++)
         g->nodes[idx].in[k] = ins[k];
     return &g->nodes[idx];
 }
-#define QG_IN(...) ((int32_t)(sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t))), \
-    ((const int32_t[]){__VA_ARGS__})
+#define QG_IN(...)                                                                                 \
+    ((int32_t)(sizeof((const int32_t[]){__VA_ARGS__}) / sizeof(int32_t))),                         \
+        ((const int32_t[]){__VA_ARGS__})
 #define QG_OUT(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* Index of the tensor called name (asserted to exist). */
@@ -131,11 +132,12 @@ static inline bool qg_finish(struct qp_graph *g, const char *const *outputs)
 static inline bool qpe_graph_conv(struct qp_graph *g)
 {
     qp_graph_init(g, "conv.onnx");
-    g->opset  = 13;
-    int32_t x = qg_input(g, "x", QP_DTYPE_F32, 4, QG_DIMS(1, 4, 9, 9));
-    int32_t w = qg_const(g, "conv.w", QP_DTYPE_F32, 4, QG_DIMS(6, 2, 3, 3));
-    int32_t b = qg_const(g, "conv.b", QP_DTYPE_F32, 1, QG_DIMS(6));
-    struct qp_conv_attr *c = &qg_node(g, QP_OP_CONV, "conv", QG_IN(x, w, b), QG_OUT("c"))->attr.conv;
+    g->opset               = 13;
+    int32_t              x = qg_input(g, "x", QP_DTYPE_F32, 4, QG_DIMS(1, 4, 9, 9));
+    int32_t              w = qg_const(g, "conv.w", QP_DTYPE_F32, 4, QG_DIMS(6, 2, 3, 3));
+    int32_t              b = qg_const(g, "conv.b", QP_DTYPE_F32, 1, QG_DIMS(6));
+    struct qp_conv_attr *c =
+        &qg_node(g, QP_OP_CONV, "conv", QG_IN(x, w, b), QG_OUT("c"))->attr.conv;
     c->kernel[0] = c->kernel[1] = 3;
     c->stride[0] = 2, c->stride[1] = 1;
     c->dilation[0] = 1, c->dilation[1] = 2;
@@ -153,18 +155,18 @@ static inline bool qpe_graph_quant(struct qp_graph *g)
     int32_t x = qg_input(g, "x", QP_DTYPE_F32, 4, QG_DIMS(1, 4, 8, 8));
     qg_node(g, QP_OP_QUANTIZE, "quantize", QG_IN(x), QG_OUT("xq"));
     qg_quant(g, "xq", 0.05f, 3);
-    int32_t w  = qg_const(g, "qconv.w", QP_DTYPE_I8, 4, QG_DIMS(8, 4, 3, 3));
-    int32_t ws = qg_values(g, "qconv.w_scale", QP_DTYPE_F32, 8,
-                           (const float[]){.01f, .02f, .03f, .04f, .05f, .06f, .07f, .08f});
-    int32_t bi = qg_const(g, "qconv.bias", QP_DTYPE_I32, 1, QG_DIMS(8));
+    int32_t              w          = qg_const(g, "qconv.w", QP_DTYPE_I8, 4, QG_DIMS(8, 4, 3, 3));
+    static const float   w_scale[8] = {.01f, .02f, .03f, .04f, .05f, .06f, .07f, .08f};
+    int32_t              ws         = qg_values(g, "qconv.w_scale", QP_DTYPE_F32, 8, w_scale);
+    int32_t              bi         = qg_const(g, "qconv.bias", QP_DTYPE_I32, 1, QG_DIMS(8));
     struct qp_conv_attr *c =
         &qg_node(g, QP_OP_QCONV, "qconv", QG_IN(qg_t(g, "xq"), w, ws, bi), QG_OUT("cq"))->attr.conv;
     c->kernel[0] = c->kernel[1] = 3;
     c->stride[0] = c->stride[1] = 1;
     c->dilation[0] = c->dilation[1] = 1;
     c->pad[0] = c->pad[1] = c->pad[2] = c->pad[3] = 1;
-    c->group = 1;
-    c->act   = (struct qp_act_params){QP_ACT_CLIP, 0.0f, 6.0f};
+    c->group                                      = 1;
+    c->act                                        = (struct qp_act_params){QP_ACT_CLIP, 0.0f, 6.0f};
     qg_quant(g, "cq", 0.1f, -5);
     qg_node(g, QP_OP_QLUT, "qlut", QG_IN(qg_t(g, "cq")), QG_OUT("lq"))->attr.act =
         (struct qp_act_params){QP_ACT_SIGMOID, 0.0f, 0.0f};
@@ -181,7 +183,8 @@ static inline void families_shape(struct qp_graph *g, int32_t x)
 {
     qg_node(g, QP_OP_CONCAT, "concat", QG_IN(x, x), QG_OUT("cat"))->attr.axis = 1;
     qg_node(g, QP_OP_SPLIT, "split", QG_IN(qg_t(g, "cat"), QG_I64(g, "split.sizes", 3, 5)),
-            QG_OUT("s0", "s1"))->attr.axis = 1;
+            QG_OUT("s0", "s1"))
+        ->attr.axis = 1;
     qg_node(g, QP_OP_SLICE, "slice",
             QG_IN(qg_t(g, "s1"), QG_I64(g, "sl.starts", 1, 2), QG_I64(g, "sl.ends", 4, 8),
                   QG_I64(g, "sl.axes", 1, 3), QG_I64(g, "sl.steps", 2, 3)),
@@ -190,16 +193,16 @@ static inline void families_shape(struct qp_graph *g, int32_t x)
     struct qp_resize_attr *rz =
         &qg_node(g, QP_OP_RESIZE, "resize", QG_IN(qg_t(g, "s0"), -1, sc, -1), QG_OUT("rz"))
              ->attr.resize;
-    rz->mode    = QP_RESIZE_LINEAR;
-    rz->coord   = QP_COORD_ALIGN_CORNERS;
-    rz->nearest = QP_NEAREST_CEIL;
-    int32_t pv  = qg_values(g, "pad.value", QP_DTYPE_F32, 1, (const float[]){1.5f});
+    rz->mode            = QP_RESIZE_LINEAR;
+    rz->coord           = QP_COORD_ALIGN_CORNERS;
+    rz->nearest         = QP_NEAREST_CEIL;
+    int32_t pv          = qg_values(g, "pad.value", QP_DTYPE_F32, 1, (const float[]){1.5f});
     g->tensors[pv].rank = 0;
     qg_node(g, QP_OP_PAD, "pad",
-            QG_IN(qg_t(g, "s0"), QG_I64(g, "pad.pads", 0, 0, 1, 2, 0, 0, 2, 1), pv),
-            QG_OUT("pd"))->attr.pad.mode = QP_PAD_EDGE;
-    int32_t *perm = qg_node(g, QP_OP_TRANSPOSE, "transpose", QG_IN(qg_t(g, "s0")),
-                            QG_OUT("tr"))->attr.transpose.perm;
+            QG_IN(qg_t(g, "s0"), QG_I64(g, "pad.pads", 0, 0, 1, 2, 0, 0, 2, 1), pv), QG_OUT("pd"))
+        ->attr.pad.mode = QP_PAD_EDGE;
+    int32_t *perm = qg_node(g, QP_OP_TRANSPOSE, "transpose", QG_IN(qg_t(g, "s0")), QG_OUT("tr"))
+                        ->attr.transpose.perm;
     perm[0] = 0, perm[1] = 2, perm[2] = 3, perm[3] = 1;
     for (int i = 4; i < QP_MAX_RANK; i++)
         perm[i] = -1;
@@ -207,7 +210,7 @@ static inline void families_shape(struct qp_graph *g, int32_t x)
     qg_node(g, QP_OP_GATHER, "gather", QG_IN(x, QG_I64(g, "ga.idx", 3, 0)), QG_OUT("ga"))
         ->attr.axis = 1;
     qg_node(g, QP_OP_RESHAPE, "reshape", QG_IN(x, QG_I64(g, "rs.shape", 1, 4, 64)), QG_OUT("rs"))
-        ->attr.allowzero = true;
+        ->attr.allowzero                                                 = true;
     qg_node(g, QP_OP_CAST, "cast", QG_IN(x), QG_OUT("ca"))->attr.cast_to = QP_DTYPE_F16;
     qg_node(g, QP_OP_CONSTANT_OF_SHAPE, "cos", QG_IN(QG_I64(g, "cos.shape", 2, 3)), QG_OUT("cs"))
         ->attr.fill = 2.5;
@@ -238,7 +241,7 @@ static inline void families_math(struct qp_graph *g, int32_t x)
     p->kernel[0] = 3, p->kernel[1] = 2, p->stride[0] = p->stride[1] = 2;
     p->dilation[0] = p->dilation[1] = 1;
     p->pad[0] = 1, p->pad[2] = 1, p->ceil_mode = true;
-    p = &qg_node(g, QP_OP_AVG_POOL, "avgpool", QG_IN(x), QG_OUT("ap"))->attr.pool;
+    p            = &qg_node(g, QP_OP_AVG_POOL, "avgpool", QG_IN(x), QG_OUT("ap"))->attr.pool;
     p->kernel[0] = p->kernel[1] = 2, p->stride[0] = p->stride[1] = 1;
     p->dilation[0] = p->dilation[1] = 1;
     p->auto_pad = QP_AUTO_PAD_SAME_LOWER, p->count_include_pad = true;
@@ -246,11 +249,12 @@ static inline void families_math(struct qp_graph *g, int32_t x)
     struct qp_softmax_attr *sm =
         &qg_node(g, QP_OP_SOFTMAX, "softmax", QG_IN(x), QG_OUT("sm"))->attr.softmax;
     sm->axis = 2, sm->legacy = true;
-    struct qp_gemm_attr *gm = &qg_node(g, QP_OP_GEMM, "gemm",
-                                       QG_IN(qg_t(g, "fl"),
-                                             qg_const(g, "gm.b", QP_DTYPE_F32, 2, QG_DIMS(16, 64)),
-                                             qg_const(g, "gm.c", QP_DTYPE_F32, 1, QG_DIMS(16))),
-                                       QG_OUT("gm"))->attr.gemm;
+    struct qp_gemm_attr *gm =
+        &qg_node(g, QP_OP_GEMM, "gemm",
+                 QG_IN(qg_t(g, "fl"), qg_const(g, "gm.b", QP_DTYPE_F32, 2, QG_DIMS(16, 64)),
+                       qg_const(g, "gm.c", QP_DTYPE_F32, 1, QG_DIMS(16))),
+                 QG_OUT("gm"))
+             ->attr.gemm;
     gm->alpha = 0.5f, gm->beta = 2.0f, gm->trans_b = true;
     qg_node(g, QP_OP_MATMUL, "matmul",
             QG_IN(qg_t(g, "fl"), qg_const(g, "mm.b", QP_DTYPE_F32, 2, QG_DIMS(64, 3))),
@@ -267,13 +271,13 @@ static inline void families_math(struct qp_graph *g, int32_t x)
     g->tensors[qg_t(g, "clip.max")].rank = 0;
     struct qp_conv_attr *c =
         &qg_node(g, QP_OP_CONV_TRANSPOSE, "convt",
-                 QG_IN(x, qg_const(g, "ct.w", QP_DTYPE_F32, 4, QG_DIMS(4, 2, 3, 3))),
-                 QG_OUT("ct"))->attr.conv;
+                 QG_IN(x, qg_const(g, "ct.w", QP_DTYPE_F32, 4, QG_DIMS(4, 2, 3, 3))), QG_OUT("ct"))
+             ->attr.conv;
     c->stride[0] = c->stride[1] = 2;
     c->dilation[0] = c->dilation[1] = 1;
     c->pad[0] = c->pad[1] = c->pad[2] = c->pad[3] = 1;
     c->out_pad[0] = c->out_pad[1] = 1;
-    c->group = 1;
+    c->group                      = 1;
     qg_node(g, QP_OP_PRELU, "prelu",
             QG_IN(x, qg_const(g, "pr.slope", QP_DTYPE_F32, 3, QG_DIMS(4, 1, 1))), QG_OUT("pr"));
     qg_node(g, QP_OP_ADD, "add", QG_IN(x, qg_t(g, "bn")), QG_OUT("ad"));

@@ -63,7 +63,8 @@ static bool same_attr(enum qp_op op, const union qp_attr *a, const union qp_attr
 {
     switch (op) {
     case QP_OP_QADD:
-    case QP_OP_QLUT: return same_act(&a->act, &b->act);
+    case QP_OP_QLUT:
+        return same_act(&a->act, &b->act);
     case QP_OP_CONV:
     case QP_OP_CONV_TRANSPOSE:
     case QP_OP_QCONV:
@@ -73,7 +74,8 @@ static bool same_attr(enum qp_op op, const union qp_attr *a, const union qp_attr
                same_ints(a->conv.pad, b->conv.pad, 4) &&
                same_ints(a->conv.out_pad, b->conv.out_pad, 2) && a->conv.group == b->conv.group &&
                a->conv.auto_pad == b->conv.auto_pad && same_act(&a->conv.act, &b->conv.act);
-    case QP_OP_BATCHNORM: return a->bn.epsilon == b->bn.epsilon;
+    case QP_OP_BATCHNORM:
+        return a->bn.epsilon == b->bn.epsilon;
     case QP_OP_MAX_POOL:
     case QP_OP_AVG_POOL:
     case QP_OP_GLOBAL_AVG_POOL:
@@ -86,27 +88,34 @@ static bool same_attr(enum qp_op op, const union qp_attr *a, const union qp_attr
                a->pool.count_include_pad == b->pool.count_include_pad;
     case QP_OP_RESIZE:
         return a->resize.mode == b->resize.mode && a->resize.coord == b->resize.coord &&
-               a->resize.nearest == b->resize.nearest &&
-               a->resize.scale[0] == b->resize.scale[0] && a->resize.scale[1] == b->resize.scale[1];
+               a->resize.nearest == b->resize.nearest && a->resize.scale[0] == b->resize.scale[0] &&
+               a->resize.scale[1] == b->resize.scale[1];
     case QP_OP_CONCAT:
     case QP_OP_SPLIT:
     case QP_OP_FLATTEN:
-    case QP_OP_GATHER: return a->axis == b->axis;
+    case QP_OP_GATHER:
+        return a->axis == b->axis;
     case QP_OP_SLICE:
         return memcmp(a->slice.start, b->slice.start, sizeof a->slice.start) == 0 &&
                memcmp(a->slice.step, b->slice.step, sizeof a->slice.step) == 0;
-    case QP_OP_RESHAPE: return a->allowzero == b->allowzero;
-    case QP_OP_TRANSPOSE: return same_ints(a->transpose.perm, b->transpose.perm, QP_MAX_RANK);
+    case QP_OP_RESHAPE:
+        return a->allowzero == b->allowzero;
+    case QP_OP_TRANSPOSE:
+        return same_ints(a->transpose.perm, b->transpose.perm, QP_MAX_RANK);
     case QP_OP_PAD:
         return a->pad.mode == b->pad.mode && a->pad.value == b->pad.value &&
                memcmp(a->pad.pads, b->pad.pads, sizeof a->pad.pads) == 0;
-    case QP_OP_CAST: return a->cast_to == b->cast_to;
-    case QP_OP_CONSTANT_OF_SHAPE: return a->fill == b->fill;
-    case QP_OP_SOFTMAX: return a->softmax.axis == b->softmax.axis && a->softmax.legacy == b->softmax.legacy;
+    case QP_OP_CAST:
+        return a->cast_to == b->cast_to;
+    case QP_OP_CONSTANT_OF_SHAPE:
+        return a->fill == b->fill;
+    case QP_OP_SOFTMAX:
+        return a->softmax.axis == b->softmax.axis && a->softmax.legacy == b->softmax.legacy;
     case QP_OP_GEMM:
         return a->gemm.alpha == b->gemm.alpha && a->gemm.beta == b->gemm.beta &&
                a->gemm.trans_a == b->gemm.trans_a && a->gemm.trans_b == b->gemm.trans_b;
-    case QP_OP_LAYOUT: return a->layout.to_nhwc == b->layout.to_nhwc;
+    case QP_OP_LAYOUT:
+        return a->layout.to_nhwc == b->layout.to_nhwc;
     default:
         if (op <= QP_OP_SILU) /* unary element-wise */
             return a->unary.alpha == b->unary.alpha && a->unary.beta == b->unary.beta;
@@ -133,9 +142,8 @@ static void compare_node(const struct qp_node *a, const struct qp_node *b)
 {
     bool same = a->op == b->op && strcmp(a->name, b->name) == 0 && a->n_in == b->n_in &&
                 a->n_out == b->n_out && same_ints(a->in, b->in, a->n_in) &&
-                same_ints(a->out, b->out, a->n_out) &&
-                a->phys_axes == b->phys_axes && a->dead == b->dead &&
-                same_attr(a->op, &a->attr, &b->attr);
+                same_ints(a->out, b->out, a->n_out) && a->phys_axes == b->phys_axes &&
+                a->dead == b->dead && same_attr(a->op, &a->attr, &b->attr);
     if (!same)
         fprintf(stderr, "\n  node '%s' (%s) differs after the round trip\n", a->name,
                 qp_op_name(a->op));
@@ -280,8 +288,8 @@ static int32_t real_model(const char *rel, const char *qpe)
     }
     QP_TEST_RAN();
     struct qp_graph    g;
-    struct qp_err      err = {{0}};
-    struct qp_qpe_meta m   = test_meta();
+    struct qp_err      err     = {{0}};
+    struct qp_qpe_meta m       = test_meta();
     int32_t            n_qconv = 0;
     enum qp_status     st      = qp_onnx_import(path, &g, &err);
     if (st != QP_OK)
@@ -318,7 +326,7 @@ static void test_meta_and_sniff(void)
 {
     QP_TEST_RAN();
     struct qp_graph    g;
-    struct qp_qpe_meta m = test_meta(), got;
+    struct qp_qpe_meta m   = test_meta(), got;
     struct qp_err      err = {{0}};
     int64_t            live;
     if (!qpe_graph_conv(&g)) {
@@ -440,19 +448,19 @@ static void test_save_refusals(void)
     snprintf(m.precision, sizeof m.precision, "int4");
     CU_ASSERT_EQUAL(qp_qpe_save(path, &g, &m, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "precision 'int4' is not one of"));
-    m = test_meta();
+    m           = test_meta();
     m.target[0] = '\0';
     CU_ASSERT_EQUAL(qp_qpe_save(path, &g, &m, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "target"));
-    m = test_meta();
+    m                 = test_meta();
     m.model_sha256[3] = 'G';
     CU_ASSERT_EQUAL(qp_qpe_save(path, &g, &m, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model_sha256"));
-    m = test_meta();
+    m                   = test_meta();
     g.tensors[0].layout = QP_LAYOUT_NHWC;
     CU_ASSERT_EQUAL(qp_qpe_save(path, &g, &m, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "layout pass"));
-    g.tensors[0].layout = QP_LAYOUT_PLAIN;
+    g.tensors[0].layout  = QP_LAYOUT_PLAIN;
     g.nodes[0].phys_axes = true;
     CU_ASSERT_EQUAL(qp_qpe_save(path, &g, &m, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "physical"));
@@ -474,8 +482,8 @@ static void test_save_fault_injection(void)
         qp_graph_fini(&g);
         return;
     }
-    const char *path  = tmp_path("oom.qpe");
-    int64_t     live  = qp_alloc_live(), fails = 0;
+    const char *path = tmp_path("oom.qpe");
+    int64_t     live = qp_alloc_live(), fails = 0;
     for (int64_t k = 1; k < 1000; k++) {
         struct qp_err err = {{0}};
         qp_alloc_fail_at(k);
@@ -502,9 +510,9 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    static const char *const names[] = {"conv.qpe",         "conv2.qpe",    "quant.qpe",
-                                        "families.qpe",     "nanodet.qpe",  "meta.qpe",
-                                        "nanodet_int8.qpe", "header.qpe",   "oom.qpe"};
+    static const char *const names[] = {"conv.qpe",         "conv2.qpe",   "quant.qpe",
+                                        "families.qpe",     "nanodet.qpe", "meta.qpe",
+                                        "nanodet_int8.qpe", "header.qpe",  "oom.qpe"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         unlink(tmp_path(names[i]));
     return rmdir(dir) == 0 ? 0 : -1;

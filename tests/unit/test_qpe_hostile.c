@@ -33,8 +33,19 @@ static char dir[1024], mut_path[1100];
 
 enum { S_META = 1, S_STRINGS, S_TENSORS, S_NODES, S_GRAPH, S_DATA, S_COUNT };
 enum { REC = 112 }; /* TENSORS record */
-enum { T_NAME = 0, T_DTYPE = 4, T_LAYOUT = 8, T_FLAGS = 12, T_RANK = 16, T_KNOWN = 20,
-       T_DIMS = 24, T_SCALE = 88, T_ZP = 92, T_DOFF = 96, T_DBYTES = 104 };
+enum {
+    T_NAME   = 0,
+    T_DTYPE  = 4,
+    T_LAYOUT = 8,
+    T_FLAGS  = 12,
+    T_RANK   = 16,
+    T_KNOWN  = 20,
+    T_DIMS   = 24,
+    T_SCALE  = 88,
+    T_ZP     = 92,
+    T_DOFF   = 96,
+    T_DBYTES = 104
+};
 
 static uint8_t *V, *B; /* valid file, mutated copy */
 static size_t   VN, BN;
@@ -390,8 +401,8 @@ static void test_strings(void)
     MUT("tensor 0: name index is out of range", wr32(t0 + T_NAME, 0xffffffffu));
     MUT("tensor 0: name index is out of range", wr32(t0 + T_NAME, rd32(V + sect_off[S_STRINGS])));
     MUT("node 0: name index is out of range", wr32(rec + 4, 0xffffffffu));
-    MUT("tensor 'x' is defined twice", wr32(tensor_at(tensor("conv.w")) + T_NAME,
-                                            rd32(V + tensor_at(tensor("x")) + T_NAME)));
+    MUT("tensor 'x' is defined twice",
+        wr32(tensor_at(tensor("conv.w")) + T_NAME, rd32(V + tensor_at(tensor("x")) + T_NAME)));
     /* an unknown META key is ignored: rename "report" */
     reset();
     B[meta_value("report") - 7] = 'X';
@@ -418,7 +429,8 @@ static void test_tensors(void)
     MUT("layout 2", wr32(x + T_LAYOUT, 2));
     MUT("layout 1 is not plain", wr32(x + T_LAYOUT, 1));
     MUT("dims [1,4,4611686018427387903,4611686018427387903] are negative, overflow",
-        wr64(x + T_DIMS + 16, INT64_MAX / 2); wr64(x + T_DIMS + 24, INT64_MAX / 2));
+        wr64(x + T_DIMS + 16, INT64_MAX / 2);
+        wr64(x + T_DIMS + 24, INT64_MAX / 2));
     MUT("are negative, overflow", wr64(x + T_DIMS + 8, (uint64_t)-4));
     MUT("exceed 2147483648 bytes", wr64(x + T_DIMS + 8, 1 << 30));
     MUT("dims past the rank are not 0", wr64(x + T_DIMS + 40, 3));
@@ -474,15 +486,16 @@ static void test_nodes(void)
     MUT("writes tensor 'c', which is already defined", wr32(node_in(relu, 1), c));
     MUT("writes tensor 'x', which is already defined", wr32(node_in(relu, 1), tensor("x")));
     MUT("reads 'y', which no node, input or initializer defines",
-        wr32(node_in(relu, 1), 0xffffffffu); wr32(node_in(relu, 0), y));
+        wr32(node_in(relu, 1), 0xffffffffu);
+        wr32(node_in(relu, 0), y));
     MUT("required input 0 is missing", wr32(node_in(conv, 0), 0xffffffffu));
     MUT("attribute auto_pad = 9 is not a valid value", wr32(a + 52, 9));
     MUT("attribute act = 99 is not a valid value", wr32(a + 56, 99));
     MUT("attributes run past their end", wr32(conv + 20, rd32(V + conv + 20) - 4));
     MUT("attribute bytes, its op family has", wr32(relu + 20, rd32(V + relu + 20) + 4);
         wr32(relu + 8, 0));
-    MUT("must be positive", wr32(a + 8, (uint32_t)-1));             /* stride */
-    MUT("must not be negative", wr32(a + 24, (uint32_t)-3));        /* pad */
+    MUT("must be positive", wr32(a + 8, (uint32_t)-1));       /* stride */
+    MUT("must not be negative", wr32(a + 24, (uint32_t)-3));  /* pad */
     MUT("but its node gives f32 [1,6,5,5]", wr32(a + 36, 0)); /* right pad: another size */
     /* relu as an Add of three inputs: its attribute bytes become in[2], out[0] */
     MUT("has 3 inputs, expects 2 to 2", wr32(relu, QP_OP_ADD); wr32(relu + 8, 3);
@@ -537,7 +550,8 @@ static void test_meta_and_target(void)
     MUT("key 'model_sha256' is not 64 lower-case hex digits", B[h + 10] = 'G');
     MUT("key 'created_unix' is not a decimal integer", B[c + 6] = 'x');
     MUT("key 'target' is missing", B[t - 2] = 'z'); /* "targez": unknown, ignored */
-    MUT("key 'model_sha256' appears twice", memcpy(B + meta_value("calib_sha256") - 13, "model", 5));
+    MUT("key 'model_sha256' appears twice",
+        memcpy(B + meta_value("calib_sha256") - 13, "model", 5));
     MUT("entry 0: string is not NUL-terminated", B[sect_off[S_META] + 4 + 4 + 6] = 'x');
     MUT("key 'target' is empty or too long", wr32(t, 0); B[t + 4] = 0);
     reset();
@@ -577,8 +591,7 @@ static void test_fault_injection(void)
         }
         fails++;
         if (st != QP_E_NOMEM)
-            fprintf(stderr, "\n  fail_at %lld: %s: %s\n", (long long)k, qp_status_str(st),
-                    err.msg);
+            fprintf(stderr, "\n  fail_at %lld: %s: %s\n", (long long)k, qp_status_str(st), err.msg);
         CU_ASSERT_EQUAL(st, QP_E_NOMEM);
         CU_ASSERT(fired);
     }
