@@ -356,7 +356,8 @@ static bool close_container(struct parser *p, size_t base, struct qp_json *out)
         return fail(p, out->offset, "more than 2^32 items in one %s", qp_json_type_name(out->type));
     if (!grow(p, &p->tape, &p->cap_tape, p->n_tape + n))
         return false;
-    memcpy(p->tape + p->n_tape, p->stack + base, n * sizeof *p->stack);
+    if (n) /* an empty container may come before any array exists */
+        memcpy(p->tape + p->n_tape, p->stack + base, n * sizeof *p->stack);
     out->v.at = p->n_tape;
     out->n    = (uint32_t)n;
     p->n_tape += n;
