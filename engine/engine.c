@@ -155,6 +155,8 @@ enum qp_status qp_engine_front(const char *path, const struct qp_engine_options 
         s = bind_constants(g, opt, err);
     if (s == QP_OK)
         s = qp_pass_infer_fold(g, qp_cpu_eval, st, err);
+    if (s == QP_OK) /* QDQ models: their Q/DQ pairs become INT8 ops, scales kept */
+        s = qp_pass_fold_qdq(g, st, err);
     if (s == QP_OK && !opt->all_tensors)
         s = qp_pass_eliminate(g, st, err);
     if (s == QP_OK && !opt->all_tensors)

@@ -5,7 +5,7 @@
  * between them (calibration and quantization, engine files):
  *
  *   front  ONNX import, constants fixed at open, inference with constant
- *          folding, and (unless all_tensors) no-op elimination, BatchNorm
+ *          folding, QDQ folding (graph/qdq.h), and (unless all_tensors) no-op elimination, BatchNorm
  *          folding and SiLU fusion: a float graph whose every tensor still
  *          has a meaning a quantizer can observe and rewrite;
  *   back   (unless all_tensors) conv + activation fusion, the NHWC layout,

@@ -31,6 +31,7 @@ struct qp_pass_stats {
 
 enum qp_status qp_pass_infer_fold(struct qp_graph *g, qp_eval_fn eval, struct qp_pass_stats *st,
                                   struct qp_err *err);
+enum qp_status qp_pass_fold_qdq(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_eliminate(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_fold_bn(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);

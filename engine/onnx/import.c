@@ -358,9 +358,7 @@ static enum qp_status import_node(struct qp_onnx_ctx *c, const Onnx__NodeProto *
         return qp_onnx_node_fail(c, QP_E_FORMAT, "no valid op_type");
     if (strlen(c->name) > QP_ONNX_MAX_NAME || (np->domain && strlen(np->domain) > QP_ONNX_MAX_NAME))
         return qp_onnx_node_fail(c, QP_E_FORMAT, "name or domain too long");
-    const struct qp_onnx_op *row = NULL;
-    if (qp_onnx_default_domain(np->domain))
-        row = qp_onnx_op_find(np->op_type, c->opset);
+    const struct qp_onnx_op *row = qp_onnx_op_lookup(np->domain, np->op_type, c->opset);
     if (!row)
         return unsupported_op(c, np->domain);
     enum qp_status st = qp_onnx_attrs_begin(c);
@@ -369,8 +367,11 @@ static enum qp_status import_node(struct qp_onnx_ctx *c, const Onnx__NodeProto *
     else if (st == QP_OK) {
         struct qp_node *n = NULL;
         st                = make_node(c, row, &n);
-        if (st == QP_OK && row->parse)
-            st = row->parse(c, n);
+        if (st == QP_OK && row->parse) {
+            int32_t idx = (int32_t)(n - c->g->nodes);
+            st          = row->parse(c, n);
+            n           = &c->g->nodes[idx]; /* a parser may have added nodes */
+        }
         if (st == QP_OK)
             st = qp_onnx_attrs_end(c);
         if (st == QP_OK)
@@ -466,9 +467,9 @@ static enum qp_status import_model(struct qp_onnx_ctx *c, const Onnx__ModelProto
             return st;
     c->np   = NULL;
     c->name = NULL;
-    if ((st = check_dropped(c)) != QP_OK)
+    if ((st = check_dropped(c)) != QP_OK || (st = qp_graph_link(c->g, c->err)) != QP_OK)
         return st;
-    return qp_graph_link(c->g, c->err);
+    return c->quant ? qp_onnx_quant_finish(c) : QP_OK;
 }
 
 /* ===== public API ===== */
@@ -489,6 +490,7 @@ enum qp_status qp_onnx_import_buffer(const void *buf, size_t n, const char *name
     if (st == QP_OK)
         st = import_model(&c, (const Onnx__ModelProto *)m);
     qp_free(c.dropped);
+    qp_free(c.qdecl);
     qp_onnx_pb_free(m);
     if (st != QP_OK)
         qp_graph_fini(g);

@@ -10,6 +10,8 @@
  *   attrs.c     typed attribute getters; unused attributes are refused
  *   op_table.c  ONNX op type -> qp_op + attribute parser (one row per op)
  *   op_norm.c   parsers that turn attribute forms into constant inputs
+ *   op_quant.c  quantized ops (QuantizeLinear, QLinearConv, com.microsoft
+ *               QLinear*) and their tensors' scales / zero points
  *   import.c    the model and graph walk; inspect.c the summary for inspect
  *
  * The generated protobuf-c types appear only here and in those files.
@@ -118,6 +120,11 @@ struct qp_onnx_ctx {
     /* outputs dropped by node parsers, checked once all nodes are in */
     struct qp_onnx_dropped *dropped;
     int32_t                 n_dropped, cap_dropped;
+    /* quantized ops (op_quant.c): any seen; per tensor, the node that first
+     * named its scale / zero point (qp_alloc'd, NULL where none did) */
+    bool         quant;
+    const char **qdecl;
+    int32_t      cap_qdecl;
 };
 
 /* Fail about the current node: "<source>: node '<name>' (<Op>): <fmt>". */
@@ -202,7 +209,9 @@ enum qp_status qp_onnx_attr_axis(struct qp_onnx_ctx *c, const struct qp_node *n,
 
 /* Parse the attributes of np into n (created with the normalised input
  * count, inputs and outputs resolved). May add constant inputs, shrink
- * n_in / n_out or change n->op; must not add nodes. n is NULL for ops that
+ * n_in / n_out, change n->op or mark n dead (its outputs made constants);
+ * may add nodes (QLinearConcat's requantizing QLuts), which can move the
+ * node array: the caller finds n again by index. n is NULL for ops that
  * become constants (Constant). */
 typedef enum qp_status (*qp_onnx_parse_fn)(struct qp_onnx_ctx *c, struct qp_node *n);
 
@@ -216,6 +225,10 @@ struct qp_onnx_op {
 
 /* The row for a default-domain op type at opset, or NULL. */
 const struct qp_onnx_op *qp_onnx_op_find(const char *op_type, int64_t opset);
+/* The row for op_type in domain (default, or the com.microsoft QLinear ops
+ * of op_quant.c) at the default domain's opset, or NULL. */
+const struct qp_onnx_op *qp_onnx_op_lookup(const char *domain, const char *op_type,
+                                           int64_t opset);
 /* Any row for op_type, whatever the opset (messages), or NULL. */
 const struct qp_onnx_op *qp_onnx_op_any(const char *op_type);
 /* Is domain the default one ("", "ai.onnx")? NULL counts as "". */
@@ -231,3 +244,15 @@ enum qp_status qp_onnx_parse_resize(struct qp_onnx_ctx *c, struct qp_node *n);
 enum qp_status qp_onnx_parse_upsample(struct qp_onnx_ctx *c, struct qp_node *n);
 enum qp_status qp_onnx_parse_dropout(struct qp_onnx_ctx *c, struct qp_node *n);
 enum qp_status qp_onnx_parse_constant(struct qp_onnx_ctx *c, struct qp_node *n);
+
+/* Conv's attributes (op_table.c), for QLinearConv once its inputs are QConv's. */
+enum qp_status qp_onnx_parse_conv_attrs(struct qp_onnx_ctx *c, struct qp_node *n);
+
+/* Parsers of op_quant.c (the com.microsoft ones are in its own table). */
+enum qp_status qp_onnx_parse_quantize(struct qp_onnx_ctx *c, struct qp_node *n);
+enum qp_status qp_onnx_parse_dequantize(struct qp_onnx_ctx *c, struct qp_node *n);
+enum qp_status qp_onnx_parse_qlinear_conv(struct qp_onnx_ctx *c, struct qp_node *n);
+/* Once all nodes are in and linked: carry scales / zero points through
+ * data-movement ops, checking the readers' declarations; refuse uint8
+ * quantized graph inputs and outputs. */
+enum qp_status qp_onnx_quant_finish(struct qp_onnx_ctx *c);

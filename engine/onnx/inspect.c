@@ -64,8 +64,8 @@ static enum qp_status histogram(const Onnx__GraphProto *gp, int64_t opset,
         }
         memcpy(oc->op_type, key, sizeof key);
         oc->count     = 1;
-        oc->supported = qp_onnx_default_domain(sorted[i]->domain) && sorted[i]->op_type &&
-                        qp_onnx_op_find(sorted[i]->op_type, opset) != NULL;
+        oc->supported = sorted[i]->op_type &&
+                        qp_onnx_op_lookup(sorted[i]->domain, sorted[i]->op_type, opset) != NULL;
         info->n_ops++;
     }
     qp_free(sorted);

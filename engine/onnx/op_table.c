@@ -121,6 +121,11 @@ static enum qp_status parse_conv(struct qp_onnx_ctx *c, struct qp_node *n)
     return parse_conv_common(c, n);
 }
 
+enum qp_status qp_onnx_parse_conv_attrs(struct qp_onnx_ctx *c, struct qp_node *n)
+{
+    return parse_conv_common(c, n);
+}
+
 static enum qp_status parse_conv_transpose(struct qp_onnx_ctx *c, struct qp_node *n)
 {
     enum qp_status st = parse_conv_common(c, n);
@@ -377,6 +382,7 @@ static const struct qp_onnx_op ops[] = {
     ROW("ConstantOfShape", QP_OP_CONSTANT_OF_SHAPE, 0, 9, parse_constant_of_shape),
     ROW("Conv", QP_OP_CONV, 0, 1, parse_conv),
     ROW("ConvTranspose", QP_OP_CONV_TRANSPOSE, 0, 1, parse_conv_transpose),
+    ROW("DequantizeLinear", QP_OP_DEQUANTIZE, 0, 10, qp_onnx_parse_dequantize),
     ROW("Div", QP_OP_DIV, 0, 1, NULL),
     ROW("Dropout", QP_OP_IDENTITY, 0, 1, qp_onnx_parse_dropout),
     ROW("Elu", QP_OP_ELU, 0, 1, parse_elu),
@@ -402,6 +408,8 @@ static const struct qp_onnx_op ops[] = {
     ROW("PRelu", QP_OP_PRELU, 0, 1, NULL),
     ROW("Pad", QP_OP_PAD, 3, 1, qp_onnx_parse_pad),
     ROW("Pow", QP_OP_POW, 0, 1, NULL),
+    ROW("QLinearConv", QP_OP_QCONV, 0, 10, qp_onnx_parse_qlinear_conv),
+    ROW("QuantizeLinear", QP_OP_QUANTIZE, 0, 10, qp_onnx_parse_quantize),
     ROW("Reciprocal", QP_OP_RECIPROCAL, 0, 1, NULL),
     ROW("Relu", QP_OP_RELU, 0, 1, NULL),
     ROW("Reshape", QP_OP_RESHAPE, 0, 5, parse_reshape),
