@@ -4,10 +4,11 @@
  * into an engine file (.qpe) with its model spec beside it (OUT.qpe.ini),
  * printing the per-layer table (which the engine file keeps for inspect).
  *
- * Mixed precision (the per-layer sensitivity search) and the CUDA target
- * are not built yet: asking for them is refused with a message saying so.
+ * The CUDA target is not built yet: asking for it is refused with a message
+ * saying so.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +26,10 @@
 struct build_cli {
     const char               *model, *out, *calib, *report, *manifest, *spec_file;
     enum qp_precision         precision;
+    bool                      mixed;
+    double                    min_agreement;
     struct qp_observer_params obs;
-    long                      calib_images, threads;
+    long                      calib_images, measure_images, threads;
     const char               *spec_keys[MAX_SPEC], *spec_vals[MAX_SPEC];
     int                       n_spec;
 };
@@ -43,6 +46,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
     o->obs                        = def;
     o->precision                  = QP_PREC_INT8;
     o->calib_images               = 64;
+    o->measure_images             = 8;
+    o->min_agreement              = 0.95;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v, *key;
         double      d;
@@ -65,15 +70,13 @@ static int parse(int argc, char **argv, struct build_cli *o)
         else if (!strcmp(a, "--spec"))
             o->spec_file = v;
         else if (!strcmp(a, "--precision")) {
-            if (!strcmp(v, "mixed"))
-                return usage("--precision mixed: the mixed-precision search is not implemented "
-                             "yet; use int8, fp16 or fp32", NULL);
-            bool ok = false;
+            bool ok  = !strcmp(v, "mixed");
+            o->mixed = ok;
             for (int p = 0; p < QP_PREC_COUNT; p++)
                 if (!strcmp(v, qp_precision_name((enum qp_precision)p)))
                     o->precision = (enum qp_precision)p, ok = true;
             if (!ok)
-                return usage("--precision must be fp32, fp16 or int8", v);
+                return usage("--precision must be fp32, fp16, int8 or mixed", v);
         } else if (!strcmp(a, "--calib-method")) {
             if (qp_observer_kind_parse(v, &o->obs.kind, NULL) != QP_OK)
                 return usage("--calib-method must be minmax, percentile, entropy or mse", v);
@@ -81,6 +84,11 @@ static int parse(int argc, char **argv, struct build_cli *o)
             o->obs.percentile = d;
         else if (!strcmp(a, "--calib-images") && qp_cli_parse_int(v, 1, 100000, &o->calib_images))
             ;
+        else if (!strcmp(a, "--measure-images") &&
+                 qp_cli_parse_int(v, 0, 10000, &o->measure_images))
+            ;
+        else if (!strcmp(a, "--min-agreement") && qp_cli_parse_float(v, 0.0, 1.0, &d))
+            o->min_agreement = d;
         else if (!strcmp(a, "--threads") && qp_cli_parse_int(v, 0, 1024, &o->threads))
             ;
         else if (!strcmp(a, "--target")) {
@@ -95,7 +103,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
     }
     if (!o->model || !o->out)
         return usage("give MODEL.onnx and -o OUT.qpe", NULL);
-    if (o->precision == QP_PREC_INT8 && !o->calib)
+    if ((o->mixed || o->precision == QP_PREC_INT8) && !o->calib)
         return usage("int8 needs calibration images: --calib DIR|LIST|IMAGE", NULL);
     return 0;
 }
@@ -104,39 +112,51 @@ struct progress {
     bool tty;
 };
 
-static void on_progress(void *ctx, int32_t done, int32_t total)
+static void on_progress(void *ctx, const char *phase, int32_t done, int32_t total)
 {
     const struct progress *p = ctx;
     if (p->tty) {
-        int bar = (int)(30 * done / (total ? total : 1));
-        fprintf(stderr, "\rcalibrating [%.*s%*s] %d/%d", bar, "==============================",
+        int bar = total > 0 ? (int)(30 * (done < total ? done : total) / total) : 30;
+        fprintf(stderr, "\r%-12s [%.*s%*s] %d/%d", phase, bar, "==============================",
                 30 - bar, "", (int)done, (int)total);
-        if (done == total)
+        if (done >= total)
             fputc('\n', stderr);
-    } else if (done % 10 == 0 || done == total) {
-        fprintf(stderr, "calibrating: %d/%d images\n", (int)done, (int)total);
+    } else if (done % 10 == 0 || done >= total) {
+        fprintf(stderr, "%s: %d/%d\n", phase, (int)done, (int)total);
     }
+}
+
+/* "%.1f" of a dB value, "-" for NaN. */
+static const char *dbs(double v, char *buf, size_t n)
+{
+    if (v != v)
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.1f", v);
+    return buf;
 }
 
 /* The per-layer table, as printed and as stored in the engine file. */
 static char *table(const struct qp_build_result *r, const struct build_cli *o)
 {
-    char  *buf = NULL;
+    char  *buf = NULL, a[32], b[32];
     size_t len = 0;
     FILE  *f   = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "%-40s %-5s %10s %10s %10s %9s\n", "layer", "prec", "in scale", "out scale",
-            "out amax", "saturated");
+    fprintf(f, "%-36s %-5s %10s %10s %10s %9s %8s %8s\n", "layer", "prec", "in scale",
+            "out scale", "out amax", "saturated", "SQNR dB", "sens dB");
     for (int32_t i = 0; i < r->n_layers; i++) {
         const struct qp_build_layer *l = &r->layers[i];
         if (l->precision == QP_PREC_INT8)
-            fprintf(f, "%-40.40s %-5s %10.4g %10.4g %10.4g %8.4f%%\n", l->name,
+            fprintf(f, "%-36.36s %-5s %10.4g %10.4g %10.4g %8.4f%% %8s %8s\n", l->name,
                     qp_precision_name(l->precision), (double)l->x_scale, (double)l->y_scale,
-                    (double)l->amax, 100.0 * l->saturation);
+                    (double)l->amax, 100.0 * l->saturation, dbs(l->sqnr_db, a, sizeof a),
+                    dbs(l->sensitivity_db, b, sizeof b));
         else
-            fprintf(f, "%-40.40s %-5s %10s %10s %10s %9s\n", l->name,
-                    qp_precision_name(l->precision), "-", "-", "-", "-");
+            fprintf(f, "%-36.36s %-5s %10s %10s %10s %9s %8s %8s\n", l->name,
+                    qp_precision_name(l->precision), "-", "-", "-", "-", "-",
+                    dbs(l->sensitivity_db, b, sizeof b));
     }
     fprintf(f,
             "%d layers: %d int8, %d fp16, %d fp32; %d QLut, %d QAdd, %d int8 data-movement "
@@ -146,8 +166,20 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             (int)r->stats.layers[QP_PREC_FP16], (int)r->stats.layers[QP_PREC_FP32],
             (int)r->stats.lut, (int)r->stats.add, (int)r->stats.moved, (int)r->stats.quantize,
             (int)r->stats.dequantize, (int)r->stats.requant,
-            o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
-            o->precision == QP_PREC_INT8 ? o->calib_images : 0L);
+            o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
+            o->mixed || o->precision == QP_PREC_INT8 ? o->calib_images : 0L);
+    if (r->n_measured)
+        fprintf(f,
+                "vs FP32 on %d calibration images: output SQNR %s dB, agreement mAP %.3f, "
+                "recall@0.5 %.3f%s\n",
+                (int)r->n_measured, dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement,
+                r->m.recall50,
+                !o->mixed       ? ""
+                : r->target_met ? " (target met)"
+                                : " (target NOT met: at most a fifth of the layers may be fp16)");
+    if (o->mixed)
+        fprintf(f, "mixed: the layers with the lowest 'sens dB' (network output SQNR with that "
+                   "layer alone int8) were moved to fp16 first\n");
     fclose(f);
     return buf;
 }
@@ -165,11 +197,22 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
         fprintf(f, "%s\n{\"name\":\"", i ? "," : "");
         for (const char *c = l->name; *c; c++)
             fprintf(f, *c == '"' || *c == '\\' ? "\\%c" : (unsigned char)*c < 0x20 ? "?" : "%c", *c);
-        fprintf(f, "\",\"precision\":\"%s\",\"in_scale\":%.9g,\"out_scale\":%.9g,\"amax\":%.9g,\"saturation\":%.9g}",
+        fprintf(f, "\",\"precision\":\"%s\",\"in_scale\":%.9g,\"out_scale\":%.9g,\"amax\":%.9g,\"saturation\":%.9g",
                 qp_precision_name(l->precision), (double)l->x_scale, (double)l->y_scale,
                 (double)l->amax, l->saturation);
+        if (l->sqnr_db == l->sqnr_db && isfinite(l->sqnr_db))
+            fprintf(f, ",\"sqnr_db\":%.6g", l->sqnr_db);
+        if (l->sensitivity_db == l->sensitivity_db && isfinite(l->sensitivity_db))
+            fprintf(f, ",\"sensitivity_db\":%.6g", l->sensitivity_db);
+        fprintf(f, "}");
     }
-    fprintf(f, "\n]}\n");
+    fprintf(f, "\n]");
+    if (r->n_measured)
+        fprintf(f, ",\"measured_images\":%d,\"agreement\":%.6g,\"recall50\":%.6g%s%.6g",
+                (int)r->n_measured, r->m.agreement, r->m.recall50,
+                isfinite(r->m.out_sqnr_db) ? ",\"output_sqnr_db\":" : ",\"output_sqnr_inf\":",
+                isfinite(r->m.out_sqnr_db) ? r->m.out_sqnr_db : 1.0);
+    fprintf(f, "}\n");
     return fclose(f) == 0 ? QP_OK : qp_fail(err, QP_E_IO, "--report %s: write failed", path);
 }
 
@@ -185,11 +228,21 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                         o->spec_vals, o->n_spec, argv0, &spec, err);
     if (s != QP_OK)
         return s;
-    if (o->precision == QP_PREC_INT8)
+    if (o->mixed || o->precision == QP_PREC_INT8)
         s = qp_cli_images_list("--calib", o->calib, (int32_t)o->calib_images, true, &imgs, err);
     struct progress      pr = {isatty(2) != 0};
-    struct qp_build_opts bo = {o->model, &spec, o->precision, o->obs, (const char *const *)imgs.paths,
-                               imgs.n, (int)o->threads, on_progress, &pr};
+    struct qp_build_opts bo = {o->model,
+                               &spec,
+                               o->precision,
+                               o->mixed,
+                               o->min_agreement,
+                               o->obs,
+                               (const char *const *)imgs.paths,
+                               imgs.n,
+                               (int32_t)o->measure_images,
+                               (int)o->threads,
+                               on_progress,
+                               &pr};
     if (s == QP_OK)
         s = qp_build_run(&bo, &r, err);
     if (s == QP_OK)
@@ -200,7 +253,8 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
     if (s == QP_OK) {
         snprintf(meta.target, sizeof meta.target, "cpu");
         snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
-        snprintf(meta.precision, sizeof meta.precision, "%s", qp_precision_name(o->precision));
+        snprintf(meta.precision, sizeof meta.precision, "%s",
+                 o->mixed ? "mixed" : qp_precision_name(o->precision));
         snprintf(meta.producer, sizeof meta.producer, "qpercept build");
         meta.created_unix = (int64_t)time(NULL);
         meta.report       = tab;

@@ -23,8 +23,9 @@ static const struct {
      "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
     {"build", qp_cli_build,
-     "build MODEL.onnx -o OUT.qpe [--precision int8|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
+     "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
      "        [--calib-method minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
+     "        [--min-agreement 0.95] [--measure-images N]\n"
      "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx [--json]"},
     {"eval", qp_cli_eval,

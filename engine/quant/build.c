@@ -1,143 +1,192 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * build.c - calibration, quantization and the per-layer report (build.h).
+ * build.c - calibration, the mixed-precision search, quantization and the
+ * per-layer report (build.h).
  *
- * Observers are keyed by tensor name: the calibration engine and the graph
- * the quantizer rewrites come from the same front half of the same model,
- * so a tensor has the same name in both (generated names included: the
- * passes are deterministic).
+ * A precision plan names every Conv layer of the front-half graph (in graph
+ * order) with its precision; each candidate graph is built again from the
+ * model by the front half and qp_pass_quantize (milliseconds), which keeps
+ * every build independent of the previous one.
  */
 #include "quant/build.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
 
-struct watch {
-    const char        *name; /* the calibration engine's (borrowed) */
-    int32_t            tensor;
-    int64_t            numel;
-    struct qp_observer obs;
-    float              amax; /* threshold, 0 when none */
+struct plan {
+    const struct qp_calib *c;
+    char                 **names; /* Conv layers of the front graph */
+    enum qp_precision     *prec;
+    int32_t                n;
 };
-
-struct calib {
-    struct qp_engine  *e;
-    struct watch      *w;
-    int32_t            n;
-    float             *buf;
-    enum qp_precision  precision;
-};
-
-static void calib_fini(struct calib *c)
-{
-    for (int32_t i = 0; i < c->n; i++)
-        qp_observer_fini(&c->w[i].obs);
-    qp_free(c->w);
-    qp_free(c->buf);
-    qp_engine_free(c->e);
-}
-
-static enum qp_status calib_open(const struct qp_build_opts *o, struct calib *c, struct qp_err *err)
-{
-    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_graph          g;
-    opt.backend   = QP_BACKEND_CPU;
-    opt.n_threads = o->n_threads;
-    memset(&g, 0, sizeof g); /* the importer initialises it */
-    enum qp_status s = qp_engine_front(o->model, &opt, &g, NULL, err);
-    opt.all_tensors  = true;
-    if (s == QP_OK)
-        s = qp_engine_open_graph(&g, &opt, &c->e, err);
-    qp_graph_fini(&g);
-    if (s != QP_OK)
-        return s;
-    int32_t nt = qp_engine_n_tensors(c->e);
-    c->w       = qp_calloc((size_t)nt + 1, sizeof *c->w);
-    if (!c->w)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for observers", o->model);
-    int64_t most = 1;
-    for (int32_t t = 0; t < nt; t++) {
-        struct qp_tensor_info info;
-        if (!qp_engine_tensor_info(c->e, t, &info) || info.dtype != QP_DTYPE_F32)
-            continue;
-        struct watch *w = &c->w[c->n];
-        w->name         = info.name;
-        w->tensor       = t;
-        w->numel        = 1;
-        for (int32_t d = 0; d < info.rank; d++)
-            w->numel *= info.dims[d];
-        most = w->numel > most ? w->numel : most;
-        if ((s = qp_observer_init(&w->obs, &o->observer, err)) != QP_OK)
-            return s;
-        c->n++;
-    }
-    c->buf = qp_alloc((size_t)most * sizeof *c->buf);
-    return c->buf ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", o->model);
-}
-
-/* Run every calibration image and feed the observers. */
-static enum qp_status calib_run(const struct qp_build_opts *o, struct calib *c,
-                                struct qp_sha256 *hash, struct qp_err *err)
-{
-    struct qp_detector *det;
-    enum qp_status      s = qp_detector_new(c->e, o->spec, &det, err);
-    if (s != QP_OK)
-        return s;
-    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
-    struct qp_detection     dets[16];
-    for (int32_t i = 0; i < o->n_images && s == QP_OK; i++) {
-        struct qp_image img;
-        char            hex[65];
-        int32_t         nd;
-        if ((s = qp_sha256_file(o->images[i], hex, err)) != QP_OK ||
-            (s = qp_image_load(o->images[i], &img, err)) != QP_OK)
-            break;
-        qp_sha256_update(hash, hex, 64);
-        qp_sha256_update(hash, "\n", 1);
-        s = qp_detector_run(det, &img, &p, dets, 16, &nd, err);
-        qp_image_free(&img);
-        for (int32_t k = 0; k < c->n && s == QP_OK; k++) {
-            struct watch *w = &c->w[k];
-            s = qp_engine_read_tensor(c->e, w->tensor, c->buf, (size_t)w->numel * sizeof(float), err);
-            if (s == QP_OK)
-                qp_observer_add(&w->obs, c->buf, w->numel);
-        }
-        if (o->progress)
-            o->progress(o->progress_ctx, i + 1, o->n_images);
-    }
-    qp_detector_free(det);
-    for (int32_t k = 0; k < c->n && s == QP_OK; k++)
-        if (qp_observer_threshold(&c->w[k].obs, &c->w[k].amax, NULL) != QP_OK)
-            c->w[k].amax = 0.0f; /* all zeros or never finite: stays float */
-    return s;
-}
-
-static const struct watch *find(const struct calib *c, const char *name)
-{
-    for (int32_t i = 0; i < c->n; i++)
-        if (strcmp(c->w[i].name, name) == 0)
-            return &c->w[i];
-    return NULL;
-}
 
 static float amax_cb(void *ctx, const char *name)
 {
-    const struct watch *w = find(ctx, name);
+    const struct plan           *p = ctx;
+    const struct qp_calib_watch *w = p->c ? qp_calib_find(p->c, name) : NULL;
     return w ? w->amax : 0.0f;
 }
 
 static enum qp_precision prec_cb(void *ctx, const char *name)
 {
-    (void)name;
-    return ((const struct calib *)ctx)->precision;
+    const struct plan *p = ctx;
+    for (int32_t i = 0; i < p->n; i++)
+        if (strcmp(p->names[i], name) == 0)
+            return p->prec[i];
+    return QP_PREC_FP32;
 }
 
-/* One report row per Conv / QConv layer of the quantized graph. */
-static enum qp_status report(struct qp_build_result *r, const struct calib *c, struct qp_err *err)
+static void plan_fini(struct plan *p)
+{
+    for (int32_t i = 0; i < p->n; i++)
+        qp_free(p->names[i]);
+    qp_free(p->names);
+    qp_free(p->prec);
+}
+
+/* The Conv layers of the model's front-half graph, all at precision. */
+static enum qp_status plan_init(const struct qp_build_opts *o, const struct qp_calib *c,
+                                enum qp_precision precision, struct plan *p, struct qp_err *err)
+{
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_graph          g;
+    memset(p, 0, sizeof *p);
+    memset(&g, 0, sizeof g);
+    p->c             = c;
+    enum qp_status s = qp_engine_front(o->model, &opt, &g, NULL, err);
+    if (s == QP_OK) {
+        p->names = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->names);
+        p->prec  = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->prec);
+        if (!p->names || !p->prec)
+            s = qp_fail(err, QP_E_NOMEM, "out of memory planning precisions");
+    }
+    for (int32_t i = 0; i < g.n_nodes && s == QP_OK; i++) {
+        if (g.nodes[i].dead || g.nodes[i].op != QP_OP_CONV)
+            continue;
+        size_t len = strlen(g.nodes[i].name) + 1;
+        if (!(p->names[p->n] = qp_alloc(len))) {
+            s = qp_fail(err, QP_E_NOMEM, "out of memory planning precisions");
+            break;
+        }
+        memcpy(p->names[p->n], g.nodes[i].name, len);
+        p->prec[p->n++] = precision;
+    }
+    qp_graph_fini(&g);
+    return s;
+}
+
+/* The quantized front-half graph of plan p into g (zeroed by the caller). */
+static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *p,
+                                    struct qp_graph *g, struct qp_quant_stats *st,
+                                    struct qp_err *err)
+{
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_quant_opts     qo  = {amax_cb, prec_cb, p};
+    enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
+    return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
+}
+
+static enum qp_status open_plan(const struct qp_build_opts *o, struct plan *p, bool all_tensors,
+                                struct qp_engine **e, struct qp_err *err)
+{
+    struct qp_graph          g;
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    memset(&g, 0, sizeof g);
+    opt.backend      = QP_BACKEND_CPU;
+    opt.n_threads    = o->n_threads;
+    opt.all_tensors  = all_tensors;
+    enum qp_status s = quantize_plan(o, p, &g, NULL, err);
+    if (s == QP_OK)
+        s = qp_engine_open_graph(&g, &opt, e, err);
+    qp_graph_fini(&g);
+    return s;
+}
+
+static enum qp_status measure_plan(const struct qp_build_opts *o, struct plan *p,
+                                   const struct qp_measure *m, struct qp_measure_result *r,
+                                   struct qp_err *err)
+{
+    struct qp_engine *e = NULL;
+    enum qp_status    s = open_plan(o, p, false, &e, err);
+    if (s == QP_OK)
+        s = qp_measure_engine(m, e, r, err);
+    qp_engine_free(e);
+    return s;
+}
+
+static void progress(const struct qp_build_opts *o, const char *phase, int32_t done,
+                     int32_t total)
+{
+    if (o->progress)
+        o->progress(o->progress_ctx, phase, done, total);
+}
+
+struct ranked {
+    int32_t layer;
+    double  db;
+};
+
+static int by_db(const void *a, const void *b)
+{
+    const struct ranked *x = a, *y = b;
+    if (x->db != y->db)
+        return x->db < y->db ? -1 : 1; /* most sensitive (lowest SQNR) first */
+    return x->layer - y->layer;
+}
+
+/* Mixed precision: sensitivity of each layer, then FP16 for the most
+ * sensitive until the agreement target holds (or a fifth are FP16). */
+static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
+                             const struct qp_measure *m, double *sens, bool *met,
+                             struct qp_err *err)
+{
+    struct ranked *rank = qp_calloc((size_t)p->n + 1, sizeof *rank);
+    if (!rank)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the sensitivity search");
+    enum qp_status s = QP_OK;
+    for (int32_t l = 0; l < p->n && s == QP_OK; l++) {
+        struct qp_measure_result r;
+        for (int32_t k = 0; k < p->n; k++)
+            p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
+        s       = measure_plan(o, p, m, &r, err);
+        sens[l] = r.out_sqnr_db;
+        rank[l] = (struct ranked){l, r.out_sqnr_db};
+        progress(o, "sensitivity", l + 1, p->n);
+    }
+    if (s == QP_OK)
+        qsort(rank, (size_t)p->n, sizeof *rank, by_db);
+    int32_t limit = p->n / 5, step = p->n / 40 > 1 ? p->n / 40 : 1, fp16 = 0;
+    for (int32_t k = 0; k < p->n; k++)
+        p->prec[k] = QP_PREC_INT8;
+    *met = false;
+    while (s == QP_OK) {
+        struct qp_measure_result r;
+        s = measure_plan(o, p, m, &r, err);
+        progress(o, "search", fp16, limit);
+        if (s != QP_OK)
+            break;
+        if (r.agreement >= o->min_agreement || r.agreement < 0) {
+            *met = true;
+            break;
+        }
+        if (fp16 >= limit)
+            break;
+        for (int32_t k = 0; k < step && fp16 < limit; k++)
+            p->prec[rank[fp16++].layer] = QP_PREC_FP16;
+    }
+    qp_free(rank);
+    return s;
+}
+
+/* One report row per Conv / QConv layer of the result graph. */
+static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c,
+                             const struct plan *p, const double *sens, struct qp_err *err)
 {
     const struct qp_graph *g = &r->g;
     r->layers                = qp_calloc((size_t)g->n_nodes + 1, sizeof *r->layers);
@@ -149,17 +198,24 @@ static enum qp_status report(struct qp_build_result *r, const struct calib *c, s
             continue;
         struct qp_build_layer *l = &r->layers[r->n_layers++];
         l->name                  = n->name;
-        l->precision             = n->op == QP_OP_QCONV ? QP_PREC_INT8 : c->precision;
+        enum qp_precision want   = prec_cb((void *)p, n->name);
+        /* an INT8 layer whose tensors were not calibrated stays FP32 */
+        l->precision = n->op == QP_OP_QCONV ? QP_PREC_INT8
+                       : want == QP_PREC_INT8 ? QP_PREC_FP32
+                                              : want;
+        l->sqnr_db = l->sensitivity_db = NAN;
+        for (int32_t k = 0; sens && k < p->n; k++)
+            if (strcmp(p->names[k], n->name) == 0)
+                l->sensitivity_db = sens[k];
         if (n->op != QP_OP_QCONV)
             continue;
         const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
         l->x_scale                = x->scale;
         l->y_scale                = y->scale;
-        /* y is "<float name>@i8" */
         char   base[512];
-        size_t len = strlen(y->name);
+        size_t len = strlen(y->name); /* y is "<float name>@i8" */
         snprintf(base, sizeof base, "%.*s", (int)(len > 3 ? len - 3 : len), y->name);
-        const struct watch *w = find(c, base);
+        const struct qp_calib_watch *w = c ? qp_calib_find(c, base) : NULL;
         if (w) {
             struct qp_observer_stats st;
             qp_observer_stats(&w->obs, w->amax, &st);
@@ -170,35 +226,103 @@ static enum qp_status report(struct qp_build_result *r, const struct calib *c, s
     return QP_OK;
 }
 
+/* Final measurements: the result's agreement and every INT8 layer's SQNR. */
+static enum qp_status measure_result(const struct qp_build_opts *o, struct plan *p,
+                                     const struct qp_measure *m, struct qp_build_result *r,
+                                     struct qp_err *err)
+{
+    struct qp_engine *e     = NULL;
+    const char      **names = qp_calloc((size_t)r->n_layers + 1, sizeof *names);
+    double           *db    = qp_calloc((size_t)r->n_layers + 1, sizeof *db);
+    int32_t           n     = 0;
+    enum qp_status    s     = names && db ? open_plan(o, p, true, &e, err)
+                                          : qp_fail(err, QP_E_NOMEM, "out of memory measuring");
+    if (s == QP_OK)
+        s = qp_measure_engine(m, e, &r->m, err);
+    char(*base)[512] = s == QP_OK ? qp_calloc((size_t)r->n_layers + 1, sizeof *base) : NULL;
+    if (s == QP_OK && !base)
+        s = qp_fail(err, QP_E_NOMEM, "out of memory measuring");
+    for (int32_t i = 0; s == QP_OK && i < r->g.n_nodes; i++) {
+        const struct qp_node *nd = &r->g.nodes[i];
+        if (nd->op != QP_OP_QCONV)
+            continue;
+        const char *y   = r->g.tensors[nd->out[0]].name;
+        size_t      len = strlen(y);
+        snprintf(base[n], sizeof base[n], "%.*s", (int)(len > 3 ? len - 3 : len), y);
+        names[n] = base[n];
+        n++;
+    }
+    if (s == QP_OK)
+        s = qp_measure_layers(m, e, names, n, db, err);
+    for (int32_t i = 0, k = 0; s == QP_OK && k < r->n_layers; k++)
+        if (r->layers[k].precision == QP_PREC_INT8 && i < n)
+            r->layers[k].sqnr_db = db[i++];
+    r->n_measured = s == QP_OK ? m->n : 0;
+    qp_free(base);
+    qp_free(names);
+    qp_free(db);
+    qp_engine_free(e);
+    return s;
+}
+
+static void calib_progress(void *ctx, int32_t done, int32_t total)
+{
+    progress(ctx, "calibrating", done, total);
+}
+
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,
                             struct qp_err *err)
 {
     memset(r, 0, sizeof *r);
-    struct calib c;
+    struct qp_calib   c;
+    struct qp_measure m;
+    struct plan       p;
+    double           *sens = NULL;
     memset(&c, 0, sizeof c);
-    c.precision = o->precision;
+    memset(&m, 0, sizeof m);
+    memset(&p, 0, sizeof p);
     struct qp_sha256 hash;
     qp_sha256_init(&hash);
-    enum qp_status s = QP_OK;
-    bool           calibrate = o->precision == QP_PREC_INT8;
+    bool calibrate = o->mixed || o->precision == QP_PREC_INT8;
     if (calibrate && o->n_images < 1)
         return qp_fail(err, QP_E_INVAL, "%s: int8 needs calibration images (--calib)", o->model);
-    if (calibrate && (s = calib_open(o, &c, err)) == QP_OK)
-        s = calib_run(o, &c, &hash, err);
-    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    opt.backend                  = QP_BACKEND_CPU;
+    enum qp_status s = QP_OK;
+    if (calibrate) {
+        s = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, &c, err);
+        if (s == QP_OK)
+            s = qp_calib_run(&c, o->images, o->n_images, calib_progress, (void *)o, &hash, err);
+        /* measure on n_measure images spread over the calibration set */
+        int32_t      nm   = o->n_measure < o->n_images ? o->n_measure : o->n_images;
+        const char **pick = qp_calloc((size_t)nm + 1, sizeof *pick);
+        if (s == QP_OK && !pick)
+            s = qp_fail(err, QP_E_NOMEM, "out of memory");
+        for (int32_t i = 0; s == QP_OK && i < nm; i++)
+            pick[i] = o->images[(int64_t)i * o->n_images / nm];
+        if (s == QP_OK && nm > 0)
+            s = qp_measure_init(&m, &c, o->spec, pick, nm, err);
+        qp_free(pick);
+    }
     if (s == QP_OK)
-        s = qp_engine_front(o->model, &opt, &r->g, NULL, err);
-    struct qp_quant_opts qo = {amax_cb, prec_cb, &c};
+        s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
+    if (s == QP_OK && o->mixed && m.n > 0) {
+        sens = qp_calloc((size_t)p.n + 1, sizeof *sens);
+        s    = sens ? search(o, &p, &m, sens, &r->target_met, err)
+                    : qp_fail(err, QP_E_NOMEM, "out of memory");
+    }
     if (s == QP_OK)
-        s = qp_pass_quantize(&r->g, &qo, &r->stats, err);
+        s = quantize_plan(o, &p, &r->g, &r->stats, err);
     if (s == QP_OK)
-        s = report(r, &c, err);
+        s = report(r, calibrate ? &c : NULL, &p, sens, err);
+    if (s == QP_OK && m.n > 0)
+        s = measure_result(o, &p, &m, r, err);
     uint8_t digest[QP_SHA256_BYTES];
     qp_sha256_final(&hash, digest);
     if (calibrate)
         qp_sha256_hex(digest, r->calib_sha256);
-    calib_fini(&c);
+    qp_free(sens);
+    plan_fini(&p);
+    qp_measure_fini(&m);
+    qp_calib_fini(&c);
     return s;
 }
 

@@ -4,48 +4,63 @@
  * build.h - from an ONNX detector and calibration images to a quantized
  * graph and its per-layer report: what `qpercept build` runs.
  *
- *   1. calibration: the float graph (engine front half) opened with every
- *      tensor readable; each calibration image goes through the detector's
- *      own pre-processing (the model spec), exactly as at inference; one
- *      observer per float activation tensor watches its values;
- *   2. quantization: the front half again, rewritten by qp_pass_quantize
- *      with each observer's threshold and the requested precision;
- *   3. the report: per Conv layer its precision, input and output scales
- *      and the output's saturation rate on the calibration images.
+ *   1. calibration (calib.h): the detector's own pre-processing, one
+ *      observer per float activation tensor;
+ *   2. for mixed precision, the search: the sensitivity of each Conv layer
+ *      is the output SQNR of the network with that layer alone in INT8; all
+ *      layers start INT8 and the most sensitive move to FP16, a few at a
+ *      time, until the agreement with the float model reaches min_agreement
+ *      or a fifth of the layers are FP16;
+ *   3. the quantized graph (qp_pass_quantize) of the chosen precisions, and
+ *      the report: per layer its precision, scales, saturation on the
+ *      calibration images, SQNR of its output against the float model, and
+ *      (mixed) its sensitivity; overall, output SQNR and agreement.
+ * Measurements use up to n_measure of the calibration images (measure.h):
+ * the build's own check, not a held-out evaluation (use qpercept eval).
  * Offline: allocates freely; nothing here runs per frame.
  */
 #include "graph/graph.h"
 #include "qpercept/detect.h"
+#include "quant/measure.h"
 #include "quant/observer.h"
 #include "quant/quantize.h"
 
 struct qp_build_opts {
-    const char                  *model;
-    const struct qp_model_spec  *spec;
-    enum qp_precision            precision; /* every Conv layer */
-    struct qp_observer_params    observer;
-    const char *const           *images;    /* calibration image files */
-    int32_t                      n_images;
-    int                          n_threads;
-    /* called after each calibration image (may be NULL) */
-    void (*progress)(void *ctx, int32_t done, int32_t total);
+    const char                 *model;
+    const struct qp_model_spec *spec;
+    enum qp_precision           precision; /* every Conv layer, unless mixed */
+    bool                        mixed;     /* INT8 + FP16 by the search */
+    double                      min_agreement; /* mixed: target, e.g. 0.95 */
+    struct qp_observer_params   observer;
+    const char *const          *images;    /* calibration image files */
+    int32_t                     n_images;
+    int32_t                     n_measure; /* images measured (<= n_images), e.g. 8 */
+    int                         n_threads;
+    /* called as work advances (may be NULL); phase: "calibrating", ... */
+    void (*progress)(void *ctx, const char *phase, int32_t done, int32_t total);
     void *progress_ctx;
 };
 
 struct qp_build_layer {
-    const char       *name;   /* node name (the graph's arena) */
+    const char       *name;   /* node name (the result graph's arena) */
     enum qp_precision precision;
     float             x_scale, y_scale; /* INT8 only */
     float             amax;             /* output clipping threshold (INT8) */
     double            saturation;       /* fraction of calibration outputs beyond amax */
+    double            sqnr_db;          /* output vs float, all layers as chosen; NaN: n/a */
+    double            sensitivity_db;   /* mixed: network output SQNR with this layer alone
+                                         * INT8 (lower: more sensitive); NaN: not measured */
 };
 
 struct qp_build_result {
-    struct qp_graph        g; /* quantized, front-half graph (ready for qp_engine_open_graph or saving) */
-    struct qp_quant_stats  stats;
-    struct qp_build_layer *layers;
-    int32_t                n_layers;
-    char                   calib_sha256[65]; /* sha256 over the images' sha256 lines */
+    struct qp_graph          g; /* quantized front-half graph (save it, or open it) */
+    struct qp_quant_stats    stats;
+    struct qp_build_layer   *layers;
+    int32_t                  n_layers;
+    char                     calib_sha256[65]; /* sha256 over the images' sha256 lines */
+    struct qp_measure_result m;          /* final engine vs float; valid when n_measured */
+    int32_t                  n_measured; /* images measured (0: no measurement) */
+    bool                     target_met; /* mixed: min_agreement reached */
 };
 
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * calib.c - calibration observers over the detector's own input path
+ * (calib.h).
+ */
+#include "quant/calib.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/sha256.h"
+#include "engine_int.h"
+
+void qp_calib_fini(struct qp_calib *c)
+{
+    for (int32_t i = 0; i < c->n; i++)
+        qp_observer_fini(&c->w[i].obs);
+    qp_free(c->w);
+    qp_free(c->buf);
+    qp_detector_free(c->det);
+    qp_engine_free(c->e);
+    memset(c, 0, sizeof *c);
+}
+
+enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec, int n_threads,
+                             const struct qp_observer_params *obs, struct qp_calib *c,
+                             struct qp_err *err)
+{
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_graph          g;
+    memset(c, 0, sizeof *c);
+    memset(&g, 0, sizeof g); /* the importer initialises it */
+    opt.backend      = QP_BACKEND_CPU;
+    opt.n_threads    = n_threads;
+    enum qp_status s = qp_engine_front(model, &opt, &g, NULL, err);
+    opt.all_tensors  = true;
+    if (s == QP_OK)
+        s = qp_engine_open_graph(&g, &opt, &c->e, err);
+    qp_graph_fini(&g);
+    if (s == QP_OK)
+        s = qp_detector_new(c->e, spec, &c->det, err);
+    if (s != QP_OK)
+        return s;
+    int32_t nt = qp_engine_n_tensors(c->e);
+    c->w       = qp_calloc((size_t)nt + 1, sizeof *c->w);
+    if (!c->w)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for observers", model);
+    int64_t most = 1;
+    for (int32_t t = 0; t < nt; t++) {
+        struct qp_tensor_info info;
+        if (!qp_engine_tensor_info(c->e, t, &info) || info.dtype != QP_DTYPE_F32)
+            continue;
+        struct qp_calib_watch *w = &c->w[c->n];
+        w->name                  = info.name;
+        w->tensor                = t;
+        w->numel                 = 1;
+        for (int32_t d = 0; d < info.rank; d++)
+            w->numel *= info.dims[d];
+        most = w->numel > most ? w->numel : most;
+        if ((s = qp_observer_init(&w->obs, obs, err)) != QP_OK)
+            return s;
+        c->n++;
+    }
+    c->buf = qp_alloc((size_t)most * sizeof *c->buf);
+    return c->buf ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
+}
+
+enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32_t n_images,
+                            void (*progress)(void *ctx, int32_t done, int32_t total), void *ctx,
+                            struct qp_sha256 *hash, struct qp_err *err)
+{
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    struct qp_detection     dets[16];
+    enum qp_status          s = QP_OK;
+    for (int32_t i = 0; i < n_images && s == QP_OK; i++) {
+        struct qp_image img;
+        char            hex[65];
+        int32_t         nd;
+        if ((s = qp_sha256_file(images[i], hex, err)) != QP_OK ||
+            (s = qp_image_load(images[i], &img, err)) != QP_OK)
+            break;
+        if (hash) {
+            qp_sha256_update(hash, hex, 64);
+            qp_sha256_update(hash, "\n", 1);
+        }
+        s = qp_detector_run(c->det, &img, &p, dets, 16, &nd, err);
+        qp_image_free(&img);
+        for (int32_t k = 0; k < c->n && s == QP_OK; k++) {
+            struct qp_calib_watch *w = &c->w[k];
+            s = qp_engine_read_tensor(c->e, w->tensor, c->buf, (size_t)w->numel * sizeof(float),
+                                      err);
+            if (s == QP_OK)
+                qp_observer_add(&w->obs, c->buf, w->numel);
+        }
+        if (progress)
+            progress(ctx, i + 1, n_images);
+    }
+    for (int32_t k = 0; k < c->n && s == QP_OK; k++)
+        if (qp_observer_threshold(&c->w[k].obs, &c->w[k].amax, NULL) != QP_OK)
+            c->w[k].amax = 0.0f; /* all zeros or never finite: stays float */
+    return s;
+}
+
+const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char *name)
+{
+    for (int32_t i = 0; i < c->n; i++)
+        if (strcmp(c->w[i].name, name) == 0)
+            return &c->w[i];
+    return NULL;
+}

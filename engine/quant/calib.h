@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * calib.h - calibration: the float graph that the quantizer will rewrite
+ * (engine front half) opened with every tensor readable, the detector's own
+ * pre-processing in front of it, and one observer per float activation
+ * tensor, keyed by tensor name (the quantizer's graph comes from the same
+ * front half, so names agree, generated ones included).
+ *
+ * The engine stays open after calibration: the measurements of build.c
+ * compare quantized engines with it. Offline code: allocates freely.
+ */
+#include "core/sha256.h"
+#include "qpercept/detect.h"
+#include "quant/observer.h"
+
+struct qp_calib_watch {
+    const char        *name; /* the engine's (borrowed) */
+    int32_t            tensor;
+    int64_t            numel;
+    struct qp_observer obs;
+    float              amax; /* threshold after qp_calib_run, 0 when none */
+};
+
+struct qp_calib {
+    struct qp_engine      *e;   /* FP32, all tensors readable */
+    struct qp_detector    *det; /* on e */
+    struct qp_calib_watch *w;
+    int32_t                n;
+    float                 *buf; /* room for the largest watched tensor */
+};
+
+enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec, int n_threads,
+                             const struct qp_observer_params *obs, struct qp_calib *c,
+                             struct qp_err *err);
+/* Observe every image; hash gets each image's sha256 line (may be NULL). */
+enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32_t n_images,
+                            void (*progress)(void *ctx, int32_t done, int32_t total), void *ctx,
+                            struct qp_sha256 *hash, struct qp_err *err);
+/* The watch of tensor name, or NULL. */
+const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char *name);
+void qp_calib_fini(struct qp_calib *c);

@@ -1,0 +1,211 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * measure.c - output SQNR, detection agreement and per-layer SQNR of a
+ * quantized engine against the float model (measure.h).
+ */
+#include "quant/measure.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "engine_int.h"
+#include "eval/metrics.h"
+
+static double db(double sig, double noise)
+{
+    if (noise <= 0.0)
+        return INFINITY;
+    return sig > 0.0 ? 10.0 * log10(sig / noise) : -INFINITY;
+}
+
+void qp_measure_fini(struct qp_measure *m)
+{
+    for (int32_t i = 0; i < m->n; i++)
+        qp_image_free(&m->img[i]);
+    for (int32_t i = 0; m->ref_out && i < m->n * m->n_out; i++)
+        qp_free(m->ref_out[i]);
+    qp_free(m->img);
+    qp_free(m->ref_out);
+    qp_free(m->out_numel);
+    qp_free(m->ref_det);
+    qp_free(m->ref_n);
+    memset(m, 0, sizeof *m);
+}
+
+static size_t numel_of(const struct qp_tensor_info *t)
+{
+    size_t n = 1;
+    for (int32_t d = 0; d < t->rank; d++)
+        n *= (size_t)t->dims[d];
+    return n;
+}
+
+enum qp_status qp_measure_init(struct qp_measure *m, struct qp_calib *c,
+                               const struct qp_model_spec *spec, const char *const *images,
+                               int32_t n, struct qp_err *err)
+{
+    memset(m, 0, sizeof *m);
+    m->c           = c;
+    m->spec        = spec;
+    m->score_truth = 0.3f;
+    m->score_min   = 0.05f;
+    m->n_out       = qp_engine_n_outputs(c->e);
+    m->img         = qp_calloc((size_t)n + 1, sizeof *m->img);
+    m->ref_out     = qp_calloc((size_t)(n * m->n_out) + 1, sizeof *m->ref_out);
+    m->out_numel   = qp_calloc((size_t)m->n_out + 1, sizeof *m->out_numel);
+    m->ref_det     = qp_calloc((size_t)n * QP_MEASURE_MAX_DETS + 1, sizeof *m->ref_det);
+    m->ref_n       = qp_calloc((size_t)n + 1, sizeof *m->ref_n);
+    if (!m->img || !m->ref_out || !m->out_numel || !m->ref_det || !m->ref_n)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the measurement images");
+    for (int32_t k = 0; k < m->n_out; k++) {
+        struct qp_tensor_info info;
+        qp_engine_output_info(c->e, k, &info);
+        if (info.dtype != QP_DTYPE_F32)
+            return qp_fail(err, QP_E_UNSUPPORTED, "output '%s' is %s: measured outputs are f32",
+                           info.name, qp_dtype_name(info.dtype));
+        m->out_numel[k] = numel_of(&info);
+    }
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    p.score_min               = m->score_truth;
+    p.max_dets                = QP_MEASURE_MAX_DETS;
+    for (int32_t i = 0; i < n; i++) {
+        enum qp_status s = qp_image_load(images[i], &m->img[i], err);
+        if (s != QP_OK)
+            return s;
+        m->n++;
+        s = qp_detector_run(c->det, &m->img[i], &p, m->ref_det + i * QP_MEASURE_MAX_DETS,
+                            QP_MEASURE_MAX_DETS, &m->ref_n[i], err);
+        for (int32_t k = 0; k < m->n_out && s == QP_OK; k++) {
+            float *o = qp_alloc(m->out_numel[k] * sizeof *o + 1);
+            if (!o)
+                return qp_fail(err, QP_E_NOMEM, "out of memory for reference outputs");
+            memcpy(o, qp_engine_output(c->e, k), m->out_numel[k] * sizeof *o);
+            m->ref_out[i * m->n_out + k] = o;
+        }
+        if (s != QP_OK)
+            return s;
+    }
+    return QP_OK;
+}
+
+enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e,
+                                 struct qp_measure_result *r, struct qp_err *err)
+{
+    struct qp_detector *det = NULL;
+    struct qp_metrics  *mx  = NULL;
+    struct qp_detection d[QP_MEASURE_MAX_DETS];
+    double              sig = 0.0, noise = 0.0;
+    enum qp_status      s = qp_detector_new(e, m->spec, &det, err);
+    if (s == QP_OK)
+        s = qp_metrics_new(&mx, err);
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    p.score_min               = m->score_min;
+    p.max_dets                = QP_MEASURE_MAX_DETS;
+    for (int32_t i = 0; i < m->n && s == QP_OK; i++) {
+        int32_t nd = 0;
+        s          = qp_detector_run(det, &m->img[i], &p, d, QP_MEASURE_MAX_DETS, &nd, err);
+        for (int32_t k = 0; k < m->ref_n[i] && s == QP_OK; k++) {
+            const struct qp_detection *t = &m->ref_det[i * QP_MEASURE_MAX_DETS + k];
+            float                      box[4] = {t->x0, t->y0, t->x1, t->y1};
+            s = qp_metrics_add_truth(mx, i, t->class_id, box, false, err);
+        }
+        for (int32_t k = 0; k < nd && s == QP_OK; k++) {
+            float box[4] = {d[k].x0, d[k].y0, d[k].x1, d[k].y1};
+            s = qp_metrics_add_detection(mx, i, d[k].class_id, d[k].score, box, err);
+        }
+        for (int32_t k = 0; k < m->n_out && s == QP_OK; k++) {
+            const float *y = m->ref_out[i * m->n_out + k], *q = qp_engine_output(e, k);
+            for (size_t j = 0; j < m->out_numel[k]; j++) {
+                double dv = (double)y[j] - (double)q[j];
+                sig += (double)y[j] * (double)y[j];
+                noise += dv * dv;
+            }
+        }
+    }
+    struct qp_metrics_result mr;
+    if (s == QP_OK)
+        s = qp_metrics_compute(mx, &mr, err);
+    if (s == QP_OK) {
+        r->out_sqnr_db = db(sig, noise);
+        r->agreement   = mr.map;
+        r->recall50    = mr.recall50;
+    }
+    qp_metrics_free(mx);
+    qp_detector_free(det);
+    return s;
+}
+
+/* Index of the readable tensor called name in e, or -1. */
+static int32_t tensor_index(struct qp_engine *e, const char *name)
+{
+    struct qp_tensor_info info;
+    for (int32_t t = 0; t < qp_engine_n_tensors(e); t++)
+        if (qp_engine_tensor_info(e, t, &info) && strcmp(info.name, name) == 0)
+            return t;
+    return -1;
+}
+
+enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *eq,
+                                 const char *const *names, int32_t n, double *sqnr_db,
+                                 struct qp_err *err)
+{
+    int32_t *fi = qp_calloc((size_t)n + 1, sizeof *fi), *qi = qp_calloc((size_t)n + 1, sizeof *qi);
+    double  *sig = qp_calloc((size_t)n + 1, sizeof *sig), *noi = qp_calloc((size_t)n + 1, sizeof *noi);
+    int8_t  *qbuf = NULL;
+    struct qp_detector *det = NULL;
+    enum qp_status      s   = QP_OK;
+    if (!fi || !qi || !sig || !noi)
+        s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
+    const struct qp_graph *gq = qp_engine_graph(eq);
+    int64_t                most = 1;
+    for (int32_t l = 0; l < n && s == QP_OK; l++) {
+        char name[600];
+        snprintf(name, sizeof name, "%s@i8", names[l]);
+        const struct qp_calib_watch *w = qp_calib_find(m->c, names[l]);
+        fi[l]                          = w ? w->tensor : -1;
+        qi[l]                          = w ? tensor_index(eq, name) : -1;
+        if (qi[l] >= 0 && (gq->tensors[qi[l]].dtype != QP_DTYPE_I8 ||
+                           qp_tensor_numel(&gq->tensors[qi[l]]) != w->numel))
+            qi[l] = -1;
+        if (qi[l] >= 0 && w->numel > most)
+            most = w->numel;
+    }
+    if (s == QP_OK && !(qbuf = qp_alloc((size_t)most)))
+        s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
+    if (s == QP_OK)
+        s = qp_detector_new(eq, m->spec, &det, err);
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    struct qp_detection     d[16];
+    for (int32_t i = 0; i < m->n && s == QP_OK; i++) {
+        int32_t nd;
+        s = qp_detector_run(m->c->det, &m->img[i], &p, d, 16, &nd, err);
+        if (s == QP_OK)
+            s = qp_detector_run(det, &m->img[i], &p, d, 16, &nd, err);
+        for (int32_t l = 0; l < n && s == QP_OK; l++) {
+            if (qi[l] < 0)
+                continue;
+            const struct qp_tensor *tq    = &gq->tensors[qi[l]];
+            size_t                  count = (size_t)qp_tensor_numel(tq);
+            s = qp_engine_read_tensor(m->c->e, fi[l], m->c->buf, count * sizeof(float), err);
+            if (s == QP_OK)
+                s = qp_engine_read_tensor(eq, qi[l], qbuf, count, err);
+            for (size_t j = 0; j < count && s == QP_OK; j++) {
+                double y  = m->c->buf[j];
+                double dv = y - (double)((int32_t)qbuf[j] - tq->zero_point) * (double)tq->scale;
+                sig[l] += y * y;
+                noi[l] += dv * dv;
+            }
+        }
+    }
+    for (int32_t l = 0; l < n && s == QP_OK; l++)
+        sqnr_db[l] = qi[l] < 0 ? NAN : db(sig[l], noi[l]);
+    qp_detector_free(det);
+    qp_free(qbuf);
+    qp_free(fi);
+    qp_free(qi);
+    qp_free(sig);
+    qp_free(noi);
+    return s;
+}
