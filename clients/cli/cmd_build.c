@@ -26,7 +26,7 @@
 struct build_cli {
     const char               *model, *out, *calib, *report, *manifest, *spec_file;
     enum qp_precision         precision;
-    bool                      mixed;
+    bool                      mixed, bias_correction;
     double                    min_agreement;
     struct qp_observer_params obs;
     long                      calib_images, measure_images, threads;
@@ -48,6 +48,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
     o->calib_images               = 64;
     o->measure_images             = 8;
     o->min_agreement              = 0.95;
+    o->bias_correction            = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v, *key;
         double      d;
@@ -89,6 +90,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
             ;
         else if (!strcmp(a, "--min-agreement") && qp_cli_parse_float(v, 0.0, 1.0, &d))
             o->min_agreement = d;
+        else if (!strcmp(a, "--bias-correction") && (!strcmp(v, "on") || !strcmp(v, "off")))
+            o->bias_correction = !strcmp(v, "on");
         else if (!strcmp(a, "--threads") && qp_cli_parse_int(v, 0, 1024, &o->threads))
             ;
         else if (!strcmp(a, "--target")) {
@@ -177,6 +180,9 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
+    if (r->n_measured && o->bias_correction)
+        fprintf(f, "bias correction: agreement %.3f without, %.3f with: %s\n", r->agreement_plain,
+                r->agreement_corrected, r->bias_corrected ? "kept" : "not kept");
     if (o->mixed)
         fprintf(f, "mixed: the layers with the lowest 'sens dB' (network output SQNR with that "
                    "layer alone int8) were moved to fp16 first\n");
@@ -236,6 +242,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                o->precision,
                                o->mixed,
                                o->min_agreement,
+                               o->bias_correction,
                                o->obs,
                                (const char *const *)imgs.paths,
                                imgs.n,

@@ -18,13 +18,34 @@
 #include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
+#include "quant/quant_math.h"
 
 struct plan {
     const struct qp_calib *c;
     char                 **names; /* Conv layers of the front graph */
     enum qp_precision     *prec;
+    float                **delta; /* bias correction per layer ([M] or NULL) */
+    int64_t               *m;     /* length of delta[i] */
     int32_t                n;
 };
+
+static const float *bias_cb(void *ctx, const char *name, int64_t m)
+{
+    const struct plan *p = ctx;
+    for (int32_t i = 0; i < p->n; i++)
+        if (strcmp(p->names[i], name) == 0)
+            return p->delta[i] && p->m[i] == m ? p->delta[i] : NULL;
+    return NULL;
+}
+
+static void plan_clear_delta(struct plan *p)
+{
+    for (int32_t i = 0; i < p->n; i++) {
+        qp_free(p->delta[i]);
+        p->delta[i] = NULL;
+        p->m[i]     = 0;
+    }
+}
 
 static float amax_cb(void *ctx, const char *name)
 {
@@ -44,10 +65,14 @@ static enum qp_precision prec_cb(void *ctx, const char *name)
 
 static void plan_fini(struct plan *p)
 {
+    if (p->delta)
+        plan_clear_delta(p);
     for (int32_t i = 0; i < p->n; i++)
         qp_free(p->names[i]);
     qp_free(p->names);
     qp_free(p->prec);
+    qp_free(p->delta);
+    qp_free(p->m);
 }
 
 /* The Conv layers of the model's front-half graph, all at precision. */
@@ -63,7 +88,9 @@ static enum qp_status plan_init(const struct qp_build_opts *o, const struct qp_c
     if (s == QP_OK) {
         p->names = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->names);
         p->prec  = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->prec);
-        if (!p->names || !p->prec)
+        p->delta = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->delta);
+        p->m     = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->m);
+        if (!p->names || !p->prec || !p->delta || !p->m)
             s = qp_fail(err, QP_E_NOMEM, "out of memory planning precisions");
     }
     for (int32_t i = 0; i < g.n_nodes && s == QP_OK; i++) {
@@ -87,7 +114,7 @@ static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_quant_opts     qo  = {amax_cb, prec_cb, p};
+    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb, p};
     enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
     return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
 }
@@ -127,6 +154,129 @@ static void progress(const struct qp_build_opts *o, const char *phase, int32_t d
         o->progress(o->progress_ctx, phase, done, total);
 }
 
+/* Bias correction of plan p (Nagel et al., "Data-Free Quantization", 2019,
+ * with empirical input statistics): an INT8 layer computes
+ * y_q = W_q x_q instead of y = W x, so its expected output error per output
+ * channel is
+ *   E[y - y_q] = sum over inputs and taps of (W - W_q) E[x] + W_q E[x - x_q]
+ * with E[x] and E[x - x_q] per input channel taken from the float model on
+ * the measurement images (x_q = x quantized with the layer's input scale and
+ * back, W_q the weights as qp_pass_quantize quantizes them). Adding it to the
+ * bias removes the layer's own mean error, e.g. that of an input channel
+ * whose whole range sits inside one quantization step. Each layer's own
+ * error only: nothing is counted twice down the network. */
+struct bc_layer {
+    int32_t     node;      /* in the front graph */
+    int32_t     tensor;    /* the input's index in the calibration engine */
+    int64_t     c, inner;  /* input channels, elements per channel and image */
+    float       sx;        /* input scale */
+    double     *mx, *me;   /* per input channel: sum of x, sum of x - x_q */
+};
+
+static enum qp_status bc_measure(const struct qp_measure *m, struct bc_layer *bl, int32_t n,
+                                 struct qp_err *err)
+{
+    const struct qp_calib  *c = m->c;
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    struct qp_detection     d[16];
+    enum qp_status          s = QP_OK;
+    for (int32_t i = 0; i < m->n && s == QP_OK; i++) {
+        int32_t nd;
+        s = qp_detector_run(c->det, &m->img[i], &p, d, 16, &nd, err);
+        for (int32_t l = 0; l < n && s == QP_OK; l++) {
+            struct bc_layer *b     = &bl[l];
+            int64_t          count = b->c * b->inner;
+            s = qp_engine_read_tensor(c->e, b->tensor, c->buf, (size_t)count * sizeof(float), err);
+            for (int64_t j = 0; j < count && s == QP_OK; j++) {
+                float x  = c->buf[j];
+                float xq = qp_q_dequantize(qp_q_quantize(x, b->sx, 0), b->sx, 0);
+                b->mx[j / b->inner] += x;
+                b->me[j / b->inner] += (double)x - (double)xq;
+            }
+        }
+    }
+    return s;
+}
+
+static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p,
+                                   const struct qp_measure *m, struct qp_err *err)
+{
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_graph          g;
+    memset(&g, 0, sizeof g);
+    plan_clear_delta(p);
+    struct bc_layer *bl = qp_calloc((size_t)p->n + 1, sizeof *bl);
+    int32_t         *of = qp_calloc((size_t)p->n + 1, sizeof *of); /* plan layer of bl[k] */
+    int32_t          n  = 0;
+    enum qp_status   s  = bl && of ? qp_engine_front(o->model, &opt, &g, NULL, err)
+                                   : qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
+    for (int32_t i = 0; s == QP_OK && i < g.n_nodes; i++) {
+        const struct qp_node *nd = &g.nodes[i];
+        if (nd->dead || nd->op != QP_OP_CONV)
+            continue;
+        int32_t l = 0;
+        while (l < p->n && strcmp(p->names[l], nd->name) != 0)
+            l++;
+        const struct qp_tensor      *x = &g.tensors[nd->in[0]];
+        const struct qp_calib_watch *w = qp_calib_find(m->c, x->name);
+        if (l == p->n || p->prec[l] != QP_PREC_INT8 || !w || !(w->amax > 0.0f) || x->rank != 4 ||
+            g.tensors[nd->in[1]].dtype != QP_DTYPE_F32)
+            continue;
+        struct bc_layer *b = &bl[n];
+        b->node            = i;
+        b->tensor          = w->tensor;
+        b->c               = x->dims[1];
+        b->inner           = x->dims[0] * x->dims[2] * x->dims[3];
+        b->sx              = w->amax / (float)QP_Q_MAX;
+        b->mx              = qp_calloc((size_t)b->c + 1, sizeof *b->mx);
+        b->me              = qp_calloc((size_t)b->c + 1, sizeof *b->me);
+        of[n++]            = l;
+        if (!b->mx || !b->me)
+            s = qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
+    }
+    if (s == QP_OK)
+        s = bc_measure(m, bl, n, err);
+    for (int32_t k = 0; s == QP_OK && k < n; k++) {
+        const struct bc_layer  *b  = &bl[k];
+        const struct qp_node   *nd = &g.nodes[b->node];
+        const struct qp_tensor *wt = &g.tensors[nd->in[1]];
+        const float            *wd = wt->data;
+        int64_t                 mo = wt->dims[0], cg = wt->dims[1], taps = wt->dims[2] * wt->dims[3];
+        int64_t                 per = (int64_t)m->n * b->inner, group = nd->attr.conv.group;
+        float                  *dl  = qp_calloc((size_t)mo + 1, sizeof *dl);
+        if (!dl) {
+            s = qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
+            break;
+        }
+        for (int64_t c = 0; c < mo; c++) {
+            const float *wc   = wd + c * cg * taps;
+            float        amax = 0.0f;
+            for (int64_t j = 0; j < cg * taps; j++)
+                amax = fmaxf(amax, fabsf(wc[j]));
+            float  ws  = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f; /* as quantize.c */
+            int64_t g0 = c / (mo / (group > 0 ? group : 1)) * cg;
+            double acc = 0.0;
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t t = 0; t < taps; t++) {
+                    double wv = wc[ci * taps + t];
+                    double wq = qp_q_dequantize(qp_q_quantize(wc[ci * taps + t], ws, 0), ws, 0);
+                    acc += (wv - wq) * b->mx[g0 + ci] / (double)per + wq * b->me[g0 + ci] / (double)per;
+                }
+            dl[c] = (float)acc;
+        }
+        p->delta[of[k]] = dl;
+        p->m[of[k]]     = mo;
+    }
+    for (int32_t k = 0; bl && k < n; k++) {
+        qp_free(bl[k].mx);
+        qp_free(bl[k].me);
+    }
+    qp_free(bl);
+    qp_free(of);
+    qp_graph_fini(&g);
+    return s;
+}
+
 struct ranked {
     int32_t layer;
     double  db;
@@ -154,6 +304,7 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
         struct qp_measure_result r;
         for (int32_t k = 0; k < p->n; k++)
             p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
+        plan_clear_delta(p);
         s       = measure_plan(o, p, m, &r, err);
         sens[l] = r.out_sqnr_db;
         rank[l] = (struct ranked){l, r.out_sqnr_db};
@@ -167,7 +318,10 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
     *met = false;
     while (s == QP_OK) {
         struct qp_measure_result r;
-        s = measure_plan(o, p, m, &r, err);
+        if (o->bias_correction)
+            s = correct_bias(o, p, m, err);
+        if (s == QP_OK)
+            s = measure_plan(o, p, m, &r, err);
         progress(o, "search", fp16, limit);
         if (s != QP_OK)
             break;
@@ -253,7 +407,7 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
         n++;
     }
     if (s == QP_OK)
-        s = qp_measure_layers(m, e, names, n, db, err);
+        s = qp_measure_layers(m, e, names, n, db, NULL, err);
     for (int32_t i = 0, k = 0; s == QP_OK && k < r->n_layers; k++)
         if (r->layers[k].precision == QP_PREC_INT8 && i < n)
             r->layers[k].sqnr_db = db[i++];
@@ -263,6 +417,31 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
     qp_free(db);
     qp_engine_free(e);
     return s;
+}
+
+/* Bias correction of the chosen plan, kept only when the agreement (then
+ * the output SQNR) improves; both numbers go to the report. */
+static enum qp_status keep_if_better(const struct qp_build_opts *o, struct plan *p,
+                                     const struct qp_measure *m, struct qp_build_result *r,
+                                     struct qp_err *err)
+{
+    struct qp_measure_result plain, fixed;
+    plan_clear_delta(p);
+    enum qp_status s = measure_plan(o, p, m, &plain, err);
+    if (s == QP_OK)
+        s = correct_bias(o, p, m, err);
+    if (s == QP_OK)
+        s = measure_plan(o, p, m, &fixed, err);
+    if (s != QP_OK)
+        return s;
+    r->agreement_plain     = plain.agreement;
+    r->agreement_corrected = fixed.agreement;
+    r->bias_corrected      = fixed.agreement > plain.agreement ||
+                        (fixed.agreement == plain.agreement && fixed.out_sqnr_db > plain.out_sqnr_db);
+    if (!r->bias_corrected)
+        plan_clear_delta(p);
+    progress(o, "bias correction", 1, 1);
+    return QP_OK;
 }
 
 static void calib_progress(void *ctx, int32_t done, int32_t total)
@@ -309,6 +488,8 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
         s    = sens ? search(o, &p, &m, sens, &r->target_met, err)
                     : qp_fail(err, QP_E_NOMEM, "out of memory");
     }
+    if (s == QP_OK && o->bias_correction && m.n > 0)
+        s = keep_if_better(o, &p, &m, r, err);
     if (s == QP_OK)
         s = quantize_plan(o, &p, &r->g, &r->stats, err);
     if (s == QP_OK)

@@ -11,7 +11,12 @@
  *      layers start INT8 and the most sensitive move to FP16, a few at a
  *      time, until the agreement with the float model reaches min_agreement
  *      or a fifth of the layers are FP16;
- *   3. the quantized graph (qp_pass_quantize) of the chosen precisions, and
+ *   3. (bias_correction) each INT8 layer's own expected output error per
+ *      channel (from its weight and input quantization, with input
+ *      statistics of the float model: build.c) is added to its bias; kept
+ *      only when the agreement improves; the search corrects every
+ *      candidate;
+ *   4. the quantized graph (qp_pass_quantize) of the chosen precisions, and
  *      the report: per layer its precision, scales, saturation on the
  *      calibration images, SQNR of its output against the float model, and
  *      (mixed) its sensitivity; overall, output SQNR and agreement.
@@ -31,6 +36,8 @@ struct qp_build_opts {
     enum qp_precision           precision; /* every Conv layer, unless mixed */
     bool                        mixed;     /* INT8 + FP16 by the search */
     double                      min_agreement; /* mixed: target, e.g. 0.95 */
+    bool                        bias_correction; /* measure and correct each INT8 layer's
+                                                  * mean output error per channel */
     struct qp_observer_params   observer;
     const char *const          *images;    /* calibration image files */
     int32_t                     n_images;
@@ -61,6 +68,10 @@ struct qp_build_result {
     struct qp_measure_result m;          /* final engine vs float; valid when n_measured */
     int32_t                  n_measured; /* images measured (0: no measurement) */
     bool                     target_met; /* mixed: min_agreement reached */
+    /* bias correction (when asked and measured): agreement without and with
+     * it; it is kept only when it helps */
+    double                   agreement_plain, agreement_corrected;
+    bool                     bias_corrected;
 };
 
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,

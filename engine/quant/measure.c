@@ -149,14 +149,17 @@ static int32_t tensor_index(struct qp_engine *e, const char *name)
 
 enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *eq,
                                  const char *const *names, int32_t n, double *sqnr_db,
-                                 struct qp_err *err)
+                                 float **chan_err, struct qp_err *err)
 {
+    double **csum = chan_err ? qp_calloc((size_t)n + 1, sizeof *csum) : NULL;
+    for (int32_t l = 0; chan_err && l < n; l++)
+        chan_err[l] = NULL;
     int32_t *fi = qp_calloc((size_t)n + 1, sizeof *fi), *qi = qp_calloc((size_t)n + 1, sizeof *qi);
     double  *sig = qp_calloc((size_t)n + 1, sizeof *sig), *noi = qp_calloc((size_t)n + 1, sizeof *noi);
     int8_t  *qbuf = NULL;
     struct qp_detector *det = NULL;
     enum qp_status      s   = QP_OK;
-    if (!fi || !qi || !sig || !noi)
+    if (!fi || !qi || !sig || !noi || (chan_err && !csum))
         s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
     const struct qp_graph *gq = qp_engine_graph(eq);
     int64_t                most = 1;
@@ -171,6 +174,10 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
             qi[l] = -1;
         if (qi[l] >= 0 && w->numel > most)
             most = w->numel;
+        const struct qp_tensor *tq = qi[l] >= 0 ? &gq->tensors[qi[l]] : NULL;
+        if (csum && tq && tq->rank >= 2 &&
+            !(csum[l] = qp_calloc((size_t)tq->dims[1] + 1, sizeof **csum)))
+            s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
     }
     if (s == QP_OK && !(qbuf = qp_alloc((size_t)most)))
         s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
@@ -191,16 +198,39 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
             s = qp_engine_read_tensor(m->c->e, fi[l], m->c->buf, count * sizeof(float), err);
             if (s == QP_OK)
                 s = qp_engine_read_tensor(eq, qi[l], qbuf, count, err);
+            int64_t ch = tq->rank >= 2 ? tq->dims[1] : 1, inner = 1;
+            for (int32_t k = 2; k < tq->rank; k++)
+                inner *= tq->dims[k];
             for (size_t j = 0; j < count && s == QP_OK; j++) {
                 double y  = m->c->buf[j];
                 double dv = y - (double)((int32_t)qbuf[j] - tq->zero_point) * (double)tq->scale;
                 sig[l] += y * y;
                 noi[l] += dv * dv;
+                if (csum && csum[l])
+                    csum[l][((int64_t)j / inner) % ch] += dv;
             }
         }
     }
-    for (int32_t l = 0; l < n && s == QP_OK; l++)
-        sqnr_db[l] = qi[l] < 0 ? NAN : db(sig[l], noi[l]);
+    for (int32_t l = 0; l < n && s == QP_OK; l++) {
+        if (sqnr_db)
+            sqnr_db[l] = qi[l] < 0 ? NAN : db(sig[l], noi[l]);
+        if (!chan_err)
+            continue;
+        chan_err[l] = NULL;
+        if (!csum[l])
+            continue;
+        const struct qp_tensor *tq = &gq->tensors[qi[l]];
+        int64_t ch = tq->dims[1], per = qp_tensor_numel(tq) / (ch ? ch : 1) * m->n;
+        if (!(chan_err[l] = qp_alloc((size_t)ch * sizeof **chan_err))) {
+            s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
+            break;
+        }
+        for (int64_t c = 0; c < ch; c++)
+            chan_err[l][c] = (float)(csum[l][c] / (double)(per ? per : 1));
+    }
+    for (int32_t l = 0; csum && l < n; l++)
+        qp_free(csum[l]);
+    qp_free(csum);
     qp_detector_free(det);
     qp_free(qbuf);
     qp_free(fi);

@@ -44,9 +44,12 @@ void           qp_measure_fini(struct qp_measure *m);
 enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e,
                                  struct qp_measure_result *r, struct qp_err *err);
 
-/* SQNR (dB) of every float tensor names[i] of the calibration engine against
- * the INT8 tensor "names[i]@i8" of eq (opened with all_tensors); NaN where
- * eq has no such tensor. */
+/* For every float tensor names[i] of the calibration engine against the
+ * INT8 tensor "names[i]@i8" of eq (opened with all_tensors): its SQNR in dB
+ * into sqnr_db[i] (NaN where eq has no such tensor), and (chan_err not
+ * NULL) the mean error y - y_q per channel (dim 1) into chan_err[i], an
+ * array the callee allocates (NULL where there is no twin) and the caller
+ * frees with qp_free. */
 enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *eq,
                                  const char *const *names, int32_t n, double *sqnr_db,
-                                 struct qp_err *err);
+                                 float **chan_err, struct qp_err *err);

@@ -174,8 +174,10 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
     if (st == QP_OK)
         st = qp_graph_set_const(g, *ws, QP_DTYPE_F32, 1, &m, (void **)&sdat, q->err);
     *bq = -1;
-    if (st == QP_OK && bi >= 0) {
-        st = new_tensor(q, g->tensors[bi].name, "i32", bq);
+    const float *delta =
+        q->o->bias_delta ? q->o->bias_delta(q->o->ctx, g->nodes[ci].name, m) : NULL;
+    if (st == QP_OK && (bi >= 0 || delta)) {
+        st = new_tensor(q, bi >= 0 ? g->tensors[bi].name : g->nodes[ci].name, "i32", bq);
         if (st == QP_OK)
             st = qp_graph_set_const(g, *bq, QP_DTYPE_I32, 1, &m, (void **)&bdat, q->err);
     }
@@ -192,7 +194,8 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
         for (int64_t k = 0; k < kk; k++)
             wdat[c * kk + k] = qp_q_quantize(wf[c * kk + k], s, 0);
         if (bdat) {
-            double v = nearbyint((double)bf[c] / ((double)sx * (double)s));
+            double b = (bf ? (double)bf[c] : 0.0) + (delta ? (double)delta[c] : 0.0);
+            double v = nearbyint(b / ((double)sx * (double)s));
             bdat[c]  = (int32_t)fmin(fmax(v, (double)INT32_MIN), (double)INT32_MAX);
         }
     }

@@ -47,6 +47,10 @@ struct qp_quant_opts {
     float (*amax)(void *ctx, const char *name);
     /* Precision of the Conv node called name. */
     enum qp_precision (*precision)(void *ctx, const char *name);
+    /* (optional, may be NULL) bias correction of the INT8 Conv called name:
+     * m values added to its float bias before quantization (real units of its
+     * output), or NULL for none. */
+    const float *(*bias_delta)(void *ctx, const char *name, int64_t m);
     void *ctx;
 };
 

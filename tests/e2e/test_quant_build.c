@@ -70,8 +70,8 @@ static void test_build_roundtrip(void)
     CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK ||
                     (fprintf(stderr, "%s\n", err.msg), false));
     const char *calib[3] = {frames[0], frames[1], frames[2]};
-    struct qp_build_opts o = {model,  &spec, QP_PREC_INT8, false, 0.95, QP_OBSERVER_PARAMS_DEFAULT,
-                              calib,  3,     2,            2,     NULL, NULL};
+    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false,
+                              QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 2, 2, NULL, NULL};
     o.observer.kind = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
