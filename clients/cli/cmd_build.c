@@ -26,7 +26,7 @@
 struct build_cli {
     const char               *model, *out, *calib, *report, *manifest, *spec_file;
     enum qp_precision         precision;
-    bool                      mixed, bias_correction;
+    bool                      mixed, bias_correction, equalize;
     double                    min_agreement;
     struct qp_observer_params obs;
     long                      calib_images, measure_images, threads;
@@ -49,6 +49,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
     o->measure_images             = 8;
     o->min_agreement              = 0.95;
     o->bias_correction            = true;
+    o->equalize                   = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v, *key;
         double      d;
@@ -92,6 +93,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
             o->min_agreement = d;
         else if (!strcmp(a, "--bias-correction") && (!strcmp(v, "on") || !strcmp(v, "off")))
             o->bias_correction = !strcmp(v, "on");
+        else if (!strcmp(a, "--equalize") && (!strcmp(v, "on") || !strcmp(v, "off")))
+            o->equalize = !strcmp(v, "on");
         else if (!strcmp(a, "--threads") && qp_cli_parse_int(v, 0, 1024, &o->threads))
             ;
         else if (!strcmp(a, "--target")) {
@@ -163,12 +166,12 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
     }
     fprintf(f,
             "%d layers: %d int8, %d fp16, %d fp32; %d QLut, %d QAdd, %d int8 data-movement "
-            "nodes, %d Quantize, %d Dequantize, %d requantized concat inputs; calibration: %s, "
-            "%ld images\n",
+            "nodes, %d Quantize, %d Dequantize, %d requantized concat inputs, %d equalized "
+            "tensors; calibration: %s, %ld images\n",
             (int)r->n_layers, (int)r->stats.layers[QP_PREC_INT8],
             (int)r->stats.layers[QP_PREC_FP16], (int)r->stats.layers[QP_PREC_FP32],
             (int)r->stats.lut, (int)r->stats.add, (int)r->stats.moved, (int)r->stats.quantize,
-            (int)r->stats.dequantize, (int)r->stats.requant,
+            (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.equalized,
             o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
             o->mixed || o->precision == QP_PREC_INT8 ? o->calib_images : 0L);
     if (r->n_measured)
@@ -243,6 +246,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                o->mixed,
                                o->min_agreement,
                                o->bias_correction,
+                               o->equalize,
                                o->obs,
                                (const char *const *)imgs.paths,
                                imgs.n,

@@ -26,6 +26,7 @@ static const struct {
      "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
      "        [--calib-method minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
      "        [--min-agreement 0.95] [--measure-images N] [--bias-correction on|off]\n"
+     "        [--equalize on|off]\n"
      "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx [--json]"},
     {"eval", qp_cli_eval,

@@ -21,7 +21,8 @@
  * and rounded once to float:
  *   sum_k (x_k - zx) w_k = acc - zx * sum_k w_k   (every tap counts: padding
  *                                                  taps hold zx as well)
- *   scale[c] = x.scale * w_scale[c] / y.scale
+ *   scale[c] = x.scale * w_scale[c] / (y.scale * div[c])   (div: 1 unless
+ *                                                           equalized, graph.h)
  *   bias[c]  = (bias_i32[c] - zx * sum_k w[c][k]) * scale[c]
  * so the kernels only ever see the symmetric int8 x int8 -> int32 GEMM and
  * quant_math.h's epilogue with y's zero point.
@@ -110,6 +111,7 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
     const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
     const struct qp_tensor *w = &g->tensors[n->in[1]], *ws = &g->tensors[n->in[2]];
     const struct qp_tensor *b = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
+    const struct qp_tensor *d = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
     int64_t                 m = w->dims[0];
     float *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
     float *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
@@ -123,7 +125,8 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
         int64_t sum = 0;
         for (int64_t k = 0; k < kk; k++)
             sum += wd[c * kk + k];
-        double sc = (double)x->scale * (double)sw[c] / (double)y->scale;
+        double div = d ? (double)((const float *)d->data)[c] : 1.0; /* equalized output */
+        double sc  = (double)x->scale * (double)sw[c] / ((double)y->scale * div);
         scale[c]  = (float)sc;
         bias[c]   = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
     }
@@ -156,7 +159,7 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
                 for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
         size_t  bytes = qp_qgemm_packed_bytes(kk, mg);
-        int8_t *pb    = qp_arena_alloc(&g->arena, bytes);
+        int16_t *pb   = qp_arena_alloc(&g->arena, bytes);
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);

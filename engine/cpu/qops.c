@@ -145,40 +145,93 @@ QP_CPU_SUPPORTS(qp_cpu_qadd_supports)
 
 /* ===== QLut ===== */
 
-static void lut_table(const struct qp_graph *g, const struct qp_node *n, int8_t table[256])
+static const struct qp_tensor *opt_in(const struct qp_graph *g, const struct qp_node *n,
+                                      int32_t k)
+{
+    return n->n_in > k && n->in[k] >= 0 ? in_t(g, n, k) : NULL;
+}
+
+/* One table, or (with channel divisors or multipliers, inputs 1 and 2) one
+ * per channel of dim 1. */
+static int64_t lut_tables(const struct qp_graph *g, const struct qp_node *n)
+{
+    return opt_in(g, n, 1) || opt_in(g, n, 2) ? in_t(g, n, 0)->dims[1] : 1;
+}
+
+static void lut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *tables)
 {
     const struct qp_tensor *q = in_t(g, n, 0), *y = out_t(g, n);
-    qp_q_lut_build(&n->attr.act, q->scale, q->zero_point, y->scale, y->zero_point, table);
+    const struct qp_tensor *d = opt_in(g, n, 1), *mu = opt_in(g, n, 2);
+    if (!d && !mu) {
+        qp_q_lut_build(&n->attr.act, q->scale, q->zero_point, y->scale, y->zero_point, tables);
+        return;
+    }
+    for (int64_t c = 0; c < lut_tables(g, n); c++)
+        qp_q_lut_build_div(&n->attr.act, q->scale, q->zero_point,
+                           mu ? ((const float *)mu->data)[c] : 1.0f,
+                           d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point,
+                           tables + c * 256);
 }
 
 QP_CPU_PREPARE(qp_cpu_qlut_prepare)
 {
-    int8_t *table = qp_arena_alloc(&g->arena, 256);
-    if (!table)
+    int8_t *tables = qp_arena_alloc(&g->arena, (size_t)lut_tables(g, n) * 256);
+    if (!tables)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s' (QLut): out of memory for its table",
                        g->source, n->name);
-    lut_table(g, n, table);
-    n->prep = table;
+    lut_build(g, n, tables);
+    n->prep = tables;
     return QP_OK;
+}
+
+/* Per-channel tables: channel of element i from the layout (NHWC: the
+ * innermost dim; PLAIN: dim 1). */
+static void lut_channels(const struct qp_tensor *t, const int8_t *x, const int8_t *tables,
+                         int8_t *y)
+{
+    int64_t c = t->dims[1], inner = 1, count = qp_tensor_numel(t);
+    for (int32_t k = 2; k < t->rank; k++)
+        inner *= t->dims[k];
+    if (t->layout == QP_LAYOUT_NHWC) {
+        for (int64_t i = 0; i < count; i += c)
+            for (int64_t k = 0; k < c; k++)
+                y[i + k] = tables[k * 256 + x[i + k] + 128];
+        return;
+    }
+    for (int64_t i = 0; i < count; i++)
+        y[i] = tables[((i / inner) % c) * 256 + x[i] + 128];
 }
 
 QP_CPU_KERNEL(qp_cpu_qlut)
 {
-    int8_t        local[256];
     const int8_t *table = x->prep;
-    if (!table) {
-        lut_table(x->g, x->n, local);
-        table = local;
-    }
-    int64_t count = same_numel(x->g, x->n);
-    if (count < 0)
+    int64_t       count = qp_tensor_numel(out_t(x->g, x->n));
+    if (count != qp_tensor_numel(in_t(x->g, x->n, 0)))
         return QP_E_INVAL;
-    qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, table, x->out[0]);
+    if (!table) { /* unprepared (constant folding): only the single-table form */
+        if (lut_tables(x->g, x->n) != 1)
+            return QP_E_UNSUPPORTED;
+        int8_t local[256];
+        lut_build(x->g, x->n, local);
+        qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, local, x->out[0]);
+        return QP_OK;
+    }
+    if (lut_tables(x->g, x->n) > 1)
+        lut_channels(in_t(x->g, x->n, 0), x->in[0], table, x->out[0]);
+    else
+        qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, table, x->out[0]);
     return QP_OK;
 }
 
 QP_CPU_SUPPORTS(qp_cpu_qlut_supports)
 {
-    return arity(n, 1) && quantized(in_t(g, n, 0)) && quantized(out_t(g, n)) &&
+    if (n->n_in < 1 || n->n_in > 3 || n->n_out != 1 || n->in[0] < 0 || n->out[0] < 0)
+        return false;
+    for (int32_t k = 1; k < n->n_in; k++) {
+        const struct qp_tensor *t = opt_in(g, n, k);
+        if (t && (in_t(g, n, 0)->rank < 2 || !(t->flags & QP_TENSOR_CONST) || !t->data))
+            return false;
+    }
+    return quantized(in_t(g, n, 0)) && quantized(out_t(g, n)) &&
            (unsigned)n->attr.act.act < QP_ACT_COUNT;
 }

@@ -80,8 +80,10 @@ enum qp_op {
     QP_OP_CONV          = 30, /* x, w [, b]; fused activation in attr.conv.act */
     QP_OP_CONV_TRANSPOSE = 31,
     QP_OP_BATCHNORM     = 32, /* x, scale, bias, mean, var; attr.bn */
-    QP_OP_QCONV         = 33, /* x i8, w i8 [M,C/g,kh,kw], w_scale f32 [M] [, bias i32 [M]]
-                               * -> i8; attr.conv (act exact); see "Quantized tensors" */
+    QP_OP_QCONV         = 33, /* x i8, w i8 [M,C/g,kh,kw], w_scale f32 [M] [, bias i32 [M]
+                               * [, div f32 [M]]] -> i8; attr.conv (act exact); with div
+                               * the output is equalized: channel c holds y_c / div[c]
+                               * (act then ReLU / LeakyReLU only); see "Quantized tensors" */
     /* pooling (attr.pool) */
     QP_OP_MAX_POOL      = 40,
     QP_OP_AVG_POOL      = 41,
@@ -112,8 +114,12 @@ enum qp_op {
     /* quantization boundaries and table ops */
     QP_OP_QUANTIZE      = 90, /* x f32 -> y i8 with y's scale / zero point */
     QP_OP_DEQUANTIZE    = 91, /* x i8 -> y f32 */
-    QP_OP_QLUT          = 92, /* x i8 -> y i8 through a 256-entry table of attr.act
-                               * (QP_ACT_NONE: requantize to y's scale) */
+    QP_OP_QLUT          = 92, /* x i8 [, div f32 [C] [, mul f32 [C]]] -> y i8 through a
+                               * 256-entry table of attr.act (QP_ACT_NONE: requantize
+                               * to y's scale); with div or mul (either may be absent,
+                               * -1), one table per channel c (dim 1) computing
+                               * f(x * mul[c]) / div[c]: equalized tensors
+                               * (quant/quantize.h) */
     QP_OP_COUNT
 };
 

@@ -105,7 +105,8 @@ enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_e
                              (int)n->attr.conv.act.act);
     int64_t m = w->dims[0];
     if ((st = channel_vec(g, n, 2, QP_DTYPE_F32, m, "weight scale", err)) != QP_OK ||
-        (st = channel_vec(g, n, 3, QP_DTYPE_I32, m, "bias", err)) != QP_OK)
+        (st = channel_vec(g, n, 3, QP_DTYPE_I32, m, "bias", err)) != QP_OK ||
+        (st = channel_vec(g, n, 4, QP_DTYPE_F32, m, "channel divisor", err)) != QP_OK)
         return st;
     /* shapes, pads and strides exactly as Conv, on an i8 x and w without the bias */
     int32_t saved = n->n_in;
@@ -114,6 +115,10 @@ enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_e
     n->n_in       = saved;
     if (st != QP_OK)
         return st;
+    if (qp_infer_in(g, n, 4) && n->attr.conv.act.act != QP_ACT_NONE &&
+        n->attr.conv.act.act != QP_ACT_RELU && n->attr.conv.act.act != QP_ACT_LEAKY)
+        return qp_infer_fail(g, n, err, QP_E_UNSUPPORTED,
+                             "an equalized output needs an activation with f(x / d) = f(x) / d");
     return check_params(g, n, &g->tensors[n->out[0]], "output", err);
 }
 
@@ -148,6 +153,13 @@ enum qp_status qp_infer_qlut(struct qp_graph *g, struct qp_node *n, struct qp_er
     enum qp_status          st = check_params(g, n, x, "input", err);
     if (st == QP_OK && (unsigned)n->attr.act.act >= QP_ACT_COUNT)
         st = qp_infer_fail(g, n, err, QP_E_FORMAT, "unknown function %d", (int)n->attr.act.act);
+    for (int32_t k = 1; k <= 2 && st == QP_OK; k++) /* per channel of dim 1 */
+        if (qp_infer_in(g, n, k))
+            st = x->rank >= 2 ? channel_vec(g, n, k, QP_DTYPE_F32, x->dims[1],
+                                            k == 1 ? "channel divisor" : "channel multiplier",
+                                            err)
+                              : qp_infer_fail(g, n, err, QP_E_FORMAT,
+                                              "per-channel tables need an input of rank >= 2");
     if (st == QP_OK)
         st = like(g, n, x, QP_DTYPE_I8, err);
     return st != QP_OK ? st : check_params(g, n, &g->tensors[n->out[0]], "output", err);

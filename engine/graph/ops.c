@@ -39,7 +39,7 @@ static const struct qp_op_info op_table[QP_OP_COUNT] = {
     [QP_OP_CONV]              = {"Conv",              2, 3, 1, 1},
     [QP_OP_CONV_TRANSPOSE]    = {"ConvTranspose",     2, 3, 1, 1},
     [QP_OP_BATCHNORM]         = {"BatchNormalization", 5, 5, 1, 1},
-    [QP_OP_QCONV]             = {"QConv",             3, 4, 1, 1},
+    [QP_OP_QCONV]             = {"QConv",             3, 5, 1, 1},
     [QP_OP_MAX_POOL]          = {"MaxPool",           1, 1, 1, 1},
     [QP_OP_AVG_POOL]          = {"AveragePool",       1, 1, 1, 1},
     [QP_OP_GLOBAL_AVG_POOL]   = {"GlobalAveragePool", 1, 1, 1, 1},
@@ -65,7 +65,7 @@ static const struct qp_op_info op_table[QP_OP_COUNT] = {
     [QP_OP_LAYOUT]            = {"Layout",            1, 1, 1, 1},
     [QP_OP_QUANTIZE]          = {"Quantize",          1, 1, 1, 1},
     [QP_OP_DEQUANTIZE]        = {"Dequantize",        1, 1, 1, 1},
-    [QP_OP_QLUT]              = {"QLut",              1, 1, 1, 1},
+    [QP_OP_QLUT]              = {"QLut",              1, 3, 1, 1},
 };
 
 const struct qp_op_info *qp_op_info(enum qp_op op)

@@ -38,6 +38,13 @@ static const float *bias_cb(void *ctx, const char *name, int64_t m)
     return NULL;
 }
 
+static const float *chan_cb(void *ctx, const char *name, int64_t c)
+{
+    const struct plan           *p = ctx;
+    const struct qp_calib_watch *w = p->c ? qp_calib_find(p->c, name) : NULL;
+    return w && w->n_ch == c ? w->ch_absmax : NULL;
+}
+
 static void plan_clear_delta(struct plan *p)
 {
     for (int32_t i = 0; i < p->n; i++) {
@@ -114,7 +121,8 @@ static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb, p};
+    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb,
+                                    o->equalize ? chan_cb : NULL, p};
     enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
     return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
 }

@@ -38,6 +38,8 @@ struct qp_build_opts {
     double                      min_agreement; /* mixed: target, e.g. 0.95 */
     bool                        bias_correction; /* measure and correct each INT8 layer's
                                                   * mean output error per channel */
+    bool                        equalize; /* per-channel equalization through tables
+                                           * (quant/quantize.h) */
     struct qp_observer_params   observer;
     const char *const          *images;    /* calibration image files */
     int32_t                     n_images;

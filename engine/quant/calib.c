@@ -5,6 +5,7 @@
  */
 #include "quant/calib.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -13,8 +14,10 @@
 
 void qp_calib_fini(struct qp_calib *c)
 {
-    for (int32_t i = 0; i < c->n; i++)
+    for (int32_t i = 0; i < c->n; i++) {
         qp_observer_fini(&c->w[i].obs);
+        qp_free(c->w[i].ch_absmax);
+    }
     qp_free(c->w);
     qp_free(c->buf);
     qp_detector_free(c->det);
@@ -57,9 +60,15 @@ enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec
         for (int32_t d = 0; d < info.rank; d++)
             w->numel *= info.dims[d];
         most = w->numel > most ? w->numel : most;
+        c->n++; /* counted first: fini releases whatever init got */
+        w->n_ch  = info.rank >= 2 ? info.dims[1] : 1;
+        w->inner = 1;
+        for (int32_t d = 2; d < info.rank; d++)
+            w->inner *= info.dims[d];
+        if (!(w->ch_absmax = qp_calloc((size_t)w->n_ch + 1, sizeof *w->ch_absmax)))
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory for observers", model);
         if ((s = qp_observer_init(&w->obs, obs, err)) != QP_OK)
             return s;
-        c->n++;
     }
     c->buf = qp_alloc((size_t)most * sizeof *c->buf);
     return c->buf ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
@@ -89,8 +98,14 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
             struct qp_calib_watch *w = &c->w[k];
             s = qp_engine_read_tensor(c->e, w->tensor, c->buf, (size_t)w->numel * sizeof(float),
                                       err);
-            if (s == QP_OK)
-                qp_observer_add(&w->obs, c->buf, w->numel);
+            if (s != QP_OK)
+                break;
+            qp_observer_add(&w->obs, c->buf, w->numel);
+            for (int64_t j = 0; j < w->numel; j += w->inner) {
+                float *mx = &w->ch_absmax[(j / w->inner) % w->n_ch];
+                for (int64_t e = 0; e < w->inner; e++)
+                    *mx = fmaxf(*mx, fabsf(c->buf[j + e]));
+            }
         }
         if (progress)
             progress(ctx, i + 1, n_images);

@@ -49,11 +49,19 @@ static float act_value(const struct qp_act_params *a, float v)
     }
 }
 
+void qp_q_lut_build_div(const struct qp_act_params *act, float in_scale, int32_t in_zp,
+                        float in_mul, float divisor, float out_scale, int32_t out_zp,
+                        int8_t table[256])
+{
+    for (int32_t q = QP_Q_MIN; q <= QP_Q_MAX; q++) {
+        float x             = qp_q_dequantize((int8_t)q, in_scale, in_zp) * in_mul;
+        table[q - QP_Q_MIN] = qp_q_quantize(act_value(act, x) / divisor, out_scale, out_zp);
+    }
+}
+
 void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp,
                     float out_scale, int32_t out_zp, int8_t table[256])
 {
-    for (int32_t q = QP_Q_MIN; q <= QP_Q_MAX; q++) {
-        float x             = qp_q_dequantize((int8_t)q, in_scale, in_zp);
-        table[q - QP_Q_MIN] = qp_q_quantize(act_value(act, x), out_scale, out_zp);
-    }
+    /* v * 1.0f == v / 1.0f == v exactly: the same table as without them */
+    qp_q_lut_build_div(act, in_scale, in_zp, 1.0f, 1.0f, out_scale, out_zp, table);
 }

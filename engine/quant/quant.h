@@ -47,3 +47,9 @@ void qp_q_add_ref(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q
  * every target, so CPU and GPU agree bit for bit; QP_ACT_NONE requantizes). */
 void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp,
                     float out_scale, int32_t out_zp, int8_t table[256]);
+/* The same for one channel of an equalized tensor (graph.h, QLut): the
+ * input's real value is dequantize(q) * in_mul, and f(x) / divisor is
+ * quantized. */
+void qp_q_lut_build_div(const struct qp_act_params *act, float in_scale, int32_t in_zp,
+                        float in_mul, float divisor, float out_scale, int32_t out_zp,
+                        int8_t table[256]);

@@ -32,6 +32,7 @@ struct qctx {
     struct qp_graph            *g;
     const struct qp_quant_opts *o;
     int32_t                    *twin; /* [n0]: INT8 twin of an original tensor, or -1 */
+    int32_t                    *eq;   /* [n0]: its twin's channel divisors (const [C]), or -1 */
     int32_t                     n0;   /* tensors before the pass */
     struct qp_quant_stats      *st;
     struct qp_err              *err;
@@ -185,6 +186,20 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
         return st;
     const float *wf = g->tensors[g->nodes[ci].in[1]].data;
     const float *bf = bi >= 0 ? g->tensors[bi].data : NULL;
+    int32_t      x  = g->nodes[ci].in[0];
+    float       *ws_scaled = NULL;
+    if (x < q->n0 && q->eq[x] >= 0) { /* equalized input: channel c carries s[c] */
+        const float *div = g->tensors[q->eq[x]].data;
+        int64_t      cg = wd[1], taps = kk / (cg ? cg : 1), mg = m / g->nodes[ci].attr.conv.group;
+        if (!(ws_scaled = qp_alloc((size_t)(m * kk) * sizeof *ws_scaled + 1)))
+            return qp_fail(q->err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
+        for (int64_t o = 0; o < m; o++)
+            for (int64_t ci2 = 0; ci2 < cg; ci2++)
+                for (int64_t t = 0; t < taps; t++)
+                    ws_scaled[(o * cg + ci2) * taps + t] =
+                        wf[(o * cg + ci2) * taps + t] * div[o / mg * cg + ci2];
+        wf = ws_scaled;
+    }
     for (int64_t c = 0; c < m; c++) {
         float amax = 0.0f;
         for (int64_t k = 0; k < kk; k++)
@@ -199,8 +214,12 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
             bdat[c]  = (int32_t)fmin(fmax(v, (double)INT32_MIN), (double)INT32_MAX);
         }
     }
+    qp_free(ws_scaled);
     return QP_OK;
 }
+
+static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *out);
+static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div);
 
 static enum qp_status conv_int8(struct qctx *q, int32_t ci)
 {
@@ -226,17 +245,23 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
             next->dead = false;
         return QP_OK;
     }
+    int32_t div = -1; /* equalized output: only through f(x / d) = f(x) / d activations */
+    if ((act.act == QP_ACT_NONE || act.act == QP_ACT_RELU || act.act == QP_ACT_LEAKY) &&
+        (st = equalizer(q, y, sy, &div)) != QP_OK)
+        return st;
     if ((st = quantize_weights(q, ci, g->tensors[xq].scale, &wq, &ws, &bq)) != QP_OK ||
         (st = new_i8(q, y, sy, &yq)) != QP_OK ||
-        (st = new_node(q, QP_OP_QCONV, g->nodes[ci].name, 4, 1, &nc)) != QP_OK)
+        (st = new_node(q, QP_OP_QCONV, g->nodes[ci].name, div >= 0 ? 5 : 4, 1, &nc)) != QP_OK)
         return st;
     struct qp_node *c = &g->nodes[ci], *n = &g->nodes[nc];
     n->in[0] = xq, n->in[1] = wq, n->in[2] = ws, n->in[3] = bq, n->out[0] = yq;
+    if (div >= 0)
+        n->in[4] = div;
     n->attr.conv     = c->attr.conv;
     n->attr.conv.act = act;
     c->dead          = true;
     q->st->layers[QP_PREC_INT8]++;
-    return dequantize_to(q, yq, y);
+    return div >= 0 ? dequantize_equalized(q, yq, y, div) : dequantize_to(q, yq, y);
 }
 
 /* FP16 layer on the CPU: the weights become binary16 values. */
@@ -262,6 +287,126 @@ static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
     return QP_OK;
 }
 
+/* Can every reader of y take an equalized INT8 value: an INT8 Conv on it
+ * (divisors go into its weights) or an activation that becomes a QLut
+ * (divisors go into its tables)? *lossless: no reader is a Conv that
+ * quantizes weights across input channels (only depthwise Convs and
+ * tables). rw[c] = max |w| over those Convs' weights of input channel c. */
+static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
+{
+    struct qp_graph *g = q->g;
+    int64_t          c = g->tensors[y].dims[1];
+    int32_t          readers = 0;
+    *lossless                = true;
+    if (g->tensors[y].rank != 4 || (g->tensors[y].flags & QP_TENSOR_OUTPUT))
+        return false;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        bool                  reads = false;
+        struct qp_act_params  a;
+        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
+            reads = reads || n->in[k] == y;
+        if (!reads)
+            continue;
+        readers++;
+        if (unary_act(g, n, &a) && n->in[0] == y)
+            continue;
+        const struct qp_tensor *w = n->op == QP_OP_CONV ? &g->tensors[n->in[1]] : NULL;
+        if (!w || n->in[0] != y || n->in[1] == y || w->rank != 4 || w->dtype != QP_DTYPE_F32 ||
+            !(w->flags & QP_TENSOR_CONST) || n->attr.conv.group < 1 ||
+            w->dims[1] * n->attr.conv.group != c ||
+            q->o->precision(q->o->ctx, n->name) != QP_PREC_INT8)
+            return false;
+        if (n->attr.conv.group == c && w->dims[0] == c)
+            continue; /* depthwise: per-channel weight scales absorb it exactly */
+        *lossless       = false;
+        int64_t      m  = w->dims[0], cg = w->dims[1], taps = w->dims[2] * w->dims[3];
+        int64_t      mg = m / n->attr.conv.group;
+        const float *wd = w->data;
+        for (int64_t o = 0; o < m; o++)
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t t = 0; t < taps; t++) {
+                    float *r = &rw[o / mg * cg + ci];
+                    *r       = fmaxf(*r, fabsf(wd[(o * cg + ci) * taps + t]));
+                }
+    }
+    return readers > 0;
+}
+
+/* Channel divisors for y (quantize.h), or -1 when equalizing does nothing.
+ * Tables and depthwise readers take s[c] = r[c] / amax: lossless, every
+ * channel fills the range. Other Convs quantize their weights per output channel
+ * across input channels, so the range moves into their weights: there the
+ * divisor balances both sides as cross-layer equalization does (Nagel et
+ * al. 2019): s[c] ~ sqrt(r[c] / rw[c]), scaled so the widest channel still
+ * ends at amax. */
+static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *out)
+{
+    struct qp_graph *g = q->g;
+    *out               = -1;
+    if (!q->o->channel_absmax || g->tensors[y].rank != 4)
+        return QP_OK;
+    int64_t      c = g->tensors[y].dims[1];
+    const float *r = q->o->channel_absmax(q->o->ctx, g->tensors[y].name, c);
+    float       *rw = qp_calloc((size_t)c + 1, sizeof *rw);
+    bool         dw;
+    if (!rw)
+        return qp_fail(q->err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
+    if (!r || !eq_readers(q, y, &dw, rw)) {
+        qp_free(rw);
+        return QP_OK;
+    }
+    float amax = sy * (float)QP_Q_MAX, *div, k = 0.0f;
+    for (int64_t i = 0; i < c; i++) { /* rw becomes the unscaled divisor */
+        rw[i] = dw ? r[i] / amax : sqrtf(r[i] / fmaxf(rw[i], 1e-30f));
+        k     = fmaxf(k, r[i] / fmaxf(rw[i], 1e-30f) / amax);
+    }
+    bool any = false;
+    for (int64_t i = 0; i < c; i++) {
+        rw[i] = fminf(fmaxf(rw[i] * (dw ? 1.0f : k), 1.0f / QP_QUANT_EQ_MAX_GAIN), 1.0f);
+        any   = any || rw[i] < 0.5f;
+    }
+    enum qp_status st = QP_OK;
+    if (any)
+        st = new_tensor(q, g->tensors[y].name, "eq", out);
+    if (any && st == QP_OK)
+        st = qp_graph_set_const(g, *out, QP_DTYPE_F32, 1, &c, (void **)&div, q->err);
+    if (any && st == QP_OK) {
+        memcpy(div, rw, (size_t)c * sizeof *div);
+        q->st->equalized++;
+    }
+    qp_free(rw);
+    return st;
+}
+
+/* Float y from an equalized twin: Dequantize, then times the divisors. */
+static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div)
+{
+    struct qp_graph *g = q->g;
+    int32_t          t, d4, nm;
+    int64_t          dims[4] = {1, g->tensors[y].dims[1], 1, 1};
+    float           *d;
+    enum qp_status   st = new_tensor(q, g->tensors[y].name, "deq", &t);
+    if (st == QP_OK)
+        st = new_tensor(q, g->tensors[y].name, "eq4", &d4);
+    if (st == QP_OK)
+        st = qp_graph_set_const(g, d4, QP_DTYPE_F32, 4, dims, (void **)&d, q->err);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_MUL, NULL, 2, 1, &nm);
+    if (st != QP_OK)
+        return st;
+    memcpy(d, g->tensors[div].data, (size_t)dims[1] * sizeof *d);
+    g->tensors[t].dtype = QP_DTYPE_F32;
+    g->nodes[nm].in[0]  = t;
+    g->nodes[nm].in[1]  = d4;
+    g->nodes[nm].out[0] = y;
+    if ((st = dequantize_to(q, yq, t)) != QP_OK)
+        return st;
+    q->twin[y] = yq;
+    q->eq[y]   = div;
+    return QP_OK;
+}
+
 /* Unary activation on an INT8 value -> QLut. */
 static enum qp_status unary_int8(struct qctx *q, int32_t ui, const struct qp_act_params *a)
 {
@@ -270,18 +415,24 @@ static enum qp_status unary_int8(struct qctx *q, int32_t ui, const struct qp_act
     float            sy = scale_of(q, y);
     if (x >= q->n0 || q->twin[x] < 0 || sy <= 0.0f)
         return QP_OK;
-    int32_t        yq, nl;
-    enum qp_status st = new_i8(q, y, sy, &yq);
+    int32_t        yq, nl, div, mul = q->eq[x];
+    enum qp_status st = equalizer(q, y, sy, &div);
     if (st == QP_OK)
-        st = new_node(q, QP_OP_QLUT, g->nodes[ui].name, 1, 1, &nl);
+        st = new_i8(q, y, sy, &yq);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QLUT, g->nodes[ui].name, mul >= 0 ? 3 : div >= 0 ? 2 : 1, 1, &nl);
     if (st != QP_OK)
         return st;
-    g->nodes[nl].in[0]    = q->twin[x];
+    g->nodes[nl].in[0] = q->twin[x];
+    if (mul >= 0 || div >= 0)
+        g->nodes[nl].in[1] = div; /* -1: absent */
+    if (mul >= 0)
+        g->nodes[nl].in[2] = mul;
     g->nodes[nl].out[0]   = yq;
     g->nodes[nl].attr.act = *a;
     g->nodes[ui].dead     = true;
     q->st->lut++;
-    return dequantize_to(q, yq, y);
+    return div >= 0 ? dequantize_equalized(q, yq, y, div) : dequantize_to(q, yq, y);
 }
 
 static bool same_dims(const struct qp_tensor *a, const struct qp_tensor *b)
@@ -299,7 +450,8 @@ static enum qp_status add_int8(struct qctx *q, int32_t ai)
     struct qp_graph *g = q->g;
     int32_t          a = g->nodes[ai].in[0], b = g->nodes[ai].in[1], y = g->nodes[ai].out[0];
     float            sy = scale_of(q, y);
-    if (a >= q->n0 || b >= q->n0 || q->twin[a] < 0 || q->twin[b] < 0 || sy <= 0.0f ||
+    if (a >= q->n0 || b >= q->n0 || q->twin[a] < 0 || q->twin[b] < 0 || q->eq[a] >= 0 ||
+        q->eq[b] >= 0 || sy <= 0.0f ||
         !same_dims(&g->tensors[a], &g->tensors[b]) || !same_dims(&g->tensors[a], &g->tensors[y]))
         return QP_OK;
     int32_t        yq, na;
@@ -364,7 +516,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
     float            smax = 0.0f, smin = INFINITY;
     for (int32_t k = 0; k < (cat ? n_in : 1); k++) {
         int32_t t = g->nodes[mi].in[k];
-        if (t < 0 || t >= q->n0 || q->twin[t] < 0)
+        if (t < 0 || t >= q->n0 || q->twin[t] < 0 || q->eq[t] >= 0)
             return QP_OK;
         smax = fmaxf(smax, g->tensors[q->twin[t]].scale);
         smin = fminf(smin, g->tensors[q->twin[t]].scale);
@@ -437,18 +589,23 @@ enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *
 {
     struct qp_quant_stats local;
     memset(&local, 0, sizeof local);
-    struct qctx q = {g, o, NULL, g->n_tensors, st ? st : &local, err};
+    struct qctx q = {g, o, NULL, NULL, g->n_tensors, st ? st : &local, err};
     memset(q.st, 0, sizeof *q.st);
     q.twin = qp_alloc((size_t)(q.n0 + 1) * sizeof *q.twin);
-    if (!q.twin)
+    q.eq   = qp_alloc((size_t)(q.n0 + 1) * sizeof *q.eq);
+    if (!q.twin || !q.eq) {
+        qp_free(q.twin);
+        qp_free(q.eq);
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
+    }
     for (int32_t t = 0; t < q.n0; t++)
-        q.twin[t] = -1;
+        q.twin[t] = q.eq[t] = -1;
     enum qp_status s  = QP_OK;
     int32_t        n0 = g->n_nodes;
     for (int32_t i = 0; i < n0 && s == QP_OK; i++)
         s = visit(&q, i);
     qp_free(q.twin);
+    qp_free(q.eq);
     if (s == QP_OK)
         s = qp_graph_link(g, err);
     if (s != QP_OK)

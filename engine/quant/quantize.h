@@ -27,10 +27,22 @@
  * Dequantize node; Quantize nodes are added where a float value enters an
  * INT8 op. The INT8 twin of tensor "t" is named "t@i8", so reports and
  * tests can find it.
+ *
+ * Channel equalization through tables: a per-tensor scale is set by the
+ * widest channel, so a channel whose values stay inside a step or two (a
+ * SiLU output living in its small negative range: |x| < 0.28 beside
+ * channels reaching 80) quantizes to a constant. When every reader of a
+ * QLut's output is an INT8 depthwise Conv, the QLut instead computes
+ * f(x) / s[c] per channel c, s[c] = clamp(max|x_c| / amax, 1/64, 1) so each
+ * channel fills the INT8 range, and each reader's weights of channel c are
+ * multiplied by s[c] (exact: depthwise weights are quantized per channel,
+ * and the table is built once on the host, so every target agrees). A
+ * float reader, if one remains, gets Dequantize then a multiply by s.
  */
 #include "graph/graph.h"
 
 #define QP_QUANT_CONCAT_RATIO 2.0f
+#define QP_QUANT_EQ_MAX_GAIN  64.0f /* largest per-channel amplification */
 
 enum qp_precision {
     QP_PREC_FP32 = 0,
@@ -51,6 +63,10 @@ struct qp_quant_opts {
      * m values added to its float bias before quantization (real units of its
      * output), or NULL for none. */
     const float *(*bias_delta)(void *ctx, const char *name, int64_t m);
+    /* (optional, may be NULL) max |x| per channel (dim 1, c channels) of the
+     * float tensor called name over the calibration images, or NULL: the
+     * input of channel equalization (below). */
+    const float *(*channel_absmax)(void *ctx, const char *name, int64_t c);
     void *ctx;
 };
 
@@ -59,6 +75,7 @@ struct qp_quant_stats {
     int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
     int32_t quantize, dequantize;  /* boundary nodes left in the graph */
     int32_t requant;               /* Concat inputs requantized */
+    int32_t equalized;             /* QLut outputs equalized per channel */
 };
 
 /* g must be linked and inferred, BatchNorm folded, activations not yet

@@ -70,7 +70,7 @@ static void test_build_roundtrip(void)
     CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK ||
                     (fprintf(stderr, "%s\n", err.msg), false));
     const char *calib[3] = {frames[0], frames[1], frames[2]};
-    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false,
+    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
                               QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 2, 2, NULL, NULL};
     o.observer.kind = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
@@ -124,7 +124,7 @@ static void test_build_roundtrip(void)
         err_sum += fabs((double)a[i] - (double)f[i]);
     double mean = err_sum / (double)(count / 85);
     fprintf(stderr, "mean |objectness int8 - fp32| = %.4f\n", mean);
-    CU_ASSERT(mean < 0.05);
+    CU_ASSERT(mean < 0.01); /* 0.013 before channel equalization, 0.004 with */
     free(a);
     free(b);
     free(f);
