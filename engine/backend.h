@@ -49,7 +49,19 @@ struct qp_backend_ops {
     /* (optional) per-node time summed over runs when init was given
      * opt->profile, and the number of runs; NULL entry or NULL result: none. */
     const int64_t *(*node_ns)(const void *ctx, int64_t *runs);
+
+    /* (optional) per node, the saturated elements of its output summed over
+     * runs, for the nodes qp_saturation_counted() names; and the number of
+     * runs. NULL entry or NULL result: not counted. */
+    const int64_t *(*saturated)(const void *ctx, int64_t *runs);
 };
+
+/* Does the backend count saturation for node n? Nodes that create INT8
+ * values from wider ones: Quantize, QConv, QAdd, QLut (an i8 output at -128
+ * or 127 is a value the calibrated range could not hold). */
+bool    qp_saturation_counted(const struct qp_graph *g, const struct qp_node *n);
+/* Elements of x[0..n) equal to -128 or 127. */
+int64_t qp_count_saturated(const int8_t *x, int64_t n);
 
 extern const struct qp_backend_ops qp_backend_cpu;
 

@@ -441,3 +441,34 @@ size_t qp_engine_arena_bytes(const struct qp_engine *e)
 {
     return e->plan.arena_bytes;
 }
+
+/* The i-th counted node (execution order), or -1. */
+static int32_t counted_node(const struct qp_engine *e, int32_t i)
+{
+    for (int32_t k = 0; k < e->g.n_nodes; k++)
+        if (qp_saturation_counted(&e->g, &e->g.nodes[k]) && i-- == 0)
+            return k;
+    return -1;
+}
+
+int32_t qp_engine_n_saturation(const struct qp_engine *e)
+{
+    int32_t n = 0;
+    for (int32_t k = 0; k < e->g.n_nodes; k++)
+        n += qp_saturation_counted(&e->g, &e->g.nodes[k]);
+    return n;
+}
+
+bool qp_engine_saturation(const struct qp_engine *e, int32_t i, struct qp_saturation *out)
+{
+    int64_t        runs = 0;
+    const int64_t *sat  = e->be->saturated ? e->be->saturated(e->be_ctx, &runs) : NULL;
+    int32_t        k    = i >= 0 ? counted_node(e, i) : -1;
+    if (!sat || k < 0)
+        return false;
+    const struct qp_tensor *t = &e->g.tensors[e->g.nodes[k].out[0]];
+    out->tensor               = t->name;
+    out->saturated            = sat[k];
+    out->total                = qp_tensor_numel(t) * runs;
+    return true;
+}

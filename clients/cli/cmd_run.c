@@ -36,7 +36,7 @@ struct run_opts {
     const char              *save_dir, *manifest, *spec_file;
     const char              *spec_keys[32], *spec_vals[32];
     int                      n_spec;
-    bool                     json;
+    bool                     json, saturation;
     struct qp_detect_params  det;
     struct qp_engine_options eng;
 };
@@ -59,7 +59,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->model = a;
             continue;
         }
-        bool takes = strcmp(a, "--json") && strcmp(a, "--agnostic") && strcmp(a, "--all-tensors");
+        bool takes = strcmp(a, "--json") && strcmp(a, "--agnostic") &&
+                     strcmp(a, "--all-tensors") && strcmp(a, "--saturation");
         if (takes && !(v = qp_cli_value(argc, argv, &i)))
             return 2;
         if (!strcmp(a, "--json"))
@@ -68,6 +69,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->det.class_agnostic = true;
         else if (!strcmp(a, "--all-tensors"))
             o->eng.all_tensors = true;
+        else if (!strcmp(a, "--saturation"))
+            o->saturation = true;
         else if (!strcmp(a, "--image") && o->n_images < MAX_ITEMS)
             o->images[o->n_images++] = v;
         else if (!strcmp(a, "--input") && o->n_inputs < MAX_ITEMS)
@@ -320,6 +323,23 @@ static enum qp_status read_consts(struct run_opts *o, struct qp_npy *npy,
     return QP_OK;
 }
 
+/* --saturation: the run-time counters of a quantized engine, on stderr. */
+static void print_saturation(const struct qp_engine *e)
+{
+    int32_t n = qp_engine_n_saturation(e), shown = 0;
+    for (int32_t i = 0; i < n; i++) {
+        struct qp_saturation s;
+        if (!qp_engine_saturation(e, i, &s) || s.saturated == 0 || s.total == 0)
+            continue;
+        fprintf(stderr, "saturation %-40s %8.4f%% (%lld of %lld)\n", s.tensor,
+                100.0 * (double)s.saturated / (double)s.total, (long long)s.saturated,
+                (long long)s.total);
+        shown++;
+    }
+    fprintf(stderr, "saturation: %d of %d INT8 tensors saturated at least once\n", (int)shown,
+            (int)n);
+}
+
 int qp_cli_run(int argc, char **argv)
 {
     static struct qp_npy         npy[MAX_ITEMS];
@@ -337,6 +357,8 @@ int qp_cli_run(int argc, char **argv)
         rc = 1;
     } else {
         rc = o.n_images ? run_images(&o, e, argv[0]) : run_tensors(&o, e);
+        if (o.saturation)
+            print_saturation(e);
     }
     qp_engine_free(e);
     for (int i = 0; i < o.n_consts; i++)

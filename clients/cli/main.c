@@ -19,7 +19,7 @@ static const struct {
     {"run", qp_cli_run,
      "run MODEL (--image FILE... | --input [NAME=]FILE.npy...) [--json] [--score S] [--iou I]\n"
      "        [--agnostic] [--backend cpu|cuda|auto] [--threads N] [--save-outputs DIR]\n"
-     "        [--all-tensors] [--const NAME=FILE.npy] [--manifest FILE] [--spec FILE] [--size WxH] [--color rgb|bgr]\n"
+     "        [--all-tensors] [--saturation] [--const NAME=FILE.npy] [--manifest FILE] [--spec FILE] [--size WxH] [--color rgb|bgr]\n"
      "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
     {"build", qp_cli_build,

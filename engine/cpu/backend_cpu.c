@@ -24,6 +24,8 @@ struct cpu_ctx {
     bool            profile;
     int64_t        *node_ns; /* profile: per node, summed over runs */
     int64_t         runs;
+    int64_t        *sat;     /* per node: saturated outputs summed over runs (counted
+                              * nodes only: qp_saturation_counted), or NULL */
 };
 
 static enum qp_status cpu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
@@ -41,6 +43,7 @@ static void cpu_fini(void *ctx)
     qp_free(c->ptrs);
     qp_free(c->first);
     qp_free(c->node_ns);
+    qp_free(c->sat);
     memset(c, 0, sizeof *c);
 }
 
@@ -86,7 +89,8 @@ static enum qp_status cpu_alloc(void *ctx, const struct qp_graph *g, size_t aren
     c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
     if (c->profile)
         c->node_ns = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->node_ns);
-    if (!c->arena || !c->ptrs || !c->first || (c->profile && !c->node_ns))
+    c->sat = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat);
+    if (!c->arena || !c->ptrs || !c->first || (c->profile && !c->node_ns) || !c->sat)
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the %zu-byte activation arena",
                        g->source, arena_bytes);
     memset(c->arena, 0, arena_bytes);
@@ -132,6 +136,8 @@ static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err
         };
         int64_t        t0 = c->node_ns ? qp_clock_ns() : 0;
         enum qp_status s  = qp_cpu_ops[n->op].run(&x);
+        if (s == QP_OK && qp_saturation_counted(g, n))
+            c->sat[i] += qp_count_saturated(x.out[0], qp_tensor_numel(&g->tensors[n->out[0]]));
         if (c->node_ns)
             c->node_ns[i] += qp_clock_ns() - t0;
         if (s != QP_OK)
@@ -155,6 +161,13 @@ static const int64_t *cpu_node_ns(const void *ctx, int64_t *runs)
     return c->node_ns;
 }
 
+static const int64_t *cpu_saturated(const void *ctx, int64_t *runs)
+{
+    const struct cpu_ctx *c = ctx;
+    *runs                   = c->runs;
+    return c->sat;
+}
+
 const struct qp_backend_ops qp_backend_cpu = {
     .name     = "cpu",
     .ctx_size = sizeof(struct cpu_ctx),
@@ -168,6 +181,7 @@ const struct qp_backend_ops qp_backend_cpu = {
     .run      = cpu_run,
     .host_ptr = cpu_host_ptr,
     .node_ns  = cpu_node_ns,
+    .saturated = cpu_saturated,
 };
 
 enum qp_status qp_cpu_eval(struct qp_graph *g, struct qp_node *n, struct qp_err *err)

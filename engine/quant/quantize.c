@@ -219,6 +219,7 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
 }
 
 static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *out);
+static bool           moves_data(enum qp_op op);
 static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div);
 
 static enum qp_status conv_int8(struct qctx *q, int32_t ci)
@@ -407,13 +408,36 @@ static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y
     return QP_OK;
 }
 
+/* Would some reader of y use an INT8 value of it (an INT8 Conv, an
+ * activation, Add or data movement that may run INT8)? When none would,
+ * quantizing y only adds error: the activation producing it stays float. */
+static bool int8_reader(struct qctx *q, int32_t y)
+{
+    struct qp_graph *g = q->g;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        struct qp_act_params  a;
+        bool                  reads = false;
+        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
+            reads = reads || n->in[k] == y;
+        if (!reads)
+            continue;
+        if (n->op == QP_OP_CONV && n->in[0] == y &&
+            q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8)
+            return true;
+        if (n->op == QP_OP_ADD || moves_data(n->op) || unary_act(g, n, &a))
+            return true;
+    }
+    return false;
+}
+
 /* Unary activation on an INT8 value -> QLut. */
 static enum qp_status unary_int8(struct qctx *q, int32_t ui, const struct qp_act_params *a)
 {
     struct qp_graph *g = q->g;
     int32_t          x = g->nodes[ui].in[0], y = g->nodes[ui].out[0];
     float            sy = scale_of(q, y);
-    if (x >= q->n0 || q->twin[x] < 0 || sy <= 0.0f)
+    if (x >= q->n0 || q->twin[x] < 0 || sy <= 0.0f || !int8_reader(q, y))
         return QP_OK;
     int32_t        yq, nl, div, mul = q->eq[x];
     enum qp_status st = equalizer(q, y, sy, &div);

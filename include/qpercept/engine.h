@@ -117,6 +117,24 @@ int32_t        qp_engine_n_nodes(const struct qp_engine *e);
 bool           qp_engine_node_profile(const struct qp_engine *e, int32_t i,
                                       struct qp_node_profile *out);
 
+/* Run-time saturation counters of a quantized engine: for each tensor where
+ * INT8 values are made from wider ones (Quantize, QConv, QAdd, QLut
+ * outputs), how many of its elements sit at -128 or 127, summed over every
+ * run() since open: clipped values, and values exactly at the end of the
+ * range (a sigmoid's 1.0), so the rate is an upper bound of clipping. A rate
+ * far above the build report's calibration saturation says live frames
+ * drift outside the calibrated ranges. Counter
+ * i of qp_engine_n_saturation; false when i is out of range or the backend
+ * does not count. */
+struct qp_saturation {
+    const char *tensor;    /* borrowed */
+    int64_t     saturated; /* elements at -128 or 127, all runs */
+    int64_t     total;     /* elements produced, all runs */
+};
+int32_t        qp_engine_n_saturation(const struct qp_engine *e);
+bool           qp_engine_saturation(const struct qp_engine *e, int32_t i,
+                                    struct qp_saturation *out);
+
 /* Bytes of the activation arena (planned). */
 size_t         qp_engine_arena_bytes(const struct qp_engine *e);
 

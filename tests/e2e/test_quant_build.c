@@ -117,6 +117,34 @@ static void test_build_roundtrip(void)
     float *a = run_once(mem, &spec, frames[3]), *b = run_once(file, &spec, frames[3]);
     float *f = run_once(ref, &spec, frames[3]);
     CU_ASSERT(memcmp(a, b, count * sizeof *a) == 0);
+
+    /* run-time saturation counters: one run so far; every counted tensor
+     * produced numel elements, a few of them saturated at most */
+    int32_t ns = qp_engine_n_saturation(file);
+    CU_ASSERT(ns >= r.n_layers);
+    for (int32_t i = 0; i < ns; i++) {
+        struct qp_saturation sat;
+        CU_ASSERT_FATAL(qp_engine_saturation(file, i, &sat));
+        CU_ASSERT(sat.total > 0 && sat.saturated >= 0 && sat.saturated <= sat.total / 10);
+    }
+    CU_ASSERT(!qp_engine_saturation(file, ns, &(struct qp_saturation){0}));
+    /* a frame far outside the calibrated range saturates the input's Quantize */
+    struct qp_tensor_info in;
+    qp_engine_input_info(file, 0, &in);
+    size_t in_n = (size_t)(in.dims[0] * in.dims[1] * in.dims[2] * in.dims[3]);
+    float *hot  = malloc(in_n * sizeof *hot);
+    for (size_t i = 0; i < in_n; i++)
+        hot[i] = i % 2 ? 1e4f : -1e4f;
+    CU_ASSERT_FATAL(qp_engine_set_input(file, 0, hot, in_n * sizeof *hot, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_run(file, NULL) == QP_OK);
+    bool input_saturated = false;
+    for (int32_t i = 0; i < ns; i++) {
+        struct qp_saturation sat;
+        CU_ASSERT_FATAL(qp_engine_saturation(file, i, &sat));
+        input_saturated = input_saturated || sat.saturated >= (int64_t)in_n;
+    }
+    CU_ASSERT(input_saturated);
+    free(hot);
     /* objectness (column 4 of 85) of the INT8 engine against FP32: close on
      * average; a loose bound that still catches a broken quantizer */
     double err_sum = 0.0;
