@@ -159,7 +159,7 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
                 for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
         size_t  bytes = qp_qgemm_packed_bytes(kk, mg);
-        int16_t *pb   = qp_arena_alloc(&g->arena, bytes);
+        int8_t *pb    = qp_arena_alloc(&g->arena, bytes);
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);
