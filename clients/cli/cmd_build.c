@@ -142,27 +142,37 @@ static const char *dbs(double v, char *buf, size_t n)
     return buf;
 }
 
+/* "%.3f" of an agreement, "-" for NaN. */
+static const char *maps(double v, char *buf, size_t n)
+{
+    if (v != v)
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.3f", v);
+    return buf;
+}
+
 /* The per-layer table, as printed and as stored in the engine file. */
 static char *table(const struct qp_build_result *r, const struct build_cli *o)
 {
-    char  *buf = NULL, a[32], b[32];
+    char  *buf = NULL, a[32], b[32], c[32];
     size_t len = 0;
     FILE  *f   = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "%-36s %-5s %10s %10s %10s %9s %8s %8s\n", "layer", "prec", "in scale",
-            "out scale", "out amax", "saturated", "SQNR dB", "sens dB");
+    fprintf(f, "%-36s %-5s %10s %10s %10s %9s %8s %8s %8s\n", "layer", "prec", "in scale",
+            "out scale", "out amax", "saturated", "SQNR dB", "sens mAP", "sens dB");
     for (int32_t i = 0; i < r->n_layers; i++) {
         const struct qp_build_layer *l = &r->layers[i];
         if (l->precision == QP_PREC_INT8)
-            fprintf(f, "%-36.36s %-5s %10.4g %10.4g %10.4g %8.4f%% %8s %8s\n", l->name,
+            fprintf(f, "%-36.36s %-5s %10.4g %10.4g %10.4g %8.4f%% %8s %8s %8s\n", l->name,
                     qp_precision_name(l->precision), (double)l->x_scale, (double)l->y_scale,
                     (double)l->amax, 100.0 * l->saturation, dbs(l->sqnr_db, a, sizeof a),
-                    dbs(l->sensitivity_db, b, sizeof b));
+                    maps(l->sensitivity_map, c, sizeof c), dbs(l->sensitivity_db, b, sizeof b));
         else
-            fprintf(f, "%-36.36s %-5s %10s %10s %10s %9s %8s %8s\n", l->name,
+            fprintf(f, "%-36.36s %-5s %10s %10s %10s %9s %8s %8s %8s\n", l->name,
                     qp_precision_name(l->precision), "-", "-", "-", "-", "-",
-                    dbs(l->sensitivity_db, b, sizeof b));
+                    maps(l->sensitivity_map, c, sizeof c), dbs(l->sensitivity_db, b, sizeof b));
     }
     fprintf(f,
             "%d layers: %d int8, %d fp16, %d fp32; %d QLut, %d QAdd, %d int8 data-movement "
@@ -176,10 +186,10 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             o->mixed || o->precision == QP_PREC_INT8 ? o->calib_images : 0L);
     if (r->n_measured)
         fprintf(f,
-                "vs FP32 on %d calibration images: output SQNR %s dB, agreement mAP %.3f, "
-                "recall@0.5 %.3f%s\n",
+                "vs FP32 on %d calibration images: output SQNR %s dB, agreement mAP %.3f "
+                "(AP50 %.3f, AP75 %.3f), recall@0.5 %.3f%s\n",
                 (int)r->n_measured, dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement,
-                r->m.recall50,
+                r->m.ap50, r->m.ap75, r->m.recall50,
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
@@ -187,8 +197,8 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
         fprintf(f, "bias correction: agreement %.3f without, %.3f with: %s\n", r->agreement_plain,
                 r->agreement_corrected, r->bias_corrected ? "kept" : "not kept");
     if (o->mixed)
-        fprintf(f, "mixed: the layers with the lowest 'sens dB' (network output SQNR with that "
-                   "layer alone int8) were moved to fp16 first\n");
+        fprintf(f, "mixed: the layers with the lowest 'sens mAP' (agreement with that layer "
+                   "alone int8), then the lowest 'sens dB' (output SQNR), moved to fp16 first\n");
     fclose(f);
     return buf;
 }
@@ -213,12 +223,16 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
             fprintf(f, ",\"sqnr_db\":%.6g", l->sqnr_db);
         if (l->sensitivity_db == l->sensitivity_db && isfinite(l->sensitivity_db))
             fprintf(f, ",\"sensitivity_db\":%.6g", l->sensitivity_db);
+        if (l->sensitivity_map == l->sensitivity_map)
+            fprintf(f, ",\"sensitivity_map\":%.6g", l->sensitivity_map);
         fprintf(f, "}");
     }
     fprintf(f, "\n]");
     if (r->n_measured)
-        fprintf(f, ",\"measured_images\":%d,\"agreement\":%.6g,\"recall50\":%.6g%s%.6g",
-                (int)r->n_measured, r->m.agreement, r->m.recall50,
+        fprintf(f,
+                ",\"measured_images\":%d,\"agreement\":%.6g,\"ap50\":%.6g,\"ap75\":%.6g,"
+                "\"recall50\":%.6g%s%.6g",
+                (int)r->n_measured, r->m.agreement, r->m.ap50, r->m.ap75, r->m.recall50,
                 isfinite(r->m.out_sqnr_db) ? ",\"output_sqnr_db\":" : ",\"output_sqnr_inf\":",
                 isfinite(r->m.out_sqnr_db) ? r->m.out_sqnr_db : 1.0);
     fprintf(f, "}\n");

@@ -287,22 +287,27 @@ static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p
 
 struct ranked {
     int32_t layer;
-    double  db;
+    double  agreement, db;
 };
 
-static int by_db(const void *a, const void *b)
+/* Most sensitive first: the lowest agreement with that layer alone INT8
+ * (what the search is after: the detections), then the lowest output SQNR
+ * (which separates layers whose detections all still agree). */
+static int by_sensitivity(const void *a, const void *b)
 {
     const struct ranked *x = a, *y = b;
+    if (x->agreement != y->agreement)
+        return x->agreement < y->agreement ? -1 : 1;
     if (x->db != y->db)
-        return x->db < y->db ? -1 : 1; /* most sensitive (lowest SQNR) first */
+        return x->db < y->db ? -1 : 1;
     return x->layer - y->layer;
 }
 
 /* Mixed precision: sensitivity of each layer, then FP16 for the most
  * sensitive until the agreement target holds (or a fifth are FP16). */
 static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
-                             const struct qp_measure *m, double *sens, bool *met,
-                             struct qp_err *err)
+                             const struct qp_measure *m, double *sens, double *sens_map,
+                             bool *met, struct qp_err *err)
 {
     struct ranked *rank = qp_calloc((size_t)p->n + 1, sizeof *rank);
     if (!rank)
@@ -314,12 +319,13 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
             p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
         plan_clear_delta(p);
         s       = measure_plan(o, p, m, &r, err);
-        sens[l] = r.out_sqnr_db;
-        rank[l] = (struct ranked){l, r.out_sqnr_db};
+        sens[l]     = r.out_sqnr_db;
+        sens_map[l] = r.agreement;
+        rank[l] = (struct ranked){l, r.agreement, r.out_sqnr_db};
         progress(o, "sensitivity", l + 1, p->n);
     }
     if (s == QP_OK)
-        qsort(rank, (size_t)p->n, sizeof *rank, by_db);
+        qsort(rank, (size_t)p->n, sizeof *rank, by_sensitivity);
     int32_t limit = p->n / 5, step = p->n / 40 > 1 ? p->n / 40 : 1, fp16 = 0;
     for (int32_t k = 0; k < p->n; k++)
         p->prec[k] = QP_PREC_INT8;
@@ -348,7 +354,8 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
 
 /* One report row per Conv / QConv layer of the result graph. */
 static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c,
-                             const struct plan *p, const double *sens, struct qp_err *err)
+                             const struct plan *p, const double *sens, const double *sens_map,
+                             struct qp_err *err)
 {
     const struct qp_graph *g = &r->g;
     r->layers                = qp_calloc((size_t)g->n_nodes + 1, sizeof *r->layers);
@@ -365,10 +372,12 @@ static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c
         l->precision = n->op == QP_OP_QCONV ? QP_PREC_INT8
                        : want == QP_PREC_INT8 ? QP_PREC_FP32
                                               : want;
-        l->sqnr_db = l->sensitivity_db = NAN;
+        l->sqnr_db = l->sensitivity_db = l->sensitivity_map = NAN;
         for (int32_t k = 0; sens && k < p->n; k++)
-            if (strcmp(p->names[k], n->name) == 0)
-                l->sensitivity_db = sens[k];
+            if (strcmp(p->names[k], n->name) == 0) {
+                l->sensitivity_db  = sens[k];
+                l->sensitivity_map = sens_map[k];
+            }
         if (n->op != QP_OP_QCONV)
             continue;
         const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
@@ -397,10 +406,12 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
     const char      **names = qp_calloc((size_t)r->n_layers + 1, sizeof *names);
     double           *db    = qp_calloc((size_t)r->n_layers + 1, sizeof *db);
     int32_t           n     = 0;
-    enum qp_status    s     = names && db ? open_plan(o, p, true, &e, err)
-                                          : qp_fail(err, QP_E_NOMEM, "out of memory measuring");
+    /* the agreement of the engine as it will run (activations fused), then
+     * every layer through an engine with all tensors readable */
+    enum qp_status s = names && db ? measure_plan(o, p, m, &r->m, err)
+                                   : qp_fail(err, QP_E_NOMEM, "out of memory measuring");
     if (s == QP_OK)
-        s = qp_measure_engine(m, e, &r->m, err);
+        s = open_plan(o, p, true, &e, err);
     char(*base)[512] = s == QP_OK ? qp_calloc((size_t)r->n_layers + 1, sizeof *base) : NULL;
     if (s == QP_OK && !base)
         s = qp_fail(err, QP_E_NOMEM, "out of memory measuring");
@@ -464,7 +475,7 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     struct qp_calib   c;
     struct qp_measure m;
     struct plan       p;
-    double           *sens = NULL;
+    double           *sens = NULL, *sens_map = NULL;
     memset(&c, 0, sizeof c);
     memset(&m, 0, sizeof m);
     memset(&p, 0, sizeof p);
@@ -492,16 +503,17 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     if (s == QP_OK)
         s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
     if (s == QP_OK && o->mixed && m.n > 0) {
-        sens = qp_calloc((size_t)p.n + 1, sizeof *sens);
-        s    = sens ? search(o, &p, &m, sens, &r->target_met, err)
-                    : qp_fail(err, QP_E_NOMEM, "out of memory");
+        sens     = qp_calloc((size_t)p.n + 1, sizeof *sens);
+        sens_map = qp_calloc((size_t)p.n + 1, sizeof *sens_map);
+        s        = sens && sens_map ? search(o, &p, &m, sens, sens_map, &r->target_met, err)
+                                    : qp_fail(err, QP_E_NOMEM, "out of memory");
     }
     if (s == QP_OK && o->bias_correction && m.n > 0)
         s = keep_if_better(o, &p, &m, r, err);
     if (s == QP_OK)
         s = quantize_plan(o, &p, &r->g, &r->stats, err);
     if (s == QP_OK)
-        s = report(r, calibrate ? &c : NULL, &p, sens, err);
+        s = report(r, calibrate ? &c : NULL, &p, sens, sens_map, err);
     if (s == QP_OK && m.n > 0)
         s = measure_result(o, &p, &m, r, err);
     uint8_t digest[QP_SHA256_BYTES];
@@ -509,6 +521,7 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     if (calibrate)
         qp_sha256_hex(digest, r->calib_sha256);
     qp_free(sens);
+    qp_free(sens_map);
     plan_fini(&p);
     qp_measure_fini(&m);
     qp_calib_fini(&c);

@@ -7,7 +7,8 @@
  *   1. calibration (calib.h): the detector's own pre-processing, one
  *      observer per float activation tensor;
  *   2. for mixed precision, the search: the sensitivity of each Conv layer
- *      is the output SQNR of the network with that layer alone in INT8; all
+ *      is the agreement (then the output SQNR) of the network with that
+ *      layer alone in INT8; all
  *      layers start INT8 and the most sensitive move to FP16, a few at a
  *      time, until the agreement with the float model reaches min_agreement
  *      or a fifth of the layers are FP16;
@@ -59,6 +60,7 @@ struct qp_build_layer {
     double            sqnr_db;          /* output vs float, all layers as chosen; NaN: n/a */
     double            sensitivity_db;   /* mixed: network output SQNR with this layer alone
                                          * INT8 (lower: more sensitive); NaN: not measured */
+    double            sensitivity_map;  /* mixed: agreement with this layer alone INT8 */
 };
 
 struct qp_build_result {

@@ -130,6 +130,8 @@ enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e
     if (s == QP_OK) {
         r->out_sqnr_db = db(sig, noise);
         r->agreement   = mr.map;
+        r->ap50        = mr.ap50;
+        r->ap75        = mr.ap75;
         r->recall50    = mr.recall50;
     }
     qp_metrics_free(mx);

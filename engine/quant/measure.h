@@ -33,6 +33,7 @@ struct qp_measure {
 struct qp_measure_result {
     double out_sqnr_db;
     double agreement; /* mAP vs the float detections; -1 when they have no box */
+    double ap50, ap75;
     double recall50;
 };
 

@@ -167,11 +167,13 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
     float                  *sdat;
     int32_t                *bdat = NULL;
     memcpy(wd, w->dims, sizeof wd);
-    enum qp_status st = new_tensor(q, w->name, "i8", wq);
+    /* w dangles once new_tensor grows g->tensors; its name (arena) does not */
+    const char    *wname = w->name;
+    enum qp_status st    = new_tensor(q, wname, "i8", wq);
     if (st == QP_OK)
         st = qp_graph_set_const(g, *wq, QP_DTYPE_I8, rank, wd, (void **)&wdat, q->err);
     if (st == QP_OK)
-        st = new_tensor(q, w->name, "scale", ws);
+        st = new_tensor(q, wname, "scale", ws);
     if (st == QP_OK)
         st = qp_graph_set_const(g, *ws, QP_DTYPE_F32, 1, &m, (void **)&sdat, q->err);
     *bq = -1;
@@ -227,6 +229,8 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     struct qp_graph *g = q->g;
     int32_t          xq;
     enum qp_status   st = get_q(q, g->nodes[ci].in[0], &xq);
+    if (st == QP_OK && xq < 0)
+        q->st->layers[QP_PREC_FP32]++; /* input not calibrated: stays float */
     if (st != QP_OK || xq < 0)
         return st;
     /* fuse a following exact activation into the epilogue */
@@ -244,6 +248,7 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     if (sy <= 0.0f) { /* output not calibrated: stay float */
         if (act.act != QP_ACT_NONE)
             next->dead = false;
+        q->st->layers[QP_PREC_FP32]++;
         return QP_OK;
     }
     int32_t div = -1; /* equalized output: only through f(x / d) = f(x) / d activations */

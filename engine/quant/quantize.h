@@ -17,7 +17,8 @@
  *   FP32  untouched.
  * Around INT8 layers the pass keeps values INT8 as far as it can: SiLU,
  * Sigmoid, Tanh and the exact activations on an INT8 value become QLut
- * table ops, Add of two INT8 values of one shape becomes QAdd, and data
+ * table ops (unless no reader of their output would use it as INT8: then
+ * quantizing it would only add rounding, and they stay float), Add of two INT8 values of one shape becomes QAdd, and data
  * movement (Concat, MaxPool, Resize, Slice, Split, Reshape, Transpose ...)
  * runs on INT8 when all its data inputs are INT8 (a Concat only when the
  * input scales are within a factor QP_QUANT_CONCAT_RATIO of each other,
@@ -71,7 +72,8 @@ struct qp_quant_opts {
 };
 
 struct qp_quant_stats {
-    int32_t layers[QP_PREC_COUNT]; /* Conv layers per precision */
+    int32_t layers[QP_PREC_COUNT]; /* Conv layers per precision (an INT8 layer whose
+                                    * tensors were not calibrated counts as FP32) */
     int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
     int32_t quantize, dequantize;  /* boundary nodes left in the graph */
     int32_t requant;               /* Concat inputs requantized */

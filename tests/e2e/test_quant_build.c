@@ -164,8 +164,58 @@ static void test_build_roundtrip(void)
     remove(path);
 }
 
+/* Mixed precision on NanoDet-m (2 calibration frames, 1 measured: the
+ * mechanics, not the accuracy, which bench/quant_vs_ort.py measures): every
+ * layer gets a sensitivity, at most a fifth become FP16, and they are the
+ * most sensitive ones, in the search's order. */
+static void test_mixed_search(void)
+{
+    char nanodet[1024], manifest[1200];
+    if (!have_data() ||
+        !qp_test_mirror_file("models/nanodet_m_416_coco.onnx", nanodet, sizeof nanodet))
+        QP_TEST_SKIP("NanoDet-m or the road frames are not in the mirror");
+    QP_TEST_RAN();
+    struct qp_model_spec spec;
+    struct qp_err        err = {{0}};
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
+             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
+    CU_ASSERT_FATAL(qp_model_spec_find(nanodet, manifest, &spec, &err) == QP_OK);
+    const char          *calib[2] = {frames[0], frames[2]};
+    struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
+                              QP_OBSERVER_PARAMS_DEFAULT, calib, 2, 1, 2, NULL, NULL};
+    struct qp_build_result r;
+    enum qp_status         s = qp_build_run(&o, &r, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT(!r.target_met); /* 1.01 cannot be met: the search stops at its limit */
+    int32_t fp16 = 0;
+    for (int32_t i = 0; i < r.n_layers; i++) {
+        const struct qp_build_layer *l = &r.layers[i];
+        CU_ASSERT(l->sensitivity_map == l->sensitivity_map); /* measured (not NaN) */
+        CU_ASSERT(l->precision == QP_PREC_INT8 || l->precision == QP_PREC_FP16);
+        fp16 += l->precision == QP_PREC_FP16;
+    }
+    CU_ASSERT_EQUAL(fp16, r.n_layers / 5);
+    CU_ASSERT_EQUAL(r.stats.layers[QP_PREC_FP16], fp16);
+    /* every FP16 layer ranks at or before every INT8 layer */
+    for (int32_t i = 0; i < r.n_layers; i++)
+        for (int32_t j = 0; j < r.n_layers; j++) {
+            const struct qp_build_layer *f = &r.layers[i], *k = &r.layers[j];
+            if (f->precision != QP_PREC_FP16 || k->precision != QP_PREC_INT8)
+                continue;
+            CU_ASSERT(f->sensitivity_map < k->sensitivity_map ||
+                      (f->sensitivity_map == k->sensitivity_map &&
+                       f->sensitivity_db <= k->sensitivity_db));
+        }
+    CU_ASSERT(r.n_measured == 1 && r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
+    qp_build_result_fini(&r);
+    qp_model_spec_fini(&spec);
+}
+
 static CU_TestInfo tests[] = {
     {"YOLOX-Nano int8: build, save, load, identical outputs", test_build_roundtrip},
+    {"NanoDet-m mixed: the most sensitive fifth becomes FP16", test_mixed_search},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {{"quant_build", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};
