@@ -44,6 +44,9 @@ static int parse(int argc, char **argv, struct build_cli *o)
 {
     struct qp_observer_params def = QP_OBSERVER_PARAMS_DEFAULT;
     o->obs                        = def;
+    /* percentile, not the observers' entropy default: on YOLOX-Nano entropy's
+     * clipping of the SiLU tails loses every detection (docs/quantization.md) */
+    o->obs.kind = QP_OBSERVER_PERCENTILE;
     o->precision                  = QP_PREC_INT8;
     o->calib_images               = 64;
     o->measure_images             = 8;
@@ -193,6 +196,9 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
+    if (r->n_measured && o->equalize && r->agreement_unequalized == r->agreement_unequalized)
+        fprintf(f, "channel equalization: agreement %.3f without, %.3f with\n",
+                r->agreement_unequalized, r->m.agreement);
     if (r->n_measured && o->bias_correction)
         fprintf(f, "bias correction: agreement %.3f without, %.3f with: %s\n", r->agreement_plain,
                 r->agreement_corrected, r->bias_corrected ? "kept" : "not kept");

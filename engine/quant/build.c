@@ -27,6 +27,7 @@ struct plan {
     float                **delta; /* bias correction per layer ([M] or NULL) */
     int64_t               *m;     /* length of delta[i] */
     int32_t                n;
+    bool                   equalize;
 };
 
 static const float *bias_cb(void *ctx, const char *name, int64_t m)
@@ -91,6 +92,7 @@ static enum qp_status plan_init(const struct qp_build_opts *o, const struct qp_c
     memset(p, 0, sizeof *p);
     memset(&g, 0, sizeof g);
     p->c             = c;
+    p->equalize      = o->equalize;
     enum qp_status s = qp_engine_front(o->model, &opt, &g, NULL, err);
     if (s == QP_OK) {
         p->names = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->names);
@@ -121,8 +123,7 @@ static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb,
-                                    o->equalize ? chan_cb : NULL, p};
+    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb, p->equalize ? chan_cb : NULL, p};
     enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
     return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
 }
@@ -463,6 +464,19 @@ static enum qp_status keep_if_better(const struct qp_build_opts *o, struct plan 
     return QP_OK;
 }
 
+/* What equalization bought: the agreement of the chosen plan without it. */
+static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct plan *p,
+                                          const struct qp_measure *m, struct qp_build_result *r,
+                                          struct qp_err *err)
+{
+    struct qp_measure_result plain;
+    p->equalize      = false;
+    enum qp_status s = measure_plan(o, p, m, &plain, err);
+    p->equalize      = true;
+    r->agreement_unequalized = s == QP_OK ? plain.agreement : NAN;
+    return s;
+}
+
 static void calib_progress(void *ctx, int32_t done, int32_t total)
 {
     progress(ctx, "calibrating", done, total);
@@ -510,6 +524,9 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     }
     if (s == QP_OK && o->bias_correction && m.n > 0)
         s = keep_if_better(o, &p, &m, r, err);
+    r->agreement_unequalized = NAN;
+    if (s == QP_OK && o->equalize && m.n > 0)
+        s = measure_unequalized(o, &p, &m, r, err);
     if (s == QP_OK)
         s = quantize_plan(o, &p, &r->g, &r->stats, err);
     if (s == QP_OK)

@@ -76,6 +76,8 @@ struct qp_build_result {
      * it; it is kept only when it helps */
     double                   agreement_plain, agreement_corrected;
     bool                     bias_corrected;
+    double                   agreement_unequalized; /* same plan, equalization off; NaN:
+                                                     * not measured */
 };
 
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,
