@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h" /* qp_cpu_eval */
 #include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
@@ -138,6 +139,8 @@ static enum qp_status open_plan(const struct qp_build_opts *o, struct plan *p, b
     opt.n_threads    = o->n_threads;
     opt.all_tensors  = all_tensors;
     enum qp_status s = quantize_plan(o, p, &g, NULL, err);
+    if (s == QP_OK) /* fold the FP16 layers' weight casts, as loading a .qpe does */
+        s = qp_pass_infer_fold(&g, qp_cpu_eval, NULL, err);
     if (s == QP_OK)
         s = qp_engine_open_graph(&g, &opt, e, err);
     qp_graph_fini(&g);

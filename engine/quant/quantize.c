@@ -270,25 +270,35 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     return div >= 0 ? dequantize_equalized(q, yq, y, div) : dequantize_to(q, yq, y);
 }
 
-/* FP16 layer on the CPU: the weights become binary16 values. */
+/* FP16 layer: the weights are stored as binary16 (an f16 constant read
+ * through a Cast to f32, which constant folding turns back into f32 binary16
+ * values when the graph is opened: engine files keep the f16 bytes). */
 static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
 {
-    struct qp_graph        *g = q->g;
-    const struct qp_tensor *w = &g->tensors[g->nodes[ci].in[1]];
-    int64_t                 d[QP_MAX_RANK];
-    int32_t                 t, rank = w->rank;
-    float                  *data;
-    memcpy(d, w->dims, sizeof d);
-    enum qp_status st = new_tensor(q, w->name, "f16", &t);
+    struct qp_graph *g = q->g;
+    int32_t          w0 = g->nodes[ci].in[1], t, tf, nc;
+    const char      *name = g->tensors[w0].name; /* arena: stable across growth */
+    int64_t          d[QP_MAX_RANK];
+    int32_t          rank = g->tensors[w0].rank;
+    uint16_t        *data;
+    memcpy(d, g->tensors[w0].dims, sizeof d);
+    enum qp_status st = new_tensor(q, name, "f16", &t);
     if (st == QP_OK)
-        st = qp_graph_set_const(g, t, QP_DTYPE_F32, rank, d, (void **)&data, q->err);
+        st = qp_graph_set_const(g, t, QP_DTYPE_F16, rank, d, (void **)&data, q->err);
+    if (st == QP_OK)
+        st = new_tensor(q, name, "f16f32", &tf);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_CAST, NULL, 1, 1, &nc);
     if (st != QP_OK)
         return st;
-    w                 = &g->tensors[g->nodes[ci].in[1]];
-    const float *src  = w->data;
-    for (int64_t i = 0; i < qp_tensor_numel(w); i++)
-        data[i] = qp_f16_to_f32(qp_f32_to_f16(src[i]));
-    g->nodes[ci].in[1] = t;
+    const float *src = g->tensors[w0].data;
+    for (int64_t i = 0; i < qp_tensor_numel(&g->tensors[w0]); i++)
+        data[i] = qp_f32_to_f16(src[i]);
+    g->tensors[tf].dtype        = QP_DTYPE_F32;
+    g->nodes[nc].in[0]          = t;
+    g->nodes[nc].out[0]         = tf;
+    g->nodes[nc].attr.cast_to   = QP_DTYPE_F32;
+    g->nodes[ci].in[1]          = tf;
     q->st->layers[QP_PREC_FP16]++;
     return QP_OK;
 }

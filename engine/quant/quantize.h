@@ -12,8 +12,10 @@
  *         the calibration observers, by tensor name); a following exact
  *         activation (ReLU, LeakyReLU, Clip, HardSigmoid, HardSwish) is fused
  *         into the epilogue;
- *   FP16  weights rounded to binary16 values (the CPU then computes in FP32
- *         on those weights; the CUDA backend stores FP16);
+ *   FP16  weights stored as binary16 (an f16 constant and a Cast, folded
+ *         to f32 binary16 values when the graph is opened: the CPU computes
+ *         in FP32 on those weights with FP32 activations; engine files keep
+ *         the f16 bytes for the CUDA backend);
  *   FP32  untouched.
  * Around INT8 layers the pass keeps values INT8 as far as it can: SiLU,
  * Sigmoid, Tanh and the exact activations on an INT8 value become QLut

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h" /* qp_cpu_eval */
 #include "core/alloc.h"
+#include "graph/passes.h"
 #include "engine_int.h"
 #include "qp_test.h"
 #include "qpe/qpe.h"
@@ -209,6 +211,43 @@ static void test_mixed_search(void)
                        f->sensitivity_db <= k->sensitivity_db));
         }
     CU_ASSERT(r.n_measured == 1 && r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
+
+    /* FP16 weights travel as f16 constants: the engine file and the graph
+     * (folded as loading folds it) give identical outputs */
+    char path[1200];
+    snprintf(path, sizeof path, "%s/test_quant_build_mixed.qpe",
+             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
+    struct qp_qpe_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.target, sizeof meta.target, "cpu");
+    snprintf(meta.precision, sizeof meta.precision, "mixed");
+    snprintf(meta.producer, sizeof meta.producer, "test_quant_build");
+    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
+    CU_ASSERT_FATAL(qp_sha256_file(nanodet, meta.model_sha256, NULL) == QP_OK);
+    int32_t f16 = 0;
+    for (int32_t t = 0; t < r.g.n_tensors; t++)
+        f16 += r.g.tensors[t].dtype == QP_DTYPE_F16 && (r.g.tensors[t].flags & QP_TENSOR_CONST);
+    CU_ASSERT_EQUAL(f16, fp16);
+    CU_ASSERT_FATAL(qp_qpe_save(path, &r.g, &meta, &err) == QP_OK);
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    opt.backend                  = QP_BACKEND_CPU;
+    opt.n_threads                = 2;
+    struct qp_engine *mem, *file;
+    CU_ASSERT_FATAL(qp_pass_infer_fold(&r.g, qp_cpu_eval, NULL, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_open_graph(&r.g, &opt, &mem, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_open(path, &opt, &file, &err) == QP_OK);
+    float *a = run_once(mem, &spec, frames[3]), *b = run_once(file, &spec, frames[3]);
+    struct qp_tensor_info info;
+    qp_engine_output_info(mem, 0, &info);
+    size_t count = 1;
+    for (int32_t k = 0; k < info.rank; k++)
+        count *= (size_t)info.dims[k];
+    CU_ASSERT(memcmp(a, b, count * sizeof *a) == 0);
+    free(a);
+    free(b);
+    qp_engine_free(mem);
+    qp_engine_free(file);
+    remove(path);
     qp_build_result_fini(&r);
     qp_model_spec_fini(&spec);
 }

@@ -390,13 +390,18 @@ static void test_precisions(void)
     CU_ASSERT_FATAL(c2 >= 0);
     CU_ASSERT(g.nodes[c2].op == QP_OP_CONV && st.layers[QP_PREC_INT8] == 1 &&
               st.layers[QP_PREC_FP16] == 1);
-    const struct qp_tensor *w = &g.tensors[g.nodes[c2].in[1]];
+    /* the weight is an f16 constant read through a Cast to f32 */
+    const struct qp_tensor *wc = &g.tensors[g.nodes[c2].in[1]];
+    CU_ASSERT_FATAL(wc->producer >= 0 && g.nodes[wc->producer].op == QP_OP_CAST &&
+                    g.nodes[wc->producer].attr.cast_to == QP_DTYPE_F32);
+    const struct qp_tensor *w = &g.tensors[g.nodes[wc->producer].in[0]];
+    CU_ASSERT_EQUAL_FATAL(w->dtype, QP_DTYPE_F16);
     CU_ASSERT_EQUAL_FATAL(qp_tensor_numel(w), C * C * 9);
-    const float *wv  = w->data;
-    int          bad = 0, changed = 0;
+    const uint16_t *wv  = w->data;
+    int             bad = 0, changed = 0;
     for (int k = 0; k < C * C * 9; k++) {
-        bad += wv[k] != qp_f16_to_f32(qp_f32_to_f16(w2[k]));
-        changed += wv[k] != w2[k];
+        bad += wv[k] != qp_f32_to_f16(w2[k]);
+        changed += qp_f16_to_f32(wv[k]) != w2[k];
     }
     CU_ASSERT_EQUAL(bad, 0);
     CU_ASSERT(changed > C * C * 9 / 2); /* random floats rarely fit 11 bits */
