@@ -212,6 +212,52 @@ void qp_graph_compact(struct qp_graph *g)
     g->n_nodes = j;
 }
 
+enum qp_status qp_graph_drop_tensors(struct qp_graph *g, struct qp_err *err)
+{
+    int32_t *map = qp_alloc((size_t)(g->n_tensors + 1) * sizeof *map);
+    if (!map)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory compacting tensors", g->source);
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        map[t] = -1;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        for (int32_t k = 0; !n->dead && k < n->n_in + n->n_out; k++) {
+            int32_t t = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+            if (t >= 0)
+                map[t] = 0;
+        }
+    }
+    for (int32_t k = 0; k < g->n_inputs; k++)
+        map[g->inputs[k]] = 0;
+    for (int32_t k = 0; k < g->n_outputs; k++)
+        map[g->outputs[k]] = 0;
+    int32_t kept = 0;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (map[t] == 0) {
+            map[t]              = kept;
+            g->tensors[kept++]  = g->tensors[t];
+        }
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        struct qp_node *n = &g->nodes[i];
+        for (int32_t k = 0; k < n->n_in; k++)
+            n->in[k] = n->in[k] >= 0 ? map[n->in[k]] : -1;
+        for (int32_t k = 0; k < n->n_out; k++)
+            n->out[k] = n->out[k] >= 0 ? map[n->out[k]] : -1;
+    }
+    for (int32_t k = 0; k < g->n_inputs; k++)
+        g->inputs[k] = map[g->inputs[k]];
+    for (int32_t k = 0; k < g->n_outputs; k++)
+        g->outputs[k] = map[g->outputs[k]];
+    qp_free(map);
+    g->n_tensors = kept;
+    for (uint32_t k = 0; k < g->hash_cap; k++) /* the name hash, rebuilt in place */
+        g->hash[k] = -1;
+    for (int32_t t = 0; t < kept; t++)
+        if (!hash_insert(g, t))
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory compacting tensors", g->source);
+    return qp_graph_link(g, err);
+}
+
 static bool defined(const struct qp_tensor *x)
 {
     return x->producer >= 0 || (x->flags & (QP_TENSOR_CONST | QP_TENSOR_INPUT));

@@ -363,6 +363,10 @@ void           qp_consumers_fini(struct qp_consumers *c);
 
 /* Drop dead nodes (keeping order). Tensor indices stay valid. */
 void           qp_graph_compact(struct qp_graph *g);
+/* Drop tensors no live node, graph input or output refers to (constants a
+ * rewrite replaced), renumbering the rest in order; then link. Tensor
+ * indices held elsewhere are invalid afterwards. */
+enum qp_status qp_graph_drop_tensors(struct qp_graph *g, struct qp_err *err);
 
 /* An i8 tensor with quantization parameters (scale > 0). */
 bool           qp_tensor_is_quantized(const struct qp_tensor *t);

@@ -657,5 +657,7 @@ enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *
         q.st->quantize += g->nodes[i].op == QP_OP_QUANTIZE;
         q.st->dequantize += g->nodes[i].op == QP_OP_DEQUANTIZE;
     }
-    return qp_pass_infer_fold(g, NULL, NULL, err);
+    s = qp_pass_infer_fold(g, NULL, NULL, err);
+    /* the float weights the INT8 layers replaced are no longer referenced */
+    return s != QP_OK ? s : qp_graph_drop_tensors(g, err);
 }
