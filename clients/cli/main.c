@@ -28,7 +28,7 @@ static const struct {
      "        [--min-agreement 0.95] [--measure-images N] [--bias-correction on|off]\n"
      "        [--equalize on|off]\n"
      "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
-    {"inspect", qp_cli_inspect, "inspect MODEL.onnx [--json]"},
+    {"inspect", qp_cli_inspect, "inspect MODEL.onnx|MODEL.qpe [--json]"},
     {"eval", qp_cli_eval,
      "eval MODEL --images DIR|LISTFILE [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
      "        [--min-score S] [--iou I] [--agnostic] [--max-images N] [--json OUT.json]\n"

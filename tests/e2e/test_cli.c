@@ -2,9 +2,11 @@
 /*
  * test_cli.c - the qpercept command as a user runs it (env QP_CLI): image
  * detections as text and JSON, raw tensors in and out as .npy (with and
- * without --all-tensors), inspect, a model described by flags alone, and
- * the errors a user meets (truncated model, no CUDA backend, no spec, bad
- * option), each checked for exit status and the words of its message.
+ * without --all-tensors), inspect of an ONNX model and of an engine file
+ * (built here with `qpercept build`, two calibration images at most), a
+ * model described by flags alone, and the errors a user meets (truncated
+ * model, damaged engine file, no CUDA backend, no spec, bad option), each
+ * checked for exit status and the words of its message.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -14,10 +16,12 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "core/json.h"
 #include "core/npy.h"
 #include "qp_test.h"
+#include "qpercept/detect.h"
 
-static char yolox[1024], dog[1024], tmpdir[1024];
+static char yolox[1024], dog[1024], tmpdir[1024], engine[1200], report[1200];
 
 /* Run the CLI with args; stdout+stderr into out (NUL-terminated); exit code. */
 static int cli(char *out, size_t n, const char *fmt, ...) QP_PRINTF(3, 4);
@@ -136,6 +140,186 @@ static void test_inspect(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "{\"op\":\"Conv\",\"count\":113,\"supported\":true}"));
 }
 
+/* Build an INT8 engine of YOLOX-Nano once (calibrated on dog.jpg: fast)
+ * into engine[], its build report into report[]; false when that failed. */
+static bool built_engine(void)
+{
+    static int  state; /* 0 not tried, 1 built, -1 failed */
+    static char out[1 << 16];
+    if (state == 0) {
+        snprintf(engine, sizeof engine, "%s/yolox_int8.qpe", tmpdir);
+        snprintf(report, sizeof report, "%s/yolox_int8_report.json", tmpdir);
+        int rc = cli(out, sizeof out,
+                     "build '%s' -o '%s' --precision int8 --calib '%s' --calib-images 2 "
+                     "--report '%s' --threads 2",
+                     yolox, engine, dog, report);
+        if (rc != 0)
+            fprintf(stderr, "qpercept build failed (exit %d):\n%s\n", rc, out);
+        state = rc == 0 ? 1 : -1;
+    }
+    return state == 1;
+}
+
+/* Copy the first n bytes of src to dst (all when n is 0), flipping the byte
+ * at flip (when >= 0). */
+static bool copy_file(const char *src, const char *dst, long n, long flip)
+{
+    FILE *in = fopen(src, "rb"), *o = fopen(dst, "wb");
+    bool  ok = in && o;
+    for (long i = 0, c; ok && (n == 0 || i < n) && (c = fgetc(in)) != EOF; i++)
+        ok = fputc(i == flip ? c ^ 0x5a : (int)c, o) != EOF;
+    if (in)
+        fclose(in);
+    if (o)
+        ok = fclose(o) == 0 && ok;
+    return ok;
+}
+
+static const struct qp_json *get_type(const struct qp_json *o, const char *key, enum qp_json_type t)
+{
+    const struct qp_json *v = qp_json_get(o, key);
+    CU_ASSERT_PTR_NOT_NULL(v);
+    if (v && v->type != t) {
+        fprintf(stderr, "inspect --json: \"%s\" is a %s, want a %s\n", key,
+                qp_json_type_name(v->type), qp_json_type_name(t));
+        CU_FAIL("inspect --json: field of the wrong type");
+        return NULL;
+    }
+    return v;
+}
+
+/* The JSON fields of an INT8 YOLOX-Nano engine file, checked against the
+ * model's own sha256 and the build report's calibration hash. */
+static void check_engine_json(const char *text, const char *model_sha, const char *calib_sha)
+{
+    struct qp_json_doc *doc = NULL;
+    struct qp_err       err = {{0}};
+    if (qp_json_parse(text, strlen(text), &doc, &err) != QP_OK) {
+        fprintf(stderr, "inspect --json: %s\n%s\n", err.msg, text);
+        CU_FAIL("inspect --json is not one JSON document");
+        return;
+    }
+    const struct qp_json *r = qp_json_root(doc), *v;
+    if ((v = get_type(r, "format_version", QP_JSON_NUMBER)))
+        CU_ASSERT_EQUAL(v->v.num, 1.0);
+    if ((v = get_type(r, "target", QP_JSON_STRING)))
+        CU_ASSERT_STRING_EQUAL(v->v.str, "cpu");
+    if ((v = get_type(r, "precision", QP_JSON_STRING)))
+        CU_ASSERT_STRING_EQUAL(v->v.str, "int8");
+    if ((v = get_type(r, "producer", QP_JSON_STRING)))
+        CU_ASSERT_PTR_NOT_NULL(strstr(v->v.str, "qpercept"));
+    if ((v = get_type(r, "created_unix", QP_JSON_NUMBER)))
+        CU_ASSERT(v->v.num > 1.7e9); /* after 2023 */
+    if ((v = get_type(r, "source", QP_JSON_STRING)))
+        CU_ASSERT_PTR_NOT_NULL(strstr(v->v.str, "yolox_nano_416_coco.onnx"));
+    if ((v = get_type(r, "model_sha256", QP_JSON_STRING)))
+        CU_ASSERT_STRING_EQUAL(v->v.str, model_sha);
+    if ((v = get_type(r, "calib_sha256", QP_JSON_STRING)))
+        CU_ASSERT_STRING_EQUAL(v->v.str, calib_sha);
+    if ((v = get_type(r, "report", QP_JSON_STRING)))
+        CU_ASSERT_PTR_NOT_NULL(strstr(v->v.str, "int8"));
+    /* every Conv of the model is in the histogram, as QConv or Conv */
+    double n_conv = 0, n_qconv = 0;
+    if ((v = get_type(r, "ops", QP_JSON_ARRAY)))
+        for (uint32_t i = 0; i < v->n; i++) {
+            const struct qp_json *op = qp_json_get(&v->v.items[i], "op"),
+                                 *n  = qp_json_get(&v->v.items[i], "count");
+            CU_ASSERT_FATAL(op && n && op->type == QP_JSON_STRING && n->type == QP_JSON_NUMBER);
+            n_conv +=
+                strcmp(op->v.str, "Conv") == 0 || strcmp(op->v.str, "QConv") == 0 ? n->v.num : 0;
+            n_qconv += strcmp(op->v.str, "QConv") == 0 ? n->v.num : 0;
+        }
+    CU_ASSERT_EQUAL(n_conv, 113.0);
+    CU_ASSERT(n_qconv > 0);
+    /* constant bytes: the per-dtype split adds up, INT8 weights among them */
+    const struct qp_json *total = get_type(r, "constant_bytes", QP_JSON_NUMBER),
+                         *split = get_type(r, "constant_bytes_by_dtype", QP_JSON_OBJECT);
+    if (total && split) {
+        double sum = 0;
+        for (uint32_t i = 0; i < split->n; i++)
+            sum += split->v.items[i].v.num;
+        CU_ASSERT_EQUAL(sum, total->v.num);
+        const struct qp_json *i8 = qp_json_get(split, "i8");
+        CU_ASSERT(i8 && i8->v.num > 100000); /* YOLOX-Nano: about 0.9 M weights */
+    }
+    const struct qp_json *eng = get_type(r, "engine", QP_JSON_OBJECT);
+    if ((v = get_type(eng, "ok", QP_JSON_BOOL)))
+        CU_ASSERT(v->v.b);
+    if ((v = get_type(eng, "arena_bytes", QP_JSON_NUMBER)))
+        CU_ASSERT(v->v.num > 1e6); /* 416x416 activations need megabytes */
+    qp_json_free(doc);
+}
+
+static void test_inspect_engine(void)
+{
+    static char out[1 << 17];
+    char        model_sha[65], want[256];
+    if (!have_data())
+        QP_TEST_SKIP("QP_CLI, YOLOX-Nano or dog.jpg missing");
+    QP_TEST_RAN();
+    CU_ASSERT_FATAL(built_engine());
+    CU_ASSERT_EQUAL_FATAL(qp_sha256_file(yolox, model_sha, NULL), QP_OK);
+    struct qp_json_doc *rep = NULL;
+    CU_ASSERT_EQUAL_FATAL(qp_json_read_file(report, &rep, NULL), QP_OK);
+    const struct qp_json *calib = qp_json_get(qp_json_root(rep), "calib_sha256");
+    CU_ASSERT_FATAL(calib && calib->type == QP_JSON_STRING && strlen(calib->v.str) == 64);
+
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", engine), 0);
+    static const char *const words[] = {"engine file, format version 1",
+                                        "target cpu",
+                                        "precision int8",
+                                        "producer qpercept",
+                                        "created 20",
+                                        "source model ",
+                                        "yolox_nano_416_coco.onnx",
+                                        "QConv",
+                                        "constants:",
+                                        " i8 ",
+                                        "input   images",
+                                        "output  output",
+                                        "build report:",
+                                        "activation arena"};
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (!strstr(out, words[i])) {
+            fprintf(stderr, "inspect of an engine file lacks '%s':\n%s\n", words[i], out);
+            CU_FAIL("inspect text lacks a field");
+        }
+    snprintf(want, sizeof want, "model sha256 %s", model_sha);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    snprintf(want, sizeof want, "calibration sha256 %s", calib->v.str);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s' --json", engine), 0);
+    check_engine_json(out, model_sha, calib->v.str);
+    qp_json_free(rep);
+}
+
+static void test_inspect_damaged_engine(void)
+{
+    static char out[1 << 16];
+    char        cut[1200], flip[1200];
+    if (!have_data())
+        QP_TEST_SKIP("QP_CLI, YOLOX-Nano or dog.jpg missing");
+    QP_TEST_RAN();
+    CU_ASSERT_FATAL(built_engine());
+    struct stat sb;
+    CU_ASSERT_EQUAL_FATAL(stat(engine, &sb), 0);
+    /* cut in half: the magic is there, the size is not */
+    snprintf(cut, sizeof cut, "%s/cut_in_half.qpe", tmpdir);
+    CU_ASSERT_FATAL(copy_file(engine, cut, (long)sb.st_size / 2, -1));
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", cut), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cut_in_half.qpe"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "truncated"));
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s' --json", cut), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cut_in_half.qpe"));
+    /* one byte of the weights changed: the checksum says so */
+    snprintf(flip, sizeof flip, "%s/one_byte_flipped.qpe", tmpdir);
+    CU_ASSERT_FATAL(copy_file(engine, flip, 0, (long)sb.st_size / 2));
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", flip), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "one_byte_flipped.qpe"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "checksum"));
+}
+
 static void test_spec_from_flags(void)
 {
     static char out[1 << 16];
@@ -192,6 +376,8 @@ static CU_TestInfo tests[] = {
     {"run: image detections, text and JSON", test_run_image_text_and_json},
     {"run: .npy tensors in and out, --all-tensors", test_run_tensors_npy},
     {"inspect: histogram, parameters, engine check", test_inspect},
+    {"inspect: engine file, text and JSON", test_inspect_engine},
+    {"inspect: damaged engine file", test_inspect_damaged_engine},
     {"run: model described by flags alone", test_spec_from_flags},
     {"errors: truncated model, no cuda, usage", test_errors},
     CU_TEST_INFO_NULL,
