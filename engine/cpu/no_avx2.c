@@ -14,6 +14,8 @@
 #include "cpu/qdepthwise.h"
 #include "cpu/qelem.h"
 #include "cpu/qgemm.h"
+#include "cpu/resize_i8.h"
+#include "cpu/strided.h"
 #include "cpu/unary_avx2.h"
 
 #define UNREACHABLE() qp_panic(__FILE__, __LINE__, "AVX2 kernel called on a CPU without AVX2")
@@ -53,6 +55,26 @@ void qp_act_avx2(const struct qp_act_params *act, float *x, int64_t n)
 void qp_pooling_row_nhwc_avx2(const struct qp_pooling_geom *g, const float *x, float *y, int64_t r)
 {
     (void)g, (void)x, (void)y, (void)r;
+    UNREACHABLE();
+}
+
+void qp_pooling_max_row_i8_avx2(const struct qp_pooling_geom *g, const int8_t *x, int8_t *y,
+                                int64_t r)
+{
+    (void)g, (void)x, (void)y, (void)r;
+    UNREACHABLE();
+}
+
+int64_t qp_resize_lerp_i8_avx2(const struct qp_resize_lerp_i8 *l, int8_t *out)
+{
+    (void)l, (void)out;
+    UNREACHABLE();
+}
+
+void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
+                            int64_t dst_stride)
+{
+    (void)src, (void)src_stride, (void)dst, (void)dst_stride;
     UNREACHABLE();
 }
 
@@ -96,5 +118,12 @@ void qp_qelem_add_avx2(const int8_t *a, const int8_t *b, int64_t n, const struct
 void qp_qelem_lut_avx2(const int8_t *x, int64_t n, const int8_t table[256], int8_t *y)
 {
     (void)x, (void)n, (void)table, (void)y;
+    UNREACHABLE();
+}
+
+void qp_qelem_lut_channels_avx2(const int8_t *x, int64_t pixels, int64_t ch, const int8_t *tables,
+                                int8_t *y)
+{
+    (void)x, (void)pixels, (void)ch, (void)tables, (void)y;
     UNREACHABLE();
 }

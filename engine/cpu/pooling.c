@@ -25,8 +25,9 @@
  *    point, and real = (q - zp) * scale grows with q), so they compare the
  *    int8 values and the output keeps the input's scale and zero point
  *    (inference copies them; supports() insists). A window with no cell
- *    inside the input gives -128, the int8 image of -FLT_MAX. Plain C: the
- *    compiler vectorises the channel loops.
+ *    inside the input gives -128, the int8 image of -FLT_MAX. NHWC rows
+ *    take qpooling_avx2.c (32 channels per vpmaxsb) when the CPU has AVX2;
+ *    the plain C loop here is the reference and the PLAIN-layout path.
  */
 #include "cpu/pooling.h"
 
@@ -208,7 +209,9 @@ static void window_rows(void *arg, int64_t begin, int64_t end)
 {
     const struct window_job *j = arg;
     for (int64_t r = begin; r < end; r++) {
-        if (j->i8)
+        if (j->i8 && j->nhwc && j->avx2)
+            qp_pooling_max_row_i8_avx2(j->g, j->x, j->y, r);
+        else if (j->i8)
             max_row_i8(j, r);
         else if (j->nhwc && j->avx2)
             qp_pooling_row_nhwc_avx2(j->g, j->x, j->y, r);

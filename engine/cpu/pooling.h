@@ -27,3 +27,8 @@ int64_t qp_pooling_divisor(const struct qp_pooling_geom *g, int64_t h0, int64_t 
 /* Output row r = n * oh + oh_index of an NHWC tensor, all channels. */
 void qp_pooling_row_nhwc_c(const struct qp_pooling_geom *g, const float *x, float *y, int64_t r);
 void qp_pooling_row_nhwc_avx2(const struct qp_pooling_geom *g, const float *x, float *y, int64_t r);
+
+/* The same row of an INT8 max pool on NHWC (qpooling_avx2.c): equal to
+ * pooling.c's portable i8 loop for every input (max is exact). */
+void qp_pooling_max_row_i8_avx2(const struct qp_pooling_geom *g, const int8_t *x, int8_t *y,
+                                int64_t r);

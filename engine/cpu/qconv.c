@@ -7,11 +7,16 @@
  * Paths, chosen at prepare:
  *   GEMM       1x1, stride 1, no padding: the NHWC input is the A matrix
  *              (rows = pixels, k = C/group), one GEMM per group.
- *   IM2COL     everything else that is not depthwise: per group, the rows
- *              of the im2col matrix (k = (i * kw + j) * Cg + c: taps outer,
+ *   IM2COL     everything else that is not depthwise: blocks of output
+ *              pixels spread over the pool; per block and group the rows of
+ *              the im2col matrix (k = (i * kw + j) * Cg + c: taps outer,
  *              channels inner, so a tap is one contiguous run of an NHWC
- *              pixel) are written into the workspace, padding taps filled
- *              with the input's zero point (the real value 0), then one GEMM.
+ *              pixel, and with one group and no horizontal dilation a whole
+ *              kernel row is one run of kw * C bytes) are written into the
+ *              task's slot of the workspace, padding taps filled with the
+ *              input's zero point (the real value 0), then one GEMM on them.
+ *              A block is at most IM2COL_BYTES of rows, so it is still in L1
+ *              / L2 when the GEMM reads it back.
  *   DEPTHWISE  group == C == M: qdepthwise.h. With a non-zero input zero
  *              point and padding, the input is first copied into a padded
  *              workspace filled with the zero point, because the depthwise
@@ -84,15 +89,31 @@ static bool needs_pad_copy(const struct qp_graph *g, const struct qp_node *n,
            (s->pt > 0 || s->pl > 0 || pad_bottom(s) > 0 || pad_right(s) > 0);
 }
 
+#define IM2COL_BYTES (32 * 1024) /* im2col rows per block, at most */
+#define COPY_SLACK 16             /* a run is copied in 16-byte pieces */
+
+/* Rows per im2col block for a row of kg bytes: a multiple of the GEMM's
+ * row tile, at least one tile. */
+static int64_t im2col_rows(int64_t kg)
+{
+    int64_t rows = IM2COL_BYTES / kg / QP_QGEMM_MR * QP_QGEMM_MR;
+    return rows < QP_QGEMM_MR ? QP_QGEMM_MR : rows;
+}
+
+/* One task's im2col block in the workspace (sized for QP_PARALLEL_MAX_SLOTS
+ * tasks: ws_bytes is asked before any pool exists). */
+static size_t im2col_slot_bytes(int64_t kg)
+{
+    return (size_t)(im2col_rows(kg) * kg + COPY_SLACK);
+}
+
 QP_CPU_WS(qp_cpu_qconv_ws)
 {
     struct qp_conv_shape s;
     qp_conv_shape_of(g, n, &s);
     switch (path_of(&s)) {
-    case QCONV_IM2COL: {
-        int64_t cg = s.c / s.group;
-        return (size_t)(s.n * s.oh * s.ow) * (size_t)(s.kh * s.kw) * (size_t)cg;
-    }
+    case QCONV_IM2COL:
+        return QP_PARALLEL_MAX_SLOTS * im2col_slot_bytes(s.c / s.group * s.kh * s.kw);
     case QCONV_DEPTHWISE: {
         if (!needs_pad_copy(g, n, &s))
             return 0;
@@ -159,7 +180,7 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
                 for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
         size_t  bytes = qp_qgemm_packed_bytes(kk, mg);
-        int8_t *pb    = qp_arena_alloc(&g->arena, bytes);
+        int16_t *pb   = qp_arena_alloc(&g->arena, bytes);
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);
@@ -228,35 +249,79 @@ QP_CPU_PREPARE(qp_cpu_qconv_prepare)
 
 struct im2col_job {
     const struct qconv_prep *p;
-    const int8_t            *x;
-    int8_t                  *col;
-    int32_t                  group;
-    int64_t                  rows_per_block, rows;
+    const int8_t            *x, *x_end; /* the input and one past its last byte */
+    int8_t                  *y, *ws;
+    int64_t                  rows, rows_per_block;
+    int64_t                  cg, run; /* channels per group; bytes per kernel row (kw * cg) */
+    bool                     whole;   /* one group, no horizontal dilation: runs of kw pixels */
 };
 
-/* im2col rows [r0, r1) of group job->group. */
+/* n bytes from src to dst in 16-byte pieces: may write up to 15 bytes past
+ * dst + n (the caller's slack, or bytes it writes next) and read past
+ * src + n, but never past end. */
+static void copy_run(int8_t *dst, const int8_t *src, int64_t n, const int8_t *end)
+{
+    if (src + ((n + 15) & ~(int64_t)15) > end) {
+        memcpy(dst, src, (size_t)n);
+        return;
+    }
+    for (int64_t o = 0; o < n; o += 16)
+        memcpy(dst + o, src + o, 16);
+}
+
+/* Im2col row of output pixel (b, oh, ow) for group gi into dst (kg bytes,
+ * writing up to COPY_SLACK past it). */
+static void im2col_row(const struct im2col_job *j, int64_t b, int64_t oh, int64_t ow, int32_t gi,
+                       int8_t *dst)
+{
+    const struct qp_conv_shape *s  = &j->p->s;
+    int64_t                     cg = j->cg, run = j->run;
+    const int8_t               *img = j->x + b * s->h * s->w * s->c + gi * cg;
+    int64_t                     iw0 = ow * s->sw - s->pl;
+    /* one run per kernel row when its taps are adjacent and inside */
+    bool rows_whole = j->whole && iw0 >= 0 && iw0 + s->kw <= s->w;
+    for (int64_t i = 0; i < s->kh; i++, dst += run) {
+        int64_t ih = oh * s->sh - s->pt + i * s->dh;
+        if (ih < 0 || ih >= s->h) {
+            memset(dst, j->p->zx, (size_t)run);
+            continue;
+        }
+        const int8_t *src = img + (ih * s->w + iw0) * s->c;
+        if (rows_whole) {
+            copy_run(dst, src, run, j->x_end);
+            continue;
+        }
+        for (int64_t jj = 0; jj < s->kw; jj++) {
+            int64_t iw = iw0 + jj * s->dw;
+            if (iw < 0 || iw >= s->w)
+                memset(dst + jj * cg, j->p->zx, (size_t)cg);
+            else
+                copy_run(dst + jj * cg, src + jj * s->dw * s->c, cg, j->x_end);
+        }
+    }
+}
+
+/* Output pixels [r0, r0 + mb): per group, im2col into the slot, then GEMM. */
 static void im2col_block(void *arg, int64_t block, int slot)
 {
-    (void)slot;
     const struct im2col_job    *j  = arg;
     const struct qp_conv_shape *s  = &j->p->s;
-    int64_t                     cg = s->c / s->group;
     int64_t                     r0 = block * j->rows_per_block;
-    int64_t r1 = r0 + j->rows_per_block < j->rows ? r0 + j->rows_per_block : j->rows;
-    for (int64_t r = r0; r < r1; r++) {
-        int64_t ow = r % s->ow, oh = (r / s->ow) % s->oh, b = r / (s->ow * s->oh);
-        int8_t *dst = j->col + r * j->p->kg;
-        for (int64_t i = 0; i < s->kh; i++) {
-            int64_t ih = oh * s->sh - s->pt + i * s->dh;
-            for (int64_t jj = 0; jj < s->kw; jj++, dst += cg) {
-                int64_t iw = ow * s->sw - s->pl + jj * s->dw;
-                if (ih < 0 || ih >= s->h || iw < 0 || iw >= s->w)
-                    memset(dst, j->p->zx, (size_t)cg);
-                else
-                    memcpy(dst, j->x + ((b * s->h + ih) * s->w + iw) * s->c + j->group * cg,
-                           (size_t)cg);
+    int64_t mb  = j->rows - r0 < j->rows_per_block ? j->rows - r0 : j->rows_per_block;
+    int8_t *col = j->ws + (size_t)slot * im2col_slot_bytes(j->p->kg);
+    int64_t mg  = s->m / s->group;
+    for (int32_t gi = 0; gi < s->group; gi++) {
+        /* divide once, then step (b, oh, ow) like an odometer */
+        int64_t ow = r0 % s->ow, t = r0 / s->ow, oh = t % s->oh, b = t / s->oh;
+        for (int64_t r = 0; r < mb; r++) {
+            im2col_row(j, b, oh, ow, gi, col + r * j->p->kg);
+            if (++ow == s->ow) {
+                ow = 0;
+                if (++oh == s->oh)
+                    oh = 0, b++;
             }
         }
+        qp_qgemm_run(&j->p->gemm[gi], mb, col, j->p->kg, j->y + r0 * s->m + gi * mg, s->m);
     }
 }
 
@@ -267,18 +332,17 @@ static void run_gemms(const struct qp_exec *x, const struct qconv_prep *p)
     int8_t                     *out  = x->out[0];
     int64_t                     rows = s->n * s->oh * s->ow, cg = s->c / s->group;
     int64_t                     mg   = s->m / s->group;
-    for (int32_t gi = 0; gi < s->group; gi++) {
-        if (p->path == QCONV_GEMM) {
+    if (p->path == QCONV_GEMM) {
+        for (int32_t gi = 0; gi < s->group; gi++)
             qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c, out + gi * mg,
                               s->m);
-            continue;
-        }
-        struct im2col_job j = {p, in, x->ws, gi, 0, rows};
-        j.rows_per_block    = qp_parallel_rows(x->pool, rows, 256, 1);
-        qp_parallel_blocks(x->pool, (rows + j.rows_per_block - 1) / j.rows_per_block, im2col_block,
-                           &j);
-        qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, x->ws, p->kg, out + gi * mg, s->m);
+        return;
     }
+    struct im2col_job j = {p,    in, in + s->n * s->h * s->w * s->c, out, x->ws, rows, 0, cg,
+                           cg * s->kw, s->group == 1 && s->dw == 1};
+    j.rows_per_block = qp_parallel_rows(x->pool, rows, im2col_rows(p->kg), QP_QGEMM_MR);
+    qp_parallel_blocks(x->pool, (rows + j.rows_per_block - 1) / j.rows_per_block, im2col_block,
+                       &j);
 }
 
 /* Copy x into the padded workspace (zero point around it). */

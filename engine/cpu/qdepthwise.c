@@ -6,14 +6,16 @@
  *
  * The portable kernel works one output pixel at a time on blocks of
  * CHUNK channels: an int32 accumulator block on the stack, every tap
- * bounds-checked, then the epilogue. The AVX2 twin (16 channels per
- * vector, a 3x3 fast path) is qdepthwise_avx2.c (no_avx2.c on CPUs without
- * it, never reached there).
+ * bounds-checked (weights read through qp_qdw_pw_index), then the
+ * epilogue. The AVX2 twin (16 channels per vector, pairs of taps per
+ * vpmaddwd, a 3x3 fast path) is qdepthwise_avx2.c (no_avx2.c on CPUs
+ * without it, never reached there).
  */
 #include "cpu/qdepthwise.h"
 
 #include "cpu/cpu.h"
 #include "cpu/parallel.h"
+#include "cpu/qgemm.h" /* qp_qgemm_ep_bounded */
 #include "quant/quant_math.h"
 
 #define CHUNK 64 /* channels per accumulator block of the C kernel */
@@ -62,17 +64,22 @@ static int64_t padded_c(int64_t c)
     return (c + QP_QDW_CBLOCK - 1) / QP_QDW_CBLOCK * QP_QDW_CBLOCK;
 }
 
+static int64_t even_taps(const struct qp_qdw_geom *geo)
+{
+    return ((int64_t)geo->kh * geo->kw + 1) & ~(int64_t)1;
+}
+
 size_t qp_qdw_packed_bytes(const struct qp_qdw_geom *geo)
 {
-    return (size_t)((int64_t)geo->kh * geo->kw * padded_c(geo->c)) * sizeof(int16_t);
+    return (size_t)(even_taps(geo) * padded_c(geo->c)) * sizeof(int16_t);
 }
 
 void qp_qdw_pack(const struct qp_qdw_geom *geo, const int8_t *w, int16_t *pw)
 {
     const int64_t taps = (int64_t)geo->kh * geo->kw, cp = padded_c(geo->c);
-    for (int64_t t = 0; t < taps; t++)
+    for (int64_t t = 0; t < even_taps(geo); t++)
         for (int64_t c = 0; c < cp; c++)
-            pw[t * cp + c] = c < geo->c ? w[c * taps + t] : 0;
+            pw[qp_qdw_pw_index(cp, t, c)] = c < geo->c && t < taps ? w[c * taps + t] : 0;
 }
 
 enum qp_status qp_qdw_init(struct qp_qdw *d, const struct qp_qdw_geom *geo, const int16_t *pw,
@@ -93,6 +100,7 @@ enum qp_status qp_qdw_init(struct qp_qdw *d, const struct qp_qdw_geom *geo, cons
                        pw ? "set" : "NULL", ep->scale ? "set" : "NULL");
     *d = (struct qp_qdw){
         .geo = *geo, .cp = padded_c(geo->c), .pw = pw, .ep = *ep, .impl = qp_qdw_best_impl()};
+    d->bounded = qp_qgemm_ep_bounded(ep, geo->c, (double)geo->kh * geo->kw * 16384.0);
     return QP_OK;
 }
 
@@ -165,10 +173,9 @@ static void pixel_chunk(const struct qp_qdw *d, const int8_t *x, int64_t n, int6
             int64_t iw = ow * g->sw - g->pl + j * g->dw;
             if (iw < 0 || iw >= g->w)
                 continue;
-            const int8_t  *xp = x + ((n * g->h + ih) * g->w + iw) * g->c + c0;
-            const int16_t *wp = d->pw + (i * g->kw + j) * d->cp + c0;
+            const int8_t *xp = x + ((n * g->h + ih) * g->w + iw) * g->c + c0;
             for (int c = 0; c < nc; c++)
-                acc[c] += (int32_t)xp[c] * wp[c];
+                acc[c] += (int32_t)xp[c] * d->pw[qp_qdw_pw_index(d->cp, i * g->kw + j, c0 + c)];
         }
     }
     const struct qp_q_epilogue *ep = &d->ep;

@@ -11,20 +11,26 @@
  *   y[n, oh, ow, c]   = qp_q_requant(acc, scale[c], bias[c], act)
  *
  * x and y are int8 NHWC; w is the layer's int8 weight [C][kh][kw]
- * (per-channel symmetric), packed once at prepare time by qp_qdw_pack into
- * [kh][kw][cp] int16 (cp = C rounded up to QP_QDW_CBLOCK, zero padded), so
- * one tap's weights are contiguous like one pixel's channels and already
- * widened for the vector multiply.
+ * (per-channel symmetric), packed once at prepare time by qp_qdw_pack,
+ * widened to int16, for the AVX2 kernel's vpmaddwd on pairs of taps: taps
+ * t = i * kw + j are paired (2p, 2p + 1) (the last pair of an odd count
+ * with a zero weight), channels padded to cp = C rounded up to
+ * QP_QDW_CBLOCK with zero weights, and block b of 16 channels of pair p is
+ * 32 int16 in the order vpunpck{l,h}wd leaves two taps' widened inputs:
+ * half h (0: lanes 0-3 of each 128-bit lane, 1: lanes 4-7) holds channels
+ * 16 b + {0..3, 8..11} (h = 0) or {4..7, 12..15} (h = 1), each as the
+ * pair (w[c][2p], w[c][2p + 1]). qp_qdw_pw_index gives the position.
  *
- * Exactness: a product is at most 2^14 in magnitude (it also fits int16,
- * which the AVX2 kernel relies on), so kh * kw <= QP_QDW_TAPS_MAX taps can
- * never overflow int32; qp_qdw_init refuses more. All implementations have
- * the same int32 sums and quant_math.h's epilogue, so they agree with
- * qp_qdw_ref bit for bit.
+ * Exactness: a product is at most 2^14 in magnitude, a pair's sum at most
+ * 2^15 (vpmaddwd cannot saturate: only -32768 * -32768 pairs could), so
+ * kh * kw <= QP_QDW_TAPS_MAX taps can never overflow int32; qp_qdw_init
+ * refuses more. All implementations have the same int32 sums and
+ * quant_math.h's epilogue, so they agree with qp_qdw_ref bit for bit.
  *
  * Nothing here allocates; every function is thread-safe on distinct output
  * rows.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,12 +67,24 @@ struct qp_qdw {
     const int16_t       *pw;   /* packed weights, qp_qdw_packed_bytes(geo) */
     struct qp_q_epilogue ep;   /* scale[c], bias[c] or NULL, exact act */
     enum qp_qdw_impl     impl; /* qp_qdw_best_impl() unless a test forces one */
+    bool                 bounded; /* qp_qgemm_ep_bounded(&ep, c, taps * 2^14): short epilogue */
 };
+
+/* Position in the packed weights of w[c][tap] (tap < kh * kw rounded up
+ * to even; see the top of the file). */
+static inline int64_t qp_qdw_pw_index(int64_t cp, int64_t tap, int64_t c)
+{
+    int64_t p = tap / 2, b = c / QP_QDW_CBLOCK, i = c % QP_QDW_CBLOCK;
+    int64_t lane = i / 8, half = i % 8 / 4, v = i % 4;
+    return (p * (cp / QP_QDW_CBLOCK) + b) * 2 * QP_QDW_CBLOCK + half * 16 + lane * 8 + v * 2 +
+           tap % 2;
+}
 
 /* AVX2 when the CPU has AVX2 + FMA and QP_CPU_REFERENCE is not set, else C. */
 enum qp_qdw_impl qp_qdw_best_impl(void);
 
-/* Bytes of the packed weights of geo (kh * kw * cp int16). */
+/* Bytes of the packed weights of geo (kh * kw rounded up to even, times
+ * cp, int16). */
 size_t qp_qdw_packed_bytes(const struct qp_qdw_geom *geo);
 
 /* Pack w [c][kh][kw] into pw (qp_qdw_packed_bytes bytes, padding zeroed). */

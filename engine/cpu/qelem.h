@@ -48,8 +48,22 @@ void qp_qelem_add(struct qp_pool *pool, enum qp_qelem_impl impl, const int8_t *a
 void qp_qelem_lut(struct qp_pool *pool, enum qp_qelem_impl impl, const int8_t *x, int64_t n,
                   const int8_t table[256], int8_t *y);
 
+/* Per-channel QLut on NHWC data: pixels x ch elements, element c of a pixel
+ * through table c (tables: ch x 256 bytes), with the given implementation
+ * (the C one is qp_qelem_lut_channels_ref). No vector shuffle can look up
+ * a row of channels (every byte lane has its own table), so the AVX2 loop
+ * transposes blocks of 32 pixels x 16 channels, looks each channel's 32
+ * pixels up in its own table and transposes back. */
+void qp_qelem_lut_channels(struct qp_pool *pool, enum qp_qelem_impl impl, const int8_t *x,
+                           int64_t pixels, int64_t ch, const int8_t *tables, int8_t *y);
+
 /* The reference of QLut: the plain indexed loop. */
 void qp_qelem_lut_ref(const int8_t *x, int64_t n, const int8_t table[256], int8_t *y);
+/* ... and of the per-channel form (scalar, the table pointer stepping by
+ * channel, four channels per step). */
+void qp_qelem_lut_channels_ref(const int8_t *x, int64_t pixels, int64_t ch, const int8_t *tables,
+                               int8_t *y);
+
 
 /* ---- AVX2 spans, calling thread, same contracts as the references ---- */
 
@@ -58,3 +72,5 @@ void qp_qelem_dequantize_avx2(const int8_t *q, int64_t n, float scale, int32_t z
 void qp_qelem_add_avx2(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q_add_params *p,
                        int8_t *y);
 void qp_qelem_lut_avx2(const int8_t *x, int64_t n, const int8_t table[256], int8_t *y);
+void qp_qelem_lut_channels_avx2(const int8_t *x, int64_t pixels, int64_t ch, const int8_t *tables,
+                                int8_t *y);

@@ -224,3 +224,90 @@ void qp_qelem_lut_avx2(const int8_t *x, int64_t n, const int8_t table[256], int8
         memcpy(y + i, yb, (size_t)(n - i));
     }
 }
+
+/* ===== QLut, one table per channel (NHWC) ===== */
+
+/* Two 16 x 16 byte blocks transposed, one per 128-bit lane: four rounds of
+ * in-lane byte interleaves (transpose_avx2.c says why they transpose). */
+QP_AVX2 void transpose16x2(__m256i v[16])
+{
+    for (int m = 3; m >= 0; m--) {
+        const int step = 1 << m;
+        for (int i = 0; i < 16; i++) {
+            if (i & step)
+                continue;
+            __m256i lo = _mm256_unpacklo_epi8(v[i], v[i + step]);
+            __m256i hi = _mm256_unpackhi_epi8(v[i], v[i + step]);
+            v[i]        = lo;
+            v[i + step] = hi;
+        }
+    }
+}
+
+/* table[x + 128] for 32 bytes through ONE 256-byte table: row k (u = x +
+ * 128 in [16 k, 16 k + 15]) looked up with vpshufb on u & 15, then the row
+ * chosen by u's bits 4..7 with a tree of vpblendvb, each level testing the
+ * bit moved into the sign position (u's bits 4..6 are x's; bit 7 is x's
+ * sign inverted, hence the last blend's operand order). */
+QP_AVX2 __m256i lut_rows(__m256i x, const int8_t *table)
+{
+    const __m256i lo = _mm256_and_si256(x, _mm256_set1_epi8(15));
+    const __m256i m4 = _mm256_slli_epi16(x, 3), m5 = _mm256_slli_epi16(x, 2);
+    const __m256i m6 = _mm256_slli_epi16(x, 1);
+    __m256i       half[2];
+    for (int h = 0; h < 2; h++) {
+        __m256i q[4];
+        for (int k = 0; k < 4; k++) {
+            const int8_t *r  = table + 16 * (8 * h + 2 * k);
+            __m256i       r0 = _mm256_broadcastsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)r));
+            __m256i       r1 = _mm256_broadcastsi128_si256(
+                _mm_loadu_si128((const __m128i *)(const void *)(r + 16)));
+            q[k] = _mm256_blendv_epi8(_mm256_shuffle_epi8(r0, lo), _mm256_shuffle_epi8(r1, lo), m4);
+        }
+        half[h] = _mm256_blendv_epi8(_mm256_blendv_epi8(q[0], q[1], m5),
+                                     _mm256_blendv_epi8(q[2], q[3], m5), m6);
+    }
+    return _mm256_blendv_epi8(half[1], half[0], x);
+}
+
+/* Pixels p0 .. p0 + 31 (rows of ch bytes at x, y), channels c0 .. c0 + 15:
+ * pixels 0-15 in the low lanes, 16-31 in the high ones; transposed so each
+ * register holds one channel, looked up in that channel's table,
+ * transposed back. */
+QP_AVX2 void lut_block(const int8_t *x, int64_t ch, int64_t c0, const int8_t *tables, int8_t *y)
+{
+    __m256i v[16];
+    for (int r = 0; r < 16; r++)
+        v[r] = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + r * ch + c0))),
+            _mm_loadu_si128((const __m128i *)(const void *)(x + (r + 16) * ch + c0)), 1);
+    transpose16x2(v);
+    for (int c = 0; c < 16; c++)
+        v[c] = lut_rows(v[c], tables + (c0 + c) * 256);
+    transpose16x2(v);
+    for (int r = 0; r < 16; r++) {
+        _mm_storeu_si128((__m128i *)(void *)(y + r * ch + c0), _mm256_castsi256_si128(v[r]));
+        _mm_storeu_si128((__m128i *)(void *)(y + (r + 16) * ch + c0), _mm256_extracti128_si256(v[r], 1));
+    }
+}
+
+/* Per channel, NHWC: blocks of 32 pixels x 16 channels through registers;
+ * channels past the last whole 16 and pixels past the last whole 32 byte
+ * by byte. Data movement only: every output is a byte of its channel's
+ * table at the reference's index. */
+void qp_qelem_lut_channels_avx2(const int8_t *x, int64_t pixels, int64_t ch, const int8_t *tables,
+                                int8_t *y)
+{
+    const int64_t c16 = ch / 16 * 16;
+    int64_t       p   = 0;
+    for (; p + 32 <= pixels; p += 32) {
+        for (int64_t c = 0; c < c16; c += 16)
+            lut_block(x + p * ch, ch, c, tables, y + p * ch);
+        for (int64_t r = p; r < p + 32; r++)
+            for (int64_t c = c16; c < ch; c++)
+                y[r * ch + c] = tables[c * 256 + x[r * ch + c] - QP_Q_MIN];
+    }
+    for (; p < pixels; p++)
+        for (int64_t c = 0; c < ch; c++)
+            y[p * ch + c] = tables[c * 256 + x[p * ch + c] - QP_Q_MIN];
+}

@@ -22,8 +22,13 @@
  *    qp_q_round_zp's saturation does; NaN is first replaced by 0 (qp_q_round(NaN) = 0), so
  *    vcvtps2dq never sees NaN or an out-of-range value (its 0x80000000);
  *  - the int32 -> int8 packs saturate, but the values are already in range.
+ *
+ * requant8_i32_bounded is the short form for epilogues whose range was
+ * proven at prepare time (qp_qgemm_ep_bounded, qgemm.h); its comment says
+ * why it equals qp_q_requant there.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "cpu/simd_avx2.h"
 #include "graph/graph.h"
@@ -76,6 +81,86 @@ QP_AVX2 __m256i requant8_i32(__m256i acc, __m256 scale, __m256 bias, const struc
     v        = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)(QP_Q_MIN - zp))),
                              _mm256_set1_ps((float)(QP_Q_MAX - zp)));
     return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(zp));
+}
+
+/* qp_q_requant on 8 accumulators when the caller has proven (at prepare,
+ * qp_qgemm_ep_bounded) that every value after the activation is finite with
+ * |v| <= 2^30: no NaN to replace, nothing vcvtps2dq could get wrong, and
+ * no clamp needed, because the int32 -> int16 -> int8 packs that follow
+ * saturate exactly as sat8(round(v) + zp) does: round(v) + zp fits int32,
+ * and for zp in -128..127 sat8(r + zp) == sat8(min(max(r, -256), 255) + zp)
+ * (qp_q_round_zp's extra clamp) for every integer r. Activations use plain
+ * vmaxps / vminps: without NaN they pick the same value as fmaxf / fminf
+ * (up to the sign of a zero, which rounds to the integer 0 either way).
+ * Not saturated: lanes may lie outside [-128, 127] until packed. */
+QP_AVX2 __m256i requant8_i32_bounded(__m256i acc, __m256 scale, __m256 bias,
+                                     const struct qp_act_params *p, int32_t zp)
+{
+    __m256       v    = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), scale, bias);
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+    switch (p->act) {
+    case QP_ACT_RELU: v = _mm256_max_ps(v, zero); break;
+    case QP_ACT_LEAKY:
+        v = _mm256_blendv_ps(_mm256_mul_ps(v, _mm256_set1_ps(p->alpha)), v,
+                             _mm256_cmp_ps(v, zero, _CMP_GE_OQ));
+        break;
+    case QP_ACT_CLIP:
+        v = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps(p->alpha)), _mm256_set1_ps(p->beta));
+        break;
+    case QP_ACT_HARD_SIGMOID:
+        v = _mm256_min_ps(
+            _mm256_max_ps(_mm256_fmadd_ps(_mm256_set1_ps(p->alpha), v, _mm256_set1_ps(p->beta)),
+                          zero),
+            one);
+        break;
+    case QP_ACT_HARD_SWISH: {
+        __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
+        v        = _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(t, zero), one));
+        break;
+    }
+    default: break;
+    }
+    __m256i q = _mm256_cvtps_epi32(v);
+    return zp ? _mm256_add_epi32(q, _mm256_set1_epi32(zp)) : q;
+}
+
+/* Two rows of 16 channels, each as two vectors of 8 int32 lanes (lo:
+ * channels 0..7, hi: 8..15), saturated to int8 and in order: bytes 0..15
+ * are row 0, 16..31 row 1. packs work per 128-bit lane, leaving dwords
+ * r0lo[0..3] r0hi[0..3] r1lo[0..3] r1hi[0..3] | r0lo[4..7] r0hi[4..7] ...;
+ * the permute restores channel order. */
+QP_AVX2 __m256i pack_rows16(__m256i r0lo, __m256i r0hi, __m256i r1lo, __m256i r1hi)
+{
+    __m256i p = _mm256_packs_epi16(_mm256_packs_epi32(r0lo, r0hi), _mm256_packs_epi32(r1lo, r1hi));
+    return _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* Store the first count (1..16) bytes of v at dst, writing nothing past them. */
+QP_AVX2 void store_bytes16(int8_t *dst, __m128i v, int count)
+{
+    if (count == 16) {
+        _mm_storeu_si128((__m128i *)(void *)dst, v);
+        return;
+    }
+    if (count & 8) {
+        _mm_storel_epi64((__m128i *)(void *)dst, v);
+        dst += 8;
+        v = _mm_srli_si128(v, 8);
+    }
+    if (count & 4) {
+        int32_t w = _mm_cvtsi128_si32(v);
+        memcpy(dst, &w, 4);
+        dst += 4;
+        v = _mm_srli_si128(v, 4);
+    }
+    if (count & 2) {
+        int16_t h = (int16_t)_mm_extract_epi16(v, 0);
+        memcpy(dst, &h, 2);
+        dst += 2;
+        v = _mm_srli_si128(v, 2);
+    }
+    if (count & 1)
+        *dst = (int8_t)_mm_extract_epi8(v, 0);
 }
 
 /* The same, packed: the 8 int8 results in the low 8 bytes. */

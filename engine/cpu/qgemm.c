@@ -11,6 +11,8 @@
  */
 #include "cpu/qgemm.h"
 
+#include <math.h>
+
 #include "cpu/cpu.h"
 #include "cpu/parallel.h"
 #include "quant/quant_math.h"
@@ -48,14 +50,14 @@ size_t qp_qgemm_packed_bytes(int64_t k, int64_t n)
 {
     if (k < 1 || n < 1)
         return 0;
-    return (size_t)(n_panels(n) * NR * even_k(k));
+    return (size_t)(n_panels(n) * NR * even_k(k)) * sizeof(int16_t);
 }
 
-void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int8_t *pb)
+void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int16_t *pb)
 {
     int64_t kp = even_k(k);
     for (int64_t p = 0; p < n_panels(n); p++) {
-        int8_t *dst = pb + p * NR * kp;
+        int16_t *dst = pb + p * NR * kp;
         for (int64_t q = 0; q < kp / 2; q++)
             for (int64_t j = 0; j < NR; j++)
                 for (int64_t h = 0; h < 2; h++) {
@@ -65,7 +67,7 @@ void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int8_t *p
     }
 }
 
-enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int8_t *pb,
+enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int16_t *pb,
                              const struct qp_q_epilogue *ep, struct qp_err *err)
 {
     if (k < 1 || k > QP_QGEMM_K_MAX)
@@ -79,7 +81,33 @@ enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int
         return qp_fail(err, QP_E_INVAL, "int8 gemm: n = %lld, packed B %s, scale %s", (long long)n,
                        pb ? "set" : "NULL", ep->scale ? "set" : "NULL");
     *g = (struct qp_qgemm){.n = n, .k = k, .pb = pb, .ep = *ep, .impl = qp_qgemm_best_impl()};
+    g->bounded = qp_qgemm_ep_bounded(ep, n, (double)k * 16384.0);
     return QP_OK;
+}
+
+bool qp_qgemm_ep_bounded(const struct qp_q_epilogue *ep, int64_t n, double acc_max)
+{
+    const double limit = 1073741824.0; /* 2^30 */
+    double       alpha = ep->act.alpha, beta = ep->act.beta, gain = 1.0;
+    switch (ep->act.act) {
+    case QP_ACT_LEAKY: /* v * alpha: NaN or inf alpha fails the comparison */
+        if (!(fabs(alpha) <= limit))
+            return false;
+        gain = fabs(alpha) > 1.0 ? fabs(alpha) : 1.0;
+        break;
+    case QP_ACT_CLIP:         /* the result lies between v, alpha and beta */
+    case QP_ACT_HARD_SIGMOID: /* fma(alpha, v, beta) stays finite; the result is in [0, 1] */
+        if (!(fabs(alpha) <= limit && fabs(beta) <= limit))
+            return false;
+        break;
+    default: break; /* ReLU, HardSwish: |result| <= |v| */
+    }
+    for (int64_t c = 0; c < n; c++) {
+        double s = fabs((double)ep->scale[c]), b = ep->bias ? fabs((double)ep->bias[c]) : 0.0;
+        if (!((acc_max * s + b) * (1.0 + 0x1p-20) * gain <= limit)) /* NaN / inf fail too */
+            return false;
+    }
+    return true;
 }
 
 static int64_t block_rows(int64_t k)
@@ -139,11 +167,11 @@ void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda,
 
 /* One tile of mr <= MR rows and one panel (nv valid channels from col). */
 static void tile_c(const struct qp_qgemm *g, int mr, int64_t col, int nv, const int8_t *a,
-                   int64_t lda, const int8_t *pb, int8_t *y, int64_t ldy)
+                   int64_t lda, const int16_t *pb, int8_t *y, int64_t ldy)
 {
     int32_t acc[MR][NR] = {{0}};
     for (int64_t q = 0; q < even_k(g->k) / 2; q++) {
-        const int8_t *bq     = pb + q * NR * 2;
+        const int16_t *bq     = pb + q * NR * 2;
         bool          has_hi = 2 * q + 1 < g->k; /* false on the pad of an odd k */
         for (int r = 0; r < mr; r++) {
             int32_t a0 = a[r * lda + 2 * q], a1 = has_hi ? a[r * lda + 2 * q + 1] : 0;

@@ -10,16 +10,18 @@
  * taps), read where it lies with a row stride. B is the constant int8
  * weight [N][K] (one row per output channel, symmetric per channel); it is
  * packed once at prepare time by qp_qgemm_pack into panels of
- * QP_QGEMM_NR output channels: panel p holds, for every pair of k
- * (k = 2q, 2q + 1), the 16 channels' two bytes side by side
- * (byte offset (q * NR + j) * 2 + {0, 1}); K is padded to even and N to a
- * whole panel with zeros.
+ * QP_QGEMM_NR output channels, already widened to int16 (the vector
+ * kernel then multiplies straight from memory): panel p holds, for every
+ * pair of k (k = 2q, 2q + 1), the 16 channels' two values side by side
+ * (element offset (q * NR + j) * 2 + {0, 1}); K is padded to even and N
+ * to a whole panel with zeros.
  *
  * Exactness: every kernel sums int8 x int8 products exactly in int32. A
  * product is at most 128 * 128 = 2^14 in magnitude, so K <= QP_QGEMM_K_MAX
  * = floor((2^31 - 1) / 2^14) = 131071 terms can never overflow, whatever the
  * int8 values (-128 included). qp_qgemm_init refuses a larger K. The AVX2
- * kernel widens both operands to int16 (vpmovsxbw) and uses vpmaddwd, which
+ * kernel works on both operands widened to int16 (B at packing, A per tile
+ * with vpmovsxbw) and uses vpmaddwd, which
  * adds two exact products into an int32 lane (|sum| <= 2^15, no
  * saturation); the u8 x s8 vpmaddubsw route is not used because it
  * saturates its int16 pair sums (notes/performance-facts.md §4.2).
@@ -29,6 +31,7 @@
  *
  * Nothing here allocates; every function is thread-safe on distinct Y rows.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,7 +39,7 @@
 #include "quant/quant.h" /* struct qp_q_epilogue */
 
 #define QP_QGEMM_NR 16        /* output channels per packed-B panel */
-#define QP_QGEMM_MR 4         /* rows of A per register tile */
+#define QP_QGEMM_MR 6         /* rows of A per register tile */
 #define QP_QGEMM_K_MAX 131071 /* largest K whose int32 sums cannot overflow */
 
 enum qp_qgemm_impl {
@@ -50,10 +53,20 @@ enum qp_qgemm_impl {
 struct qp_qgemm {
     int64_t              n;    /* output channels: rows of B, columns of Y */
     int64_t              k;    /* reduction length, 1..QP_QGEMM_K_MAX */
-    const int8_t        *pb;   /* packed B, qp_qgemm_pack(k, n) */
+    const int16_t       *pb;   /* packed B, qp_qgemm_pack(k, n) */
     struct qp_q_epilogue ep;   /* scale[n], bias[n] or NULL, exact act */
     enum qp_qgemm_impl   impl; /* qp_qgemm_best_impl() unless a test forces one */
+    bool                 bounded; /* qp_qgemm_ep_bounded(&ep, n, k * 2^14): short epilogue */
 };
+
+/* True when every value the epilogue can produce before rounding is finite
+ * and within +-2^30, for every accumulator |acc| <= acc_max: scale[0..n)
+ * and bias (if any) finite, the activation's parameters finite, and
+ * (acc_max * |scale[c]| + |bias[c]|) * (1 + 2^-20), times max(1, |alpha|)
+ * for LeakyReLU and at least |alpha|, |beta| for Clip, at most 2^30. The
+ * vector kernels then use the short epilogue (requant8_i32_bounded in
+ * qepilogue_avx2.h), which equals qp_q_requant on that range. */
+bool qp_qgemm_ep_bounded(const struct qp_q_epilogue *ep, int64_t n, double acc_max);
 
 /* Fastest implementation this CPU supports: AVX2 when the CPU has it, the
  * portable C kernel without, or under QP_CPU_REFERENCE=1. */
@@ -64,13 +77,13 @@ size_t qp_qgemm_packed_bytes(int64_t k, int64_t n);
 
 /* Pack B [n][k] (row j of B at b + j * ldb) into pb, which holds
  * qp_qgemm_packed_bytes(k, n) bytes; padding is written as zeros. */
-void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int8_t *pb);
+void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int16_t *pb);
 
 /* Fill *g for a packed B and an epilogue, with impl = qp_qgemm_best_impl().
  * QP_E_UNSUPPORTED: k outside 1..QP_QGEMM_K_MAX (the int32 exactness
  * bound) or an activation that is not exact (qp_q_act_is_exact);
  * QP_E_INVAL: n < 1, or a NULL pb or scale. *g is untouched on failure. */
-enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int8_t *pb,
+enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int16_t *pb,
                              const struct qp_q_epilogue *ep, struct qp_err *err);
 
 /* Y rows 0..m-1 (row i at y + i * ldy, n bytes) from A (row i at

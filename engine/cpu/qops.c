@@ -185,17 +185,15 @@ QP_CPU_PREPARE(qp_cpu_qlut_prepare)
 }
 
 /* Per-channel tables: channel of element i from the layout (NHWC: the
- * innermost dim; PLAIN: dim 1). */
-static void lut_channels(const struct qp_tensor *t, const int8_t *x, const int8_t *tables,
-                         int8_t *y)
+ * innermost dim, qelem.h's loop; PLAIN: dim 1). */
+static void lut_channels(struct qp_pool *pool, const struct qp_tensor *t, const int8_t *x,
+                         const int8_t *tables, int8_t *y)
 {
     int64_t c = t->dims[1], inner = 1, count = qp_tensor_numel(t);
     for (int32_t k = 2; k < t->rank; k++)
         inner *= t->dims[k];
     if (t->layout == QP_LAYOUT_NHWC) {
-        for (int64_t i = 0; i < count; i += c)
-            for (int64_t k = 0; k < c; k++)
-                y[i + k] = tables[k * 256 + x[i + k] + 128];
+        qp_qelem_lut_channels(pool, qp_qelem_best_impl(), x, c ? count / c : 0, c, tables, y);
         return;
     }
     for (int64_t i = 0; i < count; i++)
@@ -217,7 +215,7 @@ QP_CPU_KERNEL(qp_cpu_qlut)
         return QP_OK;
     }
     if (lut_tables(x->g, x->n) > 1)
-        lut_channels(in_t(x->g, x->n, 0), x->in[0], table, x->out[0]);
+        lut_channels(x->pool, in_t(x->g, x->n, 0), x->in[0], table, x->out[0]);
     else
         qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, table, x->out[0]);
     return QP_OK;

@@ -24,15 +24,17 @@
  * scale and zero point; supports() insists). Linear dequantizes the four
  * neighbours (a 256-entry table of qp_q_dequantize, the same values), runs
  * the f32 expression above unchanged and quantizes the result with the
- * OUTPUT tensor's scale and zero point (qp_q_quantize). ONNX Runtime's int8
- * Resize interpolates the raw int8 values instead, so the two agree only to
- * +-1 LSB.
+ * OUTPUT tensor's scale and zero point (qp_q_quantize); whole vectors of
+ * 8 channels go through qresize_avx2.c on CPUs with AVX2 (bit-identical,
+ * the proof is there). ONNX Runtime's int8 Resize interpolates the raw
+ * int8 values instead, so the two agree only to +-1 LSB.
  */
 #include "cpu/kernels.h"
 
 #include <math.h>
 #include <string.h>
 
+#include "cpu/resize_i8.h"
 #include "cpu/strided.h"
 #include "quant/quant_math.h"
 
@@ -143,10 +145,11 @@ struct resize_job {
     enum qp_resize_mode mode;
     round_fn            rnd;
     /* quantized i8 linear: qp_q_dequantize of every input value (index
-     * q + 128) and the output's parameters */
+     * q + 128) and the parameters; the AVX2 channel loop when avx2 */
     float   deq[256];
-    float   out_scale;
-    int32_t out_zp;
+    float   in_scale, out_scale;
+    int32_t in_zp, out_zp;
+    bool    avx2;
 };
 
 static void nearest_row(const struct resize_job *j, const char *src, char *dst, int64_t oy)
@@ -169,7 +172,15 @@ static void linear_row_i8(const struct resize_job *j, const int8_t *src, int8_t 
         const int8_t           *p00 = r0 + tx.i0 * j->ch, *p01 = r0 + tx.i1 * j->ch;
         const int8_t           *p10 = r1 + tx.i0 * j->ch, *p11 = r1 + tx.i1 * j->ch;
         int8_t                 *o = dst + ox * j->ch;
-        for (int64_t c = 0; c < j->ch; c++) {
+        int64_t                 c = 0;
+        if (j->avx2) {
+            const struct qp_resize_lerp_i8 l = {
+                {p00, p01, p10, p11},
+                {tx.d1 * ty.d1, tx.d0 * ty.d1, tx.d1 * ty.d0, tx.d0 * ty.d0},
+                j->ch, j->in_scale, j->out_scale, j->in_zp, j->out_zp};
+            c = qp_resize_lerp_i8_avx2(&l, o);
+        }
+        for (; c < j->ch; c++) {
             float v = tx.d1 * ty.d1 * d[p00[c]] + tx.d0 * ty.d1 * d[p01[c]] +
                       tx.d1 * ty.d0 * d[p10[c]] + tx.d0 * ty.d0 * d[p11[c]];
             o[c] = qp_q_quantize(v, j->out_scale, j->out_zp);
@@ -239,8 +250,12 @@ QP_CPU_KERNEL(qp_cpu_resize)
     if (ti->dtype == QP_DTYPE_I8) {
         for (int32_t q = QP_Q_MIN; q <= QP_Q_MAX; q++)
             j.deq[q - QP_Q_MIN] = qp_q_dequantize((int8_t)q, ti->scale, ti->zero_point);
+        const struct qp_cpu_features *f = qp_cpu_features();
+        j.in_scale  = ti->scale;
+        j.in_zp     = ti->zero_point;
         j.out_scale = to->scale;
         j.out_zp    = to->zero_point;
+        j.avx2      = f->avx2 && f->fma && !f->force_reference;
     }
     if (x->pool && rows > 1 && rows * j.w.out * j.ch >= QP_CPU_PAR_MIN)
         qp_pool_for(x->pool, rows, resize_range, &j);

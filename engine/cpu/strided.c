@@ -9,7 +9,9 @@
  *    (source stride 1), a replicated element (stride 0) or a strided gather;
  *  - blocked: when the source's unit-stride dim q is not the output's last
  *    dim (a real transpose, e.g. NCHW <-> NHWC), copy TILE x TILE blocks of
- *    the (q, last) plane so both sides stay in cache.
+ *    the (q, last) plane so both sides stay in cache; 1-byte elements (int8
+ *    tensors) go 16 x 16 at a time through registers (transpose_avx2.c)
+ *    where the CPU has AVX2.
  * Both split their work over the thread pool by contiguous ranges; the
  * output of each range is disjoint, so threads never share a cache line's
  * worth of writes except at range edges.
@@ -17,6 +19,8 @@
 #include "cpu/strided.h"
 
 #include <string.h>
+
+#include "cpu/cpu.h"
 
 #define TILE 32 /* block edge of the blocked transpose, in elements */
 
@@ -150,6 +154,7 @@ struct block_job {
     int32_t                       q;
     int64_t                       dst_stride[QP_MAX_RANK];
     int64_t                       n_qt; /* TILE-row blocks along q */
+    bool                          simd; /* 1-byte tiles in 16 x 16 register blocks */
 };
 
 #define TILE_SIZED(SZ)                                                                             \
@@ -157,11 +162,30 @@ struct block_job {
         for (int64_t k = q0; k < q1; k++)                                                          \
             memcpy(o + (k * dq + l) * (SZ), i + (k + l * sl) * (SZ), SZ);
 
+/* The 1-byte tile: whole 16 x 16 blocks in registers (transpose_avx2.c),
+ * the ragged edges byte by byte. */
+static void copy_tile_i8(char *o, const char *i, int64_t dq, int64_t sl, int64_t q0, int64_t q1,
+                         int64_t l0, int64_t l1)
+{
+    int64_t q16 = q0 + (q1 - q0) / 16 * 16, l16 = l0 + (l1 - l0) / 16 * 16;
+    for (int64_t k = q0; k < q16; k += 16)
+        for (int64_t l = l0; l < l16; l += 16)
+            qp_transpose16_i8_avx2((const int8_t *)(i + k + l * sl), sl, (int8_t *)(o + k * dq + l),
+                                   dq);
+    for (int64_t l = l0; l < l1; l++)
+        for (int64_t k = l < l16 ? q16 : q0; k < q1; k++)
+            o[k * dq + l] = i[k + l * sl];
+}
+
 static void copy_tile(char *o, const char *i, int64_t dq, int64_t sl, int64_t q0, int64_t q1,
-                      int64_t l0, int64_t l1, size_t es)
+                      int64_t l0, int64_t l1, size_t es, bool simd)
 {
     switch (es) {
     case 1:
+        if (simd) {
+            copy_tile_i8(o, i, dq, sl, q0, q1, l0, l1);
+            break;
+        }
         TILE_SIZED(1) break;
     case 2:
         TILE_SIZED(2) break;
@@ -201,7 +225,7 @@ static void block_range(void *arg, int64_t begin, int64_t end)
         const char   *i  = (const char *)c->src + soff * es;
         for (int64_t l0 = 0; l0 < nl; l0 += TILE)
             copy_tile(o, i, j->dst_stride[q], c->stride[r - 1], q0, q1, l0,
-                      l0 + TILE < nl ? l0 + TILE : nl, c->esize);
+                      l0 + TILE < nl ? l0 + TILE : nl, c->esize, j->simd);
     }
 }
 
@@ -242,7 +266,9 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool)
             flat_range(c, 0, n);
         return;
     }
-    struct block_job j = {.c = c, .q = q, .n_qt = (c->dims[q] + TILE - 1) / TILE};
+    const struct qp_cpu_features *f = qp_cpu_features();
+    struct block_job j = {.c = c, .q = q, .n_qt = (c->dims[q] + TILE - 1) / TILE,
+                          .simd = f->avx2 && !f->force_reference};
     qp_cpu_dense_strides(c->dims, c->rank, j.dst_stride);
     const int64_t tasks = n / (c->dims[q] * c->dims[c->rank - 1]) * j.n_qt;
     if (pool && n >= QP_CPU_PAR_MIN)

@@ -53,3 +53,8 @@ struct qp_strided_copy {
     void       *dst;
 };
 void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool);
+
+/* dst[k * dst_stride + l] = src[l * src_stride + k] for k, l < 16: one block
+ * of the 1-byte blocked copy (transpose_avx2.c; only on CPUs with AVX2). */
+void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
+                            int64_t dst_stride);

@@ -41,6 +41,10 @@ static const struct qcase cases[] = {
     {2, 19, 15, 9, 19, 5, 5, 2, 2, 1, 1, 2, 2, 2, 2, 19, 5, 0, QP_ACT_NONE, true},
     {1, 10, 12, 12, 6, 3, 3, 1, 1, 2, 2, 2, 1, 0, 3, 2, -3, 9, QP_ACT_CLIP, true},
     {1, 3, 17, 16, 5, 3, 2, 1, 2, 1, 1, 0, 1, 2, 0, 1, 100, -50, QP_ACT_HARD_SWISH, true},
+    /* im2col over several blocks (576-byte rows: 54 per block), partial panel */
+    {1, 64, 16, 15, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, -5, 7, QP_ACT_RELU, true},
+    /* whole kernel-row runs of 15 bytes up to the last byte of the input */
+    {1, 5, 30, 31, 9, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, QP_ACT_NONE, true},
 };
 
 static uint32_t rng = 12345;

@@ -417,7 +417,7 @@ static void test_geometry_and_init(void)
     CU_ASSERT_FATAL(qp_qdw_geom_resolve(&g, &err) == QP_OK);
     CU_ASSERT_EQUAL(g.oh, (7 + 3 - 4 - 1) / 2 + 1); /* 3 */
     CU_ASSERT_EQUAL(g.ow, (8 + 3 - 4 - 1) / 1 + 1); /* 7 */
-    CU_ASSERT_EQUAL(qp_qdw_packed_bytes(&g), 15 * 16 * sizeof(int16_t));
+    CU_ASSERT_EQUAL(qp_qdw_packed_bytes(&g), 16 * 16 * sizeof(int16_t)); /* 15 taps -> 8 pairs */
 
     struct qp_qdw_geom bad = g;
     bad.sh                 = 0;
@@ -458,15 +458,20 @@ static void test_geometry_and_init(void)
     CU_ASSERT_EQUAL(d.cp, 16);
     CU_ASSERT_EQUAL(d.impl, qp_qdw_best_impl());
 
-    /* packing: [c][kh][kw] -> [kh][kw][cp], zero padded */
+    /* packing: [c][kh][kw] -> tap pairs x channel blocks, lanes as
+     * vpunpck{l,h}wd leave them (qdepthwise.h), zero padded; the index
+     * written out apart from qp_qdw_pw_index */
     int8_t  w[5 * 15];
-    int16_t packed[15 * 16];
+    int16_t packed[16 * 16];
     for (int i = 0; i < 5 * 15; i++)
         w[i] = (int8_t)(i - 37);
     qp_qdw_pack(&g, w, packed);
-    for (int t = 0; t < 15; t++)
-        for (int ch = 0; ch < 16; ch++)
-            CU_ASSERT_EQUAL(packed[t * 16 + ch], ch < 5 ? w[ch * 15 + t] : 0);
+    for (int t = 0; t < 16; t++)
+        for (int ch = 0; ch < 16; ch++) {
+            int pos = (t / 2) * 32 + (ch % 8 / 4) * 16 + (ch / 8) * 8 + (ch % 4) * 2 + t % 2;
+            CU_ASSERT_EQUAL(qp_qdw_pw_index(16, t, ch), pos);
+            CU_ASSERT_EQUAL(packed[pos], ch < 5 && t < 15 ? w[ch * 15 + t] : 0);
+        }
     QP_TEST_RAN();
 }
 

@@ -384,6 +384,44 @@ static void test_qlut_matches_reference(void)
     QP_TEST_RAN();
 }
 
+/* Per-channel QLut loop (NHWC): the reference against the indexed
+ * formula, the AVX2 transpose-lookup-transpose loop and a pooled run
+ * against the reference. Channel counts and pixel counts cover whole
+ * 32 x 16 blocks and both tails; the first pixels walk every value of
+ * every channel. */
+static void test_qlut_channels_match_formula(void)
+{
+    rng_state = 4040;
+    static const int64_t chans[] = {1, 3, 16, 19, 64, 131};
+    struct qp_pool      *pool    = NULL;
+    CU_ASSERT_FATAL(qp_pool_new(3, &pool, NULL) == QP_OK);
+    bool ok = true;
+    for (size_t k = 0; k < sizeof chans / sizeof chans[0]; k++) {
+        const int64_t ch = chans[k], pixels = k % 2 ? 301 : 704, n = ch * pixels;
+        int8_t       *tables = qp_alloc((size_t)(ch * 256)), *x = qp_alloc((size_t)n);
+        int8_t       *ref = guarded(n), *fast = guarded(n), *par = guarded(n);
+        QP_ASSERT(tables && x);
+        for (int64_t i = 0; i < ch * 256; i++)
+            tables[i] = (int8_t)(rnd() & 0xFF);
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (int8_t)(i < 256 * ch ? (i / ch) % 256 - 128 : (int)(rnd() & 0xFF) - 128);
+        qp_qelem_lut_channels_ref(x, pixels, ch, tables, ref);
+        for (int64_t i = 0; i < n; i++)
+            ok = ok && ref[i] == tables[(i % ch) * 256 + x[i] + 128];
+        ok = ok && guards_intact(ref, n);
+        if (have_avx2()) {
+            qp_qelem_lut_channels_avx2(x, pixels, ch, tables, fast);
+            ok = ok && memcmp(fast, ref, (size_t)n) == 0 && guards_intact(fast, n);
+        }
+        qp_qelem_lut_channels(pool, qp_qelem_best_impl(), x, pixels, ch, tables, par);
+        ok = ok && memcmp(par, ref, (size_t)n) == 0 && guards_intact(par, n);
+        qp_free(tables), qp_free(x), guarded_free(ref), guarded_free(fast), guarded_free(par);
+    }
+    qp_pool_free(pool);
+    CU_ASSERT(ok);
+    QP_TEST_RAN();
+}
+
 /* round half to even of a double, saturated after adding zp */
 static int8_t hand_q(double v, int32_t zp)
 {
@@ -650,6 +688,52 @@ static void test_row_qlut(void)
     QP_TEST_RAN();
 }
 
+/* QLut with per-channel divisors and multipliers (inputs 1 and 2): each
+ * channel through its own qp_q_lut_build_div table, NHWC (the qelem.h
+ * loop, 19 channels: two vectors and a tail) and PLAIN. */
+static void test_row_qlut_channels(void)
+{
+    const int64_t       d[4] = {2, 19, 3, 5}, nel = 2 * 19 * 3 * 5, ch = 19;
+    struct qp_act_params silu = {QP_ACT_SILU, 0, 0};
+    int8_t              x[2 * 19 * 3 * 5], y[2 * 19 * 3 * 5], table[256];
+    float               *div, *mul;
+    for (int64_t i = 0; i < nel; i++)
+        x[i] = (int8_t)(i * 53 % 256 - 128);
+    for (int lay = 0; lay < 2; lay++) {
+        struct cpu_case c;
+        case_init(&c);
+        int64_t dc[1] = {ch};
+        int32_t in    = qtensor(&c, QP_DTYPE_I8, lay ? QP_LAYOUT_NHWC : QP_LAYOUT_PLAIN, 4, d,
+                                0.05f, 2);
+        int32_t out   = qtensor(&c, QP_DTYPE_I8, lay ? QP_LAYOUT_NHWC : QP_LAYOUT_PLAIN, 4, d,
+                                0.04f, -5);
+        int32_t td    = case_tensor(&c, QP_DTYPE_F32, QP_LAYOUT_PLAIN, 1, dc);
+        int32_t tm    = case_tensor(&c, QP_DTYPE_F32, QP_LAYOUT_PLAIN, 1, dc);
+        CU_ASSERT_FATAL(qp_graph_set_const(&c.g, td, QP_DTYPE_F32, 1, dc, (void **)&div, NULL) ==
+                        QP_OK);
+        CU_ASSERT_FATAL(qp_graph_set_const(&c.g, tm, QP_DTYPE_F32, 1, dc, (void **)&mul, NULL) ==
+                        QP_OK);
+        for (int64_t k = 0; k < ch; k++)
+            div[k] = 0.5f + 0.25f * (float)k, mul[k] = 2.0f - 0.05f * (float)k;
+        const int32_t   ins[3] = {in, td, tm};
+        struct qp_node *n      = case_node(&c, QP_OP_QLUT, 3, ins, 1, &out);
+        n->attr.act            = silu;
+        c.in[0] = x, c.out[0] = y;
+        CU_ASSERT_EQUAL(run_row(&c, NULL), QP_OK);
+        int64_t bad = 0, distinct = 0;
+        for (int64_t i = 0; i < nel; i++) {
+            int64_t k = lay ? i % ch : i / 15 % ch;
+            qp_q_lut_build_div(&silu, 0.05f, 2, mul[k], div[k], 0.04f, -5, table);
+            bad += y[i] != table[x[i] + 128];
+            distinct += i > 0 && y[i] != y[i - 1];
+        }
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT(distinct > 100);
+        case_fini(&c);
+    }
+    QP_TEST_RAN();
+}
+
 /* Allocation failure in prepare: QP_E_NOMEM and no prep. The graph gets an
  * empty arena for the call, so prepare's allocation is the first malloc. */
 static void test_prepare_out_of_memory(void)
@@ -756,16 +840,20 @@ static void test_i8_max_pools(void)
         {{3, 2}, {1, 2}, {2, 1}, {0, 1, 2, 0}, QP_AUTO_PAD_NOTSET, false, false},
     };
     const int64_t h = 9, w = 11;
+    /* 19 channels: 16 + a tail of 3; 187: 128 + 32 + 16 + 8 + 3 (every
+     * vector width of the AVX2 row, qpooling_avx2.c) */
+    static const int64_t chans[] = {19, 187};
     for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++)
-        for (int lay = 0; lay < 2; lay++) {
-            const struct qp_pool_attr *a = &geo[gi];
+        for (int cl = 0; cl < 4; cl++) { /* channel count x layout */
+            int                        ci = cl / 2, lay = cl % 2;
+            const struct qp_pool_attr *a  = &geo[gi];
             int64_t oh = (h + a->pad[0] + a->pad[2] - (a->kernel[0] - 1) * a->dilation[0] - 1) /
                              a->stride[0] +
                          1;
             int64_t ow = (w + a->pad[1] + a->pad[3] - (a->kernel[1] - 1) * a->dilation[1] - 1) /
                              a->stride[1] +
                          1;
-            const int64_t din[4] = {2, 19, h, w}, dout[4] = {2, 19, oh, ow};
+            const int64_t din[4] = {2, chans[ci], h, w}, dout[4] = {2, chans[ci], oh, ow};
             union qp_attr at = {.pool = *a};
             check_against_f32(QP_OP_MAX_POOL, lay ? QP_LAYOUT_NHWC : QP_LAYOUT_PLAIN, din, dout,
                               0.05f, -7, 0.05f, -7, &at, NULL);
@@ -811,7 +899,8 @@ static void test_i8_resize(void)
     int64_t max_raw_diff = 0;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int lay = 0; lay < 2; lay++) {
-            const int64_t din[4] = {2, 13, 7, 9}, dout[4] = {2, 13, cases[i].oh, cases[i].ow};
+            /* 21 channels: two vectors of the AVX2 linear loop + a C tail of 5 */
+            const int64_t din[4] = {2, 21, 7, 9}, dout[4] = {2, 21, cases[i].oh, cases[i].ow};
             union qp_attr at     = {.resize = {cases[i].mode,
                                                cases[i].coord,
                                                QP_NEAREST_ROUND_PREFER_FLOOR,
@@ -936,6 +1025,8 @@ static CU_TestInfo row_tests[] = {
     {"QLut row: prepare, run, refusals", test_row_qlut},
     {"prepare under allocation failure", test_prepare_out_of_memory},
     {"i8 MaxPool / GlobalMaxPool == f32", test_i8_max_pools},
+    {"per-channel QLut loop matches the formula", test_qlut_channels_match_formula},
+    {"QLut node with per-channel tables", test_row_qlut_channels},
     {"i8 Resize nearest / linear == f32", test_i8_resize},
     {"i8 Pad constant fill is quantized", test_i8_pad_fill},
     CU_TEST_INFO_NULL,

@@ -64,7 +64,8 @@ static const int64_t sizes[] = {1, 3, 4, 7, 16, 33, 64, 129, 300};
 /* One problem: operands with odd strides, epilogue, packed B. */
 struct qcase {
     int64_t              m, n, k, lda, ldb, ldy;
-    int8_t              *a, *b, *pb;
+    int8_t              *a, *b;
+    int16_t             *pb;
     float               *scale, *bias;
     struct qp_q_epilogue ep;
 };
@@ -387,6 +388,44 @@ static void test_special_epilogue_values(void)
     QP_TEST_RAN();
 }
 
+/* qp_qgemm_ep_bounded: which epilogues may take the short form; and the
+ * kernels agree with the reference on both sides of the decision (a
+ * LeakyReLU slope that is NaN, huge or ordinary). */
+static void test_epilogue_bounded(void)
+{
+    float                scale[3] = {1e-3f, 2e-3f, 0.75f}, bias[3] = {1.0f, -2.0f, 3.0f};
+    struct qp_q_epilogue ep       = {.scale = scale, .bias = bias, .act = {QP_ACT_NONE, 0, 0}};
+    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 3, 4096.0 * 16384.0));        /* 2^26 * 0.75 + 3 */
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 131071.0 * 16384.0));     /* 2^31 * 0.75 > 2^30 */
+    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 2, 131071.0 * 16384.0));      /* 2^31 * 2e-3 */
+    ep.act = (struct qp_act_params){QP_ACT_LEAKY, NAN, 0};
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    ep.act.alpha = 1e12f;
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    ep.act.alpha = 0.1f;
+    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    ep.act = (struct qp_act_params){QP_ACT_CLIP, -INFINITY, 6.0f};
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    ep.act = (struct qp_act_params){QP_ACT_HARD_SWISH, 0, 0};
+    scale[1] = INFINITY;
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    scale[1] = 2e-3f, bias[2] = NAN;
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
+    static const float slopes[] = {NAN, 1e12f, -0.25f};
+    for (int i = 0; i < 3; i++)
+        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
+            if (p == PATH_AVX2 && !have_avx2())
+                continue;
+            struct qcase c;
+            case_alloc(&c, 31, 35, 40);
+            case_fill(&c, 9000u + (uint32_t)i, 2);
+            c.ep.act = (struct qp_act_params){QP_ACT_LEAKY, slopes[i], 0.0f};
+            CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, NULL), 0);
+            case_free(&c);
+        }
+    QP_TEST_RAN();
+}
+
 /* The epilogue's definition written out apart from qp_q_requant: exact
  * int64 sums, one float fma, the contract's activation, NaN -> 0, round half
  * to even in double, + zp, saturate. */
@@ -457,18 +496,19 @@ static void test_thread_pool(void)
     QP_TEST_RAN();
 }
 
-/* The documented panel layout, and zero padding of an odd k and a partial
- * panel. */
+/* The documented panel layout (int16, widened), and zero padding of an
+ * odd k and a partial panel. */
 static void test_pack_layout(void)
 {
     const int64_t k = 3, n = 17, ldb = 4;
     int8_t        b[17 * 4];
     for (int i = 0; i < 17 * 4; i++)
         b[i] = (int8_t)(i + 1);
-    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(k, n), 2 * 16 * 4);
+    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(k, n), 2 * 16 * 4 * sizeof(int16_t));
     CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(0, n), 0);
-    int8_t pb[2 * 16 * 4];
-    memset(pb, 99, sizeof pb);
+    int16_t pb[2 * 16 * 4];
+    for (int i = 0; i < 2 * 16 * 4; i++)
+        pb[i] = 999;
     qp_qgemm_pack(b, ldb, k, n, pb);
     for (int64_t p = 0; p < 2; p++)
         for (int64_t q = 0; q < 2; q++)
@@ -483,7 +523,7 @@ static void test_pack_layout(void)
 
 static void test_init_rejects(void)
 {
-    int8_t               pb[64]   = {0};
+    int16_t              pb[64]   = {0};
     float                scale[2] = {1.0f, 1.0f};
     struct qp_q_epilogue ep       = {.scale = scale, .act = {QP_ACT_RELU, 0.0f, 0.0f}};
     struct qp_qgemm      g;
@@ -541,6 +581,7 @@ static CU_TestInfo qgemm_tests[] = {
     {"the epilogue rounds once (fma)", test_epilogue_is_one_fma},
     {"epilogue sweep over scales and biases", test_epilogue_sweep},
     {"NaN / inf / huge epilogue values", test_special_epilogue_values},
+    {"bounded (short) epilogue: when, and equal either way", test_epilogue_bounded},
     {"zero points: every kernel equals the definition", test_zero_points_match_definition},
     {"thread pool", test_thread_pool},
     {"packed B layout", test_pack_layout},

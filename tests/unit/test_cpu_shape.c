@@ -301,6 +301,12 @@ static void test_transpose_shapes_and_sizes(void)
                     QP_DTYPE_F32, pool);
     check_transpose((const int64_t[]){70, 30, 50}, 3, (const int32_t[]){1, 0, 2}, QP_DTYPE_F32,
                     pool);
+    /* 1-byte blocked path: 16 x 16 register blocks (strided.c, transpose_avx2.c)
+     * with ragged edges in both directions */
+    check_transpose((const int64_t[]){1, 64, 100, 40}, 4, (const int32_t[]){0, 2, 3, 1},
+                    QP_DTYPE_I8, pool);
+    check_transpose((const int64_t[]){3, 45, 33}, 3, (const int32_t[]){0, 2, 1}, QP_DTYPE_I8,
+                    NULL);
 }
 
 static void test_transpose_rejects_bad_perm(void)
@@ -363,6 +369,8 @@ static void test_layout_round_trip(void)
     check_layout((const int64_t[]){2, 17, 6, 6}, QP_DTYPE_I64, NULL);
     check_layout((const int64_t[]){1, 3, 416, 416}, QP_DTYPE_F32, pool); /* a network input */
     check_layout((const int64_t[]){1, 64, 52, 52}, QP_DTYPE_F32, pool);
+    check_layout((const int64_t[]){1, 58, 52, 52}, QP_DTYPE_I8, pool); /* int8 NHWC <-> NCHW */
+    check_layout((const int64_t[]){2, 37, 19, 23}, QP_DTYPE_I8, NULL);
 }
 
 /* ===== Pad ===== */

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * transpose_avx2.c - a 16 x 16 byte block transposed in registers, for the
+ * blocked strided copy of 1-byte elements (strided.c: int8 Layout and
+ * Transpose), instead of 256 single-byte copies.
+ *
+ * Sixteen rows in sixteen xmm registers; four rounds of byte interleaves.
+ * Round m (m = 3, 2, 1, 0) pairs registers i and i + 2^m and replaces them
+ * by vpunpcklbw / vpunpckhbw of the pair. Writing an element's register
+ * index as bits R3..R0 and its byte index as B3..B0, a round puts B3 into
+ * bit m of the register index and shifts the byte index up by one bit,
+ * bringing in Rm at the bottom: after the four rounds the register index
+ * is B3 B2 B1 B0 and the byte index R3 R2 R1 R0, the transpose. Pure data
+ * movement: the bytes are copied, never changed. Compiled with -mavx2
+ * (VEX encoding); called only when qp_cpu_features() reports avx2.
+ */
+#include "cpu/strided.h"
+
+#include <immintrin.h>
+
+void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst, int64_t dst_stride)
+{
+    __m128i x[16];
+    for (int r = 0; r < 16; r++)
+        x[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * src_stride));
+    for (int m = 3; m >= 0; m--) {
+        const int step = 1 << m;
+        for (int i = 0; i < 16; i++) {
+            if (i & step)
+                continue;
+            __m128i lo  = _mm_unpacklo_epi8(x[i], x[i + step]);
+            __m128i hi  = _mm_unpackhi_epi8(x[i], x[i + step]);
+            x[i]        = lo;
+            x[i + step] = hi;
+        }
+    }
+    for (int r = 0; r < 16; r++)
+        _mm_storeu_si128((__m128i *)(void *)(dst + r * dst_stride), x[r]);
+}
