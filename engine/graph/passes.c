@@ -224,8 +224,7 @@ enum qp_status qp_pass_fold_bn(struct qp_graph *g, struct qp_pass_stats *st, str
     return qp_graph_link(g, err);
 }
 
-/* The activation a unary node computes, or false when it is not fusable. */
-static bool node_act(const struct qp_graph *g, const struct qp_node *n, struct qp_act_params *a)
+bool qp_node_act(const struct qp_graph *g, const struct qp_node *n, struct qp_act_params *a)
 {
     a->alpha = n->attr.unary.alpha;
     a->beta  = n->attr.unary.beta;
@@ -280,7 +279,7 @@ static void fuse_act(struct qp_graph *g, struct qp_node *a, struct qp_pass_stats
     struct qp_act_params p;
     int32_t              x = a->in[0];
     int32_t              c = g->tensors[x].producer;
-    if (c < 0 || g->tensors[x].n_uses != 1 || is_output(g, x) || !node_act(g, a, &p))
+    if (c < 0 || g->tensors[x].n_uses != 1 || is_output(g, x) || !qp_node_act(g, a, &p))
         return;
     struct qp_node *conv = &g->nodes[c];
     if ((conv->op != QP_OP_CONV && conv->op != QP_OP_CONV_TRANSPOSE) ||

@@ -40,6 +40,12 @@ enum qp_status qp_pass_fuse_silu(struct qp_graph *g, struct qp_pass_stats *st, s
 enum qp_status qp_pass_fuse_act(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 
+/* The activation unary node n computes (Relu, LeakyRelu, Sigmoid, SiLU,
+ * HardSigmoid, HardSwish, Tanh, Clip with constant bounds) for a fused
+ * epilogue or an INT8 table, or false when it is none of those. */
+bool           qp_node_act(const struct qp_graph *g, const struct qp_node *n,
+                           struct qp_act_params *a);
+
 /* Mark nodes dead whose outputs nobody uses (graph must be linked). */
 void           qp_pass_drop_unused(struct qp_graph *g);
 

@@ -115,28 +115,6 @@ static enum qp_status dequantize_to(struct qctx *q, int32_t tq, int32_t t)
     return QP_OK;
 }
 
-/* The activation of a unary node for an INT8 epilogue or table, or false. */
-static bool unary_act(const struct qp_graph *g, const struct qp_node *n, struct qp_act_params *a)
-{
-    a->alpha = n->attr.unary.alpha;
-    a->beta  = n->attr.unary.beta;
-    switch (n->op) {
-    case QP_OP_RELU: a->act = QP_ACT_RELU; return true;
-    case QP_OP_LEAKY_RELU: a->act = QP_ACT_LEAKY; return true;
-    case QP_OP_SIGMOID: a->act = QP_ACT_SIGMOID; return true;
-    case QP_OP_SILU: a->act = QP_ACT_SILU; return true;
-    case QP_OP_HARD_SIGMOID: a->act = QP_ACT_HARD_SIGMOID; return true;
-    case QP_OP_HARD_SWISH: a->act = QP_ACT_HARD_SWISH; return true;
-    case QP_OP_TANH: a->act = QP_ACT_TANH; return true;
-    case QP_OP_CLIP: /* inference resolved constant bounds into alpha / beta */
-        a->act = QP_ACT_CLIP;
-        for (int32_t k = 1; k < n->n_in; k++)
-            if (n->in[k] >= 0 && !(g->tensors[n->in[k]].flags & QP_TENSOR_CONST))
-                return false;
-        return true;
-    default: return false;
-    }
-}
 
 /* The single reader of t when there is exactly one and t is no graph output. */
 static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
@@ -238,7 +216,7 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
     struct qp_act_params a;
-    if (next && unary_act(g, next, &a) && qp_q_act_is_exact(a.act) && scale_of(q, next->out[0]) > 0) {
+    if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) && scale_of(q, next->out[0]) > 0) {
         act     = a;
         next->dead = true;
         y       = next->out[0];
@@ -325,7 +303,7 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
         if (!reads)
             continue;
         readers++;
-        if (unary_act(g, n, &a) && n->in[0] == y)
+        if (qp_node_act(g, n, &a) && n->in[0] == y)
             continue;
         const struct qp_tensor *w = n->op == QP_OP_CONV ? &g->tensors[n->in[1]] : NULL;
         if (!w || n->in[0] != y || n->in[1] == y || w->rank != 4 || w->dtype != QP_DTYPE_F32 ||
@@ -440,7 +418,7 @@ static bool int8_reader(struct qctx *q, int32_t y)
         if (n->op == QP_OP_CONV && n->in[0] == y &&
             q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8)
             return true;
-        if (n->op == QP_OP_ADD || moves_data(n->op) || unary_act(g, n, &a))
+        if (n->op == QP_OP_ADD || moves_data(n->op) || qp_node_act(g, n, &a))
             return true;
     }
     return false;
@@ -614,7 +592,7 @@ static enum qp_status visit(struct qctx *q, int32_t i)
         default: q->st->layers[QP_PREC_FP32]++; return QP_OK;
         }
     }
-    if (unary_act(g, n, &a))
+    if (qp_node_act(g, n, &a))
         return unary_int8(q, i, &a);
     if (n->op == QP_OP_ADD)
         return add_int8(q, i);

@@ -18,29 +18,12 @@
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/npy.h"
+#include "cli_run.h"
 #include "qp_test.h"
 #include "qpercept/detect.h"
 
 static char yolox[1024], dog[1024], tmpdir[1024], engine[1200], report[1200];
 
-/* Run the CLI with args; stdout+stderr into out (NUL-terminated); exit code. */
-static int cli(char *out, size_t n, const char *fmt, ...) QP_PRINTF(3, 4);
-static int cli(char *out, size_t n, const char *fmt, ...)
-{
-    char    args[4096], cmd[6144];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("QP_CLI"), args);
-    FILE *p = popen(cmd, "r");
-    if (!p)
-        return -1;
-    size_t k = fread(out, 1, n - 1, p);
-    out[k]   = '\0';
-    int rc   = pclose(p);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static int setup(void)
 {
