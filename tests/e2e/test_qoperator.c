@@ -65,6 +65,7 @@
 #include "core/npy.h"
 #include "engine_int.h"
 #include "graph/passes.h"
+#include "ort_ref.h"
 #include "qp_test.h"
 #include "qpercept/detect.h"
 #include "qpercept/engine.h"
@@ -92,66 +93,6 @@ static const struct frame_case frames[] = {
 
 /* ===== Environment (as test_real_models.c) ===== */
 
-static const char *env_or(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : fallback;
-}
-
-static const char *python(void)
-{
-    static char buf[1024];
-    snprintf(buf, sizeof buf, "%s/bin/python", env_or("QP_VENV", ".venv"));
-    return access(buf, X_OK) == 0 ? buf : "python3";
-}
-
-/* Whether the venv's python imports onnxruntime and numpy; reason otherwise. */
-static bool have_ort(char *reason, size_t n)
-{
-    const char *venv = getenv("QP_VENV");
-    char        cmd[2200];
-    if (!venv || !*venv) {
-        snprintf(reason, n, "QP_VENV is not set (run scripts/setup.sh)");
-        return false;
-    }
-    snprintf(cmd, sizeof cmd, "'%s/bin/python' -c 'import onnxruntime, numpy' >/dev/null 2>&1",
-             venv);
-    if (system(cmd) != 0) {
-        snprintf(reason, n, "%s/bin/python cannot import onnxruntime and numpy", venv);
-        return false;
-    }
-    return true;
-}
-
-static bool mkdirs(const char *path)
-{
-    char buf[2048];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char c = *p;
-            *p     = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return false;
-            *p = c;
-            if (!c)
-                return true;
-        }
-    }
-}
-
-static void sanitise(const char *name, char *out, size_t n)
-{
-    size_t k = 0;
-    for (; name[k] && k + 1 < n; k++) {
-        char c  = name[k];
-        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-        out[k] = ok ? c : '_';
-    }
-    out[k] = '\0';
-}
-
 /* Run a shell command; its output goes to log. */
 static bool sh(const char *cmd, const char *log)
 {
@@ -176,31 +117,6 @@ static bool quote_ok(const char *const *args, size_t n)
             return false;
         }
     return true;
-}
-
-/* Decode the frame with our decoder and store it as uint8 [H, W, 3] RGB. */
-static bool write_frame_npy(const char *frame, const char *npy)
-{
-    struct qp_image img;
-    struct qp_err   err = {{0}};
-    if (qp_image_load(frame, &img, &err) != QP_OK) {
-        fprintf(stderr, "\n  %s\n", err.msg);
-        return false;
-    }
-    bool     ok   = img.format == QP_PIXEL_RGB8;
-    size_t   row  = (size_t)img.width * 3;
-    uint8_t *data = ok ? malloc(row * (size_t)img.height) : NULL;
-    if (data) {
-        for (int32_t y = 0; y < img.height; y++)
-            memcpy(data + (size_t)y * row, img.data + (size_t)y * (size_t)img.stride, row);
-        const int64_t dims[3] = {img.height, img.width, 3};
-        ok                    = qp_npy_write(npy, QP_DTYPE_U8, 3, dims, data, &err) == QP_OK;
-        if (!ok)
-            fprintf(stderr, "\n  %s\n", err.msg);
-    }
-    free(data);
-    qp_image_free(&img);
-    return ok && data;
 }
 
 /* ===== Comparing ===== */
@@ -240,16 +156,6 @@ static bool feed_inputs(struct qp_engine *e, const char *dir)
         if (!ok)
             return false;
     }
-    return true;
-}
-
-static bool same_shape(const struct qp_tensor_info *info, const struct qp_npy *x)
-{
-    if (info->rank != x->rank || info->dtype != x->dtype)
-        return false;
-    for (int32_t i = 0; i < x->rank; i++)
-        if (info->dims[i] != x->dims[i])
-            return false;
     return true;
 }
 
@@ -307,7 +213,7 @@ static void compare_on_frame(struct qp_engine *e, const char *model, const char 
     char cmd[8192], npy[2200], log[2200];
     snprintf(npy, sizeof npy, "%s/frame.npy", dir);
     snprintf(log, sizeof log, "%s/ort_run.log", dir);
-    CU_ASSERT_FATAL(mkdirs(dir));
+    CU_ASSERT_FATAL(make_dirs(dir));
     const char *args[] = {python(), env_or("QP_SOURCE_DIR", "."), model, npy,
                           dir,      in_npy ? in_npy : ""};
     if (!quote_ok(args, sizeof args / sizeof args[0]) || !write_frame_npy(frame, npy)) {
@@ -357,7 +263,7 @@ static bool dump_tensors(const char *model, const char *dir)
     bool                     ok = true;
     opt.all_tensors             = true;
     snprintf(out, sizeof out, "%s/ours", dir);
-    if (!mkdirs(out) || qp_engine_open(model, &opt, &e, &err) != QP_OK || !feed_inputs(e, dir) ||
+    if (!make_dirs(out) || qp_engine_open(model, &opt, &e, &err) != QP_OK || !feed_inputs(e, dir) ||
         qp_engine_run(e, &err) != QP_OK) {
         fprintf(stderr, "\n  all-tensors run of %s: %s\n", model, err.msg);
         qp_engine_free(e);
@@ -459,7 +365,7 @@ static int make_qdq_model(const char *fp32, const char *base, const char *qdq)
             continue;
         snprintf(dir, sizeof dir, "%s/%s", base, frames[i].tag);
         snprintf(npy, sizeof npy, "%s/frame.npy", dir);
-        if (!mkdirs(dir) || !write_frame_npy(frame, npy) || strchr(npy, '\''))
+        if (!make_dirs(dir) || !write_frame_npy(frame, npy) || strchr(npy, '\''))
             return -1;
         k += snprintf(cmd + k, sizeof cmd - (size_t)k, " '%s'", npy);
         n++;
@@ -482,7 +388,7 @@ static void test_qdq_outputs(void)
         QP_TEST_SKIP("%s", reason);
     snprintf(base, sizeof base, "%s/test_qoperator/qdq", env_or("QP_BINARY_DIR", "."));
     snprintf(qdq, sizeof qdq, "%s/nanodet_m_416_coco_qdq.onnx", base);
-    CU_ASSERT_FATAL(mkdirs(base));
+    CU_ASSERT_FATAL(make_dirs(base));
     int n_frames = make_qdq_model(fp32, base, qdq);
     if (n_frames == 0)
         QP_TEST_SKIP("none of the frames is in %s/data", qp_test_mirror());

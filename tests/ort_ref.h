@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * ort_ref.h - what the e2e suites that compare with ONNX Runtime share: the
+ * test venv's python (QP_VENV) and whether it has onnxruntime, directories
+ * and file names for the tensors they exchange as .npy, a real frame
+ * written as RGB8 .npy, and shape checks.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/npy.h"
+#include "qpercept/detect.h"
+#include "qpercept/engine.h"
+
+static const char *env_or(const char *name, const char *fallback)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : fallback;
+}
+
+/* The venv's python when it exists, else python3 from PATH. */
+static const char *python(void)
+{
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "%s/bin/python", env_or("QP_VENV", ".venv"));
+    return access(buf, X_OK) == 0 ? buf : "python3";
+}
+
+/* Whether the venv's python imports onnxruntime and numpy; reason otherwise. */
+static bool have_ort(char *reason, size_t n)
+{
+    const char *venv = getenv("QP_VENV");
+    char        py[1024], cmd[2200];
+    if (!venv || !*venv) {
+        snprintf(reason, n, "QP_VENV is not set (run scripts/setup.sh)");
+        return false;
+    }
+    snprintf(py, sizeof py, "%s/bin/python", venv);
+    if (access(py, X_OK) != 0) {
+        snprintf(reason, n, "%s missing (run scripts/setup.sh)", py);
+        return false;
+    }
+    snprintf(cmd, sizeof cmd, "'%s' -c 'import onnxruntime, numpy' >/dev/null 2>&1", py);
+    if (system(cmd) != 0) {
+        snprintf(reason, n, "%s cannot import onnxruntime and numpy (run scripts/setup.sh)", py);
+        return false;
+    }
+    return true;
+}
+
+/* mkdir -p */
+static bool make_dirs(const char *path)
+{
+    char buf[2048];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p     = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return false;
+            *p = c;
+            if (!c)
+                return true;
+        }
+    }
+}
+
+static void sanitise(const char *name, char *out, size_t n)
+{
+    size_t k = 0;
+    for (; name[k] && k + 1 < n; k++) {
+        char c  = name[k];
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+        out[k] = ok ? c : '_';
+    }
+    out[k] = '\0';
+}
+
+/* Decode the frame with our decoder and store it as uint8 [H, W, 3] RGB. */
+static bool write_frame_npy(const char *frame, const char *npy)
+{
+    struct qp_image img;
+    struct qp_err   err = {{0}};
+    if (qp_image_load(frame, &img, &err) != QP_OK) {
+        fprintf(stderr, "\n  %s\n", err.msg);
+        return false;
+    }
+    bool     ok   = img.format == QP_PIXEL_RGB8;
+    if (!ok)
+        fprintf(stderr, "\n  %s: qp_image_load gave format %d, not RGB8\n", frame, (int)img.format);
+    size_t   row  = (size_t)img.width * 3;
+    uint8_t *data = ok ? malloc(row * (size_t)img.height) : NULL;
+    if (data) {
+        for (int32_t y = 0; y < img.height; y++)
+            memcpy(data + (size_t)y * row, img.data + (size_t)y * (size_t)img.stride, row);
+        const int64_t dims[3] = {img.height, img.width, 3};
+        ok = qp_npy_write(npy, QP_DTYPE_U8, 3, dims, data, &err) == QP_OK;
+        if (!ok)
+            fprintf(stderr, "\n  %s\n", err.msg);
+    }
+    free(data);
+    qp_image_free(&img);
+    return ok && data;
+}
+
+static bool same_shape(const struct qp_tensor_info *info, const struct qp_npy *x)
+{
+    if (info->rank != x->rank || info->dtype != x->dtype)
+        return false;
+    for (int32_t i = 0; i < x->rank; i++)
+        if (info->dims[i] != x->dims[i])
+            return false;
+    return true;
+}
