@@ -51,4 +51,20 @@ for frame in data/driving/kitti/000008.png data/images/dog.jpg; do
     fi
     "$BUILD/qpercept" run "$model" --image "$MIRROR/$frame" || status=1
 done
+
+# The same detector quantized: INT8 with channel equalization, calibrated on
+# a few frames of a real drive; the per-layer report, then its detections.
+calib="$MIRROR/data/drives/udacity_solidWhiteRight/frames"
+engine="$BUILD/models/yolox_nano_416_coco.int8.qpe"
+section "INT8 engine: qpercept build (8 calibration frames)"
+if [ ! -d "$calib" ]; then
+    echo "demo.sh: $calib is missing: calibration frames come from the mirror directory" >&2
+    exit 1
+fi
+"$BUILD/qpercept" build "$model" -o "$engine" --precision int8 --calib "$calib" \
+    --calib-images 8 --measure-images 4 | tail -n 4 || status=1
+for frame in data/driving/kitti/000008.png data/images/dog.jpg; do
+    section "INT8 detections: $frame"
+    [ -f "$MIRROR/$frame" ] && { "$BUILD/qpercept" run "$engine" --image "$MIRROR/$frame" || status=1; }
+done
 exit $status
