@@ -3,12 +3,16 @@
  * engine.c - the public engine API: import, optimise, choose a backend,
  * plan, prepare; then set inputs, run, read outputs.
  *
- * The pipeline of qp_engine_open is fixed: ONNX import -> inference with
- * constant folding -> no-op elimination -> BatchNorm folding -> activation
- * fusion -> layout (NHWC) -> backend support check -> backend prepare ->
- * memory plan -> backend alloc. With all_tensors the rewrites that would
- * make ONNX tensors disappear (elimination, folding BN, fusion) are skipped,
- * and no buffer is reused, so every tensor can be read after run().
+ * The pipeline of qp_engine_open is fixed, in two halves (engine_int.h).
+ * Front: ONNX import -> inference with constant folding -> QDQ folding ->
+ * no-op elimination -> BatchNorm folding -> SiLU fusion. Back: conv +
+ * activation fusion -> layout (NHWC) -> backend support check -> backend
+ * prepare -> memory plan -> backend alloc. An engine file (.qpe) holds a
+ * front-half graph already quantized: it is loaded, inferred again (every
+ * node re-checked) and enters at the back half. With all_tensors the
+ * rewrites that would make ONNX tensors disappear (elimination, folding BN,
+ * fusion) are skipped, and no buffer is reused, so every tensor can be read
+ * after run().
  *
  * The backend list is the only place that knows which backends exist.
  */
