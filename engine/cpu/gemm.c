@@ -85,26 +85,24 @@ void qp_gemm_run(const struct qp_gemm *g, int64_t m, const float *a, int64_t lda
 
 struct parallel_job {
     const struct qp_gemm *g;
-    int64_t               m, rows_per_block, lda, ldc;
+    int64_t               lda, ldc;
     const float          *a;
     float                *c;
 };
 
-static void parallel_block(void *argp, int64_t block, int slot)
+static void parallel_rows(void *argp, int64_t r0, int64_t r1, int slot)
 {
     (void)slot;
-    const struct parallel_job *j  = argp;
-    int64_t                    r0 = block * j->rows_per_block;
-    int64_t                    mb = j->m - r0 < j->rows_per_block ? j->m - r0 : j->rows_per_block;
-    qp_gemm_run(j->g, mb, j->a + r0 * j->lda, j->lda, j->c + r0 * j->ldc, j->ldc);
+    const struct parallel_job *j = argp;
+    qp_gemm_run(j->g, r1 - r0, j->a + r0 * j->lda, j->lda, j->c + r0 * j->ldc, j->ldc);
 }
 
 void qp_gemm_parallel(struct qp_pool *pool, const struct qp_gemm *g, int64_t m, const float *a,
                       int64_t lda, float *c, int64_t ldc)
 {
-    int64_t rows = qp_parallel_rows(pool, m, qp_gemm_block_rows(g->kc), QP_GEMM_MR);
-    struct parallel_job j = {g, m, rows, lda, ldc, a, c};
-    qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
+    struct parallel_job j = {g, lda, ldc, a, c};
+    qp_parallel_ranges(pool, m, qp_parallel_rows(pool, m, qp_gemm_block_rows(g->kc), QP_GEMM_MR),
+                       parallel_rows, &j);
 }
 
 void qp_gemm_ref(int64_t m, int64_t n, int64_t k, struct qp_mat a, struct qp_mat b,

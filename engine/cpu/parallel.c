@@ -47,6 +47,30 @@ void qp_parallel_blocks(struct qp_pool *pool, int64_t n_blocks, qp_parallel_fn f
     qp_pool_for(pool, slots, run_slots, &j);
 }
 
+struct ranges_job {
+    int64_t              n, per_block;
+    qp_parallel_range_fn fn;
+    void                *arg;
+};
+
+static void run_range(void *argp, int64_t block, int slot)
+{
+    const struct ranges_job *j     = argp;
+    int64_t                  begin = block * j->per_block;
+    int64_t                  end   = j->n - begin < j->per_block ? j->n : begin + j->per_block;
+    j->fn(j->arg, begin, end, slot);
+}
+
+void qp_parallel_ranges(struct qp_pool *pool, int64_t n, int64_t per_block,
+                        qp_parallel_range_fn fn, void *arg)
+{
+    if (n <= 0)
+        return;
+    QP_ASSERT(per_block > 0);
+    struct ranges_job j = {n, per_block, fn, arg};
+    qp_parallel_blocks(pool, (n + per_block - 1) / per_block, run_range, &j);
+}
+
 int64_t qp_parallel_rows(const struct qp_pool *pool, int64_t m, int64_t max_rows, int64_t align)
 {
     int64_t slots = qp_parallel_slots(pool);

@@ -29,6 +29,14 @@ int qp_parallel_slots(const struct qp_pool *pool);
  * when all blocks are done. */
 void qp_parallel_blocks(struct qp_pool *pool, int64_t n_blocks, qp_parallel_fn fn, void *arg);
 
+/* Work on items [begin, end) using scratch slot `slot`. */
+typedef void (*qp_parallel_range_fn)(void *arg, int64_t begin, int64_t end, int slot);
+
+/* qp_parallel_blocks over n items cut into blocks of per_block (the last
+ * one shorter): fn sees each block as its item range. */
+void qp_parallel_ranges(struct qp_pool *pool, int64_t n, int64_t per_block,
+                        qp_parallel_range_fn fn, void *arg);
+
 /* Rows per block for splitting m rows over pool: at most max_rows (what the
  * kernel's cache blocking wants), smaller when that leaves fewer than about
  * three blocks per task (so the dynamic schedule can balance), always a

@@ -67,9 +67,8 @@ QP_CPU_SUPPORTS(qp_cpu_qconv_supports)
 {
     const struct qp_tensor *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
     const struct qp_tensor *y = &g->tensors[n->out[0]];
-    return qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y) &&
-           x->layout == QP_LAYOUT_NHWC && y->layout == QP_LAYOUT_NHWC &&
-           (w->flags & QP_TENSOR_CONST) && w->data;
+    return qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y) && x->layout == QP_LAYOUT_NHWC &&
+           y->layout == QP_LAYOUT_NHWC && (w->flags & QP_TENSOR_CONST) && w->data;
 }
 
 /* Bottom / right padding implied by the output size. */
@@ -90,7 +89,7 @@ static bool needs_pad_copy(const struct qp_graph *g, const struct qp_node *n,
 }
 
 #define IM2COL_BYTES (32 * 1024) /* im2col rows per block, at most */
-#define COPY_SLACK 16             /* a run is copied in 16-byte pieces */
+#define COPY_SLACK 16            /* a run is copied in 16-byte pieces */
 
 /* Rows per im2col block for a row of kg bytes: a multiple of the GEMM's
  * row tile, at least one tile. */
@@ -121,7 +120,8 @@ QP_CPU_WS(qp_cpu_qconv_ws)
         int64_t wp = s.w + s.pl + (pad_right(&s) > 0 ? pad_right(&s) : 0);
         return (size_t)(s.n * hp * wp * s.c);
     }
-    default: return 0;
+    default:
+        return 0;
     }
 }
 
@@ -131,11 +131,11 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
 {
     const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
     const struct qp_tensor *w = &g->tensors[n->in[1]], *ws = &g->tensors[n->in[2]];
-    const struct qp_tensor *b = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
-    const struct qp_tensor *d = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
-    int64_t                 m = w->dims[0];
-    float *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
-    float *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
+    const struct qp_tensor *b     = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
+    const struct qp_tensor *d     = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
+    int64_t                 m     = w->dims[0];
+    float                  *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
+    float                  *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
     if (!scale || !bias)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
                        n->name);
@@ -148,8 +148,8 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
             sum += wd[c * kk + k];
         double div = d ? (double)((const float *)d->data)[c] : 1.0; /* equalized output */
         double sc  = (double)x->scale * (double)sw[c] / ((double)y->scale * div);
-        scale[c]  = (float)sc;
-        bias[c]   = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
+        scale[c]   = (float)sc;
+        bias[c]    = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
     }
     ep->scale      = scale;
     ep->bias       = bias;
@@ -165,22 +165,22 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
     int64_t                     mg = s->m / s->group, cg = s->c / s->group;
     int64_t                     kk = cg * s->kh * s->kw;
     p->kg                          = kk;
-    p->gemm = qp_arena_alloc(&g->arena, (size_t)s->group * sizeof *p->gemm);
+    p->gemm                        = qp_arena_alloc(&g->arena, (size_t)s->group * sizeof *p->gemm);
     int8_t *b = qp_alloc((size_t)(mg * kk)); /* one group's B in im2col order */
     if (!p->gemm || !b) {
         qp_free(b);
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                        g->source, n->name);
     }
-    const int8_t  *w = g->tensors[n->in[1]].data; /* [M][Cg][kh][kw] */
+    const int8_t  *w  = g->tensors[n->in[1]].data; /* [M][Cg][kh][kw] */
     enum qp_status st = QP_OK;
     for (int32_t gi = 0; gi < s->group && st == QP_OK; gi++) {
         for (int64_t o = 0; o < mg; o++)
             for (int64_t c = 0; c < cg; c++)
                 for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
-        size_t  bytes = qp_qgemm_packed_bytes(kk, mg);
-        int16_t *pb   = qp_arena_alloc(&g->arena, bytes);
+        size_t   bytes = qp_qgemm_packed_bytes(kk, mg);
+        int16_t *pb    = qp_arena_alloc(&g->arena, bytes);
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);
@@ -196,16 +196,15 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
     return st;
 }
 
-static enum qp_status prepare_depthwise(struct qp_graph *g, struct qp_node *n,
-                                        struct qconv_prep *p, const struct qp_q_epilogue *ep,
-                                        struct qp_err *err)
+static enum qp_status prepare_depthwise(struct qp_graph *g, struct qp_node *n, struct qconv_prep *p,
+                                        const struct qp_q_epilogue *ep, struct qp_err *err)
 {
     const struct qp_conv_shape *s   = &p->s;
-    struct qp_qdw_geom          geo = {s->n, s->h, s->w, s->c, s->kh, s->kw, s->sh, s->sw,
-                                       s->dh, s->dw, s->pt, s->pl, 0, 0, 0, 0};
-    int64_t pb = pad_bottom(s), pr = pad_right(s);
-    geo.pb     = (int32_t)(pb > 0 ? pb : 0);
-    geo.pr     = (int32_t)(pr > 0 ? pr : 0);
+    struct qp_qdw_geom          geo = {s->n,  s->h,  s->w,  s->c,  s->kh, s->kw, s->sh, s->sw,
+                                       s->dh, s->dw, s->pt, s->pl, 0,     0,     0,     0};
+    int64_t                     pb = pad_bottom(s), pr = pad_right(s);
+    geo.pb       = (int32_t)(pb > 0 ? pb : 0);
+    geo.pr       = (int32_t)(pr > 0 ? pr : 0);
     p->pad_input = needs_pad_copy(g, n, s);
     if (p->pad_input) { /* the kernel sees the padded copy and no padding */
         geo.h += geo.pt + geo.pb;
@@ -251,7 +250,6 @@ struct im2col_job {
     const struct qconv_prep *p;
     const int8_t            *x, *x_end; /* the input and one past its last byte */
     int8_t                  *y, *ws;
-    int64_t                  rows, rows_per_block;
     int64_t                  cg, run; /* channels per group; bytes per kernel row (kw * cg) */
     bool                     whole;   /* one group, no horizontal dilation: runs of kw pixels */
 };
@@ -302,14 +300,13 @@ static void im2col_row(const struct im2col_job *j, int64_t b, int64_t oh, int64_
 }
 
 /* Output pixels [r0, r0 + mb): per group, im2col into the slot, then GEMM. */
-static void im2col_block(void *arg, int64_t block, int slot)
+static void im2col_block(void *arg, int64_t r0, int64_t r1, int slot)
 {
-    const struct im2col_job    *j  = arg;
-    const struct qp_conv_shape *s  = &j->p->s;
-    int64_t                     r0 = block * j->rows_per_block;
-    int64_t mb  = j->rows - r0 < j->rows_per_block ? j->rows - r0 : j->rows_per_block;
-    int8_t *col = j->ws + (size_t)slot * im2col_slot_bytes(j->p->kg);
-    int64_t mg  = s->m / s->group;
+    const struct im2col_job    *j   = arg;
+    const struct qp_conv_shape *s   = &j->p->s;
+    int64_t                     mb  = r1 - r0;
+    int8_t                     *col = j->ws + (size_t)slot * im2col_slot_bytes(j->p->kg);
+    int64_t                     mg  = s->m / s->group;
     for (int32_t gi = 0; gi < s->group; gi++) {
         /* divide once, then step (b, oh, ow) like an odometer */
         int64_t ow = r0 % s->ow, t = r0 / s->ow, oh = t % s->oh, b = t / s->oh;
@@ -331,18 +328,17 @@ static void run_gemms(const struct qp_exec *x, const struct qconv_prep *p)
     const int8_t               *in   = x->in[0];
     int8_t                     *out  = x->out[0];
     int64_t                     rows = s->n * s->oh * s->ow, cg = s->c / s->group;
-    int64_t                     mg   = s->m / s->group;
+    int64_t                     mg = s->m / s->group;
     if (p->path == QCONV_GEMM) {
         for (int32_t gi = 0; gi < s->group; gi++)
-            qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c, out + gi * mg,
-                              s->m);
+            qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c, out + gi * mg, s->m);
         return;
     }
-    struct im2col_job j = {p,    in, in + s->n * s->h * s->w * s->c, out, x->ws, rows, 0, cg,
-                           cg * s->kw, s->group == 1 && s->dw == 1};
-    j.rows_per_block = qp_parallel_rows(x->pool, rows, im2col_rows(p->kg), QP_QGEMM_MR);
-    qp_parallel_blocks(x->pool, (rows + j.rows_per_block - 1) / j.rows_per_block, im2col_block,
-                       &j);
+    struct im2col_job j = {p,  in,         in + s->n * s->h * s->w * s->c, out, x->ws,
+                           cg, cg * s->kw, s->group == 1 && s->dw == 1};
+    qp_parallel_ranges(x->pool, rows,
+                       qp_parallel_rows(x->pool, rows, im2col_rows(p->kg), QP_QGEMM_MR),
+                       im2col_block, &j);
 }
 
 /* Copy x into the padded workspace (zero point around it). */

@@ -115,24 +115,20 @@ struct parallel_job {
     const struct qp_qdw *d;
     const int8_t        *x;
     int8_t              *y;
-    int64_t              rows, rows_per_block;
 };
 
-static void parallel_block(void *argp, int64_t block, int slot)
+static void parallel_rows(void *argp, int64_t r0, int64_t r1, int slot)
 {
     (void)slot;
-    const struct parallel_job *j  = argp;
-    int64_t                    r0 = block * j->rows_per_block;
-    int64_t r1 = r0 + j->rows_per_block < j->rows ? r0 + j->rows_per_block : j->rows;
+    const struct parallel_job *j = argp;
     qp_qdw_rows(j->d, j->x, j->y, r0, r1);
 }
 
 void qp_qdw_parallel(struct qp_pool *pool, const struct qp_qdw *d, const int8_t *x, int8_t *y)
 {
-    int64_t             m    = d->geo.n * d->geo.oh;
-    int64_t             rows = qp_parallel_rows(pool, m, MAX_BLOCK_ROWS, 1);
-    struct parallel_job j    = {d, x, y, m, rows};
-    qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
+    int64_t             m = d->geo.n * d->geo.oh;
+    struct parallel_job j = {d, x, y};
+    qp_parallel_ranges(pool, m, qp_parallel_rows(pool, m, MAX_BLOCK_ROWS, 1), parallel_rows, &j);
 }
 
 void qp_qdw_ref(const struct qp_qdw_geom *geo, const int8_t *x, const int8_t *w,

@@ -96,7 +96,7 @@ struct job {
     const struct qp_q_add_params *add;
     const int8_t                 *table; /* QLut (per channel: ch tables) */
     int64_t                       ch;    /* per-channel QLut: elements per pixel; n counts pixels */
-    int64_t                       n, block;
+    int64_t                       n;
 };
 
 static void span_quantize(const struct job *j, int64_t begin, int64_t end)
@@ -138,12 +138,10 @@ static const span_fn span_fns[KIND_COUNT] = {
     [KIND_LUT_CH]     = span_lut_ch,
 };
 
-static void run_block(void *arg, int64_t block, int slot)
+static void run_block(void *arg, int64_t begin, int64_t end, int slot)
 {
     (void)slot;
-    const struct job *j     = arg;
-    int64_t           begin = block * j->block;
-    int64_t           end   = j->n - begin < j->block ? j->n : begin + j->block;
+    const struct job *j = arg;
     span_fns[j->kind](j, begin, end);
 }
 
@@ -158,9 +156,9 @@ static void run(struct qp_pool *pool, struct job *j)
         return;
     }
     /* per-channel QLut: blocks of whole pixels, multiples of the AVX2 loop's 32 */
-    j->block = per > 1 ? qp_parallel_rows(pool, j->n, (BLOCK_MAX + per - 1) / per, 32)
-                       : qp_parallel_rows(pool, j->n, BLOCK_MAX, BLOCK_ALIGN);
-    qp_parallel_blocks(pool, (j->n + j->block - 1) / j->block, run_block, j);
+    int64_t block = per > 1 ? qp_parallel_rows(pool, j->n, (BLOCK_MAX + per - 1) / per, 32)
+                            : qp_parallel_rows(pool, j->n, BLOCK_MAX, BLOCK_ALIGN);
+    qp_parallel_ranges(pool, j->n, block, run_block, j);
 }
 
 /* ===== entry points ===== */

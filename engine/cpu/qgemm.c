@@ -130,26 +130,24 @@ void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t 
 
 struct parallel_job {
     const struct qp_qgemm *g;
-    int64_t                m, rows_per_block, lda, ldy;
+    int64_t                lda, ldy;
     const int8_t          *a;
     int8_t                *y;
 };
 
-static void parallel_block(void *argp, int64_t block, int slot)
+static void parallel_rows(void *argp, int64_t r0, int64_t r1, int slot)
 {
     (void)slot;
-    const struct parallel_job *j  = argp;
-    int64_t                    r0 = block * j->rows_per_block;
-    int64_t                    mb = j->m - r0 < j->rows_per_block ? j->m - r0 : j->rows_per_block;
-    qp_qgemm_run(j->g, mb, j->a + r0 * j->lda, j->lda, j->y + r0 * j->ldy, j->ldy);
+    const struct parallel_job *j = argp;
+    qp_qgemm_run(j->g, r1 - r0, j->a + r0 * j->lda, j->lda, j->y + r0 * j->ldy, j->ldy);
 }
 
 void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
                        int64_t lda, int8_t *y, int64_t ldy)
 {
-    int64_t rows = qp_parallel_rows(pool, m, block_rows(g->k), MR);
-    struct parallel_job j = {g, m, rows, lda, ldy, a, y};
-    qp_parallel_blocks(pool, (m + rows - 1) / rows, parallel_block, &j);
+    struct parallel_job j = {g, lda, ldy, a, y};
+    qp_parallel_ranges(pool, m, qp_parallel_rows(pool, m, block_rows(g->k), MR), parallel_rows,
+                       &j);
 }
 
 void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b,

@@ -159,8 +159,7 @@ static enum qp_status measure_plan(const struct qp_build_opts *o, struct plan *p
     return s;
 }
 
-static void progress(const struct qp_build_opts *o, const char *phase, int32_t done,
-                     int32_t total)
+static void progress(const struct qp_build_opts *o, const char *phase, int32_t done, int32_t total)
 {
     if (o->progress)
         o->progress(o->progress_ctx, phase, done, total);
@@ -178,11 +177,11 @@ static void progress(const struct qp_build_opts *o, const char *phase, int32_t d
  * whose whole range sits inside one quantization step. Each layer's own
  * error only: nothing is counted twice down the network. */
 struct bc_layer {
-    int32_t     node;      /* in the front graph */
-    int32_t     tensor;    /* the input's index in the calibration engine */
-    int64_t     c, inner;  /* input channels, elements per channel and image */
-    float       sx;        /* input scale */
-    double     *mx, *me;   /* per input channel: sum of x, sum of x - x_q */
+    int32_t node;     /* in the front graph */
+    int32_t tensor;   /* the input's index in the calibration engine */
+    int64_t c, inner; /* input channels, elements per channel and image */
+    float   sx;       /* input scale */
+    double *mx, *me;  /* per input channel: sum of x, sum of x - x_q */
 };
 
 static enum qp_status bc_measure(const struct qp_measure *m, struct bc_layer *bl, int32_t n,
@@ -253,9 +252,9 @@ static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p
         const struct qp_node   *nd = &g.nodes[b->node];
         const struct qp_tensor *wt = &g.tensors[nd->in[1]];
         const float            *wd = wt->data;
-        int64_t                 mo = wt->dims[0], cg = wt->dims[1], taps = wt->dims[2] * wt->dims[3];
-        int64_t                 per = (int64_t)m->n * b->inner, group = nd->attr.conv.group;
-        float                  *dl  = qp_calloc((size_t)mo + 1, sizeof *dl);
+        int64_t mo = wt->dims[0], cg = wt->dims[1], taps = wt->dims[2] * wt->dims[3];
+        int64_t per = (int64_t)m->n * b->inner, group = nd->attr.conv.group;
+        float  *dl = qp_calloc((size_t)mo + 1, sizeof *dl);
         if (!dl) {
             s = qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
             break;
@@ -265,14 +264,15 @@ static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p
             float        amax = 0.0f;
             for (int64_t j = 0; j < cg * taps; j++)
                 amax = fmaxf(amax, fabsf(wc[j]));
-            float  ws  = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f; /* as quantize.c */
-            int64_t g0 = c / (mo / (group > 0 ? group : 1)) * cg;
-            double acc = 0.0;
+            float   ws  = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f; /* as quantize.c */
+            int64_t g0  = c / (mo / (group > 0 ? group : 1)) * cg;
+            double  acc = 0.0;
             for (int64_t ci = 0; ci < cg; ci++)
                 for (int64_t t = 0; t < taps; t++) {
                     double wv = wc[ci * taps + t];
                     double wq = qp_q_dequantize(qp_q_quantize(wc[ci * taps + t], ws, 0), ws, 0);
-                    acc += (wv - wq) * b->mx[g0 + ci] / (double)per + wq * b->me[g0 + ci] / (double)per;
+                    acc += (wv - wq) * b->mx[g0 + ci] / (double)per +
+                           wq * b->me[g0 + ci] / (double)per;
                 }
             dl[c] = (float)acc;
         }
@@ -310,8 +310,8 @@ static int by_sensitivity(const void *a, const void *b)
 /* Mixed precision: sensitivity of each layer, then FP16 for the most
  * sensitive until the agreement target holds (or a fifth are FP16). */
 static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
-                             const struct qp_measure *m, double *sens, double *sens_map,
-                             bool *met, struct qp_err *err)
+                             const struct qp_measure *m, double *sens, double *sens_map, bool *met,
+                             struct qp_err *err)
 {
     struct ranked *rank = qp_calloc((size_t)p->n + 1, sizeof *rank);
     if (!rank)
@@ -322,10 +322,10 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
         for (int32_t k = 0; k < p->n; k++)
             p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
         plan_clear_delta(p);
-        s       = measure_plan(o, p, m, &r, err);
+        s           = measure_plan(o, p, m, &r, err);
         sens[l]     = r.out_sqnr_db;
         sens_map[l] = r.agreement;
-        rank[l] = (struct ranked){l, r.agreement, r.out_sqnr_db};
+        rank[l]     = (struct ranked){l, r.agreement, r.out_sqnr_db};
         progress(o, "sensitivity", l + 1, p->n);
     }
     if (s == QP_OK)
@@ -373,7 +373,7 @@ static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c
         l->name                  = n->name;
         enum qp_precision want   = prec_cb((void *)p, n->name);
         /* an INT8 layer whose tensors were not calibrated stays FP32 */
-        l->precision = n->op == QP_OP_QCONV ? QP_PREC_INT8
+        l->precision = n->op == QP_OP_QCONV   ? QP_PREC_INT8
                        : want == QP_PREC_INT8 ? QP_PREC_FP32
                                               : want;
         l->sqnr_db = l->sensitivity_db = l->sensitivity_map = NAN;
@@ -385,8 +385,8 @@ static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c
         if (n->op != QP_OP_QCONV)
             continue;
         const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
-        l->x_scale                = x->scale;
-        l->y_scale                = y->scale;
+        l->x_scale = x->scale;
+        l->y_scale = y->scale;
         char   base[512];
         size_t len = strlen(y->name); /* y is "<float name>@i8" */
         snprintf(base, sizeof base, "%.*s", (int)(len > 3 ? len - 3 : len), y->name);
@@ -459,8 +459,9 @@ static enum qp_status keep_if_better(const struct qp_build_opts *o, struct plan 
         return s;
     r->agreement_plain     = plain.agreement;
     r->agreement_corrected = fixed.agreement;
-    r->bias_corrected      = fixed.agreement > plain.agreement ||
-                        (fixed.agreement == plain.agreement && fixed.out_sqnr_db > plain.out_sqnr_db);
+    r->bias_corrected =
+        fixed.agreement > plain.agreement ||
+        (fixed.agreement == plain.agreement && fixed.out_sqnr_db > plain.out_sqnr_db);
     if (!r->bias_corrected)
         plan_clear_delta(p);
     progress(o, "bias correction", 1, 1);
@@ -473,9 +474,9 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
                                           struct qp_err *err)
 {
     struct qp_measure_result plain;
-    p->equalize      = false;
-    enum qp_status s = measure_plan(o, p, m, &plain, err);
-    p->equalize      = true;
+    p->equalize              = false;
+    enum qp_status s         = measure_plan(o, p, m, &plain, err);
+    p->equalize              = true;
     r->agreement_unequalized = s == QP_OK ? plain.agreement : NAN;
     return s;
 }

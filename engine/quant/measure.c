@@ -107,13 +107,13 @@ enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e
         int32_t nd = 0;
         s          = qp_detector_run(det, &m->img[i], &p, d, QP_MEASURE_MAX_DETS, &nd, err);
         for (int32_t k = 0; k < m->ref_n[i] && s == QP_OK; k++) {
-            const struct qp_detection *t = &m->ref_det[i * QP_MEASURE_MAX_DETS + k];
+            const struct qp_detection *t      = &m->ref_det[i * QP_MEASURE_MAX_DETS + k];
             float                      box[4] = {t->x0, t->y0, t->x1, t->y1};
             s = qp_metrics_add_truth(mx, i, t->class_id, box, false, err);
         }
         for (int32_t k = 0; k < nd && s == QP_OK; k++) {
             float box[4] = {d[k].x0, d[k].y0, d[k].x1, d[k].y1};
-            s = qp_metrics_add_detection(mx, i, d[k].class_id, d[k].score, box, err);
+            s            = qp_metrics_add_detection(mx, i, d[k].class_id, d[k].score, box, err);
         }
         for (int32_t k = 0; k < m->n_out && s == QP_OK; k++) {
             const float *y = m->ref_out[i * m->n_out + k], *q = qp_engine_output(e, k);
@@ -169,13 +169,14 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
     for (int32_t l = 0; chan_err && l < n; l++)
         chan_err[l] = NULL;
     int32_t *fi = qp_calloc((size_t)n + 1, sizeof *fi), *qi = qp_calloc((size_t)n + 1, sizeof *qi);
-    double  *sig = qp_calloc((size_t)n + 1, sizeof *sig), *noi = qp_calloc((size_t)n + 1, sizeof *noi);
-    int8_t  *qbuf = NULL;
-    struct qp_detector *det = NULL;
-    enum qp_status      s   = QP_OK;
+    double  *sig             = qp_calloc((size_t)n + 1, sizeof *sig),
+           *noi              = qp_calloc((size_t)n + 1, sizeof *noi);
+    int8_t             *qbuf = NULL;
+    struct qp_detector *det  = NULL;
+    enum qp_status      s    = QP_OK;
     if (!fi || !qi || !sig || !noi || (chan_err && !csum))
         s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
-    const struct qp_graph *gq = qp_engine_graph(eq);
+    const struct qp_graph *gq   = qp_engine_graph(eq);
     int64_t                most = 1;
     for (int32_t l = 0; l < n && s == QP_OK; l++) {
         char name[600];
@@ -236,7 +237,7 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
         if (!csum[l])
             continue;
         const struct qp_tensor *tq = &gq->tensors[qi[l]];
-        int64_t ch = tq->dims[1], per = qp_tensor_numel(tq) / (ch ? ch : 1) * m->n;
+        int64_t                 ch = tq->dims[1], per = qp_tensor_numel(tq) / (ch ? ch : 1) * m->n;
         if (!(chan_err[l] = qp_alloc((size_t)ch * sizeof **chan_err))) {
             s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
             break;

@@ -45,8 +45,7 @@ static float scale_of(const struct qctx *q, int32_t t)
 }
 
 /* A new tensor "base@suffix" (or a generated name if taken). */
-static enum qp_status new_tensor(struct qctx *q, const char *base, const char *suffix,
-                                 int32_t *out)
+static enum qp_status new_tensor(struct qctx *q, const char *base, const char *suffix, int32_t *out)
 {
     char name[512];
     snprintf(name, sizeof name, "%s@%s", base, suffix);
@@ -115,7 +114,6 @@ static enum qp_status dequantize_to(struct qctx *q, int32_t tq, int32_t t)
     return QP_OK;
 }
 
-
 /* The single reader of t when there is exactly one and t is no graph output. */
 static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
 {
@@ -136,9 +134,9 @@ static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
 static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int32_t *wq,
                                        int32_t *ws, int32_t *bq)
 {
-    struct qp_graph        *g  = q->g;
-    const struct qp_tensor *w  = &g->tensors[g->nodes[ci].in[1]];
-    int64_t                 m  = w->dims[0], kk = qp_tensor_numel(w) / (m ? m : 1);
+    struct qp_graph        *g = q->g;
+    const struct qp_tensor *w = &g->tensors[g->nodes[ci].in[1]];
+    int64_t                 m = w->dims[0], kk = qp_tensor_numel(w) / (m ? m : 1);
     int64_t                 wd[QP_MAX_RANK];
     int32_t                 rank = w->rank, bi = g->nodes[ci].n_in > 2 ? g->nodes[ci].in[2] : -1;
     int8_t                 *wdat;
@@ -164,9 +162,9 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
     }
     if (st != QP_OK)
         return st;
-    const float *wf = g->tensors[g->nodes[ci].in[1]].data;
-    const float *bf = bi >= 0 ? g->tensors[bi].data : NULL;
-    int32_t      x  = g->nodes[ci].in[0];
+    const float *wf        = g->tensors[g->nodes[ci].in[1]].data;
+    const float *bf        = bi >= 0 ? g->tensors[bi].data : NULL;
+    int32_t      x         = g->nodes[ci].in[0];
     float       *ws_scaled = NULL;
     if (x < q->n0 && q->eq[x] >= 0) { /* equalized input: channel c carries s[c] */
         const float *div = g->tensors[q->eq[x]].data;
@@ -216,10 +214,11 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
     struct qp_act_params a;
-    if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) && scale_of(q, next->out[0]) > 0) {
-        act     = a;
+    if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) &&
+        scale_of(q, next->out[0]) > 0) {
+        act        = a;
         next->dead = true;
-        y       = next->out[0];
+        y          = next->out[0];
     }
     float   sy = scale_of(q, y);
     int32_t wq, ws, bq, yq, nc;
@@ -253,8 +252,8 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
  * values when the graph is opened: engine files keep the f16 bytes). */
 static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
 {
-    struct qp_graph *g = q->g;
-    int32_t          w0 = g->nodes[ci].in[1], t, tf, nc;
+    struct qp_graph *g    = q->g;
+    int32_t          w0   = g->nodes[ci].in[1], t, tf, nc;
     const char      *name = g->tensors[w0].name; /* arena: stable across growth */
     int64_t          d[QP_MAX_RANK];
     int32_t          rank = g->tensors[w0].rank;
@@ -272,11 +271,11 @@ static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
     const float *src = g->tensors[w0].data;
     for (int64_t i = 0; i < qp_tensor_numel(&g->tensors[w0]); i++)
         data[i] = qp_f32_to_f16(src[i]);
-    g->tensors[tf].dtype        = QP_DTYPE_F32;
-    g->nodes[nc].in[0]          = t;
-    g->nodes[nc].out[0]         = tf;
-    g->nodes[nc].attr.cast_to   = QP_DTYPE_F32;
-    g->nodes[ci].in[1]          = tf;
+    g->tensors[tf].dtype      = QP_DTYPE_F32;
+    g->nodes[nc].in[0]        = t;
+    g->nodes[nc].out[0]       = tf;
+    g->nodes[nc].attr.cast_to = QP_DTYPE_F32;
+    g->nodes[ci].in[1]        = tf;
     q->st->layers[QP_PREC_FP16]++;
     return QP_OK;
 }
@@ -288,14 +287,14 @@ static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
  * tables). rw[c] = max |w| over those Convs' weights of input channel c. */
 static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
 {
-    struct qp_graph *g = q->g;
-    int64_t          c = g->tensors[y].dims[1];
+    struct qp_graph *g       = q->g;
+    int64_t          c       = g->tensors[y].dims[1];
     int32_t          readers = 0;
     *lossless                = true;
     if (g->tensors[y].rank != 4 || (g->tensors[y].flags & QP_TENSOR_OUTPUT))
         return false;
     for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct qp_node *n = &g->nodes[i];
+        const struct qp_node *n     = &g->nodes[i];
         bool                  reads = false;
         struct qp_act_params  a;
         for (int32_t k = 0; !n->dead && k < n->n_in; k++)
@@ -313,8 +312,8 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
             return false;
         if (n->attr.conv.group == c && w->dims[0] == c)
             continue; /* depthwise: per-channel weight scales absorb it exactly */
-        *lossless       = false;
-        int64_t      m  = w->dims[0], cg = w->dims[1], taps = w->dims[2] * w->dims[3];
+        *lossless      = false;
+        int64_t      m = w->dims[0], cg = w->dims[1], taps = w->dims[2] * w->dims[3];
         int64_t      mg = m / n->attr.conv.group;
         const float *wd = w->data;
         for (int64_t o = 0; o < m; o++)
@@ -340,8 +339,8 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *ou
     *out               = -1;
     if (!q->o->channel_absmax || g->tensors[y].rank != 4)
         return QP_OK;
-    int64_t      c = g->tensors[y].dims[1];
-    const float *r = q->o->channel_absmax(q->o->ctx, g->tensors[y].name, c);
+    int64_t      c  = g->tensors[y].dims[1];
+    const float *r  = q->o->channel_absmax(q->o->ctx, g->tensors[y].name, c);
     float       *rw = qp_calloc((size_t)c + 1, sizeof *rw);
     bool         dw;
     if (!rw)
@@ -468,8 +467,8 @@ static enum qp_status add_int8(struct qctx *q, int32_t ai)
     int32_t          a = g->nodes[ai].in[0], b = g->nodes[ai].in[1], y = g->nodes[ai].out[0];
     float            sy = scale_of(q, y);
     if (a >= q->n0 || b >= q->n0 || q->twin[a] < 0 || q->twin[b] < 0 || q->eq[a] >= 0 ||
-        q->eq[b] >= 0 || sy <= 0.0f ||
-        !same_dims(&g->tensors[a], &g->tensors[b]) || !same_dims(&g->tensors[a], &g->tensors[y]))
+        q->eq[b] >= 0 || sy <= 0.0f || !same_dims(&g->tensors[a], &g->tensors[b]) ||
+        !same_dims(&g->tensors[a], &g->tensors[y]))
         return QP_OK;
     int32_t        yq, na;
     enum qp_status st = new_i8(q, y, sy, &yq);
@@ -500,8 +499,10 @@ static bool moves_data(enum qp_op op)
     case QP_OP_SQUEEZE:
     case QP_OP_UNSQUEEZE:
     case QP_OP_TRANSPOSE:
-    case QP_OP_IDENTITY: return true;
-    default: return false;
+    case QP_OP_IDENTITY:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -514,11 +515,11 @@ static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t *out)
         st = new_node(q, QP_OP_QLUT, NULL, 1, 1, &nl);
     if (st != QP_OK)
         return st;
-    q->g->tensors[t].dtype      = QP_DTYPE_I8;
-    q->g->tensors[t].scale      = s;
-    q->g->nodes[nl].in[0]       = tq;
-    q->g->nodes[nl].out[0]      = t;
-    q->g->nodes[nl].attr.act    = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
+    q->g->tensors[t].dtype   = QP_DTYPE_I8;
+    q->g->tensors[t].scale   = s;
+    q->g->nodes[nl].in[0]    = tq;
+    q->g->nodes[nl].out[0]   = t;
+    q->g->nodes[nl].attr.act = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
     q->st->requant++;
     *out = t;
     return QP_OK;
@@ -587,9 +588,13 @@ static enum qp_status visit(struct qctx *q, int32_t i)
             (n->n_in > 2 && n->in[2] >= 0 && !(g->tensors[n->in[2]].flags & QP_TENSOR_CONST)))
             return QP_OK;
         switch (q->o->precision(q->o->ctx, n->name)) {
-        case QP_PREC_INT8: return conv_int8(q, i);
-        case QP_PREC_FP16: return conv_fp16(q, i);
-        default: q->st->layers[QP_PREC_FP32]++; return QP_OK;
+        case QP_PREC_INT8:
+            return conv_int8(q, i);
+        case QP_PREC_FP16:
+            return conv_fp16(q, i);
+        default:
+            q->st->layers[QP_PREC_FP32]++;
+            return QP_OK;
         }
     }
     if (qp_node_act(g, n, &a))

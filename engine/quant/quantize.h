@@ -20,8 +20,8 @@
  * Around INT8 layers the pass keeps values INT8 as far as it can: SiLU,
  * Sigmoid, Tanh and the exact activations on an INT8 value become QLut
  * table ops (unless no reader of their output would use it as INT8: then
- * quantizing it would only add rounding, and they stay float), Add of two INT8 values of one shape becomes QAdd, and data
- * movement (Concat, MaxPool, Resize, Slice, Split, Reshape, Transpose ...)
+ * quantizing it would only add rounding, and they stay float), Add of two
+ * INT8 values of one shape becomes QAdd, and data movement (Concat, MaxPool, Resize, Slice, Split, Reshape, Transpose ...)
  * runs on INT8 when all its data inputs are INT8 (a Concat only when the
  * input scales are within a factor QP_QUANT_CONCAT_RATIO of each other,
  * requantizing the others to the largest: one scale for a box regression and
