@@ -370,7 +370,9 @@ static enum qp_status fold_dequantize(struct qp_onnx_ctx *c, struct qp_node *n, 
 
 /* ===== QuantizeLinear / DequantizeLinear ===== */
 
-enum qp_status qp_onnx_parse_quantize(struct qp_onnx_ctx *c, struct qp_node *n)
+/* QuantizeLinear (quantize) or DequantizeLinear: a constant input folds; an
+ * activation's quantization parameters are declared on its INT8 side. */
+static enum qp_status parse_qdq(struct qp_onnx_ctx *c, struct qp_node *n, bool quantize)
 {
     int64_t        axis;
     struct qparams q;
@@ -380,27 +382,22 @@ enum qp_status qp_onnx_parse_quantize(struct qp_onnx_ctx *c, struct qp_node *n)
     if (st == QP_OK && (n->n_in < 2 || n->n_in > 3))
         st = qp_onnx_node_fail(c, QP_E_FORMAT, "%d inputs (expected 2..3)", (int)n->n_in);
     if (st == QP_OK && qp_node_const_input(c->g, n, 0))
-        st = fold_quantize(c, n, axis);
-    else if (st == QP_OK && (st = read_qparams(c, n, 1, 2, true, "y", &q)) == QP_OK)
-        st = declare(c, n->out[0], &q);
+        st = quantize ? fold_quantize(c, n, axis) : fold_dequantize(c, n, axis);
+    else if (st == QP_OK &&
+             (st = read_qparams(c, n, 1, 2, quantize, quantize ? "y" : "x", &q)) == QP_OK)
+        st = declare(c, quantize ? n->out[0] : n->in[0], &q);
     n->n_in = 1;
     return st;
 }
 
+enum qp_status qp_onnx_parse_quantize(struct qp_onnx_ctx *c, struct qp_node *n)
+{
+    return parse_qdq(c, n, true);
+}
+
 enum qp_status qp_onnx_parse_dequantize(struct qp_onnx_ctx *c, struct qp_node *n)
 {
-    int64_t        axis;
-    struct qparams q;
-    enum qp_status st = qp_onnx_attr_int(c, "axis", 1, &axis);
-    c->quant          = true;
-    if (st == QP_OK && (n->n_in < 2 || n->n_in > 3))
-        st = qp_onnx_node_fail(c, QP_E_FORMAT, "%d inputs (expected 2..3)", (int)n->n_in);
-    if (st == QP_OK && qp_node_const_input(c->g, n, 0))
-        st = fold_dequantize(c, n, axis);
-    else if (st == QP_OK && (st = read_qparams(c, n, 1, 2, false, "x", &q)) == QP_OK)
-        st = declare(c, n->in[0], &q);
-    n->n_in = 1;
-    return st;
+    return parse_qdq(c, n, false);
 }
 
 /* ===== QLinearConv ===== */
