@@ -26,11 +26,14 @@
  * and rounded once to float:
  *   sum_k (x_k - zx) w_k = acc - zx * sum_k w_k   (every tap counts: padding
  *                                                  taps hold zx as well)
- *   scale[c] = x.scale * w_scale[c] / (y.scale * div[c])   (div: 1 unless
- *                                                           equalized, graph.h)
+ *   post[c]  = 1 / (y.scale * div[c])   (div: 1 unless equalized, graph.h)
+ *   scale[c] = x.scale * w_scale[c] * post[c]   (one division)
  *   bias[c]  = (bias_i32[c] - zx * sum_k w[c][k]) * scale[c]
  * so the kernels only ever see the symmetric int8 x int8 -> int32 GEMM and
- * quant_math.h's epilogue with y's zero point.
+ * quant_math.h's epilogue with y's zero point. post is folded into scale
+ * and bias only for a homogeneous activation (quant_math.h); any other
+ * (Clip, HardSwish, Sigmoid, SiLU ...) runs on the real value and post
+ * stays a vector of the epilogue.
  */
 #include <string.h>
 
@@ -134,9 +137,11 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
     const struct qp_tensor *b     = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
     const struct qp_tensor *d     = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
     int64_t                 m     = w->dims[0];
+    bool                    fold  = qp_q_act_is_homogeneous(n->attr.conv.act.act);
     float                  *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
     float                  *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
-    if (!scale || !bias)
+    float                  *post  = fold ? NULL : qp_arena_alloc(&g->arena, (size_t)m * sizeof *post);
+    if (!scale || !bias || (!fold && !post))
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
                        n->name);
     const int8_t  *wd = w->data;
@@ -147,12 +152,15 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
         for (int64_t k = 0; k < kk; k++)
             sum += wd[c * kk + k];
         double div = d ? (double)((const float *)d->data)[c] : 1.0; /* equalized output */
-        double sc  = (double)x->scale * (double)sw[c] / ((double)y->scale * div);
+        double sc  = (double)x->scale * (double)sw[c] / (fold ? (double)y->scale * div : 1.0);
         scale[c]   = (float)sc;
         bias[c]    = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
+        if (post)
+            post[c] = (float)(1.0 / ((double)y->scale * div));
     }
     ep->scale      = scale;
     ep->bias       = bias;
+    ep->post       = post;
     ep->act        = n->attr.conv.act;
     ep->zero_point = y->zero_point;
     return QP_OK;
@@ -190,6 +198,8 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
         struct qp_q_epilogue gep = *ep;
         gep.scale += gi * mg;
         gep.bias += gi * mg;
+        if (gep.post)
+            gep.post += gi * mg;
         st = qp_qgemm_init(&p->gemm[gi], mg, kk, pb, &gep, err);
     }
     qp_free(b);

@@ -83,29 +83,32 @@ QP_AVX2 void mac_pair(__m256i xa, __m256i xb, const int16_t *w, __m256i *lo, __m
                                _mm256_loadu_si256((const __m256i *)(const void *)(w + 16))));
 }
 
-/* scale or bias of channels [c, c + count) in accumulator order: v[0] for
- * channels {0-3, 8-11}, v[1] for {4-7, 12-15} (zeros past count; never a
- * pointer past the end of the array). */
-QP_AVX2 void load_perm(const float *p, int64_t c, int count, __m256 v[2])
+/* scale, bias or post of channels [c, c + count) in accumulator order:
+ * v[0] for channels {0-3, 8-11}, v[1] for {4-7, 12-15}; fill past count
+ * (or everywhere when p is NULL); never a pointer past the end of p. */
+QP_AVX2 void load_perm(const float *p, int64_t c, int count, float fill, __m256 v[2])
 {
-    __m256 a, b = _mm256_setzero_ps();
-    if (count == CB) {
+    __m256 a = _mm256_set1_ps(fill), b = a;
+    if (p && count == CB) {
         a = _mm256_loadu_ps(p + c);
         b = _mm256_loadu_ps(p + c + 8);
-    } else {
-        a = _mm256_maskload_ps(p + c, qp_avx2_mask(count < 8 ? count : 8));
-        if (count > 8)
-            b = _mm256_maskload_ps(p + c + 8, qp_avx2_mask(count - 8));
+    } else if (p) {
+        __m256i m0 = qp_avx2_mask(count < 8 ? count : 8);
+        a          = _mm256_blendv_ps(a, _mm256_maskload_ps(p + c, m0), _mm256_castsi256_ps(m0));
+        if (count > 8) {
+            __m256i m1 = qp_avx2_mask(count - 8);
+            b = _mm256_blendv_ps(b, _mm256_maskload_ps(p + c + 8, m1), _mm256_castsi256_ps(m1));
+        }
     }
     v[0] = _mm256_permute2f128_ps(a, b, 0x20);
     v[1] = _mm256_permute2f128_ps(a, b, 0x31);
 }
 
-QP_AVX2 __m256i requant(const bool bounded, __m256i acc, __m256 scale, __m256 bias,
+QP_AVX2 __m256i requant(const bool bounded, __m256i acc, __m256 scale, __m256 bias, __m256 post,
                         const struct qp_q_epilogue *ep)
 {
-    return bounded ? requant8_i32_bounded(acc, scale, bias, &ep->act, ep->zero_point)
-                   : requant8_i32(acc, scale, bias, &ep->act, ep->zero_point);
+    return bounded ? requant8_i32_bounded(acc, scale, bias, post, &ep->act, ep->zero_point)
+                   : requant8_i32(acc, scale, bias, post, &ep->act, ep->zero_point);
 }
 
 /* Epilogue of block c (count channels) of two pixels (the second only
@@ -114,15 +117,15 @@ QP_AVX2 void finish2(const bool bounded, const bool both, const struct qp_q_epil
                      int count, __m256i lo0, __m256i hi0, __m256i lo1, __m256i hi1, int8_t *out0,
                      int8_t *out1)
 {
-    __m256 s[2], b[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
-    load_perm(ep->scale, c, count, s);
-    if (ep->bias)
-        load_perm(ep->bias, c, count, b);
+    __m256 s[2], b[2], m[2];
+    load_perm(ep->scale, c, count, 0.0f, s);
+    load_perm(ep->bias, c, count, 0.0f, b);
+    load_perm(ep->post, c, count, 1.0f, m);
     /* vpackssdw per 128-bit lane: [0-3 4-7 | 8-11 12-15], channel order */
-    __m256i p0 = _mm256_packs_epi32(requant(bounded, lo0, s[0], b[0], ep),
-                                    requant(bounded, hi0, s[1], b[1], ep));
-    __m256i p1 = both ? _mm256_packs_epi32(requant(bounded, lo1, s[0], b[0], ep),
-                                           requant(bounded, hi1, s[1], b[1], ep))
+    __m256i p0 = _mm256_packs_epi32(requant(bounded, lo0, s[0], b[0], m[0], ep),
+                                    requant(bounded, hi0, s[1], b[1], m[1], ep));
+    __m256i p1 = both ? _mm256_packs_epi32(requant(bounded, lo1, s[0], b[0], m[0], ep),
+                                           requant(bounded, hi1, s[1], b[1], m[1], ep))
                       : p0;
     /* [px0 0-7, px1 0-7 | px0 8-15, px1 8-15] -> [px0 0-15 | px1 0-15] */
     __m256i q = _mm256_permute4x64_epi64(_mm256_packs_epi16(p0, p1), 0xD8);

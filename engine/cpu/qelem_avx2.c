@@ -153,7 +153,7 @@ QP_AVX2 __m256i add8(const int8_t *a, const int8_t *b, const struct add_consts *
 {
     __m256i acc  = _mm256_sub_epi32(load8_i32(a), k->za);
     __m256  bias = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(load8_i32(b), k->zb)), k->kb);
-    return requant8_i32(acc, k->ka, bias, &k->p->act, k->p->zy);
+    return requant8_i32(acc, k->ka, bias, _mm256_set1_ps(1.0f), &k->p->act, k->p->zy);
 }
 
 QP_AVX2 void add32(const int8_t *a, const int8_t *b, const struct add_consts *k, int8_t *y)

@@ -11,11 +11,14 @@
  *    even under the default MXCSR;
  *  - fmaf(acc, scale, bias) -> vfmadd: one rounding on both sides;
  *  - activations use the scalar ops one for one (fmaf -> vfmadd, no other
- *    contraction); fmaxf/fminf return the non-NaN operand, which
+ *    contraction; rintf -> vroundps to nearest; a / b -> vdivps, both
+ *    correctly rounded); fmaxf/fminf return the non-NaN operand, which
  *    vmaxps/vminps do only for a NaN first operand, so fmax_c/fmin_c below
- *    fix up a NaN second operand. The sign of a zero may differ (fmaxf
- *    may pick either), which no later step can see: every use of such a
- *    zero multiplies or rounds it to the integer 0;
+ *    fix up a NaN second operand (exp8's clamp needs no fix-up: its bounds
+ *    are the second operands, never NaN). The sign of a zero may differ
+ *    (fmaxf may pick either), which no later step can see: every use of
+ *    such a zero multiplies or rounds it to the integer 0;
+ *  - then the product with post (1 when the epilogue has none: v * 1 == v);
  *  - sat8(round_half_even(v) + zp) == cvtps(clamp(v, -128 - zp, 127 - zp))
  *    + zp: rounding is monotone and both bounds are integers, so clamping
  *    first changes nothing for finite v, and maps +-inf to the bounds as
@@ -45,6 +48,34 @@ QP_AVX2 __m256 fmin_c(__m256 a, __m256 b)
     return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
 }
 
+/* qp_q_exp on 8 lanes, operation for operation. */
+QP_AVX2 __m256 exp8(__m256 x)
+{
+    x        = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(87.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(-0.693145751953125f), x);
+    r        = _mm256_fmadd_ps(n, _mm256_set1_ps(-1.428606765330187e-06f), r);
+    __m256 p = _mm256_set1_ps(1.0f / 5040.0f);
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 720.0f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 120.0f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 24.0f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f / 6.0f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(0.5f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    p        = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.0f));
+    __m256i e =
+        _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/* v / (1 + e^-v): SiLU with num = v, Sigmoid with num = 1. */
+QP_AVX2 __m256 logistic8(__m256 num, __m256 v)
+{
+    __m256 e = exp8(_mm256_xor_ps(v, _mm256_set1_ps(-0.0f)));
+    return _mm256_div_ps(num, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+}
+
 /* qp_q_act on 8 lanes, operation for operation. */
 QP_AVX2 __m256 act8(__m256 v, const struct qp_act_params *p)
 {
@@ -65,35 +96,42 @@ QP_AVX2 __m256 act8(__m256 v, const struct qp_act_params *p)
         __m256 t = _mm256_fmadd_ps(v, _mm256_set1_ps(1.0f / 6.0f), _mm256_set1_ps(0.5f));
         return _mm256_mul_ps(v, fmin_c(fmax_c(t, zero), one));
     }
+    case QP_ACT_SIGMOID:
+        return logistic8(one, v);
+    case QP_ACT_SILU:
+        return logistic8(v, v);
     default:
         return v;
     }
 }
 
-/* qp_q_requant on 8 accumulators, as 8 int32 lanes in [-128, 127]. Clamping
- * v to [-128 - zp, 127 - zp] before rounding equals rounding, adding zp and
- * saturating (the bounds are integers, so clamping commutes with rounding). */
-QP_AVX2 __m256i requant8_i32(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p,
-                             int32_t zp)
+/* qp_q_requant_post on 8 accumulators, as 8 int32 lanes in [-128, 127].
+ * Clamping v to [-128 - zp, 127 - zp] before rounding equals rounding,
+ * adding zp and saturating (the bounds are integers, so clamping commutes
+ * with rounding). */
+QP_AVX2 __m256i requant8_i32(__m256i acc, __m256 scale, __m256 bias, __m256 post,
+                             const struct qp_act_params *p, int32_t zp)
 {
     __m256 v = act8(_mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), scale, bias), p);
+    v        = _mm256_mul_ps(v, post);
     v        = _mm256_and_ps(v, _mm256_cmp_ps(v, v, _CMP_ORD_Q)); /* NaN -> +0 */
     v        = _mm256_min_ps(_mm256_max_ps(v, _mm256_set1_ps((float)(QP_Q_MIN - zp))),
                              _mm256_set1_ps((float)(QP_Q_MAX - zp)));
     return _mm256_add_epi32(_mm256_cvtps_epi32(v), _mm256_set1_epi32(zp));
 }
 
-/* qp_q_requant on 8 accumulators when the caller has proven (at prepare,
- * qp_qgemm_ep_bounded) that every value after the activation is finite with
- * |v| <= 2^30: no NaN to replace, nothing vcvtps2dq could get wrong, and
- * no clamp needed, because the int32 -> int16 -> int8 packs that follow
- * saturate exactly as sat8(round(v) + zp) does: round(v) + zp fits int32,
- * and for zp in -128..127 sat8(r + zp) == sat8(min(max(r, -256), 255) + zp)
+/* qp_q_requant_post on 8 accumulators when the caller has proven (at
+ * prepare, qp_qgemm_ep_bounded) that every value before and after the
+ * activation and after post is finite with |v| <= 2^30: no NaN to replace,
+ * nothing vcvtps2dq could get wrong, and no clamp needed, because the
+ * int32 -> int16 -> int8 packs that follow saturate exactly as
+ * sat8(round(v) + zp) does: round(v) + zp fits int32, and for zp in
+ * -128..127 sat8(r + zp) == sat8(min(max(r, -256), 255) + zp)
  * (qp_q_round_zp's extra clamp) for every integer r. Activations use plain
  * vmaxps / vminps: without NaN they pick the same value as fmaxf / fminf
  * (up to the sign of a zero, which rounds to the integer 0 either way).
  * Not saturated: lanes may lie outside [-128, 127] until packed. */
-QP_AVX2 __m256i requant8_i32_bounded(__m256i acc, __m256 scale, __m256 bias,
+QP_AVX2 __m256i requant8_i32_bounded(__m256i acc, __m256 scale, __m256 bias, __m256 post,
                                      const struct qp_act_params *p, int32_t zp)
 {
     __m256       v    = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), scale, bias);
@@ -118,9 +156,11 @@ QP_AVX2 __m256i requant8_i32_bounded(__m256i acc, __m256 scale, __m256 bias,
         v        = _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(t, zero), one));
         break;
     }
+    case QP_ACT_SIGMOID: v = logistic8(one, v); break;
+    case QP_ACT_SILU: v = logistic8(v, v); break;
     default: break;
     }
-    __m256i q = _mm256_cvtps_epi32(v);
+    __m256i q = _mm256_cvtps_epi32(_mm256_mul_ps(v, post));
     return zp ? _mm256_add_epi32(q, _mm256_set1_epi32(zp)) : q;
 }
 
@@ -161,13 +201,4 @@ QP_AVX2 void store_bytes16(int8_t *dst, __m128i v, int count)
     }
     if (count & 1)
         *dst = (int8_t)_mm_extract_epi8(v, 0);
-}
-
-/* The same, packed: the 8 int8 results in the low 8 bytes. */
-QP_AVX2 __m128i requant8(__m256i acc, __m256 scale, __m256 bias, const struct qp_act_params *p,
-                         int32_t zp)
-{
-    __m256i q   = requant8_i32(acc, scale, bias, p, zp);
-    __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
-    return _mm_packs_epi16(q16, q16);
 }

@@ -87,24 +87,27 @@ enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int
 
 bool qp_qgemm_ep_bounded(const struct qp_q_epilogue *ep, int64_t n, double acc_max)
 {
-    const double limit = 1073741824.0; /* 2^30 */
-    double       alpha = ep->act.alpha, beta = ep->act.beta, gain = 1.0;
-    switch (ep->act.act) {
-    case QP_ACT_LEAKY: /* v * alpha: NaN or inf alpha fails the comparison */
-        if (!(fabs(alpha) <= limit))
-            return false;
-        gain = fabs(alpha) > 1.0 ? fabs(alpha) : 1.0;
-        break;
-    case QP_ACT_CLIP:         /* the result lies between v, alpha and beta */
-    case QP_ACT_HARD_SIGMOID: /* fma(alpha, v, beta) stays finite; the result is in [0, 1] */
-        if (!(fabs(alpha) <= limit && fabs(beta) <= limit))
-            return false;
-        break;
-    default: break; /* ReLU, HardSwish: |result| <= |v| */
-    }
+    const double limit = 1073741824.0, slack = 1.0 + 0x1p-20; /* 2^30; float rounding */
+    double       alpha = ep->act.alpha, beta = ep->act.beta;
+    if ((ep->act.act == QP_ACT_LEAKY || ep->act.act == QP_ACT_CLIP ||
+         ep->act.act == QP_ACT_HARD_SIGMOID) &&
+        !(fabs(alpha) <= limit && fabs(beta) <= limit)) /* NaN or inf fail too */
+        return false;
     for (int64_t c = 0; c < n; c++) {
         double s = fabs((double)ep->scale[c]), b = ep->bias ? fabs((double)ep->bias[c]) : 0.0;
-        if (!((acc_max * s + b) * (1.0 + 0x1p-20) * gain <= limit)) /* NaN / inf fail too */
+        double m = ep->post ? fabs((double)ep->post[c]) : 1.0;
+        double v = (acc_max * s + b) * slack, r = v; /* bounds on |v| and |act(v)| */
+        switch (ep->act.act) {
+        case QP_ACT_LEAKY: r = v * (fabs(alpha) > 1.0 ? fabs(alpha) : 1.0); break;
+        case QP_ACT_CLIP: /* between v, alpha and beta */
+            r = fmax(v, fmax(fabs(alpha), fabs(beta)));
+            break;
+        case QP_ACT_HARD_SIGMOID: /* fma(alpha, v, beta) stays finite; the result is in [0, 1] */
+        case QP_ACT_SIGMOID: r = 1.0; break;
+        case QP_ACT_SILU: r = v + 1.0; break; /* |v / (1 + e^-v)| <= |v| + 0.28 */
+        default: break;                       /* ReLU, HardSwish: |result| <= |v| */
+        }
+        if (!(v <= limit && r * m * slack <= limit)) /* NaN / inf fail too */
             return false;
     }
     return true;

@@ -41,49 +41,52 @@
 #define KC 256         /* k values of A widened per chunk (even) */
 #define NACC (2 * MR)  /* accumulators (MR is even: finish2 takes rows in pairs) */
 
-/* scale / bias of one panel's channels [col, col + 16), zeros past nv. */
-QP_AVX2 void load_ep16(const struct qp_q_epilogue *ep, int64_t col, int nv, __m256 sb[4])
+/* p[col, col + 16) as two vectors, fill past nv (or everywhere when p is
+ * NULL); never forms a pointer past the end of p. */
+QP_AVX2 void load16(const float *p, int64_t col, int nv, float fill, __m256 v[2])
 {
-    sb[1] = sb[2] = sb[3] = _mm256_setzero_ps();
+    v[0] = v[1] = _mm256_set1_ps(fill);
+    if (!p)
+        return;
     if (nv == NR) {
-        sb[0] = _mm256_loadu_ps(ep->scale + col);
-        sb[1] = _mm256_loadu_ps(ep->scale + col + 8);
-        if (ep->bias) {
-            sb[2] = _mm256_loadu_ps(ep->bias + col);
-            sb[3] = _mm256_loadu_ps(ep->bias + col + 8);
-        }
+        v[0] = _mm256_loadu_ps(p + col);
+        v[1] = _mm256_loadu_ps(p + col + 8);
         return;
     }
-    /* never form a pointer past the end of scale / bias */
     __m256i m0 = qp_avx2_mask(nv < 8 ? nv : 8);
-    sb[0]      = _mm256_maskload_ps(ep->scale + col, m0);
-    if (ep->bias)
-        sb[2] = _mm256_maskload_ps(ep->bias + col, m0);
+    v[0]       = _mm256_blendv_ps(v[0], _mm256_maskload_ps(p + col, m0), _mm256_castsi256_ps(m0));
     if (nv > 8) {
         __m256i m1 = qp_avx2_mask(nv - 8);
-        sb[1]      = _mm256_maskload_ps(ep->scale + col + 8, m1);
-        if (ep->bias)
-            sb[3] = _mm256_maskload_ps(ep->bias + col + 8, m1);
+        v[1] = _mm256_blendv_ps(v[1], _mm256_maskload_ps(p + col + 8, m1), _mm256_castsi256_ps(m1));
     }
 }
 
+/* scale, bias and post of one panel's channels [col, col + 16): sb[0..1]
+ * scale, sb[2..3] bias (0 when none), sb[4..5] post (1 when none). */
+QP_AVX2 void load_ep16(const struct qp_q_epilogue *ep, int64_t col, int nv, __m256 sb[6])
+{
+    load16(ep->scale, col, nv, 0.0f, sb);
+    load16(ep->bias, col, nv, 0.0f, sb + 2);
+    load16(ep->post, col, nv, 1.0f, sb + 4);
+}
+
 /* The epilogue of one accumulator vector: the short form when bounded. */
-QP_AVX2 __m256i requant(const bool bounded, __m256i acc, __m256 scale, __m256 bias,
+QP_AVX2 __m256i requant(const bool bounded, __m256i acc, __m256 scale, __m256 bias, __m256 post,
                         const struct qp_q_epilogue *ep)
 {
-    return bounded ? requant8_i32_bounded(acc, scale, bias, &ep->act, ep->zero_point)
-                   : requant8_i32(acc, scale, bias, &ep->act, ep->zero_point);
+    return bounded ? requant8_i32_bounded(acc, scale, bias, post, &ep->act, ep->zero_point)
+                   : requant8_i32(acc, scale, bias, post, &ep->act, ep->zero_point);
 }
 
 /* Requantize and store rows r and r + 1 (the latter only when both). */
 QP_AVX2 void finish2(const bool bounded, const bool both, __m256i lo0, __m256i hi0, __m256i lo1,
-                     __m256i hi1, const __m256 sb[4], const struct qp_q_epilogue *ep, int nv,
+                     __m256i hi1, const __m256 sb[6], const struct qp_q_epilogue *ep, int nv,
                      int8_t *y, int64_t ldy)
 {
-    __m256i q = pack_rows16(requant(bounded, lo0, sb[0], sb[2], ep),
-                            requant(bounded, hi0, sb[1], sb[3], ep),
-                            both ? requant(bounded, lo1, sb[0], sb[2], ep) : lo1,
-                            both ? requant(bounded, hi1, sb[1], sb[3], ep) : hi1);
+    __m256i q = pack_rows16(requant(bounded, lo0, sb[0], sb[2], sb[4], ep),
+                            requant(bounded, hi0, sb[1], sb[3], sb[5], ep),
+                            both ? requant(bounded, lo1, sb[0], sb[2], sb[4], ep) : lo1,
+                            both ? requant(bounded, hi1, sb[1], sb[3], sb[5], ep) : hi1);
     store_bytes16(y, _mm256_castsi256_si128(q), nv);
     if (both)
         store_bytes16(y + ldy, _mm256_extracti128_si256(q, 1), nv);
@@ -211,7 +214,7 @@ QP_AVX2 void tile(const int mr, const bool bounded, const struct qp_qgemm *g, in
         kloop_rows(mr, (const int16_t(*)[KC + 2]) abuf, bp, (len + 1) / 2, acc);
         bp += (len + 1) / 2 * 2 * NR;
     }
-    __m256 sb[4];
+    __m256 sb[6];
     load_ep16(&g->ep, col, nv, sb);
 #pragma GCC unroll 3
     for (int r = 0; r < mr; r += 2)
@@ -237,7 +240,7 @@ QP_AVX2 void row_tile(const int mr, const bool bounded, const struct qp_qgemm *g
         for (int r = 0; r < NACC; r++)
             acc[r] = _mm256_setzero_si256();
         kloop_rows(mr, (const int16_t(*)[KC + 2]) abuf, g->pb + col * 2 * nq, nq, acc);
-        __m256 sb[4];
+        __m256 sb[6];
         load_ep16(&g->ep, col, nv, sb);
 #pragma GCC unroll 3
         for (int r = 0; r < mr; r += 2)

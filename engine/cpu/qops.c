@@ -131,7 +131,7 @@ QP_CPU_KERNEL(qp_cpu_qadd)
         p     = &local;
     }
     int64_t count = same_numel(x->g, x->n);
-    if (count < 0 || !qp_q_act_is_exact(p->act.act))
+    if (count < 0 || !qp_q_act_is_homogeneous(p->act.act))
         return QP_E_INVAL;
     qp_qelem_add(x->pool, qp_qelem_best_impl(), x->in[0], x->in[1], count, p, x->out[0]);
     return QP_OK;
@@ -140,7 +140,8 @@ QP_CPU_KERNEL(qp_cpu_qadd)
 QP_CPU_SUPPORTS(qp_cpu_qadd_supports)
 {
     return arity(n, 2) && quantized(in_t(g, n, 0)) && quantized(in_t(g, n, 1)) &&
-           quantized(out_t(g, n)) && qp_q_act_is_exact(n->attr.act.act) && same_numel(g, n) >= 0;
+           quantized(out_t(g, n)) && qp_q_act_is_homogeneous(n->attr.act.act) &&
+           same_numel(g, n) >= 0;
 }
 
 /* ===== QLut ===== */

@@ -75,15 +75,16 @@ enum qp_op {
     QP_OP_PRELU         = 25, /* x, slope (unidirectional broadcast) */
     QP_OP_MAX           = 26,
     QP_OP_MIN           = 27,
-    QP_OP_QADD          = 28, /* a, b: i8 same shape -> i8; attr.act (exact) */
+    QP_OP_QADD          = 28, /* a, b: i8 same shape -> i8; attr.act (homogeneous:
+                               * ReLU / LeakyReLU, applied in output units) */
     /* convolution and normalisation (attr.conv) */
     QP_OP_CONV          = 30, /* x, w [, b]; fused activation in attr.conv.act */
     QP_OP_CONV_TRANSPOSE = 31,
     QP_OP_BATCHNORM     = 32, /* x, scale, bias, mean, var; attr.bn */
     QP_OP_QCONV         = 33, /* x i8, w i8 [M,C/g,kh,kw], w_scale f32 [M] [, bias i32 [M]
-                               * [, div f32 [M]]] -> i8; attr.conv (act exact); with div
-                               * the output is equalized: channel c holds y_c / div[c]
-                               * (act then ReLU / LeakyReLU only); see "Quantized tensors" */
+                               * [, div f32 [M]]] -> i8; attr.conv (act exact, applied to
+                               * the real value); with div the output is equalized:
+                               * channel c holds act(y_c) / div[c]; see "Quantized tensors" */
     /* pooling (attr.pool) */
     QP_OP_MAX_POOL      = 40,
     QP_OP_AVG_POOL      = 41,

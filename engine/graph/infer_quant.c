@@ -115,10 +115,6 @@ enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_e
     n->n_in       = saved;
     if (st != QP_OK)
         return st;
-    if (qp_infer_in(g, n, 4) && n->attr.conv.act.act != QP_ACT_NONE &&
-        n->attr.conv.act.act != QP_ACT_RELU && n->attr.conv.act.act != QP_ACT_LEAKY)
-        return qp_infer_fail(g, n, err, QP_E_UNSUPPORTED,
-                             "an equalized output needs an activation with f(x / d) = f(x) / d");
     return check_params(g, n, &g->tensors[n->out[0]], "output", err);
 }
 
@@ -138,9 +134,9 @@ enum qp_status qp_infer_qadd(struct qp_graph *g, struct qp_node *n, struct qp_er
         return qp_infer_fail(g, n, err, QP_E_UNSUPPORTED, "inputs %s and %s differ in shape",
                              qp_dims_str(a->dims, a->rank, da, sizeof da),
                              qp_dims_str(b->dims, b->rank, db, sizeof db));
-    if (!qp_q_act_is_exact(n->attr.act.act))
+    if (!qp_q_act_is_homogeneous(n->attr.act.act)) /* it runs in output units */
         return qp_infer_fail(g, n, err, QP_E_UNSUPPORTED,
-                             "activation %d cannot run inside an INT8 epilogue",
+                             "activation %d cannot run inside an INT8 addition",
                              (int)n->attr.act.act);
     if ((st = like(g, n, a, QP_DTYPE_I8, err)) != QP_OK)
         return st;

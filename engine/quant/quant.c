@@ -38,12 +38,11 @@ void qp_q_add_ref(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q
 }
 
 /* f(v) in float for every activation: the exact ones through the contract's
- * own qp_q_act, the others with libm (host only: tables are built once). */
+ * own qp_q_act (the same Sigmoid and SiLU as the epilogues'), Tanh with libm
+ * (host only: tables are built once). */
 static float act_value(const struct qp_act_params *a, float v)
 {
     switch (a->act) {
-    case QP_ACT_SIGMOID: return 1.0f / (1.0f + expf(-v));
-    case QP_ACT_SILU: return v / (1.0f + expf(-v));
     case QP_ACT_TANH: return tanhf(v);
     default: return qp_q_act(a->act, a->alpha, a->beta, v);
     }

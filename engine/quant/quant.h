@@ -14,13 +14,15 @@
 
 /* The epilogue of an INT8 layer, CUTLASS-style: what turns INT32
  * accumulators of output channel c into INT8 activations:
- *   y = sat8(round_half_even(act(acc * scale[c] + bias[c])))
- * scale[c] = input_scale * weight_scale[c] / output_scale; bias[c] is the
- * layer's bias already divided by output_scale. act must be exact
- * (qp_q_act_is_exact). */
+ *   y = sat8(round_half_even(act(acc * scale[c] + bias[c]) * post[c]))
+ * Either post is NULL (1: scale[c] = input_scale * weight_scale[c] /
+ * output_scale and bias[c] the layer's bias over output_scale, which needs
+ * a homogeneous act), or scale and bias give the real value and post[c] =
+ * 1 / output_scale. act must be exact (qp_q_act_is_exact). */
 struct qp_q_epilogue {
     const float         *scale;      /* [cols] */
     const float         *bias;       /* [cols], or NULL for none */
+    const float         *post;       /* [cols], or NULL for 1 */
     struct qp_act_params act;
     int32_t              zero_point; /* of the output (0: symmetric) */
 };
@@ -28,8 +30,9 @@ struct qp_q_epilogue {
 /* The epilogue of output channel c applied to one accumulator. */
 static inline int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
 {
-    return qp_q_requant(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
-                        ep->act.alpha, ep->act.beta, ep->zero_point);
+    return qp_q_requant_post(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
+                             ep->act.alpha, ep->act.beta, ep->post ? ep->post[c] : 1.0f,
+                             ep->zero_point);
 }
 
 /* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]. */

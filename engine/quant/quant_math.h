@@ -8,7 +8,7 @@
  *
  *   quantize    q = sat8(round_half_even(x / scale))
  *   dequantize  x = q * scale
- *   requantize  y = sat8(round_half_even(act(fma((float)acc, scale, bias))))
+ *   requantize  y = sat8(round_half_even(act(fma((float)acc, scale, bias)) * post))
  *
  * Why each piece is the way it is:
  *  - One explicit fmaf: nvcc contracts a*b+c into an FMA by default and gcc
@@ -24,12 +24,18 @@
  *  - quantize divides (x / scale) as ONNX QuantizeLinear and ONNX Runtime
  *    do, so QDQ models keep their exact values; IEEE division is correctly
  *    rounded on both sides (no fast-math).
- *  - Only piecewise-linear activations run inside an INT8 epilogue (ReLU,
- *    LeakyReLU, Clip, HardSigmoid, HardSwish): they use IEEE add, multiply,
- *    fma, min and max, which every target rounds identically. Sigmoid, SiLU
- *    and Tanh need transcendental functions whose last bit differs between
- *    libm and CUDA; they stay outside (a precision boundary, or a lookup
- *    table on the INT8 value), and qp_q_act_is_exact() says which are in.
+ *  - Activations inside an INT8 epilogue use only IEEE add, multiply,
+ *    divide, fma, min, max and rint, which every target rounds identically:
+ *    the piecewise-linear ones (ReLU, LeakyReLU, Clip, HardSigmoid,
+ *    HardSwish) and Sigmoid / SiLU through qp_q_exp below, our own e^x made
+ *    of those operations (libm's expf and CUDA's __expf differ in the last
+ *    bit, ours is the same everywhere). Tanh stays outside (a lookup table
+ *    on the INT8 value); qp_q_act_is_exact() says which are in.
+ *  - An activation is applied to the real value (the requantize formula's
+ *    post = 1 / output scale comes after it). Only the positively
+ *    homogeneous ones (qp_q_act_is_homogeneous: act(s v) = s act(v) for
+ *    s > 0) may instead run on values already in output units (post = 1),
+ *    which saves the multiply; a QAdd's activation always runs that way.
  *
  * Tested by tests/unit/test_quant_math.c.
  */
@@ -66,11 +72,47 @@ QP_HD int8_t qp_q_sat8(int32_t q)
     return (int8_t)(q < QP_Q_MIN ? QP_Q_MIN : q > QP_Q_MAX ? QP_Q_MAX : q);
 }
 
+/* e^x for the epilogue's Sigmoid and SiLU, from IEEE operations only, so
+ * every target returns the same bits: x is clamped to [-87, 87] (NaN goes
+ * to -87, as fmaxf returns the other operand), split as n ln2 + r with
+ * n = rint(x / ln2) and r in [-0.35, 0.35] (Cody-Waite, two fmas), e^r by
+ * its Taylor polynomial to degree 7 (truncation error below 6e-9, relative),
+ * and 2^n built from its exponent bits (n in [-126, 126]: always normal).
+ * Within 2 ulp of e^x (tests/unit/test_quant_math.c measures it). */
+QP_HD float qp_q_exp(float x)
+{
+    x       = fminf(fmaxf(x, -87.0f), 87.0f);
+    float n = rintf(x * 1.44269504088896341f);
+    float r = fmaf(n, -0.693145751953125f, x); /* ln2 high part: n * it is exact */
+    r       = fmaf(n, -1.428606765330187e-06f, r);
+    float p = 1.0f / 5040.0f;
+    p       = fmaf(p, r, 1.0f / 720.0f);
+    p       = fmaf(p, r, 1.0f / 120.0f);
+    p       = fmaf(p, r, 1.0f / 24.0f);
+    p       = fmaf(p, r, 1.0f / 6.0f);
+    p       = fmaf(p, r, 0.5f);
+    p       = fmaf(p, r, 1.0f);
+    p       = fmaf(p, r, 1.0f);
+    union {
+        uint32_t u;
+        float    f;
+    } two = {(uint32_t)((int32_t)n + 127) << 23};
+    return p * two.f;
+}
+
 /* Activations allowed inside an INT8 epilogue (bit-exact on every target). */
 QP_HD bool qp_q_act_is_exact(enum qp_act act)
 {
     return act == QP_ACT_NONE || act == QP_ACT_RELU || act == QP_ACT_LEAKY ||
-           act == QP_ACT_CLIP || act == QP_ACT_HARD_SIGMOID || act == QP_ACT_HARD_SWISH;
+           act == QP_ACT_CLIP || act == QP_ACT_HARD_SIGMOID || act == QP_ACT_HARD_SWISH ||
+           act == QP_ACT_SIGMOID || act == QP_ACT_SILU;
+}
+
+/* act(s v) = s act(v) for every s > 0 (LeakyReLU's alpha included): such an
+ * activation commutes with the output scale and may run in output units. */
+QP_HD bool qp_q_act_is_homogeneous(enum qp_act act)
+{
+    return act == QP_ACT_NONE || act == QP_ACT_RELU || act == QP_ACT_LEAKY;
 }
 
 /* act(v) for the exact activations (callers check qp_q_act_is_exact);
@@ -84,6 +126,8 @@ QP_HD float qp_q_act(enum qp_act act, float alpha, float beta, float v)
     case QP_ACT_HARD_SIGMOID: return fminf(fmaxf(fmaf(alpha, v, beta), 0.0f), 1.0f);
     case QP_ACT_HARD_SWISH: /* x * clamp(x / 6 + 1/2, 0, 1), with one fma */
         return v * fminf(fmaxf(fmaf(v, 1.0f / 6.0f, 0.5f), 0.0f), 1.0f);
+    case QP_ACT_SIGMOID: return 1.0f / (1.0f + qp_q_exp(-v));
+    case QP_ACT_SILU: return v / (1.0f + qp_q_exp(-v));
     default: return v;
     }
 }
@@ -99,12 +143,19 @@ QP_HD int8_t qp_q_round_zp(float v, int32_t zp)
 }
 
 /* The INT8 epilogue for one accumulator of output channel c; zp is the
- * output's zero point (0 for qpercept's own symmetric tensors). */
+ * output's zero point (0 for qpercept's own symmetric tensors). With
+ * post = 1 (v * 1 == v exactly) scale and bias are in output units. */
+QP_HD int8_t qp_q_requant_post(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
+                               float beta, float post, int32_t zp)
+{
+    float v = fmaf((float)acc, scale, bias);
+    return qp_q_round_zp(qp_q_act(act, alpha, beta, v) * post, zp);
+}
+
 QP_HD int8_t qp_q_requant(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
                           float beta, int32_t zp)
 {
-    float v = fmaf((float)acc, scale, bias);
-    return qp_q_round_zp(qp_q_act(act, alpha, beta, v), zp);
+    return qp_q_requant_post(acc, scale, bias, act, alpha, beta, 1.0f, zp);
 }
 
 /* ONNX QuantizeLinear: sat8(round_half_even(x / scale) + zp). */

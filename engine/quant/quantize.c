@@ -209,7 +209,7 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
         q->st->layers[QP_PREC_FP32]++; /* input not calibrated: stays float */
     if (st != QP_OK || xq < 0)
         return st;
-    /* fuse a following exact activation into the epilogue */
+    /* fuse a following exact activation (SiLU and Sigmoid included) into the epilogue */
     struct qp_act_params act  = {QP_ACT_NONE, 0.0f, 0.0f};
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
@@ -228,9 +228,8 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
         q->st->layers[QP_PREC_FP32]++;
         return QP_OK;
     }
-    int32_t div = -1; /* equalized output: only through f(x / d) = f(x) / d activations */
-    if ((act.act == QP_ACT_NONE || act.act == QP_ACT_RELU || act.act == QP_ACT_LEAKY) &&
-        (st = equalizer(q, y, sy, &div)) != QP_OK)
+    int32_t div = -1; /* equalized output: the epilogue divides after the activation */
+    if ((st = equalizer(q, y, sy, &div)) != QP_OK)
         return st;
     if ((st = quantize_weights(q, ci, g->tensors[xq].scale, &wq, &ws, &bq)) != QP_OK ||
         (st = new_i8(q, y, sy, &yq)) != QP_OK ||

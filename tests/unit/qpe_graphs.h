@@ -172,7 +172,7 @@ static inline bool qpe_graph_quant(struct qp_graph *g)
         (struct qp_act_params){QP_ACT_SIGMOID, 0.0f, 0.0f};
     qg_quant(g, "lq", 1.0f / 128, -128);
     qg_node(g, QP_OP_QADD, "qadd", QG_IN(qg_t(g, "cq"), qg_t(g, "lq")), QG_OUT("aq"))->attr.act =
-        (struct qp_act_params){QP_ACT_HARD_SIGMOID, 0.25f, 0.5f};
+        (struct qp_act_params){QP_ACT_LEAKY, 0.25f, 0.5f};
     qg_quant(g, "aq", 0.2f, 1);
     qg_node(g, QP_OP_DEQUANTIZE, "dequantize", QG_IN(qg_t(g, "aq")), QG_OUT("y"));
     return qg_finish(g, QG_OUT("y", "lq"));

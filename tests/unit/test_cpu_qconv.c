@@ -45,6 +45,10 @@ static const struct qcase cases[] = {
     {1, 64, 16, 15, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, -5, 7, QP_ACT_RELU, true},
     /* whole kernel-row runs of 15 bytes up to the last byte of the input */
     {1, 5, 30, 31, 9, 3, 3, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, QP_ACT_NONE, true},
+    /* SiLU and Sigmoid in the epilogue: 1x1 GEMM, depthwise, im2col */
+    {1, 16, 9, 11, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, QP_ACT_SILU, true},
+    {1, 24, 13, 12, 24, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 24, -14, -104, QP_ACT_SILU, true},
+    {1, 12, 20, 18, 16, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, 3, -128, QP_ACT_SIGMOID, false},
 };
 
 static uint32_t rng = 12345;
@@ -175,16 +179,20 @@ static void check_case(const struct qcase *q, struct qp_pool *pool)
                                 real += (double)(xv - q->zx) * sx * (double)wv * ws[m];
                             }
                     (void)kk;
-                    double sc    = (double)sx * (double)ws[m] / (double)sy;
+                    /* a homogeneous act runs in output units, any other on the real value */
+                    bool   fold  = qp_q_act_is_homogeneous(q->act);
+                    double sc    = (double)sx * (double)ws[m] / (fold ? (double)sy : 1.0);
                     float  scale = (float)sc;
                     float  bias  = (float)(((double)(bi ? bi[m] : 0) - (double)q->zx * (double)wsum) * sc);
-                    int8_t want  = qp_q_requant(acc, scale, bias, q->act, g->nodes[0].attr.conv.act.alpha,
-                                                g->nodes[0].attr.conv.act.beta, q->zy);
+                    int8_t want  = qp_q_requant_post(acc, scale, bias, q->act,
+                                                     g->nodes[0].attr.conv.act.alpha,
+                                                     g->nodes[0].attr.conv.act.beta,
+                                                     fold ? 1.0f : (float)(1.0 / (double)sy), q->zy);
                     int8_t got   = b.y[((bb * b.oh + oh) * b.ow + ow) * q->m + m];
                     exact_bad += got != want;
                     real += (bi ? bi[m] : 0) * (double)sx * ws[m];
                     double v = qp_q_act(q->act, g->nodes[0].attr.conv.act.alpha,
-                                        g->nodes[0].attr.conv.act.beta, (float)(real / sy));
+                                        g->nodes[0].attr.conv.act.beta, (float)real) / sy;
                     double r = fmin(fmax(nearbyint(v) + q->zy, -128.0), 127.0);
                     real_bad += fabs((double)got - r) > 1.0;
                 }
@@ -221,7 +229,7 @@ static void test_infer_rejects(void)
     build(&cases[0], &b);
     struct qp_node *n   = &b.g.nodes[b.node];
     struct qp_err   err = {0};
-    n->attr.conv.act.act = QP_ACT_SILU;
+    n->attr.conv.act.act = QP_ACT_TANH; /* no portable tanh in the epilogue */
     CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_UNSUPPORTED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "INT8 epilogue"));
     n->attr.conv.act.act = QP_ACT_NONE;

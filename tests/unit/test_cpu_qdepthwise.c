@@ -50,7 +50,8 @@ static const struct qp_act_params exact_acts[] = {
     {QP_ACT_NONE, 0.0f, 0.0f},         {QP_ACT_RELU, 0.0f, 0.0f},
     {QP_ACT_LEAKY, 0.1f, 0.0f},        {QP_ACT_CLIP, -20.5f, 37.5f},
     {QP_ACT_HARD_SIGMOID, 0.2f, 0.5f}, {QP_ACT_HARD_SWISH, 0.0f, 0.0f},
-    {QP_ACT_CLIP, 0.0f, 6.0f},
+    {QP_ACT_CLIP, 0.0f, 6.0f},         {QP_ACT_SIGMOID, 0.0f, 0.0f},
+    {QP_ACT_SILU, 0.0f, 0.0f},
 };
 #define N_ACTS ((int)(sizeof exact_acts / sizeof exact_acts[0]))
 
@@ -59,7 +60,7 @@ struct dcase {
     struct qp_qdw_geom   geo;
     int8_t              *x, *w, *y_naive, *y_ref, *y_k;
     int16_t             *pw;
-    float               *scale, *bias;
+    float               *scale, *bias, *post;
     struct qp_q_epilogue ep;
     int64_t              ny;
 };
@@ -78,10 +79,12 @@ static void case_alloc(struct dcase *c, const struct qp_qdw_geom *geo)
     c->pw      = qp_alloc(qp_qdw_packed_bytes(g));
     c->scale   = qp_alloc((size_t)g->c * sizeof(float));
     c->bias    = qp_alloc((size_t)g->c * sizeof(float));
+    c->post    = qp_alloc((size_t)g->c * sizeof(float));
     c->y_naive = qp_alloc((size_t)c->ny);
     c->y_ref   = qp_alloc((size_t)c->ny);
     c->y_k     = qp_alloc((size_t)c->ny + GUARD);
-    QP_ASSERT(c->x && c->w && c->pw && c->scale && c->bias && c->y_naive && c->y_ref && c->y_k);
+    QP_ASSERT(c->x && c->w && c->pw && c->scale && c->bias && c->post && c->y_naive && c->y_ref &&
+              c->y_k);
     c->ep = (struct qp_q_epilogue){.scale = c->scale, .bias = c->bias};
 }
 
@@ -92,6 +95,7 @@ static void case_free(struct dcase *c)
     qp_free(c->pw);
     qp_free(c->scale);
     qp_free(c->bias);
+    qp_free(c->post);
     qp_free(c->y_naive);
     qp_free(c->y_ref);
     qp_free(c->y_k);
@@ -117,7 +121,9 @@ static void case_fill(struct dcase *c)
                            (0.5f + (float)(rnd() % 1024) / 1024.0f);
             c->bias[ch] = (float)((int)(rnd() % 2001) - 1000) * 0.01f;
         }
+        c->post[ch] = ch % 5 == 0 ? 1.0f : ldexpf(0.5f + (float)(rnd() % 1024) / 1024.0f, 2);
     }
+    c->ep.post = rnd() % 2 ? c->post : NULL; /* real-valued epilogue, or post 1 */
     qp_qdw_pack(g, c->w, c->pw);
 }
 
@@ -434,7 +440,7 @@ static void test_geometry_and_init(void)
     struct qp_q_epilogue ep       = {.scale = scale};
     struct qp_qdw        d;
     memset(&d, 0x33, sizeof d);
-    ep.act.act = QP_ACT_SIGMOID;
+    ep.act.act = QP_ACT_TANH;
     CU_ASSERT_EQUAL(qp_qdw_init(&d, &g, pw, &ep, &err), QP_E_UNSUPPORTED);
     ep.act.act = QP_ACT_RELU;
     CU_ASSERT_EQUAL(qp_qdw_init(&d, &g, NULL, &ep, &err), QP_E_INVAL);

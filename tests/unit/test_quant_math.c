@@ -69,7 +69,7 @@ static void test_requant_rounds_and_saturates(void)
     const int32_t acc[6] = {1, 3, 5, -1, 1000000, -1000000};
     const float   scale[6] = {0.5f, 0.5f, 0.5f, 0.5f, 1.0f, 1.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, NULL, {QP_ACT_NONE, 0, 0}, 0};
+    struct qp_q_epilogue ep = {scale, NULL, NULL, {QP_ACT_NONE, 0, 0}, 0};
     qp_q_requant_ref(acc, 1, 6, &ep, y);
     CU_ASSERT_EQUAL(y[0], 0);    /*  0.5 ->  0 */
     CU_ASSERT_EQUAL(y[1], 2);    /*  1.5 ->  2 */
@@ -86,7 +86,7 @@ static void test_requant_per_channel_and_bias(void)
     const float   scale[3] = {0.1f, 0.25f, 2.0f};
     const float   bias[3]  = {0.0f, 1.0f, -3.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, bias, {QP_ACT_NONE, 0, 0}, 0};
+    struct qp_q_epilogue ep = {scale, bias, NULL, {QP_ACT_NONE, 0, 0}, 0};
     qp_q_requant_ref(acc, 2, 3, &ep, y);
     CU_ASSERT_EQUAL(y[0], 1);    /* 10 * 0.1 = 1.0000000149 -> 1 */
     CU_ASSERT_EQUAL(y[1], 4);    /* 2.5 + 1 = 3.5 -> 4 (even) */
@@ -111,10 +111,63 @@ static void test_exact_activations(void)
     CU_ASSERT_EQUAL(qp_q_requant(3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 3);
     CU_ASSERT_EQUAL(qp_q_requant(-3, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 0);
     CU_ASSERT_EQUAL(qp_q_requant(1, 1.0f, 0, QP_ACT_HARD_SWISH, 0, 0, 0), 1);
+    /* Sigmoid and SiLU on the real value, then post: silu(1) = 0.731 -> 7.31 */
+    CU_ASSERT_EQUAL(qp_q_requant_post(100, 0.01f, 0, QP_ACT_SILU, 0, 0, 10.0f, 0), 7);
+    CU_ASSERT_EQUAL(qp_q_requant_post(-500, 0.01f, 0, QP_ACT_SILU, 0, 0, 100.0f, 0), -3);
+    CU_ASSERT_EQUAL(qp_q_requant_post(0, 1.0f, 0, QP_ACT_SIGMOID, 0, 0, 10.0f, 0), 5);
+    CU_ASSERT_EQUAL(qp_q_requant_post(1000, 1.0f, 0, QP_ACT_SIGMOID, 0, 0, 100.0f, 0), 100);
+    /* ReLU6 on the real value: 8 -> 6 -> 60 steps of 0.1 */
+    CU_ASSERT_EQUAL(qp_q_requant_post(80, 0.1f, 0, QP_ACT_CLIP, 0.0f, 6.0f, 10.0f, 0), 60);
     CU_ASSERT(qp_q_act_is_exact(QP_ACT_RELU));
-    CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SILU));
-    CU_ASSERT(!qp_q_act_is_exact(QP_ACT_SIGMOID));
+    CU_ASSERT(qp_q_act_is_exact(QP_ACT_SILU));
+    CU_ASSERT(qp_q_act_is_exact(QP_ACT_SIGMOID));
     CU_ASSERT(!qp_q_act_is_exact(QP_ACT_TANH));
+    CU_ASSERT(qp_q_act_is_homogeneous(QP_ACT_LEAKY));
+    CU_ASSERT(!qp_q_act_is_homogeneous(QP_ACT_CLIP));
+    CU_ASSERT(!qp_q_act_is_homogeneous(QP_ACT_SILU));
+}
+
+/* Distance in units in the last place between two positive floats. */
+static int64_t ulps(float a, float b)
+{
+    int32_t ia, ib;
+    memcpy(&ia, &a, sizeof ia);
+    memcpy(&ib, &b, sizeof ib);
+    return ia > ib ? (int64_t)ia - ib : (int64_t)ib - ia;
+}
+
+/* qp_q_exp against e^x in double over its whole range, every 2^-12, and
+ * its clamps; Sigmoid and SiLU built on it against double libm. */
+static void test_portable_exp(void)
+{
+    int64_t worst = 0;
+    double  worst_sig = 0.0, worst_silu = 0.0;
+    for (int32_t i = -87 * 4096; i <= 87 * 4096; i++) {
+        float x = (float)i / 4096.0f;
+        float e = qp_q_exp(x);
+        float want = (float)exp((double)x);
+        int64_t u  = ulps(e, want);
+        worst      = u > worst ? u : worst;
+        double sg  = fabs((double)qp_q_act(QP_ACT_SIGMOID, 0, 0, x) - 1.0 / (1.0 + exp(-(double)x)));
+        double sl  = fabs((double)qp_q_act(QP_ACT_SILU, 0, 0, x) - x / (1.0 + exp(-(double)x)));
+        worst_sig  = sg > worst_sig ? sg : worst_sig;
+        worst_silu = sl / fmax(fabs((double)x), 1.0) > worst_silu ? sl / fmax(fabs((double)x), 1.0)
+                                                                   : worst_silu;
+    }
+    printf("\n  qp_q_exp: worst %lld ulp; sigmoid abs err %.3g; silu rel err %.3g\n",
+           (long long)worst, worst_sig, worst_silu);
+    CU_ASSERT(worst <= 2);
+    CU_ASSERT(worst_sig < 2e-7);
+    CU_ASSERT(worst_silu < 2e-7);
+    CU_ASSERT_EQUAL(qp_q_exp(200.0f), qp_q_exp(87.0f));
+    CU_ASSERT_EQUAL(qp_q_exp(-INFINITY), qp_q_exp(-87.0f));
+    CU_ASSERT_EQUAL(qp_q_exp(NAN), qp_q_exp(-87.0f));
+    CU_ASSERT(isfinite(qp_q_exp(87.0f)) && qp_q_exp(-87.0f) > 0.0f);
+    CU_ASSERT_EQUAL(qp_q_exp(0.0f), 1.0f);
+    /* SiLU of the extremes stays finite or saturates; NaN rounds to 0 */
+    CU_ASSERT_EQUAL(qp_q_requant_post(INT32_MAX, 1.0f, 0, QP_ACT_SILU, 0, 0, 1.0f, 0), 127);
+    CU_ASSERT_EQUAL(qp_q_requant_post(INT32_MIN, 1.0f, 0, QP_ACT_SILU, 0, 0, 1.0f, 0), 0);
+    CU_ASSERT_EQUAL(qp_q_requant_post(1, NAN, 0, QP_ACT_SILU, 0, 0, 1.0f, 0), 0);
 }
 
 static void test_quantize_round_trip(void)
@@ -290,6 +343,7 @@ static CU_TestInfo tests[] = {
     {"requant rounds half to even and saturates", test_requant_rounds_and_saturates},
     {"requant per-channel scale and bias", test_requant_per_channel_and_bias},
     {"exact activations in the epilogue", test_exact_activations},
+    {"portable e^x, Sigmoid and SiLU", test_portable_exp},
     {"quantize / dequantize", test_quantize_round_trip},
     {"round + zero point saturates", test_round_zp},
     {"quantize / dequantize with zero points", test_quantize_with_zero_points},
