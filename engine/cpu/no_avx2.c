@@ -34,7 +34,7 @@ void qp_gemm_block_avx2(const struct qp_gemm *g, int64_t m, const float *const *
 }
 
 void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
-                         int8_t *y, int64_t ldy)
+                         void *y, int64_t ldy)
 {
     (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
     UNREACHABLE();

@@ -33,7 +33,9 @@
  * quant_math.h's epilogue with y's zero point. post is folded into scale
  * and bias only for a homogeneous activation (quant_math.h); any other
  * (Clip, HardSwish, Sigmoid, SiLU ...) runs on the real value and post
- * stays a vector of the epilogue.
+ * stays a vector of the epilogue. A float output (y f32: no INT8 reader)
+ * gets the real value itself: post 1, stored unrounded (GEMM and IM2COL
+ * paths).
  */
 #include <string.h>
 
@@ -66,12 +68,22 @@ static enum qconv_path path_of(const struct qp_conv_shape *s)
     return QCONV_IM2COL;
 }
 
+/* A float output (graph.h, QConv) is written by the GEMM paths only. */
+static bool f32_out_ok(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *w = &g->tensors[n->in[1]];
+    int32_t                 grp = n->attr.conv.group;
+    return g->tensors[n->out[0]].dtype == QP_DTYPE_F32 &&
+           !(grp > 1 && w->rank == 4 && w->dims[0] == grp && w->dims[1] == 1);
+}
+
 QP_CPU_SUPPORTS(qp_cpu_qconv_supports)
 {
     const struct qp_tensor *x = &g->tensors[n->in[0]], *w = &g->tensors[n->in[1]];
     const struct qp_tensor *y = &g->tensors[n->out[0]];
-    return qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y) && x->layout == QP_LAYOUT_NHWC &&
-           y->layout == QP_LAYOUT_NHWC && (w->flags & QP_TENSOR_CONST) && w->data;
+    return qp_tensor_is_quantized(x) && (qp_tensor_is_quantized(y) || f32_out_ok(g, n)) &&
+           x->layout == QP_LAYOUT_NHWC && y->layout == QP_LAYOUT_NHWC &&
+           (w->flags & QP_TENSOR_CONST) && w->data;
 }
 
 /* Bottom / right padding implied by the output size. */
@@ -137,11 +149,12 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
     const struct qp_tensor *b     = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
     const struct qp_tensor *d     = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
     int64_t                 m     = w->dims[0];
-    bool                    fold  = qp_q_act_is_homogeneous(n->attr.conv.act.act);
+    bool                    f32   = y->dtype == QP_DTYPE_F32; /* real values out: no post */
+    bool                    fold  = !f32 && qp_q_act_is_homogeneous(n->attr.conv.act.act);
     float                  *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
     float                  *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
-    float                  *post  = fold ? NULL : qp_arena_alloc(&g->arena, (size_t)m * sizeof *post);
-    if (!scale || !bias || (!fold && !post))
+    float *post = fold || f32 ? NULL : qp_arena_alloc(&g->arena, (size_t)m * sizeof *post);
+    if (!scale || !bias || (!fold && !f32 && !post))
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
                        n->name);
     const int8_t  *wd = w->data;
@@ -162,7 +175,8 @@ static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n,
     ep->bias       = bias;
     ep->post       = post;
     ep->act        = n->attr.conv.act;
-    ep->zero_point = y->zero_point;
+    ep->zero_point = f32 ? 0 : y->zero_point;
+    ep->f32_out    = f32;
     return QP_OK;
 }
 
@@ -256,10 +270,17 @@ QP_CPU_PREPARE(qp_cpu_qconv_prepare)
 
 /* ===== run ===== */
 
+/* Element off of the output (int8, or float at a float output). */
+static void *out_at(const struct qconv_prep *p, void *y, int64_t off)
+{
+    return (char *)y + off * (p->gemm[0].ep.f32_out ? (int64_t)sizeof(float) : 1);
+}
+
 struct im2col_job {
     const struct qconv_prep *p;
     const int8_t            *x, *x_end; /* the input and one past its last byte */
-    int8_t                  *y, *ws;
+    void                    *y;
+    int8_t                  *ws;
     int64_t                  cg, run; /* channels per group; bytes per kernel row (kw * cg) */
     bool                     whole;   /* one group, no horizontal dilation: runs of kw pixels */
 };
@@ -328,7 +349,8 @@ static void im2col_block(void *arg, int64_t r0, int64_t r1, int slot)
                     oh = 0, b++;
             }
         }
-        qp_qgemm_run(&j->p->gemm[gi], mb, col, j->p->kg, j->y + r0 * s->m + gi * mg, s->m);
+        qp_qgemm_run(&j->p->gemm[gi], mb, col, j->p->kg, out_at(j->p, j->y, r0 * s->m + gi * mg),
+                     s->m);
     }
 }
 
@@ -336,12 +358,13 @@ static void run_gemms(const struct qp_exec *x, const struct qconv_prep *p)
 {
     const struct qp_conv_shape *s    = &p->s;
     const int8_t               *in   = x->in[0];
-    int8_t                     *out  = x->out[0];
+    void                       *out  = x->out[0];
     int64_t                     rows = s->n * s->oh * s->ow, cg = s->c / s->group;
     int64_t                     mg = s->m / s->group;
     if (p->path == QCONV_GEMM) {
         for (int32_t gi = 0; gi < s->group; gi++)
-            qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c, out + gi * mg, s->m);
+            qp_qgemm_parallel(x->pool, &p->gemm[gi], rows, in + gi * cg, s->c,
+                              out_at(p, out, gi * mg), s->m);
         return;
     }
     struct im2col_job j = {p,  in,         in + s->n * s->h * s->w * s->c, out, x->ws,

@@ -23,7 +23,7 @@
 #define BLOCK_BYTES (64 * 1024)
 
 typedef void (*block_fn)(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
-                         int8_t *y, int64_t ldy);
+                         void *y, int64_t ldy);
 
 static const block_fn block_fns[QP_QGEMM_IMPL_COUNT] = {
     [QP_QGEMM_IMPL_C]    = qp_qgemm_block_c,
@@ -119,7 +119,13 @@ static int64_t block_rows(int64_t k)
     return rows < MR ? MR : rows > MAX_BLOCK_ROWS ? MAX_BLOCK_ROWS : rows;
 }
 
-void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+/* Element off of y (int8 or float values). */
+static void *y_at(const struct qp_qgemm *g, void *y, int64_t off)
+{
+    return (char *)y + off * (g->ep.f32_out ? (int64_t)sizeof(float) : 1);
+}
+
+void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, void *y,
                   int64_t ldy)
 {
     QP_ASSERT((unsigned)g->impl < QP_QGEMM_IMPL_COUNT && block_fns[g->impl]);
@@ -127,7 +133,7 @@ void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t 
     int64_t step = block_rows(g->k);
     for (int64_t r0 = 0; r0 < m; r0 += step) {
         int64_t mb = m - r0 < step ? m - r0 : step;
-        block_fns[g->impl](g, mb, a + r0 * lda, lda, y + r0 * ldy, ldy);
+        block_fns[g->impl](g, mb, a + r0 * lda, lda, y_at(g, y, r0 * ldy), ldy);
     }
 }
 
@@ -135,18 +141,18 @@ struct parallel_job {
     const struct qp_qgemm *g;
     int64_t                lda, ldy;
     const int8_t          *a;
-    int8_t                *y;
+    void                  *y;
 };
 
 static void parallel_rows(void *argp, int64_t r0, int64_t r1, int slot)
 {
     (void)slot;
     const struct parallel_job *j = argp;
-    qp_qgemm_run(j->g, r1 - r0, j->a + r0 * j->lda, j->lda, j->y + r0 * j->ldy, j->ldy);
+    qp_qgemm_run(j->g, r1 - r0, j->a + r0 * j->lda, j->lda, y_at(j->g, j->y, r0 * j->ldy), j->ldy);
 }
 
 void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
-                       int64_t lda, int8_t *y, int64_t ldy)
+                       int64_t lda, void *y, int64_t ldy)
 {
     struct parallel_job j = {g, lda, ldy, a, y};
     qp_parallel_ranges(pool, m, qp_parallel_rows(pool, m, block_rows(g->k), MR), parallel_rows,
@@ -154,7 +160,7 @@ void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m
 }
 
 void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b,
-                  int64_t ldb, const struct qp_q_epilogue *ep, int8_t *y, int64_t ldy)
+                  int64_t ldb, const struct qp_q_epilogue *ep, void *y, int64_t ldy)
 {
     QP_ASSERT(k <= QP_QGEMM_K_MAX && qp_q_act_is_exact(ep->act.act));
     for (int64_t i = 0; i < m; i++)
@@ -162,13 +168,13 @@ void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda,
             int32_t acc = 0;
             for (int64_t r = 0; r < k; r++)
                 acc += (int32_t)a[i * lda + r] * (int32_t)b[j * ldb + r];
-            y[i * ldy + j] = qp_q_ep_apply(ep, j, acc);
+            qp_q_ep_store(ep, y, i * ldy + j, j, acc);
         }
 }
 
 /* One tile of mr <= MR rows and one panel (nv valid channels from col). */
 static void tile_c(const struct qp_qgemm *g, int mr, int64_t col, int nv, const int8_t *a,
-                   int64_t lda, const int16_t *pb, int8_t *y, int64_t ldy)
+                   int64_t lda, const int16_t *pb, void *y, int64_t ldy)
 {
     int32_t acc[MR][NR] = {{0}};
     for (int64_t q = 0; q < even_k(g->k) / 2; q++) {
@@ -183,11 +189,10 @@ static void tile_c(const struct qp_qgemm *g, int mr, int64_t col, int nv, const 
     const struct qp_q_epilogue *ep = &g->ep;
     for (int r = 0; r < mr; r++)
         for (int j = 0; j < nv; j++)
-            y[r * ldy + j] =
-                qp_q_ep_apply(ep, col + j, acc[r][j]);
+            qp_q_ep_store(ep, y, r * ldy + j, col + j, acc[r][j]);
 }
 
-void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, void *y,
                       int64_t ldy)
 {
     int64_t kp = even_k(g->k);
@@ -196,7 +201,8 @@ void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int6
         int     nv  = g->n - col < NR ? (int)(g->n - col) : NR;
         for (int64_t i = 0; i < m; i += MR) {
             int mr = m - i < MR ? (int)(m - i) : MR;
-            tile_c(g, mr, col, nv, a + i * lda, lda, g->pb + p * NR * kp, y + i * ldy + col, ldy);
+            tile_c(g, mr, col, nv, a + i * lda, lda, g->pb + p * NR * kp, y_at(g, y, i * ldy + col),
+                   ldy);
         }
     }
 }

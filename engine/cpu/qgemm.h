@@ -4,7 +4,8 @@
  * qgemm.h - the INT8 GEMM of the CPU backend with the requantizing epilogue:
  *
  *     acc[m, n] = sum_k A[m, k] * B[n, k]          (exact int32)
- *     Y[m, n]   = qp_q_requant(acc[m, n], scale[n], bias[n], act)
+ *     Y[m, n]   = qp_q_requant_post(acc[m, n], scale[n], bias[n], act, post[n])
+ *                 (or its value unrounded, as float, with ep.f32_out)
  *
  * A is int8 [M][K] (NHWC rows: one pixel per row, K = input channels x
  * taps), read where it lies with a row stride. B is the constant int8
@@ -86,24 +87,25 @@ void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int16_t *
 enum qp_status qp_qgemm_init(struct qp_qgemm *g, int64_t n, int64_t k, const int16_t *pb,
                              const struct qp_q_epilogue *ep, struct qp_err *err);
 
-/* Y rows 0..m-1 (row i at y + i * ldy, n bytes) from A (row i at
- * a + i * lda, k bytes), on the calling thread. */
-void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+/* Y rows 0..m-1 (row i at y + i * ldy, n values: int8, or float when
+ * ep.f32_out; ldy counts values) from A (row i at a + i * lda, k bytes),
+ * on the calling thread. */
+void qp_qgemm_run(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, void *y,
                   int64_t ldy);
 
 /* qp_qgemm_run with blocks of rows spread over pool (NULL: the caller only). */
 void qp_qgemm_parallel(struct qp_pool *pool, const struct qp_qgemm *g, int64_t m, const int8_t *a,
-                       int64_t lda, int8_t *y, int64_t ldy);
+                       int64_t lda, void *y, int64_t ldy);
 
 /* Reference: the plain triple loop on unpacked A and B (B row j at
  * b + j * ldb) with int32 sums (k <= QP_QGEMM_K_MAX), then qp_q_requant per
  * element. Defines what the kernels compute. */
 void qp_qgemm_ref(int64_t m, int64_t n, int64_t k, const int8_t *a, int64_t lda, const int8_t *b,
-                  int64_t ldb, const struct qp_q_epilogue *ep, int8_t *y, int64_t ldy);
+                  int64_t ldb, const struct qp_q_epilogue *ep, void *y, int64_t ldy);
 
 /* ---- kernel entry points: rows 0..m-1, every panel, calling thread ---- */
 
-void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, int8_t *y,
+void qp_qgemm_block_c(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, void *y,
                       int64_t ldy);
 void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
-                         int8_t *y, int64_t ldy);
+                         void *y, int64_t ldy);

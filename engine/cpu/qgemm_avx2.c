@@ -78,18 +78,44 @@ QP_AVX2 __m256i requant(const bool bounded, __m256i acc, __m256 scale, __m256 bi
                    : requant8_i32(acc, scale, bias, post, &ep->act, ep->zero_point);
 }
 
-/* Requantize and store rows r and r + 1 (the latter only when both). */
+/* Element off of y (int8, or float with ep.f32_out). */
+QP_AVX2 void *y_at(const struct qp_qgemm *g, void *y, int64_t off)
+{
+    return (char *)y + off * (g->ep.f32_out ? (int64_t)sizeof(float) : 1);
+}
+
+/* The first nv (1..16) epilogue values of one row, unrounded, as floats. */
+QP_AVX2 void store_f32x16(float *y, __m256i lo, __m256i hi, const __m256 sb[6],
+                          const struct qp_q_epilogue *ep, int nv)
+{
+    __m256 v0 = _mm256_mul_ps(act8(_mm256_fmadd_ps(_mm256_cvtepi32_ps(lo), sb[0], sb[2]), &ep->act),
+                              sb[4]);
+    __m256 v1 = _mm256_mul_ps(act8(_mm256_fmadd_ps(_mm256_cvtepi32_ps(hi), sb[1], sb[3]), &ep->act),
+                              sb[5]);
+    _mm256_maskstore_ps(y, qp_avx2_mask(nv < 8 ? nv : 8), v0);
+    if (nv > 8)
+        _mm256_maskstore_ps(y + 8, qp_avx2_mask(nv - 8), v1);
+}
+
+/* Requantize (or, with ep.f32_out, store unrounded) rows r and r + 1 (the
+ * latter only when both). */
 QP_AVX2 void finish2(const bool bounded, const bool both, __m256i lo0, __m256i hi0, __m256i lo1,
                      __m256i hi1, const __m256 sb[6], const struct qp_q_epilogue *ep, int nv,
-                     int8_t *y, int64_t ldy)
+                     void *y, int64_t ldy)
 {
+    if (ep->f32_out) {
+        store_f32x16(y, lo0, hi0, sb, ep, nv);
+        if (both)
+            store_f32x16((float *)y + ldy, lo1, hi1, sb, ep, nv);
+        return;
+    }
     __m256i q = pack_rows16(requant(bounded, lo0, sb[0], sb[2], sb[4], ep),
                             requant(bounded, hi0, sb[1], sb[3], sb[5], ep),
                             both ? requant(bounded, lo1, sb[0], sb[2], sb[4], ep) : lo1,
                             both ? requant(bounded, hi1, sb[1], sb[3], sb[5], ep) : hi1);
     store_bytes16(y, _mm256_castsi256_si128(q), nv);
     if (both)
-        store_bytes16(y + ldy, _mm256_extracti128_si256(q, 1), nv);
+        store_bytes16((int8_t *)y + ldy, _mm256_extracti128_si256(q, 1), nv);
 }
 
 /* Widen len (<= KC) int8 values to int16, padded with a zero to even:
@@ -198,7 +224,7 @@ QP_AVX2 void kloop_rows(const int mr, const int16_t (*abuf)[KC + 2], const int16
 }
 
 QP_AVX2 void tile(const int mr, const bool bounded, const struct qp_qgemm *g, int64_t col, int nv,
-                  const int8_t *a, int64_t lda, const int16_t *pb, int8_t *y, int64_t ldy)
+                  const int8_t *a, int64_t lda, const int16_t *pb, void *y, int64_t ldy)
 {
     int16_t abuf[MR][KC + 2];
     __m256i acc[NACC];
@@ -219,14 +245,14 @@ QP_AVX2 void tile(const int mr, const bool bounded, const struct qp_qgemm *g, in
 #pragma GCC unroll 3
     for (int r = 0; r < mr; r += 2)
         finish2(bounded, r + 1 < mr, acc[2 * r], acc[2 * r + 1], acc[2 * r + 2], acc[2 * r + 3], sb,
-                &g->ep, nv, y + r * ldy, ldy);
+                &g->ep, nv, y_at(g, y, r * ldy), ldy);
 }
 
 /* Rows [0, mr) against every panel, for k <= KC: the rows are widened
  * once and every panel reuses them (B, at most KC x n int16, streams from
  * L1 / L2). */
 QP_AVX2 void row_tile(const int mr, const bool bounded, const struct qp_qgemm *g, const int8_t *a,
-                      int64_t lda, int8_t *y, int64_t ldy)
+                      int64_t lda, void *y, int64_t ldy)
 {
     int16_t abuf[MR][KC + 2];
     int64_t nq = (g->k + 1) / 2;
@@ -245,7 +271,7 @@ QP_AVX2 void row_tile(const int mr, const bool bounded, const struct qp_qgemm *g
 #pragma GCC unroll 3
         for (int r = 0; r < mr; r += 2)
             finish2(bounded, r + 1 < mr, acc[2 * r], acc[2 * r + 1], acc[2 * r + 2], acc[2 * r + 3],
-                    sb, &g->ep, nv, y + r * ldy + col, ldy);
+                    sb, &g->ep, nv, y_at(g, y, r * ldy + col), ldy);
     }
 }
 
@@ -253,27 +279,27 @@ QP_AVX2 void row_tile(const int mr, const bool bounded, const struct qp_qgemm *g
  * long k: panels outer, so a panel of B stays in L1 while the rows pass
  * (re-widening them per panel costs little next to k / 2 multiply steps). */
 QP_AVX2 void block(const bool bounded, const struct qp_qgemm *g, int64_t m, const int8_t *a,
-                   int64_t lda, int8_t *y, int64_t ldy)
+                   int64_t lda, void *y, int64_t ldy)
 {
     if (g->k <= KC) {
         int64_t i = 0;
         for (; i + MR <= m; i += MR)
-            row_tile(6, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(6, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
         switch (m - i) {
         case 5:
-            row_tile(5, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(5, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
             break;
         case 4:
-            row_tile(4, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(4, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
             break;
         case 3:
-            row_tile(3, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(3, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
             break;
         case 2:
-            row_tile(2, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(2, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
             break;
         case 1:
-            row_tile(1, bounded, g, a + i * lda, lda, y + i * ldy, ldy);
+            row_tile(1, bounded, g, a + i * lda, lda, y_at(g, y, i * ldy), ldy);
             break;
         default:
             break;
@@ -287,22 +313,22 @@ QP_AVX2 void block(const bool bounded, const struct qp_qgemm *g, int64_t m, cons
         const int16_t *pbp = g->pb + p * NR * kp;
         int64_t        i   = 0;
         for (; i + MR <= m; i += MR)
-            tile(6, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(6, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
         switch (m - i) {
         case 5:
-            tile(5, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(5, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
             break;
         case 4:
-            tile(4, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(4, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
             break;
         case 3:
-            tile(3, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(3, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
             break;
         case 2:
-            tile(2, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(2, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
             break;
         case 1:
-            tile(1, bounded, g, col, nv, a + i * lda, lda, pbp, y + i * ldy + col, ldy);
+            tile(1, bounded, g, col, nv, a + i * lda, lda, pbp, y_at(g, y, i * ldy + col), ldy);
             break;
         default:
             break;
@@ -311,7 +337,7 @@ QP_AVX2 void block(const bool bounded, const struct qp_qgemm *g, int64_t m, cons
 }
 
 void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
-                         int8_t *y, int64_t ldy)
+                         void *y, int64_t ldy)
 {
     if (g->bounded)
         block(true, g, m, a, lda, y, ldy);

@@ -84,7 +84,9 @@ enum qp_op {
     QP_OP_QCONV         = 33, /* x i8, w i8 [M,C/g,kh,kw], w_scale f32 [M] [, bias i32 [M]
                                * [, div f32 [M]]] -> i8; attr.conv (act exact, applied to
                                * the real value); with div the output is equalized:
-                               * channel c holds act(y_c) / div[c]; see "Quantized tensors" */
+                               * channel c holds act(y_c) / div[c]; an output with
+                               * scale 0 is f32: the real values, unrounded (no div);
+                               * see "Quantized tensors" */
     /* pooling (attr.pool) */
     QP_OP_MAX_POOL      = 40,
     QP_OP_AVG_POOL      = 41,

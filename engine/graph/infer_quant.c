@@ -108,6 +108,13 @@ enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_e
         (st = channel_vec(g, n, 3, QP_DTYPE_I32, m, "bias", err)) != QP_OK ||
         (st = channel_vec(g, n, 4, QP_DTYPE_F32, m, "channel divisor", err)) != QP_OK)
         return st;
+    /* an output without quantization (scale 0) is a float output: the real
+     * values, unrounded (a precision boundary, graph.h) */
+    const struct qp_tensor *y   = &g->tensors[n->out[0]];
+    bool                    f32 = y->scale == 0.0f && y->zero_point == 0;
+    if (f32 && qp_infer_in(g, n, 4))
+        return qp_infer_fail(g, n, err, QP_E_FORMAT,
+                             "a float output '%s' cannot carry channel divisors", y->name);
     /* shapes, pads and strides exactly as Conv, on an i8 x and w without the bias */
     int32_t saved = n->n_in;
     n->n_in       = 2;
@@ -115,7 +122,10 @@ enum qp_status qp_infer_qconv(struct qp_graph *g, struct qp_node *n, struct qp_e
     n->n_in       = saved;
     if (st != QP_OK)
         return st;
-    return check_params(g, n, &g->tensors[n->out[0]], "output", err);
+    y = &g->tensors[n->out[0]];
+    if (f32)
+        return qp_infer_set_out(g, n, 0, QP_DTYPE_F32, y->rank, y->dims, err);
+    return check_params(g, n, y, "output", err);
 }
 
 enum qp_status qp_infer_qadd(struct qp_graph *g, struct qp_node *n, struct qp_err *err)

@@ -356,6 +356,17 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
     return s;
 }
 
+/* The float tensor a QConv's output stands for: y itself at a float
+ * output, else y is "<float name>@i8". */
+static void layer_base(const struct qp_tensor *y, char *out, size_t n)
+{
+    size_t len = strlen(y->name);
+    if (y->dtype == QP_DTYPE_F32 || len < 3)
+        snprintf(out, n, "%s", y->name);
+    else
+        snprintf(out, n, "%.*s", (int)(len - 3), y->name);
+}
+
 /* One report row per Conv / QConv layer of the result graph. */
 static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c,
                              const struct plan *p, const double *sens, const double *sens_map,
@@ -386,16 +397,15 @@ static enum qp_status report(struct qp_build_result *r, const struct qp_calib *c
             continue;
         const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
         l->x_scale = x->scale;
-        l->y_scale = y->scale;
-        char   base[512];
-        size_t len = strlen(y->name); /* y is "<float name>@i8" */
-        snprintf(base, sizeof base, "%.*s", (int)(len > 3 ? len - 3 : len), y->name);
+        l->y_scale = y->scale; /* 0 at a float output */
+        char base[512];
+        layer_base(y, base, sizeof base);
         const struct qp_calib_watch *w = c ? qp_calib_find(c, base) : NULL;
         if (w) {
             struct qp_observer_stats st;
             qp_observer_stats(&w->obs, w->amax, &st);
             l->amax       = w->amax;
-            l->saturation = st.saturation;
+            l->saturation = y->dtype == QP_DTYPE_F32 ? 0.0 : st.saturation;
         }
     }
     return QP_OK;
@@ -423,9 +433,7 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
         const struct qp_node *nd = &r->g.nodes[i];
         if (nd->op != QP_OP_QCONV)
             continue;
-        const char *y   = r->g.tensors[nd->out[0]].name;
-        size_t      len = strlen(y);
-        snprintf(base[n], sizeof base[n], "%.*s", (int)(len > 3 ? len - 3 : len), y);
+        layer_base(&r->g.tensors[nd->out[0]], base[n], sizeof base[n]);
         names[n] = base[n];
         n++;
     }

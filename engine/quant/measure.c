@@ -184,7 +184,12 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
         const struct qp_calib_watch *w = qp_calib_find(m->c, names[l]);
         fi[l]                          = w ? w->tensor : -1;
         qi[l]                          = w ? tensor_index(eq, name) : -1;
-        if (qi[l] >= 0 && (gq->tensors[qi[l]].dtype != QP_DTYPE_I8 ||
+        if (w && qi[l] < 0) { /* a layer with a float output writes the tensor itself */
+            int32_t t = tensor_index(eq, names[l]), p = t >= 0 ? gq->tensors[t].producer : -1;
+            qi[l]     = p >= 0 && gq->nodes[p].op == QP_OP_QCONV ? t : -1;
+        }
+        if (qi[l] >= 0 && ((gq->tensors[qi[l]].dtype != QP_DTYPE_I8 &&
+                            gq->tensors[qi[l]].dtype != QP_DTYPE_F32) ||
                            qp_tensor_numel(&gq->tensors[qi[l]]) != w->numel))
             qi[l] = -1;
         if (qi[l] >= 0 && w->numel > most)
@@ -194,7 +199,7 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
             !(csum[l] = qp_calloc((size_t)tq->dims[1] + 1, sizeof **csum)))
             s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
     }
-    if (s == QP_OK && !(qbuf = qp_alloc((size_t)most)))
+    if (s == QP_OK && !(qbuf = qp_alloc((size_t)most * sizeof(float))))
         s = qp_fail(err, QP_E_NOMEM, "out of memory measuring layers");
     if (s == QP_OK)
         s = qp_detector_new(eq, m->spec, &det, err);
@@ -211,15 +216,17 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
             const struct qp_tensor *tq    = &gq->tensors[qi[l]];
             size_t                  count = (size_t)qp_tensor_numel(tq);
             s = qp_engine_read_tensor(m->c->e, fi[l], m->c->buf, count * sizeof(float), err);
+            bool f32 = tq->dtype == QP_DTYPE_F32;
             if (s == QP_OK)
-                s = qp_engine_read_tensor(eq, qi[l], qbuf, count, err);
+                s = qp_engine_read_tensor(eq, qi[l], qbuf, count * (f32 ? sizeof(float) : 1), err);
             int64_t ch = tq->rank >= 2 ? tq->dims[1] : 1, inner = 1;
             for (int32_t k = 2; k < tq->rank; k++)
                 inner *= tq->dims[k];
             const float *div = divisors(gq, qi[l]);
             for (size_t j = 0; j < count && s == QP_OK; j++) {
                 double y  = m->c->buf[j];
-                double dq = (double)((int32_t)qbuf[j] - tq->zero_point) * (double)tq->scale;
+                double dq = f32 ? (double)((const float *)(const void *)qbuf)[j]
+                                : (double)((int32_t)qbuf[j] - tq->zero_point) * (double)tq->scale;
                 double dv = y - (div ? dq * div[((int64_t)j / inner) % ch] : dq);
                 sig[l] += y * y;
                 noi[l] += dv * dv;

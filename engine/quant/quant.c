@@ -8,13 +8,12 @@
 #include "quant/quant_math.h"
 
 void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,
-                      const struct qp_q_epilogue *ep, int8_t *y)
+                      const struct qp_q_epilogue *ep, void *y)
 {
     QP_ASSERT(qp_q_act_is_exact(ep->act.act));
     for (int64_t r = 0; r < rows; r++)
         for (int64_t c = 0; c < cols; c++)
-            y[r * cols + c] =
-                qp_q_ep_apply(ep, c, acc[r * cols + c]);
+            qp_q_ep_store(ep, y, r * cols + c, c, acc[r * cols + c]);
 }
 
 void qp_q_quantize_ref(const float *x, int64_t n, float scale, int32_t zp, int8_t *q)

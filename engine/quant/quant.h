@@ -7,6 +7,7 @@
  * scale and bias, exact activation). Every fast path (AVX2, VNNI, CUDA) is
  * tested bit for bit against these.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "graph/graph.h"
@@ -18,13 +19,16 @@
  * Either post is NULL (1: scale[c] = input_scale * weight_scale[c] /
  * output_scale and bias[c] the layer's bias over output_scale, which needs
  * a homogeneous act), or scale and bias give the real value and post[c] =
- * 1 / output_scale. act must be exact (qp_q_act_is_exact). */
+ * 1 / output_scale. act must be exact (qp_q_act_is_exact). With f32_out the
+ * value is stored unrounded as float (a layer whose output no INT8 op
+ * reads: scale and bias real, post NULL). */
 struct qp_q_epilogue {
     const float         *scale;      /* [cols] */
     const float         *bias;       /* [cols], or NULL for none */
     const float         *post;       /* [cols], or NULL for 1 */
     struct qp_act_params act;
     int32_t              zero_point; /* of the output (0: symmetric) */
+    bool                 f32_out;    /* store the value unrounded, as float */
 };
 
 /* The epilogue of output channel c applied to one accumulator. */
@@ -35,9 +39,27 @@ static inline int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, in
                              ep->zero_point);
 }
 
-/* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]. */
+/* Its value before rounding (a float output). */
+static inline float qp_q_ep_real(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
+{
+    return qp_q_ep_value(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
+                         ep->act.alpha, ep->act.beta, ep->post ? ep->post[c] : 1.0f);
+}
+
+/* Element i of an epilogue's output y (int8, or float when f32_out). */
+static inline void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_t i, int64_t c,
+                                 int32_t acc)
+{
+    if (ep->f32_out)
+        ((float *)y)[i] = qp_q_ep_real(ep, c, acc);
+    else
+        ((int8_t *)y)[i] = qp_q_ep_apply(ep, c, acc);
+}
+
+/* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]
+ * (int8, or float when ep->f32_out). */
 void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,
-                      const struct qp_q_epilogue *ep, int8_t *y);
+                      const struct qp_q_epilogue *ep, void *y);
 
 void qp_q_quantize_ref(const float *x, int64_t n, float scale, int32_t zp, int8_t *q);
 void qp_q_dequantize_ref(const int8_t *q, int64_t n, float scale, int32_t zp, float *x);

@@ -9,6 +9,7 @@
  *   quantize    q = sat8(round_half_even(x / scale))
  *   dequantize  x = q * scale
  *   requantize  y = sat8(round_half_even(act(fma((float)acc, scale, bias)) * post))
+ *   or, at a float output, y = act(fma((float)acc, scale, bias)) * post
  *
  * Why each piece is the way it is:
  *  - One explicit fmaf: nvcc contracts a*b+c into an FMA by default and gcc
@@ -144,12 +145,19 @@ QP_HD int8_t qp_q_round_zp(float v, int32_t zp)
 
 /* The INT8 epilogue for one accumulator of output channel c; zp is the
  * output's zero point (0 for qpercept's own symmetric tensors). With
- * post = 1 (v * 1 == v exactly) scale and bias are in output units. */
+ * post = 1 (v * 1 == v exactly) scale and bias are in output units.
+ * qp_q_ep_value is the value before rounding: what a layer with a float
+ * output (a precision boundary: no INT8 reader) stores. */
+QP_HD float qp_q_ep_value(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
+                          float beta, float post)
+{
+    return qp_q_act(act, alpha, beta, fmaf((float)acc, scale, bias)) * post;
+}
+
 QP_HD int8_t qp_q_requant_post(int32_t acc, float scale, float bias, enum qp_act act, float alpha,
                                float beta, float post, int32_t zp)
 {
-    float v = fmaf((float)acc, scale, bias);
-    return qp_q_round_zp(qp_q_act(act, alpha, beta, v) * post, zp);
+    return qp_q_round_zp(qp_q_ep_value(acc, scale, bias, act, alpha, beta, post), zp);
 }
 
 QP_HD int8_t qp_q_requant(int32_t acc, float scale, float bias, enum qp_act act, float alpha,

@@ -200,6 +200,58 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *ou
 static bool           moves_data(enum qp_op op);
 static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div);
 
+/* Would an INT8 op compute on t: an INT8 Conv or an Add reading it, or
+ * reading what data movement and activations make of it? When none would,
+ * t is a precision boundary (a detection head's output): its conv writes
+ * the real values, unrounded. */
+static bool feeds_int8(struct qctx *q, int32_t t, int depth)
+{
+    struct qp_graph *g = q->g;
+    if (depth > 32)
+        return true; /* too far to tell: keep INT8 */
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        struct qp_act_params  a;
+        bool                  reads = false;
+        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
+            reads = reads || n->in[k] == t;
+        if (!reads)
+            continue;
+        if ((n->op == QP_OP_CONV && n->in[0] == t &&
+             q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8) ||
+            n->op == QP_OP_ADD)
+            return true;
+        if (!moves_data(n->op) && !qp_node_act(g, n, &a))
+            continue; /* a float op */
+        for (int32_t k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0 && feeds_int8(q, n->out[k], depth + 1))
+                return true;
+    }
+    return false;
+}
+
+/* INT8 conv ci (input xq) whose output y (after the fused activation) no
+ * INT8 op reads: the QConv writes y itself, f32 (graph.h). */
+static enum qp_status conv_f32_out(struct qctx *q, int32_t ci, int32_t xq, int32_t y,
+                                   const struct qp_act_params *act)
+{
+    struct qp_graph *g = q->g;
+    int32_t          wq, ws, bq, nc;
+    enum qp_status   st = quantize_weights(q, ci, g->tensors[xq].scale, &wq, &ws, &bq);
+    if (st == QP_OK)
+        st = new_node(q, QP_OP_QCONV, g->nodes[ci].name, 4, 1, &nc);
+    if (st != QP_OK)
+        return st;
+    struct qp_node *c = &g->nodes[ci], *n = &g->nodes[nc];
+    n->in[0] = xq, n->in[1] = wq, n->in[2] = ws, n->in[3] = bq, n->out[0] = y;
+    n->attr.conv     = c->attr.conv;
+    n->attr.conv.act = *act;
+    c->dead          = true;
+    q->st->layers[QP_PREC_INT8]++;
+    q->st->float_out++;
+    return QP_OK;
+}
+
 static enum qp_status conv_int8(struct qctx *q, int32_t ci)
 {
     struct qp_graph *g = q->g;
@@ -209,17 +261,21 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
         q->st->layers[QP_PREC_FP32]++; /* input not calibrated: stays float */
     if (st != QP_OK || xq < 0)
         return st;
-    /* fuse a following exact activation (SiLU and Sigmoid included) into the epilogue */
+    /* fuse a following exact activation (SiLU and Sigmoid included) into
+     * the epilogue; a head's output (no INT8 reader) stays float */
     struct qp_act_params act  = {QP_ACT_NONE, 0.0f, 0.0f};
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
     struct qp_act_params a;
+    bool f32 = g->nodes[ci].attr.conv.group == 1 && !feeds_int8(q, y, 0); /* GEMM paths only */
     if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) &&
-        scale_of(q, next->out[0]) > 0) {
+        (f32 || scale_of(q, next->out[0]) > 0)) {
         act        = a;
         next->dead = true;
         y          = next->out[0];
     }
+    if (f32)
+        return conv_f32_out(q, ci, xq, y, &act);
     float   sy = scale_of(q, y);
     int32_t wq, ws, bq, yq, nc;
     if (sy <= 0.0f) { /* output not calibrated: stay float */

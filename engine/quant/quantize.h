@@ -10,37 +10,41 @@
  *         round half to even), bias i32 in units of x.scale * w_scale[c],
  *         activations per tensor symmetric with scale = amax / 127 (amax from
  *         the calibration observers, by tensor name); a following exact
- *         activation (ReLU, LeakyReLU, Clip, HardSigmoid, HardSwish) is fused
- *         into the epilogue;
+ *         activation (quant_math.h: ReLU, LeakyReLU, Clip, HardSigmoid,
+ *         HardSwish, Sigmoid, SiLU) is fused into the epilogue, so the
+ *         pre-activation is never rounded. A layer whose output no INT8 op
+ *         would read (feeds_int8: a detection head's boxes and scores, through
+ *         Split / Reshape / Sigmoid ... to the graph outputs) writes the real
+ *         values as f32 instead: no rounding at the precision boundary;
  *   FP16  weights stored as binary16 (an f16 constant and a Cast, folded
  *         to f32 binary16 values when the graph is opened: the CPU computes
  *         in FP32 on those weights with FP32 activations; engine files keep
  *         the f16 bytes for the CUDA backend);
  *   FP32  untouched.
- * Around INT8 layers the pass keeps values INT8 as far as it can: SiLU,
- * Sigmoid, Tanh and the exact activations on an INT8 value become QLut
- * table ops (unless no reader of their output would use it as INT8: then
- * quantizing it would only add rounding, and they stay float), Add of two
- * INT8 values of one shape becomes QAdd, and data movement (Concat, MaxPool, Resize, Slice, Split, Reshape, Transpose ...)
- * runs on INT8 when all its data inputs are INT8 (a Concat only when the
- * input scales are within a factor QP_QUANT_CONCAT_RATIO of each other,
- * requantizing the others to the largest: one scale for a box regression and
- * a class probability would ruin the probability). Every other reader of an
- * INT8 value reads the float tensor of the original name, produced by a
- * Dequantize node; Quantize nodes are added where a float value enters an
- * INT8 op. The INT8 twin of tensor "t" is named "t@i8", so reports and
- * tests can find it.
+ * Around INT8 layers the pass keeps values INT8 as far as it can: other
+ * activations on an INT8 value become QLut table ops (unless no reader of
+ * their output would use it as INT8: then quantizing it would only add
+ * rounding, and they stay float), Add of two INT8 values of one shape
+ * becomes QAdd, and data movement (Concat, MaxPool, Resize, Slice, Split,
+ * Reshape, Transpose ...) runs on INT8 when all its data inputs are INT8 (a
+ * Concat only when the input scales are within a factor
+ * QP_QUANT_CONCAT_RATIO of each other, requantizing the others to the
+ * largest: one scale for a box regression and a class probability would
+ * ruin the probability). Every other reader of an INT8 value reads the
+ * float tensor of the original name, produced by a Dequantize node;
+ * Quantize nodes are added where a float value enters an INT8 op. The INT8
+ * twin of tensor "t" is named "t@i8", so reports and tests can find it.
  *
- * Channel equalization through tables: a per-tensor scale is set by the
- * widest channel, so a channel whose values stay inside a step or two (a
- * SiLU output living in its small negative range: |x| < 0.28 beside
- * channels reaching 80) quantizes to a constant. When every reader of a
- * QLut's output is an INT8 depthwise Conv, the QLut instead computes
- * f(x) / s[c] per channel c, s[c] = clamp(max|x_c| / amax, 1/64, 1) so each
- * channel fills the INT8 range, and each reader's weights of channel c are
- * multiplied by s[c] (exact: depthwise weights are quantized per channel,
- * and the table is built once on the host, so every target agrees). A
- * float reader, if one remains, gets Dequantize then a multiply by s.
+ * Channel equalization: a per-tensor scale is set by the widest channel, so
+ * a channel whose values stay inside a step or two (a SiLU output living
+ * in its small negative range: |x| < 0.28 beside channels reaching 80)
+ * quantizes to a constant. When every reader of an INT8 tensor can absorb
+ * it (INT8 Convs, activations that become tables), its producer (QConv's
+ * post, a QLut's per-channel tables) writes x_c / s[c] instead, and each
+ * reader takes s back: depthwise weights and tables exactly (s[c] = max|x_c|
+ * / amax, so each channel fills the INT8 range), other convs' weights with
+ * the cross-layer-equalization balance (quantize.c, equalizer). A float
+ * reader, if one remains, gets Dequantize then a multiply by s.
  */
 #include "graph/graph.h"
 
@@ -79,7 +83,8 @@ struct qp_quant_stats {
     int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
     int32_t quantize, dequantize;  /* boundary nodes left in the graph */
     int32_t requant;               /* Concat inputs requantized */
-    int32_t equalized;             /* QLut outputs equalized per channel */
+    int32_t equalized;             /* tensors equalized per channel */
+    int32_t float_out;             /* INT8 layers writing a float output */
 };
 
 /* g must be linked and inferred, BatchNorm folded, activations not yet

@@ -82,10 +82,14 @@ static void test_build_roundtrip(void)
     CU_ASSERT_FATAL(s == QP_OK);
     CU_ASSERT(r.n_layers > 50);
     CU_ASSERT_EQUAL(r.stats.layers[QP_PREC_INT8], r.n_layers);
+    /* the 9 head convs (box, objectness, class at 3 strides) write floats */
+    int32_t f32 = 0;
     for (int32_t i = 0; i < r.n_layers; i++) {
         CU_ASSERT(r.layers[i].precision == QP_PREC_INT8);
-        CU_ASSERT(r.layers[i].y_scale > 0.0f && r.layers[i].saturation < 0.05);
+        f32 += r.layers[i].y_scale == 0.0f && r.layers[i].saturation == 0.0;
+        CU_ASSERT(r.layers[i].y_scale >= 0.0f && r.layers[i].saturation < 0.05);
     }
+    CU_ASSERT(f32 == 9 && r.stats.float_out == 9);
     CU_ASSERT_EQUAL(strlen(r.calib_sha256), 64);
 
     /* save, then open both the file and the in-memory graph */

@@ -245,10 +245,83 @@ static void test_infer_rejects(void)
     qp_graph_fini(&b.g);
 }
 
+/* A float output (y with scale 0, graph.h): inference makes y f32, the GEMM
+ * and IM2COL paths store the epilogue's real value unrounded, bit for bit
+ * qp_q_ep_value with the folded scale and bias; depthwise does not offer
+ * it, and channel divisors cannot go with it. */
+static void test_float_output(void)
+{
+    static const size_t which[] = {0, 1, 2, 7, 8, 11, 13}; /* every non-depthwise path */
+    struct qp_pool     *pool    = NULL;
+    CU_ASSERT_FATAL(qp_pool_new(3, &pool, NULL) == QP_OK);
+    int64_t bad = 0, checked = 0;
+    for (size_t wi = 0; wi < sizeof which / sizeof which[0]; wi++) {
+        const struct qcase *q = &cases[which[wi]];
+        struct built        b;
+        build(q, &b);
+        struct qp_node   *n = &b.g.nodes[b.node];
+        struct qp_tensor *y = &b.g.tensors[n->out[0]];
+        y->scale = 0.0f, y->zero_point = 0;
+        CU_ASSERT_FATAL(qp_infer_node(&b.g, n, NULL) == QP_OK);
+        CU_ASSERT_FATAL(y->dtype == QP_DTYPE_F32);
+        free(b.y);
+        b.y = malloc((size_t)(q->n * b.oh * b.ow * q->m) * sizeof(float));
+        CU_ASSERT_FATAL(run(&b, wi % 2 ? pool : NULL) == QP_OK);
+        const int8_t  *w  = b.g.tensors[1].data;
+        const float   *ws = b.g.tensors[2].data;
+        const int32_t *bi = q->bias ? b.g.tensors[4].data : NULL;
+        const float   *yf = (const float *)(const void *)b.y;
+        int64_t        cg = q->c / q->group, mg = q->m / q->group;
+        for (int64_t bb = 0; bb < q->n; bb++)
+            for (int64_t oh = 0; oh < b.oh; oh++)
+                for (int64_t ow = 0; ow < b.ow; ow++)
+                    for (int64_t m = 0; m < q->m; m++) {
+                        int64_t gi = m / mg, wsum = 0;
+                        int32_t acc = 0;
+                        for (int64_t c = 0; c < cg; c++)
+                            for (int64_t i = 0; i < q->kh; i++)
+                                for (int64_t j = 0; j < q->kw; j++) {
+                                    int32_t wv = w[((m * cg + c) * q->kh + i) * q->kw + j];
+                                    acc += xin(q, b.x, bb, gi * cg + c,
+                                               oh * q->sh - q->pt + i * q->dh,
+                                               ow * q->sw - q->pl + j * q->dw) *
+                                           wv;
+                                    wsum += wv;
+                                }
+                        double sc   = (double)0.05f * (double)ws[m]; /* real units */
+                        float  bias = (float)(((double)(bi ? bi[m] : 0) -
+                                               (double)q->zx * (double)wsum) * sc);
+                        float  want = qp_q_ep_value(acc, (float)sc, bias, q->act, n->attr.conv.act.alpha,
+                                                    n->attr.conv.act.beta, 1.0f);
+                        float  got  = yf[((bb * b.oh + oh) * b.ow + ow) * q->m + m];
+                        bad += memcmp(&got, &want, sizeof got) != 0;
+                        checked++;
+                    }
+        free(b.x);
+        free(b.y);
+        qp_graph_fini(&b.g);
+    }
+    qp_pool_free(pool);
+    CU_ASSERT(checked > 5000);
+    CU_ASSERT_EQUAL(bad, 0);
+
+    struct built b; /* depthwise: not offered by the kernel */
+    build(&cases[4], &b);
+    struct qp_node *n = &b.g.nodes[b.node];
+    b.g.tensors[n->out[0]].scale = 0.0f, b.g.tensors[n->out[0]].zero_point = 0;
+    CU_ASSERT_FATAL(qp_infer_node(&b.g, n, NULL) == QP_OK);
+    CU_ASSERT(!qp_cpu_ops[QP_OP_QCONV].supports(&b.g, n));
+    free(b.x);
+    free(b.y);
+    qp_graph_fini(&b.g);
+    QP_TEST_RAN();
+}
+
 static CU_TestInfo tests[] = {
     {"every path, calling thread", test_single_thread},
     {"every path, thread pool", test_pool},
     {"inference rejects", test_infer_rejects},
+    {"float output", test_float_output},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {{"cpu_qconv", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};

@@ -160,9 +160,9 @@ static int64_t n_diff(const int8_t *y, int64_t ldy, const int8_t *want, int64_t 
 enum path { PATH_REF, PATH_C, PATH_AVX2, PATH_POOL };
 
 /* Y of one path, stride c->ldy, with the row gaps poisoned first. */
-static void run_path(const struct qcase *c, enum path p, struct qp_pool *pool, int8_t *y)
+static void run_path(const struct qcase *c, enum path p, struct qp_pool *pool, void *y)
 {
-    memset(y, 0x5a, (size_t)(c->m * c->ldy));
+    memset(y, 0x5a, (size_t)(c->m * c->ldy) * (c->ep.f32_out ? sizeof(float) : 1));
     if (p == PATH_REF) {
         qp_qgemm_ref(c->m, c->n, c->k, c->a, c->lda, c->b, c->ldb, &c->ep, y, c->ldy);
         return;
@@ -399,6 +399,59 @@ static void test_special_epilogue_values(void)
     QP_TEST_RAN();
 }
 
+/* A float output (ep.f32_out): every kernel stores exactly the epilogue's
+ * unrounded value, qp_q_ep_value of the exact int64 sum, for every exact
+ * activation, on full and partial tiles and panels; the gaps between rows
+ * stay untouched. */
+static void test_float_output(void)
+{
+    static const int64_t shapes[][3] = {{13, 37, 45}, {37, 41, 99}, {6, 16, 300}, {1, 3, 7}};
+    struct qp_pool      *pool        = NULL;
+    CU_ASSERT_FATAL(qp_pool_new(3, &pool, NULL) == QP_OK);
+    int64_t bad = 0, gaps = 0, checked = 0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (int ai = 0; ai < N_ACTS; ai++) {
+            struct qcase c;
+            case_alloc(&c, shapes[si][0], shapes[si][1], shapes[si][2]);
+            case_fill(&c, 5000u + (uint32_t)(si * N_ACTS + (size_t)ai), ai);
+            c.ep.f32_out    = true;
+            c.ep.post       = NULL;
+            c.ep.zero_point = 0;
+            float *y = qp_alloc((size_t)(c.m * c.ldy) * sizeof(float));
+            QP_ASSERT(y);
+            for (int p = PATH_REF; p <= PATH_POOL; p++) {
+                if (p == PATH_AVX2 && !have_avx2())
+                    continue;
+                run_path(&c, (enum path)p, pool, y);
+                for (int64_t i = 0; i < c.m; i++) {
+                    for (int64_t j = 0; j < c.n; j++) {
+                        int64_t sum = 0;
+                        for (int64_t r = 0; r < c.k; r++)
+                            sum += (int64_t)c.a[i * c.lda + r] * (int64_t)c.b[j * c.ldb + r];
+                        float want = qp_q_ep_value((int32_t)sum, c.scale[j],
+                                                   c.ep.bias ? c.bias[j] : 0.0f, c.ep.act.act,
+                                                   c.ep.act.alpha, c.ep.act.beta, 1.0f);
+                        float got  = y[i * c.ldy + j];
+                        bad += memcmp(&got, &want, sizeof got) != 0 && !(got != got && want != want);
+                        checked++;
+                    }
+                    for (int64_t j = c.n; j < c.ldy; j++) {
+                        uint32_t u;
+                        memcpy(&u, &y[i * c.ldy + j], sizeof u);
+                        gaps += u != 0x5a5a5a5au;
+                    }
+                }
+            }
+            qp_free(y);
+            case_free(&c);
+        }
+    qp_pool_free(pool);
+    CU_ASSERT(checked > 10000);
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT_EQUAL(gaps, 0);
+    QP_TEST_RAN();
+}
+
 /* qp_qgemm_ep_bounded: which epilogues may take the short form; and the
  * kernels agree with the reference on both sides of the decision (a
  * LeakyReLU slope that is NaN, huge or ordinary). */
@@ -585,6 +638,7 @@ static CU_TestInfo qgemm_tests[] = {
     {"C kernel equals the reference on every shape", test_c_kernel_matches_ref},
     {"AVX2 kernel equals the reference on every shape", test_avx2_kernel_matches_ref},
     {"every exact activation on every kernel", test_every_exact_activation},
+    {"float output: the unrounded epilogue on every kernel", test_float_output},
     {"K = 4096 extremes are exact", test_extremes_k4096},
     {"K = QP_QGEMM_K_MAX does not overflow", test_extremes_k_max},
     {"the epilogue rounds once (fma)", test_epilogue_is_one_fma},

@@ -69,7 +69,7 @@ static void test_requant_rounds_and_saturates(void)
     const int32_t acc[6] = {1, 3, 5, -1, 1000000, -1000000};
     const float   scale[6] = {0.5f, 0.5f, 0.5f, 0.5f, 1.0f, 1.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, NULL, NULL, {QP_ACT_NONE, 0, 0}, 0};
+    struct qp_q_epilogue ep = {scale, NULL, NULL, {QP_ACT_NONE, 0, 0}, 0, false};
     qp_q_requant_ref(acc, 1, 6, &ep, y);
     CU_ASSERT_EQUAL(y[0], 0);    /*  0.5 ->  0 */
     CU_ASSERT_EQUAL(y[1], 2);    /*  1.5 ->  2 */
@@ -86,7 +86,7 @@ static void test_requant_per_channel_and_bias(void)
     const float   scale[3] = {0.1f, 0.25f, 2.0f};
     const float   bias[3]  = {0.0f, 1.0f, -3.0f};
     int8_t        y[6];
-    struct qp_q_epilogue ep = {scale, bias, NULL, {QP_ACT_NONE, 0, 0}, 0};
+    struct qp_q_epilogue ep = {scale, bias, NULL, {QP_ACT_NONE, 0, 0}, 0, false};
     qp_q_requant_ref(acc, 2, 3, &ep, y);
     CU_ASSERT_EQUAL(y[0], 1);    /* 10 * 0.1 = 1.0000000149 -> 1 */
     CU_ASSERT_EQUAL(y[1], 4);    /* 2.5 + 1 = 3.5 -> 4 (even) */

@@ -323,10 +323,12 @@ static void test_structure(void)
     struct qp_graph       g;
     struct qp_quant_stats st;
     front_quant(&g, &st);
-    /* Quantize, QConv(+Relu), QConv(+Sigmoid), MaxPool, Dequantize: nothing else */
-    CU_ASSERT(g.n_nodes == 5 && count_op(&g, QP_OP_QUANTIZE) == 1 &&
+    /* Quantize, QConv(+Relu), QConv(+Sigmoid), MaxPool: nothing else. conv2's
+     * output reaches the graph output through MaxPool alone, so no INT8 op
+     * reads it: conv2 writes s as f32, unrounded, and the pool runs float */
+    CU_ASSERT(g.n_nodes == 4 && count_op(&g, QP_OP_QUANTIZE) == 1 &&
               count_op(&g, QP_OP_QCONV) == 2 && count_op(&g, QP_OP_QLUT) == 0 &&
-              count_op(&g, QP_OP_DEQUANTIZE) == 1);
+              count_op(&g, QP_OP_DEQUANTIZE) == 0);
     int32_t c1 = node_named(&g, "conv1"), c2 = node_named(&g, "conv2"), mp = node_named(&g, "pool");
     CU_ASSERT_FATAL(c1 >= 0 && c2 >= 0 && mp >= 0);
     CU_ASSERT(node_named(&g, "sig") < 0); /* inside conv2's epilogue */
@@ -335,25 +337,26 @@ static void test_structure(void)
     CU_ASSERT(reads(&g, g.tensors[g.nodes[c1].in[0]].producer, 0, "x"));
     CU_ASSERT(reads(&g, c1, 0, "x@i8") && reads(&g, c2, 0, "r1@i8"));
     CU_ASSERT(qp_graph_find_tensor(&g, "c2@i8") < 0); /* the pre-activation is never rounded */
-    CU_ASSERT(g.nodes[mp].op == QP_OP_MAX_POOL && reads(&g, mp, 0, "s@i8"));
-    const char *twins[3] = {"x", "r1", "s"}; /* scale amax / 127, zero point 0 */
-    for (int i = 0; i < 3; i++) {
+    const struct qp_tensor *sf = &g.tensors[g.nodes[c2].out[0]];
+    CU_ASSERT(strcmp(sf->name, "s") == 0 && sf->dtype == QP_DTYPE_F32 && sf->scale == 0.0f);
+    CU_ASSERT(g.nodes[mp].op == QP_OP_MAX_POOL && reads(&g, mp, 0, "s"));
+    const char *twins[2] = {"x", "r1"}; /* scale amax / 127, zero point 0 */
+    for (int i = 0; i < 2; i++) {
         char name[16];
         snprintf(name, sizeof name, "%s@i8", twins[i]);
         CU_ASSERT_EQUAL(tscale(&g, name), scale(twins[i]));
         CU_ASSERT_EQUAL(g.tensors[qp_graph_find_tensor(&g, name)].zero_point, 0);
     }
-    CU_ASSERT_EQUAL(tscale(&g, "y@i8"), scale("s")); /* the pool's input's */
-    /* the output: same name, f32, same shape, from the twin */
+    /* the output: same name, f32, same shape, from the float pool */
     CU_ASSERT_EQUAL_FATAL(g.n_outputs, 1);
     const struct qp_tensor *y = &g.tensors[g.outputs[0]];
     CU_ASSERT(strcmp(y->name, "y") == 0 && y->dtype == QP_DTYPE_F32 && y->rank == 4 &&
               memcmp(y->dims, XD, sizeof XD) == 0);
-    CU_ASSERT(g.nodes[y->producer].op == QP_OP_DEQUANTIZE && reads(&g, y->producer, 0, "y@i8"));
+    CU_ASSERT(y->producer == mp);
     CU_ASSERT(st.layers[QP_PREC_INT8] == 2 && st.layers[QP_PREC_FP16] == 0 &&
               st.layers[QP_PREC_FP32] == 0);
-    CU_ASSERT(st.lut == 0 && st.add == 0 && st.moved == 1 && st.quantize == 1 &&
-              st.dequantize == 1 && st.requant == 0 && st.equalized == 0);
+    CU_ASSERT(st.lut == 0 && st.add == 0 && st.moved == 0 && st.quantize == 1 &&
+              st.dequantize == 0 && st.requant == 0 && st.equalized == 0 && st.float_out == 1);
     /* weights and bias to the formulas; channel 0's ties go to even */
     check_weights(&g, c1, w1, b1, NULL, scale("x"));
     check_weights(&g, c2, w2, NULL, NULL, scale("r1"));
@@ -378,7 +381,9 @@ static void test_precisions(void)
     int32_t c2 = node_named(&g, "conv2");
     CU_ASSERT_FATAL(c2 >= 0);
     CU_ASSERT(g.nodes[c2].op == QP_OP_CONV && reads(&g, c2, 0, "r1") && reads(&g, c2, 1, "w2"));
-    CU_ASSERT_EQUAL(g.nodes[g.tensors[g.nodes[c2].in[0]].producer].op, QP_OP_DEQUANTIZE);
+    /* conv1's output only feeds a float layer: conv1 writes r1 as f32 */
+    CU_ASSERT_EQUAL(g.nodes[g.tensors[g.nodes[c2].in[0]].producer].op, QP_OP_QCONV);
+    CU_ASSERT(g.tensors[g.nodes[c2].in[0]].dtype == QP_DTYPE_F32 && st.float_out == 1);
     CU_ASSERT_EQUAL(count_op(&g, QP_OP_SIGMOID), 1); /* its input is float */
     CU_ASSERT(st.layers[QP_PREC_INT8] == 1 && st.layers[QP_PREC_FP32] == 1 && st.lut == 0);
     qp_graph_fini(&g);
@@ -709,11 +714,12 @@ static void test_uncalibrated(void)
     struct qp_graph       g;
     struct qp_quant_stats st;
     model_a();
-    qo.zero = "s"; /* the Sigmoid's output: it stays float, out of conv2's epilogue */
+    qo.zero = "r1"; /* the Relu's output: it runs float after conv1 (INT8, its
+                     * own output c1 calibrated); conv2 has no INT8 input: float */
     front_quant(&g, &st);
-    CU_ASSERT(count_op(&g, QP_OP_QCONV) == 2 && count_op(&g, QP_OP_CONV) == 0);
+    CU_ASSERT(count_op(&g, QP_OP_QCONV) == 1 && count_op(&g, QP_OP_CONV) == 1);
     CU_ASSERT(count_op(&g, QP_OP_SIGMOID) == 1 && count_op(&g, QP_OP_QLUT) == 0);
-    CU_ASSERT(st.layers[QP_PREC_INT8] == 2 && st.lut == 0);
+    CU_ASSERT(st.layers[QP_PREC_INT8] == 1 && st.layers[QP_PREC_FP32] == 1 && st.lut == 0);
     struct qp_engine *f = open_run(NULL, false), *q = open_run(&g, false);
     check_close(q, f, 0, N, 2.0 * scale("s"));
     qp_engine_free(q);
