@@ -167,10 +167,15 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             "out scale", "out amax", "saturated", "SQNR dB", "sens mAP", "sens dB");
     for (int32_t i = 0; i < r->n_layers; i++) {
         const struct qp_build_layer *l = &r->layers[i];
+        char                         ys[32];
+        if (l->y_scale > 0.0f)
+            snprintf(ys, sizeof ys, "%.4g", (double)l->y_scale);
+        else
+            snprintf(ys, sizeof ys, "f32"); /* a float output (precision boundary) */
         if (l->precision == QP_PREC_INT8)
-            fprintf(f, "%-36.36s %-5s %10.4g %10.4g %10.4g %8.4f%% %8s %8s %8s\n", l->name,
-                    qp_precision_name(l->precision), (double)l->x_scale, (double)l->y_scale,
-                    (double)l->amax, 100.0 * l->saturation, dbs(l->sqnr_db, a, sizeof a),
+            fprintf(f, "%-36.36s %-5s %10.4g %10s %10.4g %8.4f%% %8s %8s %8s\n", l->name,
+                    qp_precision_name(l->precision), (double)l->x_scale, ys, (double)l->amax,
+                    100.0 * l->saturation, dbs(l->sqnr_db, a, sizeof a),
                     maps(l->sensitivity_map, c, sizeof c), dbs(l->sensitivity_db, b, sizeof b));
         else
             fprintf(f, "%-36.36s %-5s %10s %10s %10s %9s %8s %8s %8s\n", l->name,

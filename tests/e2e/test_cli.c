@@ -261,6 +261,7 @@ static void test_inspect_engine(void)
                                         "input   images",
                                         "output  output",
                                         "build report:",
+                                        "9 float outputs", /* the head convs */
                                         "activation arena"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(out, words[i])) {
