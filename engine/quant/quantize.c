@@ -114,6 +114,15 @@ static enum qp_status dequantize_to(struct qctx *q, int32_t tq, int32_t t)
     return QP_OK;
 }
 
+/* Does live node n read tensor t? */
+static bool node_reads(const struct qp_node *n, int32_t t)
+{
+    for (int32_t k = 0; !n->dead && k < n->n_in; k++)
+        if (n->in[k] == t)
+            return true;
+    return false;
+}
+
 /* The single reader of t when there is exactly one and t is no graph output. */
 static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
 {
@@ -212,10 +221,7 @@ static bool feeds_int8(struct qctx *q, int32_t t, int depth)
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        bool                  reads = false;
-        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
-            reads = reads || n->in[k] == t;
-        if (!reads)
+        if (!node_reads(n, t))
             continue;
         if ((n->op == QP_OP_CONV && n->in[0] == t &&
              q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8) ||
@@ -349,12 +355,9 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
     if (g->tensors[y].rank != 4 || (g->tensors[y].flags & QP_TENSOR_OUTPUT))
         return false;
     for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct qp_node *n     = &g->nodes[i];
-        bool                  reads = false;
+        const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
-            reads = reads || n->in[k] == y;
-        if (!reads)
+        if (!node_reads(n, y))
             continue;
         readers++;
         if (qp_node_act(g, n, &a) && n->in[0] == y)
@@ -464,10 +467,7 @@ static bool int8_reader(struct qctx *q, int32_t y)
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        bool                  reads = false;
-        for (int32_t k = 0; !n->dead && k < n->n_in; k++)
-            reads = reads || n->in[k] == y;
-        if (!reads)
+        if (!node_reads(n, y))
             continue;
         if (n->op == QP_OP_CONV && n->in[0] == y &&
             q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8)
