@@ -60,8 +60,11 @@ struct qp_backend_ops {
  * values from wider ones: Quantize, QConv, QAdd, QLut (an i8 output at -128
  * or 127 is a value the calibrated range could not hold). */
 bool    qp_saturation_counted(const struct qp_graph *g, const struct qp_node *n);
-/* Elements of x[0..n) equal to -128 or 127. */
+/* Elements of x[0..n) equal to -128 or 127: the fastest implementation
+ * this CPU has (saturation_avx2.c), or the plain loop (the reference). */
 int64_t qp_count_saturated(const int8_t *x, int64_t n);
+int64_t qp_count_saturated_ref(const int8_t *x, int64_t n);
+int64_t qp_count_saturated_avx2(const int8_t *x, int64_t n);
 
 extern const struct qp_backend_ops qp_backend_cpu;
 

@@ -8,6 +8,7 @@
  * calls these: reaching one is our bug, and it panics. NEON fast paths will
  * be their own *_neon.c files.
  */
+#include "backend.h"
 #include "cpu/conv.h"
 #include "cpu/gemm.h"
 #include "cpu/pooling.h"
@@ -125,5 +126,11 @@ void qp_qelem_lut_channels_avx2(const int8_t *x, int64_t pixels, int64_t ch, con
                                 int8_t *y)
 {
     (void)x, (void)pixels, (void)ch, (void)tables, (void)y;
+    UNREACHABLE();
+}
+
+int64_t qp_count_saturated_avx2(const int8_t *x, int64_t n)
+{
+    (void)x, (void)n;
     UNREACHABLE();
 }

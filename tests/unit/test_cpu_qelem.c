@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "core/alloc.h"
 #include "cpu/cpu.h"
 #include "cpu/qelem.h"
@@ -1008,6 +1009,33 @@ static void test_print_throughput(void)
     QP_TEST_RAN();
 }
 
+/* The run-time saturation count (backend.h): the AVX2 loop equals the
+ * reference on every length up to a few vectors and a long tensor, with
+ * -128 and 127 frequent, and both equal a hand count. */
+static void test_count_saturated(void)
+{
+    static int8_t x[70000];
+    rng_state     = 4242;
+    int64_t marks = 0;
+    for (size_t i = 0; i < sizeof x; i++) {
+        uint32_t r = rnd() % 8;
+        x[i]       = r == 0 ? 127 : r == 1 ? -128 : (int8_t)(rnd() % 254 - 127 + (r & 1));
+        marks += x[i] == 127 || x[i] == -128;
+    }
+    CU_ASSERT_EQUAL(qp_count_saturated_ref(x, (int64_t)sizeof x), marks);
+    CU_ASSERT_EQUAL(qp_count_saturated(x, (int64_t)sizeof x), marks);
+    CU_ASSERT(marks > (int64_t)sizeof x / 5);
+    if (!qp_cpu_features()->avx2)
+        QP_TEST_SKIP("saturation count: this CPU has no AVX2");
+    int64_t bad = 0;
+    for (int64_t n = 0; n <= 200; n++)
+        for (int64_t off = 0; off < 3; off++)
+            bad += qp_count_saturated_avx2(x + off, n) != qp_count_saturated_ref(x + off, n);
+    bad += qp_count_saturated_avx2(x, (int64_t)sizeof x) != marks;
+    CU_ASSERT_EQUAL(bad, 0);
+    QP_TEST_RAN();
+}
+
 static CU_TestInfo loop_tests[] = {
     {"quantize: AVX2 == reference == contract", test_quantize_matches_contract},
     {"quantize: special values and zero points", test_quantize_special_values},
@@ -1018,6 +1046,7 @@ static CU_TestInfo loop_tests[] = {
     {"qlut: tables of sigmoid, SiLU, leaky, identity", test_qlut_tables},
     {"threaded equals single-threaded", test_threaded_equals_single},
     {"throughput (information)", test_print_throughput},
+    {"saturation count: AVX2 == reference == hand count", test_count_saturated},
     CU_TEST_INFO_NULL,
 };
 
