@@ -212,12 +212,14 @@ static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y
 /* Would an INT8 op compute on t: an INT8 Conv or an Add reading it, or
  * reading what data movement and activations make of it? When none would,
  * t is a precision boundary (a detection head's output): its conv writes
- * the real values, unrounded. */
-static bool feeds_int8(struct qctx *q, int32_t t, int depth)
+ * the real values, unrounded. *budget bounds the walk (a hostile graph of
+ * branching data movement could make it exponential): when it runs out,
+ * the answer is yes, the safe one. */
+static bool feeds_int8(struct qctx *q, int32_t t, int32_t *budget)
 {
     struct qp_graph *g = q->g;
-    if (depth > 32)
-        return true; /* too far to tell: keep INT8 */
+    if (--*budget < 0)
+        return true;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
@@ -230,7 +232,7 @@ static bool feeds_int8(struct qctx *q, int32_t t, int depth)
         if (!moves_data(n->op) && !qp_node_act(g, n, &a))
             continue; /* a float op */
         for (int32_t k = 0; k < n->n_out; k++)
-            if (n->out[k] >= 0 && feeds_int8(q, n->out[k], depth + 1))
+            if (n->out[k] >= 0 && feeds_int8(q, n->out[k], budget))
                 return true;
     }
     return false;
@@ -273,7 +275,8 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
     struct qp_act_params a;
-    bool f32 = g->nodes[ci].attr.conv.group == 1 && !feeds_int8(q, y, 0); /* GEMM paths only */
+    int32_t budget = 256;
+    bool    f32    = g->nodes[ci].attr.conv.group == 1 && !feeds_int8(q, y, &budget); /* GEMM paths */
     if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) &&
         (f32 || scale_of(q, next->out[0]) > 0)) {
         act        = a;
