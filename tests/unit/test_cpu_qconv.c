@@ -243,6 +243,27 @@ static void test_infer_rejects(void)
     CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_FORMAT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "weight scale 'ws'[3]"));
     ((float *)b.g.tensors[2].data)[3] = 0.01f;
+    /* a float output cannot carry channel divisors: a second QConv on the
+     * same tensors with a divisor input and an output of scale 0 */
+    int32_t td, ty2, n2;
+    int64_t m = cases[0].m;
+    float  *dv;
+    CU_ASSERT_FATAL(qp_graph_add_tensor(&b.g, "div", &td, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_set_const(&b.g, td, QP_DTYPE_F32, 1, &m, (void **)&dv, NULL) == QP_OK);
+    for (int64_t i = 0; i < m; i++)
+        dv[i] = 0.5f;
+    CU_ASSERT_FATAL(qp_graph_add_tensor(&b.g, "y2", &ty2, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_graph_add_node(&b.g, QP_OP_QCONV, "qconv2", 5, 1, &n2, NULL) == QP_OK);
+    struct qp_node *q2 = &b.g.nodes[n2];
+    n                  = &b.g.nodes[b.node]; /* the node array may have moved */
+    memcpy(q2->in, n->in, 4 * sizeof *q2->in);
+    q2->in[4]     = td;
+    q2->out[0]    = ty2;
+    q2->attr.conv = n->attr.conv;
+    CU_ASSERT_EQUAL(qp_infer_node(&b.g, q2, &err), QP_E_FORMAT);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "cannot carry channel divisors"));
+    b.g.tensors[ty2].scale = 0.07f; /* quantized: divisors are fine */
+    CU_ASSERT_EQUAL(qp_infer_node(&b.g, q2, &err), QP_OK);
     b.g.tensors[0].scale = 0.0f;
     CU_ASSERT_EQUAL(qp_infer_node(&b.g, n, &err), QP_E_FORMAT);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "no valid quantization"));
