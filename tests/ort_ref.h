@@ -120,3 +120,41 @@ static bool same_shape(const struct qp_tensor_info *info, const struct qp_npy *x
             return false;
     return true;
 }
+
+/* Read DIR/<sanitised tensor name>.npy into x; prints why not. */
+static bool read_named_npy(const char *dir, const char *tensor, struct qp_npy *x)
+{
+    struct qp_err err = {{0}};
+    char          name[256], path[2600];
+    sanitise(tensor, name, sizeof name);
+    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (qp_npy_read(path, x, &err) == QP_OK)
+        return true;
+    fprintf(stderr, "\n  %s\n", err.msg);
+    return false;
+}
+
+/* Set every input of e from DIR/inputs/<sanitised name>.npy (as written by
+ * tests/tools/ort_run.py), which must have the input's dtype and shape. */
+static bool feed_inputs(struct qp_engine *e, const char *dir)
+{
+    char in_dir[2400];
+    snprintf(in_dir, sizeof in_dir, "%s/inputs", dir);
+    for (int32_t i = 0; i < qp_engine_n_inputs(e); i++) {
+        struct qp_tensor_info info;
+        struct qp_npy         x;
+        struct qp_err         err = {{0}};
+        qp_engine_input_info(e, i, &info);
+        if (!read_named_npy(in_dir, info.name, &x))
+            return false;
+        bool ok = same_shape(&info, &x) &&
+                  qp_engine_set_input(e, i, x.data, x.nbytes, &err) == QP_OK;
+        if (!ok)
+            fprintf(stderr, "\n  input '%s': shape/dtype differs from ORT's or set failed: %s\n",
+                    info.name, err.msg);
+        qp_npy_fini(&x);
+        if (!ok)
+            return false;
+    }
+    return true;
+}

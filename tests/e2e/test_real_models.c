@@ -128,44 +128,13 @@ static bool run_ort(const char *model, const char *spec, const char *npy, const 
     return true;
 }
 
-static bool feed_inputs(struct qp_engine *e, const char *dir)
-{
-    for (int32_t i = 0; i < qp_engine_n_inputs(e); i++) {
-        struct qp_tensor_info info;
-        struct qp_npy         x;
-        struct qp_err         err = {{0}};
-        char                  name[256], path[2600];
-        qp_engine_input_info(e, i, &info);
-        sanitise(info.name, name, sizeof name);
-        snprintf(path, sizeof path, "%s/inputs/%s.npy", dir, name);
-        if (qp_npy_read(path, &x, &err) != QP_OK) {
-            fprintf(stderr, "\n  %s\n", err.msg);
-            return false;
-        }
-        bool ok = same_shape(&info, &x) &&
-                  qp_engine_set_input(e, i, x.data, x.nbytes, &err) == QP_OK;
-        if (!ok)
-            fprintf(stderr, "\n  input '%s': shape/dtype differs from ORT's or set failed: %s\n",
-                    info.name, err.msg);
-        qp_npy_fini(&x);
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 /* Compare engine output i with DIR/<sanitised name>.npy; prints the errors. */
 static void check_output(struct qp_engine *e, int32_t i, const char *dir, const char *label)
 {
     struct qp_tensor_info info;
     struct qp_npy         ref;
-    struct qp_err         err = {{0}};
-    char                  name[256], path[2600];
     qp_engine_output_info(e, i, &info);
-    sanitise(info.name, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
-    if (qp_npy_read(path, &ref, &err) != QP_OK) {
-        fprintf(stderr, "\n  %s\n", err.msg);
+    if (!read_named_npy(dir, info.name, &ref)) {
         CU_FAIL("ORT output missing");
         return;
     }
