@@ -22,7 +22,6 @@ models/ (env QP_MIRROR, default ../shared).
 import argparse
 import datetime
 import json
-import math
 import os
 import platform
 import shlex
@@ -31,18 +30,9 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ROOT, cpu_model, git_revision, mirror_dir, rel, stats
+
 MODEL = "yolox_nano_416_coco"
-
-
-def rel(path):
-    """Path relative to the repository root (results are committed)."""
-    path = os.path.abspath(path)
-    mirror = os.path.abspath(os.environ.get("QP_MIRROR") or os.path.join(ROOT, "..", "shared"))
-    if path.startswith(mirror + os.sep):
-        return "<mirror>/" + os.path.relpath(path, mirror)
-    r = os.path.relpath(path, ROOT)
-    return os.path.basename(path) if r.startswith("..") else r
 
 
 def command_line():
@@ -64,44 +54,10 @@ def find_model():
             return lines[-1]
         print(f"cpu_vs_ort: models/fetch.sh failed ({p.stderr.strip()}); trying the mirror",
               file=sys.stderr)
-    mirror = os.environ.get("QP_MIRROR") or os.path.join(ROOT, "..", "shared")
-    path = os.path.join(mirror, "models", MODEL + ".onnx")
+    path = os.path.join(mirror_dir(), "models", MODEL + ".onnx")
     if os.path.isfile(path):
         return path
     sys.exit(f"cpu_vs_ort: {MODEL}.onnx not found: models/fetch.sh failed and {path} is absent")
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_revision():
-    try:
-        p = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                           capture_output=True, text=True)
-        return p.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
-def stats(ms):
-    s = sorted(ms)
-    n = len(s)
-
-    def rank(p):  # nearest rank, as bench_engine.c
-        k = max(0, min(n - 1, math.ceil(p * n) - 1))
-        return s[k]
-    median = s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
-    out = {"median": median, "p90": rank(0.90), "p99": rank(0.99),
-           "mean": sum(s) / n, "min": s[0], "max": s[-1]}
-    return {k: round(v, 4) for k, v in out.items()}
 
 
 def bench_qpercept(exe, model, args, runs):

@@ -71,7 +71,6 @@ import datetime
 import io
 import json
 import logging
-import math
 import os
 import platform
 import shlex
@@ -82,7 +81,8 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from bench_common import ROOT, cpu_model, git_revision, mirror_dir, rel, stats
+
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from eval_coco import coco_eval  # noqa: E402
 
@@ -110,19 +110,6 @@ GOALS = {r["name"]: {"map": r["goal"], "max_fp16_fraction": r.get("max_fp16")}
 
 SCORE_TRUTH, SCORE_CAND, NMS_IOU, MAX_DETS = 0.3, 0.05, 0.45, 300
 N_CLASSES = 80
-
-
-def mirror_dir():
-    return os.path.abspath(os.environ.get("QP_MIRROR") or os.path.join(ROOT, "..", "shared"))
-
-
-def rel(path):
-    """Path relative to the repository root, the mirror as <mirror>, else the base name."""
-    path = os.path.abspath(path)
-    if path.startswith(mirror_dir() + os.sep):
-        return "<mirror>/" + os.path.relpath(path, mirror_dir())
-    r = os.path.relpath(path, ROOT)
-    return os.path.basename(path) if r.startswith("..") else r
 
 
 def rel_cmd(words, tmp):
@@ -370,14 +357,6 @@ def score_groups(truth, cand, groups):
 
 # ===== speed =====
 
-def stats(ms):
-    s = sorted(ms)
-    n = len(s)
-    med = s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
-    return {"median": round(med, 4), "p90": round(s[max(0, math.ceil(0.9 * n) - 1)], 4),
-            "min": round(s[0], 4), "mean": round(sum(s) / n, 4), "runs": n}
-
-
 def bench_qpercept(exe, model, threads, runs, warmup, tmp):
     out = os.path.join(tmp, "bench.json")
     run([exe, model, "--runs", runs, "--warmup", warmup, "--threads", threads, "--json", out],
@@ -563,25 +542,6 @@ def markdown(result):
 
 
 # ===== machine, main =====
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def git_revision():
-    p = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
-                       text=True)
-    d = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no"],
-                       capture_output=True, text=True)
-    return (p.stdout.strip() or "unknown") + ("+dirty" if d.stdout.strip() else "")
-
 
 def command_line():
     words = [rel(sys.argv[0])]
