@@ -227,23 +227,6 @@ void qp_qelem_lut_avx2(const int8_t *x, int64_t n, const int8_t table[256], int8
 
 /* ===== QLut, one table per channel (NHWC) ===== */
 
-/* Two 16 x 16 byte blocks transposed, one per 128-bit lane: four rounds of
- * in-lane byte interleaves (transpose_avx2.c says why they transpose). */
-QP_AVX2 void transpose16x2(__m256i v[16])
-{
-    for (int m = 3; m >= 0; m--) {
-        const int step = 1 << m;
-        for (int i = 0; i < 16; i++) {
-            if (i & step)
-                continue;
-            __m256i lo = _mm256_unpacklo_epi8(v[i], v[i + step]);
-            __m256i hi = _mm256_unpackhi_epi8(v[i], v[i + step]);
-            v[i]        = lo;
-            v[i + step] = hi;
-        }
-    }
-}
-
 /* table[x + 128] for 32 bytes through ONE 256-byte table: row k (u = x +
  * 128 in [16 k, 16 k + 15]) looked up with vpshufb on u & 15, then the row
  * chosen by u's bits 4..7 with a tree of vpblendvb, each level testing the
@@ -281,10 +264,10 @@ QP_AVX2 void lut_block(const int8_t *x, int64_t ch, int64_t c0, const int8_t *ta
         v[r] = _mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm_loadu_si128((const __m128i *)(const void *)(x + r * ch + c0))),
             _mm_loadu_si128((const __m128i *)(const void *)(x + (r + 16) * ch + c0)), 1);
-    transpose16x2(v);
+    qp_avx2_transpose16x2_epi8(v);
     for (int c = 0; c < 16; c++)
         v[c] = lut_rows(v[c], tables + (c0 + c) * 256);
-    transpose16x2(v);
+    qp_avx2_transpose16x2_epi8(v);
     for (int r = 0; r < 16; r++) {
         _mm_storeu_si128((__m128i *)(void *)(y + r * ch + c0), _mm256_castsi256_si128(v[r]));
         _mm_storeu_si128((__m128i *)(void *)(y + (r + 16) * ch + c0), _mm256_extracti128_si256(v[r], 1));

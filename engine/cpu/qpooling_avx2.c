@@ -10,6 +10,7 @@
  * -128). A channel tail of fewer than 32 is done 16 and 8 at a time (xmm),
  * then byte by byte, so nothing is read or written past a pixel's channels.
  */
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cpu/pooling.h"
@@ -45,40 +46,26 @@ QP_AVX2 void window32(const int nv, const struct qp_pooling_geom *g, const int8_
         _mm256_storeu_si256((__m256i *)(void *)(out + c0 + 32 * v), acc[v]);
 }
 
-/* Channels [c0, c0 + 16) of one output pixel. */
-QP_AVX2 void window16(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0, int64_t w0,
-                      int64_t c0, int8_t *out)
+/* Channels [c0, c0 + 16) of one output pixel, or [c0, c0 + 8) when half
+ * (an xmm register, or its low 8 bytes: nothing past them is touched). */
+QP_AVX2 void window16(const bool half, const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0,
+                      int64_t w0, int64_t c0, int8_t *out)
 {
     __m128i acc = _mm_set1_epi8(INT8_MIN);
     for (int64_t i = 0; i < g->kh; i++) {
         int64_t ih = h0 + i * g->dh;
         for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
             int64_t iw = w0 + j * g->dw;
-            if (iw >= 0 && iw < g->w)
-                acc = _mm_max_epi8(
-                    acc, _mm_loadu_si128(
-                             (const __m128i *)(const void *)(xb + (ih * g->w + iw) * g->c + c0)));
+            if (iw < 0 || iw >= g->w)
+                continue;
+            const __m128i *p = (const __m128i *)(const void *)(xb + (ih * g->w + iw) * g->c + c0);
+            acc              = _mm_max_epi8(acc, half ? _mm_loadl_epi64(p) : _mm_loadu_si128(p));
         }
     }
-    _mm_storeu_si128((__m128i *)(void *)(out + c0), acc);
-}
-
-/* Channels [c0, c0 + 8) of one output pixel. */
-QP_AVX2 void window8(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0, int64_t w0,
-                     int64_t c0, int8_t *out)
-{
-    __m128i acc = _mm_set1_epi8(INT8_MIN);
-    for (int64_t i = 0; i < g->kh; i++) {
-        int64_t ih = h0 + i * g->dh;
-        for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
-            int64_t iw = w0 + j * g->dw;
-            if (iw >= 0 && iw < g->w)
-                acc = _mm_max_epi8(
-                    acc, _mm_loadl_epi64(
-                             (const __m128i *)(const void *)(xb + (ih * g->w + iw) * g->c + c0)));
-        }
-    }
-    _mm_storel_epi64((__m128i *)(void *)(out + c0), acc);
+    if (half)
+        _mm_storel_epi64((__m128i *)(void *)(out + c0), acc);
+    else
+        _mm_storeu_si128((__m128i *)(void *)(out + c0), acc);
 }
 
 /* Channels [c0, c) of one output pixel, one at a time. */
@@ -114,9 +101,9 @@ void qp_pooling_max_row_i8_avx2(const struct qp_pooling_geom *g, const int8_t *x
         for (; c0 + 32 <= g->c; c0 += 32)
             window32(1, g, xb, h0, w0, c0, out);
         for (; c0 + 16 <= g->c; c0 += 16)
-            window16(g, xb, h0, w0, c0, out);
+            window16(false, g, xb, h0, w0, c0, out);
         for (; c0 + 8 <= g->c; c0 += 8)
-            window8(g, xb, h0, w0, c0, out);
+            window16(true, g, xb, h0, w0, c0, out);
         if (c0 < g->c)
             window1(g, xb, h0, w0, c0, out);
     }

@@ -2,7 +2,8 @@
 #pragma once
 /*
  * simd_avx2.h - AVX2/FMA building blocks shared by the *_avx2.c kernels:
- * vector exp, the fused activations of act.h on 8 lanes, and tail masks.
+ * vector exp, the fused activations of act.h on 8 lanes, tail masks and the
+ * 16 x 16 byte transpose.
  *
  * Every function carries target("avx2,fma"), so this header compiles on its
  * own on any x86 compiler, but only code built with -mavx2 -mfma (the
@@ -36,6 +37,23 @@ QP_AVX2 __m256i qp_avx2_mask(int n)
 {
     static const int32_t src[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     return _mm256_loadu_si256((const __m256i *)(const void *)(src + 8 - n));
+}
+
+/* Two 16 x 16 byte blocks transposed, one per 128-bit lane: four rounds of
+ * in-lane byte interleaves (transpose_avx2.c says why they transpose). */
+QP_AVX2 void qp_avx2_transpose16x2_epi8(__m256i v[16])
+{
+    for (int m = 3; m >= 0; m--) {
+        const int step = 1 << m;
+        for (int i = 0; i < 16; i++) {
+            if (i & step)
+                continue;
+            __m256i lo  = _mm256_unpacklo_epi8(v[i], v[i + step]);
+            __m256i hi  = _mm256_unpackhi_epi8(v[i], v[i + step]);
+            v[i]        = lo;
+            v[i + step] = hi;
+        }
+    }
 }
 
 /* exp(-x), the sigmoid's term. The negation is folded into the range

@@ -4,7 +4,9 @@
  * blocked strided copy of 1-byte elements (strided.c: int8 Layout and
  * Transpose), instead of 256 single-byte copies.
  *
- * Sixteen rows in sixteen xmm registers; four rounds of byte interleaves.
+ * Sixteen rows in the low lanes of sixteen registers; four rounds of byte
+ * interleaves (qp_avx2_transpose16x2_epi8, simd_avx2.h, shared with the
+ * per-channel QLut).
  * Round m (m = 3, 2, 1, 0) pairs registers i and i + 2^m and replaces them
  * by vpunpcklbw / vpunpckhbw of the pair. Writing an element's register
  * index as bits R3..R0 and its byte index as B3..B0, a round puts B3 into
@@ -18,22 +20,15 @@
 
 #include <immintrin.h>
 
+#include "cpu/simd_avx2.h"
+
 void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst, int64_t dst_stride)
 {
-    __m128i x[16];
+    __m256i x[16]; /* one block, in the low lanes */
     for (int r = 0; r < 16; r++)
-        x[r] = _mm_loadu_si128((const __m128i *)(const void *)(src + r * src_stride));
-    for (int m = 3; m >= 0; m--) {
-        const int step = 1 << m;
-        for (int i = 0; i < 16; i++) {
-            if (i & step)
-                continue;
-            __m128i lo  = _mm_unpacklo_epi8(x[i], x[i + step]);
-            __m128i hi  = _mm_unpackhi_epi8(x[i], x[i + step]);
-            x[i]        = lo;
-            x[i + step] = hi;
-        }
-    }
+        x[r] = _mm256_zextsi128_si256(
+            _mm_loadu_si128((const __m128i *)(const void *)(src + r * src_stride)));
+    qp_avx2_transpose16x2_epi8(x);
     for (int r = 0; r < 16; r++)
-        _mm_storeu_si128((__m128i *)(void *)(dst + r * dst_stride), x[r]);
+        _mm_storeu_si128((__m128i *)(void *)(dst + r * dst_stride), _mm256_castsi256_si128(x[r]));
 }
