@@ -36,6 +36,26 @@ static bool have_data(void)
     return true;
 }
 
+/* Save g as BINARY_DIR/file (path[] gets the path) with the metadata a
+ * build writes: target cpu, the precision, the sha256 of onnx and calib's. */
+static void save_engine(const char *file, const struct qp_graph *g, const char *precision,
+                        const char *onnx, const char *calib_sha256, char *path, size_t n)
+{
+    struct qp_err      err = {{0}};
+    struct qp_qpe_meta meta;
+    snprintf(path, n, "%s/%s", getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".", file);
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.target, sizeof meta.target, "cpu");
+    snprintf(meta.precision, sizeof meta.precision, "%s", precision);
+    snprintf(meta.producer, sizeof meta.producer, "test_quant_build");
+    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", calib_sha256);
+    CU_ASSERT_FATAL(qp_sha256_file(onnx, meta.model_sha256, NULL) == QP_OK);
+    enum qp_status s = qp_qpe_save(path, g, &meta, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+}
+
 /* Output 0 of e on the detector input made from image path. */
 static float *run_once(struct qp_engine *e, const struct qp_model_spec *spec, const char *path)
 {
@@ -94,19 +114,7 @@ static void test_build_roundtrip(void)
 
     /* save, then open both the file and the in-memory graph */
     char path[1200];
-    snprintf(path, sizeof path, "%s/test_quant_build.qpe",
-             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
-    struct qp_qpe_meta meta;
-    memset(&meta, 0, sizeof meta);
-    snprintf(meta.target, sizeof meta.target, "cpu");
-    snprintf(meta.precision, sizeof meta.precision, "int8");
-    snprintf(meta.producer, sizeof meta.producer, "test_quant_build");
-    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
-    CU_ASSERT_FATAL(qp_sha256_file(model, meta.model_sha256, NULL) == QP_OK);
-    s = qp_qpe_save(path, &r.g, &meta, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
+    save_engine("test_quant_build.qpe", &r.g, "int8", model, r.calib_sha256, path, sizeof path);
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     opt.backend                  = QP_BACKEND_CPU;
     opt.n_threads                = 2;
@@ -219,20 +227,12 @@ static void test_mixed_search(void)
     /* FP16 weights travel as f16 constants: the engine file and the graph
      * (folded as loading folds it) give identical outputs */
     char path[1200];
-    snprintf(path, sizeof path, "%s/test_quant_build_mixed.qpe",
-             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
-    struct qp_qpe_meta meta;
-    memset(&meta, 0, sizeof meta);
-    snprintf(meta.target, sizeof meta.target, "cpu");
-    snprintf(meta.precision, sizeof meta.precision, "mixed");
-    snprintf(meta.producer, sizeof meta.producer, "test_quant_build");
-    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
-    CU_ASSERT_FATAL(qp_sha256_file(nanodet, meta.model_sha256, NULL) == QP_OK);
     int32_t f16 = 0;
     for (int32_t t = 0; t < r.g.n_tensors; t++)
         f16 += r.g.tensors[t].dtype == QP_DTYPE_F16 && (r.g.tensors[t].flags & QP_TENSOR_CONST);
     CU_ASSERT_EQUAL(f16, fp16);
-    CU_ASSERT_FATAL(qp_qpe_save(path, &r.g, &meta, &err) == QP_OK);
+    save_engine("test_quant_build_mixed.qpe", &r.g, "mixed", nanodet, r.calib_sha256, path,
+                sizeof path);
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     opt.backend                  = QP_BACKEND_CPU;
     opt.n_threads                = 2;
