@@ -4,13 +4,14 @@
  * bench/cpu_vs_ort.py.
  *
  *   bench_engine MODEL [--runs 50] [--warmup 5] [--threads N] [--json OUT]
+ *                [--layers [--top 10]]
  *
  * Opens MODEL on the CPU backend with N threads (0: one per online CPU),
  * fills every input once with a fixed pseudo-random pattern (seeded, so
  * every run of the program sees the same bytes), runs --warmup untimed
  * iterations, then times each of --runs iterations with the monotonic clock.
  * Prints one summary line (with --layers also time per op type and the
- * slowest nodes) and, with --json, writes median, p90, p99, mean,
+ * --top slowest nodes) and, with --json, writes median, p90, p99, mean,
  * min and max in milliseconds (nearest-rank percentiles). Only the model's
  * base name goes into the JSON: results are committed, paths are not.
  * Timing policy lives here, comparison policy in cpu_vs_ort.py.
@@ -31,8 +32,8 @@
 
 struct args {
     const char *model, *json;
-    int         runs, warmup, threads;
-    bool        layers; /* per-op and per-node time table */
+    int         runs, warmup, threads, top;
+    bool        layers; /* per-op and per-node time table (the top slowest nodes) */
 };
 
 struct stats {
@@ -42,7 +43,7 @@ struct stats {
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_engine MODEL [--runs N] [--warmup N] [--threads N] "
-                    "[--json OUT] [--layers]\n");
+                    "[--json OUT] [--layers [--top N]]\n");
     return 2;
 }
 
@@ -66,6 +67,7 @@ static const struct {
     {"--runs", offsetof(struct args, runs), 1, 1000000},
     {"--warmup", offsetof(struct args, warmup), 0, 1000000},
     {"--threads", offsetof(struct args, threads), 0, 4096},
+    {"--top", offsetof(struct args, top), 1, 1000000},
 };
 
 static bool parse_option(const char *opt, const char *val, struct args *a)
@@ -83,7 +85,7 @@ static bool parse_option(const char *opt, const char *val, struct args *a)
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){NULL, NULL, 50, 5, 0, false};
+    *a = (struct args){NULL, NULL, 50, 5, 0, 10, false};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--layers") == 0) {
             a->layers = true;
@@ -197,9 +199,20 @@ static int time_runs(struct qp_engine *e, const struct args *a, double *ms)
     return 0;
 }
 
-/* Time per op type (sorted, with share of the total) and the ten slowest
+struct node_time {
+    int64_t ns;
+    int32_t node;
+};
+
+static int slower_first(const void *a, const void *b)
+{
+    const struct node_time *x = a, *y = b;
+    return x->ns != y->ns ? (x->ns < y->ns ? 1 : -1) : x->node - y->node;
+}
+
+/* Time per op type (sorted, with share of the total) and the top slowest
  * nodes, as milliseconds per run. */
-static void print_layers(const struct qp_engine *e)
+static void print_layers(const struct qp_engine *e, int top)
 {
     enum { MAX_OPS = 64 };
     struct {
@@ -211,6 +224,8 @@ static void print_layers(const struct qp_engine *e)
     int64_t                total = 0, runs = 1;
     struct qp_node_profile p;
     int32_t                n     = qp_engine_n_nodes(e);
+    struct node_time      *by    = qp_calloc((size_t)n + 1, sizeof *by);
+    int32_t                nb    = 0;
     for (int32_t i = 0; i < n && qp_engine_node_profile(e, i, &p); i++) {
         int k = 0;
         while (k < n_ops && strcmp(ops[k].op, p.op) != 0)
@@ -223,6 +238,8 @@ static void print_layers(const struct qp_engine *e)
         }
         total += p.total_ns;
         runs = p.runs ? p.runs : 1;
+        if (by)
+            by[nb++] = (struct node_time){p.total_ns, i};
     }
     for (int a = 0; a < n_ops; a++) /* insertion sort, slowest first */
         for (int b = a; b > 0 && ops[b].ns > ops[b - 1].ns; b--) {
@@ -234,26 +251,17 @@ static void print_layers(const struct qp_engine *e)
     for (int k = 0; k < n_ops; k++)
         printf("%-20s %6d %10.3f %6.1f%%\n", ops[k].op, ops[k].n,
                (double)ops[k].ns / 1e6 / (double)runs, 100.0 * (double)ops[k].ns / (double)(total ? total : 1));
-    int32_t done[10];
+    if (!by) {
+        fprintf(stderr, "bench_engine: out of memory for the node table\n");
+        return;
+    }
+    qsort(by, (size_t)nb, sizeof *by, slower_first);
     printf("\nslowest nodes:\n");
-    for (int r = 0; r < 10 && r < n; r++) {
-        int32_t best = -1;
-        int64_t bns  = -1;
-        for (int32_t i = 0; i < n; i++) {
-            bool seen = false;
-            for (int q = 0; q < r; q++)
-                seen |= done[q] == i;
-            if (!seen && qp_engine_node_profile(e, i, &p) && p.total_ns > bns) {
-                best = i;
-                bns  = p.total_ns;
-            }
-        }
-        if (best < 0)
-            break;
-        done[r] = best;
-        qp_engine_node_profile(e, best, &p);
+    for (int32_t r = 0; r < top && r < nb; r++) {
+        qp_engine_node_profile(e, by[r].node, &p);
         printf("  %-40s %-14s %8.3f ms\n", p.name, p.op, (double)p.total_ns / 1e6 / (double)runs);
     }
+    qp_free(by);
 }
 
 static const char *base_name(const char *path)
@@ -313,7 +321,7 @@ int main(int argc, char **argv)
                "mean %.3f, min %.3f\n",
                base_name(a.model), a.runs, a.threads, s.median, s.p90, s.p99, s.mean, s.min);
         if (a.layers)
-            print_layers(e);
+            print_layers(e, a.top);
         if (a.json)
             rc = write_json(&a, e, &s, ms);
     }
