@@ -140,46 +140,6 @@ QP_CPU_WS(qp_cpu_qconv_ws)
     }
 }
 
-/* Epilogue vectors: see the file comment. w is [M][kk] int8. */
-static enum qp_status fold_epilogue(struct qp_graph *g, const struct qp_node *n, int64_t kk,
-                                    struct qp_q_epilogue *ep, struct qp_err *err)
-{
-    const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
-    const struct qp_tensor *w = &g->tensors[n->in[1]], *ws = &g->tensors[n->in[2]];
-    const struct qp_tensor *b     = n->n_in > 3 && n->in[3] >= 0 ? &g->tensors[n->in[3]] : NULL;
-    const struct qp_tensor *d     = n->n_in > 4 && n->in[4] >= 0 ? &g->tensors[n->in[4]] : NULL;
-    int64_t                 m     = w->dims[0];
-    bool                    f32   = y->dtype == QP_DTYPE_F32; /* real values out: no post */
-    bool                    fold  = !f32 && qp_q_act_is_homogeneous(n->attr.conv.act.act);
-    float                  *scale = qp_arena_alloc(&g->arena, (size_t)m * sizeof *scale);
-    float                  *bias  = qp_arena_alloc(&g->arena, (size_t)m * sizeof *bias);
-    float *post = fold || f32 ? NULL : qp_arena_alloc(&g->arena, (size_t)m * sizeof *post);
-    if (!scale || !bias || (!fold && !f32 && !post))
-        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory preparing QConv", g->source,
-                       n->name);
-    const int8_t  *wd = w->data;
-    const float   *sw = ws->data;
-    const int32_t *bd = b ? b->data : NULL;
-    for (int64_t c = 0; c < m; c++) {
-        int64_t sum = 0;
-        for (int64_t k = 0; k < kk; k++)
-            sum += wd[c * kk + k];
-        double div = d ? (double)((const float *)d->data)[c] : 1.0; /* equalized output */
-        double sc  = (double)x->scale * (double)sw[c] / (fold ? (double)y->scale * div : 1.0);
-        scale[c]   = (float)sc;
-        bias[c]    = (float)(((double)(bd ? bd[c] : 0) - (double)x->zero_point * (double)sum) * sc);
-        if (post)
-            post[c] = (float)(1.0 / ((double)y->scale * div));
-    }
-    ep->scale      = scale;
-    ep->bias       = bias;
-    ep->post       = post;
-    ep->act        = n->attr.conv.act;
-    ep->zero_point = f32 ? 0 : y->zero_point;
-    ep->f32_out    = f32;
-    return QP_OK;
-}
-
 static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struct qconv_prep *p,
                                     const struct qp_q_epilogue *ep, struct qp_err *err)
 {
@@ -258,7 +218,7 @@ QP_CPU_PREPARE(qp_cpu_qconv_prepare)
     p->zx   = (int8_t)g->tensors[n->in[0]].zero_point;
     struct qp_q_epilogue ep;
     int64_t              kk = p->s.c / p->s.group * p->s.kh * p->s.kw;
-    enum qp_status       st = fold_epilogue(g, n, kk, &ep, err);
+    enum qp_status       st = qp_qconv_fold_epilogue(g, n, kk, &ep, err);
     if (st == QP_OK)
         st = p->path == QCONV_DEPTHWISE ? prepare_depthwise(g, n, p, &ep, err)
                                         : prepare_gemms(g, n, p, &ep, err);

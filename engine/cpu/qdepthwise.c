@@ -16,6 +16,7 @@
 #include "cpu/cpu.h"
 #include "cpu/parallel.h"
 #include "cpu/qgemm.h" /* qp_qgemm_ep_bounded */
+#include "quant/conv_math.h"
 #include "quant/quant_math.h"
 
 #define CHUNK 64 /* channels per accumulator block of the C kernel */
@@ -136,23 +137,12 @@ void qp_qdw_ref(const struct qp_qdw_geom *geo, const int8_t *x, const int8_t *w,
 {
     const struct qp_qdw_geom *g = geo;
     QP_ASSERT((int64_t)g->kh * g->kw <= QP_QDW_TAPS_MAX && qp_q_act_is_exact(ep->act.act));
-    for (int64_t n = 0; n < g->n; n++)
-        for (int64_t oh = 0; oh < g->oh; oh++)
-            for (int64_t ow = 0; ow < g->ow; ow++)
-                for (int64_t c = 0; c < g->c; c++) {
-                    int32_t acc = 0;
-                    for (int64_t i = 0; i < g->kh; i++)
-                        for (int64_t j = 0; j < g->kw; j++) {
-                            int64_t ih = oh * g->sh - g->pt + i * g->dh;
-                            int64_t iw = ow * g->sw - g->pl + j * g->dw;
-                            if (ih < 0 || ih >= g->h || iw < 0 || iw >= g->w)
-                                continue;
-                            acc += (int32_t)x[((n * g->h + ih) * g->w + iw) * g->c + c] *
-                                   (int32_t)w[(c * g->kh + i) * g->kw + j];
-                        }
-                    y[((n * g->oh + oh) * g->ow + ow) * g->c + c] =
-                        qp_q_ep_apply(ep, c, acc);
-                }
+    /* the index arithmetic the CUDA kernel shares (quant/conv_math.h) */
+    struct qp_conv_geom cg = {g->n,  g->h,  g->w,  g->c,  g->c,  g->oh, g->ow, g->kh,
+                              g->kw, g->sh, g->sw, g->dh, g->dw, g->pt, g->pl, (int32_t)g->c};
+    for (int64_t r = 0; r < g->n * g->oh * g->ow; r++)
+        for (int64_t c = 0; c < g->c; c++)
+            y[r * g->c + c] = qp_q_ep_apply(ep, c, qp_q_dw_acc(x, w, &cg, r, c, 0));
 }
 
 /* Channels [c0, c0 + nc) of one output pixel. */

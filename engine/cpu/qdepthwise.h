@@ -35,10 +35,11 @@
 #include <stdint.h>
 
 #include "cpu/threadpool.h"
-#include "quant/quant.h" /* struct qp_q_epilogue */
+#include "quant/conv_math.h" /* QP_Q_DW_TAPS_MAX */
+#include "quant/quant.h"      /* struct qp_q_epilogue */
 
 #define QP_QDW_CBLOCK 16       /* packed channels are a multiple of this */
-#define QP_QDW_TAPS_MAX 131071 /* largest kh * kw whose int32 sums cannot overflow */
+#define QP_QDW_TAPS_MAX QP_Q_DW_TAPS_MAX /* largest kh * kw whose int32 sums cannot overflow */
 
 enum qp_qdw_impl {
     QP_QDW_IMPL_C    = 0, /* portable C on packed weights (qdepthwise.c) */

@@ -32,7 +32,7 @@ struct qp_q_epilogue {
 };
 
 /* The epilogue of output channel c applied to one accumulator. */
-static inline int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
+QP_HD int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
 {
     return qp_q_requant_post(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
                              ep->act.alpha, ep->act.beta, ep->post ? ep->post[c] : 1.0f,
@@ -40,14 +40,14 @@ static inline int8_t qp_q_ep_apply(const struct qp_q_epilogue *ep, int64_t c, in
 }
 
 /* Its value before rounding (a float output). */
-static inline float qp_q_ep_real(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
+QP_HD float qp_q_ep_real(const struct qp_q_epilogue *ep, int64_t c, int32_t acc)
 {
     return qp_q_ep_value(acc, ep->scale[c], ep->bias ? ep->bias[c] : 0.0f, ep->act.act,
                          ep->act.alpha, ep->act.beta, ep->post ? ep->post[c] : 1.0f);
 }
 
 /* Element i of an epilogue's output y (int8, or float when f32_out). */
-static inline void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_t i, int64_t c,
+QP_HD void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_t i, int64_t c,
                                  int32_t acc)
 {
     if (ep->f32_out)
@@ -55,6 +55,19 @@ static inline void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_
     else
         ((int8_t *)y)[i] = qp_q_ep_apply(ep, c, acc);
 }
+
+/* The epilogue of QConv node n (graph.h), folded once on the host in
+ * double and rounded once to float, so every backend runs the symmetric
+ * int8 x int8 -> int32 sum and this epilogue (cpu/qconv.c has the
+ * derivation): with kk weights per output channel (w is [M][kk] int8),
+ *   post[c]  = 1 / (y.scale * div[c])          (div: 1 unless equalized)
+ *   scale[c] = x.scale * w_scale[c] * post[c]  (post folded in only for a
+ *              homogeneous activation; else post stays a vector)
+ *   bias[c]  = (bias_i32[c] - zx * sum_k w[c][k]) * scale[c]
+ * A float output (y f32) gets the real value: no post, zero point 0. The
+ * vectors are allocated in g's arena. */
+enum qp_status qp_qconv_fold_epilogue(struct qp_graph *g, const struct qp_node *n, int64_t kk,
+                                      struct qp_q_epilogue *ep, struct qp_err *err);
 
 /* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]
  * (int8, or float when ep->f32_out). */
