@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cuda_qconv.c - one QConv node on the device (cuda_qconv.h): the host-side plan
+ * (path, padded GEMM shape, packed weights, folded epilogue) and the run
+ * that enqueues im2col, the cuBLASLt GEMM and the epilogue, or the fused
+ * depthwise kernel.
+ */
+#include "cuda_qconv.h"
+
+#include <string.h>
+
+#include "quant/quant.h" /* qp_qconv_fold_epilogue */
+
+static size_t round_up(size_t v, size_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+/* Geometry from the node's tensors (logical NCHW dims) and attributes. */
+static void geom_of(const struct qp_graph *g, const struct qp_node *n, struct qp_conv_geom *geo)
+{
+    const struct qp_tensor    *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    const struct qp_conv_attr *a = &n->attr.conv;
+    *geo = (struct qp_conv_geom){x->dims[0],   x->dims[2],   x->dims[3],   x->dims[1],
+                                 y->dims[1],   y->dims[2],   y->dims[3],   a->kernel[0],
+                                 a->kernel[1], a->stride[0], a->stride[1], a->dilation[0],
+                                 a->dilation[1], a->pad[0],  a->pad[1],    a->group};
+}
+
+static bool is_depthwise(const struct qp_conv_geom *geo)
+{
+    return geo->group == geo->c && geo->group == geo->m && geo->group > 1;
+}
+
+static bool is_direct(const struct qp_conv_geom *geo, const struct qp_lt_shape *s)
+{
+    return geo->group == 1 && geo->kh == 1 && geo->kw == 1 && geo->sh == 1 && geo->sw == 1 &&
+           geo->pt == 0 && geo->pl == 0 && geo->oh == geo->h && geo->ow == geo->w &&
+           s->k_pad == geo->c && s->m_pad == s->m;
+}
+
+/* W per group [n_pad][k_pad] in im2col order, zero padded. */
+static int8_t *pack_weights(struct qp_graph *g, const struct qp_node *n,
+                            const struct qp_cuda_qconv *q, size_t bytes)
+{
+    int8_t *pw = qp_arena_alloc(&g->arena, bytes);
+    if (!pw)
+        return NULL;
+    memset(pw, 0, bytes);
+    const int8_t *w    = g->tensors[n->in[1]].data; /* [M][Cg][kh][kw] */
+    int64_t       cg   = q->geo.c / q->geo.group, taps = (int64_t)q->geo.kh * q->geo.kw;
+    int64_t       kk   = cg * taps;
+    for (int32_t grp = 0; grp < q->geo.group; grp++) {
+        int8_t *dst = pw + (int64_t)grp * q->shape.n_pad * q->shape.ldw;
+        for (int64_t o = 0; o < q->mg; o++)
+            for (int64_t k = 0; k < kk; k++)
+                dst[o * q->shape.ldw + k] = w[((grp * q->mg + o) * cg + k % cg) * taps + k / cg];
+    }
+    return pw;
+}
+
+enum qp_status qp_cuda_qconv_plan(struct qp_graph *g, const struct qp_node *n,
+                                  struct qp_cuda_qconv *q, struct qp_err *err)
+{
+    memset(q, 0, sizeof *q);
+    geom_of(g, n, &q->geo);
+    q->zx = (int8_t)g->tensors[n->in[0]].zero_point;
+    q->mg = q->geo.m / q->geo.group;
+    bool    f32 = g->tensors[n->out[0]].dtype == QP_DTYPE_F32;
+    int64_t kk  = q->geo.c / q->geo.group * q->geo.kh * q->geo.kw;
+    if (is_depthwise(&q->geo)) {
+        if (f32)
+            return qp_fail(err, QP_E_UNSUPPORTED,
+                           "%s: node '%s': a depthwise QConv cannot write a float output",
+                           g->source, n->name);
+        if (kk > QP_Q_DW_TAPS_MAX)
+            return qp_fail(err, QP_E_UNSUPPORTED, "%s: node '%s': %lld taps (at most %d)",
+                           g->source, n->name, (long long)kk, QP_Q_DW_TAPS_MAX);
+        q->path    = QP_CUDA_QCONV_DEPTHWISE;
+        q->w_host  = g->tensors[n->in[1]].data;
+        q->w_bytes = (size_t)(q->geo.c * kk);
+        return qp_qconv_fold_epilogue(g, n, kk, &q->ep_host, err);
+    }
+    struct qp_err  why = {0};
+    enum qp_status s   = qp_lt_shape_plan(q->geo.n * q->geo.oh * q->geo.ow, kk, q->mg, &q->shape,
+                                          &why);
+    if (s != QP_OK)
+        return qp_fail(err, s, "%s: node '%s': %s", g->source, n->name, why.msg);
+    q->path    = is_direct(&q->geo, &q->shape) ? QP_CUDA_QCONV_DIRECT : QP_CUDA_QCONV_IM2COL;
+    q->w_bytes = qp_lt_bytes_w(&q->shape) * (size_t)q->geo.group;
+    q->w_host  = pack_weights(g, n, q, q->w_bytes);
+    if (!q->w_host)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
+                       g->source, n->name);
+    q->ws_a = q->path == QP_CUDA_QCONV_IM2COL ? round_up(qp_lt_bytes_a(&q->shape), QP_CUDA_WS_ALIGN)
+                                              : 0;
+    q->ws_c = round_up(qp_lt_bytes_c(&q->shape), QP_CUDA_WS_ALIGN);
+    return qp_qconv_fold_epilogue(g, n, kk, &q->ep_host, err);
+}
+
+size_t qp_cuda_qconv_ws_bytes(const struct qp_cuda_qconv *q)
+{
+    return q->ws_a + q->ws_c;
+}
+
+static enum qp_status launched(cudaError_t e, const char *node, const char *what,
+                               struct qp_err *err)
+{
+    return e == cudaSuccess ? QP_OK
+                            : qp_fail(err, QP_E_CUDA, "node '%s': %s: %s", node, what,
+                                      cudaGetErrorString(e));
+}
+
+enum qp_status qp_cuda_qconv_run(const struct qp_cuda_qconv *q, const char *node,
+                                 cublasLtHandle_t h, const int8_t *x, void *y, void *ws,
+                                 void *lt_ws, unsigned long long *sat, cudaStream_t st,
+                                 struct qp_err *err)
+{
+    if (q->path == QP_CUDA_QCONV_DEPTHWISE)
+        return launched(qp_cuda_qdepthwise(x, q->w_dev, q->geo, q->zx, q->ep_dev, y, sat, st),
+                        node, "depthwise kernel", err);
+    int8_t        *a    = (int8_t *)ws;
+    int32_t       *c    = (int32_t *)(void *)((char *)ws + q->ws_a);
+    size_t         esz  = q->ep_dev.f32_out ? sizeof(float) : 1;
+    enum qp_status s    = QP_OK;
+    for (int32_t grp = 0; grp < q->geo.group && s == QP_OK; grp++) {
+        const int8_t *ga = x;
+        if (q->path == QP_CUDA_QCONV_IM2COL) {
+            s  = launched(qp_cuda_im2col_i8(x, q->geo, grp, q->zx, a, q->shape.lda, st), node,
+                          "im2col kernel", err);
+            ga = a;
+        }
+        const int8_t *gw = q->w_dev + (int64_t)grp * q->shape.n_pad * q->shape.ldw;
+        if (s == QP_OK)
+            s = qp_lt_gemm_run(&q->gemm, h, ga, gw, c, lt_ws, st, err);
+        struct qp_q_epilogue ep = q->ep_dev;
+        ep.scale += grp * q->mg;
+        ep.bias = ep.bias ? ep.bias + grp * q->mg : NULL;
+        ep.post = ep.post ? ep.post + grp * q->mg : NULL;
+        void *gy = (char *)y + (size_t)(grp * q->mg) * esz;
+        if (s == QP_OK)
+            s = launched(qp_cuda_qepilogue(c, q->shape.ldc, q->shape.m, q->mg, ep, gy, q->geo.m,
+                                           sat, st),
+                         node, "epilogue kernel", err);
+    }
+    return s;
+}

@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * cuda_qconv.h - one QConv node (graph.h) on the device: the plan made on the
+ * host at prepare time, and the run that enqueues its kernels.
+ *
+ * Paths (qp_cuda_qconv_plan picks one):
+ *   DEPTHWISE  group == C == M > 1: cuda/qdepthwise.cu, epilogue fused;
+ *              weights [C][kh][kw] as the model has them.
+ *   DIRECT     1x1, stride 1, no padding, one group, C a multiple of the
+ *              GEMM's padded reduction (k_pad == C) and the pixel count
+ *              already a padded row count (m_pad == pixels): the NHWC input
+ *              is the GEMM's A as it is.
+ *   IM2COL     everything else: per group, cuda/im2col_i8.cu writes A
+ *              [m_pad][k_pad] into the workspace (rows >= pixels are never
+ *              written: their results are never read, lt_gemm.h).
+ * GEMM paths: cuBLASLt C = A · Wᵀ (lt_gemm.h) into an int32 workspace
+ * [m_pad][n_pad], then cuda/qepilogue.cu writes the group's mg channels of
+ * y (ldy = M). W is packed once, per group [n_pad][k_pad] in im2col order
+ * (k = (i * kw + j) * Cg + c, quant/conv_math.h), zero padded. The
+ * epilogue is qp_qconv_fold_epilogue's, the CPU backend's own, so results
+ * are the CPU's bytes (tests/unit/test_cuda_qconv_plan.c emulates this
+ * plan on the CPU; tests/gpu runs it).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+#include "kernels.h"
+#include "lt_gemm.h"
+
+enum qp_cuda_qconv_path {
+    QP_CUDA_QCONV_DEPTHWISE = 0,
+    QP_CUDA_QCONV_DIRECT    = 1,
+    QP_CUDA_QCONV_IM2COL    = 2,
+};
+
+struct qp_cuda_qconv {
+    enum qp_cuda_qconv_path path;
+    struct qp_conv_geom     geo;
+    int8_t                  zx;    /* input zero point: the padding value */
+    int64_t                 mg;    /* output channels per group */
+    struct qp_lt_shape      shape; /* GEMM paths: one group's GEMM */
+    /* host side, in the graph's arena (qp_cuda_qconv_plan) */
+    const int8_t        *w_host;  /* GEMM: [group][n_pad][k_pad]; DEPTHWISE: [C][kh][kw] */
+    size_t               w_bytes;
+    struct qp_q_epilogue ep_host; /* vectors of M floats (post may be NULL) */
+    size_t               ws_a, ws_c; /* workspace bytes: A (IM2COL), then C (GEMM paths) */
+    /* device side, filled by the backend before a run */
+    const int8_t        *w_dev;   /* w_bytes */
+    struct qp_q_epilogue ep_dev;  /* the same vectors on the device */
+    struct qp_lt_gemm    gemm;    /* qp_lt_gemm_init on shape */
+};
+
+/* Workspace bytes are multiples of this (each part starts aligned). */
+#define QP_CUDA_WS_ALIGN 256
+
+/* Plan node n of g (a QConv the CPU backend would accept: NHWC int8 input,
+ * int8 or f32 output, constant weights): path, shapes, packed weights and
+ * folded epilogue in g's arena. QP_E_UNSUPPORTED (naming the node) for a
+ * float-output depthwise layer or a shape lt_gemm cannot take. */
+enum qp_status qp_cuda_qconv_plan(struct qp_graph *g, const struct qp_node *n,
+                                  struct qp_cuda_qconv *q, struct qp_err *err);
+
+/* Device workspace bytes of a planned node (ws_a + ws_c). */
+size_t qp_cuda_qconv_ws_bytes(const struct qp_cuda_qconv *q);
+
+/* Enqueue the node on st: x and y device tensors, ws its workspace
+ * (qp_cuda_qconv_ws_bytes, QP_CUDA_WS_ALIGN-aligned), lt_ws / lt_ws_bytes
+ * cuBLASLt's workspace, sat the node's saturation counter (or NULL). No
+ * allocation, no synchronisation. QP_E_CUDA naming the node when a launch
+ * fails. */
+enum qp_status qp_cuda_qconv_run(const struct qp_cuda_qconv *q, const char *node,
+                                 cublasLtHandle_t h, const int8_t *x, void *y, void *ws,
+                                 void *lt_ws, unsigned long long *sat, cudaStream_t st,
+                                 struct qp_err *err);

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * kernels.h - the launchers of the CUDA backend's leaf kernels, one per .cu
+ * file, callable from C (internal header: it names CUDA types, the public
+ * ones never do).
+ *
+ * Every launcher enqueues one kernel on stream st and returns at once with
+ * the launch's status (cudaGetLastError): no allocation, no
+ * synchronisation, so a run can be captured into a CUDA graph. Pointers
+ * are device memory; struct arguments are passed by value (their vectors,
+ * e.g. an epilogue's scale, are device pointers). The arithmetic of every
+ * element is a QP_HD function the CPU backend runs too (quant/quant_math.h,
+ * quant/quant.h, quant/conv_math.h), so INT8 results are the CPU's bytes.
+ *
+ * sat (every launcher that makes INT8 values from wider ones, may be
+ * NULL): the number of outputs equal to -128 or 127 is added to *sat
+ * (the run-time saturation counters, backend.h).
+ *
+ * Sizes: element counts are int64_t; a launch covers at most
+ * QP_CUDA_MAX_ELEMS elements (launchers return cudaErrorInvalidValue
+ * beyond, the backend refuses such nodes at plan time).
+ */
+#include <cuda_runtime_api.h>
+#include <stdint.h>
+
+#include "quant/conv_math.h"
+#include "quant/quant.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define QP_CUDA_MAX_ELEMS ((int64_t)1 << 40)
+
+/* y[i] = qp_q_quantize(x[i], scale, zp), i < n (QuantizeLinear). */
+cudaError_t qp_cuda_quantize(const float *x, int8_t *y, int64_t n, float scale, int32_t zp,
+                             unsigned long long *sat, cudaStream_t st);
+
+/* y[i] = qp_q_dequantize(x[i], scale, zp), i < n (DequantizeLinear). */
+cudaError_t qp_cuda_dequantize(const int8_t *x, float *y, int64_t n, float scale, int32_t zp,
+                               cudaStream_t st);
+
+/* The INT8 layer epilogue after a GEMM: acc is [rows][ldacc] int32 (row =
+ * output pixel, column = output channel; a cuBLASLt TN result), y row r
+ * at y + r * ldy, columns [0, cols): qp_q_ep_store(&ep, ...) with channel
+ * c, int8 or (ep.f32_out) float. ldy > cols writes into a wider tensor
+ * (a Concat's slice); y may be offset by the caller for the same reason. */
+cudaError_t qp_cuda_qepilogue(const int32_t *acc, int64_t ldacc, int64_t rows, int64_t cols,
+                              struct qp_q_epilogue ep, void *y, int64_t ldy,
+                              unsigned long long *sat, cudaStream_t st);
+
+/* Group grp's im2col matrix a [rows = n * oh * ow][lda] int8: column
+ * k < lda is qp_im2col_i8(x, &g, grp, r, k, zx) (0 in the reduction's
+ * padding up to lda). */
+cudaError_t qp_cuda_im2col_i8(const int8_t *x, struct qp_conv_geom g, int32_t grp, int8_t zx,
+                              int8_t *a, int64_t lda, cudaStream_t st);
+
+/* Depthwise INT8 convolution (g.group == g.c == g.m) with its epilogue:
+ * y[r][c] = qp_q_ep_apply(&ep, c, qp_q_dw_acc(x, w, &g, r, c, zx)), NHWC,
+ * int8 only (ep.f32_out must be false). w is [c][kh][kw]. */
+cudaError_t qp_cuda_qdepthwise(const int8_t *x, const int8_t *w, struct qp_conv_geom g,
+                               int32_t zx, struct qp_q_epilogue ep, int8_t *y,
+                               unsigned long long *sat, cudaStream_t st);
+
+/* y[i] = qp_q_add(a[i], b[i], &p), i < n (QAdd, QLinearAdd). */
+cudaError_t qp_cuda_qadd(const int8_t *a, const int8_t *b, int64_t n, struct qp_q_add_params p,
+                         int8_t *y, unsigned long long *sat, cudaStream_t st);
+
+/* y[i] = table[ch][x[i] + 128] with ch = i % channels (NHWC: the channel
+ * is the innermost index); channels 1: one table for the tensor. tables is
+ * [channels][256] int8 (qp_q_lut_build / qp_q_lut_build_div). */
+cudaError_t qp_cuda_qlut(const int8_t *x, int64_t n, int64_t channels, const int8_t *tables,
+                         int8_t *y, unsigned long long *sat, cudaStream_t st);
+
+#ifdef __cplusplus
+}
+#endif
