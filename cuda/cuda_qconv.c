@@ -9,12 +9,8 @@
 
 #include <string.h>
 
+#include "core/hd.h"     /* qp_round_up */
 #include "quant/quant.h" /* qp_qconv_fold_epilogue */
-
-static size_t round_up(size_t v, size_t a)
-{
-    return (v + a - 1) / a * a;
-}
 
 /* Geometry from the node's tensors (logical NCHW dims) and attributes. */
 static void geom_of(const struct qp_graph *g, const struct qp_node *n, struct qp_conv_geom *geo)
@@ -92,9 +88,9 @@ enum qp_status qp_cuda_qconv_plan(struct qp_graph *g, const struct qp_node *n,
     if (!q->w_host)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                        g->source, n->name);
-    q->ws_a = q->path == QP_CUDA_QCONV_IM2COL ? round_up(qp_lt_bytes_a(&q->shape), QP_CUDA_WS_ALIGN)
-                                              : 0;
-    q->ws_c = round_up(qp_lt_bytes_c(&q->shape), QP_CUDA_WS_ALIGN);
+    int64_t a = q->path == QP_CUDA_QCONV_IM2COL ? (int64_t)qp_lt_bytes_a(&q->shape) : 0;
+    q->ws_a   = (size_t)qp_round_up(a, QP_CUDA_WS_ALIGN);
+    q->ws_c   = (size_t)qp_round_up((int64_t)qp_lt_bytes_c(&q->shape), QP_CUDA_WS_ALIGN);
     return qp_qconv_fold_epilogue(g, n, kk, &q->ep_host, err);
 }
 

@@ -53,7 +53,9 @@ struct qp_cuda_qconv {
     struct qp_lt_gemm    gemm;    /* qp_lt_gemm_init on shape */
 };
 
-/* Workspace bytes are multiples of this (each part starts aligned). */
+/* The parts of the workspace are multiples of this, so each starts as
+ * aligned as the workspace (the engine's arena aligns it to 64 bytes;
+ * cuBLASLt asks 16, QP_LT_ALIGN). */
 #define QP_CUDA_WS_ALIGN 256
 
 /* Plan node n of g (a QConv the CPU backend would accept: NHWC int8 input,
@@ -67,7 +69,7 @@ enum qp_status qp_cuda_qconv_plan(struct qp_graph *g, const struct qp_node *n,
 size_t qp_cuda_qconv_ws_bytes(const struct qp_cuda_qconv *q);
 
 /* Enqueue the node on st: x and y device tensors, ws its workspace
- * (qp_cuda_qconv_ws_bytes, QP_CUDA_WS_ALIGN-aligned), lt_ws / lt_ws_bytes
+ * (qp_cuda_qconv_ws_bytes, QP_LT_ALIGN-aligned at least), lt_ws / lt_ws_bytes
  * cuBLASLt's workspace, sat the node's saturation counter (or NULL). No
  * allocation, no synchronisation. QP_E_CUDA naming the node when a launch
  * fails. */

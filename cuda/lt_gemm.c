@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/hd.h" /* qp_round_up */
+
 #define K_ALIGN 16  /* k_pad: 16-byte rows of A and W (IMMA asks 4) */
 #define DIM_ALIGN 4 /* n_pad, m_pad: the IMMA multiple */
 #define WARMUP 2    /* untimed runs per candidate */
@@ -68,11 +70,6 @@ static enum qp_status lt_fail(struct qp_err *err, const struct qp_lt_shape *s, c
                    cublasLtGetStatusString(cs));
 }
 
-static int64_t round_up(int64_t x, int64_t to)
-{
-    return (x + to - 1) / to * to;
-}
-
 static bool misaligned(const void *p, size_t to)
 {
     return (uintptr_t)p % to != 0;
@@ -96,9 +93,9 @@ enum qp_status qp_lt_shape_plan(int64_t pixels, int64_t k, int64_t cout, struct 
                        SHAPE_ARGS(&want), QP_LT_MAX_DIM);
 
     struct qp_lt_shape p = want;
-    p.m_pad              = round_up(pixels < QP_LT_MIN_ROWS ? QP_LT_MIN_ROWS : pixels, DIM_ALIGN);
-    p.k_pad              = round_up(k, K_ALIGN);
-    p.n_pad              = round_up(cout, DIM_ALIGN);
+    p.m_pad              = qp_round_up(pixels < QP_LT_MIN_ROWS ? QP_LT_MIN_ROWS : pixels, DIM_ALIGN);
+    p.k_pad              = qp_round_up(k, K_ALIGN);
+    p.n_pad              = qp_round_up(cout, DIM_ALIGN);
     p.lda                = p.k_pad;
     p.ldw                = p.k_pad;
     p.ldc                = p.n_pad;

@@ -5,18 +5,22 @@
  * (conv, gemm) and every unary kernel must agree with.
  *
  * Vectorised paths (AVX2 etc.) approximate exp; they are tested against
- * these functions with a stated tolerance, never the other way round.
+ * these functions with a stated tolerance, never the other way round. The
+ * CUDA backend's float activations run them too (QP_HD; the device's expf
+ * and tanhf differ from libm's in the last bits: float ops agree within a
+ * tolerance, INT8 epilogues use quant_math.h's exact ones).
  */
 #include <math.h>
 
+#include "core/hd.h"
 #include "graph/graph.h"
 
-static inline float qp_sigmoidf(float x)
+QP_HD float qp_sigmoidf(float x)
 {
     return 1.0f / (1.0f + expf(-x));
 }
 
-static inline float qp_act_ref(const struct qp_act_params *a, float x)
+QP_HD float qp_act_ref(const struct qp_act_params *a, float x)
 {
     switch (a->act) {
     case QP_ACT_NONE: return x;

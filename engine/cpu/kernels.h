@@ -58,6 +58,11 @@ QP_CPU_KERNEL(qp_cpu_softmax);
 
 /* resize.c */
 QP_CPU_KERNEL(qp_cpu_resize);
+/* The input index nearest Resize reads for output index o along axis (0:
+ * H, 1: W) of a node qp_cpu_resize_supports() accepts: the CPU's own
+ * coordinate code, also the CUDA backend's index tables. */
+int64_t qp_resize_nearest_src(const struct qp_resize_attr *a, int32_t axis, int64_t in,
+                              int64_t out, int64_t o);
 QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32 or quantized i8, rank 4, nearest or linear,
                                             N and C unscaled */
 

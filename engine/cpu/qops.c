@@ -6,9 +6,8 @@
  * Quantization parameters come from the tensors (graph.h, "Quantized
  * tensors"): Quantize uses its output's scale and zero point, Dequantize
  * its input's. QAdd and QLut turn theirs into what the loop needs once, at
- * plan time, into g->arena as n->prep: struct qp_q_add_params
- * (ka = a.scale / y.scale, kb = b.scale / y.scale, the three zero points,
- * the exact activation) and the 256-byte table of qp_q_lut_build. With
+ * plan time, into g->arena as n->prep: qp_qadd_params and qp_qlut_build
+ * (quant.h, shared with the CUDA backend). With
  * prep NULL (a caller that skipped prepare) the run computes the same thing
  * on the stack, so results never depend on who prepared.
  *
@@ -98,26 +97,13 @@ QP_CPU_SUPPORTS(qp_cpu_dequantize_supports)
 
 /* ===== QAdd ===== */
 
-static struct qp_q_add_params add_params(const struct qp_graph *g, const struct qp_node *n)
-{
-    const struct qp_tensor *a = in_t(g, n, 0), *b = in_t(g, n, 1), *y = out_t(g, n);
-    return (struct qp_q_add_params){
-        .ka  = a->scale / y->scale,
-        .kb  = b->scale / y->scale,
-        .za  = a->zero_point,
-        .zb  = b->zero_point,
-        .zy  = y->zero_point,
-        .act = n->attr.act,
-    };
-}
-
 QP_CPU_PREPARE(qp_cpu_qadd_prepare)
 {
     struct qp_q_add_params *p = qp_arena_alloc(&g->arena, sizeof *p);
     if (!p)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s' (QAdd): out of memory for its parameters",
                        g->source, n->name);
-    *p      = add_params(g, n);
+    *p      = qp_qadd_params(g, n);
     n->prep = p;
     return QP_OK;
 }
@@ -127,7 +113,7 @@ QP_CPU_KERNEL(qp_cpu_qadd)
     struct qp_q_add_params        local;
     const struct qp_q_add_params *p = x->prep;
     if (!p) {
-        local = add_params(x->g, x->n);
+        local = qp_qadd_params(x->g, x->n);
         p     = &local;
     }
     int64_t count = same_numel(x->g, x->n);
@@ -152,35 +138,13 @@ static const struct qp_tensor *opt_in(const struct qp_graph *g, const struct qp_
     return n->n_in > k && n->in[k] >= 0 ? in_t(g, n, k) : NULL;
 }
 
-/* One table, or (with channel divisors or multipliers, inputs 1 and 2) one
- * per channel of dim 1. */
-static int64_t lut_tables(const struct qp_graph *g, const struct qp_node *n)
-{
-    return opt_in(g, n, 1) || opt_in(g, n, 2) ? in_t(g, n, 0)->dims[1] : 1;
-}
-
-static void lut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *tables)
-{
-    const struct qp_tensor *q = in_t(g, n, 0), *y = out_t(g, n);
-    const struct qp_tensor *d = opt_in(g, n, 1), *mu = opt_in(g, n, 2);
-    if (!d && !mu) {
-        qp_q_lut_build(&n->attr.act, q->scale, q->zero_point, y->scale, y->zero_point, tables);
-        return;
-    }
-    for (int64_t c = 0; c < lut_tables(g, n); c++)
-        qp_q_lut_build_div(&n->attr.act, q->scale, q->zero_point,
-                           mu ? ((const float *)mu->data)[c] : 1.0f,
-                           d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point,
-                           tables + c * 256);
-}
-
 QP_CPU_PREPARE(qp_cpu_qlut_prepare)
 {
-    int8_t *tables = qp_arena_alloc(&g->arena, (size_t)lut_tables(g, n) * 256);
+    int8_t *tables = qp_arena_alloc(&g->arena, (size_t)qp_qlut_n_tables(g, n) * 256);
     if (!tables)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s' (QLut): out of memory for its table",
                        g->source, n->name);
-    lut_build(g, n, tables);
+    qp_qlut_build(g, n, tables);
     n->prep = tables;
     return QP_OK;
 }
@@ -208,14 +172,14 @@ QP_CPU_KERNEL(qp_cpu_qlut)
     if (count != qp_tensor_numel(in_t(x->g, x->n, 0)))
         return QP_E_INVAL;
     if (!table) { /* unprepared (constant folding): only the single-table form */
-        if (lut_tables(x->g, x->n) != 1)
+        if (qp_qlut_n_tables(x->g, x->n) != 1)
             return QP_E_UNSUPPORTED;
         int8_t local[256];
-        lut_build(x->g, x->n, local);
+        qp_qlut_build(x->g, x->n, local);
         qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, local, x->out[0]);
         return QP_OK;
     }
-    if (lut_tables(x->g, x->n) > 1)
+    if (qp_qlut_n_tables(x->g, x->n) > 1)
         lut_channels(x->pool, in_t(x->g, x->n, 0), x->in[0], table, x->out[0]);
     else
         qp_qelem_lut(x->pool, qp_qelem_best_impl(), x->in[0], count, table, x->out[0]);

@@ -117,6 +117,13 @@ static int64_t nearest_index(const struct axis_map *m, round_fn rnd, int64_t o)
     return i < 0 ? 0 : (i >= m->in ? m->in - 1 : i);
 }
 
+int64_t qp_resize_nearest_src(const struct qp_resize_attr *a, int32_t axis, int64_t in,
+                              int64_t out, int64_t o)
+{
+    const struct axis_map m = {coord_fns[a->coord], a->scale[axis], in, out};
+    return nearest_index(&m, round_fns[a->nearest], o);
+}
+
 struct linear_tap {
     int64_t i0, i1;
     float   d0, d1; /* d0 = |v - i0| weighs i1; d1 = |v - i1| weighs i0 */

@@ -2,7 +2,8 @@
 /*
  * quant.c - the reference INT8 loops of quant.h: plain C over the inline
  * contract in quant_math.h, with no arithmetic of their own; and the
- * host-side folding of a QConv's epilogue that every backend uses.
+ * host-side parameters of the INT8 nodes every backend uses (a QConv's
+ * folded epilogue, a QAdd's ratios, a QLut's tables).
  */
 #include "quant/quant.h"
 
@@ -102,4 +103,43 @@ enum qp_status qp_qconv_fold_epilogue(struct qp_graph *g, const struct qp_node *
     ep->zero_point = f32 ? 0 : y->zero_point;
     ep->f32_out    = f32;
     return QP_OK;
+}
+
+struct qp_q_add_params qp_qadd_params(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *a = &g->tensors[n->in[0]], *b = &g->tensors[n->in[1]];
+    const struct qp_tensor *y = &g->tensors[n->out[0]];
+    return (struct qp_q_add_params){
+        .ka  = a->scale / y->scale,
+        .kb  = b->scale / y->scale,
+        .za  = a->zero_point,
+        .zb  = b->zero_point,
+        .zy  = y->zero_point,
+        .act = n->attr.act,
+    };
+}
+
+static const struct qp_tensor *opt_in(const struct qp_graph *g, const struct qp_node *n, int32_t k)
+{
+    return n->n_in > k && n->in[k] >= 0 ? &g->tensors[n->in[k]] : NULL;
+}
+
+int64_t qp_qlut_n_tables(const struct qp_graph *g, const struct qp_node *n)
+{
+    return opt_in(g, n, 1) || opt_in(g, n, 2) ? g->tensors[n->in[0]].dims[1] : 1;
+}
+
+void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *tables)
+{
+    const struct qp_tensor *q = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    const struct qp_tensor *d = opt_in(g, n, 1), *mu = opt_in(g, n, 2);
+    if (!d && !mu) {
+        qp_q_lut_build(&n->attr.act, q->scale, q->zero_point, y->scale, y->zero_point, tables);
+        return;
+    }
+    for (int64_t c = 0; c < qp_qlut_n_tables(g, n); c++)
+        qp_q_lut_build_div(&n->attr.act, q->scale, q->zero_point,
+                           mu ? ((const float *)mu->data)[c] : 1.0f,
+                           d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point,
+                           tables + c * 256);
 }

@@ -69,6 +69,16 @@ QP_HD void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_t i, int
 enum qp_status qp_qconv_fold_epilogue(struct qp_graph *g, const struct qp_node *n, int64_t kk,
                                       struct qp_q_epilogue *ep, struct qp_err *err);
 
+/* A QAdd node's parameters: ka = a.scale / y.scale, kb = b.scale / y.scale,
+ * the three zero points, its activation (graph.h). */
+struct qp_q_add_params qp_qadd_params(const struct qp_graph *g, const struct qp_node *n);
+
+/* A QLut node's tables: one, or with channel divisors or multipliers
+ * (inputs 1 and 2) one per channel of dim 1; qp_qlut_build writes
+ * qp_qlut_n_tables(g, n) * 256 bytes (qp_q_lut_build / _div). */
+int64_t qp_qlut_n_tables(const struct qp_graph *g, const struct qp_node *n);
+void    qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *tables);
+
 /* acc [rows][cols] (cols = output channels, NHWC order) -> y [rows][cols]
  * (int8, or float when ep->f32_out). */
 void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,

@@ -44,13 +44,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/hd.h"     /* QP_HD */
 #include "graph/graph.h" /* enum qp_act */
-
-#if defined(__CUDACC__)
-#define QP_HD __host__ __device__ __forceinline__ static
-#else
-#define QP_HD static inline
-#endif
 
 #define QP_Q_MIN (-128)
 #define QP_Q_MAX 127
