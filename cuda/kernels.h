@@ -67,11 +67,66 @@ cudaError_t qp_cuda_qdepthwise(const int8_t *x, const int8_t *w, struct qp_conv_
 cudaError_t qp_cuda_qadd(const int8_t *a, const int8_t *b, int64_t n, struct qp_q_add_params p,
                          int8_t *y, unsigned long long *sat, cudaStream_t st);
 
-/* y[i] = table[ch][x[i] + 128] with ch = i % channels (NHWC: the channel
- * is the innermost index); channels 1: one table for the tensor. tables is
- * [channels][256] int8 (qp_q_lut_build / qp_q_lut_build_div). */
-cudaError_t qp_cuda_qlut(const int8_t *x, int64_t n, int64_t channels, const int8_t *tables,
-                         int8_t *y, unsigned long long *sat, cudaStream_t st);
+/* y[i] = table[ch][x[i] + 128] with ch = i / inner % channels (NHWC:
+ * inner 1, the channel is the innermost index; PLAIN NCHW: inner = H * W);
+ * channels 1: one table for the tensor. tables is [channels][256] int8
+ * (quant.h: qp_qlut_build). */
+cudaError_t qp_cuda_qlut(const int8_t *x, int64_t n, int64_t channels, int64_t inner,
+                         const int8_t *tables, int8_t *y, unsigned long long *sat,
+                         cudaStream_t st);
+
+/* A logical copy (the data-movement ops: Concat, Split, Slice,
+ * Transpose, Layout, Reshape ...): for every index (i_0 .. i_{rank-1}) <
+ * dims, y[y0 + sum i_k ys[k]] = x[x0 + sum i_k xs[k]], elem bytes (1, 2, 4
+ * or 8) each; offsets and strides count elements. */
+#define QP_CUDA_COPY_RANK 8
+struct qp_cuda_copy {
+    int64_t dims[QP_CUDA_COPY_RANK], xs[QP_CUDA_COPY_RANK], ys[QP_CUDA_COPY_RANK];
+    int64_t x0, y0;
+    int32_t rank, elem;
+};
+cudaError_t qp_cuda_copy(const void *x, void *y, struct qp_cuda_copy c, cudaStream_t st);
+
+/* Element offsets in x and y of element i of copy c (i unravelled over
+ * dims, the last dim fastest): the kernel's index arithmetic. */
+QP_HD void qp_cuda_copy_at(const struct qp_cuda_copy *c, int64_t i, int64_t *xo, int64_t *yo)
+{
+    int64_t x = c->x0, y = c->y0;
+    for (int32_t k = c->rank - 1; k >= 0; k--) {
+        int64_t idx = i % c->dims[k];
+        i /= c->dims[k];
+        x += idx * c->xs[k];
+        y += idx * c->ys[k];
+    }
+    *xo = x, *yo = y;
+}
+
+/* MaxPool on NHWC (g with m == c == group): int8 (elem 1) through
+ * qp_max_window_i8 or f32 (elem 4) through qp_max_window_f32
+ * (quant/conv_math.h: cpu/pooling.c's semantics). */
+cudaError_t qp_cuda_maxpool(const void *x, void *y, struct qp_conv_geom g, int32_t elem,
+                            cudaStream_t st);
+
+/* Nearest Resize of NHWC images: y[b, oy, ox, :] = x[b, iy[oy], ix[ox], :]
+ * with pixels of pixel_bytes; iy [oh] and ix [ow] are device tables the
+ * host filled with the CPU's own coordinate code (qp_resize_nearest_src). */
+cudaError_t qp_cuda_resize_nearest(const void *x, void *y, int64_t images, int64_t h, int64_t w,
+                                   int64_t oh, int64_t ow, int64_t pixel_bytes,
+                                   const int32_t *iy, const int32_t *ix, cudaStream_t st);
+
+/* The x byte that output byte i of that Resize copies. */
+QP_HD int64_t qp_cuda_resize_src(int64_t i, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                 int64_t pixel_bytes, const int32_t *iy, const int32_t *ix)
+{
+    int64_t byte = i % pixel_bytes, p = i / pixel_bytes;
+    int64_t ox = p % ow, oy = p / ow % oh, b = p / (ow * oh);
+    return ((b * h + iy[oy]) * w + ix[ox]) * pixel_bytes + byte;
+}
+
+/* y[i] = qp_act_ref(&act, x[i]) on f32 (cpu/act.h: the float unary ops;
+ * the device's expf / tanhf may differ from libm's in the last bits). */
+cudaError_t qp_cuda_act_f32(const float *x, float *y, int64_t n, struct qp_act_params act,
+                            cudaStream_t st);
 
 #ifdef __cplusplus
 }

@@ -6,12 +6,12 @@
  */
 #include "launch.cuh"
 
-__global__ void qlut_kernel(const int8_t *x, int64_t n, int64_t channels, const int8_t *tables,
-                            int8_t *y, unsigned long long *sat)
+__global__ void qlut_kernel(const int8_t *x, int64_t n, int64_t channels, int64_t inner,
+                            const int8_t *tables, int8_t *y, unsigned long long *sat)
 {
     unsigned count = 0;
     for (int64_t i = qp_cuda_first(); i < n; i += qp_cuda_stride()) {
-        int8_t q = tables[(i % channels) * 256 + (int32_t)x[i] + 128];
+        int8_t q = tables[(i / inner % channels) * 256 + (int32_t)x[i] + 128];
         y[i]     = q;
         count += qp_cuda_is_sat(q);
     }
@@ -19,13 +19,14 @@ __global__ void qlut_kernel(const int8_t *x, int64_t n, int64_t channels, const 
 }
 
 extern "C" cudaError_t qp_cuda_qlut(const int8_t *x, int64_t n, int64_t channels,
-                                    const int8_t *tables, int8_t *y, unsigned long long *sat,
-                                    cudaStream_t st)
+                                    int64_t inner, const int8_t *tables, int8_t *y,
+                                    unsigned long long *sat, cudaStream_t st)
 {
-    if (n < 0 || n > QP_CUDA_MAX_ELEMS || channels < 1)
+    if (n < 0 || n > QP_CUDA_MAX_ELEMS || channels < 1 || inner < 1)
         return cudaErrorInvalidValue;
     if (n == 0)
         return cudaSuccess;
-    qlut_kernel<<<qp_cuda_blocks(n), QP_CUDA_THREADS, 0, st>>>(x, n, channels, tables, y, sat);
+    qlut_kernel<<<qp_cuda_blocks(n), QP_CUDA_THREADS, 0, st>>>(x, n, channels, inner, tables, y,
+                                                                 sat);
     return cudaGetLastError();
 }

@@ -39,8 +39,13 @@ struct qp_backend_ops {
     void (*upload)(void *ctx, size_t dst_off, const void *src, size_t n);
     void (*download)(void *ctx, void *dst, size_t src_off, size_t n);
 
-    /* Execute every node in order. A failing kernel names its node in err. */
+    /* Execute every node in order. A failing kernel names its node in err.
+     * A device backend may only enqueue the work (see wait). */
     enum qp_status (*run)(void *ctx, const struct qp_graph *g, struct qp_err *err);
+
+    /* (optional) wait until the work run() enqueued is done and report what
+     * failed while it ran; NULL entry: run() returns when it is done. */
+    enum qp_status (*wait)(void *ctx, struct qp_err *err);
 
     /* (optional) host address of arena offset off, for callers that fill
      * inputs in place; NULL entry: the arena is not host memory. */
@@ -67,6 +72,9 @@ int64_t qp_count_saturated_ref(const int8_t *x, int64_t n);
 int64_t qp_count_saturated_avx2(const int8_t *x, int64_t n);
 
 extern const struct qp_backend_ops qp_backend_cpu;
+#ifdef QP_CUDA
+extern const struct qp_backend_ops qp_backend_cuda; /* cuda/backend_cuda.c */
+#endif
 
 /* Evaluate node n of g on the CPU with constant inputs, making its outputs
  * constants (constant folding; see graph/passes.h). */

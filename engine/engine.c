@@ -46,34 +46,37 @@ struct qp_engine {
     void                       **out_host; /* per output: host copy after run() */
 };
 
-/* Why the CUDA backend cannot run here (it has not landed yet; the probe
- * says whether a device would be there for it). */
-static void cuda_unavailable(char *why, size_t n)
+/* Is there a device for the CUDA backend? If not, why[] says why. */
+static bool cuda_device(char *why, size_t n)
 {
 #ifdef QP_CUDA
-    char dev[160];
-    if (qp_cuda_probe(dev, sizeof dev))
-        snprintf(why, n, "device %s found, but the CUDA engine backend is not implemented yet", dev);
-    else
-        snprintf(why, n, "%s", dev);
+    return qp_cuda_probe(why, n);
 #else
     snprintf(why, n, "this build has no CUDA support (QP_CUDA=OFF or no toolkit)");
+    return false;
 #endif
 }
 
+/* The backend opt asks for: NULL (err set) when it cannot be had. */
 static const struct qp_backend_ops *pick_backend(enum qp_backend_kind kind, struct qp_err *err)
 {
     char why[256];
     switch (kind) {
     case QP_BACKEND_CPU: return &qp_backend_cpu;
     case QP_BACKEND_AUTO:
-        cuda_unavailable(why, sizeof why);
-        qp_log(QP_LOG_INFO, "engine", "backend auto: running on the CPU: %s", why);
-        return &qp_backend_cpu;
     case QP_BACKEND_CUDA:
-        cuda_unavailable(why, sizeof why);
-        qp_fail(err, QP_E_UNSUPPORTED, "backend cuda: %s (use --backend cpu or auto)", why);
-        return NULL;
+        if (!cuda_device(why, sizeof why)) {
+            if (kind == QP_BACKEND_CUDA) {
+                qp_fail(err, QP_E_UNSUPPORTED, "backend cuda: %s (use --backend cpu or auto)",
+                        why);
+                return NULL;
+            }
+            qp_log(QP_LOG_INFO, "engine", "backend auto: running on the CPU: %s", why);
+            return &qp_backend_cpu;
+        }
+#ifdef QP_CUDA
+        return &qp_backend_cuda;
+#endif
     }
     qp_fail(err, QP_E_INVAL, "unknown backend %d", (int)kind);
     return NULL;
@@ -170,6 +173,38 @@ enum qp_status qp_engine_front(const char *path, const struct qp_engine_options 
     return s;
 }
 
+/* Backend be: init, support check, prepare, memory plan, alloc. */
+static enum qp_status attach(struct qp_engine *e, const struct qp_backend_ops *be,
+                             struct qp_err *err)
+{
+    enum qp_status s;
+    e->be     = be;
+    e->be_ctx = qp_calloc(1, be->ctx_size);
+    if (!e->be_ctx)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", e->g.source);
+    if ((s = be->init(e->be_ctx, &e->opt, err)) != QP_OK)
+        return s;
+    e->be_ready = true;
+    if ((s = check_support(e, err)) != QP_OK)
+        return s;
+    if ((s = be->prepare(e->be_ctx, &e->g, err)) != QP_OK)
+        return s;
+    if ((s = qp_plan_assign_offsets(&e->g, e->opt.all_tensors, &e->plan, err)) != QP_OK)
+        return s;
+    return be->alloc(e->be_ctx, &e->g, e->plan.arena_bytes, err);
+}
+
+/* Undo attach (what it reached), so another backend can be attached. */
+static void detach(struct qp_engine *e)
+{
+    if (e->be_ready)
+        e->be->fini(e->be_ctx);
+    qp_free(e->be_ctx);
+    e->be_ctx   = NULL;
+    e->be_ready = false;
+    e->be       = NULL;
+}
+
 /* From a front-end graph (moved into e->g) to a runnable engine. */
 static enum qp_status back(struct qp_engine *e, struct qp_err *err)
 {
@@ -180,24 +215,17 @@ static enum qp_status back(struct qp_engine *e, struct qp_err *err)
         s = qp_pass_layout(&e->g, &e->passes, err);
     if (s != QP_OK)
         return s;
-    e->be = pick_backend(e->opt.backend, err);
-    if (!e->be)
+    const struct qp_backend_ops *be = pick_backend(e->opt.backend, err);
+    if (!be)
         return QP_E_UNSUPPORTED;
-    e->be_ctx = qp_calloc(1, e->be->ctx_size);
-    if (!e->be_ctx)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", e->g.source);
-    if ((s = e->be->init(e->be_ctx, &e->opt, err)) != QP_OK)
-        return s;
-    e->be_ready = true;
-    if ((s = check_support(e, err)) != QP_OK)
-        return s;
-    if ((s = e->be->prepare(e->be_ctx, &e->g, err)) != QP_OK)
-        return s;
-    if ((s = qp_plan_assign_offsets(&e->g, e->opt.all_tensors, &e->plan, err)) != QP_OK)
-        return s;
-    if ((s = e->be->alloc(e->be_ctx, &e->g, e->plan.arena_bytes, err)) != QP_OK)
-        return s;
-    return collect_io(e, err);
+    s = attach(e, be, err);
+    if (s != QP_OK && e->opt.backend == QP_BACKEND_AUTO && be != &qp_backend_cpu) {
+        qp_log(QP_LOG_INFO, "engine", "backend auto: running on the CPU: %s",
+               err ? err->msg : qp_status_str(s));
+        detach(e);
+        s = attach(e, &qp_backend_cpu, err);
+    }
+    return s == QP_OK ? collect_io(e, err) : s;
 }
 
 static struct qp_engine *engine_new(const struct qp_engine_options *opt)
@@ -276,9 +304,7 @@ void qp_engine_free(struct qp_engine *e)
 {
     if (!e)
         return;
-    if (e->be_ready)
-        e->be->fini(e->be_ctx);
-    qp_free(e->be_ctx);
+    detach(e);
     qp_free(e->in);
     qp_free(e->out);
     qp_free(e->out_host);
@@ -353,6 +379,8 @@ void *qp_engine_input_buffer(struct qp_engine *e, int32_t i)
 enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err)
 {
     enum qp_status s = e->be->run(e->be_ctx, &e->g, err);
+    if (s == QP_OK && e->be->wait)
+        s = e->be->wait(e->be_ctx, err);
     if (s != QP_OK)
         return s;
     for (int32_t k = 0; k < e->n_out; k++) {

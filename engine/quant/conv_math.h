@@ -21,9 +21,15 @@
  *   depthwise (group == c == m): acc[b, oy, ox, ch] =
  *       sum_{i, j} x[b, iy, ix, ch] * w[ch][i][j]
  *
- * Tested on the CPU by tests/unit/test_cpu_qconv.c (against the CPU
+ *   max pool (group == c == m, no weights): the largest input cell of the
+ *   window; padding never wins, a window with no cell inside the input
+ *   gives -128 (int8) or -FLT_MAX (f32), NaN cells are skipped (ONNX
+ *   Runtime's semantics, as cpu/pooling.c).
+ *
+ * Tested on the CPU by tests/unit/test_cuda_qconv_plan.c (against the CPU
  * backend's QConv on every path) and on a device by tests/gpu.
  */
+#include <float.h>
 #include <stdint.h>
 
 #include "quant/quant_math.h" /* QP_HD */
@@ -81,4 +87,31 @@ QP_HD int32_t qp_q_dw_acc(const int8_t *x, const int8_t *w, const struct qp_conv
             acc += xv * (int32_t)w[(ch * g->kh + i) * g->kw + j];
         }
     return acc;
+}
+
+/* Max pool output (pixel r, channel ch) of an NHWC int8 / f32 tensor. */
+QP_HD int8_t qp_max_window_i8(const int8_t *x, const struct qp_conv_geom *g, int64_t r, int64_t ch)
+{
+    int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
+    int8_t  v = QP_Q_MIN;
+    for (int32_t i = 0; i < g->kh; i++)
+        for (int32_t j = 0; j < g->kw; j++) {
+            int64_t at = qp_conv_tap(g, b, oy, ox, i, j);
+            if (at >= 0 && x[at + ch] > v)
+                v = x[at + ch];
+        }
+    return v;
+}
+
+QP_HD float qp_max_window_f32(const float *x, const struct qp_conv_geom *g, int64_t r, int64_t ch)
+{
+    int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
+    float   v = -FLT_MAX;
+    for (int32_t i = 0; i < g->kh; i++)
+        for (int32_t j = 0; j < g->kw; j++) {
+            int64_t at = qp_conv_tap(g, b, oy, ox, i, j);
+            if (at >= 0 && x[at + ch] > v)
+                v = x[at + ch];
+        }
+    return v;
 }

@@ -68,7 +68,8 @@ static inline void gpu_free(void *d)
     CU_ASSERT(cudaFree(d) == cudaSuccess);
 }
 
-/* main(): skip without a device, else run the suites as QP_TEST_MAIN does. */
+/* main(): skip without a device, else run the suites as QP_TEST_MAIN does
+ * (a test that skipped for missing data fails under QP_REQUIRE_DATA=1). */
 #define QP_GPU_TEST_MAIN(suites)                                                                   \
     static int qp_gpu_main_(void);                                                                 \
     int        main(void)                                                                          \
@@ -90,6 +91,11 @@ static inline void gpu_free(void *d)
             CU_basic_set_mode(CU_BRM_VERBOSE);                                                     \
             CU_basic_run_tests();                                                                  \
             rc = CU_get_number_of_failures() != 0 || CU_get_number_of_suites_failed() != 0;       \
+            const char *req_ = getenv("QP_REQUIRE_DATA");                                          \
+            if (!rc && qp_test_skipped && req_ && req_[0] == '1') {                                \
+                fprintf(stderr, "%d test(s) skipped while QP_REQUIRE_DATA=1\n", qp_test_skipped);  \
+                rc = 1;                                                                            \
+            }                                                                                      \
         }                                                                                          \
         CU_cleanup_registry();                                                                     \
         return rc;                                                                                 \

@@ -96,16 +96,17 @@ static void test_qadd_qlut(void)
     gpu_download(got, dy, (size_t)n);
     CU_ASSERT_EQUAL(memcmp(got, want, (size_t)n), 0);
     CU_ASSERT_EQUAL(read_counter(sat), (unsigned long long)count_sat(want, n));
-    /* QLut: one table, then one per channel (channel = i % ch) */
+    /* QLut: one table, then one per channel (innermost, then with 7 inner elements) */
     struct qp_act_params silu = {QP_ACT_SILU, 0.0f, 0.0f};
     for (int64_t c = 0; c < ch; c++)
         qp_q_lut_build_div(&silu, 0.05f, 0, 1.0f + 0.1f * (float)c, 1.0f, 0.03f, 0, tables + c * 256);
-    for (int64_t nt = 1; nt <= ch; nt += ch - 1) {
+    for (int64_t form = 0; form < 3; form++) { /* one table; NHWC channels; NCHW channels */
+        int64_t nt = form ? ch : 1, inner = form == 2 ? 7 : 1;
         for (int64_t i = 0; i < n; i++)
-            want[i] = tables[(i % nt) * 256 + a[i] + 128];
+            want[i] = tables[(i / inner % nt) * 256 + a[i] + 128];
         int8_t *dt = gpu_upload(tables, (size_t)(nt * 256));
         sat        = new_counter();
-        CU_ASSERT_EQUAL(qp_cuda_qlut(da, n, nt, dt, dy, sat, gpu.st), cudaSuccess);
+        CU_ASSERT_EQUAL(qp_cuda_qlut(da, n, nt, inner, dt, dy, sat, gpu.st), cudaSuccess);
         gpu_download(got, dy, (size_t)n);
         CU_ASSERT_EQUAL(memcmp(got, want, (size_t)n), 0);
         CU_ASSERT_EQUAL(read_counter(sat), (unsigned long long)count_sat(want, n));

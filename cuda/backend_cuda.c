@@ -1,0 +1,665 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * backend_cuda.c - the CUDA backend (backend.h): the op table below driven
+ * through the backend contract, on one device and one stream.
+ *
+ * init     device 0, a stream, a cuBLASLt handle and its workspace.
+ * supports the op table's row; the engine falls back to the CPU (auto) or
+ *          refuses (--backend cuda) when any node is not supported.
+ * prepare  per node, on the host: its plan in the graph's arena (n->prep)
+ *          and its workspace bytes; constants a kernel reads (packed
+ *          weights, folded epilogues, tables, constant inputs) are copied to
+ *          the device here, one allocation each, kept until fini.
+ * alloc    the activation arena (one cudaMalloc), per-node pointer tables,
+ *          saturation counters, and the cuBLASLt algorithm of every GEMM
+ *          (the heuristic's candidates timed on the node's own buffers).
+ * run      enqueues every node's kernels on the stream and returns: no
+ *          allocation, no synchronisation. wait() synchronises once per run
+ *          and reports what failed on the device.
+ * upload / download are synchronous copies outside run().
+ *
+ * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
+ * backend's bytes; float ops (activations) agree within the device's expf.
+ * Ops without a row here (float convolutions, linear Resize, Softmax ...)
+ * are not supported yet: such graphs run on the CPU.
+ */
+#include "backend.h"
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/log.h"
+#include "cpu/kernels.h" /* qp_cpu_resize_supports */
+#include "cuda_plan.h"
+#include "cuda_qconv.h"
+#include "kernels.h"
+#include "lt_gemm.h"
+#include "quant/quant.h"
+
+struct cuda_ctx {
+    cudaStream_t          st;
+    cublasLtHandle_t      lt;
+    void                 *lt_ws;
+    size_t                lt_ws_bytes;
+    unsigned char        *arena;
+    void                **consts; /* device copies made by prepare, freed at fini */
+    int32_t               n_consts, cap_consts;
+    void                **ptrs;  /* per node: n_in then n_out device pointers */
+    int32_t              *first; /* per node: its first pointer */
+    int32_t               n_nodes;
+    unsigned long long   *sat_dev;  /* per node: saturated outputs, summed on the device */
+    unsigned long long   *sat_host; /* wait()'s copy of sat_dev */
+    int64_t              *sat;      /* the same as int64 (backend.h) */
+    int64_t               runs;
+    bool                  profile;
+};
+
+struct cuda_exec {
+    struct cuda_ctx       *c;
+    const struct qp_graph *g;
+    const struct qp_node  *n;
+    void *const           *in, *const *out;
+    void                  *ws;
+    unsigned long long    *sat; /* this node's counter, or NULL */
+};
+
+struct cuda_op {
+    bool (*supports)(const struct qp_graph *g, const struct qp_node *n);
+    enum qp_status (*prepare)(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                              struct qp_err *err);
+    cudaError_t (*run)(const struct cuda_exec *x, struct qp_err *err);
+};
+
+/* ===== helpers ===== */
+
+static enum qp_status cuda_fail(struct qp_err *err, cudaError_t e, const char *what)
+{
+    return qp_fail(err, QP_E_CUDA, "cuda backend: %s: %s", what, cudaGetErrorString(e));
+}
+
+static const struct qp_tensor *in_t(const struct qp_graph *g, const struct qp_node *n, int32_t k)
+{
+    return &g->tensors[n->in[k]];
+}
+
+static const struct qp_tensor *out_t(const struct qp_graph *g, const struct qp_node *n, int32_t k)
+{
+    return &g->tensors[n->out[k]];
+}
+
+/* A device copy of n bytes of host memory, owned by the context. */
+static enum qp_status dev_copy(struct cuda_ctx *c, const void *host, size_t n, void **out,
+                               struct qp_err *err)
+{
+    if (c->n_consts == c->cap_consts) {
+        int32_t cap = c->cap_consts ? 2 * c->cap_consts : 64;
+        void  **p   = qp_realloc(c->consts, (size_t)cap * sizeof *p);
+        if (!p)
+            return qp_fail(err, QP_E_NOMEM, "cuda backend: out of memory");
+        c->consts = p, c->cap_consts = cap;
+    }
+    void       *d = NULL;
+    cudaError_t e = cudaMalloc(&d, n ? n : 1);
+    if (e == cudaSuccess && n)
+        e = cudaMemcpy(d, host, n, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) {
+        if (d)
+            (void)cudaFree(d);
+        return cuda_fail(err, e, "copying constants to the device");
+    }
+    c->consts[c->n_consts++] = d;
+    *out                     = d;
+    return QP_OK;
+}
+
+static bool quantized(const struct qp_tensor *t)
+{
+    return qp_tensor_is_quantized(t);
+}
+
+static bool same_numel(const struct qp_graph *g, const struct qp_node *n)
+{
+    for (int32_t k = 0; k < n->n_in; k++)
+        if (n->in[k] >= 0 && qp_tensor_numel(in_t(g, n, k)) != qp_tensor_numel(out_t(g, n, 0)))
+            return false;
+    return n->n_out == 1;
+}
+
+static bool nhwc4(const struct qp_tensor *t)
+{
+    return t->rank == 4 && t->layout == QP_LAYOUT_NHWC;
+}
+
+/* ===== element-wise INT8 ===== */
+
+static bool quantize_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    return n->n_in == 1 && same_numel(g, n) && in_t(g, n, 0)->dtype == QP_DTYPE_F32 &&
+           quantized(out_t(g, n, 0));
+}
+
+static cudaError_t quantize_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qp_tensor *y = out_t(x->g, x->n, 0);
+    return qp_cuda_quantize(x->in[0], x->out[0], qp_tensor_numel(y), y->scale, y->zero_point,
+                            x->sat, x->c->st);
+}
+
+static bool dequantize_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    return n->n_in == 1 && same_numel(g, n) && quantized(in_t(g, n, 0)) &&
+           out_t(g, n, 0)->dtype == QP_DTYPE_F32;
+}
+
+static cudaError_t dequantize_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qp_tensor *q = in_t(x->g, x->n, 0);
+    return qp_cuda_dequantize(x->in[0], x->out[0], qp_tensor_numel(q), q->scale, q->zero_point,
+                              x->c->st);
+}
+
+static bool qadd_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    return n->n_in == 2 && n->in[0] >= 0 && n->in[1] >= 0 && same_numel(g, n) &&
+           quantized(in_t(g, n, 0)) && quantized(in_t(g, n, 1)) && quantized(out_t(g, n, 0)) &&
+           qp_q_act_is_homogeneous(n->attr.act.act);
+}
+
+static enum qp_status qadd_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                   struct qp_err *err)
+{
+    struct qp_q_add_params *p = qp_arena_alloc(&g->arena, sizeof *p);
+    if (!p)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    *p      = qp_qadd_params(g, n);
+    n->prep = p;
+    return QP_OK;
+}
+
+static cudaError_t qadd_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qp_q_add_params *p = x->n->prep;
+    return qp_cuda_qadd(x->in[0], x->in[1], qp_tensor_numel(out_t(x->g, x->n, 0)), *p,
+                        x->out[0], x->sat, x->c->st);
+}
+
+struct qlut_prep {
+    const int8_t *tables; /* device */
+    int64_t       channels, inner;
+};
+
+static bool qlut_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *x = in_t(g, n, 0);
+    for (int32_t k = 1; k < n->n_in; k++)
+        if (n->in[k] >= 0 && !(in_t(g, n, k)->flags & QP_TENSOR_CONST))
+            return false;
+    return n->n_in >= 1 && same_numel(g, n) && quantized(x) && quantized(out_t(g, n, 0)) &&
+           (qp_qlut_n_tables(g, n) == 1 || (x->rank >= 2 && (x->layout != QP_LAYOUT_NHWC ||
+                                                              x->rank == 4)));
+}
+
+static enum qp_status qlut_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                   struct qp_err *err)
+{
+    int64_t           nt = qp_qlut_n_tables(g, n);
+    struct qlut_prep *p  = qp_arena_alloc(&g->arena, sizeof *p);
+    int8_t           *t  = qp_arena_alloc(&g->arena, (size_t)nt * 256);
+    if (!p || !t)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    qp_qlut_build(g, n, t);
+    p->channels = nt;
+    p->inner    = nt > 1 ? qp_cuda_qlut_inner(g, n) : 1;
+    n->prep     = p;
+    void          *d = NULL;
+    enum qp_status s = dev_copy(c, t, (size_t)nt * 256, &d, err);
+    p->tables        = d;
+    return s;
+}
+
+static cudaError_t qlut_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qlut_prep *p = x->n->prep;
+    return qp_cuda_qlut(x->in[0], qp_tensor_numel(out_t(x->g, x->n, 0)), p->channels, p->inner,
+                        p->tables, x->out[0], x->sat, x->c->st);
+}
+
+/* ===== QConv ===== */
+
+static bool qconv_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *y = out_t(g, n, 0);
+    bool dw = n->attr.conv.group > 1 && n->attr.conv.group == x->dims[1] &&
+              n->attr.conv.group == y->dims[1];
+    return quantized(x) && nhwc4(x) && nhwc4(y) && (w->flags & QP_TENSOR_CONST) && w->data &&
+           (quantized(y) || (y->dtype == QP_DTYPE_F32 && !dw));
+}
+
+static enum qp_status qconv_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                    struct qp_err *err)
+{
+    struct qp_cuda_qconv *q = qp_arena_alloc(&g->arena, sizeof *q);
+    if (!q)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    enum qp_status s = qp_cuda_qconv_plan(g, n, q, err);
+    size_t         m = (size_t)q->geo.m * sizeof(float);
+    void          *w = NULL, *sc = NULL, *bi = NULL, *po = NULL;
+    if (s == QP_OK)
+        s = dev_copy(c, q->w_host, q->w_bytes, &w, err);
+    if (s == QP_OK)
+        s = dev_copy(c, q->ep_host.scale, m, &sc, err);
+    if (s == QP_OK && q->ep_host.bias)
+        s = dev_copy(c, q->ep_host.bias, m, &bi, err);
+    if (s == QP_OK && q->ep_host.post)
+        s = dev_copy(c, q->ep_host.post, m, &po, err);
+    q->w_dev        = w;
+    q->ep_dev       = q->ep_host;
+    q->ep_dev.scale = sc, q->ep_dev.bias = bi, q->ep_dev.post = po;
+    n->prep         = q;
+    n->ws_bytes = s == QP_OK ? qp_cuda_qconv_ws_bytes(q) : 0;
+    return s;
+}
+
+/* The algorithm of every GEMM, timed on the node's own buffers (alloc). */
+static enum qp_status qconv_tune(struct cuda_ctx *c, const struct qp_graph *g,
+                                 const struct qp_node *n, void *const *in, void *ws,
+                                 struct qp_err *err)
+{
+    struct qp_cuda_qconv *q = n->prep;
+    if (q->path == QP_CUDA_QCONV_DEPTHWISE)
+        return QP_OK;
+    const int8_t *a = q->path == QP_CUDA_QCONV_DIRECT ? in[0] : ws;
+    int32_t      *acc = (int32_t *)(void *)((char *)ws + q->ws_a);
+    struct qp_err why = {0};
+    enum qp_status s  = qp_lt_gemm_init(&q->gemm, c->lt, &q->shape, c->lt_ws, c->lt_ws_bytes,
+                                        c->st, a, q->w_dev, acc, &why);
+    return s == QP_OK ? s
+                      : qp_fail(err, s, "%s: node '%s': %s", g->source, n->name, why.msg);
+}
+
+static cudaError_t qconv_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    enum qp_status s = qp_cuda_qconv_run(x->n->prep, x->n->name, x->c->lt, x->in[0], x->out[0],
+                                         x->ws, x->c->lt_ws, x->sat, x->c->st, err);
+    return s == QP_OK ? cudaSuccess : cudaErrorLaunchFailure;
+}
+
+/* ===== data movement: logical copies ===== */
+
+struct copy_prep {
+    int32_t             n;
+    struct qp_cuda_copy c[]; /* one per (input, output) pair the op moves */
+};
+
+static bool copy_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    return qp_cuda_copy_count(g, n) > 0;
+}
+
+static enum qp_status copy_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                   struct qp_err *err)
+{
+    int32_t           count = qp_cuda_copy_count(g, n);
+    struct copy_prep *p =
+        qp_arena_alloc(&g->arena, sizeof *p + (size_t)count * sizeof(struct qp_cuda_copy));
+    if (!p)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    p->n = count;
+    qp_cuda_copy_plan(g, n, p->c);
+    n->prep = p;
+    return QP_OK;
+}
+
+static cudaError_t copy_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct copy_prep *p = x->n->prep;
+    cudaError_t             e = cudaSuccess;
+    for (int32_t j = 0; j < p->n && e == cudaSuccess; j++) {
+        const void *src = x->n->op == QP_OP_CONCAT ? x->in[j] : x->in[0];
+        void       *dst = x->n->op == QP_OP_SPLIT ? x->out[j] : x->out[0];
+        if (src != dst) /* an aliased reshape moves nothing */
+            e = qp_cuda_copy(src, dst, p->c[j], x->c->st);
+    }
+    return e;
+}
+
+/* ===== MaxPool, nearest Resize, float activations ===== */
+
+static bool maxpool_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+    bool i8 = quantized(x) && quantized(y) && x->scale == y->scale &&
+              x->zero_point == y->zero_point;
+    return n->n_out == 1 && nhwc4(x) && nhwc4(y) &&
+           (i8 || (x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32));
+}
+
+static enum qp_status maxpool_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                      struct qp_err *err)
+{
+    struct qp_conv_geom *geo = qp_arena_alloc(&g->arena, sizeof *geo);
+    if (!geo)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    *geo    = qp_cuda_pool_geom(g, n);
+    n->prep = geo;
+    return QP_OK;
+}
+
+static cudaError_t maxpool_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qp_conv_geom *geo = x->n->prep;
+    return qp_cuda_maxpool(x->in[0], x->out[0], *geo,
+                           (int32_t)qp_dtype_size(in_t(x->g, x->n, 0)->dtype), x->c->st);
+}
+
+struct resize_prep {
+    const int32_t *iy, *ix; /* device */
+};
+
+static bool resize_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+    return n->attr.resize.mode == QP_RESIZE_NEAREST && nhwc4(x) && nhwc4(y) &&
+           x->dtype == y->dtype && (x->dtype == QP_DTYPE_F32 || quantized(x)) &&
+           qp_cpu_resize_supports(g, n) && x->dims[2] < INT32_MAX && x->dims[3] < INT32_MAX;
+}
+
+static enum qp_status resize_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                     struct qp_err *err)
+{
+    const struct qp_tensor *y  = out_t(g, n, 0);
+    int64_t                 oh = y->dims[2], ow = y->dims[3];
+    struct resize_prep     *p  = qp_arena_alloc(&g->arena, sizeof *p);
+    int32_t                *t  = qp_arena_alloc(&g->arena, (size_t)(oh + ow + 1) * sizeof *t);
+    if (!p || !t)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    qp_cuda_resize_tables(g, n, t, t + oh);
+    n->prep          = p;
+    void          *d = NULL;
+    enum qp_status s = dev_copy(c, t, (size_t)(oh + ow) * sizeof *t, &d, err);
+    p->iy            = d;
+    p->ix            = p->iy ? p->iy + oh : NULL;
+    return s;
+}
+
+static cudaError_t resize_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct resize_prep *p  = x->n->prep;
+    const struct qp_tensor   *ti = in_t(x->g, x->n, 0), *to = out_t(x->g, x->n, 0);
+    return qp_cuda_resize_nearest(x->in[0], x->out[0], ti->dims[0], ti->dims[2], ti->dims[3],
+                                  to->dims[2], to->dims[3],
+                                  ti->dims[1] * (int64_t)qp_dtype_size(ti->dtype), p->iy, p->ix,
+                                  x->c->st);
+}
+
+/* The float unary ops as their activation (cpu/act.h). */
+static bool act_of(const struct qp_node *n, struct qp_act_params *a)
+{
+    static const enum qp_act acts[QP_OP_COUNT] = {
+        [QP_OP_RELU] = QP_ACT_RELU,       [QP_OP_LEAKY_RELU] = QP_ACT_LEAKY,
+        [QP_OP_SIGMOID] = QP_ACT_SIGMOID, [QP_OP_HARD_SIGMOID] = QP_ACT_HARD_SIGMOID,
+        [QP_OP_HARD_SWISH] = QP_ACT_HARD_SWISH, [QP_OP_TANH] = QP_ACT_TANH,
+        [QP_OP_CLIP] = QP_ACT_CLIP,       [QP_OP_SILU] = QP_ACT_SILU,
+    };
+    *a = (struct qp_act_params){acts[n->op], n->attr.unary.alpha, n->attr.unary.beta};
+    return acts[n->op] != QP_ACT_NONE;
+}
+
+static bool act_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    struct qp_act_params a;
+    return act_of(n, &a) && same_numel(g, n) && in_t(g, n, 0)->dtype == QP_DTYPE_F32 &&
+           out_t(g, n, 0)->dtype == QP_DTYPE_F32;
+}
+
+static cudaError_t act_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    struct qp_act_params a;
+    act_of(x->n, &a);
+    return qp_cuda_act_f32(x->in[0], x->out[0], qp_tensor_numel(out_t(x->g, x->n, 0)), a,
+                           x->c->st);
+}
+
+#define COPY {copy_supports, copy_prepare, copy_run}
+#define ACT {act_supports, NULL, act_run}
+
+static const struct cuda_op cuda_ops[QP_OP_COUNT] = {
+    [QP_OP_QUANTIZE]     = {quantize_supports, NULL, quantize_run},
+    [QP_OP_DEQUANTIZE]   = {dequantize_supports, NULL, dequantize_run},
+    [QP_OP_QADD]         = {qadd_supports, qadd_prepare, qadd_run},
+    [QP_OP_QLUT]         = {qlut_supports, qlut_prepare, qlut_run},
+    [QP_OP_QCONV]        = {qconv_supports, qconv_prepare, qconv_run},
+    [QP_OP_IDENTITY]     = COPY,
+    [QP_OP_RESHAPE]      = COPY,
+    [QP_OP_FLATTEN]      = COPY,
+    [QP_OP_SQUEEZE]      = COPY,
+    [QP_OP_UNSQUEEZE]    = COPY,
+    [QP_OP_TRANSPOSE]    = COPY,
+    [QP_OP_LAYOUT]       = COPY,
+    [QP_OP_CONCAT]       = COPY,
+    [QP_OP_SPLIT]        = COPY,
+    [QP_OP_SLICE]        = COPY,
+    [QP_OP_MAX_POOL]     = {maxpool_supports, maxpool_prepare, maxpool_run},
+    [QP_OP_RESIZE]       = {resize_supports, resize_prepare, resize_run},
+    [QP_OP_RELU]         = ACT,
+    [QP_OP_LEAKY_RELU]   = ACT,
+    [QP_OP_SIGMOID]      = ACT,
+    [QP_OP_HARD_SIGMOID] = ACT,
+    [QP_OP_HARD_SWISH]   = ACT,
+    [QP_OP_TANH]         = ACT,
+    [QP_OP_CLIP]         = ACT,
+    [QP_OP_SILU]         = ACT,
+};
+
+/* ===== the backend contract ===== */
+
+static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
+{
+    struct cuda_ctx *c     = ctx;
+    int              major = 0;
+    cudaError_t      e     = cudaSetDevice(0);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+    if (e == cudaSuccess)
+        e = cudaStreamCreateWithFlags(&c->st, cudaStreamNonBlocking);
+    if (e != cudaSuccess)
+        return cuda_fail(err, e, "opening device 0");
+    if (cublasLtCreate(&c->lt) != CUBLAS_STATUS_SUCCESS) {
+        c->lt = NULL;
+        return qp_fail(err, QP_E_CUDA, "cuda backend: cublasLtCreate failed");
+    }
+    c->lt_ws_bytes = qp_lt_workspace_bytes(major);
+    e              = cudaMalloc(&c->lt_ws, c->lt_ws_bytes);
+    c->profile     = opt && opt->profile;
+    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "allocating the cuBLASLt workspace");
+}
+
+static void cu_fini(void *ctx)
+{
+    struct cuda_ctx *c = ctx;
+    for (int32_t i = 0; i < c->n_consts; i++)
+        (void)cudaFree(c->consts[i]);
+    if (c->arena)
+        (void)cudaFree(c->arena);
+    if (c->sat_dev)
+        (void)cudaFree(c->sat_dev);
+    if (c->lt_ws)
+        (void)cudaFree(c->lt_ws);
+    if (c->lt)
+        (void)cublasLtDestroy(c->lt);
+    if (c->st)
+        (void)cudaStreamDestroy(c->st);
+    qp_free(c->consts);
+    qp_free(c->ptrs);
+    qp_free(c->first);
+    qp_free(c->sat);
+    qp_free(c->sat_host);
+    memset(c, 0, sizeof *c);
+}
+
+static bool cu_supports(const void *ctx, const struct qp_graph *g, const struct qp_node *n)
+{
+    (void)ctx;
+    if ((unsigned)n->op >= QP_OP_COUNT || !cuda_ops[n->op].run)
+        return false;
+    for (int32_t k = 0; k < n->n_out; k++)
+        if (n->out[k] >= 0 && (out_t(g, n, k)->flags & QP_TENSOR_CONST))
+            return false;
+    return cuda_ops[n->op].supports(g, n);
+}
+
+static enum qp_status cu_prepare(void *ctx, struct qp_graph *g, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        struct qp_node *n = &g->nodes[i];
+        n->ws_bytes       = 0;
+        n->prep           = NULL;
+        if (cuda_ops[n->op].prepare) {
+            enum qp_status s = cuda_ops[n->op].prepare(c, g, n, err);
+            if (s != QP_OK)
+                return s;
+        }
+    }
+    return QP_OK;
+}
+
+/* Device pointer of tensor t: a constant's device copy, or arena + offset. */
+static enum qp_status tensor_ptr(struct cuda_ctx *c, const struct qp_graph *g, int32_t t,
+                                 void **out, struct qp_err *err)
+{
+    *out = NULL;
+    if (t < 0)
+        return QP_OK;
+    const struct qp_tensor *x = &g->tensors[t];
+    if (!(x->flags & QP_TENSOR_CONST)) {
+        *out = c->arena + x->offset;
+        return QP_OK;
+    }
+    return dev_copy(c, x->data, qp_tensor_nbytes(x), out, err);
+}
+
+static enum qp_status cu_alloc(void *ctx, const struct qp_graph *g, size_t arena_bytes,
+                               struct qp_err *err)
+{
+    struct cuda_ctx *c     = ctx;
+    int64_t          total = 0;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        total += g->nodes[i].n_in + g->nodes[i].n_out;
+    c->ptrs  = qp_calloc((size_t)total + 1, sizeof *c->ptrs);
+    c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
+    c->sat      = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat);
+    c->sat_host = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat_host);
+    if (!c->ptrs || !c->first || !c->sat || !c->sat_host)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", g->source);
+    cudaError_t e = cudaMalloc((void **)&c->arena, arena_bytes ? arena_bytes : 1);
+    if (e == cudaSuccess)
+        e = cudaMemset(c->arena, 0, arena_bytes);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&c->sat_dev, (size_t)(g->n_nodes + 1) * sizeof *c->sat_dev);
+    if (e == cudaSuccess)
+        e = cudaMemset(c->sat_dev, 0, (size_t)(g->n_nodes + 1) * sizeof *c->sat_dev);
+    if (e != cudaSuccess)
+        return cuda_fail(err, e, "allocating the activation arena");
+    enum qp_status s = QP_OK;
+    int32_t        k = 0;
+    for (int32_t i = 0; i < g->n_nodes && s == QP_OK; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        c->first[i]             = k;
+        for (int32_t j = 0; j < n->n_in && s == QP_OK; j++)
+            s = n->op == QP_OP_QCONV && j > 0 ? QP_OK /* weights live in the plan */
+                                              : tensor_ptr(c, g, n->in[j], &c->ptrs[k + j], err);
+        k += n->n_in;
+        for (int32_t j = 0; j < n->n_out && s == QP_OK; j++)
+            s = tensor_ptr(c, g, n->out[j], &c->ptrs[k + j], err);
+        k += n->n_out;
+        if (s == QP_OK && n->op == QP_OP_QCONV)
+            s = qconv_tune(c, g, n, c->ptrs + c->first[i],
+                           n->ws_bytes ? c->arena + n->ws_offset : NULL, err);
+    }
+    c->n_nodes = g->n_nodes;
+    return s;
+}
+
+static void cu_upload(void *ctx, size_t dst_off, const void *src, size_t n)
+{
+    struct cuda_ctx *c = ctx;
+    cudaError_t      e = cudaMemcpyAsync(c->arena + dst_off, src, n, cudaMemcpyHostToDevice, c->st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(c->st);
+    if (e != cudaSuccess)
+        qp_log(QP_LOG_ERROR, "cuda", "upload of %zu bytes failed: %s", n, cudaGetErrorString(e));
+}
+
+static void cu_download(void *ctx, void *dst, size_t src_off, size_t n)
+{
+    struct cuda_ctx *c = ctx;
+    cudaError_t      e = cudaMemcpyAsync(dst, c->arena + src_off, n, cudaMemcpyDeviceToHost, c->st);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(c->st);
+    if (e != cudaSuccess) {
+        qp_log(QP_LOG_ERROR, "cuda", "download of %zu bytes failed: %s", n, cudaGetErrorString(e));
+        memset(dst, 0, n);
+    }
+}
+
+static enum qp_status cu_run(void *ctx, const struct qp_graph *g, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    QP_ASSERT(c->n_nodes == g->n_nodes);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        struct cuda_exec      x = {
+            .c   = c,
+            .g   = g,
+            .n   = n,
+            .in  = c->ptrs + c->first[i],
+            .out = c->ptrs + c->first[i] + n->n_in,
+            .ws  = n->ws_bytes ? c->arena + n->ws_offset : NULL,
+            .sat = qp_saturation_counted(g, n) ? c->sat_dev + i : NULL,
+        };
+        struct qp_err why = {0};
+        cudaError_t   e   = cuda_ops[n->op].run(&x, &why);
+        if (e != cudaSuccess)
+            return qp_fail(err, QP_E_CUDA, "%s: node '%s' (%s): %s", g->source, n->name,
+                           qp_op_name(n->op), why.msg[0] ? why.msg : cudaGetErrorString(e));
+    }
+    c->runs++;
+    return QP_OK;
+}
+
+static enum qp_status cu_wait(void *ctx, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    cudaError_t      e = cudaStreamSynchronize(c->st);
+    if (e == cudaSuccess)
+        e = cudaMemcpy(c->sat_host, c->sat_dev, (size_t)c->n_nodes * sizeof *c->sat_host,
+                       cudaMemcpyDeviceToHost);
+    for (int32_t i = 0; i < c->n_nodes && e == cudaSuccess; i++)
+        c->sat[i] = (int64_t)c->sat_host[i];
+    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "running the graph");
+}
+
+static const int64_t *cu_saturated(const void *ctx, int64_t *runs)
+{
+    const struct cuda_ctx *c = ctx;
+    *runs                    = c->runs;
+    return c->sat;
+}
+
+const struct qp_backend_ops qp_backend_cuda = {
+    .name      = "cuda",
+    .ctx_size  = sizeof(struct cuda_ctx),
+    .init      = cu_init,
+    .fini      = cu_fini,
+    .supports  = cu_supports,
+    .prepare   = cu_prepare,
+    .alloc     = cu_alloc,
+    .upload    = cu_upload,
+    .download  = cu_download,
+    .run       = cu_run,
+    .wait      = cu_wait,
+    .saturated = cu_saturated,
+};

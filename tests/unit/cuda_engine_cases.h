@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * cuda_engine_cases.h - whole networks on the CUDA backend against the CPU
+ * backend: the cases of tests/gpu/test_cuda_engine.c (on a device) and of
+ * tests/unit/test_cuda_engine_emul.c (the same cases on the host-memory
+ * emulation of cuda_emul.h, so the backend's C code and these cases run in
+ * every CUDA build).
+ *
+ *  - YOLOX-Nano INT8 (built here from three road frames, saved, loaded
+ *    once per backend): every node runs on the device, the output of a
+ *    fourth frame is the CPU's bit for bit (twice: no state leaks between
+ *    runs), and every saturation counter equals the CPU's;
+ *  - NanoDet-m INT8: runs on the device when every node is supported, its
+ *    outputs within 1e-5 of the CPU's (its float Sigmoids use the
+ *    device's expf); when some node is not supported yet, --backend cuda
+ *    refuses with the node's name and auto runs it on the CPU;
+ *  - an FP32 model (float convolutions are not on the device yet): auto
+ *    falls back to the CPU, cuda refuses, naming the node.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/sha256.h"
+#include "qp_test.h"
+#include "qpe/qpe.h"
+#include "qpercept/detect.h"
+#include "quant/build.h"
+
+static char yolox[1024], nanodet[1024], frames[4][1024];
+
+static bool have_data(void)
+{
+    static const char *rel[4] = {
+        "data/drives/udacity_solidWhiteRight/frames/000000.jpg",
+        "data/drives/udacity_solidWhiteRight/frames/000060.jpg",
+        "data/drives/udacity_solidWhiteRight/frames/000120.jpg",
+        "data/drives/udacity_solidWhiteRight/frames/000200.jpg",
+    };
+    if (!qp_test_mirror_file("models/yolox_nano_416_coco.onnx", yolox, sizeof yolox) ||
+        !qp_test_mirror_file("models/nanodet_m_416_coco.onnx", nanodet, sizeof nanodet))
+        return false;
+    for (int i = 0; i < 4; i++)
+        if (!qp_test_mirror_file(rel[i], frames[i], sizeof frames[i]))
+            return false;
+    return true;
+}
+
+static void spec_of(const char *model, struct qp_model_spec *spec)
+{
+    char          manifest[1200];
+    struct qp_err err = {{0}};
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
+             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
+    CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, spec, &err) == QP_OK ||
+                    (fprintf(stderr, "%s\n", err.msg), false));
+}
+
+/* Build model INT8 from frames 0-2 and save it as BINARY_DIR/file. */
+static void build_int8(const char *model, const struct qp_model_spec *spec, const char *file,
+                       char *path, size_t n)
+{
+    const char            *calib[3] = {frames[0], frames[1], frames[2]};
+    struct qp_build_opts   o = {model, spec, QP_PREC_INT8, false, 0.95, false, true,
+                                QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 2, 4, NULL, NULL};
+    struct qp_build_result r;
+    struct qp_err          err = {{0}};
+    enum qp_status         s   = qp_build_run(&o, &r, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    struct qp_qpe_meta meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.target, sizeof meta.target, "cpu");
+    snprintf(meta.precision, sizeof meta.precision, "int8");
+    snprintf(meta.producer, sizeof meta.producer, "test_cuda_engine");
+    snprintf(meta.calib_sha256, sizeof meta.calib_sha256, "%s", r.calib_sha256);
+    CU_ASSERT_FATAL(qp_sha256_file(model, meta.model_sha256, NULL) == QP_OK);
+    snprintf(path, n, "%s/%s", getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".", file);
+    s = qp_qpe_save(path, &r.g, &meta, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    qp_build_result_fini(&r);
+}
+
+static enum qp_status open_on(const char *path, enum qp_backend_kind kind, struct qp_engine **e,
+                              struct qp_err *err)
+{
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    opt.backend                  = kind;
+    opt.n_threads                = 4;
+    return qp_engine_open(path, &opt, e, err);
+}
+
+/* Every output of e for frame path, concatenated (bytes). */
+static unsigned char *outputs(struct qp_engine *e, const struct qp_model_spec *spec,
+                              const char *path, size_t *bytes)
+{
+    struct qp_detector     *det;
+    struct qp_image         img;
+    struct qp_detection     d[64];
+    int32_t                 nd;
+    struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
+    CU_ASSERT_FATAL(qp_detector_new(e, spec, &det, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_image_load(path, &img, NULL) == QP_OK);
+    struct qp_err  err = {{0}};
+    enum qp_status s   = qp_detector_run(det, &img, &p, d, 64, &nd, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    size_t total = 0;
+    for (int32_t k = 0; k < qp_engine_n_outputs(e); k++) {
+        struct qp_tensor_info info;
+        qp_engine_output_info(e, k, &info);
+        size_t count = qp_dtype_size(info.dtype);
+        for (int32_t j = 0; j < info.rank; j++)
+            count *= (size_t)info.dims[j];
+        total += count;
+    }
+    unsigned char *out = malloc(total + 1), *at = out;
+    CU_ASSERT_FATAL(out != NULL);
+    for (int32_t k = 0; k < qp_engine_n_outputs(e); k++) {
+        struct qp_tensor_info info;
+        qp_engine_output_info(e, k, &info);
+        size_t count = qp_dtype_size(info.dtype);
+        for (int32_t j = 0; j < info.rank; j++)
+            count *= (size_t)info.dims[j];
+        memcpy(at, qp_engine_output(e, k), count);
+        at += count;
+    }
+    *bytes = total;
+    qp_image_free(&img);
+    qp_detector_free(det);
+    return out;
+}
+
+static void test_yolox_int8(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_model_spec spec;
+    char                 path[1200];
+    spec_of(yolox, &spec);
+    build_int8(yolox, &spec, "test_cuda_engine_yolox.qpe", path, sizeof path);
+    struct qp_engine *cpu, *dev;
+    struct qp_err     err = {{0}};
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
+    enum qp_status s = open_on(path, QP_BACKEND_CUDA, &dev, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(dev), "cuda");
+    size_t         na, nb;
+    unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
+    CU_ASSERT_EQUAL_FATAL(na, nb);
+    CU_ASSERT(memcmp(a, b, na) == 0);
+    /* a second run on the device gives the same bytes (no state leaks) */
+    free(b);
+    b = outputs(dev, &spec, frames[3], &nb);
+    CU_ASSERT(memcmp(a, b, na) == 0);
+    CU_ASSERT_EQUAL(qp_engine_n_saturation(cpu), qp_engine_n_saturation(dev));
+    for (int32_t i = 0; i < qp_engine_n_saturation(cpu); i++) {
+        struct qp_saturation x, y;
+        CU_ASSERT_FATAL(qp_engine_saturation(cpu, i, &x) && qp_engine_saturation(dev, i, &y));
+        CU_ASSERT_EQUAL(2 * x.saturated, y.saturated); /* the device ran twice */
+    }
+    free(a);
+    free(b);
+    qp_engine_free(cpu);
+    qp_engine_free(dev);
+    qp_model_spec_fini(&spec);
+    QP_TEST_RAN();
+}
+
+static void test_nanodet_int8(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_model_spec spec;
+    char                 path[1200];
+    spec_of(nanodet, &spec);
+    build_int8(nanodet, &spec, "test_cuda_engine_nanodet.qpe", path, sizeof path);
+    struct qp_engine *cpu, *dev = NULL, *autoe;
+    struct qp_err     err = {{0}};
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
+    enum qp_status s = open_on(path, QP_BACKEND_CUDA, &dev, &err);
+    if (s == QP_OK) {
+        size_t na, nb;
+        unsigned char *a = outputs(cpu, &spec, frames[3], &na);
+        unsigned char *b = outputs(dev, &spec, frames[3], &nb);
+        CU_ASSERT_EQUAL_FATAL(na, nb);
+        const float *fa = (const float *)(const void *)a, *fb = (const float *)(const void *)b;
+        double       worst = 0.0;
+        for (size_t i = 0; i < na / sizeof *fa; i++)
+            worst = fmax(worst, fabs((double)fa[i] - (double)fb[i]));
+        fprintf(stderr, "nanodet int8: largest |cpu - cuda| %.3g\n", worst);
+        CU_ASSERT(worst <= 1e-5);
+        free(a);
+        free(b);
+        qp_engine_free(dev);
+    } else {
+        fprintf(stderr, "nanodet int8 not on the device yet: %s\n", err.msg);
+        CU_ASSERT_EQUAL(s, QP_E_UNSUPPORTED);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not supported by the cuda backend"));
+        CU_ASSERT_FATAL(open_on(path, QP_BACKEND_AUTO, &autoe, &err) == QP_OK);
+        CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(autoe), "cpu");
+        qp_engine_free(autoe);
+    }
+    qp_engine_free(cpu);
+    qp_model_spec_fini(&spec);
+    QP_TEST_RAN();
+}
+
+static void test_fp32_falls_back(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_engine *e;
+    struct qp_err     err = {{0}};
+    CU_ASSERT_EQUAL(open_on(yolox, QP_BACKEND_CUDA, &e, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(Conv): not supported by the cuda backend"));
+    CU_ASSERT_FATAL(open_on(yolox, QP_BACKEND_AUTO, &e, &err) == QP_OK);
+    CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(e), "cpu");
+    qp_engine_free(e);
+    QP_TEST_RAN();
+}
+
+static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
+    {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
+    {"NanoDet-m INT8", test_nanodet_int8},
+    {"FP32 graphs fall back to the CPU", test_fp32_falls_back},
+    CU_TEST_INFO_NULL,
+};
