@@ -355,32 +355,50 @@ static cudaError_t maxpool_run(const struct cuda_exec *x, struct qp_err *err)
 }
 
 struct resize_prep {
-    const int32_t *iy, *ix; /* device */
+    const int32_t                 *iy, *ix; /* nearest: device index tables */
+    const struct qp_cuda_lerp_tap *ty, *tx; /* linear int8: device tap tables */
+    struct qp_cuda_resize_i8       r;
 };
 
+/* Nearest on f32 or int8 (bytes move); linear on quantized int8. */
 static bool resize_supports(const struct qp_graph *g, const struct qp_node *n)
 {
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
-    return n->attr.resize.mode == QP_RESIZE_NEAREST && nhwc4(x) && nhwc4(y) &&
-           x->dtype == y->dtype && (x->dtype == QP_DTYPE_F32 || quantized(x)) &&
-           qp_cpu_resize_supports(g, n) && x->dims[2] < INT32_MAX && x->dims[3] < INT32_MAX;
+    bool nearest = n->attr.resize.mode == QP_RESIZE_NEAREST && x->dtype == y->dtype &&
+                   (x->dtype == QP_DTYPE_F32 || quantized(x));
+    bool lerp_i8 = n->attr.resize.mode == QP_RESIZE_LINEAR && quantized(x) && quantized(y);
+    return (nearest || lerp_i8) && nhwc4(x) && nhwc4(y) && qp_cpu_resize_supports(g, n) &&
+           x->dims[2] < INT32_MAX && x->dims[3] < INT32_MAX;
 }
 
 static enum qp_status resize_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
                                      struct qp_err *err)
 {
-    const struct qp_tensor *y  = out_t(g, n, 0);
-    int64_t                 oh = y->dims[2], ow = y->dims[3];
-    struct resize_prep     *p  = qp_arena_alloc(&g->arena, sizeof *p);
-    int32_t                *t  = qp_arena_alloc(&g->arena, (size_t)(oh + ow + 1) * sizeof *t);
+    const struct qp_tensor *y    = out_t(g, n, 0);
+    int64_t                 oh   = y->dims[2], ow = y->dims[3];
+    bool                    lerp = n->attr.resize.mode == QP_RESIZE_LINEAR;
+    size_t                  es   = lerp ? sizeof(struct qp_cuda_lerp_tap) : sizeof(int32_t);
+    struct resize_prep     *p    = qp_arena_alloc(&g->arena, sizeof *p);
+    unsigned char          *t    = qp_arena_alloc(&g->arena, (size_t)(oh + ow + 1) * es);
     if (!p || !t)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
-    qp_cuda_resize_tables(g, n, t, t + oh);
-    n->prep          = p;
-    void          *d = NULL;
-    enum qp_status s = dev_copy(c, t, (size_t)(oh + ow) * sizeof *t, &d, err);
-    p->iy            = d;
-    p->ix            = p->iy ? p->iy + oh : NULL;
+    memset(p, 0, sizeof *p);
+    if (lerp)
+        qp_cuda_resize_lerp_plan(g, n, &p->r, (struct qp_cuda_lerp_tap *)(void *)t,
+                                 (struct qp_cuda_lerp_tap *)(void *)(t + (size_t)oh * es));
+    else
+        qp_cuda_resize_tables(g, n, (int32_t *)(void *)t, (int32_t *)(void *)(t + (size_t)oh * es));
+    n->prep            = p;
+    void          *d   = NULL;
+    enum qp_status s   = dev_copy(c, t, (size_t)(oh + ow) * es, &d, err);
+    unsigned char *dev = d;
+    if (lerp) {
+        p->ty = d;
+        p->tx = dev ? (const void *)(dev + (size_t)oh * es) : NULL;
+    } else {
+        p->iy = d;
+        p->ix = dev ? (const void *)(dev + (size_t)oh * es) : NULL;
+    }
     return s;
 }
 
@@ -388,6 +406,8 @@ static cudaError_t resize_run(const struct cuda_exec *x, struct qp_err *err)
 {
     const struct resize_prep *p  = x->n->prep;
     const struct qp_tensor   *ti = in_t(x->g, x->n, 0), *to = out_t(x->g, x->n, 0);
+    if (p->ty)
+        return qp_cuda_resize_linear_i8(x->in[0], x->out[0], p->r, p->ty, p->tx, x->c->st);
     return qp_cuda_resize_nearest(x->in[0], x->out[0], ti->dims[0], ti->dims[2], ti->dims[3],
                                   to->dims[2], to->dims[3],
                                   ti->dims[1] * (int64_t)qp_dtype_size(ti->dtype), p->iy, p->ix,

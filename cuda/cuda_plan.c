@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "cpu/kernels.h" /* qp_resize_nearest_src: the CPU's coordinate code */
+#include "cpu/kernels.h" /* qp_resize_*_src: the CPU's coordinate code */
 
 static const struct qp_tensor *in_t(const struct qp_graph *g, const struct qp_node *n, int32_t k)
 {
@@ -203,6 +203,28 @@ void qp_cuda_resize_tables(const struct qp_graph *g, const struct qp_node *n, in
         iy[o] = (int32_t)qp_resize_nearest_src(&n->attr.resize, 0, x->dims[2], y->dims[2], o);
     for (int64_t o = 0; o < y->dims[3]; o++)
         ix[o] = (int32_t)qp_resize_nearest_src(&n->attr.resize, 1, x->dims[3], y->dims[3], o);
+}
+
+static void lerp_taps(const struct qp_resize_attr *a, int32_t axis, int64_t in, int64_t out,
+                      struct qp_cuda_lerp_tap *t)
+{
+    for (int64_t o = 0; o < out; o++) {
+        int64_t i0, i1;
+        qp_resize_linear_src(a, axis, in, out, o, &i0, &i1, &t[o].d0, &t[o].d1);
+        t[o].i0 = (int32_t)i0, t[o].i1 = (int32_t)i1;
+    }
+}
+
+void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
+                              struct qp_cuda_resize_i8 *r, struct qp_cuda_lerp_tap *ty,
+                              struct qp_cuda_lerp_tap *tx)
+{
+    const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
+    *r = (struct qp_cuda_resize_i8){x->dims[0], x->dims[2], x->dims[3], y->dims[2],
+                                    y->dims[3], x->dims[1], x->scale,   y->scale,
+                                    x->zero_point, y->zero_point};
+    lerp_taps(&n->attr.resize, 0, x->dims[2], y->dims[2], ty);
+    lerp_taps(&n->attr.resize, 1, x->dims[3], y->dims[3], tx);
 }
 
 int64_t qp_cuda_qlut_inner(const struct qp_graph *g, const struct qp_node *n)

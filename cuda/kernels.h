@@ -24,6 +24,7 @@
 #include <cuda_runtime_api.h>
 #include <stdint.h>
 
+#include "cpu/resize_i8.h" /* qp_resize_lerp */
 #include "quant/conv_math.h"
 #include "quant/quant.h"
 
@@ -121,6 +122,43 @@ QP_HD int64_t qp_cuda_resize_src(int64_t i, int64_t h, int64_t w, int64_t oh, in
     int64_t byte = i % pixel_bytes, p = i / pixel_bytes;
     int64_t ox = p % ow, oy = p / ow % oh, b = p / (ow * oh);
     return ((b * h + iy[oy]) * w + ix[ox]) * pixel_bytes + byte;
+}
+
+/* Linear Resize of quantized int8 NHWC images: per output row and column
+ * the two source indices and distances (host tables from the CPU's
+ * qp_resize_linear_src); each output channel is the CPU's value:
+ * qp_q_quantize(qp_resize_lerp(w, deq(p00), deq(p01), deq(p10), deq(p11)),
+ * out_scale, out_zp) with w = {dx1 dy1, dx0 dy1, dx1 dy0, dx0 dy0}. */
+struct qp_cuda_lerp_tap {
+    int32_t i0, i1;
+    float   d0, d1;
+};
+struct qp_cuda_resize_i8 {
+    int64_t images, h, w, oh, ow, ch;
+    float   in_scale, out_scale;
+    int32_t in_zp, out_zp;
+};
+cudaError_t qp_cuda_resize_linear_i8(const int8_t *x, int8_t *y, struct qp_cuda_resize_i8 r,
+                                     const struct qp_cuda_lerp_tap *ty,
+                                     const struct qp_cuda_lerp_tap *tx, cudaStream_t st);
+
+/* Output element i of that Resize. */
+QP_HD int8_t qp_cuda_resize_lerp_at(const int8_t *x, const struct qp_cuda_resize_i8 *r,
+                                    const struct qp_cuda_lerp_tap *ty,
+                                    const struct qp_cuda_lerp_tap *tx, int64_t i)
+{
+    int64_t                        c = i % r->ch, p = i / r->ch;
+    int64_t                        ox = p % r->ow, oy = p / r->ow % r->oh, b = p / (r->ow * r->oh);
+    const struct qp_cuda_lerp_tap *v = &ty[oy], *u = &tx[ox];
+    const int8_t                  *img = x + b * r->h * r->w * r->ch;
+    const int8_t *r0 = img + v->i0 * r->w * r->ch, *r1 = img + v->i1 * r->w * r->ch;
+    const float   w[4] = {QP_FMUL(u->d1, v->d1), QP_FMUL(u->d0, v->d1), QP_FMUL(u->d1, v->d0),
+                          QP_FMUL(u->d0, v->d0)};
+    float val = qp_resize_lerp(w, qp_q_dequantize(r0[u->i0 * r->ch + c], r->in_scale, r->in_zp),
+                               qp_q_dequantize(r0[u->i1 * r->ch + c], r->in_scale, r->in_zp),
+                               qp_q_dequantize(r1[u->i0 * r->ch + c], r->in_scale, r->in_zp),
+                               qp_q_dequantize(r1[u->i1 * r->ch + c], r->in_scale, r->in_zp));
+    return qp_q_quantize(val, r->out_scale, r->out_zp);
 }
 
 /* y[i] = qp_act_ref(&act, x[i]) on f32 (cpu/act.h: the float unary ops;

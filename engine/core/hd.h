@@ -3,8 +3,8 @@
 /*
  * hd.h - QP_HD marks an inline function that the C code and the CUDA
  * kernels share (DESIGN §4): __host__ __device__ under nvcc, static inline
- * in C. Such functions use only what both sides compute alike. Also the
- * one integer helper both sides need.
+ * in C. Such functions use only what both sides compute alike; the
+ * helpers below say how.
  */
 #if defined(__CUDACC__)
 #define QP_HD __host__ __device__ __forceinline__ static
@@ -19,3 +19,14 @@ QP_HD int64_t qp_round_up(int64_t v, int64_t a)
 {
     return (v + a - 1) / a * a;
 }
+
+/* One IEEE multiply / add that nvcc may not fuse into an fma (it contracts
+ * a * b + c in device code by default; C11 compilers here do not): for
+ * float expressions both sides must round alike. */
+#if defined(__CUDA_ARCH__)
+#define QP_FMUL(a, b) __fmul_rn((a), (b))
+#define QP_FADD(a, b) __fadd_rn((a), (b))
+#else
+#define QP_FMUL(a, b) ((a) * (b))
+#define QP_FADD(a, b) ((a) + (b))
+#endif

@@ -63,6 +63,10 @@ QP_CPU_KERNEL(qp_cpu_resize);
  * coordinate code, also the CUDA backend's index tables. */
 int64_t qp_resize_nearest_src(const struct qp_resize_attr *a, int32_t axis, int64_t in,
                               int64_t out, int64_t o);
+/* The two input indices linear Resize blends for output index o along axis
+ * and their distances: i1 weighs d0 = |x - i0|, i0 weighs d1 = |x - i1|. */
+void qp_resize_linear_src(const struct qp_resize_attr *a, int32_t axis, int64_t in, int64_t out,
+                          int64_t o, int64_t *i0, int64_t *i1, float *d0, float *d1);
 QP_CPU_SUPPORTS(qp_cpu_resize_supports); /* f32 or quantized i8, rank 4, nearest or linear,
                                             N and C unscaled */
 

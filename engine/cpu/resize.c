@@ -117,13 +117,6 @@ static int64_t nearest_index(const struct axis_map *m, round_fn rnd, int64_t o)
     return i < 0 ? 0 : (i >= m->in ? m->in - 1 : i);
 }
 
-int64_t qp_resize_nearest_src(const struct qp_resize_attr *a, int32_t axis, int64_t in,
-                              int64_t out, int64_t o)
-{
-    const struct axis_map m = {coord_fns[a->coord], a->scale[axis], in, out};
-    return nearest_index(&m, round_fns[a->nearest], o);
-}
-
 struct linear_tap {
     int64_t i0, i1;
     float   d0, d1; /* d0 = |v - i0| weighs i1; d1 = |v - i1| weighs i0 */
@@ -141,6 +134,21 @@ static struct linear_tap linear_taps(const struct axis_map *m, int64_t o)
     if (t.i0 == t.i1)
         t.d0 = t.d1 = 0.5f;
     return t;
+}
+
+void qp_resize_linear_src(const struct qp_resize_attr *a, int32_t axis, int64_t in, int64_t out,
+                          int64_t o, int64_t *i0, int64_t *i1, float *d0, float *d1)
+{
+    const struct axis_map   m = {coord_fns[a->coord], a->scale[axis], in, out};
+    const struct linear_tap t = linear_taps(&m, o);
+    *i0 = t.i0, *i1 = t.i1, *d0 = t.d0, *d1 = t.d1;
+}
+
+int64_t qp_resize_nearest_src(const struct qp_resize_attr *a, int32_t axis, int64_t in,
+                              int64_t out, int64_t o)
+{
+    const struct axis_map m = {coord_fns[a->coord], a->scale[axis], in, out};
+    return nearest_index(&m, round_fns[a->nearest], o);
 }
 
 struct resize_job {
@@ -187,11 +195,10 @@ static void linear_row_i8(const struct resize_job *j, const int8_t *src, int8_t 
                 j->ch, j->in_scale, j->out_scale, j->in_zp, j->out_zp};
             c = qp_resize_lerp_i8_avx2(&l, o);
         }
-        for (; c < j->ch; c++) {
-            float v = tx.d1 * ty.d1 * d[p00[c]] + tx.d0 * ty.d1 * d[p01[c]] +
-                      tx.d1 * ty.d0 * d[p10[c]] + tx.d0 * ty.d0 * d[p11[c]];
-            o[c] = qp_q_quantize(v, j->out_scale, j->out_zp);
-        }
+        const float w[4] = {tx.d1 * ty.d1, tx.d0 * ty.d1, tx.d1 * ty.d0, tx.d0 * ty.d0};
+        for (; c < j->ch; c++)
+            o[c] = qp_q_quantize(qp_resize_lerp(w, d[p00[c]], d[p01[c]], d[p10[c]], d[p11[c]]),
+                                 j->out_scale, j->out_zp);
     }
 }
 
