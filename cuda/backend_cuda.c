@@ -19,9 +19,10 @@
  * upload / download are synchronous copies outside run().
  *
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
- * backend's bytes; float ops (activations) agree within the device's expf.
- * Ops without a row here (float convolutions, linear Resize, Softmax ...)
- * are not supported yet: such graphs run on the CPU.
+ * backend's bytes; float nodes (convolutions through cuBLASLt FP32,
+ * element-wise ops, activations) agree within rounding. Ops without a row
+ * here (Softmax, Gemm, Pad, float linear Resize ...) are not supported yet:
+ * such graphs run on the CPU (auto) or are refused (cuda).
  */
 #include "backend.h"
 
@@ -33,7 +34,7 @@
 #include "core/log.h"
 #include "cpu/kernels.h" /* qp_cpu_resize_supports */
 #include "cuda_plan.h"
-#include "cuda_qconv.h"
+#include "cuda_conv.h"
 #include "kernels.h"
 #include "lt_gemm.h"
 #include "quant/quant.h"
@@ -226,7 +227,7 @@ static cudaError_t qlut_run(const struct cuda_exec *x, struct qp_err *err)
                         p->tables, x->out[0], x->sat, x->c->st);
 }
 
-/* ===== QConv ===== */
+/* ===== QConv and float Conv ===== */
 
 static bool qconv_supports(const struct qp_graph *g, const struct qp_node *n)
 {
@@ -237,53 +238,94 @@ static bool qconv_supports(const struct qp_graph *g, const struct qp_node *n)
            (quantized(y) || (y->dtype == QP_DTYPE_F32 && !dw));
 }
 
-static enum qp_status qconv_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
-                                    struct qp_err *err)
+/* A float Conv: f32 NHWC in and out, constant f32 weights and bias. */
+static bool conv_supports(const struct qp_graph *g, const struct qp_node *n)
 {
-    struct qp_cuda_qconv *q = qp_arena_alloc(&g->arena, sizeof *q);
+    const struct qp_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *y = out_t(g, n, 0);
+    const struct qp_tensor *b = n->n_in > 2 && n->in[2] >= 0 ? in_t(g, n, 2) : NULL;
+    return x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32 && nhwc4(x) && nhwc4(y) &&
+           w->dtype == QP_DTYPE_F32 && (w->flags & QP_TENSOR_CONST) && w->data && w->rank == 4 &&
+           (!b || (b->dtype == QP_DTYPE_F32 && (b->flags & QP_TENSOR_CONST) && b->data &&
+                   qp_tensor_numel(b) == y->dims[1])) &&
+           (unsigned)n->attr.conv.act.act < QP_ACT_COUNT;
+}
+
+static enum qp_status conv_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                   struct qp_err *err)
+{
+    struct qp_cuda_conv *q = qp_arena_alloc(&g->arena, sizeof *q);
     if (!q)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
-    enum qp_status s = qp_cuda_qconv_plan(g, n, q, err);
+    enum qp_status s = qp_cuda_conv_plan(g, n, q, err);
     size_t         m = (size_t)q->geo.m * sizeof(float);
-    void          *w = NULL, *sc = NULL, *bi = NULL, *po = NULL;
+    void          *w = NULL, *sc = NULL, *bi = NULL, *po = NULL, *fb = NULL;
     if (s == QP_OK)
         s = dev_copy(c, q->w_host, q->w_bytes, &w, err);
-    if (s == QP_OK)
+    if (s == QP_OK && !q->f32)
         s = dev_copy(c, q->ep_host.scale, m, &sc, err);
     if (s == QP_OK && q->ep_host.bias)
         s = dev_copy(c, q->ep_host.bias, m, &bi, err);
     if (s == QP_OK && q->ep_host.post)
         s = dev_copy(c, q->ep_host.post, m, &po, err);
+    if (s == QP_OK && q->bias_host)
+        s = dev_copy(c, q->bias_host, m, &fb, err);
     q->w_dev        = w;
     q->ep_dev       = q->ep_host;
     q->ep_dev.scale = sc, q->ep_dev.bias = bi, q->ep_dev.post = po;
+    q->bias_dev     = fb;
     n->prep         = q;
-    n->ws_bytes = s == QP_OK ? qp_cuda_qconv_ws_bytes(q) : 0;
+    n->ws_bytes     = s == QP_OK ? qp_cuda_conv_ws_bytes(q) : 0;
     return s;
 }
 
 /* The algorithm of every GEMM, timed on the node's own buffers (alloc). */
-static enum qp_status qconv_tune(struct cuda_ctx *c, const struct qp_graph *g,
-                                 const struct qp_node *n, void *const *in, void *ws,
-                                 struct qp_err *err)
+static enum qp_status conv_tune(struct cuda_ctx *c, const struct qp_graph *g,
+                                const struct qp_node *n, void *const *in, void *ws,
+                                struct qp_err *err)
 {
-    struct qp_cuda_qconv *q = n->prep;
-    if (q->path == QP_CUDA_QCONV_DEPTHWISE)
+    struct qp_cuda_conv *q = n->prep;
+    if (q->path == QP_CUDA_CONV_DEPTHWISE)
         return QP_OK;
-    const int8_t *a = q->path == QP_CUDA_QCONV_DIRECT ? in[0] : ws;
-    int32_t      *acc = (int32_t *)(void *)((char *)ws + q->ws_a);
-    struct qp_err why = {0};
-    enum qp_status s  = qp_lt_gemm_init(&q->gemm, c->lt, &q->shape, c->lt_ws, c->lt_ws_bytes,
-                                        c->st, a, q->w_dev, acc, &why);
+    const void    *a   = q->path == QP_CUDA_CONV_DIRECT ? in[0] : ws;
+    void          *acc = (char *)ws + q->ws_a;
+    struct qp_err  why = {0};
+    enum qp_status s   = qp_lt_gemm_init(&q->gemm, c->lt, &q->shape, c->lt_ws, c->lt_ws_bytes,
+                                         c->st, a, q->w_dev, acc, &why);
     return s == QP_OK ? s
                       : qp_fail(err, s, "%s: node '%s': %s", g->source, n->name, why.msg);
 }
 
-static cudaError_t qconv_run(const struct cuda_exec *x, struct qp_err *err)
+static cudaError_t conv_run(const struct cuda_exec *x, struct qp_err *err)
 {
-    enum qp_status s = qp_cuda_qconv_run(x->n->prep, x->n->name, x->c->lt, x->in[0], x->out[0],
-                                         x->ws, x->c->lt_ws, x->sat, x->c->st, err);
+    enum qp_status s = qp_cuda_conv_run(x->n->prep, x->n->name, x->c->lt, x->in[0], x->out[0],
+                                        x->ws, x->c->lt_ws, x->sat, x->c->st, err);
     return s == QP_OK ? cudaSuccess : cudaErrorLaunchFailure;
+}
+
+/* ===== float binary element-wise ===== */
+
+static bool binary_supports(const struct qp_graph *g, const struct qp_node *n)
+{
+    return n->n_in == 2 && n->in[0] >= 0 && n->in[1] >= 0 && n->n_out == 1 &&
+           in_t(g, n, 0)->dtype == QP_DTYPE_F32 && in_t(g, n, 1)->dtype == QP_DTYPE_F32 &&
+           out_t(g, n, 0)->dtype == QP_DTYPE_F32 && qp_cuda_bcast_plan(g, n, NULL);
+}
+
+static enum qp_status binary_prepare(struct cuda_ctx *c, struct qp_graph *g, struct qp_node *n,
+                                     struct qp_err *err)
+{
+    struct qp_cuda_bcast *p = qp_arena_alloc(&g->arena, sizeof *p);
+    if (!p)
+        return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory", g->source, n->name);
+    qp_cuda_bcast_plan(g, n, p);
+    n->prep = p;
+    return QP_OK;
+}
+
+static cudaError_t binary_run(const struct cuda_exec *x, struct qp_err *err)
+{
+    const struct qp_cuda_bcast *p = x->n->prep;
+    return qp_cuda_binary_f32(x->in[0], x->in[1], x->out[0], *p, x->c->st);
 }
 
 /* ===== data movement: logical copies ===== */
@@ -444,13 +486,21 @@ static cudaError_t act_run(const struct cuda_exec *x, struct qp_err *err)
 
 #define COPY {copy_supports, copy_prepare, copy_run}
 #define ACT {act_supports, NULL, act_run}
+#define BINARY {binary_supports, binary_prepare, binary_run}
 
 static const struct cuda_op cuda_ops[QP_OP_COUNT] = {
     [QP_OP_QUANTIZE]     = {quantize_supports, NULL, quantize_run},
     [QP_OP_DEQUANTIZE]   = {dequantize_supports, NULL, dequantize_run},
     [QP_OP_QADD]         = {qadd_supports, qadd_prepare, qadd_run},
     [QP_OP_QLUT]         = {qlut_supports, qlut_prepare, qlut_run},
-    [QP_OP_QCONV]        = {qconv_supports, qconv_prepare, qconv_run},
+    [QP_OP_QCONV]        = {qconv_supports, conv_prepare, conv_run},
+    [QP_OP_CONV]         = {conv_supports, conv_prepare, conv_run},
+    [QP_OP_ADD]          = BINARY,
+    [QP_OP_SUB]          = BINARY,
+    [QP_OP_MUL]          = BINARY,
+    [QP_OP_DIV]          = BINARY,
+    [QP_OP_MAX]          = BINARY,
+    [QP_OP_MIN]          = BINARY,
     [QP_OP_IDENTITY]     = COPY,
     [QP_OP_RESHAPE]      = COPY,
     [QP_OP_FLATTEN]      = COPY,
@@ -589,14 +639,15 @@ static enum qp_status cu_alloc(void *ctx, const struct qp_graph *g, size_t arena
         const struct qp_node *n = &g->nodes[i];
         c->first[i]             = k;
         for (int32_t j = 0; j < n->n_in && s == QP_OK; j++)
-            s = n->op == QP_OP_QCONV && j > 0 ? QP_OK /* weights live in the plan */
+            s = (n->op == QP_OP_QCONV || n->op == QP_OP_CONV) && j > 0
+                    ? QP_OK /* weights and bias live in the plan */
                                               : tensor_ptr(c, g, n->in[j], &c->ptrs[k + j], err);
         k += n->n_in;
         for (int32_t j = 0; j < n->n_out && s == QP_OK; j++)
             s = tensor_ptr(c, g, n->out[j], &c->ptrs[k + j], err);
         k += n->n_out;
-        if (s == QP_OK && n->op == QP_OP_QCONV)
-            s = qconv_tune(c, g, n, c->ptrs + c->first[i],
+        if (s == QP_OK && (n->op == QP_OP_QCONV || n->op == QP_OP_CONV))
+            s = conv_tune(c, g, n, c->ptrs + c->first[i],
                            n->ws_bytes ? c->arena + n->ws_offset : NULL, err);
     }
     c->n_nodes = g->n_nodes;

@@ -227,6 +227,40 @@ void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
     lerp_taps(&n->attr.resize, 1, x->dims[3], y->dims[3], tx);
 }
 
+bool qp_cuda_bcast_plan(const struct qp_graph *g, const struct qp_node *n,
+                        struct qp_cuda_bcast *out)
+{
+    const struct qp_tensor *y = out_t(g, n, 0);
+    struct qp_cuda_bcast    c;
+    memset(&c, 0, sizeof c);
+    if (y->rank > QP_CUDA_COPY_RANK)
+        return false;
+    int64_t yd[QP_CUDA_COPY_RANK], ys[QP_CUDA_COPY_RANK];
+    phys(y, yd, ys);
+    c.rank = y->rank;
+    c.op   = (int32_t)n->op;
+    for (int32_t k = 0; k < y->rank; k++)
+        c.dims[k] = yd[k];
+    for (int32_t j = 0; j < 2; j++) {
+        const struct qp_tensor *t = in_t(g, n, j);
+        int64_t                 td[QP_CUDA_COPY_RANK], ts[QP_CUDA_COPY_RANK];
+        int64_t                *st = j ? c.bs : c.as;
+        if (t->rank > y->rank || (t->layout != y->layout && qp_tensor_numel(t) != 1))
+            return false;
+        phys(t, td, ts);
+        for (int32_t k = 0; k < y->rank; k++) { /* right-aligned, as numpy */
+            int32_t a = k - (y->rank - t->rank);
+            int64_t d = a >= 0 ? td[a] : 1;
+            if (d != yd[k] && d != 1)
+                return false;
+            st[k] = d == 1 ? 0 : ts[a];
+        }
+    }
+    if (out)
+        *out = c;
+    return true;
+}
+
 int64_t qp_cuda_qlut_inner(const struct qp_graph *g, const struct qp_node *n)
 {
     const struct qp_tensor *x     = in_t(g, n, 0);

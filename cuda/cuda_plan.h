@@ -2,7 +2,7 @@
 #pragma once
 /*
  * cuda_plan.h - what the CUDA backend computes on the host for its nodes
- * other than QConv (cuda_qconv.h): the copy descriptors of the
+ * other than QConv (cuda_conv.h): the copy descriptors of the
  * data-movement ops, the window geometry of MaxPool, the index tables of
  * nearest Resize, the channel layout of a per-channel QLut. Pure C over the
  * graph: tests/unit/test_cuda_plan.c runs every plan through the kernels'
@@ -43,6 +43,12 @@ void qp_cuda_resize_tables(const struct qp_graph *g, const struct qp_node *n, in
 void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
                               struct qp_cuda_resize_i8 *r, struct qp_cuda_lerp_tap *ty,
                               struct qp_cuda_lerp_tap *tx);
+
+/* Binary element-wise node n (numpy broadcasting over physical dims, both
+ * inputs in the output's layout or single values): true when the device
+ * can run it, and then (out != NULL) its broadcast descriptor. */
+bool qp_cuda_bcast_plan(const struct qp_graph *g, const struct qp_node *n,
+                        struct qp_cuda_bcast *out);
 
 /* Elements per channel step of a per-channel QLut's input (1 for NHWC,
  * H * W ... for PLAIN), as qp_cuda_qlut's inner. */

@@ -24,6 +24,7 @@
 #include <cuda_runtime_api.h>
 #include <stdint.h>
 
+#include "cpu/act.h"       /* qp_act_ref */
 #include "cpu/resize_i8.h" /* qp_resize_lerp */
 #include "quant/conv_math.h"
 #include "quant/quant.h"
@@ -159,6 +160,60 @@ QP_HD int8_t qp_cuda_resize_lerp_at(const int8_t *x, const struct qp_cuda_resize
                                qp_q_dequantize(r1[u->i0 * r->ch + c], r->in_scale, r->in_zp),
                                qp_q_dequantize(r1[u->i1 * r->ch + c], r->in_scale, r->in_zp));
     return qp_q_quantize(val, r->out_scale, r->out_zp);
+}
+
+/* Float convolution pieces (float Conv nodes: FP32 layers, and the FP16
+ * layers of mixed engines, whose weights are FP16 values computed in FP32
+ * as on the CPU):
+ *   im2col  a [rows][lda] f32 = qp_im2col_f32 (0 in padding and past K);
+ *   epilogue y[r * ldy + c] = act(acc[r * ldacc + c] + bias[c]) after the
+ *           cuBLASLt FP32 GEMM (bias may be NULL);
+ *   depthwise y[r][c] = act(qp_dw_acc_f32(...) + bias[c]), w [c][kh][kw]. */
+cudaError_t qp_cuda_im2col_f32(const float *x, struct qp_conv_geom g, int32_t grp, float *a,
+                               int64_t lda, cudaStream_t st);
+cudaError_t qp_cuda_epilogue_f32(const float *acc, int64_t ldacc, int64_t rows, int64_t cols,
+                                 const float *bias, struct qp_act_params act, float *y,
+                                 int64_t ldy, cudaStream_t st);
+cudaError_t qp_cuda_depthwise_f32(const float *x, const float *w, const float *bias,
+                                  struct qp_conv_geom g, struct qp_act_params act, float *y,
+                                  cudaStream_t st);
+
+/* Element-wise binary ops on f32 with numpy broadcasting: for every index
+ * (i_0 .. i_{rank-1}) < dims of the output (row-major), y[i] =
+ * op(a[sum i_k as[k]], b[sum i_k bs[k]]) (stride 0 on a broadcast dim).
+ * op: QP_OP_ADD, SUB, MUL, DIV, MAX, MIN. */
+struct qp_cuda_bcast {
+    int64_t dims[QP_CUDA_COPY_RANK], as[QP_CUDA_COPY_RANK], bs[QP_CUDA_COPY_RANK];
+    int32_t rank;
+    int32_t op; /* enum qp_op */
+};
+cudaError_t qp_cuda_binary_f32(const float *a, const float *b, float *y, struct qp_cuda_bcast c,
+                               cudaStream_t st);
+
+/* Offsets in a and b of output element i, and the op applied. */
+QP_HD void qp_cuda_bcast_at(const struct qp_cuda_bcast *c, int64_t i, int64_t *ao, int64_t *bo)
+{
+    int64_t a = 0, b = 0;
+    for (int32_t k = c->rank - 1; k >= 0; k--) {
+        int64_t idx = i % c->dims[k];
+        i /= c->dims[k];
+        a += idx * c->as[k];
+        b += idx * c->bs[k];
+    }
+    *ao = a, *bo = b;
+}
+
+QP_HD float qp_cuda_binary_op(int32_t op, float a, float b)
+{
+    switch (op) {
+    case QP_OP_ADD: return a + b;
+    case QP_OP_SUB: return a - b;
+    case QP_OP_MUL: return a * b;
+    case QP_OP_DIV: return a / b;
+    case QP_OP_MAX: return fmaxf(a, b);
+    case QP_OP_MIN: return fminf(a, b);
+    default: return a;
+    }
 }
 
 /* y[i] = qp_act_ref(&act, x[i]) on f32 (cpu/act.h: the float unary ops;

@@ -28,7 +28,7 @@ _Static_assert(sizeof(cublasLtMatmulAlgo_t) == sizeof(((struct qp_lt_algo *)0)->
                "qp_lt_algo.data must hold a cublasLtMatmulAlgo_t");
 _Static_assert(sizeof(size_t) >= 8, "byte counts of QP_LT_MAX_DIM shapes need a 64-bit size_t");
 
-#define SHAPE_FMT "int8 gemm (pixels %" PRId64 ", K %" PRId64 ", Cout %" PRId64 ")"
+#define SHAPE_FMT "gemm (pixels %" PRId64 ", K %" PRId64 ", Cout %" PRId64 ")"
 #define SHAPE_ARGS(s) (s)->m, (s)->k, (s)->n
 
 /* Users declare `enum qp_status st`, `err`, `s` and an `out:` label. */
@@ -53,8 +53,8 @@ _Static_assert(sizeof(size_t) >= 8, "byte counts of QP_LT_MAX_DIM shapes need a 
 
 /* The device buffers one product (or a timing run) works on. */
 struct lt_bufs {
-    const int8_t *a, *w;
-    int32_t      *c;
+    const void *a, *w;
+    void       *c;
     void         *ws;
     cudaStream_t  st;
 };
@@ -103,19 +103,24 @@ enum qp_status qp_lt_shape_plan(int64_t pixels, int64_t k, int64_t cout, struct 
     return QP_OK;
 }
 
+static size_t in_bytes(const struct qp_lt_shape *s)
+{
+    return s->dtype == QP_LT_F32 ? sizeof(float) : sizeof(int8_t);
+}
+
 size_t qp_lt_bytes_a(const struct qp_lt_shape *s)
 {
-    return (size_t)s->m_pad * (size_t)s->lda;
+    return (size_t)s->m_pad * (size_t)s->lda * in_bytes(s);
 }
 
 size_t qp_lt_bytes_w(const struct qp_lt_shape *s)
 {
-    return (size_t)s->n_pad * (size_t)s->ldw;
+    return (size_t)s->n_pad * (size_t)s->ldw * in_bytes(s);
 }
 
 size_t qp_lt_bytes_c(const struct qp_lt_shape *s)
 {
-    return (size_t)s->m_pad * (size_t)s->ldc * sizeof(int32_t);
+    return (size_t)s->m_pad * (size_t)s->ldc * sizeof(int32_t); /* int32 or float */
 }
 
 size_t qp_lt_workspace_bytes(int sm_major)
@@ -145,18 +150,20 @@ static enum qp_status descs_create(struct qp_lt_gemm *g, const struct qp_lt_shap
     const int32_t  op_t = CUBLAS_OP_T, op_n = CUBLAS_OP_N, host = CUBLASLT_POINTER_MODE_HOST;
     enum qp_status st = QP_OK;
 
+    const bool           f32 = s->dtype == QP_LT_F32;
+    const cudaDataType_t in  = f32 ? CUDA_R_32F : CUDA_R_8I, out = f32 ? CUDA_R_32F : CUDA_R_32I;
     assert_planned(s);
     g->shape = *s;
-    LT_TRY(cublasLtMatmulDescCreate(&g->op, CUBLAS_COMPUTE_32I, CUDA_R_32I));
+    LT_TRY(cublasLtMatmulDescCreate(&g->op, f32 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_32I, out));
     LT_TRY(cublasLtMatmulDescSetAttribute(g->op, CUBLASLT_MATMUL_DESC_TRANSA, &op_t, sizeof op_t));
     LT_TRY(cublasLtMatmulDescSetAttribute(g->op, CUBLASLT_MATMUL_DESC_TRANSB, &op_n, sizeof op_n));
     LT_TRY(cublasLtMatmulDescSetAttribute(g->op, CUBLASLT_MATMUL_DESC_POINTER_MODE, &host,
                                           sizeof host));
-    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_w, CUDA_R_8I, (uint64_t)s->k_pad, (uint64_t)s->n_pad,
+    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_w, in, (uint64_t)s->k_pad, (uint64_t)s->n_pad,
                                       s->ldw));
-    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_a, CUDA_R_8I, (uint64_t)s->k_pad, (uint64_t)s->m_pad,
+    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_a, in, (uint64_t)s->k_pad, (uint64_t)s->m_pad,
                                       s->lda));
-    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_c, CUDA_R_32I, (uint64_t)s->n_pad, (uint64_t)s->m_pad,
+    LT_TRY(cublasLtMatrixLayoutCreate(&g->lay_c, out, (uint64_t)s->n_pad, (uint64_t)s->m_pad,
                                       s->ldc));
 out:
     return st;
@@ -190,7 +197,7 @@ static enum qp_status heuristic(const struct qp_lt_gemm *g, cublasLtHandle_t h, 
             res[(*n)++] = res[i];
     if (*n == 0)
         st = qp_fail(err, QP_E_UNSUPPORTED,
-                     SHAPE_FMT ": no cuBLASLt INT8 algorithm within %zu workspace bytes",
+                     SHAPE_FMT ": no cuBLASLt algorithm within %zu workspace bytes",
                      SHAPE_ARGS(s), ws_bytes);
 out:
     if (pref)
@@ -201,9 +208,12 @@ out:
 static cublasStatus_t matmul(const struct qp_lt_gemm *g, cublasLtHandle_t h,
                              const struct lt_bufs *b)
 {
-    const int32_t one = 1, zero = 0; /* CUDA_R_32I scale: int32 alpha and beta */
-    return cublasLtMatmul(h, g->op, &one, b->w, g->lay_w, b->a, g->lay_a, &zero, b->c, g->lay_c,
-                          b->c, g->lay_c, &g->algo, b->ws, g->workspace_bytes, b->st);
+    const int32_t one = 1, zero = 0;        /* CUDA_R_32I scale: int32 alpha and beta */
+    const float   onef = 1.0f, zerof = 0.0f; /* CUDA_R_32F scale */
+    const bool    f32 = g->shape.dtype == QP_LT_F32;
+    return cublasLtMatmul(h, g->op, f32 ? (const void *)&onef : (const void *)&one, b->w, g->lay_w,
+                          b->a, g->lay_a, f32 ? (const void *)&zerof : (const void *)&zero, b->c,
+                          g->lay_c, b->c, g->lay_c, &g->algo, b->ws, g->workspace_bytes, b->st);
 }
 
 /* Best of TIMED runs of g's current algorithm after WARMUP runs, in *ms; a
@@ -305,7 +315,7 @@ static enum qp_status check_timing_bufs(const struct qp_lt_shape *s, const struc
 
 enum qp_status qp_lt_gemm_init(struct qp_lt_gemm *g, cublasLtHandle_t h,
                                const struct qp_lt_shape *s, void *workspace, size_t workspace_bytes,
-                               cudaStream_t st, const int8_t *a, const int8_t *w, int32_t *c,
+                               cudaStream_t st, const void *a, const void *w, void *c,
                                struct qp_err *err)
 {
     const struct lt_bufs            b = {.a = a, .w = w, .c = c, .ws = workspace, .st = st};
@@ -389,8 +399,8 @@ void qp_lt_gemm_algo(const struct qp_lt_gemm *g, struct qp_lt_algo *out)
 
 /* ===== Run and release ===== */
 
-enum qp_status qp_lt_gemm_run(const struct qp_lt_gemm *g, cublasLtHandle_t h, const int8_t *a,
-                              const int8_t *w, int32_t *c, void *workspace, cudaStream_t st,
+enum qp_status qp_lt_gemm_run(const struct qp_lt_gemm *g, cublasLtHandle_t h, const void *a,
+                              const void *w, void *c, void *workspace, cudaStream_t st,
                               struct qp_err *err)
 {
     const struct qp_lt_shape *s = &g->shape;

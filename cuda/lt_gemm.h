@@ -78,7 +78,13 @@ extern "C" {
 #define QP_LT_WORKSPACE_ALIGN 256        /* bytes, workspace pointer */
 #define QP_LT_CANDIDATES 8               /* heuristic results timed by qp_lt_gemm_init */
 
-/* Padded problem of one INT8 GEMM; pure arithmetic, no CUDA calls. Note the
+/* Element types of a GEMM: INT8 in, INT32 out (IMMA, the default), or
+ * FP32 in and out (CUBLAS_COMPUTE_32F: FP32 arithmetic, no TF32), for
+ * float convolutions. The same padded shape serves both. */
+enum qp_lt_dtype { QP_LT_I8 = 0, QP_LT_F32 = 1 };
+
+/* Padded problem of one GEMM; pure arithmetic, no CUDA calls. dtype is
+ * QP_LT_I8 as planned: set QP_LT_F32 before _init for floats. Note the
  * names: m is pixels and n is Cout, the reverse of cuBLASLt's m and n. A
  * caller may raise lda / ldw / ldc (say, to read a channel slice of a wider
  * NHWC tensor) if they stay multiples of 16, 16 and 4; _init asserts that. */
@@ -86,6 +92,7 @@ struct qp_lt_shape {
     int64_t m, k, n;             /* logical: pixels, reduction (K), output channels */
     int64_t m_pad, k_pad, n_pad; /* what cuBLASLt sees */
     int64_t lda, ldw, ldc;       /* row strides in elements: k_pad, k_pad, n_pad */
+    enum qp_lt_dtype dtype;
 };
 
 /* Plan the padded shape of C[pixels][cout] = A[pixels][k] · W[cout][k]ᵀ.
@@ -95,8 +102,9 @@ struct qp_lt_shape {
 enum qp_status qp_lt_shape_plan(int64_t pixels, int64_t k, int64_t cout, struct qp_lt_shape *s,
                                 struct qp_err *err);
 
-/* Bytes the caller provides for A (m_pad * lda), W (n_pad * ldw) and C
- * (m_pad * ldc * 4) under a plan from qp_lt_shape_plan. */
+/* Bytes the caller provides for A (m_pad * lda elements), W (n_pad * ldw)
+ * and C (m_pad * ldc) under a plan from qp_lt_shape_plan: 1-byte A and W
+ * and 4-byte C for QP_LT_I8, 4 bytes each for QP_LT_F32. */
 size_t qp_lt_bytes_a(const struct qp_lt_shape *s);
 size_t qp_lt_bytes_w(const struct qp_lt_shape *s);
 size_t qp_lt_bytes_c(const struct qp_lt_shape *s);
@@ -144,7 +152,7 @@ struct qp_lt_gemm {
  * failure *g is left finalised (zeroed). */
 enum qp_status qp_lt_gemm_init(struct qp_lt_gemm *g, cublasLtHandle_t h,
                                const struct qp_lt_shape *s, void *workspace, size_t workspace_bytes,
-                               cudaStream_t st, const int8_t *a, const int8_t *w, int32_t *c,
+                               cudaStream_t st, const void *a, const void *w, void *c,
                                struct qp_err *err);
 
 /* As qp_lt_gemm_init, but reuse a stored algorithm instead of choosing one:
@@ -163,8 +171,8 @@ void qp_lt_gemm_algo(const struct qp_lt_gemm *g, struct qp_lt_algo *out);
  * g->workspace_bytes, QP_LT_WORKSPACE_ALIGN-aligned (may be NULL when that is
  * 0). QP_E_INVAL for NULL or misaligned pointers; a cuBLASLt refusal as
  * mapped at the top of this file. */
-enum qp_status qp_lt_gemm_run(const struct qp_lt_gemm *g, cublasLtHandle_t h, const int8_t *a,
-                              const int8_t *w, int32_t *c, void *workspace, cudaStream_t st,
+enum qp_status qp_lt_gemm_run(const struct qp_lt_gemm *g, cublasLtHandle_t h, const void *a,
+                              const void *w, void *c, void *workspace, cudaStream_t st,
                               struct qp_err *err);
 
 /* Release the descriptors and zero *g. Safe on a zeroed, partly initialised

@@ -26,7 +26,7 @@
  *   gives -128 (int8) or -FLT_MAX (f32), NaN cells are skipped (ONNX
  *   Runtime's semantics, as cpu/pooling.c).
  *
- * Tested on the CPU by tests/unit/test_cuda_qconv_plan.c (against the CPU
+ * Tested on the CPU by tests/unit/test_cuda_conv_plan.c (against the CPU
  * backend's QConv on every path) and on a device by tests/gpu.
  */
 #include <float.h>
@@ -70,6 +70,35 @@ QP_HD int8_t qp_im2col_i8(const int8_t *x, const struct qp_conv_geom *g, int32_t
     int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
     int64_t at = qp_conv_tap(g, b, oy, ox, (int32_t)(t / g->kw), (int32_t)(t % g->kw));
     return at < 0 ? zx : x[at + grp * cg + k % cg];
+}
+
+/* The same element of a float im2col matrix (padding taps and columns
+ * read 0). */
+QP_HD float qp_im2col_f32(const float *x, const struct qp_conv_geom *g, int32_t grp, int64_t r,
+                          int64_t k)
+{
+    int64_t cg = g->c / g->group, t = k / cg;
+    if (t >= (int64_t)g->kh * g->kw)
+        return 0.0f;
+    int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
+    int64_t at = qp_conv_tap(g, b, oy, ox, (int32_t)(t / g->kw), (int32_t)(t % g->kw));
+    return at < 0 ? 0.0f : x[at + grp * cg + k % cg];
+}
+
+/* A float depthwise sum (taps in order, one fma each; float parity with
+ * the CPU is an error bound, not bits: its kernels vectorise differently). */
+QP_HD float qp_dw_acc_f32(const float *x, const float *w, const struct qp_conv_geom *g, int64_t r,
+                          int64_t ch)
+{
+    int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
+    float   acc = 0.0f;
+    for (int32_t i = 0; i < g->kh; i++)
+        for (int32_t j = 0; j < g->kw; j++) {
+            int64_t at = qp_conv_tap(g, b, oy, ox, i, j);
+            if (at >= 0)
+                acc = fmaf(x[at + ch], w[(ch * g->kh + i) * g->kw + j], acc);
+        }
+    return acc;
 }
 
 /* The int32 accumulator of depthwise output (pixel r as in im2col, channel

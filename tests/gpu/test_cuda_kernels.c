@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_cuda_kernels.c - the CUDA backend's INT8 kernels (cuda/kernels.h)
- * and its QConv (cuda/cuda_qconv.h) on a device, held to the CPU bit for
+ * and its QConv (cuda/cuda_conv.h) on a device, held to the CPU bit for
  * bit: every output byte (or float bit pattern) equal to the CPU
  * reference's, every saturation count equal to the count of -128 / 127 in
  * the CPU's output. Exits 77 (skipped) without a usable device.
@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_qconv.h"
+#include "cuda_conv.h"
 #include "gpu/gpu_test.h"
 #include "kernels.h"
 #include "unit/qconv_case.h"
@@ -194,7 +194,7 @@ static void test_im2col(void)
     }
 }
 
-/* One QConv case on the device through cuda_qconv.h, against the CPU. */
+/* One QConv case on the device through cuda_conv.h, against the CPU. */
 static void check_qconv(const struct qcase *qc, bool f32, bool timed)
 {
     struct built b;
@@ -206,9 +206,9 @@ static void check_qconv(const struct qcase *qc, bool f32, bool timed)
         free(b.y);
         b.y = malloc((size_t)(qc->n * b.oh * b.ow * qc->m) * sizeof(float));
     }
-    struct qp_cuda_qconv q;
+    struct qp_cuda_conv q;
     struct qp_err        err = {0};
-    if (qp_cuda_qconv_plan(&b.g, n, &q, &err) != QP_OK) { /* float depthwise: not offered */
+    if (qp_cuda_conv_plan(&b.g, n, &q, &err) != QP_OK) { /* float depthwise: not offered */
         CU_ASSERT(f32 && qc->group == qc->c && qc->group == qc->m);
         free(b.x), free(b.y);
         qp_graph_fini(&b.g);
@@ -220,13 +220,13 @@ static void check_qconv(const struct qcase *qc, bool f32, bool timed)
     int64_t m    = qc->m;
     int8_t *dx   = gpu_upload(b.x, (size_t)(qc->n * qc->h * qc->w * qc->c));
     void   *dy   = gpu_upload(NULL, size);
-    void   *dws  = gpu_upload(NULL, qp_cuda_qconv_ws_bytes(&q));
+    void   *dws  = gpu_upload(NULL, qp_cuda_conv_ws_bytes(&q));
     q.w_dev      = gpu_upload(q.w_host, q.w_bytes);
     q.ep_dev     = q.ep_host;
     q.ep_dev.scale = gpu_upload(q.ep_host.scale, (size_t)m * sizeof(float));
     q.ep_dev.bias  = q.ep_host.bias ? gpu_upload(q.ep_host.bias, (size_t)m * sizeof(float)) : NULL;
     q.ep_dev.post  = q.ep_host.post ? gpu_upload(q.ep_host.post, (size_t)m * sizeof(float)) : NULL;
-    if (q.path != QP_CUDA_QCONV_DEPTHWISE) {
+    if (q.path != QP_CUDA_CONV_DEPTHWISE) {
         /* timing runs the candidates on scratch buffers of the shape */
         void *ta = timed ? gpu_upload(NULL, qp_lt_bytes_a(&q.shape)) : NULL;
         void *tw = timed ? gpu_upload(NULL, qp_lt_bytes_w(&q.shape)) : NULL;
@@ -240,7 +240,7 @@ static void check_qconv(const struct qcase *qc, bool f32, bool timed)
             gpu_free(ta), gpu_free(tw), gpu_free(tc);
     }
     unsigned long long *sat = new_counter();
-    enum qp_status st = qp_cuda_qconv_run(&q, "qconv", gpu.lt, dx, dy, dws, gpu.lt_ws, sat, gpu.st,
+    enum qp_status st = qp_cuda_conv_run(&q, "qconv", gpu.lt, dx, dy, dws, gpu.lt_ws, sat, gpu.st,
                                           &err);
     if (st != QP_OK)
         fprintf(stderr, "%s\n", err.msg);

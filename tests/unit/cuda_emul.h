@@ -3,7 +3,7 @@
 /*
  * cuda_emul.h - a host-memory stand-in for the CUDA runtime, cuBLASLt and
  * the backend's kernel launchers, so the CUDA backend's C code
- * (cuda/backend_cuda.c, cuda_qconv.c, lt_gemm.c) runs whole networks on a
+ * (cuda/backend_cuda.c, cuda_conv.c, lt_gemm.c) runs whole networks on a
  * machine without a GPU. Include it in exactly one test file: its
  * definitions take the place of libcudart's and libcublasLt's at link time
  * (the executable's own symbols win) and of the kernel objects in
@@ -19,6 +19,8 @@
  */
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -173,9 +175,9 @@ cublasStatus_t cublasLtMatmulDescCreate(cublasLtMatmulDesc_t *matmulDesc,
                                         cublasComputeType_t computeType, cudaDataType_t scaleType)
 {
     *matmulDesc = calloc(1, sizeof **matmulDesc);
-    return computeType == CUBLAS_COMPUTE_32I && scaleType == CUDA_R_32I && *matmulDesc
-               ? CUBLAS_STATUS_SUCCESS
-               : CUBLAS_STATUS_NOT_SUPPORTED;
+    bool ok     = (computeType == CUBLAS_COMPUTE_32I && scaleType == CUDA_R_32I) ||
+              (computeType == CUBLAS_COMPUTE_32F && scaleType == CUDA_R_32F);
+    return ok && *matmulDesc ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_NOT_SUPPORTED;
 }
 
 cublasStatus_t cublasLtMatmulDescDestroy(cublasLtMatmulDesc_t matmulDesc)
@@ -270,7 +272,8 @@ cublasStatus_t cublasLtMatmulAlgoCheck(cublasLtHandle_t lightHandle,
     return algo->data[0] ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_INVALID_VALUE;
 }
 
-/* D = op(A) op(B), column-major int8 -> int32, alpha 1, beta 0 (lt_gemm's). */
+/* D = op(A) op(B), column-major, int8 -> int32 or f32 -> f32 (the type of
+ * A's layout), alpha 1, beta 0 (lt_gemm's). */
 cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t computeDesc,
                               const void *alpha, const void *A, cublasLtMatrixLayout_t Adesc,
                               const void *B, cublasLtMatrixLayout_t Bdesc, const void *beta,
@@ -284,11 +287,27 @@ cublasStatus_t cublasLtMatmul(cublasLtHandle_t lightHandle, cublasLtMatmulDesc_t
     int64_t k   = (int64_t)(ta ? Adesc->data[LAY_ROWS] : Adesc->data[LAY_COLS]);
     int64_t lda = (int64_t)Adesc->data[LAY_LD], ldb = (int64_t)Bdesc->data[LAY_LD];
     int64_t ldd = (int64_t)Ddesc->data[LAY_LD];
-    if (*(const int32_t *)alpha != 1 || *(const int32_t *)beta != 0 || C != D ||
+    bool f32 = Adesc->data[LAY_TYPE] == CUDA_R_32F;
+    if ((f32 ? *(const float *)alpha != 1.0f || *(const float *)beta != 0.0f
+             : *(const int32_t *)alpha != 1 || *(const int32_t *)beta != 0) ||
+        C != D ||
         (int64_t)(tb ? Bdesc->data[LAY_COLS] : Bdesc->data[LAY_ROWS]) != k ||
         (int64_t)(ta ? Adesc->data[LAY_COLS] : Adesc->data[LAY_ROWS]) != m ||
         (int64_t)(tb ? Bdesc->data[LAY_ROWS] : Bdesc->data[LAY_COLS]) != n)
         return CUBLAS_STATUS_INVALID_VALUE;
+    if (f32) {
+        const float *a = A, *b = B;
+        float       *d = D;
+        for (int64_t j = 0; j < n; j++)
+            for (int64_t i = 0; i < m; i++) {
+                float sum = 0.0f;
+                for (int64_t p = 0; p < k; p++)
+                    sum = fmaf(a[ta ? i * lda + p : p * lda + i], b[tb ? p * ldb + j : j * ldb + p],
+                               sum);
+                d[j * ldd + i] = sum;
+            }
+        return CUBLAS_STATUS_SUCCESS;
+    }
     const int8_t *a = A, *b = B;
     int32_t      *d = D;
     for (int64_t j = 0; j < n; j++)
@@ -435,6 +454,51 @@ cudaError_t qp_cuda_resize_linear_i8(const int8_t *x, int8_t *y, struct qp_cuda_
 {
     for (int64_t i = 0; i < r.images * r.oh * r.ow * r.ch; i++)
         y[i] = qp_cuda_resize_lerp_at(x, &r, ty, tx, i);
+    return cudaSuccess;
+}
+
+cudaError_t qp_cuda_im2col_f32(const float *x, struct qp_conv_geom g, int32_t grp, float *a,
+                               int64_t lda, cudaStream_t st)
+{
+    for (int64_t i = 0; i < g.n * g.oh * g.ow * lda; i++)
+        a[i] = qp_im2col_f32(x, &g, grp, i / lda, i % lda);
+    return cudaSuccess;
+}
+
+cudaError_t qp_cuda_epilogue_f32(const float *acc, int64_t ldacc, int64_t rows, int64_t cols,
+                                 const float *bias, struct qp_act_params act, float *y,
+                                 int64_t ldy, cudaStream_t st)
+{
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t c = 0; c < cols; c++) {
+            float v        = acc[r * ldacc + c];
+            y[r * ldy + c] = qp_act_ref(&act, bias ? v + bias[c] : v);
+        }
+    return ldacc >= cols && ldy >= cols ? cudaSuccess : cudaErrorInvalidValue;
+}
+
+cudaError_t qp_cuda_depthwise_f32(const float *x, const float *w, const float *bias,
+                                  struct qp_conv_geom g, struct qp_act_params act, float *y,
+                                  cudaStream_t st)
+{
+    for (int64_t i = 0; i < g.n * g.oh * g.ow * g.c; i++) {
+        float v = qp_dw_acc_f32(x, w, &g, i / g.c, i % g.c);
+        y[i]    = qp_act_ref(&act, bias ? v + bias[i % g.c] : v);
+    }
+    return cudaSuccess;
+}
+
+cudaError_t qp_cuda_binary_f32(const float *a, const float *b, float *y, struct qp_cuda_bcast c,
+                               cudaStream_t st)
+{
+    int64_t total = 1;
+    for (int32_t k = 0; k < c.rank; k++)
+        total *= c.dims[k];
+    for (int64_t i = 0; i < total; i++) {
+        int64_t ao, bo;
+        qp_cuda_bcast_at(&c, i, &ao, &bo);
+        y[i] = qp_cuda_binary_op(c.op, a[ao], b[bo]);
+    }
     return cudaSuccess;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * test_cuda_engine_emul.c - the CUDA backend's C code (backend_cuda.c,
- * cuda_qconv.c, cuda_plan.c, lt_gemm.c) running whole networks on the
+ * cuda_conv.c, cuda_plan.c, lt_gemm.c) running whole networks on the
  * host-memory emulation of the CUDA runtime, cuBLASLt and the kernel
  * launchers (cuda_emul.h), with the cases the device suite runs
  * (cuda_engine_cases.h): every pointer, offset, workspace, plan and launch

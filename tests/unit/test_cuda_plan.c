@@ -306,6 +306,60 @@ static void test_resize_linear_i8(void)
     }
 }
 
+/* Add / Mul / Max with numpy broadcasting, PLAIN and NHWC, against the
+ * CPU's binary kernel (the element ops are single IEEE operations). */
+static void test_binary_broadcast(void)
+{
+    static const struct {
+        enum qp_op     op;
+        enum qp_layout lay;
+        int32_t        rb;
+        int64_t        b[4];
+    } cases[] = {
+        {QP_OP_ADD, QP_LAYOUT_NHWC, 4, {2, 6, 5, 7}}, /* same shape (residual) */
+        {QP_OP_MUL, QP_LAYOUT_PLAIN, 3, {6, 1, 7}},   /* right-aligned, broadcast dim */
+        {QP_OP_MAX, QP_LAYOUT_NHWC, 4, {1, 6, 1, 1}}, /* per channel */
+        {QP_OP_SUB, QP_LAYOUT_PLAIN, 1, {1}},         /* a single value */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct cpu_case c;
+        case_init(&c);
+        int32_t ins[2], out;
+        static const int64_t shape[4] = {2, 6, 5, 7};
+        enum qp_layout       lb = cases[i].rb == 4 ? cases[i].lay : QP_LAYOUT_PLAIN;
+        ins[0]            = case_tensor(&c, QP_DTYPE_F32, cases[i].lay, 4, shape);
+        ins[1]            = case_tensor(&c, QP_DTYPE_F32, lb, cases[i].rb, cases[i].b);
+        out               = case_tensor(&c, QP_DTYPE_F32, cases[i].lay, 4, shape);
+        struct qp_node *n = case_node(&c, cases[i].op, 2, ins, 1, &out);
+        n->phys_axes      = cases[i].lay == QP_LAYOUT_NHWC;
+        buffers(&c, ins, 2, &out, 1);
+        for (int k = 0; k < 2; k++) /* finite values */
+            for (size_t e = 0; e < nbytes(&c, ins[k]) / sizeof(float); e++)
+                ((float *)c.in[k])[e] = (float)((int64_t)((e * 7919 + (size_t)k * 31) % 201) - 100) * 0.37f;
+        bool planned = qp_cuda_bcast_plan(&c.g, n, NULL);
+        bool cpu_ok  = case_supports(&c, qp_cpu_binary_supports);
+        CU_ASSERT(cpu_ok);
+        CU_ASSERT_FATAL(planned);
+        if (cpu_ok) {
+            CU_ASSERT_FATAL(case_run(&c, qp_cpu_binary, NULL) == QP_OK);
+            struct qp_cuda_bcast bc;
+            CU_ASSERT_FATAL(qp_cuda_bcast_plan(&c.g, n, &bc));
+            size_t size = nbytes(&c, out);
+            float *got  = malloc(size);
+            CU_ASSERT_FATAL(got != NULL);
+            for (int64_t e = 0; e < (int64_t)(size / sizeof *got); e++) {
+                int64_t ao, bo;
+                qp_cuda_bcast_at(&bc, e, &ao, &bo);
+                got[e] = qp_cuda_binary_op(bc.op, ((float *)c.in[0])[ao], ((float *)c.in[1])[bo]);
+            }
+            CU_ASSERT(memcmp(got, c.out[0], size) == 0);
+            free(got);
+        }
+        free_buffers(&c);
+        case_fini(&c);
+    }
+}
+
 /* What the device cannot copy is refused, not guessed. */
 static void test_refusals(void)
 {
@@ -329,6 +383,7 @@ static CU_TestInfo tests[] = {
     {"max pool int8 and f32", test_maxpool},
     {"nearest resize tables", test_resize_nearest},
     {"linear int8 resize taps", test_resize_linear_i8},
+    {"binary ops with broadcasting", test_binary_broadcast},
     {"refusals", test_refusals},
     CU_TEST_INFO_NULL,
 };
