@@ -398,18 +398,19 @@ static cudaError_t maxpool_run(const struct cuda_exec *x, struct qp_err *err)
 
 struct resize_prep {
     const int32_t                 *iy, *ix; /* nearest: device index tables */
-    const struct qp_cuda_lerp_tap *ty, *tx; /* linear int8: device tap tables */
+    const struct qp_cuda_lerp_tap *ty, *tx; /* linear: device tap tables */
     struct qp_cuda_resize_i8       r;
 };
 
-/* Nearest on f32 or int8 (bytes move); linear on quantized int8. */
+/* Nearest on f32 or int8 (bytes move); linear on f32 or quantized int8. */
 static bool resize_supports(const struct qp_graph *g, const struct qp_node *n)
 {
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
-    bool nearest = n->attr.resize.mode == QP_RESIZE_NEAREST && x->dtype == y->dtype &&
-                   (x->dtype == QP_DTYPE_F32 || quantized(x));
-    bool lerp_i8 = n->attr.resize.mode == QP_RESIZE_LINEAR && quantized(x) && quantized(y);
-    return (nearest || lerp_i8) && nhwc4(x) && nhwc4(y) && qp_cpu_resize_supports(g, n) &&
+    bool f32 = x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32;
+    bool nearest = n->attr.resize.mode == QP_RESIZE_NEAREST &&
+                   (f32 || (quantized(x) && x->dtype == y->dtype));
+    bool lerp = n->attr.resize.mode == QP_RESIZE_LINEAR && (f32 || (quantized(x) && quantized(y)));
+    return (nearest || lerp) && nhwc4(x) && nhwc4(y) && qp_cpu_resize_supports(g, n) &&
            x->dims[2] < INT32_MAX && x->dims[3] < INT32_MAX;
 }
 
@@ -448,6 +449,8 @@ static cudaError_t resize_run(const struct cuda_exec *x, struct qp_err *err)
 {
     const struct resize_prep *p  = x->n->prep;
     const struct qp_tensor   *ti = in_t(x->g, x->n, 0), *to = out_t(x->g, x->n, 0);
+    if (p->ty && ti->dtype == QP_DTYPE_F32)
+        return qp_cuda_resize_linear_f32(x->in[0], x->out[0], p->r, p->ty, p->tx, x->c->st);
     if (p->ty)
         return qp_cuda_resize_linear_i8(x->in[0], x->out[0], p->r, p->ty, p->tx, x->c->st);
     return qp_cuda_resize_nearest(x->in[0], x->out[0], ti->dims[0], ti->dims[2], ti->dims[3],

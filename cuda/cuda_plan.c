@@ -136,8 +136,8 @@ void qp_cuda_copy_plan(const struct qp_graph *g, const struct qp_node *n, struct
     QP_ASSERT(count > 0);
     memset(c, 0, (size_t)count * sizeof *c);
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
-    int64_t                 d[QP_CUDA_COPY_RANK], s[QP_CUDA_COPY_RANK], ls[QP_CUDA_COPY_RANK];
-    int64_t                 off = 0;
+    int64_t                 d[QP_CUDA_COPY_RANK] = {0}, s[QP_CUDA_COPY_RANK] = {0};
+    int64_t                 ls[QP_CUDA_COPY_RANK] = {0}, off = 0;
     c->elem                     = (int32_t)qp_dtype_size(y->dtype);
     c->rank                     = y->rank;
     switch (n->op) {

@@ -38,8 +38,8 @@ struct qp_conv_geom qp_cuda_pool_geom(const struct qp_graph *g, const struct qp_
 void qp_cuda_resize_tables(const struct qp_graph *g, const struct qp_node *n, int32_t *iy,
                            int32_t *ix);
 
-/* Linear Resize node n on quantized int8 NHWC: its parameters, and the
- * taps of every output row (ty [output H]) and column (tx [output W]). */
+/* Linear Resize node n on NHWC (int8 or f32): its parameters, and the taps
+ * of every output row (ty [output H]) and column (tx [output W]). */
 void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
                               struct qp_cuda_resize_i8 *r, struct qp_cuda_lerp_tap *ty,
                               struct qp_cuda_lerp_tap *tx);

@@ -125,7 +125,7 @@ QP_HD int64_t qp_cuda_resize_src(int64_t i, int64_t h, int64_t w, int64_t oh, in
     return ((b * h + iy[oy]) * w + ix[ox]) * pixel_bytes + byte;
 }
 
-/* Linear Resize of quantized int8 NHWC images: per output row and column
+/* Linear Resize of NHWC images, quantized int8 or f32: per output row and column
  * the two source indices and distances (host tables from the CPU's
  * qp_resize_linear_src); each output channel is the CPU's value:
  * qp_q_quantize(qp_resize_lerp(w, deq(p00), deq(p01), deq(p10), deq(p11)),
@@ -143,23 +143,49 @@ cudaError_t qp_cuda_resize_linear_i8(const int8_t *x, int8_t *y, struct qp_cuda_
                                      const struct qp_cuda_lerp_tap *ty,
                                      const struct qp_cuda_lerp_tap *tx, cudaStream_t st);
 
+/* The same on f32 images (in_scale etc. unused): the CPU's float linear
+ * Resize, bit for bit. */
+cudaError_t qp_cuda_resize_linear_f32(const float *x, float *y, struct qp_cuda_resize_i8 r,
+                                      const struct qp_cuda_lerp_tap *ty,
+                                      const struct qp_cuda_lerp_tap *tx, cudaStream_t st);
+
+/* The four neighbours' offsets of output element i and its weights. */
+QP_HD void qp_cuda_resize_taps(const struct qp_cuda_resize_i8 *r, const struct qp_cuda_lerp_tap *ty,
+                               const struct qp_cuda_lerp_tap *tx, int64_t i, int64_t at[4],
+                               float w[4])
+{
+    int64_t                        c = i % r->ch, p = i / r->ch;
+    int64_t                        ox = p % r->ow, oy = p / r->ow % r->oh, b = p / (r->ow * r->oh);
+    const struct qp_cuda_lerp_tap *v = &ty[oy], *u = &tx[ox];
+    int64_t                        img = b * r->h * r->w * r->ch;
+    int64_t row0 = img + v->i0 * r->w * r->ch, row1 = img + v->i1 * r->w * r->ch;
+    at[0] = row0 + u->i0 * r->ch + c, at[1] = row0 + u->i1 * r->ch + c;
+    at[2] = row1 + u->i0 * r->ch + c, at[3] = row1 + u->i1 * r->ch + c;
+    w[0] = QP_FMUL(u->d1, v->d1), w[1] = QP_FMUL(u->d0, v->d1);
+    w[2] = QP_FMUL(u->d1, v->d0), w[3] = QP_FMUL(u->d0, v->d0);
+}
+
+QP_HD float qp_cuda_resize_lerp_f32(const float *x, const struct qp_cuda_resize_i8 *r,
+                                    const struct qp_cuda_lerp_tap *ty,
+                                    const struct qp_cuda_lerp_tap *tx, int64_t i)
+{
+    int64_t at[4];
+    float   w[4];
+    qp_cuda_resize_taps(r, ty, tx, i, at, w);
+    return qp_resize_lerp(w, x[at[0]], x[at[1]], x[at[2]], x[at[3]]);
+}
+
 /* Output element i of that Resize. */
 QP_HD int8_t qp_cuda_resize_lerp_at(const int8_t *x, const struct qp_cuda_resize_i8 *r,
                                     const struct qp_cuda_lerp_tap *ty,
                                     const struct qp_cuda_lerp_tap *tx, int64_t i)
 {
-    int64_t                        c = i % r->ch, p = i / r->ch;
-    int64_t                        ox = p % r->ow, oy = p / r->ow % r->oh, b = p / (r->ow * r->oh);
-    const struct qp_cuda_lerp_tap *v = &ty[oy], *u = &tx[ox];
-    const int8_t                  *img = x + b * r->h * r->w * r->ch;
-    const int8_t *r0 = img + v->i0 * r->w * r->ch, *r1 = img + v->i1 * r->w * r->ch;
-    const float   w[4] = {QP_FMUL(u->d1, v->d1), QP_FMUL(u->d0, v->d1), QP_FMUL(u->d1, v->d0),
-                          QP_FMUL(u->d0, v->d0)};
-    float val = qp_resize_lerp(w, qp_q_dequantize(r0[u->i0 * r->ch + c], r->in_scale, r->in_zp),
-                               qp_q_dequantize(r0[u->i1 * r->ch + c], r->in_scale, r->in_zp),
-                               qp_q_dequantize(r1[u->i0 * r->ch + c], r->in_scale, r->in_zp),
-                               qp_q_dequantize(r1[u->i1 * r->ch + c], r->in_scale, r->in_zp));
-    return qp_q_quantize(val, r->out_scale, r->out_zp);
+    int64_t at[4];
+    float   w[4], d[4];
+    qp_cuda_resize_taps(r, ty, tx, i, at, w);
+    for (int k = 0; k < 4; k++)
+        d[k] = qp_q_dequantize(x[at[k]], r->in_scale, r->in_zp);
+    return qp_q_quantize(qp_resize_lerp(w, d[0], d[1], d[2], d[3]), r->out_scale, r->out_zp);
 }
 
 /* Float convolution pieces (float Conv nodes: FP32 layers, and the FP16

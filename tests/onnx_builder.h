@@ -78,7 +78,7 @@ static inline void split_names(const char *csv, size_t *n, char ***out)
         return;
     for (const char *p = csv;; p++) {
         size_t k       = strcspn(p, ",");
-        (*out)[(*n)++] = strncpy(take(k + 1), p, k);
+        (*out)[(*n)++] = memcpy(take(k + 1), p, k); /* take() zeroes: NUL-terminated */
         p += k;
         if (!*p)
             break;

@@ -211,9 +211,9 @@ static void linear_row(const struct resize_job *j, const float *src, float *dst,
         const float            *p00 = r0 + tx.i0 * j->ch, *p01 = r0 + tx.i1 * j->ch;
         const float            *p10 = r1 + tx.i0 * j->ch, *p11 = r1 + tx.i1 * j->ch;
         float                  *o = dst + ox * j->ch;
+        const float             w[4] = {tx.d1 * ty.d1, tx.d0 * ty.d1, tx.d1 * ty.d0, tx.d0 * ty.d0};
         for (int64_t c = 0; c < j->ch; c++)
-            o[c] = tx.d1 * ty.d1 * p00[c] + tx.d0 * ty.d1 * p01[c] + tx.d1 * ty.d0 * p10[c] +
-                   tx.d0 * ty.d0 * p11[c];
+            o[c] = qp_resize_lerp(w, p00[c], p01[c], p10[c], p11[c]);
     }
 }
 

@@ -502,6 +502,15 @@ cudaError_t qp_cuda_binary_f32(const float *a, const float *b, float *y, struct 
     return cudaSuccess;
 }
 
+cudaError_t qp_cuda_resize_linear_f32(const float *x, float *y, struct qp_cuda_resize_i8 r,
+                                      const struct qp_cuda_lerp_tap *ty,
+                                      const struct qp_cuda_lerp_tap *tx, cudaStream_t st)
+{
+    for (int64_t i = 0; i < r.images * r.oh * r.ow * r.ch; i++)
+        y[i] = qp_cuda_resize_lerp_f32(x, &r, ty, tx, i);
+    return cudaSuccess;
+}
+
 cudaError_t qp_cuda_act_f32(const float *x, float *y, int64_t n, struct qp_act_params act,
                             cudaStream_t st)
 {

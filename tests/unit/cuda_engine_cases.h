@@ -13,17 +13,19 @@
  *    runs), and every saturation counter equals the CPU's;
  *  - NanoDet-m INT8: every node on the device, its outputs within 1e-5 of
  *    the CPU's (its float Sigmoids use the device's expf);
- *  - YOLOX-Nano FP32: every node on the device (float convolutions through
- *    cuBLASLt FP32), outputs within 1e-3 of the CPU's relative to the
- *    largest output (the CPU's own bound against ONNX Runtime);
- *  - NanoDet-m FP32 (a float linear Resize, not on the device yet): cuda
- *    refuses naming the node, auto runs on the CPU.
+ *  - YOLOX-Nano and NanoDet-m FP32: every node on the device (float
+ *    convolutions through cuBLASLt FP32), outputs within 1e-3 of the CPU's
+ *    relative to the largest output (the CPU's own bound against ONNX
+ *    Runtime);
+ *  - a model with a node the device has no kernel for (Softmax): cuda
+ *    refuses naming the node, auto runs it on the CPU.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/sha256.h"
+#include "onnx_builder.h"
 #include "qp_test.h"
 #include "qpe/qpe.h"
 #include "qpercept/detect.h"
@@ -221,19 +223,17 @@ static double rel_err(const unsigned char *a, const unsigned char *b, size_t byt
     return worst / top;
 }
 
-/* YOLOX-Nano FP32 (float convolutions through cuBLASLt FP32): every node on
+/* A float model (float convolutions through cuBLASLt FP32): every node on
  * the device, outputs within the CPU-vs-ONNX-Runtime bound of the CPU's
  * (the two sum in different orders). */
-static void test_yolox_fp32(void)
+static void check_fp32(const char *model, const char *what)
 {
-    if (!have_data())
-        QP_TEST_SKIP("the models or road frames are not in the mirror");
     struct qp_model_spec spec;
-    spec_of(yolox, &spec);
+    spec_of(model, &spec);
     struct qp_engine *cpu, *dev;
     struct qp_err     err = {{0}};
-    CU_ASSERT_FATAL(open_on(yolox, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
-    enum qp_status s = open_on(yolox, QP_BACKEND_CUDA, &dev, &err);
+    CU_ASSERT_FATAL(open_on(model, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
+    enum qp_status s = open_on(model, QP_BACKEND_CUDA, &dev, &err);
     if (s != QP_OK)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(s == QP_OK);
@@ -241,27 +241,46 @@ static void test_yolox_fp32(void)
     unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
     CU_ASSERT_EQUAL_FATAL(na, nb);
     double e = rel_err(a, b, na);
-    fprintf(stderr, "yolox fp32: largest |cpu - cuda| / max(1, max |cpu|) %.3g\n", e);
+    fprintf(stderr, "%s fp32: largest |cpu - cuda| / max(1, max |cpu|) %.3g\n", what, e);
     CU_ASSERT(e <= 1e-3);
     free(a);
     free(b);
     qp_engine_free(cpu);
     qp_engine_free(dev);
     qp_model_spec_fini(&spec);
-    QP_TEST_RAN();
 }
 
-/* NanoDet-m FP32 has a float linear Resize, not on the device yet: cuda
- * refuses naming it, auto runs on the CPU. */
-static void test_fp32_falls_back(void)
+static void test_fp32(void)
 {
     if (!have_data())
         QP_TEST_SKIP("the models or road frames are not in the mirror");
+    check_fp32(yolox, "yolox");
+    check_fp32(nanodet, "nanodet");
+    QP_TEST_RAN();
+}
+
+/* A node the device has no kernel for (Softmax): cuda refuses naming it,
+ * auto runs the model on the CPU. */
+static void test_unsupported_falls_back(void)
+{
+    static const int64_t dims[2] = {1, 10};
+    char                 path[1200];
+    size_t               n;
+    mb_begin(13);
+    attr_i(mb_node("Softmax", "the_softmax", "x", "y"), "axis", 1);
+    mb_input("x", 2, dims);
+    mb_output("y");
+    uint8_t *bytes = mb_pack(&n);
+    snprintf(path, sizeof path, "%s/test_cuda_softmax.onnx",
+             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f && fwrite(bytes, 1, n, f) == n && fclose(f) == 0);
+    free(bytes);
     struct qp_engine *e;
     struct qp_err     err = {{0}};
-    CU_ASSERT_EQUAL(open_on(nanodet, QP_BACKEND_CUDA, &e, &err), QP_E_UNSUPPORTED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "(Resize): not supported by the cuda backend"));
-    CU_ASSERT_FATAL(open_on(nanodet, QP_BACKEND_AUTO, &e, &err) == QP_OK);
+    CU_ASSERT_EQUAL(open_on(path, QP_BACKEND_CUDA, &e, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'the_softmax' (Softmax): not supported by the cuda"));
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_AUTO, &e, &err) == QP_OK);
     CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(e), "cpu");
     qp_engine_free(e);
     QP_TEST_RAN();
@@ -270,7 +289,7 @@ static void test_fp32_falls_back(void)
 static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
     {"NanoDet-m INT8", test_nanodet_int8},
-    {"YOLOX-Nano FP32 within rounding", test_yolox_fp32},
-    {"unsupported nodes fall back to the CPU", test_fp32_falls_back},
+    {"YOLOX-Nano and NanoDet-m FP32 within rounding", test_fp32},
+    {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     CU_TEST_INFO_NULL,
 };

@@ -6,8 +6,9 @@
  * backend's kernels byte for byte: Layout both ways, Transpose, Concat and
  * Split on NHWC (physical axes) and PLAIN tensors, Slice with steps
  * (negative too), Reshape, MaxPool (int8 and f32, padding, strides,
- * dilation), nearest Resize (int8, two coordinate modes), linear int8
- * Resize (two coordinate modes, zero points). Needs no device.
+ * dilation), nearest Resize (int8, two coordinate modes), linear Resize
+ * (int8 with zero points, and f32; two coordinate modes), binary ops with
+ * broadcasting. Needs no device.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -273,32 +274,44 @@ static void test_resize_nearest(void)
     }
 }
 
-static void test_resize_linear_i8(void)
+static void test_resize_linear(void)
 {
     static const struct qp_resize_attr modes[] = {
         {QP_RESIZE_LINEAR, QP_COORD_HALF_PIXEL, QP_NEAREST_ROUND_PREFER_FLOOR, {2.0f, 2.0f}},
         {QP_RESIZE_LINEAR, QP_COORD_ALIGN_CORNERS, QP_NEAREST_FLOOR, {1.5f, 2.5f}},
     };
     static const int64_t outs[][4] = {{2, 19, 10, 14}, {2, 19, 7, 17}};
-    for (size_t m = 0; m < 2; m++) {
+    for (size_t t = 0; t < 4; t++) {
+        size_t          m = t % 2;
+        bool            f = t >= 2; /* f32 */
+        enum qp_dtype   dt = f ? QP_DTYPE_F32 : QP_DTYPE_I8;
         struct cpu_case c;
         case_init(&c);
-        int32_t ti = case_tensor(&c, QP_DTYPE_I8, QP_LAYOUT_NHWC, 4, (const int64_t[]){2, 19, 5, 7});
-        int32_t to = case_tensor(&c, QP_DTYPE_I8, QP_LAYOUT_NHWC, 4, outs[m]);
-        c.g.tensors[ti].scale = 0.25f, c.g.tensors[ti].zero_point = 3;
-        c.g.tensors[to].scale = 0.11f, c.g.tensors[to].zero_point = -5;
+        int32_t ti = case_tensor(&c, dt, QP_LAYOUT_NHWC, 4, (const int64_t[]){2, 19, 5, 7});
+        int32_t to = case_tensor(&c, dt, QP_LAYOUT_NHWC, 4, outs[m]);
+        if (!f) {
+            c.g.tensors[ti].scale = 0.25f, c.g.tensors[ti].zero_point = 3;
+            c.g.tensors[to].scale = 0.11f, c.g.tensors[to].zero_point = -5;
+        }
         struct qp_node *n     = case_node(&c, QP_OP_RESIZE, 1, &ti, 1, &to);
         n->attr.resize        = modes[m];
         buffers(&c, &ti, 1, &to, 1);
+        if (f) /* finite floats */
+            for (int64_t e = 0; e < 2 * 19 * 5 * 7; e++)
+                ((float *)c.in[0])[e] = (float)(e * 7919 % 1000) * 0.013f - 6.0f;
         CU_ASSERT_FATAL(case_run(&c, qp_cpu_resize, NULL) == QP_OK);
         struct qp_cuda_resize_i8 r;
         struct qp_cuda_lerp_tap  ty[16], tx[32];
         qp_cuda_resize_lerp_plan(&c.g, n, &r, ty, tx);
-        size_t  size = nbytes(&c, to);
-        int8_t *got  = malloc(size);
+        size_t size = nbytes(&c, to);
+        void  *got  = malloc(size);
         CU_ASSERT_FATAL(got != NULL);
-        for (int64_t i = 0; i < (int64_t)size; i++)
-            got[i] = qp_cuda_resize_lerp_at(c.in[0], &r, ty, tx, i);
+        for (int64_t i = 0; i < (int64_t)(size / (f ? sizeof(float) : 1)); i++) {
+            if (f)
+                ((float *)got)[i] = qp_cuda_resize_lerp_f32(c.in[0], &r, ty, tx, i);
+            else
+                ((int8_t *)got)[i] = qp_cuda_resize_lerp_at(c.in[0], &r, ty, tx, i);
+        }
         CU_ASSERT(memcmp(got, c.out[0], size) == 0);
         free(got);
         free_buffers(&c);
@@ -382,7 +395,7 @@ static CU_TestInfo tests[] = {
     {"slice with steps", test_slice},
     {"max pool int8 and f32", test_maxpool},
     {"nearest resize tables", test_resize_nearest},
-    {"linear int8 resize taps", test_resize_linear_i8},
+    {"linear resize taps, int8 and f32", test_resize_linear},
     {"binary ops with broadcasting", test_binary_broadcast},
     {"refusals", test_refusals},
     CU_TEST_INFO_NULL,
