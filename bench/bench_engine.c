@@ -4,9 +4,10 @@
  * bench/cpu_vs_ort.py.
  *
  *   bench_engine MODEL [--runs 50] [--warmup 5] [--threads N] [--json OUT]
- *                [--layers [--top 10]]
+ *                [--layers [--top 10]] [--backend cpu|cuda|auto]
  *
- * Opens MODEL on the CPU backend with N threads (0: one per online CPU),
+ * Opens MODEL on the backend (default cpu) with N threads (0: one per
+ * online CPU),
  * fills every input once with a fixed pseudo-random pattern (seeded, so
  * every run of the program sees the same bytes), runs --warmup untimed
  * iterations, then times each of --runs iterations with the monotonic clock.
@@ -31,9 +32,10 @@
 #include "qpercept/engine.h"
 
 struct args {
-    const char *model, *json;
-    int         runs, warmup, threads, top;
-    bool        layers; /* per-op and per-node time table (the top slowest nodes) */
+    const char          *model, *json;
+    int                  runs, warmup, threads, top;
+    enum qp_backend_kind backend;
+    bool                 layers; /* per-op and per-node time table (the top slowest nodes) */
 };
 
 struct stats {
@@ -43,7 +45,7 @@ struct stats {
 static int usage(void)
 {
     fprintf(stderr, "usage: bench_engine MODEL [--runs N] [--warmup N] [--threads N] "
-                    "[--json OUT] [--layers [--top N]]\n");
+                    "[--json OUT] [--layers [--top N]] [--backend cpu|cuda|auto]\n");
     return 2;
 }
 
@@ -72,9 +74,19 @@ static const struct {
 
 static bool parse_option(const char *opt, const char *val, struct args *a)
 {
+    static const char *const backends[] = {[QP_BACKEND_CPU] = "cpu", [QP_BACKEND_CUDA] = "cuda",
+                                           [QP_BACKEND_AUTO] = "auto"};
     if (strcmp(opt, "--json") == 0) {
         a->json = val;
         return true;
+    }
+    if (strcmp(opt, "--backend") == 0) {
+        for (size_t k = 0; k < sizeof backends / sizeof backends[0]; k++)
+            if (backends[k] && strcmp(val, backends[k]) == 0) {
+                a->backend = (enum qp_backend_kind)k;
+                return true;
+            }
+        return false;
     }
     for (size_t k = 0; k < sizeof int_options / sizeof int_options[0]; k++)
         if (strcmp(opt, int_options[k].name) == 0)
@@ -85,7 +97,7 @@ static bool parse_option(const char *opt, const char *val, struct args *a)
 
 static bool parse_args(int argc, char **argv, struct args *a)
 {
-    *a = (struct args){NULL, NULL, 50, 5, 0, 10, false};
+    *a = (struct args){NULL, NULL, 50, 5, 0, 10, QP_BACKEND_CPU, false};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--layers") == 0) {
             a->layers = true;
@@ -304,7 +316,7 @@ int main(int argc, char **argv)
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     struct qp_engine        *e   = NULL;
     struct qp_err            err = {{0}};
-    opt.backend                  = QP_BACKEND_CPU;
+    opt.backend                  = a.backend;
     opt.n_threads                = a.threads;
     opt.profile                  = a.layers;
     if (qp_engine_open(a.model, &opt, &e, &err) != QP_OK) {
