@@ -14,8 +14,11 @@
  *          saturation counters, and the cuBLASLt algorithm of every GEMM
  *          (the heuristic's candidates timed on the node's own buffers).
  * run      enqueues every node's kernels on the stream and returns: no
- *          allocation, no synchronisation. wait() synchronises once per run
- *          and reports what failed on the device.
+ *          allocation, no synchronisation. The first run is eager; after it
+ *          completed, the whole graph is captured once into a CUDA graph and
+ *          each run is one graph launch (eager again, with one log line, if
+ *          capture fails). wait() synchronises once per run and reports what
+ *          failed on the device.
  * upload / download are synchronous copies outside run().
  *
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
@@ -55,6 +58,9 @@ struct cuda_ctx {
     int64_t              *sat;      /* the same as int64 (backend.h) */
     int64_t               runs;
     bool                  profile;
+    bool                  verified;   /* an eager run completed: the graph may be captured */
+    bool                  no_graph;   /* capture failed once: stay eager (logged) */
+    cudaGraphExec_t       graph;      /* every node, captured once, replayed per run */
 };
 
 struct cuda_exec {
@@ -552,6 +558,8 @@ static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, st
 static void cu_fini(void *ctx)
 {
     struct cuda_ctx *c = ctx;
+    if (c->graph)
+        (void)cudaGraphExecDestroy(c->graph);
     for (int32_t i = 0; i < c->n_consts; i++)
         (void)cudaFree(c->consts[i]);
     if (c->arena)
@@ -679,10 +687,9 @@ static void cu_download(void *ctx, void *dst, size_t src_off, size_t n)
     }
 }
 
-static enum qp_status cu_run(void *ctx, const struct qp_graph *g, struct qp_err *err)
+/* Enqueue every node's kernels on the stream (eagerly, or into a capture). */
+static enum qp_status enqueue(struct cuda_ctx *c, const struct qp_graph *g, struct qp_err *err)
 {
-    struct cuda_ctx *c = ctx;
-    QP_ASSERT(c->n_nodes == g->n_nodes);
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct cuda_exec      x = {
@@ -700,8 +707,55 @@ static enum qp_status cu_run(void *ctx, const struct qp_graph *g, struct qp_err 
             return qp_fail(err, QP_E_CUDA, "%s: node '%s' (%s): %s", g->source, n->name,
                            qp_op_name(n->op), why.msg[0] ? why.msg : cudaGetErrorString(e));
     }
-    c->runs++;
     return QP_OK;
+}
+
+/* Capture the whole graph once into a CUDA graph (after an eager run has
+ * completed, so a failure there was not a capture problem). On any failure
+ * the backend stays eager and says so once. */
+static void capture(struct cuda_ctx *c, const struct qp_graph *g)
+{
+    cudaGraph_t   graph = NULL;
+    struct qp_err why   = {0};
+    cudaError_t   e     = cudaStreamBeginCapture(c->st, cudaStreamCaptureModeThreadLocal);
+    if (e == cudaSuccess) {
+        enum qp_status s  = enqueue(c, g, &why);
+        cudaError_t    e2 = cudaStreamEndCapture(c->st, &graph); /* always end it */
+        e                 = s != QP_OK ? cudaErrorStreamCaptureInvalidated : e2;
+    }
+    if (e == cudaSuccess)
+        e = cudaGraphInstantiate(&c->graph, graph, 0);
+    if (graph)
+        (void)cudaGraphDestroy(graph); /* the executable graph keeps its own copy */
+    if (e != cudaSuccess) {
+        c->graph    = NULL;
+        c->no_graph = true;
+        (void)cudaGetLastError(); /* clear the sticky launch error of a failed capture */
+        qp_log(QP_LOG_INFO, "cuda", "%s: running eagerly, CUDA graph capture failed: %s%s%s",
+               g->source, cudaGetErrorString(e), why.msg[0] ? ": " : "", why.msg);
+    }
+}
+
+/* The first run is eager; once one has completed (wait()), every node is
+ * captured into a CUDA graph that each later run replays with one launch
+ * (addresses never change: the arena and the plans are fixed at alloc). */
+static enum qp_status cu_run(void *ctx, const struct qp_graph *g, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    QP_ASSERT(c->n_nodes == g->n_nodes);
+    if (!c->graph && c->verified && !c->no_graph && !c->profile)
+        capture(c, g);
+    enum qp_status s = QP_OK;
+    if (c->graph) {
+        cudaError_t e = cudaGraphLaunch(c->graph, c->st);
+        if (e != cudaSuccess)
+            s = qp_fail(err, QP_E_CUDA, "%s: launching the CUDA graph: %s", g->source,
+                        cudaGetErrorString(e));
+    } else {
+        s = enqueue(c, g, err);
+    }
+    c->runs += s == QP_OK;
+    return s;
 }
 
 static enum qp_status cu_wait(void *ctx, struct qp_err *err)
@@ -713,6 +767,7 @@ static enum qp_status cu_wait(void *ctx, struct qp_err *err)
                        cudaMemcpyDeviceToHost);
     for (int32_t i = 0; i < c->n_nodes && e == cudaSuccess; i++)
         c->sat[i] = (int64_t)c->sat_host[i];
+    c->verified = c->verified || e == cudaSuccess;
     return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "running the graph");
 }
 

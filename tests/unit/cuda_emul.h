@@ -118,6 +118,40 @@ cudaError_t cudaMemset(void *devPtr, int value, size_t count)
     return cudaSuccess;
 }
 
+/* Capture is not emulated (the launchers run at once): the backend's
+ * eager path is what runs here; tests/gpu replays real graphs. */
+cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)
+{
+    return cudaErrorStreamCaptureUnsupported;
+}
+
+cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *pGraph)
+{
+    *pGraph = NULL;
+    return cudaErrorStreamCaptureUnsupported;
+}
+
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t *pGraphExec, cudaGraph_t graph,
+                                 unsigned long long flags)
+{
+    return cudaErrorStreamCaptureUnsupported;
+}
+
+cudaError_t cudaGraphLaunch(cudaGraphExec_t graphExec, cudaStream_t stream)
+{
+    return cudaErrorStreamCaptureUnsupported;
+}
+
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
+{
+    return cudaSuccess;
+}
+
+cudaError_t cudaGraphDestroy(cudaGraph_t graph)
+{
+    return cudaSuccess;
+}
+
 cudaError_t cudaEventCreate(cudaEvent_t *event)
 {
     *event = (cudaEvent_t)(void *)&emul_object;
