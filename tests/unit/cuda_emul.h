@@ -27,7 +27,10 @@
 #include "cpu/act.h"
 #include "kernels.h"
 
-static int emul_mallocs; /* live cudaMalloc blocks: fini must free them all */
+static int    emul_mallocs; /* live cudaMalloc blocks: fini must free them all */
+static size_t emul_bytes;   /* their bytes, for cudaMemGetInfo */
+
+#define EMUL_TOTAL ((size_t)1 << 40) /* the emulated device's memory */
 
 /* ===== runtime ===== */
 
@@ -84,18 +87,37 @@ cudaError_t cudaStreamSynchronize(cudaStream_t stream)
     return cudaSuccess;
 }
 
+/* Blocks carry their size in a 256-byte header, so cudaFree can count. */
 cudaError_t cudaMalloc(void **devPtr, size_t size)
 {
-    /* 256-byte aligned, as cudaMalloc's */
-    *devPtr = aligned_alloc(256, (size + 255) / 256 * 256);
-    emul_mallocs += *devPtr != NULL;
-    return *devPtr ? cudaSuccess : cudaErrorMemoryAllocation;
+    size_t         rounded = (size + 255) / 256 * 256;
+    unsigned char *p       = aligned_alloc(256, rounded + 256); /* 256-byte aligned, as cudaMalloc's */
+    *devPtr                = p ? p + 256 : NULL;
+    if (!p)
+        return cudaErrorMemoryAllocation;
+    memcpy(p, &rounded, sizeof rounded);
+    emul_mallocs++;
+    emul_bytes += rounded;
+    return cudaSuccess;
 }
 
 cudaError_t cudaFree(void *devPtr)
 {
-    emul_mallocs -= devPtr != NULL;
-    free(devPtr);
+    if (!devPtr)
+        return cudaSuccess;
+    unsigned char *p = (unsigned char *)devPtr - 256;
+    size_t         rounded;
+    memcpy(&rounded, p, sizeof rounded);
+    emul_mallocs--;
+    emul_bytes -= rounded;
+    free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t *free_bytes, size_t *total)
+{
+    *total      = EMUL_TOTAL;
+    *free_bytes = EMUL_TOTAL - emul_bytes;
     return cudaSuccess;
 }
 

@@ -9,10 +9,11 @@
  *
  *  - YOLOX-Nano INT8 (built here from three road frames, saved, loaded
  *    once per backend): every node runs on the device, the output of a
- *    fourth frame is the CPU's bit for bit, twice (the first run is eager,
- *    the second replays the CUDA graph captured after it; the emulated
- *    device cannot capture, so there both are eager), and every saturation
- *    counter is twice the CPU's;
+ *    fourth frame is the CPU's bit for bit, three times (the first run is
+ *    eager, the later ones replay the CUDA graph captured after it; the
+ *    emulated device cannot capture, so there all are eager), no run after
+ *    the capture allocates device memory (cudaMemGetInfo), and every
+ *    saturation counter is three times the CPU's;
  *  - NanoDet-m INT8: every node on the device, its outputs within 1e-5 of
  *    the CPU's (its float Sigmoids use the device's expf);
  *  - YOLOX-Nano and NanoDet-m FP32: every node on the device (float
@@ -22,6 +23,7 @@
  *  - a model with a node the device has no kernel for (Softmax): cuda
  *    refuses naming the node, auto runs it on the CPU.
  */
+#include <cuda_runtime_api.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,15 +163,24 @@ static void test_yolox_int8(void)
     unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
     CU_ASSERT_EQUAL_FATAL(na, nb);
     CU_ASSERT(memcmp(a, b, na) == 0);
-    /* the second run replays the captured CUDA graph: the same bytes */
+    /* the second run replays the captured CUDA graph: the same bytes, and
+     * no run allocates device memory (the third runs on what the second
+     * left: the capture happened there) */
     free(b);
     b = outputs(dev, &spec, frames[3], &nb);
     CU_ASSERT(memcmp(a, b, na) == 0);
+    size_t free0 = 0, free1 = 0, total = 0;
+    CU_ASSERT_FATAL(cudaMemGetInfo(&free0, &total) == cudaSuccess);
+    free(b);
+    b = outputs(dev, &spec, frames[3], &nb);
+    CU_ASSERT(memcmp(a, b, na) == 0);
+    CU_ASSERT_FATAL(cudaMemGetInfo(&free1, &total) == cudaSuccess);
+    CU_ASSERT_EQUAL(free0, free1);
     CU_ASSERT_EQUAL(qp_engine_n_saturation(cpu), qp_engine_n_saturation(dev));
     for (int32_t i = 0; i < qp_engine_n_saturation(cpu); i++) {
         struct qp_saturation x, y;
         CU_ASSERT_FATAL(qp_engine_saturation(cpu, i, &x) && qp_engine_saturation(dev, i, &y));
-        CU_ASSERT_EQUAL(2 * x.saturated, y.saturated); /* the device ran twice */
+        CU_ASSERT_EQUAL(3 * x.saturated, y.saturated); /* the device ran three times */
     }
     free(a);
     free(b);
