@@ -405,7 +405,7 @@ static cudaError_t maxpool_run(const struct cuda_exec *x, struct qp_err *err)
 struct resize_prep {
     const int32_t                 *iy, *ix; /* nearest: device index tables */
     const struct qp_cuda_lerp_tap *ty, *tx; /* linear: device tap tables */
-    struct qp_cuda_resize_i8       r;
+    struct qp_cuda_resize_lerp       r;
 };
 
 /* Nearest on f32 or int8 (bytes move); linear on f32 or quantized int8. */
@@ -455,10 +455,9 @@ static cudaError_t resize_run(const struct cuda_exec *x, struct qp_err *err)
 {
     const struct resize_prep *p  = x->n->prep;
     const struct qp_tensor   *ti = in_t(x->g, x->n, 0), *to = out_t(x->g, x->n, 0);
-    if (p->ty && ti->dtype == QP_DTYPE_F32)
-        return qp_cuda_resize_linear_f32(x->in[0], x->out[0], p->r, p->ty, p->tx, x->c->st);
     if (p->ty)
-        return qp_cuda_resize_linear_i8(x->in[0], x->out[0], p->r, p->ty, p->tx, x->c->st);
+        return qp_cuda_resize_linear(x->in[0], x->out[0], p->r, p->ty, p->tx,
+                                     (int32_t)qp_dtype_size(ti->dtype), x->c->st);
     return qp_cuda_resize_nearest(x->in[0], x->out[0], ti->dims[0], ti->dims[2], ti->dims[3],
                                   to->dims[2], to->dims[3],
                                   ti->dims[1] * (int64_t)qp_dtype_size(ti->dtype), p->iy, p->ix,

@@ -19,14 +19,9 @@ __global__ void binary_f32_kernel(const float *a, const float *b, float *y,
 extern "C" cudaError_t qp_cuda_binary_f32(const float *a, const float *b, float *y,
                                           struct qp_cuda_bcast c, cudaStream_t st)
 {
-    int64_t total = 1;
-    if (c.rank < 0 || c.rank > QP_CUDA_COPY_RANK)
+    int64_t total;
+    if (!qp_cuda_numel(c.dims, c.rank, &total))
         return cudaErrorInvalidValue;
-    for (int32_t k = 0; k < c.rank; k++) {
-        if (c.dims[k] < 0 || (c.dims[k] > 0 && total > QP_CUDA_MAX_ELEMS / c.dims[k]))
-            return cudaErrorInvalidValue;
-        total *= c.dims[k];
-    }
     if (total == 0)
         return cudaSuccess;
     binary_f32_kernel<<<qp_cuda_blocks(total), QP_CUDA_THREADS, 0, st>>>(a, b, y, c, total);

@@ -28,14 +28,9 @@ static void launch(const void *x, void *y, const struct qp_cuda_copy &c, int64_t
 extern "C" cudaError_t qp_cuda_copy(const void *x, void *y, struct qp_cuda_copy c,
                                     cudaStream_t st)
 {
-    int64_t total = 1;
-    if (c.rank < 0 || c.rank > QP_CUDA_COPY_RANK)
+    int64_t total;
+    if (!qp_cuda_numel(c.dims, c.rank, &total))
         return cudaErrorInvalidValue;
-    for (int32_t k = 0; k < c.rank; k++) {
-        if (c.dims[k] < 0 || (c.dims[k] > 0 && total > QP_CUDA_MAX_ELEMS / c.dims[k]))
-            return cudaErrorInvalidValue;
-        total *= c.dims[k];
-    }
     if (total == 0)
         return cudaSuccess;
     switch (c.elem) {

@@ -216,11 +216,11 @@ static void lerp_taps(const struct qp_resize_attr *a, int32_t axis, int64_t in, 
 }
 
 void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
-                              struct qp_cuda_resize_i8 *r, struct qp_cuda_lerp_tap *ty,
+                              struct qp_cuda_resize_lerp *r, struct qp_cuda_lerp_tap *ty,
                               struct qp_cuda_lerp_tap *tx)
 {
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
-    *r = (struct qp_cuda_resize_i8){x->dims[0], x->dims[2], x->dims[3], y->dims[2],
+    *r = (struct qp_cuda_resize_lerp){x->dims[0], x->dims[2], x->dims[3], y->dims[2],
                                     y->dims[3], x->dims[1], x->scale,   y->scale,
                                     x->zero_point, y->zero_point};
     lerp_taps(&n->attr.resize, 0, x->dims[2], y->dims[2], ty);

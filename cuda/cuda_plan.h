@@ -41,7 +41,7 @@ void qp_cuda_resize_tables(const struct qp_graph *g, const struct qp_node *n, in
 /* Linear Resize node n on NHWC (int8 or f32): its parameters, and the taps
  * of every output row (ty [output H]) and column (tx [output W]). */
 void qp_cuda_resize_lerp_plan(const struct qp_graph *g, const struct qp_node *n,
-                              struct qp_cuda_resize_i8 *r, struct qp_cuda_lerp_tap *ty,
+                              struct qp_cuda_resize_lerp *r, struct qp_cuda_lerp_tap *ty,
                               struct qp_cuda_lerp_tap *tx);
 
 /* Binary element-wise node n (numpy broadcasting over physical dims, both

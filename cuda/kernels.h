@@ -128,29 +128,25 @@ QP_HD int64_t qp_cuda_resize_src(int64_t i, int64_t h, int64_t w, int64_t oh, in
 /* Linear Resize of NHWC images, quantized int8 or f32: per output row and column
  * the two source indices and distances (host tables from the CPU's
  * qp_resize_linear_src); each output channel is the CPU's value:
- * qp_q_quantize(qp_resize_lerp(w, deq(p00), deq(p01), deq(p10), deq(p11)),
- * out_scale, out_zp) with w = {dx1 dy1, dx0 dy1, dx1 dy0, dx0 dy0}. */
+ * qp_resize_lerp(w, p00, p01, p10, p11) with w = {dx1 dy1, dx0 dy1,
+ * dx1 dy0, dx0 dy0} (f32, elem 4), or for int8 (elem 1) that on the
+ * dequantized neighbours, quantized with out_scale, out_zp. */
 struct qp_cuda_lerp_tap {
     int32_t i0, i1;
     float   d0, d1;
 };
-struct qp_cuda_resize_i8 {
+struct qp_cuda_resize_lerp {
     int64_t images, h, w, oh, ow, ch;
     float   in_scale, out_scale;
     int32_t in_zp, out_zp;
 };
-cudaError_t qp_cuda_resize_linear_i8(const int8_t *x, int8_t *y, struct qp_cuda_resize_i8 r,
-                                     const struct qp_cuda_lerp_tap *ty,
-                                     const struct qp_cuda_lerp_tap *tx, cudaStream_t st);
-
-/* The same on f32 images (in_scale etc. unused): the CPU's float linear
- * Resize, bit for bit. */
-cudaError_t qp_cuda_resize_linear_f32(const float *x, float *y, struct qp_cuda_resize_i8 r,
-                                      const struct qp_cuda_lerp_tap *ty,
-                                      const struct qp_cuda_lerp_tap *tx, cudaStream_t st);
+cudaError_t qp_cuda_resize_linear(const void *x, void *y, struct qp_cuda_resize_lerp r,
+                                  const struct qp_cuda_lerp_tap *ty,
+                                  const struct qp_cuda_lerp_tap *tx, int32_t elem,
+                                  cudaStream_t st);
 
 /* The four neighbours' offsets of output element i and its weights. */
-QP_HD void qp_cuda_resize_taps(const struct qp_cuda_resize_i8 *r, const struct qp_cuda_lerp_tap *ty,
+QP_HD void qp_cuda_resize_taps(const struct qp_cuda_resize_lerp *r, const struct qp_cuda_lerp_tap *ty,
                                const struct qp_cuda_lerp_tap *tx, int64_t i, int64_t at[4],
                                float w[4])
 {
@@ -165,7 +161,8 @@ QP_HD void qp_cuda_resize_taps(const struct qp_cuda_resize_i8 *r, const struct q
     w[2] = QP_FMUL(u->d1, v->d0), w[3] = QP_FMUL(u->d0, v->d0);
 }
 
-QP_HD float qp_cuda_resize_lerp_f32(const float *x, const struct qp_cuda_resize_i8 *r,
+/* Output element i of that Resize on f32. */
+QP_HD float qp_cuda_resize_lerp_f32(const float *x, const struct qp_cuda_resize_lerp *r,
                                     const struct qp_cuda_lerp_tap *ty,
                                     const struct qp_cuda_lerp_tap *tx, int64_t i)
 {
@@ -175,8 +172,8 @@ QP_HD float qp_cuda_resize_lerp_f32(const float *x, const struct qp_cuda_resize_
     return qp_resize_lerp(w, x[at[0]], x[at[1]], x[at[2]], x[at[3]]);
 }
 
-/* Output element i of that Resize. */
-QP_HD int8_t qp_cuda_resize_lerp_at(const int8_t *x, const struct qp_cuda_resize_i8 *r,
+/* Output element i of that Resize on quantized int8. */
+QP_HD int8_t qp_cuda_resize_lerp_at(const int8_t *x, const struct qp_cuda_resize_lerp *r,
                                     const struct qp_cuda_lerp_tap *ty,
                                     const struct qp_cuda_lerp_tap *tx, int64_t i)
 {

@@ -46,3 +46,18 @@ __device__ __forceinline__ void qp_cuda_add_sat(unsigned long long *sat, unsigne
     if (sat && warp && (threadIdx.x & 31u) == 0)
         atomicAdd(sat, (unsigned long long)warp);
 }
+
+/* The element count of dims[0..rank) in *total; false when a dim is
+ * negative, rank is out of range or the count exceeds QP_CUDA_MAX_ELEMS. */
+static inline bool qp_cuda_numel(const int64_t *dims, int32_t rank, int64_t *total)
+{
+    *total = 1;
+    if (rank < 0 || rank > QP_CUDA_COPY_RANK)
+        return false;
+    for (int32_t k = 0; k < rank; k++) {
+        if (dims[k] < 0 || (dims[k] > 0 && *total > QP_CUDA_MAX_ELEMS / dims[k]))
+            return false;
+        *total *= dims[k];
+    }
+    return true;
+}

@@ -45,24 +45,31 @@ static int qp_test_ran __attribute__((unused));
 
 #define QP_TEST_RAN() (qp_test_ran++)
 
+/* Run the suites; the exit status main() returns: 0, 1 on a failure (a
+ * failed suite set-up too), 77 when everything that ran skipped. */
+static inline int qp_test_run_suites(CU_SuiteInfo *suites)
+{
+    if (CU_initialize_registry() != CUE_SUCCESS)
+        return 1;
+    int rc = 1;
+    if (CU_register_suites(suites) == CUE_SUCCESS) {
+        CU_basic_set_mode(CU_BRM_VERBOSE);
+        CU_basic_run_tests();
+        rc              = CU_get_number_of_failures() != 0 || CU_get_number_of_suites_failed() != 0;
+        const char *req = getenv("QP_REQUIRE_DATA");
+        if (!rc && qp_test_skipped && req && req[0] == '1') {
+            fprintf(stderr, "%d test(s) skipped while QP_REQUIRE_DATA=1\n", qp_test_skipped);
+            rc = 1;
+        } else if (!rc && qp_test_skipped && !qp_test_ran) {
+            rc = 77;
+        }
+    }
+    CU_cleanup_registry();
+    return rc;
+}
+
 #define QP_TEST_MAIN(suites)                                                                       \
     int main(void)                                                                                 \
     {                                                                                              \
-        if (CU_initialize_registry() != CUE_SUCCESS)                                               \
-            return 1;                                                                              \
-        int rc = 1;                                                                                \
-        if (CU_register_suites(suites) == CUE_SUCCESS) {                                           \
-            CU_basic_set_mode(CU_BRM_VERBOSE);                                                     \
-            CU_basic_run_tests();                                                                  \
-            rc = CU_get_number_of_failures() != 0;                                                 \
-            const char *req_ = getenv("QP_REQUIRE_DATA");                                          \
-            if (!rc && qp_test_skipped && req_ && req_[0] == '1') {                                \
-                fprintf(stderr, "%d test(s) skipped while QP_REQUIRE_DATA=1\n", qp_test_skipped);  \
-                rc = 1;                                                                            \
-            } else if (!rc && qp_test_skipped && !qp_test_ran) {                                   \
-                rc = 77;                                                                           \
-            }                                                                                      \
-        }                                                                                          \
-        CU_cleanup_registry();                                                                     \
-        return rc;                                                                                 \
+        return qp_test_run_suites(suites);                                                         \
     }

@@ -68,11 +68,9 @@ static inline void gpu_free(void *d)
     CU_ASSERT(cudaFree(d) == cudaSuccess);
 }
 
-/* main(): skip without a device, else run the suites as QP_TEST_MAIN does
- * (a test that skipped for missing data fails under QP_REQUIRE_DATA=1). */
+/* main(): skip without a device, else run the suites as QP_TEST_MAIN does. */
 #define QP_GPU_TEST_MAIN(suites)                                                                   \
-    static int qp_gpu_main_(void);                                                                 \
-    int        main(void)                                                                          \
+    int main(void)                                                                                 \
     {                                                                                              \
         char why_[256];                                                                            \
         if (!qp_cuda_probe(why_, sizeof why_)) {                                                   \
@@ -80,23 +78,5 @@ static inline void gpu_free(void *d)
             return 77;                                                                             \
         }                                                                                          \
         fprintf(stderr, "device: %s\n", why_);                                                     \
-        return qp_gpu_main_();                                                                     \
-    }                                                                                              \
-    static int qp_gpu_main_(void)                                                                  \
-    {                                                                                              \
-        if (CU_initialize_registry() != CUE_SUCCESS)                                               \
-            return 1;                                                                              \
-        int rc = 1;                                                                                \
-        if (CU_register_suites(suites) == CUE_SUCCESS) {                                           \
-            CU_basic_set_mode(CU_BRM_VERBOSE);                                                     \
-            CU_basic_run_tests();                                                                  \
-            rc = CU_get_number_of_failures() != 0 || CU_get_number_of_suites_failed() != 0;       \
-            const char *req_ = getenv("QP_REQUIRE_DATA");                                          \
-            if (!rc && qp_test_skipped && req_ && req_[0] == '1') {                                \
-                fprintf(stderr, "%d test(s) skipped while QP_REQUIRE_DATA=1\n", qp_test_skipped);  \
-                rc = 1;                                                                            \
-            }                                                                                      \
-        }                                                                                          \
-        CU_cleanup_registry();                                                                     \
-        return rc;                                                                                 \
+        return qp_test_run_suites(suites);                                                         \
     }

@@ -143,49 +143,96 @@ static unsigned char *outputs(struct qp_engine *e, const struct qp_model_spec *s
     return out;
 }
 
+/* The same model on the CPU and on the device, and their outputs for frame
+ * 3: a (CPU) and b (device), n bytes each. */
+struct pair {
+    struct qp_engine *cpu, *dev;
+    unsigned char    *a, *b;
+    size_t            n;
+};
+
+static void pair_open(const char *path, const struct qp_model_spec *spec, struct pair *p)
+{
+    struct qp_err err = {{0}};
+    size_t        nb;
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &p->cpu, &err) == QP_OK);
+    enum qp_status s = open_on(path, QP_BACKEND_CUDA, &p->dev, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(p->dev), "cuda");
+    p->a = outputs(p->cpu, spec, frames[3], &p->n);
+    p->b = outputs(p->dev, spec, frames[3], &nb);
+    CU_ASSERT_EQUAL_FATAL(p->n, nb);
+}
+
+/* The device's outputs again (another run), replacing b. */
+static void pair_rerun(struct pair *p, const struct qp_model_spec *spec)
+{
+    size_t nb;
+    free(p->b);
+    p->b = outputs(p->dev, spec, frames[3], &nb);
+    CU_ASSERT_EQUAL_FATAL(p->n, nb);
+}
+
+static void pair_close(struct pair *p)
+{
+    free(p->a);
+    free(p->b);
+    qp_engine_free(p->cpu);
+    qp_engine_free(p->dev);
+}
+
+/* Largest |a - b| over float outputs, relative to max(1, max |a|): the
+ * bound the CPU backend meets against ONNX Runtime on these models
+ * (tests/e2e/test_real_models.c, 1e-3); or, not relative, the largest |a - b|. */
+static double float_err(const struct pair *p, bool relative)
+{
+    const float *fa = (const float *)(const void *)p->a, *fb = (const float *)(const void *)p->b;
+    double       worst = 0.0, top = 1.0;
+    for (size_t i = 0; i < p->n / sizeof *fa; i++) {
+        worst = fmax(worst, fabs((double)fa[i] - (double)fb[i]));
+        top   = fmax(top, fabs((double)fa[i]));
+    }
+    return relative ? worst / top : worst;
+}
+
+/* model built INT8 (saved as BINARY_DIR/file) and opened as a pair. */
+static void int8_pair(const char *model, const char *file, struct qp_model_spec *spec,
+                      struct pair *p)
+{
+    char path[1200];
+    spec_of(model, spec);
+    build_int8(model, spec, file, path, sizeof path);
+    pair_open(path, spec, p);
+}
+
 static void test_yolox_int8(void)
 {
     if (!have_data())
         QP_TEST_SKIP("the models or road frames are not in the mirror");
     struct qp_model_spec spec;
-    char                 path[1200];
-    spec_of(yolox, &spec);
-    build_int8(yolox, &spec, "test_cuda_engine_yolox.qpe", path, sizeof path);
-    struct qp_engine *cpu, *dev;
-    struct qp_err     err = {{0}};
-    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
-    enum qp_status s = open_on(path, QP_BACKEND_CUDA, &dev, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
-    CU_ASSERT_STRING_EQUAL(qp_engine_backend_name(dev), "cuda");
-    size_t         na, nb;
-    unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
-    CU_ASSERT_EQUAL_FATAL(na, nb);
-    CU_ASSERT(memcmp(a, b, na) == 0);
+    struct pair          p;
+    int8_pair(yolox, "test_cuda_engine_yolox.qpe", &spec, &p);
+    CU_ASSERT(memcmp(p.a, p.b, p.n) == 0);
     /* the second run replays the captured CUDA graph: the same bytes, and
      * no run allocates device memory (the third runs on what the second
      * left: the capture happened there) */
-    free(b);
-    b = outputs(dev, &spec, frames[3], &nb);
-    CU_ASSERT(memcmp(a, b, na) == 0);
+    pair_rerun(&p, &spec);
+    CU_ASSERT(memcmp(p.a, p.b, p.n) == 0);
     size_t free0 = 0, free1 = 0, total = 0;
     CU_ASSERT_FATAL(cudaMemGetInfo(&free0, &total) == cudaSuccess);
-    free(b);
-    b = outputs(dev, &spec, frames[3], &nb);
-    CU_ASSERT(memcmp(a, b, na) == 0);
+    pair_rerun(&p, &spec);
+    CU_ASSERT(memcmp(p.a, p.b, p.n) == 0);
     CU_ASSERT_FATAL(cudaMemGetInfo(&free1, &total) == cudaSuccess);
     CU_ASSERT_EQUAL(free0, free1);
-    CU_ASSERT_EQUAL(qp_engine_n_saturation(cpu), qp_engine_n_saturation(dev));
-    for (int32_t i = 0; i < qp_engine_n_saturation(cpu); i++) {
+    CU_ASSERT_EQUAL(qp_engine_n_saturation(p.cpu), qp_engine_n_saturation(p.dev));
+    for (int32_t i = 0; i < qp_engine_n_saturation(p.cpu); i++) {
         struct qp_saturation x, y;
-        CU_ASSERT_FATAL(qp_engine_saturation(cpu, i, &x) && qp_engine_saturation(dev, i, &y));
+        CU_ASSERT_FATAL(qp_engine_saturation(p.cpu, i, &x) && qp_engine_saturation(p.dev, i, &y));
         CU_ASSERT_EQUAL(3 * x.saturated, y.saturated); /* the device ran three times */
     }
-    free(a);
-    free(b);
-    qp_engine_free(cpu);
-    qp_engine_free(dev);
+    pair_close(&p);
     qp_model_spec_fini(&spec);
     QP_TEST_RAN();
 }
@@ -195,45 +242,14 @@ static void test_nanodet_int8(void)
     if (!have_data())
         QP_TEST_SKIP("the models or road frames are not in the mirror");
     struct qp_model_spec spec;
-    char                 path[1200];
-    spec_of(nanodet, &spec);
-    build_int8(nanodet, &spec, "test_cuda_engine_nanodet.qpe", path, sizeof path);
-    struct qp_engine *cpu, *dev;
-    struct qp_err     err = {{0}};
-    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
-    enum qp_status s = open_on(path, QP_BACKEND_CUDA, &dev, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
-    size_t         na, nb;
-    unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
-    CU_ASSERT_EQUAL_FATAL(na, nb);
-    const float *fa = (const float *)(const void *)a, *fb = (const float *)(const void *)b;
-    double       worst = 0.0;
-    for (size_t i = 0; i < na / sizeof *fa; i++)
-        worst = fmax(worst, fabs((double)fa[i] - (double)fb[i]));
+    struct pair          p;
+    int8_pair(nanodet, "test_cuda_engine_nanodet.qpe", &spec, &p);
+    double worst = float_err(&p, false);
     fprintf(stderr, "nanodet int8: largest |cpu - cuda| %.3g\n", worst);
     CU_ASSERT(worst <= 1e-5);
-    free(a);
-    free(b);
-    qp_engine_free(dev);
-    qp_engine_free(cpu);
+    pair_close(&p);
     qp_model_spec_fini(&spec);
     QP_TEST_RAN();
-}
-
-/* Largest |a - b| over float outputs, relative to max(1, max |a|): the
- * bound the CPU backend meets against ONNX Runtime on these models
- * (tests/e2e/test_real_models.c, 1e-3). */
-static double rel_err(const unsigned char *a, const unsigned char *b, size_t bytes)
-{
-    const float *fa = (const float *)(const void *)a, *fb = (const float *)(const void *)b;
-    double       worst = 0.0, top = 1.0;
-    for (size_t i = 0; i < bytes / sizeof *fa; i++) {
-        worst = fmax(worst, fabs((double)fa[i] - (double)fb[i]));
-        top   = fmax(top, fabs((double)fa[i]));
-    }
-    return worst / top;
 }
 
 /* A float model (float convolutions through cuBLASLt FP32): every node on
@@ -242,24 +258,13 @@ static double rel_err(const unsigned char *a, const unsigned char *b, size_t byt
 static void check_fp32(const char *model, const char *what)
 {
     struct qp_model_spec spec;
+    struct pair          p;
     spec_of(model, &spec);
-    struct qp_engine *cpu, *dev;
-    struct qp_err     err = {{0}};
-    CU_ASSERT_FATAL(open_on(model, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
-    enum qp_status s = open_on(model, QP_BACKEND_CUDA, &dev, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
-    size_t         na, nb;
-    unsigned char *a = outputs(cpu, &spec, frames[3], &na), *b = outputs(dev, &spec, frames[3], &nb);
-    CU_ASSERT_EQUAL_FATAL(na, nb);
-    double e = rel_err(a, b, na);
+    pair_open(model, &spec, &p);
+    double e = float_err(&p, true);
     fprintf(stderr, "%s fp32: largest |cpu - cuda| / max(1, max |cpu|) %.3g\n", what, e);
     CU_ASSERT(e <= 1e-3);
-    free(a);
-    free(b);
-    qp_engine_free(cpu);
-    qp_engine_free(dev);
+    pair_close(&p);
     qp_model_spec_fini(&spec);
 }
 

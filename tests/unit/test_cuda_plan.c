@@ -300,7 +300,7 @@ static void test_resize_linear(void)
             for (int64_t e = 0; e < 2 * 19 * 5 * 7; e++)
                 ((float *)c.in[0])[e] = (float)(e * 7919 % 1000) * 0.013f - 6.0f;
         CU_ASSERT_FATAL(case_run(&c, qp_cpu_resize, NULL) == QP_OK);
-        struct qp_cuda_resize_i8 r;
+        struct qp_cuda_resize_lerp r;
         struct qp_cuda_lerp_tap  ty[16], tx[32];
         qp_cuda_resize_lerp_plan(&c.g, n, &r, ty, tx);
         size_t size = nbytes(&c, to);
