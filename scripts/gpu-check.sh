@@ -20,14 +20,20 @@
 #      the -Werror build fails, it builds again without -Werror so the device
 #      tests still run, and the check fails;
 #   4. ctest -L gpu (a skipped gpu test fails the check where a GPU exists);
-#   5. compute-sanitizer memcheck and racecheck over each gpu test (device
+#   5. bench: two INT8 engines built with the new CLI (calibrated on the
+#      mirror's frames), then bench_engine on YOLOX-Nano and NanoDet-m, FP32
+#      and INT8, CPU (all cores, few runs) and CUDA (device present only);
+#      skipped when less than BENCH_MIN_S of the budget is left;
+#   6. compute-sanitizer memcheck and racecheck over each gpu test (device
 #      present only), findings fail the check;
-#   6. ctest -L unit (the CPU suites, last: CI runs them anyway).
-# Writes OUTDIR/gpu-check.json (what ran, per test, and "ok"), gpu-check.log
-# (everything printed), ctest-gpu.xml and ctest-unit.xml (JUnit). Exit status
-# 0 only when "ok": a GPU was present, every gpu test passed, the sanitizers
-# were clean, no unit test failed and the -Werror build succeeded. Phases are
-# cut to fit QP_GPU_CHECK_BUDGET_S (default 480 s) so the JSON is always written.
+#   7. ctest -L unit (the CPU suites, last: CI runs them anyway).
+# Writes OUTDIR/gpu-check.json (what ran, per test, and "ok"), gpu-bench.json
+# (the timings), gpu-check.log (everything printed), ctest-gpu.xml and
+# ctest-unit.xml (JUnit). Exit status 0 only when "ok": a GPU was present,
+# every gpu test passed, every engine build and bench run that was started
+# succeeded, the sanitizers were clean, no unit test failed and the -Werror
+# build succeeded. Phases are cut to fit QP_GPU_CHECK_BUDGET_S (default 480 s)
+# so the JSON is always written.
 #
 # On the device machine (the device tool copies the working tree; gpu-pack/
 # is git-ignored and must be carried), after scripts/gpu-pack.sh here:
@@ -261,7 +267,7 @@ build_phase() {
     return 1
 }
 
-# ---- 4 + 6. ctest --------------------------------------------------------------
+# ---- 4 + 7. ctest --------------------------------------------------------------
 # ctest_label LABEL CAP_S [ctest args...]: output in $WORK/ctest-LABEL.txt, the
 # tests ctest knows in $WORK/list-LABEL.txt.
 ctest_label() {
@@ -280,7 +286,264 @@ ctest_label() {
     echo "gpu-check: ctest -L $label exit ${PIPESTATUS[0]}"
 }
 
-# ---- 5. compute-sanitizer --------------------------------------------------------
+# ---- 5. bench -------------------------------------------------------------------
+BENCH_MIN_S=150   # the phase runs only with this much of the budget left
+BENCH_CAP_S=120   # and takes at most this long
+BENCH_MODELS=(yolox_nano_416_coco nanodet_m_416_coco)
+FRAMES=data/drives/udacity_solidWhiteRight/frames
+
+# A command as the reports show it: the mirror as <mirror>, the repository's
+# paths relative to it, a build directory elsewhere as <build>.
+shown() {
+    local a out=""
+    for a in "$@"; do
+        [ -z "$R_MIRROR" ] || a=${a/#"$R_MIRROR"/<mirror>}
+        case $BUILD in /*) a=${a/#"$BUILD"/<build>} ;; esac
+        a=${a/#"$ROOT"\//}
+        out+="${out:+ }$a"
+    done
+    echo "$out"
+}
+
+# The same anywhere in a line of text.
+scrub() {
+    local a=$1
+    [ -z "$R_MIRROR" ] || a=${a//"$R_MIRROR"/<mirror>}
+    case $BUILD in /*) a=${a//"$BUILD"/<build>} ;; esac
+    a=${a//"$ROOT"\//}
+    echo "${a//"$ROOT"/.}"
+}
+
+# bench_cmd CAP LOG CMD...: run CMD (its output in LOG, of which the tail is
+# printed) with a timeout of CAP s, cut to the phase's end. Sets B_STATUS (ok,
+# failed, timeout; out_of_time when the phase's end, not CAP, stopped it),
+# B_SECS and B_WHY (for what is not ok: the exit status and the output's last
+# line); returns 0 only when ok.
+bench_cmd() {
+    local cap=$1 log=$2 t t1 rc
+    shift 2
+    t=$((BENCH_END - $(now)))
+    [ "$t" -lt "$cap" ] || t=$cap
+    B_SECS=0 B_WHY=""
+    if [ "$t" -lt 5 ]; then
+        echo "gpu-check: out of time: $(shown "$@") not run"
+        B_STATUS=out_of_time B_WHY="not run: the phase's time was up"
+        return 1
+    fi
+    echo "---- $(shown "$@")"
+    t1=$(now)
+    timeout -k 5 "$t" "$@" >"$log" 2>&1
+    rc=$?
+    B_SECS=$(($(now) - t1))
+    if [ $rc = 0 ]; then B_STATUS=ok
+    elif [ $rc = 124 ] || [ $rc = 137 ]; then
+        if [ "$t" -lt "$cap" ]; then B_STATUS=out_of_time; else B_STATUS=timeout; fi
+    else B_STATUS=failed
+    fi
+    tail -n "$([ $B_STATUS = ok ] && echo 3 || echo 40)" "$log"
+    echo "---- $B_STATUS (exit $rc, $B_SECS s)"
+    if [ $B_STATUS != ok ]; then
+        B_WHY="exit $rc after $B_SECS s (limit $t s): $(tail -n 1 "$log" | tr '\t' ' ' | cut -c1-300)"
+        B_WHY=$(scrub "$B_WHY")
+    fi
+    [ $B_STATUS = ok ]
+}
+
+bench_phase() {
+    phase "bench"
+    local left=$((T0 + BUDGET_S - $(now))) bw=$BUILD/gpu-bench m short prec be file why cmd=()
+    : >"$WORK/bench-builds.tsv"
+    : >"$WORK/bench-rows.tsv"
+    R_BENCH_SKIP="" R_BENCH_FAIL=""
+    if [ "$left" -lt "$BENCH_MIN_S" ]; then
+        R_BENCH_SKIP="out of time: ${left} s of the budget left, the phase needs ${BENCH_MIN_S} s"
+        write_bench
+        return
+    fi
+    BENCH_END=$(($(now) + $(budget "$BENCH_CAP_S")))
+    if ! { rm -rf "$bw" && mkdir -p "$bw"; }; then
+        R_BENCH_FAIL="cannot create $(shown "$bw")"
+        write_bench
+        return
+    fi
+    # 1. the INT8 engines
+    for m in "${BENCH_MODELS[@]}"; do
+        short=${m%_416_coco}
+        cmd=("$BUILD/qpercept" build "$R_MIRROR/models/$m.onnx" -o "$bw/${short}_int8.qpe"
+             --precision int8 --calib "$R_MIRROR/$FRAMES" --calib-images 8 --measure-images 4
+             --threads "$JOBS")
+        bench_cmd 60 "$bw/$short-build.log" "${cmd[@]}"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$m" "$B_STATUS" "$B_WHY" "$B_SECS" "$(shown "${cmd[@]}")" \
+            >>"$WORK/bench-builds.tsv"
+    done
+    # 2. every model, precision and backend (CUDA first: those numbers are
+    # the point when time runs short)
+    for m in "${BENCH_MODELS[@]}"; do
+        short=${m%_416_coco}
+        for prec in fp32 int8; do
+            if [ $prec = fp32 ]; then file=$R_MIRROR/models/$m.onnx; else file=$bw/${short}_int8.qpe; fi
+            for be in cuda cpu; do
+                if [ $be = cuda ]; then
+                    cmd=("$BUILD/bench/bench_engine" "$file" --runs 200 --warmup 20 --backend cuda)
+                else
+                    cmd=("$BUILD/bench/bench_engine" "$file" --runs 30 --warmup 3 --threads "$JOBS" --backend cpu)
+                fi
+                cmd+=(--json "$bw/$short-$prec-$be.json")
+                why=""
+                if [ $be = cuda ] && [ -z "$R_GPU_NAME" ]; then why="no device"
+                elif [ $prec = int8 ] && [ ! -f "$file" ]; then why="no INT8 engine (its build did not succeed)"
+                fi
+                if [ -n "$why" ]; then
+                    B_STATUS=skipped B_SECS=0
+                    echo "---- skipped ($why): $(shown "${cmd[@]}")"
+                else
+                    bench_cmd 60 "$bw/$short-$prec-$be.log" "${cmd[@]}"
+                    why=$B_WHY
+                fi
+                printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$prec" "$be" "$B_STATUS" "$why" "$B_SECS" \
+                    "$bw/$short-$prec-$be.json" "$(shown "${cmd[@]}")" >>"$WORK/bench-rows.tsv"
+            done
+        done
+    done
+    write_bench
+}
+
+# OUTDIR/gpu-bench.json from $WORK/bench-*.tsv and bench_engine's JSON files;
+# the phase's status and reason into $WORK/bench-status.tsv.
+write_bench() {
+    if ! command -v python3 >/dev/null 2>&1; then
+        printf 'failed\tpython3 missing: no gpu-bench.json\n' >"$WORK/bench-status.tsv"
+        return
+    fi
+    export R_BENCH_SKIP R_BENCH_FAIL R_GPU_NAME R_GPU_CC R_GPU_DRIVER R_MIRROR R_CUDA_GRAPH ROOT WORK OUTDIR JOBS
+    python3 - <<'EOF'
+import json, os, platform, time
+E = os.environ
+work, root = E["WORK"], E["ROOT"]
+
+def tsv(name):
+    try:
+        with open(os.path.join(work, name)) as f:
+            return [l.rstrip("\n").split("\t") for l in f if l.strip()]
+    except OSError:
+        return []
+
+def cpu_model():
+    try:
+        for l in open("/proc/cpuinfo"):
+            if l.lower().startswith("model name"):
+                return l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+builds = []
+for m, st, why, secs, cmd in tsv("bench-builds.tsv"):
+    b = {"model": m, "status": st}
+    if why:
+        b["reason"] = why
+    builds.append(dict(b, seconds=int(secs), command=cmd))
+rows = []
+for m, prec, be, st, why, secs, path, cmd in tsv("bench-rows.tsv"):
+    r = {"model": m, "precision": prec, "backend": be, "status": st}
+    if st == "ok":
+        try:
+            with open(path) as f:
+                j = json.load(f)
+            r.update(runs=j["runs"], warmup=j["warmup"], threads=j["threads"],
+                     **{k: j["ms"][k] for k in ("median", "p90", "p99", "mean", "min", "max")},
+                     arena_bytes=j.get("arena_bytes"))
+            if j.get("backend") != be:
+                r["status"], why = "failed", f'bench_engine ran on {j.get("backend")!r}, not {be!r}'
+        except (OSError, ValueError, KeyError, TypeError) as ex:
+            r["status"], why = "failed", f"bench_engine's JSON unreadable: {ex}"
+    if why:
+        r["reason"] = why
+    r["seconds"] = int(secs)
+    r["command"] = cmd
+    rows.append(r)
+
+ratios = []
+for m in dict.fromkeys(r["model"] for r in rows):
+    for prec in ("fp32", "int8"):
+        med = {r["backend"]: r.get("median") for r in rows
+               if r["model"] == m and r["precision"] == prec and r["status"] == "ok"}
+        cpu, cuda = med.get("cpu"), med.get("cuda")
+        ratios.append({"model": m, "precision": prec, "cpu_median_ms": cpu, "cuda_median_ms": cuda,
+                       "cpu_over_cuda": round(cpu / cuda, 2) if cpu and cuda else None})
+
+bad = [f'build {b["model"]} {b["status"]}' for b in builds if b["status"] not in ("ok", "out_of_time")]
+bad += [f'{r["model"]} {r["precision"]} {r["backend"]} {r["status"]}' for r in rows
+        if r["status"] not in ("ok", "skipped", "out_of_time")]
+late = sum(x["status"] == "out_of_time" for x in builds + rows)
+if E.get("R_BENCH_FAIL"):
+    status, reason = "failed", E["R_BENCH_FAIL"]
+elif E.get("R_BENCH_SKIP"):
+    status, reason = "skipped", E["R_BENCH_SKIP"]
+elif bad:
+    status, reason = "failed", ", ".join(bad)
+else:
+    status, notes = "ok", []
+    if any(r.get("reason") == "no device" for r in rows):
+        notes.append("no device: cuda rows skipped")
+    if late:
+        notes.append(f"{late} commands not run or cut short by the phase's time limit")
+    reason = "; ".join(notes) or None
+
+graph = E.get("R_CUDA_GRAPH") == "true"
+timed = ("bench_engine opens the engine, sets every input once (a fixed pseudo-random pattern; on "
+         "CUDA that is the only host-to-device copy of it), runs --warmup untimed iterations, then "
+         "times each of --runs calls of qp_engine_run with the monotonic clock. CPU: the whole graph "
+         "on the thread pool (--threads: every core). CUDA: every node's kernels enqueued on one stream"
+         + (" (the first run eagerly; after one has completed, the graph is captured once into a "
+            "CUDA graph and each later run, every timed one included, is one graph launch; should "
+            "capture fail the backend stays eager, logged at info level, which bench_engine does "
+            "not print)" if graph else " with eager launches (no CUDA graph yet)")
+         + ", then one stream synchronisation, a synchronous copy of the per-node saturation "
+         "counters to the host, and each output's download (an asynchronous copy and a stream "
+         "synchronisation per output). Not timed: opening the engine (on CUDA that includes the "
+         "cuBLASLt algorithm selection), setting the inputs, pre-processing (decode, letterbox) and "
+         "post-processing (box decoding, NMS). Batch 1, 416x416.")
+device = None
+if E.get("R_GPU_NAME"):
+    device = {"name": E["R_GPU_NAME"], "compute_capability": E["R_GPU_CC"], "driver": E["R_GPU_DRIVER"]}
+report = {
+    "status": status,
+    "reason": reason,
+    "revision": E.get("R_REV") or "unknown",
+    "revision_from": E.get("R_REV_FROM") if E.get("R_REV") else None,
+    "dirty": {"true": True, "false": False}.get(E.get("R_DIRTY", "")),
+    "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    "device": device,
+    "cpu": {"model": cpu_model(), "cores": int(E["JOBS"])},
+    "mirror": "gpu-pack/mirror" if E.get("R_MIRROR") == root + "/gpu-pack/mirror" else "<mirror>",
+    "what_is_timed": timed,
+    "cuda_graph": graph,
+    "cuda_graph_from": "cuda/backend_cuda.c " + ("calls" if graph else "does not call")
+                       + " cudaGraphLaunch",
+    "runs_note": "cuda rows: 200 timed runs after 20 warm-up runs; cpu rows: 30 after 3, to keep "
+                 "the phase short (so their p99 is the slowest run)",
+    "builds": builds,
+    "rows": rows,
+    "ratios": ratios,
+}
+with open(os.path.join(E["OUTDIR"], "gpu-bench.json"), "w") as f:
+    json.dump(report, f, indent=1)
+    f.write("\n")
+with open(os.path.join(work, "bench-status.tsv"), "w") as f:
+    f.write(f"{status}\t{reason or ''}\n")
+print(f"gpu-check: bench {status}" + (f" ({reason})" if reason else ""))
+for r in rows:
+    v = (f'median {r["median"]:.3f} ms, p90 {r["p90"]:.3f}, p99 {r["p99"]:.3f}' if "median" in r
+         else r.get("reason", ""))
+    print(f'    {r["model"]:20s} {r["precision"]:5s} {r["backend"]:5s} {r["status"]:11s} {v}')
+for q in ratios:
+    if q["cpu_over_cuda"] is not None:
+        print(f'    {q["model"]:20s} {q["precision"]:5s} cpu/cuda median {q["cpu_over_cuda"]}')
+EOF
+}
+
+# ---- 6. compute-sanitizer --------------------------------------------------------
 # One line per gpu test: name, env assignments, command (shell-quoted).
 gpu_test_commands() {
     ctest --test-dir "$BUILD" -L gpu --show-only=json-v1 | python3 -c '
@@ -355,10 +618,11 @@ sanitize_test() {
 }
 
 # ---- the report ------------------------------------------------------------------
-write_report() {
-    phase end
-    export R_DEPS R_FAIL R_GPU_NAME R_GPU_CC R_GPU_DRIVER R_ARCHS R_NVCC R_CMAKE R_WERROR R_SANITIZER
-    export R_MIRROR ROOT DEPS WORK OUTDIR JOBS T0
+# R_REV, R_DIRTY, R_REV_FROM (exported): what is built, read at the start;
+# R_CUDA_GRAPH: whether the CUDA backend replays a CUDA graph (gpu-bench.json).
+revision() {
+    R_CUDA_GRAPH=false
+    if grep -q 'cudaGraphLaunch' cuda/backend_cuda.c 2>/dev/null; then R_CUDA_GRAPH=true; fi
     R_REV=$(git rev-parse HEAD 2>/dev/null || echo "")
     R_DIRTY="" R_REV_FROM=git
     if [ -n "$R_REV" ]; then
@@ -368,7 +632,14 @@ write_report() {
         R_DIRTY=$(sed -n 's/^dirty=//p' "$PACK/REVISION")
         R_REV_FROM="gpu-pack/REVISION, written $(sed -n 's/^packed=//p' "$PACK/REVISION")"
     fi
-    export R_REV R_DIRTY R_REV_FROM R_SANITIZER_VERSION
+    export R_REV R_DIRTY R_REV_FROM
+}
+
+write_report() {
+    phase end
+    export R_DEPS R_FAIL R_GPU_NAME R_GPU_CC R_GPU_DRIVER R_ARCHS R_NVCC R_CMAKE R_WERROR R_SANITIZER
+    export R_MIRROR ROOT DEPS WORK OUTDIR JOBS T0
+    export R_SANITIZER_VERSION
     if ! command -v python3 >/dev/null 2>&1; then
         printf '{"ok": false, "reason": "python3 missing: no report; see gpu-check.log"}\n' >"$OUTDIR/gpu-check.json"
         return 1
@@ -423,6 +694,10 @@ for line in read("sanitizers.tsv").splitlines():
                        "seconds": int(secs) if secs else None})
 cache = dict(l.split("\t", 1) for l in read("cache.tsv").splitlines() if "\t" in l)
 phases = {p: int(s) for p, s in (l.split("\t") for l in read("phases.tsv").splitlines())}
+bench_status, bench_reason = (read("bench-status.tsv").rstrip("\n").split("\t") + ["", ""])[:2]
+bench = {"status": bench_status or "not_run", "reason": bench_reason or None,
+         "seconds": phases.get("bench"),
+         "file": "gpu-bench.json" if os.path.exists(os.path.join(E["OUTDIR"], "gpu-bench.json")) else None}
 device = None
 if E.get("R_GPU_NAME"):
     device = {"name": E["R_GPU_NAME"], "compute_capability": E["R_GPU_CC"], "driver": E["R_GPU_DRIVER"]}
@@ -447,6 +722,8 @@ if device is not None and not E.get("R_FAIL"):
     bad = [f'{s["tool"]} {s["test"]} {s["status"]}' for s in sanitizers if s["status"] != "clean"]
     if bad:
         reasons.append("sanitizers not clean: " + ", ".join(bad))
+if bench_status == "failed":
+    reasons.append("bench failed: " + bench_reason)
 bad = [f'{t["name"]} {t["status"]}' for t in unit if t["status"] in ("failed", "not_run")]
 if bad and not E.get("R_FAIL"):
     reasons.append("unit tests failed: " + ", ".join(bad))
@@ -473,6 +750,7 @@ report = {
     "werror_build": E.get("R_WERROR") or None,
     "mirror": "gpu-pack/mirror" if E.get("R_MIRROR") == root + "/gpu-pack/mirror" else "<mirror>",
     "gpu_tests": {"counts": counts(gpu), "tests": gpu},
+    "bench": bench,
     "sanitizers": {"tool": rel(E.get("R_SANITIZER")) or None,
                    "version": E.get("R_SANITIZER_VERSION") or None, "runs": sanitizers},
     "unit_tests": {"counts": counts(unit), "tests": unit},
@@ -492,6 +770,8 @@ EOF
 main() {
     R_FAIL="" R_ARCHS="" R_WERROR="" R_SANITIZER="" R_SANITIZER_VERSION="" R_MIRROR="" R_GPU_NAME=""
     CTEST_JUNIT=0
+    rm -f "$OUTDIR/gpu-bench.json" # written by the bench phase only
+    revision
     echo "gpu-check: $(date -u +%Y-%m-%dT%H:%M:%SZ) in $ROOT, output in $OUTDIR, budget ${BUDGET_S} s"
     device_phase
     if deps_phase; then
@@ -504,6 +784,7 @@ main() {
         if build_phase; then
             phase "ctest -L gpu"
             ctest_label gpu 150
+            bench_phase
             sanitizer_phase
             phase "ctest -L unit"
             ctest_label unit 150 -j"$JOBS"

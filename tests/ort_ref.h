@@ -58,7 +58,8 @@ static bool have_ort(char *reason, size_t n)
 static bool make_dirs(const char *path)
 {
     char buf[2048];
-    snprintf(buf, sizeof buf, "%s", path);
+    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
+        return false; /* longer than any path the tests make */
     for (char *p = buf + 1;; p++) {
         if (*p == '/' || *p == '\0') {
             char c = *p;
@@ -127,7 +128,10 @@ static bool read_named_npy(const char *dir, const char *tensor, struct qp_npy *x
     struct qp_err err = {{0}};
     char          name[256], path[2600];
     sanitise(tensor, name, sizeof name);
-    snprintf(path, sizeof path, "%s/%s.npy", dir, name);
+    if (snprintf(path, sizeof path, "%s/%s.npy", dir, name) >= (int)sizeof path) {
+        fprintf(stderr, "\n  path too long: %s/%s.npy\n", dir, name);
+        return false;
+    }
     if (qp_npy_read(path, x, &err) == QP_OK)
         return true;
     fprintf(stderr, "\n  %s\n", err.msg);

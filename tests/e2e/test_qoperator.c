@@ -101,7 +101,10 @@ static bool sh(const char *cmd, const char *log)
         fprintf(stderr, "\n  path with a quote: %s\n", log);
         return false;
     }
-    snprintf(full, sizeof full, "(%s) >'%s' 2>&1", cmd, log);
+    if (snprintf(full, sizeof full, "(%s) >'%s' 2>&1", cmd, log) >= (int)sizeof full) {
+        fprintf(stderr, "\n  command too long: %s\n", cmd);
+        return false;
+    }
     if (system(full) != 0) {
         fprintf(stderr, "\n  failed: %s (see %s)\n", cmd, log);
         return false;

@@ -117,10 +117,14 @@ static bool run_ort(const char *model, const char *spec, const char *npy, const 
             fprintf(stderr, "\n  path with a quote: %s\n", args[i]);
             return false;
         }
-    snprintf(cmd, sizeof cmd,
-             "'%s' '%s/tests/tools/ort_run.py' '%s' --image '%s' --spec %s --out '%s' "
-             ">'%s/ort_run.log' 2>&1",
-             args[0], args[1], model, npy, spec, dir, dir);
+    int n = snprintf(cmd, sizeof cmd,
+                     "'%s' '%s/tests/tools/ort_run.py' '%s' --image '%s' --spec %s --out '%s' "
+                     ">'%s/ort_run.log' 2>&1",
+                     args[0], args[1], model, npy, spec, dir, dir);
+    if (n >= (int)sizeof cmd) {
+        fprintf(stderr, "\n  command too long for %s\n", model);
+        return false;
+    }
     if (system(cmd) != 0) {
         fprintf(stderr, "\n  failed: %s (see %s/ort_run.log)\n", cmd, dir);
         return false;
