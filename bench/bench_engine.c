@@ -15,7 +15,12 @@
  * --top slowest nodes) and, with --json, writes median, p90, p99, mean,
  * min and max in milliseconds (nearest-rank percentiles). Only the model's
  * base name goes into the JSON: results are committed, paths are not.
- * Timing policy lives here, comparison policy in cpu_vs_ort.py.
+ * On the CUDA backend inputs are uploaded once too, and a timed run is
+ * qp_engine_run: the node launches (a CUDA graph replay from the second run
+ * on), one stream synchronisation that also brings back the saturation
+ * counters, then one synchronous download per output into the engine's
+ * host buffers. Timing policy lives here, comparison policy in the scripts
+ * (cpu_vs_ort.py, scripts/gpu-check.sh).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
