@@ -24,7 +24,7 @@
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
  * backend's bytes; float nodes (convolutions through cuBLASLt FP32,
  * element-wise ops, activations) agree within rounding. Ops without a row
- * here (Softmax, Gemm, Pad, float linear Resize ...) are not supported yet:
+ * here (Softmax, Gemm, Pad, AveragePool ...) are not supported yet:
  * such graphs run on the CPU (auto) or are refused (cuda).
  */
 #include "backend.h"
