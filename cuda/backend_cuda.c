@@ -18,7 +18,8 @@
  *          completed, the whole graph is captured once into a CUDA graph and
  *          each run is one graph launch (eager again, with one log line, if
  *          capture fails). wait() synchronises once per run and reports what
- *          failed on the device.
+ *          failed on the device. With opt->profile runs stay eager and a
+ *          pair of events around every node gives its time (node_ns).
  * upload / download are synchronous copies outside run().
  *
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
@@ -57,7 +58,9 @@ struct cuda_ctx {
     unsigned long long   *sat_host; /* wait()'s copy of sat_dev */
     int64_t              *sat;      /* the same as int64 (backend.h) */
     int64_t               runs;
-    bool                  profile;
+    bool                  profile;    /* per-node times: eager runs, events around nodes */
+    cudaEvent_t          *events;     /* profile: per node, start and end */
+    int64_t              *node_ns;    /* profile: per node, summed over runs */
     bool                  verified;   /* an eager run completed: the graph may be captured */
     bool                  no_graph;   /* capture failed once: stay eager (logged) */
     cudaGraphExec_t       graph;      /* every node, captured once, replayed per run */
@@ -574,6 +577,11 @@ static void cu_fini(void *ctx)
     qp_free(c->consts);
     qp_free(c->ptrs);
     qp_free(c->first);
+    for (int32_t i = 0; c->events && i < 2 * c->n_nodes; i++)
+        if (c->events[i])
+            (void)cudaEventDestroy(c->events[i]);
+    qp_free(c->events);
+    qp_free(c->node_ns);
     qp_free(c->sat);
     qp_free(c->sat_host);
     memset(c, 0, sizeof *c);
@@ -661,6 +669,16 @@ static enum qp_status cu_alloc(void *ctx, const struct qp_graph *g, size_t arena
                            n->ws_bytes ? c->arena + n->ws_offset : NULL, err);
     }
     c->n_nodes = g->n_nodes;
+    if (s == QP_OK && c->profile) {
+        c->events  = qp_calloc((size_t)(2 * g->n_nodes) + 1, sizeof *c->events);
+        c->node_ns = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->node_ns);
+        if (!c->events || !c->node_ns)
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory", g->source);
+        for (int32_t i = 0; i < 2 * g->n_nodes && e == cudaSuccess; i++)
+            e = cudaEventCreate(&c->events[i]);
+        if (e != cudaSuccess)
+            return cuda_fail(err, e, "creating the profiling events");
+    }
     return s;
 }
 
@@ -701,7 +719,11 @@ static enum qp_status enqueue(struct cuda_ctx *c, const struct qp_graph *g, stru
             .sat = qp_saturation_counted(g, n) ? c->sat_dev + i : NULL,
         };
         struct qp_err why = {0};
-        cudaError_t   e   = cuda_ops[n->op].run(&x, &why);
+        cudaError_t   e   = c->events ? cudaEventRecord(c->events[2 * i], c->st) : cudaSuccess;
+        if (e == cudaSuccess)
+            e = cuda_ops[n->op].run(&x, &why);
+        if (e == cudaSuccess && c->events)
+            e = cudaEventRecord(c->events[2 * i + 1], c->st);
         if (e != cudaSuccess)
             return qp_fail(err, QP_E_CUDA, "%s: node '%s' (%s): %s", g->source, n->name,
                            qp_op_name(n->op), why.msg[0] ? why.msg : cudaGetErrorString(e));
@@ -768,8 +790,20 @@ static enum qp_status cu_wait(void *ctx, struct qp_err *err)
         e = cudaStreamSynchronize(c->st);
     for (int32_t i = 0; i < c->n_nodes && e == cudaSuccess; i++)
         c->sat[i] = (int64_t)c->sat_host[i];
+    for (int32_t i = 0; c->events && i < c->n_nodes && e == cudaSuccess; i++) {
+        float ms = 0.0f;
+        e        = cudaEventElapsedTime(&ms, c->events[2 * i], c->events[2 * i + 1]);
+        c->node_ns[i] += (int64_t)((double)ms * 1e6);
+    }
     c->verified = c->verified || e == cudaSuccess;
     return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "running the graph");
+}
+
+static const int64_t *cu_node_ns(const void *ctx, int64_t *runs)
+{
+    const struct cuda_ctx *c = ctx;
+    *runs                    = c->runs;
+    return c->node_ns;
 }
 
 static const int64_t *cu_saturated(const void *ctx, int64_t *runs)
@@ -791,5 +825,6 @@ const struct qp_backend_ops qp_backend_cuda = {
     .download  = cu_download,
     .run       = cu_run,
     .wait      = cu_wait,
+    .node_ns   = cu_node_ns,
     .saturated = cu_saturated,
 };

@@ -20,6 +20,7 @@
  *    convolutions through cuBLASLt FP32), outputs within 1e-3 of the CPU's
  *    relative to the largest output (the CPU's own bound against ONNX
  *    Runtime);
+ *  - with profiling on, a time for every node (every convolution's > 0);
  *  - a model with a node the device has no kernel for (Softmax): cuda
  *    refuses naming the node, auto runs it on the CPU.
  */
@@ -277,6 +278,40 @@ static void test_fp32(void)
     QP_TEST_RAN();
 }
 
+/* With profiling on, the device reports a time for every node (events
+ * around each; runs stay eager): every convolution took time. */
+static void test_node_times(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_model_spec     spec;
+    struct qp_engine        *e;
+    struct qp_err            err = {{0}};
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    size_t                   n;
+    opt.backend                  = QP_BACKEND_CUDA;
+    opt.profile                  = true;
+    spec_of(yolox, &spec);
+    CU_ASSERT_FATAL(qp_engine_open(yolox, &opt, &e, &err) == QP_OK);
+    free(outputs(e, &spec, frames[3], &n));
+    int64_t convs = 0, total = 0;
+    for (int32_t i = 0; i < qp_engine_n_nodes(e); i++) {
+        struct qp_node_profile p;
+        CU_ASSERT_FATAL(qp_engine_node_profile(e, i, &p));
+        CU_ASSERT_EQUAL(p.runs, 1);
+        CU_ASSERT(p.total_ns >= 0);
+        total += p.total_ns;
+        if (strcmp(p.op, "Conv") == 0) {
+            convs++;
+            CU_ASSERT(p.total_ns > 0);
+        }
+    }
+    CU_ASSERT(convs > 50 && total > 0);
+    qp_engine_free(e);
+    qp_model_spec_fini(&spec);
+    QP_TEST_RAN();
+}
+
 /* A node the device has no kernel for (Softmax): cuda refuses naming it,
  * auto runs the model on the CPU. */
 static void test_unsupported_falls_back(void)
@@ -308,6 +343,7 @@ static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
     {"NanoDet-m INT8", test_nanodet_int8},
     {"YOLOX-Nano and NanoDet-m FP32 within rounding", test_fp32},
+    {"per-node times with profiling", test_node_times},
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     CU_TEST_INFO_NULL,
 };
