@@ -4,8 +4,7 @@
  * HardSigmoid, HardSwish, Tanh, Clip, SiLU) on the device: y =
  * qp_act_ref(act, x), the CPU's reference function (cpu/act.h).
  */
-#include "cpu/act.h"
-#include "launch.cuh"
+#include "launch.cuh" /* kernels.h: cpu/act.h */
 
 __global__ void act_f32_kernel(const float *x, float *y, int64_t n, struct qp_act_params act)
 {

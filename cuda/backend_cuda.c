@@ -55,8 +55,7 @@ struct cuda_ctx {
     int32_t              *first; /* per node: its first pointer */
     int32_t               n_nodes;
     unsigned long long   *sat_dev;  /* per node: saturated outputs, summed on the device */
-    unsigned long long   *sat_host; /* wait()'s copy of sat_dev */
-    int64_t              *sat;      /* the same as int64 (backend.h) */
+    int64_t              *sat;      /* wait()'s copy (same width; counts stay below 2^63) */
     int64_t               runs;
     bool                  profile;    /* per-node times: eager runs, events around nodes */
     cudaEvent_t          *events;     /* profile: per node, start and end */
@@ -124,11 +123,6 @@ static enum qp_status dev_copy(struct cuda_ctx *c, const void *host, size_t n, v
     return QP_OK;
 }
 
-static bool quantized(const struct qp_tensor *t)
-{
-    return qp_tensor_is_quantized(t);
-}
-
 static bool same_numel(const struct qp_graph *g, const struct qp_node *n)
 {
     for (int32_t k = 0; k < n->n_in; k++)
@@ -147,7 +141,7 @@ static bool nhwc4(const struct qp_tensor *t)
 static bool quantize_supports(const struct qp_graph *g, const struct qp_node *n)
 {
     return n->n_in == 1 && same_numel(g, n) && in_t(g, n, 0)->dtype == QP_DTYPE_F32 &&
-           quantized(out_t(g, n, 0));
+           qp_tensor_is_quantized(out_t(g, n, 0));
 }
 
 static cudaError_t quantize_run(const struct cuda_exec *x, struct qp_err *err)
@@ -159,7 +153,7 @@ static cudaError_t quantize_run(const struct cuda_exec *x, struct qp_err *err)
 
 static bool dequantize_supports(const struct qp_graph *g, const struct qp_node *n)
 {
-    return n->n_in == 1 && same_numel(g, n) && quantized(in_t(g, n, 0)) &&
+    return n->n_in == 1 && same_numel(g, n) && qp_tensor_is_quantized(in_t(g, n, 0)) &&
            out_t(g, n, 0)->dtype == QP_DTYPE_F32;
 }
 
@@ -173,7 +167,7 @@ static cudaError_t dequantize_run(const struct cuda_exec *x, struct qp_err *err)
 static bool qadd_supports(const struct qp_graph *g, const struct qp_node *n)
 {
     return n->n_in == 2 && n->in[0] >= 0 && n->in[1] >= 0 && same_numel(g, n) &&
-           quantized(in_t(g, n, 0)) && quantized(in_t(g, n, 1)) && quantized(out_t(g, n, 0)) &&
+           qp_tensor_is_quantized(in_t(g, n, 0)) && qp_tensor_is_quantized(in_t(g, n, 1)) && qp_tensor_is_quantized(out_t(g, n, 0)) &&
            qp_q_act_is_homogeneous(n->attr.act.act);
 }
 
@@ -206,7 +200,7 @@ static bool qlut_supports(const struct qp_graph *g, const struct qp_node *n)
     for (int32_t k = 1; k < n->n_in; k++)
         if (n->in[k] >= 0 && !(in_t(g, n, k)->flags & QP_TENSOR_CONST))
             return false;
-    return n->n_in >= 1 && same_numel(g, n) && quantized(x) && quantized(out_t(g, n, 0)) &&
+    return n->n_in >= 1 && same_numel(g, n) && qp_tensor_is_quantized(x) && qp_tensor_is_quantized(out_t(g, n, 0)) &&
            (qp_qlut_n_tables(g, n) == 1 || (x->rank >= 2 && (x->layout != QP_LAYOUT_NHWC ||
                                                               x->rank == 4)));
 }
@@ -243,8 +237,8 @@ static bool qconv_supports(const struct qp_graph *g, const struct qp_node *n)
     const struct qp_tensor *x = in_t(g, n, 0), *w = in_t(g, n, 1), *y = out_t(g, n, 0);
     bool dw = n->attr.conv.group > 1 && n->attr.conv.group == x->dims[1] &&
               n->attr.conv.group == y->dims[1];
-    return quantized(x) && nhwc4(x) && nhwc4(y) && (w->flags & QP_TENSOR_CONST) && w->data &&
-           (quantized(y) || (y->dtype == QP_DTYPE_F32 && !dw));
+    return qp_tensor_is_quantized(x) && nhwc4(x) && nhwc4(y) && (w->flags & QP_TENSOR_CONST) && w->data &&
+           (qp_tensor_is_quantized(y) || (y->dtype == QP_DTYPE_F32 && !dw));
 }
 
 /* A float Conv: f32 NHWC in and out, constant f32 weights and bias. */
@@ -381,7 +375,7 @@ static cudaError_t copy_run(const struct cuda_exec *x, struct qp_err *err)
 static bool maxpool_supports(const struct qp_graph *g, const struct qp_node *n)
 {
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
-    bool i8 = quantized(x) && quantized(y) && x->scale == y->scale &&
+    bool i8 = qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y) && x->scale == y->scale &&
               x->zero_point == y->zero_point;
     return n->n_out == 1 && nhwc4(x) && nhwc4(y) &&
            (i8 || (x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32));
@@ -417,8 +411,8 @@ static bool resize_supports(const struct qp_graph *g, const struct qp_node *n)
     const struct qp_tensor *x = in_t(g, n, 0), *y = out_t(g, n, 0);
     bool f32 = x->dtype == QP_DTYPE_F32 && y->dtype == QP_DTYPE_F32;
     bool nearest = n->attr.resize.mode == QP_RESIZE_NEAREST &&
-                   (f32 || (quantized(x) && x->dtype == y->dtype));
-    bool lerp = n->attr.resize.mode == QP_RESIZE_LINEAR && (f32 || (quantized(x) && quantized(y)));
+                   (f32 || (qp_tensor_is_quantized(x) && x->dtype == y->dtype));
+    bool lerp = n->attr.resize.mode == QP_RESIZE_LINEAR && (f32 || (qp_tensor_is_quantized(x) && qp_tensor_is_quantized(y)));
     return (nearest || lerp) && nhwc4(x) && nhwc4(y) && qp_cpu_resize_supports(g, n) &&
            x->dims[2] < INT32_MAX && x->dims[3] < INT32_MAX;
 }
@@ -583,7 +577,6 @@ static void cu_fini(void *ctx)
     qp_free(c->events);
     qp_free(c->node_ns);
     qp_free(c->sat);
-    qp_free(c->sat_host);
     memset(c, 0, sizeof *c);
 }
 
@@ -603,8 +596,6 @@ static enum qp_status cu_prepare(void *ctx, struct qp_graph *g, struct qp_err *e
     struct cuda_ctx *c = ctx;
     for (int32_t i = 0; i < g->n_nodes; i++) {
         struct qp_node *n = &g->nodes[i];
-        n->ws_bytes       = 0;
-        n->prep           = NULL;
         if (cuda_ops[n->op].prepare) {
             enum qp_status s = cuda_ops[n->op].prepare(c, g, n, err);
             if (s != QP_OK)
@@ -638,9 +629,8 @@ static enum qp_status cu_alloc(void *ctx, const struct qp_graph *g, size_t arena
         total += g->nodes[i].n_in + g->nodes[i].n_out;
     c->ptrs  = qp_calloc((size_t)total + 1, sizeof *c->ptrs);
     c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
-    c->sat      = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat);
-    c->sat_host = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat_host);
-    if (!c->ptrs || !c->first || !c->sat || !c->sat_host)
+    c->sat   = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat);
+    if (!c->ptrs || !c->first || !c->sat)
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory", g->source);
     cudaError_t e = cudaMalloc((void **)&c->arena, arena_bytes ? arena_bytes : 1);
     if (e == cudaSuccess)
@@ -783,13 +773,11 @@ static enum qp_status cu_wait(void *ctx, struct qp_err *err)
 {
     struct cuda_ctx *c = ctx;
     /* the counters ride behind the run on the stream: one synchronisation */
-    cudaError_t e = cudaMemcpyAsync(c->sat_host, c->sat_dev,
-                                    (size_t)c->n_nodes * sizeof *c->sat_host,
+    _Static_assert(sizeof *c->sat == sizeof *c->sat_dev, "counters copied as they are");
+    cudaError_t e = cudaMemcpyAsync(c->sat, c->sat_dev, (size_t)c->n_nodes * sizeof *c->sat,
                                     cudaMemcpyDeviceToHost, c->st);
     if (e == cudaSuccess)
         e = cudaStreamSynchronize(c->st);
-    for (int32_t i = 0; i < c->n_nodes && e == cudaSuccess; i++)
-        c->sat[i] = (int64_t)c->sat_host[i];
     for (int32_t i = 0; c->events && i < c->n_nodes && e == cudaSuccess; i++) {
         float ms = 0.0f;
         e        = cudaEventElapsedTime(&ms, c->events[2 * i], c->events[2 * i + 1]);

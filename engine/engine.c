@@ -194,9 +194,12 @@ static enum qp_status attach(struct qp_engine *e, const struct qp_backend_ops *b
     return be->alloc(e->be_ctx, &e->g, e->plan.arena_bytes, err);
 }
 
-/* Undo attach (what it reached), so another backend can be attached. */
+/* Undo attach (what it reached), so another backend can be attached: no
+ * node keeps the plan or workspace size the first one gave it. */
 static void detach(struct qp_engine *e)
 {
+    for (int32_t i = 0; e->be && i < e->g.n_nodes; i++)
+        e->g.nodes[i].prep = NULL, e->g.nodes[i].ws_bytes = 0;
     if (e->be_ready)
         e->be->fini(e->be_ctx);
     qp_free(e->be_ctx);

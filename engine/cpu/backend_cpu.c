@@ -59,7 +59,6 @@ static enum qp_status cpu_prepare(void *ctx, struct qp_graph *g, struct qp_err *
     for (int32_t i = 0; i < g->n_nodes; i++) {
         struct qp_node         *n   = &g->nodes[i];
         const struct qp_cpu_op *row = &qp_cpu_ops[n->op];
-        n->prep                     = NULL; /* another backend may have prepared it first */
         if (row->prepare) {
             enum qp_status s = row->prepare(g, n, err);
             if (s != QP_OK)
