@@ -19,7 +19,7 @@
 #include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
-#include "quant/quant_math.h"
+#include "quant/quant.h"
 
 struct plan {
     const struct qp_calib *c;
@@ -40,11 +40,15 @@ static const float *bias_cb(void *ctx, const char *name, int64_t m)
     return NULL;
 }
 
-static const float *chan_cb(void *ctx, const char *name, int64_t c)
+static bool chan_cb(void *ctx, const char *name, int64_t c, const float **mn, const float **mx)
 {
     const struct plan           *p = ctx;
     const struct qp_calib_watch *w = p->c ? qp_calib_find(p->c, name) : NULL;
-    return w && w->n_ch == c ? w->ch_absmax : NULL;
+    if (!w || w->n_ch != c)
+        return false;
+    *mn = w->ch_min;
+    *mx = w->ch_max;
+    return true;
 }
 
 static void plan_clear_delta(struct plan *p)
@@ -61,6 +65,17 @@ static float amax_cb(void *ctx, const char *name)
     const struct plan           *p = ctx;
     const struct qp_calib_watch *w = p->c ? qp_calib_find(p->c, name) : NULL;
     return w ? w->amax : 0.0f;
+}
+
+static bool range_cb(void *ctx, const char *name, float *mn, float *mx)
+{
+    const struct plan           *p = ctx;
+    const struct qp_calib_watch *w = p->c ? qp_calib_find(p->c, name) : NULL;
+    if (!w || w->obs.n_values == 0)
+        return false;
+    *mn = w->obs.min;
+    *mx = w->obs.max;
+    return true;
 }
 
 static enum qp_precision prec_cb(void *ctx, const char *name)
@@ -124,7 +139,8 @@ static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_quant_opts     qo  = {amax_cb, prec_cb, bias_cb, p->equalize ? chan_cb : NULL, p};
+    struct qp_quant_opts     qo  = {amax_cb,  prec_cb, bias_cb, p->equalize ? chan_cb : NULL,
+                                    range_cb, p};
     enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
     return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
 }
@@ -171,17 +187,22 @@ static void progress(const struct qp_build_opts *o, const char *phase, int32_t d
  * channel is
  *   E[y - y_q] = sum over inputs and taps of (W - W_q) E[x] + W_q E[x - x_q]
  * with E[x] and E[x - x_q] per input channel taken from the float model on
- * the measurement images (x_q = x quantized with the layer's input scale and
- * back, W_q the weights as qp_pass_quantize quantizes them). Adding it to the
- * bias removes the layer's own mean error, e.g. that of an input channel
- * whose whole range sits inside one quantization step. Each layer's own
- * error only: nothing is counted twice down the network. */
+ * the measurement images. x_q and W_q are what the plan's quantized graph
+ * computes: x quantized on its INT8 twin's grid (scale, zero point, and
+ * divided by the channel's divisor when equalized) and back, and the
+ * layer's INT8 weights times their scales (over the divisor they absorbed).
+ * Adding it to the bias removes the layer's own mean error, e.g. that of an
+ * input channel whose whole range sits inside one quantization step. Each
+ * layer's own error only: nothing is counted twice down the network. */
 struct bc_layer {
-    int32_t node;     /* in the front graph */
-    int32_t tensor;   /* the input's index in the calibration engine */
-    int64_t c, inner; /* input channels, elements per channel and image */
-    float   sx;       /* input scale */
-    double *mx, *me;  /* per input channel: sum of x, sum of x - x_q */
+    int32_t      node;     /* the QConv in the quantized graph */
+    int32_t      fnode;    /* the Conv of the same name in the front graph */
+    int32_t      tensor;   /* the float input's index in the calibration engine */
+    int64_t      c, inner; /* input channels, elements per channel and image */
+    float        sx;       /* input grid */
+    int32_t      zx;
+    const float *div;     /* the input's divisors (equalized), or NULL */
+    double      *mx, *me; /* per input channel: sum of x, sum of x - x_q */
 };
 
 static enum qp_status bc_measure(const struct qp_measure *m, struct bc_layer *bl, int32_t n,
@@ -199,46 +220,95 @@ static enum qp_status bc_measure(const struct qp_measure *m, struct bc_layer *bl
             int64_t          count = b->c * b->inner;
             s = qp_engine_read_tensor(c->e, b->tensor, c->buf, (size_t)count * sizeof(float), err);
             for (int64_t j = 0; j < count && s == QP_OK; j++) {
-                float x  = c->buf[j];
-                float xq = qp_q_dequantize(qp_q_quantize(x, b->sx, 0), b->sx, 0);
-                b->mx[j / b->inner] += x;
-                b->me[j / b->inner] += (double)x - (double)xq;
+                int64_t ch = j / b->inner % b->c;
+                float   dv = b->div ? b->div[ch] : 1.0f, x = c->buf[j];
+                float   xq = qp_q_dequantize(qp_q_quantize(x / dv, b->sx, b->zx), b->sx, b->zx);
+                b->mx[ch] += x;
+                b->me[ch] += (double)x - (double)xq * dv;
             }
         }
     }
     return s;
 }
 
+/* The bias deltas of the INT8 layers of the quantized graph gq (inputs
+ * measured into bl) against the float weights of the front graph g. */
+static enum qp_status bc_deltas(struct plan *p, const struct qp_graph *g, const struct qp_graph *gq,
+                                const struct qp_measure *m, const struct bc_layer *bl, int32_t n,
+                                const int32_t *of, struct qp_err *err)
+{
+    for (int32_t k = 0; k < n; k++) {
+        const struct bc_layer  *b  = &bl[k];
+        const struct qp_node   *nq = &gq->nodes[b->node];
+        const struct qp_tensor *wt = &gq->tensors[nq->in[1]];
+        const int8_t           *wi = wt->data;
+        const float            *ws = gq->tensors[nq->in[2]].data;
+        int64_t mo = wt->dims[0], cg = wt->dims[1], taps = wt->dims[2] * wt->dims[3];
+        int64_t per = (int64_t)m->n * b->inner, mg = mo / nq->attr.conv.group;
+        float  *dl = qp_calloc((size_t)mo + 1, sizeof *dl);
+        if (!dl)
+            return qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
+        const float *wd = g->tensors[g->nodes[b->fnode].in[1]].data;
+        for (int64_t c = 0; c < mo; c++) {
+            int64_t g0  = c / mg * cg;
+            double  acc = 0.0;
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t t = 0; t < taps; t++) {
+                    int64_t at = (c * cg + ci) * taps + t;
+                    double  wq = (double)wi[at] * ws[c] / (b->div ? b->div[g0 + ci] : 1.0f);
+                    acc += ((double)wd[at] - wq) * b->mx[g0 + ci] / (double)per +
+                           wq * b->me[g0 + ci] / (double)per;
+                }
+            dl[c] = (float)acc;
+        }
+        p->delta[of[k]] = dl;
+        p->m[of[k]]     = mo;
+    }
+    return QP_OK;
+}
+
 static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p,
                                    const struct qp_measure *m, struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_graph          g;
+    struct qp_graph          g, gq;
     memset(&g, 0, sizeof g);
+    memset(&gq, 0, sizeof gq);
     plan_clear_delta(p);
     struct bc_layer *bl = qp_calloc((size_t)p->n + 1, sizeof *bl);
     int32_t         *of = qp_calloc((size_t)p->n + 1, sizeof *of); /* plan layer of bl[k] */
     int32_t          n  = 0;
     enum qp_status   s  = bl && of ? qp_engine_front(o->model, &opt, &g, NULL, err)
                                    : qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
-    for (int32_t i = 0; s == QP_OK && i < g.n_nodes; i++) {
-        const struct qp_node *nd = &g.nodes[i];
-        if (nd->dead || nd->op != QP_OP_CONV)
+    if (s == QP_OK)
+        s = quantize_plan(o, p, &gq, NULL, err);
+    for (int32_t i = 0; s == QP_OK && i < gq.n_nodes; i++) {
+        const struct qp_node *nd = &gq.nodes[i];
+        if (nd->op != QP_OP_QCONV || nd->n_in < 3)
             continue;
         int32_t l = 0;
         while (l < p->n && strcmp(p->names[l], nd->name) != 0)
             l++;
-        const struct qp_tensor      *x = &g.tensors[nd->in[0]];
-        const struct qp_calib_watch *w = qp_calib_find(m->c, x->name);
-        if (l == p->n || p->prec[l] != QP_PREC_INT8 || !w || !(w->amax > 0.0f) || x->rank != 4 ||
-            g.tensors[nd->in[1]].dtype != QP_DTYPE_F32)
+        const struct qp_tensor *x  = &gq.tensors[nd->in[0]];
+        int32_t                 fn = -1; /* the float Conv; its input is x's original */
+        for (int32_t k = 0; k < g.n_nodes && fn < 0; k++)
+            if (!g.nodes[k].dead && g.nodes[k].op == QP_OP_CONV &&
+                strcmp(g.nodes[k].name, nd->name) == 0)
+                fn = k;
+        const struct qp_calib_watch *w =
+            fn >= 0 ? qp_calib_find(m->c, g.tensors[g.nodes[fn].in[0]].name) : NULL;
+        if (l == p->n || !w || x->rank != 4 || x->dtype != QP_DTYPE_I8 ||
+            gq.tensors[nd->in[1]].dtype != QP_DTYPE_I8 || w->numel != qp_tensor_numel(x))
             continue;
         struct bc_layer *b = &bl[n];
         b->node            = i;
+        b->fnode           = fn;
         b->tensor          = w->tensor;
         b->c               = x->dims[1];
         b->inner           = x->dims[0] * x->dims[2] * x->dims[3];
-        b->sx              = w->amax / (float)QP_Q_MAX;
+        b->sx              = x->scale;
+        b->zx              = x->zero_point;
+        b->div             = qp_quant_divisors(&gq, nd->in[0]);
         b->mx              = qp_calloc((size_t)b->c + 1, sizeof *b->mx);
         b->me              = qp_calloc((size_t)b->c + 1, sizeof *b->me);
         of[n++]            = l;
@@ -247,44 +317,15 @@ static enum qp_status correct_bias(const struct qp_build_opts *o, struct plan *p
     }
     if (s == QP_OK)
         s = bc_measure(m, bl, n, err);
-    for (int32_t k = 0; s == QP_OK && k < n; k++) {
-        const struct bc_layer  *b  = &bl[k];
-        const struct qp_node   *nd = &g.nodes[b->node];
-        const struct qp_tensor *wt = &g.tensors[nd->in[1]];
-        const float            *wd = wt->data;
-        int64_t mo = wt->dims[0], cg = wt->dims[1], taps = wt->dims[2] * wt->dims[3];
-        int64_t per = (int64_t)m->n * b->inner, group = nd->attr.conv.group;
-        float  *dl = qp_calloc((size_t)mo + 1, sizeof *dl);
-        if (!dl) {
-            s = qp_fail(err, QP_E_NOMEM, "out of memory correcting biases");
-            break;
-        }
-        for (int64_t c = 0; c < mo; c++) {
-            const float *wc   = wd + c * cg * taps;
-            float        amax = 0.0f;
-            for (int64_t j = 0; j < cg * taps; j++)
-                amax = fmaxf(amax, fabsf(wc[j]));
-            float   ws  = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f; /* as quantize.c */
-            int64_t g0  = c / (mo / (group > 0 ? group : 1)) * cg;
-            double  acc = 0.0;
-            for (int64_t ci = 0; ci < cg; ci++)
-                for (int64_t t = 0; t < taps; t++) {
-                    double wv = wc[ci * taps + t];
-                    double wq = qp_q_dequantize(qp_q_quantize(wc[ci * taps + t], ws, 0), ws, 0);
-                    acc += (wv - wq) * b->mx[g0 + ci] / (double)per +
-                           wq * b->me[g0 + ci] / (double)per;
-                }
-            dl[c] = (float)acc;
-        }
-        p->delta[of[k]] = dl;
-        p->m[of[k]]     = mo;
-    }
+    if (s == QP_OK)
+        s = bc_deltas(p, &g, &gq, m, bl, n, of, err);
     for (int32_t k = 0; bl && k < n; k++) {
         qp_free(bl[k].mx);
         qp_free(bl[k].me);
     }
     qp_free(bl);
     qp_free(of);
+    qp_graph_fini(&gq);
     qp_graph_fini(&g);
     return s;
 }

@@ -16,7 +16,7 @@ void qp_calib_fini(struct qp_calib *c)
 {
     for (int32_t i = 0; i < c->n; i++) {
         qp_observer_fini(&c->w[i].obs);
-        qp_free(c->w[i].ch_absmax);
+        qp_free(c->w[i].ch_min);
     }
     qp_free(c->w);
     qp_free(c->buf);
@@ -65,8 +65,10 @@ enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec
         w->inner = 1;
         for (int32_t d = 2; d < info.rank; d++)
             w->inner *= info.dims[d];
-        if (!(w->ch_absmax = qp_calloc((size_t)w->n_ch + 1, sizeof *w->ch_absmax)))
+        /* one block: ch_min then ch_max, both start at 0 (the ranges hold 0) */
+        if (!(w->ch_min = qp_calloc((size_t)(2 * w->n_ch) + 1, sizeof *w->ch_min)))
             return qp_fail(err, QP_E_NOMEM, "%s: out of memory for observers", model);
+        w->ch_max = w->ch_min + w->n_ch;
         if ((s = qp_observer_init(&w->obs, obs, err)) != QP_OK)
             return s;
     }
@@ -102,9 +104,15 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
                 break;
             qp_observer_add(&w->obs, c->buf, w->numel);
             for (int64_t j = 0; j < w->numel; j += w->inner) {
-                float *mx = &w->ch_absmax[(j / w->inner) % w->n_ch];
-                for (int64_t e = 0; e < w->inner; e++)
-                    *mx = fmaxf(*mx, fabsf(c->buf[j + e]));
+                int64_t ch = (j / w->inner) % w->n_ch;
+                float   lo = w->ch_min[ch], hi = w->ch_max[ch];
+                for (int64_t e = 0; e < w->inner; e++) {
+                    float v = c->buf[j + e];
+                    lo      = isfinite(v) ? fminf(lo, v) : lo; /* as the observers: */
+                    hi      = isfinite(v) ? fmaxf(hi, v) : hi; /* NaN, inf skipped */
+                }
+                w->ch_min[ch] = lo;
+                w->ch_max[ch] = hi;
             }
         }
         if (progress)

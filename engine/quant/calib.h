@@ -20,8 +20,8 @@ struct qp_calib_watch {
     int64_t            numel;
     struct qp_observer obs;
     float              amax; /* threshold after qp_calib_run, 0 when none */
-    int64_t            n_ch, inner; /* channels (dim 1; 1 for rank < 2), elements per channel */
-    float             *ch_absmax;   /* [n_ch]: max |x| per channel */
+    int64_t            n_ch, inner;     /* channels (dim 1; 1 for rank < 2), elements per channel */
+    float             *ch_min, *ch_max; /* [n_ch]: per channel, with 0 (min <= 0 <= max) */
 };
 
 struct qp_calib {

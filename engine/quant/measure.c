@@ -4,6 +4,7 @@
  * quantized engine against the float model (measure.h).
  */
 #include "quant/measure.h"
+#include "quant/quant.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -139,18 +140,6 @@ enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e
     return s;
 }
 
-/* The per-channel divisors of an equalized INT8 tensor t (graph.h: QConv
- * input 4, QLut input 1), or NULL: its real value is dequantized * div[c]. */
-static const float *divisors(const struct qp_graph *g, int32_t t)
-{
-    int32_t p = g->tensors[t].producer;
-    if (p < 0)
-        return NULL;
-    const struct qp_node *n = &g->nodes[p];
-    int32_t               k = n->op == QP_OP_QCONV ? 4 : n->op == QP_OP_QLUT ? 1 : -1;
-    return k > 0 && n->n_in > k && n->in[k] >= 0 ? g->tensors[n->in[k]].data : NULL;
-}
-
 /* Index of the readable tensor called name in e, or -1. */
 static int32_t tensor_index(struct qp_engine *e, const char *name)
 {
@@ -222,7 +211,7 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
             int64_t ch = tq->rank >= 2 ? tq->dims[1] : 1, inner = 1;
             for (int32_t k = 2; k < tq->rank; k++)
                 inner *= tq->dims[k];
-            const float *div = divisors(gq, qi[l]);
+            const float *div = qp_quant_divisors(gq, qi[l]);
             for (size_t j = 0; j < count && s == QP_OK; j++) {
                 double y  = m->c->buf[j];
                 double dq = f32 ? (double)((const float *)(const void *)qbuf)[j]

@@ -143,3 +143,13 @@ void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *ta
                            d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point,
                            tables + c * 256);
 }
+
+const float *qp_quant_divisors(const struct qp_graph *g, int32_t t)
+{
+    int32_t p = g->tensors[t].producer;
+    if (p < 0)
+        return NULL;
+    const struct qp_node *n = &g->nodes[p];
+    int32_t               k = n->op == QP_OP_QCONV ? 4 : n->op == QP_OP_QLUT ? 1 : -1;
+    return k > 0 && n->n_in > k && n->in[k] >= 0 ? g->tensors[n->in[k]].data : NULL;
+}

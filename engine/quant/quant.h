@@ -101,3 +101,8 @@ void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_
 void qp_q_lut_build_div(const struct qp_act_params *act, float in_scale, int32_t in_zp,
                         float in_mul, float divisor, float out_scale, int32_t out_zp,
                         int8_t table[256]);
+
+/* The per-channel divisors of an equalized INT8 tensor t of a linked graph
+ * (graph.h: QConv input 4, QLut input 1), or NULL: its real value is the
+ * dequantized value times div[c]. */
+const float *qp_quant_divisors(const struct qp_graph *g, int32_t t);

@@ -44,6 +44,43 @@ static float scale_of(const struct qctx *q, int32_t t)
     return a > 0.0f && isfinite(a) ? a / (float)QP_Q_MAX : 0.0f;
 }
 
+void qp_quant_grid(float lo, float hi, float *scale, int32_t *zero_point)
+{
+    float sym = fmaxf(-lo, hi) / (float)QP_Q_MAX, asym = (hi - lo) / (float)(2 * QP_Q_MAX);
+    *scale      = sym;
+    *zero_point = 0;
+    if (!(asym * QP_QUANT_ASYM_GAIN <= sym) || !(asym > 0.0f))
+        return;
+    float zp    = rintf((float)-QP_Q_MAX - lo / asym);
+    *scale      = asym;
+    *zero_point = (int32_t)fminf(fmaxf(zp, (float)-QP_Q_MAX), (float)QP_Q_MAX);
+}
+
+/* The calibrated range of float tensor t clipped to its threshold:
+ * [-amax, amax] when only amax is known; false when t was not calibrated. */
+static bool range_of(const struct qctx *q, int32_t t, float *lo, float *hi)
+{
+    float a = scale_of(q, t) * (float)QP_Q_MAX, mn, mx;
+    *lo = -a, *hi = a;
+    if (!(a > 0.0f))
+        return false;
+    if (q->o->range && q->o->range(q->o->ctx, q->g->tensors[t].name, &mn, &mx)) {
+        *lo = fmaxf(fminf(mn, 0.0f), -a);
+        *hi = fminf(fmaxf(mx, 0.0f), a);
+    }
+    return *hi > *lo;
+}
+
+/* The INT8 grid of float tensor t: its range through qp_quant_grid; *s = 0
+ * when t was not calibrated. */
+static void grid_of(const struct qctx *q, int32_t t, float *s, int32_t *zp)
+{
+    float lo, hi;
+    *s = 0.0f, *zp = 0;
+    if (range_of(q, t, &lo, &hi))
+        qp_quant_grid(lo, hi, s, zp);
+}
+
 /* A new tensor "base@suffix" (or a generated name if taken). */
 static enum qp_status new_tensor(struct qctx *q, const char *base, const char *suffix, int32_t *out)
 {
@@ -60,8 +97,8 @@ static enum qp_status new_node(struct qctx *q, enum qp_op op, const char *name, 
     return qp_graph_add_node(q->g, op, name, n_in, n_out, out, q->err);
 }
 
-/* INT8 tensor twin of t with scale s (set before inference checks it). */
-static enum qp_status new_i8(struct qctx *q, int32_t t, float s, int32_t *out)
+/* INT8 tensor twin of t on grid (s, zp) (set before inference checks it). */
+static enum qp_status new_i8(struct qctx *q, int32_t t, float s, int32_t zp, int32_t *out)
 {
     enum qp_status st = new_tensor(q, q->g->tensors[t].name, "i8", out);
     if (st != QP_OK)
@@ -69,7 +106,7 @@ static enum qp_status new_i8(struct qctx *q, int32_t t, float s, int32_t *out)
     struct qp_tensor *x = &q->g->tensors[*out];
     x->dtype            = QP_DTYPE_I8;
     x->scale            = s;
-    x->zero_point       = 0;
+    x->zero_point       = zp;
     return QP_OK;
 }
 
@@ -82,12 +119,14 @@ static enum qp_status get_q(struct qctx *q, int32_t t, int32_t *out)
         *out = q->twin[t];
         return QP_OK;
     }
-    float s = scale_of(q, t);
+    float   s;
+    int32_t zp;
+    grid_of(q, t, &s, &zp);
     if (s <= 0.0f || q->g->tensors[t].dtype != QP_DTYPE_F32 ||
         (q->g->tensors[t].flags & QP_TENSOR_CONST))
         return QP_OK;
     int32_t        tq, nq;
-    enum qp_status st = new_i8(q, t, s, &tq);
+    enum qp_status st = new_i8(q, t, s, zp, &tq);
     if (st == QP_OK)
         st = new_node(q, QP_OP_QUANTIZE, NULL, 1, 1, &nq);
     if (st != QP_OK)
@@ -205,7 +244,7 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
     return QP_OK;
 }
 
-static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *out);
+static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *zy, int32_t *out);
 static bool           moves_data(enum qp_op op);
 static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div);
 
@@ -275,8 +314,8 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
     int32_t              y    = g->nodes[ci].out[0];
     struct qp_node      *next = sole_reader(g, y);
     struct qp_act_params a;
-    int32_t budget = 256;
-    bool    f32    = g->nodes[ci].attr.conv.group == 1 && !feeds_int8(q, y, &budget); /* GEMM paths */
+    int32_t              budget = 256;
+    bool f32 = g->nodes[ci].attr.conv.group == 1 && !feeds_int8(q, y, &budget); /* GEMM paths */
     if (next && qp_node_act(g, next, &a) && qp_q_act_is_exact(a.act) &&
         (f32 || scale_of(q, next->out[0]) > 0)) {
         act        = a;
@@ -293,11 +332,11 @@ static enum qp_status conv_int8(struct qctx *q, int32_t ci)
         q->st->layers[QP_PREC_FP32]++;
         return QP_OK;
     }
-    int32_t div = -1; /* equalized output: the epilogue divides after the activation */
-    if ((st = equalizer(q, y, sy, &div)) != QP_OK)
+    int32_t div = -1, zy; /* equalized output: the epilogue divides after the activation */
+    if ((st = equalizer(q, y, &sy, &zy, &div)) != QP_OK)
         return st;
     if ((st = quantize_weights(q, ci, g->tensors[xq].scale, &wq, &ws, &bq)) != QP_OK ||
-        (st = new_i8(q, y, sy, &yq)) != QP_OK ||
+        (st = new_i8(q, y, sy, zy, &yq)) != QP_OK ||
         (st = new_node(q, QP_OP_QCONV, g->nodes[ci].name, div >= 0 ? 5 : 4, 1, &nc)) != QP_OK)
         return st;
     struct qp_node *c = &g->nodes[ci], *n = &g->nodes[nc];
@@ -387,46 +426,88 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
     return readers > 0;
 }
 
-/* Channel divisors for y (quantize.h), or -1 when equalizing does nothing.
- * Tables and depthwise readers take s[c] = r[c] / amax: lossless, every
- * channel fills the range. Other Convs quantize their weights per output channel
- * across input channels, so the range moves into their weights: there the
- * divisor balances both sides as cross-layer equalization does (Nagel et
- * al. 2019): s[c] ~ sqrt(r[c] / rw[c]), scaled so the widest channel still
- * ends at amax. */
-static enum qp_status equalizer(struct qctx *q, int32_t y, float sy, int32_t *out)
+/* Divisors s[c] that fit channel c (range [mn, mx]) into the grid of [lo,
+ * hi], and the cost of that grid: the sum over channels of the squared
+ * quantization step of channel c (scale * s[c]) relative to the channel's
+ * own range (weighting it by the readers' weights instead measured worse
+ * on YOLOX-Nano: docs/quantization.md). Tables and
+ * depthwise readers (dw) take s[c] = the channel's range over the grid's:
+ * lossless, every channel fills the grid. Other Convs quantize their
+ * weights per output channel across input channels, so the range moves into
+ * their weights: there the divisor balances both sides as cross-layer
+ * equalization does (Nagel et al. 2019): s[c] ~ sqrt(r[c] / rw[c]), scaled
+ * so the widest channel still ends at the grid's edge. */
+static double eq_fit(const float *mn, const float *mx, const float *rw, bool dw, int64_t c,
+                     float lo, float hi, float *s, float *scale, int32_t *zp)
+{
+    float amax = fmaxf(-lo, hi), k = 0.0f;
+    for (int64_t i = 0; i < c; i++) { /* r: channel i's extent in units of the grid's */
+        float r = amax * fmaxf(hi > 0.0f ? mx[i] / hi : 0.0f, lo < 0.0f ? mn[i] / lo : 0.0f);
+        s[i]    = dw ? r / amax : sqrtf(r / fmaxf(rw[i], 1e-30f));
+        k       = fmaxf(k, r / fmaxf(s[i], 1e-30f) / amax);
+    }
+    qp_quant_grid(lo, hi, scale, zp);
+    double cost = 0.0;
+    for (int64_t i = 0; i < c; i++) {
+        s[i]      = fminf(fmaxf(s[i] * (dw ? 1.0f : k), 1.0f / QP_QUANT_EQ_MAX_GAIN), 1.0f);
+        float  ra = fmaxf(-mn[i], mx[i]);
+        double e  = ra > 0.0f ? (double)*scale * s[i] / ra : 0.0;
+        cost += e * e;
+    }
+    return cost;
+}
+
+/* Channel divisors for y (quantize.h), or -1 when equalizing does nothing,
+ * and y's grid (*sy, *zy; *sy holds its calibrated scale on entry). The
+ * grid's lower end is the cheapest (eq_fit) of the calibrated one and
+ * -hi / 2^k below it: a SiLU output's narrow channels live in [-0.28, 0],
+ * so the asymmetric grid that halves the step of the wide ones may leave
+ * them a few steps, and a symmetric grid that amplifies them may be worth
+ * more. */
+static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *zy, int32_t *out)
 {
     struct qp_graph *g = q->g;
-    *out               = -1;
-    if (!q->o->channel_absmax || g->tensors[y].rank != 4)
+    const float     *mn, *mx;
+    float            lo, hi;
+    *out = -1;
+    grid_of(q, y, sy, zy);
+    if (!q->o->channel_range || g->tensors[y].rank != 4 || !range_of(q, y, &lo, &hi))
         return QP_OK;
-    int64_t      c  = g->tensors[y].dims[1];
-    const float *r  = q->o->channel_absmax(q->o->ctx, g->tensors[y].name, c);
-    float       *rw = qp_calloc((size_t)c + 1, sizeof *rw);
-    bool         dw;
+    int64_t c  = g->tensors[y].dims[1];
+    float  *rw = qp_calloc((size_t)(3 * c) + 1, sizeof *rw), *s = rw + c, *best = s + c, *div;
+    bool    dw;
     if (!rw)
         return qp_fail(q->err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
-    if (!r || !eq_readers(q, y, &dw, rw)) {
+    if (!q->o->channel_range(q->o->ctx, g->tensors[y].name, c, &mn, &mx) ||
+        !eq_readers(q, y, &dw, rw)) {
         qp_free(rw);
         return QP_OK;
     }
-    float amax = sy * (float)QP_Q_MAX, *div, k = 0.0f;
-    for (int64_t i = 0; i < c; i++) { /* rw becomes the unscaled divisor */
-        rw[i] = dw ? r[i] / amax : sqrtf(r[i] / fmaxf(rw[i], 1e-30f));
-        k     = fmaxf(k, r[i] / fmaxf(rw[i], 1e-30f) / amax);
+    double  least = INFINITY;
+    float   bs    = 0.0f;
+    int32_t bz    = 0;
+    for (int k = -1; k <= 6; k++) { /* k = -1: the calibrated lower end */
+        float   l = k < 0 ? lo : -hi / (float)(1 << (6 - k)), sc;
+        int32_t zp;
+        if (k >= 0 && !(l < lo))
+            continue;
+        double cost = eq_fit(mn, mx, rw, dw, c, l, hi, s, &sc, &zp);
+        if (cost < least) {
+            least = cost, bs = sc, bz = zp;
+            memcpy(best, s, (size_t)c * sizeof *s);
+        }
     }
     bool any = false;
-    for (int64_t i = 0; i < c; i++) {
-        rw[i] = fminf(fmaxf(rw[i] * (dw ? 1.0f : k), 1.0f / QP_QUANT_EQ_MAX_GAIN), 1.0f);
-        any   = any || rw[i] < 0.5f;
-    }
+    for (int64_t i = 0; i < c; i++)
+        any = any || best[i] < 0.5f;
     enum qp_status st = QP_OK;
     if (any)
         st = new_tensor(q, g->tensors[y].name, "eq", out);
     if (any && st == QP_OK)
         st = qp_graph_set_const(g, *out, QP_DTYPE_F32, 1, &c, (void **)&div, q->err);
     if (any && st == QP_OK) {
-        memcpy(div, rw, (size_t)c * sizeof *div);
+        memcpy(div, best, (size_t)c * sizeof *div);
+        *sy = bs, *zy = bz;
         q->st->equalized++;
     }
     qp_free(rw);
@@ -489,10 +570,10 @@ static enum qp_status unary_int8(struct qctx *q, int32_t ui, const struct qp_act
     float            sy = scale_of(q, y);
     if (x >= q->n0 || q->twin[x] < 0 || sy <= 0.0f || !int8_reader(q, y))
         return QP_OK;
-    int32_t        yq, nl, div, mul = q->eq[x];
-    enum qp_status st = equalizer(q, y, sy, &div);
+    int32_t        yq, nl, div, mul = q->eq[x], zy;
+    enum qp_status st = equalizer(q, y, &sy, &zy, &div);
     if (st == QP_OK)
-        st = new_i8(q, y, sy, &yq);
+        st = new_i8(q, y, sy, zy, &yq);
     if (st == QP_OK)
         st = new_node(q, QP_OP_QLUT, g->nodes[ui].name, mul >= 0 ? 3 : div >= 0 ? 2 : 1, 1, &nl);
     if (st != QP_OK)
@@ -523,13 +604,15 @@ static enum qp_status add_int8(struct qctx *q, int32_t ai)
 {
     struct qp_graph *g = q->g;
     int32_t          a = g->nodes[ai].in[0], b = g->nodes[ai].in[1], y = g->nodes[ai].out[0];
-    float            sy = scale_of(q, y);
+    float            sy;
+    int32_t          zy;
+    grid_of(q, y, &sy, &zy);
     if (a >= q->n0 || b >= q->n0 || q->twin[a] < 0 || q->twin[b] < 0 || q->eq[a] >= 0 ||
         q->eq[b] >= 0 || sy <= 0.0f || !same_dims(&g->tensors[a], &g->tensors[b]) ||
         !same_dims(&g->tensors[a], &g->tensors[y]))
         return QP_OK;
     int32_t        yq, na;
-    enum qp_status st = new_i8(q, y, sy, &yq);
+    enum qp_status st = new_i8(q, y, sy, zy, &yq);
     if (st == QP_OK)
         st = new_node(q, QP_OP_QADD, g->nodes[ai].name, 2, 1, &na);
     if (st != QP_OK)
@@ -564,8 +647,8 @@ static bool moves_data(enum qp_op op)
     }
 }
 
-/* Requantize INT8 tensor tq to scale s (a QLut of the identity). */
-static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t *out)
+/* Requantize INT8 tensor tq to grid (s, zp) (a QLut of the identity). */
+static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t zp, int32_t *out)
 {
     int32_t        t, nl;
     enum qp_status st = new_tensor(q, q->g->tensors[tq].name, "rq", &t);
@@ -573,11 +656,12 @@ static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t *out)
         st = new_node(q, QP_OP_QLUT, NULL, 1, 1, &nl);
     if (st != QP_OK)
         return st;
-    q->g->tensors[t].dtype   = QP_DTYPE_I8;
-    q->g->tensors[t].scale   = s;
-    q->g->nodes[nl].in[0]    = tq;
-    q->g->nodes[nl].out[0]   = t;
-    q->g->nodes[nl].attr.act = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
+    q->g->tensors[t].dtype      = QP_DTYPE_I8;
+    q->g->tensors[t].scale      = s;
+    q->g->tensors[t].zero_point = zp;
+    q->g->nodes[nl].in[0]       = tq;
+    q->g->nodes[nl].out[0]      = t;
+    q->g->nodes[nl].attr.act    = (struct qp_act_params){QP_ACT_NONE, 0.0f, 0.0f};
     q->st->requant++;
     *out = t;
     return QP_OK;
@@ -589,14 +673,28 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
     struct qp_graph *g    = q->g;
     bool             cat  = g->nodes[mi].op == QP_OP_CONCAT;
     int32_t          n_in = g->nodes[mi].n_in, n_out = g->nodes[mi].n_out;
-    float            smax = 0.0f, smin = INFINITY;
+    float            smax = 0.0f, smin = INFINITY, lo = 0.0f, hi = 0.0f;
+    bool             sym = true, same = true;
     for (int32_t k = 0; k < (cat ? n_in : 1); k++) {
         int32_t t = g->nodes[mi].in[k];
         if (t < 0 || t >= q->n0 || q->twin[t] < 0 || q->eq[t] >= 0)
             return QP_OK;
-        smax = fmaxf(smax, g->tensors[q->twin[t]].scale);
-        smin = fminf(smin, g->tensors[q->twin[t]].scale);
+        const struct qp_tensor *v  = &g->tensors[q->twin[t]];
+        smax                       = fmaxf(smax, v->scale);
+        smin                       = fminf(smin, v->scale);
+        const struct qp_tensor *v0 = &g->tensors[q->twin[g->nodes[mi].in[0]]];
+        sym                        = sym && v->zero_point == 0;
+        same = same && v->scale == v0->scale && v->zero_point == v0->zero_point;
+        lo   = fminf(lo, v->scale * (float)(-QP_Q_MAX - v->zero_point)); /* qp_quant_grid */
+        hi   = fmaxf(hi, v->scale * (float)(QP_Q_MAX - v->zero_point));
     }
+    /* one grid for all: the inputs' own when they share one, the widest
+     * scale when all are symmetric, else the grid of their ranges' union */
+    int32_t zp = g->tensors[q->twin[g->nodes[mi].in[0]]].zero_point;
+    if (!same && sym)
+        zp = 0;
+    else if (!same)
+        qp_quant_grid(lo, hi, &smax, &zp);
     if (cat && smax > smin * QP_QUANT_CONCAT_RATIO)
         return QP_OK;
     int32_t        nm;
@@ -609,8 +707,8 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
         int32_t v = t;
         if (k == 0 || cat) {
             v = q->twin[t];
-            if (cat && g->tensors[v].scale != smax)
-                st = requant(q, v, smax, &v);
+            if (cat && (g->tensors[v].scale != smax || g->tensors[v].zero_point != zp))
+                st = requant(q, v, smax, zp, &v);
         }
         g->nodes[nm].in[k] = v;
     }
@@ -620,7 +718,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
             g->nodes[nm].out[k] = -1;
             continue;
         }
-        st = new_i8(q, y, smax, &yq); /* inference copies the input's parameters */
+        st = new_i8(q, y, smax, zp, &yq); /* inference copies the input's parameters */
         if (st == QP_OK) {
             g->nodes[nm].out[k] = yq;
             st                  = dequantize_to(q, yq, y);

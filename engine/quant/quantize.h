@@ -8,8 +8,10 @@
  * Per layer (Conv, by node name) the caller chooses a precision:
  *   INT8  weights per output channel symmetric (scale = max|w[c]| / 127,
  *         round half to even), bias i32 in units of x.scale * w_scale[c],
- *         activations per tensor symmetric with scale = amax / 127 (amax from
- *         the calibration observers, by tensor name); a following exact
+ *         activations per tensor with the grid of qp_quant_grid over the
+ *         calibrated range (amax from the calibration observers clips it;
+ *         symmetric, scale = amax / 127, unless the range is one-sided: then
+ *         asymmetric with a zero point); a following exact
  *         activation (quant_math.h: ReLU, LeakyReLU, Clip, HardSigmoid,
  *         HardSwish, Sigmoid, SiLU) is fused into the epilogue, so the
  *         pre-activation is never rounded. A layer whose output no INT8 op
@@ -41,22 +43,22 @@
  * quantizes to a constant. When every reader of an INT8 tensor can absorb
  * it (INT8 Convs, activations that become tables), its producer (QConv's
  * post, a QLut's per-channel tables) writes x_c / s[c] instead, and each
- * reader takes s back: depthwise weights and tables exactly (s[c] = max|x_c|
- * / amax, so each channel fills the INT8 range), other convs' weights with
- * the cross-layer-equalization balance (quantize.c, equalizer). A float
- * reader, if one remains, gets Dequantize then a multiply by s.
+ * reader takes s back: depthwise weights and tables exactly (s[c] fits
+ * channel c's range to the tensor's grid, so each channel fills it), other
+ * convs' weights with the cross-layer-equalization balance (quantize.c,
+ * equalizer). The grid of an equalized tensor is chosen with the divisors:
+ * an asymmetric one halves the step of the wide channels of a SiLU output
+ * but cannot amplify the narrow ones that live in [-0.28, 0]; equalizer()
+ * takes the lower end (the calibrated one, or lower down to symmetric) with
+ * the least relative step over all channels. A float reader, if one
+ * remains, gets Dequantize then a multiply by s.
  */
 #include "graph/graph.h"
 
 #define QP_QUANT_CONCAT_RATIO 2.0f
-#define QP_QUANT_EQ_MAX_GAIN  64.0f /* largest per-channel amplification */
+#define QP_QUANT_EQ_MAX_GAIN 64.0f /* largest per-channel amplification */
 
-enum qp_precision {
-    QP_PREC_FP32 = 0,
-    QP_PREC_FP16 = 1,
-    QP_PREC_INT8 = 2,
-    QP_PREC_COUNT
-};
+enum qp_precision { QP_PREC_FP32 = 0, QP_PREC_FP16 = 1, QP_PREC_INT8 = 2, QP_PREC_COUNT };
 
 const char *qp_precision_name(enum qp_precision p); /* "fp32", "fp16", "int8" */
 
@@ -70,12 +72,36 @@ struct qp_quant_opts {
      * m values added to its float bias before quantization (real units of its
      * output), or NULL for none. */
     const float *(*bias_delta)(void *ctx, const char *name, int64_t m);
-    /* (optional, may be NULL) max |x| per channel (dim 1, c channels) of the
-     * float tensor called name over the calibration images, or NULL: the
-     * input of channel equalization (below). */
-    const float *(*channel_absmax)(void *ctx, const char *name, int64_t c);
+    /* (optional, may be NULL) the smallest and largest value per channel
+     * (dim 1, c channels; min <= 0 <= max) of the float tensor called name
+     * over the calibration images, false when unknown: the input of channel
+     * equalization (below). */
+    bool (*channel_range)(void *ctx, const char *name, int64_t c, const float **min,
+                          const float **max);
+    /* (optional, may be NULL) the smallest and largest value of the float
+     * tensor called name over the calibration images; false when unknown.
+     * With it, a tensor whose clipped range [max(min, -amax), min(max, amax)]
+     * is one-sided gets an asymmetric grid (qp_quant_grid); without it every
+     * grid is symmetric. */
+    bool (*range)(void *ctx, const char *name, float *min, float *max);
     void *ctx;
 };
+
+/* Asymmetric grids only where they are at least this much finer than the
+ * symmetric one (a Concat or Add of a symmetric and an asymmetric tensor
+ * costs a requantize, not worth a few percent). */
+#define QP_QUANT_ASYM_GAIN 1.2f
+
+/* The INT8 grid of real values in [lo, hi] (lo <= 0 <= hi, lo < hi) on
+ * the 255 levels -127..127: symmetric (zero point 0, scale = max(-lo, hi) /
+ * 127) unless the asymmetric grid (scale = (hi - lo) / 254, zero point =
+ * round(-127 - lo / scale)) is QP_QUANT_ASYM_GAIN finer: a SiLU output in
+ * [-0.28, 8], a ReLU output or an image in [0, 255] gains one bit. The zero
+ * point represents the real 0 exactly (padding and ReLU's floor stay
+ * exact), and -128 is left, as on a symmetric grid, to values clipped below
+ * the range: the run-time saturation counters (-128 or 127) keep meaning
+ * "outside the calibrated range", not "zero". */
+void qp_quant_grid(float lo, float hi, float *scale, int32_t *zero_point);
 
 struct qp_quant_stats {
     int32_t layers[QP_PREC_COUNT]; /* Conv layers per precision (an INT8 layer whose

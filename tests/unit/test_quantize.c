@@ -3,13 +3,14 @@
  * test_quantize.c - the quantization pass (quant/quantize.h) on small ONNX
  * models built in memory: the graph it makes (ops, twins, stats, weights
  * and biases to the contract's formulas), its numbers end to end against
- * the float engine, channel equalization (a tiny channel survives, and no
- * reader ever sees divided values), QAdd and Concat, bias deltas,
+ * the float engine, grids (symmetric, or asymmetric for one-sided ranges),
+ * channel equalization (a tiny channel survives, and no reader ever sees
+ * divided values; with ranges too), QAdd and Concat, bias deltas,
  * uncalibrated tensors, every allocation failing, and the graph's arrays
  * growing at any point of the pass.
  *
  * Calibration is the float model opened with all_tensors on the same input:
- * amax = max |x| per tensor, per-channel absmax over dim 1, so every number
+ * amax = max |x|, min and max per tensor and per channel (dim 1), so every number
  * the pass is given is one the test can recompute.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -85,7 +86,7 @@ static void read_named(const struct qp_engine *e, const char *name, void *dst, s
 
 static struct cal {
     char    name[64];
-    float   amax, ch[C];
+    float   amax, min, max, ch_min[C], ch_max[C]; /* per channel, with 0 */
     int64_t n_ch;
     float   v[2 * N];
 } cal[MAX_T];
@@ -123,8 +124,13 @@ static void calibrate(void)
         CU_ASSERT_FATAL(qp_engine_read_tensor(e, i, c->v, (size_t)n * 4, NULL) == QP_OK);
         for (int64_t k = 0; k < n; k++) {
             c->amax = fmaxf(c->amax, fabsf(c->v[k]));
-            if (c->n_ch)
-                c->ch[k * c->n_ch / n] = fmaxf(c->ch[k * c->n_ch / n], fabsf(c->v[k]));
+            c->min  = k ? fminf(c->min, c->v[k]) : c->v[k];
+            c->max  = k ? fmaxf(c->max, c->v[k]) : c->v[k];
+            if (c->n_ch) {
+                int64_t ch    = k * c->n_ch / n;
+                c->ch_min[ch] = fminf(c->ch_min[ch], c->v[k]);
+                c->ch_max[ch] = fmaxf(c->ch_max[ch], c->v[k]);
+            }
         }
     }
     qp_engine_free(e);
@@ -138,7 +144,8 @@ struct steer {
     enum qp_precision prec;
     const char       *delta_layer[2];
     const float      *delta[2];
-    bool              eq; /* provide channel_absmax */
+    bool              eq;    /* provide channel_range */
+    bool              range; /* provide range (asymmetric grids) */
 };
 static struct steer qo;
 
@@ -170,16 +177,31 @@ static const float *delta_cb(void *ctx, const char *name, int64_t m)
     return NULL;
 }
 
-static const float *chan_cb(void *ctx, const char *name, int64_t n)
+static bool chan_cb(void *ctx, const char *name, int64_t n, const float **mn, const float **mx)
 {
     const struct cal *c = find_cal(name);
     (void)ctx;
-    return c && c->n_ch == n ? c->ch : NULL;
+    if (!c || c->n_ch != n)
+        return false;
+    *mn = c->ch_min;
+    *mx = c->ch_max;
+    return true;
+}
+
+static bool range_cb(void *ctx, const char *name, float *mn, float *mx)
+{
+    const struct cal *c = find_cal(name);
+    (void)ctx;
+    if (!c)
+        return false;
+    *mn = c->min, *mx = c->max;
+    return true;
 }
 
 static enum qp_status quantize(struct qp_graph *g, struct qp_quant_stats *st, struct qp_err *err)
 {
-    struct qp_quant_opts o = {amax_cb, prec_cb, delta_cb, qo.eq ? chan_cb : NULL, &qo};
+    struct qp_quant_opts o = {
+        amax_cb, prec_cb, delta_cb, qo.eq ? chan_cb : NULL, qo.range ? range_cb : NULL, &qo};
     return qp_pass_quantize(g, &o, st, err);
 }
 
@@ -436,6 +458,89 @@ static void test_numerics(void)
     qp_engine_free(q);
 }
 
+/* qp_quant_grid: symmetric unless one-sided enough; the real 0 exact;
+ * -128 never reached by a value inside the range. */
+static void test_grid(void)
+{
+    static const struct {
+        float lo, hi;
+        bool  asym;
+    } cases[] = {
+        {-1.0f, 1.0f, false}, {-4.0f, 5.0f, false}, /* 9/254 * 1.2 > 5/127 */
+        {-3.0f, 5.0f, true},  {0.0f, 254.0f, true}, {-0.2785f, 8.0f, true},
+        {-6.0f, 0.0f, true},  {-1.0f, 0.5f, true},  {0.0f, 1e-3f, true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        float   lo = cases[i].lo, hi = cases[i].hi, s;
+        int32_t zp;
+        qp_quant_grid(lo, hi, &s, &zp);
+        bool asym = zp != 0 || s != fmaxf(-lo, hi) / 127.0f;
+        CU_ASSERT_EQUAL(asym, cases[i].asym);
+        CU_ASSERT(zp >= -127 && zp <= 127);
+        CU_ASSERT_EQUAL(qp_q_dequantize(qp_q_quantize(0.0f, s, zp), s, zp), 0.0f);
+        int8_t ql = qp_q_quantize(lo, s, zp), qh = qp_q_quantize(hi, s, zp);
+        CU_ASSERT(ql >= -127 && qh == 127);
+        /* the ends are within half a step of the grid's ends */
+        CU_ASSERT(fabsf(qp_q_dequantize(ql, s, zp) - lo) <= 0.5f * s * 1.0001f || ql == -127);
+        CU_ASSERT(fabsf(qp_q_dequantize(qh, s, zp) - hi) <= 0.5f * s * 1.0001f);
+        if (asym)
+            CU_ASSERT(fabsf(s - (hi - lo) / 254.0f) <= 1e-6f * s && ql == -127);
+    }
+    float   s;
+    int32_t zp;
+    qp_quant_grid(0.0f, 254.0f, &s, &zp); /* an image: every pixel value exact */
+    CU_ASSERT(s == 1.0f && zp == -127);
+}
+
+/* SQNR of the first n values of INT8 twin "t@i8" (an all_tensors engine,
+ * grid sc, zp; n = HW: channel 0), dequantized and times div, against the
+ * float t. */
+static double twin_db(struct qp_engine *e, const char *t, float sc, int32_t zp, float div, int n)
+{
+    static int8_t q[N];
+    static float  v[N];
+    char          name[32];
+    snprintf(name, sizeof name, "%s@i8", t);
+    read_named(e, name, q, N);
+    for (int i = 0; i < n; i++)
+        v[i] = qp_q_dequantize(q[i], sc, zp) * div;
+    return sqnr(find_cal(t)->v, v, n);
+}
+
+/* With calibrated ranges, a one-sided tensor (ReLU's output) gets an
+ * asymmetric grid: half the step (r1's error is mostly x's and the
+ * weights' carried through conv1, so its SQNR rises less than the 6 dB of
+ * its own rounding); a two-sided one stays symmetric; the network's output
+ * stays within 2 steps. */
+static void test_asymmetric(void)
+{
+    model_a();
+    struct qp_graph g0, g;
+    front_quant(&g0, NULL);
+    qo.range = true;
+    front_quant(&g, NULL);
+    const struct qp_tensor *r1 = &g.tensors[qp_graph_find_tensor(&g, "r1@i8")];
+    const struct qp_tensor *x  = &g.tensors[qp_graph_find_tensor(&g, "x@i8")];
+    float                   s1 = r1->scale;
+    int32_t                 z1 = r1->zero_point;
+    CU_ASSERT(find_cal("r1")->min == 0.0f); /* a ReLU output */
+    CU_ASSERT(z1 == -127 && s1 == find_cal("r1")->max / 254.0f && s1 == 0.5f * scale("r1"));
+    CU_ASSERT(x->zero_point == 0 && x->scale == scale("x")); /* x in [-1, 1] */
+    struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g0, true), *q = open_run(&g, true);
+    double db0 = twin_db(q0, "r1", scale("r1"), 0, 1, N), db = twin_db(q, "r1", s1, z1, 1, N);
+    /* conv2 folds r1's zero point into its bias */
+    const float *yf = qp_engine_output(f, 0), *yq = qp_engine_output(q, 0);
+    double       worst = 0, sy = scale("s");
+    for (int i = 0; i < N; i++)
+        worst = fmax(worst, fabs((double)yq[i] - yf[i]));
+    printf("\n  r1: SQNR %.1f dB symmetric, %.1f dB asymmetric; output within %.2f steps", db0, db,
+           worst / sy);
+    CU_ASSERT(db > db0 && worst <= 2.0 * sy);
+    qp_engine_free(f);
+    qp_engine_free(q0);
+    qp_engine_free(q);
+}
+
 static void test_bias_delta(void)
 {
     static float    d1[C], d2[C];
@@ -520,29 +625,16 @@ static void model_e(bool outputs)
     memset(&qo, 0, sizeof qo);
 }
 
-/* Channel 0 of twin "t@i8" (an all_tensors engine) times its divisor. */
-static double tiny_db(struct qp_engine *e, const char *t, float div)
-{
-    static int8_t q[N];
-    static float  v[HW];
-    char          name[32];
-    snprintf(name, sizeof name, "%s@i8", t);
-    read_named(e, name, q, N);
-    for (int i = 0; i < HW; i++)
-        v[i] = (float)q[i] * scale(t) * div;
-    return sqnr(find_cal(t)->v, v, HW);
-}
-
 static void test_equalization(void)
 {
     struct qp_graph       g;
     struct qp_quant_stats st, st0;
     model_e(false);
-    front_quant(&g, &st0); /* channel_absmax NULL */
+    front_quant(&g, &st0); /* channel_range NULL */
     CU_ASSERT_EQUAL(st0.equalized, 0);
     struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g, true);
     double            db0 = sqnr(qp_engine_output(f, 0), qp_engine_output(q0, 0), N),
-           tiny0          = tiny_db(q0, "sa", 1);
+           tiny0          = twin_db(q0, "sa", scale("sa"), 0, 1, HW);
 
     qo.eq = true;
     front_quant(&g, &st);
@@ -560,7 +652,7 @@ static void test_equalization(void)
     CU_ASSERT(dsa == 1.0f / QP_QUANT_EQ_MAX_GAIN); /* 0.005 / 10: gain capped */
     struct qp_engine *q  = open_run(&g, true);
     const float      *yf = qp_engine_output(f, 0), *yq = qp_engine_output(q, 0);
-    double db = sqnr(yf, yq, N), worst = 1e9, tiny_sa = tiny_db(q, "sa", dsa);
+    double db = sqnr(yf, yq, N), worst = 1e9, tiny_sa = twin_db(q, "sa", scale("sa"), 0, dsa, HW);
     for (int c = 0; c < C; c++)
         worst = fmin(worst, sqnr(yf + c * HW, yq + c * HW, HW));
     printf("\n  output SQNR %.1f dB -> %.1f dB equalized (%d tensors; worst channel %.1f dB); "
@@ -573,6 +665,24 @@ static void test_equalization(void)
     CU_ASSERT(tiny0 < 1.0 && tiny_sa >= 15.0);
     CU_ASSERT(db >= db0 + 10.0);
     CU_ASSERT(worst >= 12.0); /* about channel 0 of sa's: conv_c mixes it into every channel */
+
+    /* with ranges: sa (SiLU: [-0.28, ~10]) takes an asymmetric grid, and
+     * the divisors fit each channel into it; the tiny channel still fills
+     * its share, and the wide channels' half step shows in the output (+7.5
+     * dB when written) */
+    qo.range = true;
+    front_quant(&g, &st);
+    ca = node_named(&g, "conv_a");
+    CU_ASSERT_FATAL(ca >= 0 && g.nodes[ca].n_in == 5 && g.nodes[ca].in[4] >= 0);
+    const struct qp_tensor *sa = &g.tensors[g.nodes[ca].out[0]];
+    float             ssa = sa->scale, da = ((const float *)g.tensors[g.nodes[ca].in[4]].data)[0];
+    int32_t           zsa = sa->zero_point;
+    struct qp_engine *qr  = open_run(&g, true);
+    double dbr = sqnr(yf, qp_engine_output(qr, 0), N), tiny_r = twin_db(qr, "sa", ssa, zsa, da, HW);
+    printf("; with ranges: sa zero point %d, output %.1f dB, channel 0 of sa %.1f dB", (int)zsa,
+           dbr, tiny_r);
+    CU_ASSERT(st.equalized >= 2 && zsa != 0 && tiny_r >= 15.0 && dbr >= db + 3.0);
+    qp_engine_free(qr);
     qp_engine_free(q0);
     qp_engine_free(q);
     qp_engine_free(f);
@@ -819,6 +929,8 @@ static CU_TestInfo tests[] = {
     {"structure: QConv+Relu, QConv, QLut, boundaries, weights", test_structure},
     {"FP32 and FP16 layers", test_precisions},
     {"INT8 output within 2 steps of float", test_numerics},
+    {"grids: symmetric or asymmetric, zero exact", test_grid},
+    {"asymmetric grids for one-sided tensors", test_asymmetric},
     {"bias deltas shift the i32 bias", test_bias_delta},
     {"equalization keeps a tiny channel", test_equalization},
     {"equalization and readers that cannot absorb it", test_equalization_readers},
