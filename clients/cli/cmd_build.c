@@ -192,12 +192,16 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.equalized,
             (int)r->stats.float_out,
             o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
-            o->mixed || o->precision == QP_PREC_INT8 ? o->calib_images : 0L);
+            o->mixed || o->precision == QP_PREC_INT8
+                ? o->calib_images - (r->measure_held_out ? r->n_measured : 0)
+                : 0L);
     if (r->n_measured)
         fprintf(f,
-                "vs FP32 on %d calibration images: output SQNR %s dB, agreement mAP %.3f "
+                "vs FP32 on %d %s images: output SQNR %s dB, agreement mAP %.3f "
                 "(AP50 %.3f, AP75 %.3f), recall@0.5 %.3f%s\n",
-                (int)r->n_measured, dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement,
+                (int)r->n_measured,
+                r->measure_held_out ? "held-out (not calibrated on)" : "calibration",
+                dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement,
                 r->m.ap50, r->m.ap75, r->m.recall50,
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
@@ -242,10 +246,10 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     fprintf(f, "\n]");
     if (r->n_measured)
         fprintf(f,
-                ",\"measured_images\":%d,\"agreement\":%.6g,\"ap50\":%.6g,\"ap75\":%.6g,"
+                ",\"measured_images\":%d,\"measured_held_out\":%s,\"agreement\":%.6g,\"ap50\":%.6g,\"ap75\":%.6g,"
                 "\"recall50\":%.6g%s%.6g",
-                (int)r->n_measured, r->m.agreement, r->m.ap50, r->m.ap75, r->m.recall50,
-                isfinite(r->m.out_sqnr_db) ? ",\"output_sqnr_db\":" : ",\"output_sqnr_inf\":",
+                (int)r->n_measured, r->measure_held_out ? "true" : "false", r->m.agreement,
+                r->m.ap50, r->m.ap75, r->m.recall50, isfinite(r->m.out_sqnr_db) ? ",\"output_sqnr_db\":" : ",\"output_sqnr_inf\":",
                 isfinite(r->m.out_sqnr_db) ? r->m.out_sqnr_db : 1.0);
     fprintf(f, "}\n");
     return fclose(f) == 0 ? QP_OK : qp_fail(err, QP_E_IO, "--report %s: write failed", path);

@@ -535,6 +535,44 @@ static void calib_progress(void *ctx, int32_t done, int32_t total)
     progress(ctx, "calibrating", done, total);
 }
 
+/* Calibrate, and open the measurement on n_measure images spread over the
+ * --calib list: held out of calibration (calibrated on the others) when
+ * there are QP_BUILD_HOLDOUT_MIN times as many, else calibrated on as well.
+ * hash covers every image: the calibrated ones, then the held-out ones. */
+static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct qp_calib *c,
+                                         struct qp_measure *m, struct qp_sha256 *hash,
+                                         bool *held_out, struct qp_err *err)
+{
+    int32_t      n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
+    const char **pick = qp_calloc((size_t)n + 1, sizeof *pick), **cal = pick + nm;
+    *held_out = nm > 0 && n >= QP_BUILD_HOLDOUT_MIN * nm;
+    if (!pick)
+        return qp_fail(err, QP_E_NOMEM, "out of memory");
+    for (int32_t i = 0, k = 0; i < n; i++) { /* image i is measured when it is the k-th pick */
+        bool measured = k < nm && i == (int32_t)((int64_t)k * n / nm);
+        if (measured)
+            pick[k++] = o->images[i];
+        if (!measured && *held_out)
+            cal[nc++] = o->images[i];
+    }
+    if (!*held_out) /* measured images are calibrated on too: the whole list */
+        cal = (const char **)o->images, nc = n;
+    enum qp_status s = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
+    if (s == QP_OK)
+        s = qp_calib_run(c, cal, nc, calib_progress, (void *)o, hash, err);
+    for (int32_t i = 0; s == QP_OK && *held_out && i < nm; i++) {
+        char hex[65];
+        if ((s = qp_sha256_file(pick[i], hex, err)) == QP_OK) {
+            qp_sha256_update(hash, hex, 64);
+            qp_sha256_update(hash, "\n", 1);
+        }
+    }
+    if (s == QP_OK && nm > 0)
+        s = qp_measure_init(m, c, o->spec, pick, nm, err);
+    qp_free(pick);
+    return s;
+}
+
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,
                             struct qp_err *err)
 {
@@ -552,21 +590,8 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     if (calibrate && o->n_images < 1)
         return qp_fail(err, QP_E_INVAL, "%s: int8 needs calibration images (--calib)", o->model);
     enum qp_status s = QP_OK;
-    if (calibrate) {
-        s = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, &c, err);
-        if (s == QP_OK)
-            s = qp_calib_run(&c, o->images, o->n_images, calib_progress, (void *)o, &hash, err);
-        /* measure on n_measure images spread over the calibration set */
-        int32_t      nm   = o->n_measure < o->n_images ? o->n_measure : o->n_images;
-        const char **pick = qp_calloc((size_t)nm + 1, sizeof *pick);
-        if (s == QP_OK && !pick)
-            s = qp_fail(err, QP_E_NOMEM, "out of memory");
-        for (int32_t i = 0; s == QP_OK && i < nm; i++)
-            pick[i] = o->images[(int64_t)i * o->n_images / nm];
-        if (s == QP_OK && nm > 0)
-            s = qp_measure_init(&m, &c, o->spec, pick, nm, err);
-        qp_free(pick);
-    }
+    if (calibrate)
+        s = calibrate_and_pick(o, &c, &m, &hash, &r->measure_held_out, err);
     if (s == QP_OK)
         s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
     if (s == QP_OK && o->mixed && m.n > 0) {

@@ -57,6 +57,23 @@ static void save_engine(const char *file, const struct qp_graph *g, const char *
 }
 
 /* Output 0 of e on the detector input made from image path. */
+/* The calibration hash of files in this order (build.h: sha256 over their
+ * sha256 lines). */
+static void calib_hash(const char *const *files, int n, char out[65])
+{
+    struct qp_sha256 h;
+    uint8_t          d[QP_SHA256_BYTES];
+    qp_sha256_init(&h);
+    for (int i = 0; i < n; i++) {
+        char hex[65];
+        CU_ASSERT_FATAL(qp_sha256_file(files[i], hex, NULL) == QP_OK);
+        qp_sha256_update(&h, hex, 64);
+        qp_sha256_update(&h, "\n", 1);
+    }
+    qp_sha256_final(&h, d);
+    qp_sha256_hex(d, out);
+}
+
 static float *run_once(struct qp_engine *e, const struct qp_model_spec *spec, const char *path)
 {
     struct qp_detector     *det;
@@ -110,7 +127,11 @@ static void test_build_roundtrip(void)
         CU_ASSERT(r.layers[i].y_scale >= 0.0f && r.layers[i].saturation < 0.05);
     }
     CU_ASSERT(f32 == 9 && r.stats.float_out == 9);
-    CU_ASSERT_EQUAL(strlen(r.calib_sha256), 64);
+    /* 2 measured of 3: too few to hold out, all 3 calibrated on, in order */
+    char want[65];
+    calib_hash(calib, 3, want);
+    CU_ASSERT(!r.measure_held_out && r.n_measured == 2);
+    CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
 
     /* save, then open both the file and the in-memory graph */
     char path[1200];
@@ -194,9 +215,9 @@ static void test_mixed_search(void)
     snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
              getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
     CU_ASSERT_FATAL(qp_model_spec_find(nanodet, manifest, &spec, &err) == QP_OK);
-    const char          *calib[2] = {frames[0], frames[2]};
+    const char          *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, calib, 2, 1, 2, NULL, NULL};
+                              QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 1, 2, NULL, NULL};
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
     if (s != QP_OK)
@@ -223,6 +244,13 @@ static void test_mixed_search(void)
                        f->sensitivity_db <= k->sensitivity_db));
         }
     CU_ASSERT(r.n_measured == 1 && r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
+    /* 1 measured of 3 (QP_BUILD_HOLDOUT_MIN): frames[0] held out, calibrated
+     * on the other two; the hash covers them, then it */
+    const char *order[3] = {frames[1], frames[2], frames[0]};
+    char        want[65];
+    calib_hash(order, 3, want);
+    CU_ASSERT(r.measure_held_out);
+    CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
 
     /* FP16 weights travel as f16 constants: the engine file and the graph
      * (folded as loading folds it) give identical outputs */
