@@ -154,6 +154,17 @@ static enum qp_status bind_constants(struct qp_graph *g, const struct qp_engine_
     return qp_graph_link(g, err);
 }
 
+/* Shape inference with constant folding at the batch opt asks for. */
+static enum qp_status infer_batch(struct qp_graph *g, const struct qp_engine_options *opt,
+                                  struct qp_pass_stats *st, struct qp_err *err)
+{
+    int64_t        batch = opt->batch > 1 ? opt->batch : 1;
+    enum qp_status s     = qp_pass_rebatch(g, batch, err);
+    if (s == QP_OK)
+        s = qp_pass_infer_fold(g, qp_cpu_eval, st, err);
+    return s == QP_OK ? qp_pass_rebatch_check(g, batch, err) : s;
+}
+
 enum qp_status qp_engine_front(const char *path, const struct qp_engine_options *opt,
                                struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
 {
@@ -161,7 +172,7 @@ enum qp_status qp_engine_front(const char *path, const struct qp_engine_options 
     if (s == QP_OK && opt->n_constants)
         s = bind_constants(g, opt, err);
     if (s == QP_OK)
-        s = qp_pass_infer_fold(g, qp_cpu_eval, st, err);
+        s = infer_batch(g, opt, st, err);
     if (s == QP_OK) /* QDQ models: their Q/DQ pairs become INT8 ops, scales kept */
         s = qp_pass_fold_qdq(g, st, err);
     if (s == QP_OK && !opt->all_tensors)
@@ -280,7 +291,7 @@ enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *
         s = qp_fail(err, QP_E_INVAL, "%s: an engine file's inputs cannot be fixed at open "
                     "(--const): fix them when building it", path);
     if (s == QP_OK)
-        s = qp_pass_infer_fold(&e->g, qp_cpu_eval, &e->passes, err);
+        s = infer_batch(&e->g, &e->opt, &e->passes, err);
     return finish(e, s, out, err);
 }
 
@@ -295,7 +306,8 @@ enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_o
     }
     e->g = *g; /* moved: the arena and arrays now belong to e */
     qp_graph_init(g, e->g.source);
-    return finish(e, QP_OK, out, err);
+    return finish(e, e->opt.batch > 1 ? infer_batch(&e->g, &e->opt, &e->passes, err) : QP_OK, out,
+                  err);
 }
 
 const struct qp_graph *qp_engine_graph(const struct qp_engine *e)

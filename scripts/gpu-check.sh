@@ -22,7 +22,8 @@
 #   4. ctest -L gpu (a skipped gpu test fails the check where a GPU exists);
 #   5. bench: two INT8 engines built with the new CLI (calibrated on the
 #      mirror's frames), then bench_engine on YOLOX-Nano and NanoDet-m, FP32
-#      and INT8, CPU (all cores, few runs) and CUDA (device present only);
+#      and INT8, CPU (batch 1, all cores, few runs) and CUDA (batch 1 and 6,
+#      six cameras; device present only);
 #      skipped when less than BENCH_MIN_S of the budget is left;
 #   6. compute-sanitizer memcheck and racecheck over each gpu test (device
 #      present only), findings fail the check;
@@ -384,7 +385,7 @@ bench_phase() {
             if [ $prec = fp32 ]; then file=$R_MIRROR/models/$m.onnx; else file=$bw/${short}_int8.qpe; fi
             for be in cuda cpu; do
                 if [ $be = cuda ]; then
-                    cmd=("$BUILD/bench/bench_engine" "$file" --runs 200 --warmup 20 --backend cuda)
+                    cmd=("$BUILD/bench/bench_engine" "$file" --batch 1,6 --runs 200 --warmup 20 --backend cuda)
                 else
                     cmd=("$BUILD/bench/bench_engine" "$file" --runs 30 --warmup 3 --threads "$JOBS" --backend cpu)
                 fi
@@ -453,6 +454,10 @@ for m, prec, be, st, why, secs, path, cmd in tsv("bench-rows.tsv"):
             r.update(runs=j["runs"], warmup=j["warmup"], threads=j["threads"],
                      **{k: j["ms"][k] for k in ("median", "p90", "p99", "mean", "min", "max")},
                      arena_bytes=j.get("arena_bytes"))
+            # every batch size (the CUDA rows: 1 and 6, six cameras)
+            r["batches"] = [{"batch": b["batch"], "images_per_s": b["images_per_s"],
+                             **{k: b["ms"][k] for k in ("median", "p90", "p99")}}
+                            for b in j.get("batches", [])]
             if j.get("backend") != be:
                 r["status"], why = "failed", f'bench_engine ran on {j.get("backend")!r}, not {be!r}'
         except (OSError, ValueError, KeyError, TypeError) as ex:

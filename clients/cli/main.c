@@ -34,6 +34,9 @@ static const struct {
      "        [--min-score S] [--iou I] [--agnostic] [--max-images N] [--json OUT.json]\n"
      "        [--backend cpu|cuda|auto] [--threads N] [--manifest FILE] [--spec FILE]\n"
      "        [--names FILE] [spec flags as run: --size ... --classes N]"},
+    {"bench-engine", qp_cli_bench_engine,
+     "bench-engine MODEL [--batch 1,2,4,6,8] [--backend cpu|cuda|auto] [--json FILE] [--runs N]\n"
+     "        [--warmup N] [--threads N] [--layers [--top N]]"},
 };
 
 static void usage(FILE *f)

@@ -274,8 +274,9 @@ union qp_attr {
 /*
  * Quantized tensors. An i8 activation tensor with scale > 0 holds
  * real = (q - zero_point) * scale (per tensor). Tensors quantized by qpercept
- * are symmetric (zero_point 0, DESIGN §4); imported QOperator / QDQ models
- * keep their zero points. Weights of a QConv are i8 constants with
+ * are symmetric (zero_point 0, DESIGN §4) unless their calibrated range is
+ * one-sided (quant/quantize.h, qp_quant_grid); imported QOperator / QDQ
+ * models keep their zero points. Weights of a QConv are i8 constants with
  * scale 0: their per-output-channel scales are the node's w_scale input,
  * their zero point is 0, and the bias is i32 in units of
  * x.scale * w_scale[c]. Data-movement ops (Reshape, Transpose, Concat,

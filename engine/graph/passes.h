@@ -40,6 +40,16 @@ enum qp_status qp_pass_fuse_silu(struct qp_graph *g, struct qp_pass_stats *st, s
 enum qp_status qp_pass_fuse_act(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 
+/* Batch n for a graph exported at batch 1 (before inference: rebatch.c):
+ * every activation input's leading dim becomes n, Reshapes whose constant
+ * shape starts with 1 copy the input's leading dim instead, and Resizes
+ * whose constant sizes start with 1 start with n. After
+ * inference, qp_pass_rebatch_check says whether every output carries the
+ * batch (names the one that does not). batch 1 changes nothing. */
+enum qp_status qp_pass_rebatch(struct qp_graph *g, int64_t batch, struct qp_err *err);
+enum qp_status qp_pass_rebatch_check(const struct qp_graph *g, int64_t batch,
+                                     struct qp_err *err);
+
 /* The activation unary node n computes (Relu, LeakyRelu, Sigmoid, SiLU,
  * HardSigmoid, HardSwish, Tanh, Clip with constant bounds) for a fused
  * epilogue or an INT8 table, or false when it is none of those. */

@@ -61,9 +61,14 @@ struct qp_engine_options {
     bool                 profile;     /* time every node of every run (qp_engine_node_profile) */
     const struct qp_const_input *constants; /* inputs fixed at open (borrowed) */
     int32_t                      n_constants;
+    /* images per run (<= 1: the model's own). A model exported at batch 1
+     * runs at batch n: every input and output gets leading dim n (image k at
+     * offset k of each); a model that fixes its batch elsewhere is refused
+     * at open, naming the output that does not carry it. */
+    int32_t batch;
 };
 
-#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0}
+#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0, 0}
 
 struct qp_tensor_info {
     const char   *name; /* borrowed; valid while the engine lives */

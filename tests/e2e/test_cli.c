@@ -4,12 +4,14 @@
  * detections as text and JSON, raw tensors in and out as .npy (with and
  * without --all-tensors), inspect of an ONNX model and of an engine file
  * (built here with `qpercept build`, two calibration images at most), a
- * model described by flags alone, and the errors a user meets (truncated
- * model, damaged engine file, no CUDA backend, no spec, bad option), each
- * checked for exit status and the words of its message.
+ * model described by flags alone, bench-engine at two batch sizes, and the
+ * errors a user meets (truncated model, damaged engine file, no CUDA
+ * backend, no spec, bad option), each checked for exit status and the
+ * words of its message.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -356,6 +358,45 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s'", yolox), 2);
 }
 
+/* bench-engine at batch 1 and 2: one line per batch, JSON with both (the
+ * first at the top level, as the benchmark scripts read it); bad sizes are
+ * usage errors. */
+static void test_bench_engine(void)
+{
+    static char out[1 << 16];
+    char        json[1200];
+    if (!have_data())
+        QP_TEST_SKIP("QP_CLI or YOLOX-Nano missing");
+    QP_TEST_RAN();
+    snprintf(json, sizeof json, "%s/bench.json", tmpdir);
+    CU_ASSERT_EQUAL(cli(out, sizeof out,
+                        "bench-engine '%s' --batch 1,2 --runs 2 --warmup 0 --threads 2 --json '%s'",
+                        yolox, json),
+                    0);
+    CU_ASSERT(strstr(out, "batch 1, 2 runs") && strstr(out, "batch 2, 2 runs") &&
+              strstr(out, "images/s"));
+    struct qp_json_doc *doc = NULL;
+    CU_ASSERT_FATAL(qp_json_read_file(json, &doc, NULL) == QP_OK);
+    const struct qp_json *r = qp_json_root(doc), *v;
+    if ((v = get_type(r, "batch", QP_JSON_NUMBER)))
+        CU_ASSERT_EQUAL(v->v.num, 1.0);
+    if ((v = get_type(r, "samples_ms", QP_JSON_ARRAY)))
+        CU_ASSERT_EQUAL(v->n, 2);
+    if ((v = get_type(r, "batches", QP_JSON_ARRAY)) && v->n == 2) {
+        const struct qp_json *b2 = &v->v.items[1], *ms = qp_json_get(b2, "ms"), *ips;
+        const struct qp_json *med = ms ? qp_json_get(ms, "median") : NULL;
+        CU_ASSERT(qp_json_get(b2, "batch") && qp_json_get(b2, "batch")->v.num == 2.0);
+        CU_ASSERT((ips = qp_json_get(b2, "images_per_s")) && med && med->v.num > 0 &&
+                  fabs(ips->v.num - 2000.0 / med->v.num) <= 0.01 * ips->v.num);
+    } else {
+        CU_FAIL("bench-engine --json: batches is not an array of 2");
+    }
+    qp_json_free(doc);
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "bench-engine '%s' --batch 0", yolox), 2);
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "bench-engine '%s' --batch 1,,x", yolox), 2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--batch"));
+}
+
 static CU_TestInfo tests[] = {
     {"run: image detections, text and JSON", test_run_image_text_and_json},
     {"run: .npy tensors in and out, --all-tensors", test_run_tensors_npy},
@@ -364,6 +405,7 @@ static CU_TestInfo tests[] = {
     {"inspect: damaged engine file", test_inspect_damaged_engine},
     {"run: model described by flags alone", test_spec_from_flags},
     {"errors: truncated model, no cuda, usage", test_errors},
+    {"bench-engine: batch sizes, text and JSON", test_bench_engine},
     CU_TEST_INFO_NULL,
 };
 

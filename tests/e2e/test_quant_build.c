@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend.h" /* qp_cpu_eval */
+#include "batch_check.h"
 #include "core/alloc.h"
 #include "graph/passes.h"
 #include "engine_int.h"
@@ -152,6 +153,7 @@ static void test_build_roundtrip(void)
     float *a = run_once(mem, &spec, frames[3]), *b = run_once(file, &spec, frames[3]);
     float *f = run_once(ref, &spec, frames[3]);
     CU_ASSERT(memcmp(a, b, count * sizeof *a) == 0);
+    batch_check(path, 3); /* an INT8 engine file at batch 3 */
 
     /* run-time saturation counters: one run so far; every counted tensor
      * produced numel elements, a few of them saturated at most */

@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "batch_check.h"
 #include "core/npy.h"
 #include "ort_ref.h"
 #include "qp_test.h"
@@ -224,6 +225,23 @@ static void test_yolox_outputs(void)
 static void test_nanodet_outputs(void)
 {
     outputs_for_model(&models[1]);
+}
+
+/* Both models at batch 2 and 6 (six cameras): image k of a batch is image k alone. */
+static void test_batch(void)
+{
+    char model[1024];
+    int  done = 0;
+    for (size_t i = 0; i < sizeof models / sizeof *models; i++) {
+        if (!model_path(&models[i], model, sizeof model))
+            continue;
+        batch_check(model, 2);
+        batch_check(model, 6);
+        done++;
+    }
+    if (!done)
+        QP_TEST_SKIP("no model in the mirror directory %s/models", qp_test_mirror());
+    QP_TEST_RAN();
 }
 
 /* ===== Part 2: detections against the stored reference ===== */
@@ -429,6 +447,7 @@ static void test_nanodet_detections(void)
 static CU_TestInfo output_tests[] = {
     {"yolox-nano outputs vs onnxruntime", test_yolox_outputs},
     {"nanodet-m outputs vs onnxruntime", test_nanodet_outputs},
+    {"batch 2 and 6: each image as alone", test_batch},
     CU_TEST_INFO_NULL,
 };
 

@@ -22,7 +22,9 @@
  *    Runtime);
  *  - with profiling on, a time for every node (every convolution's > 0);
  *  - a model with a node the device has no kernel for (Softmax): cuda
- *    refuses naming the node, auto runs it on the CPU.
+ *    refuses naming the node, auto runs it on the CPU;
+ *  - YOLOX-Nano INT8 at batch 3: the CPU's bytes at batch 3, eager and
+ *    replayed.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -93,13 +95,20 @@ static void build_int8(const char *model, const struct qp_model_spec *spec, cons
     qp_build_result_fini(&r);
 }
 
-static enum qp_status open_on(const char *path, enum qp_backend_kind kind, struct qp_engine **e,
-                              struct qp_err *err)
+static enum qp_status open_batch(const char *path, enum qp_backend_kind kind, int32_t batch,
+                                 struct qp_engine **e, struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     opt.backend                  = kind;
     opt.n_threads                = 4;
+    opt.batch                    = batch;
     return qp_engine_open(path, &opt, e, err);
+}
+
+static enum qp_status open_on(const char *path, enum qp_backend_kind kind, struct qp_engine **e,
+                              struct qp_err *err)
+{
+    return open_batch(path, kind, 0, e, err);
 }
 
 /* Every output of e for frame path, concatenated (bytes). */
@@ -339,11 +348,62 @@ static void test_unsupported_falls_back(void)
     QP_TEST_RAN();
 }
 
+/* YOLOX-Nano INT8 at batch 3 (three cameras) on the device: every output
+ * byte the CPU's at batch 3, which is the CPU's image by image
+ * (tests/unit/test_rebatch.c); pseudo-random image-like inputs. */
+static void test_batch(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_model_spec spec;
+    char                 path[1200];
+    struct qp_err        err = {{0}};
+    struct qp_engine    *cpu, *dev;
+    spec_of(yolox, &spec);
+    build_int8(yolox, &spec, "test_cuda_engine_batch.qpe", path, sizeof path);
+    CU_ASSERT_FATAL(open_batch(path, QP_BACKEND_CPU, 3, &cpu, &err) == QP_OK);
+    enum qp_status s = open_batch(path, QP_BACKEND_CUDA, 3, &dev, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    struct qp_tensor_info in;
+    qp_engine_input_info(dev, 0, &in);
+    CU_ASSERT_FATAL(in.dims[0] == 3 && in.dtype == QP_DTYPE_F32);
+    size_t   n = (size_t)(in.dims[0] * in.dims[1] * in.dims[2] * in.dims[3]);
+    float   *x = malloc(n * sizeof *x);
+    uint32_t r = 2463534242u;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    for (size_t i = 0; i < n; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        x[i] = (float)(r >> 8) / 16777216.0f * 255.0f;
+    }
+    for (int k = 0; k < 2; k++) { /* the device twice: eager, then the captured graph */
+        CU_ASSERT_FATAL(qp_engine_set_input(cpu, 0, x, n * sizeof *x, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_set_input(dev, 0, x, n * sizeof *x, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_run(cpu, NULL) == QP_OK && qp_engine_run(dev, NULL) == QP_OK);
+        for (int32_t o = 0; o < qp_engine_n_outputs(cpu); o++) {
+            struct qp_tensor_info y;
+            qp_engine_output_info(cpu, o, &y);
+            size_t bytes = qp_dtype_size(y.dtype);
+            for (int32_t d = 0; d < y.rank; d++)
+                bytes *= (size_t)y.dims[d];
+            CU_ASSERT(y.dims[0] == 3);
+            CU_ASSERT(memcmp(qp_engine_output(cpu, o), qp_engine_output(dev, o), bytes) == 0);
+        }
+    }
+    free(x);
+    qp_engine_free(cpu);
+    qp_engine_free(dev);
+    qp_model_spec_fini(&spec);
+    QP_TEST_RAN();
+}
+
 static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
     {"NanoDet-m INT8", test_nanodet_int8},
     {"YOLOX-Nano and NanoDet-m FP32 within rounding", test_fp32},
     {"per-node times with profiling", test_node_times},
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
+    {"YOLOX-Nano INT8 at batch 3: the CPU's bytes", test_batch},
     CU_TEST_INFO_NULL,
 };
