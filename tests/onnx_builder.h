@@ -8,7 +8,9 @@
  * one model at a time per test binary; mb_pack() returns malloc'd bytes the
  * caller frees. Static functions: include it in one test file each.
  */
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -232,3 +234,17 @@ static inline uint8_t *mb_pack(size_t *n)
     return buf;
 }
 
+/* Pack the model into $QP_BINARY_DIR/name (the current directory without
+ * it); its path into path[n]. false when the file cannot be written. */
+static inline bool mb_save(const char *name, char *path, size_t n)
+{
+    const char *dir = getenv("QP_BINARY_DIR");
+    snprintf(path, n, "%s/%s", dir && *dir ? dir : ".", name);
+    size_t   len;
+    uint8_t *buf = mb_pack(&len);
+    FILE    *f   = fopen(path, "wb");
+    bool     ok  = f && fwrite(buf, 1, len, f) == len;
+    ok           = (f && fclose(f) == 0) && ok;
+    free(buf);
+    return ok;
+}

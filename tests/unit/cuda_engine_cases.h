@@ -327,17 +327,11 @@ static void test_unsupported_falls_back(void)
 {
     static const int64_t dims[2] = {1, 10};
     char                 path[1200];
-    size_t               n;
     mb_begin(13);
     attr_i(mb_node("Softmax", "the_softmax", "x", "y"), "axis", 1);
     mb_input("x", 2, dims);
     mb_output("y");
-    uint8_t *bytes = mb_pack(&n);
-    snprintf(path, sizeof path, "%s/test_cuda_softmax.onnx",
-             getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".");
-    FILE *f = fopen(path, "wb");
-    CU_ASSERT_FATAL(f && fwrite(bytes, 1, n, f) == n && fclose(f) == 0);
-    free(bytes);
+    CU_ASSERT_FATAL(mb_save("test_cuda_softmax.onnx", path, sizeof path));
     struct qp_engine *e;
     struct qp_err     err = {{0}};
     CU_ASSERT_EQUAL(open_on(path, QP_BACKEND_CUDA, &e, &err), QP_E_UNSUPPORTED);

@@ -21,15 +21,7 @@ static char path[1024];
 
 static void save_model(const char *name)
 {
-    const char *dir = getenv("QP_BINARY_DIR");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : ".", name);
-    size_t   n;
-    uint8_t *buf = mb_pack(&n);
-    FILE    *f   = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(buf, 1, n, f) == n);
-    fclose(f);
-    free(buf);
+    CU_ASSERT_FATAL(mb_save(name, path, sizeof path));
 }
 
 static struct qp_engine *open_engine(bool all_tensors)

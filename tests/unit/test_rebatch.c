@@ -22,15 +22,7 @@ static float wc[MO * C * 9], bc[MO];
 
 static void save_model(const char *name)
 {
-    const char *dir = getenv("QP_BINARY_DIR");
-    snprintf(path, sizeof path, "%s/%s", dir && *dir ? dir : ".", name);
-    size_t   n;
-    uint8_t *buf = mb_pack(&n);
-    FILE    *f   = fopen(path, "wb");
-    CU_ASSERT_FATAL(f != NULL);
-    CU_ASSERT_FATAL(fwrite(buf, 1, n, f) == n);
-    fclose(f);
-    free(buf);
+    CU_ASSERT_FATAL(mb_save(name, path, sizeof path));
 }
 
 static enum qp_status open_st(int32_t batch, struct qp_engine **e, struct qp_err *err)
