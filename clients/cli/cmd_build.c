@@ -192,9 +192,7 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.equalized,
             (int)r->stats.float_out,
             o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
-            o->mixed || o->precision == QP_PREC_INT8
-                ? o->calib_images - (r->measure_held_out ? r->n_measured : 0)
-                : 0L);
+            (long)r->n_calibrated);
     if (r->n_measured)
         fprintf(f,
                 "vs FP32 on %d %s images: output SQNR %s dB, agreement mAP %.3f "

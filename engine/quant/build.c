@@ -541,8 +541,9 @@ static void calib_progress(void *ctx, int32_t done, int32_t total)
  * hash covers every image: the calibrated ones, then the held-out ones. */
 static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct qp_calib *c,
                                          struct qp_measure *m, struct qp_sha256 *hash,
-                                         bool *held_out, struct qp_err *err)
+                                         struct qp_build_result *r, struct qp_err *err)
 {
+    bool        *held_out = &r->measure_held_out;
     int32_t      n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
     const char **pick = qp_calloc((size_t)n + 1, sizeof *pick), **cal = pick + nm;
     *held_out = nm > 0 && n >= QP_BUILD_HOLDOUT_MIN * nm;
@@ -557,6 +558,7 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
     }
     if (!*held_out) /* measured images are calibrated on too: the whole list */
         cal = (const char **)o->images, nc = n;
+    r->n_calibrated  = nc;
     enum qp_status s = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
     if (s == QP_OK)
         s = qp_calib_run(c, cal, nc, calib_progress, (void *)o, hash, err);
@@ -591,7 +593,7 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
         return qp_fail(err, QP_E_INVAL, "%s: int8 needs calibration images (--calib)", o->model);
     enum qp_status s = QP_OK;
     if (calibrate)
-        s = calibrate_and_pick(o, &c, &m, &hash, &r->measure_held_out, err);
+        s = calibrate_and_pick(o, &c, &m, &hash, r, err);
     if (s == QP_OK)
         s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
     if (s == QP_OK && o->mixed && m.n > 0) {

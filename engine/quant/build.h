@@ -81,6 +81,7 @@ struct qp_build_result {
     struct qp_measure_result m;          /* final engine vs float; valid when n_measured */
     int32_t                  n_measured; /* images measured (0: no measurement) */
     bool                     measure_held_out; /* the measured images were not calibrated on */
+    int32_t                  n_calibrated;     /* images calibrated on */
     bool                     target_met; /* mixed: min_agreement reached */
     /* bias correction (when asked and measured): agreement without and with
      * it; it is kept only when it helps */

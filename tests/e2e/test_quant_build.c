@@ -131,7 +131,7 @@ static void test_build_roundtrip(void)
     /* 2 measured of 3: too few to hold out, all 3 calibrated on, in order */
     char want[65];
     calib_hash(calib, 3, want);
-    CU_ASSERT(!r.measure_held_out && r.n_measured == 2);
+    CU_ASSERT(!r.measure_held_out && r.n_measured == 2 && r.n_calibrated == 3);
     CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
 
     /* save, then open both the file and the in-memory graph */
@@ -251,7 +251,7 @@ static void test_mixed_search(void)
     const char *order[3] = {frames[1], frames[2], frames[0]};
     char        want[65];
     calib_hash(order, 3, want);
-    CU_ASSERT(r.measure_held_out);
+    CU_ASSERT(r.measure_held_out && r.n_calibrated == 2);
     CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
 
     /* FP16 weights travel as f16 constants: the engine file and the graph
