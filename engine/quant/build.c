@@ -543,9 +543,10 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
                                          struct qp_measure *m, struct qp_sha256 *hash,
                                          struct qp_build_result *r, struct qp_err *err)
 {
-    bool        *held_out = &r->measure_held_out;
-    int32_t      n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
-    const char **pick = qp_calloc((size_t)n + 1, sizeof *pick), **cal = pick + nm;
+    bool   *held_out = &r->measure_held_out;
+    int32_t n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
+    nm                = nm > 0 ? nm : 0;
+    const char **pick = qp_calloc((size_t)n + 1, sizeof *pick), **rest = pick + nm;
     *held_out = nm > 0 && n >= QP_BUILD_HOLDOUT_MIN * nm;
     if (!pick)
         return qp_fail(err, QP_E_NOMEM, "out of memory");
@@ -553,13 +554,14 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
         bool measured = k < nm && i == (int32_t)((int64_t)k * n / nm);
         if (measured)
             pick[k++] = o->images[i];
-        if (!measured && *held_out)
-            cal[nc++] = o->images[i];
+        else
+            rest[nc++] = o->images[i];
     }
-    if (!*held_out) /* measured images are calibrated on too: the whole list */
-        cal = (const char **)o->images, nc = n;
-    r->n_calibrated  = nc;
-    enum qp_status s = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
+    /* held out: calibrate on the rest; else on the whole list */
+    const char *const *cal = *held_out ? rest : o->images;
+    nc                     = *held_out ? nc : n;
+    r->n_calibrated        = nc;
+    enum qp_status s       = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
     if (s == QP_OK)
         s = qp_calib_run(c, cal, nc, calib_progress, (void *)o, hash, err);
     for (int32_t i = 0; s == QP_OK && *held_out && i < nm; i++) {
