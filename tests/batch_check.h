@@ -4,7 +4,8 @@
  * batch_check.h - for the e2e suites: a model or engine file opened at batch
  * n gives, for image k of the batch, bit for bit what it gives for that
  * image alone (qp_engine_options.batch). Inputs are pseudo-random values in
- * [0, 255): the comparison needs different images, not real ones.
+ * [0, 255): the comparison needs different images, not real ones. Also the
+ * tensor-size and image-like-input helpers the CUDA cases share.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include "qp_test.h"
 #include "qpercept/engine.h"
 
-static struct qp_engine *batch_check_open(const char *path, int32_t batch)
+static inline struct qp_engine *batch_check_open(const char *path, int32_t batch)
 {
     struct qp_engine_options o = QP_ENGINE_OPTIONS_DEFAULT;
     struct qp_engine        *e = NULL;
@@ -26,16 +27,26 @@ static struct qp_engine *batch_check_open(const char *path, int32_t batch)
     return e;
 }
 
-static size_t batch_check_bytes(const struct qp_tensor_info *t) /* one image's */
+/* Bytes of tensor t from dim `from` on (0: all of it; 1: one image's). */
+static inline size_t info_bytes(const struct qp_tensor_info *t, int32_t from)
 {
     size_t n = qp_dtype_size(t->dtype);
-    for (int32_t d = 1; d < t->rank; d++)
+    for (int32_t d = from; d < t->rank; d++)
         n *= (size_t)t->dims[d];
     return n;
 }
 
+/* n image-like values in [0, 255) from a xorshift32 seeded with seed. */
+static inline void image_like(float *x, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13, seed ^= seed >> 17, seed ^= seed << 5;
+        x[i] = (float)(seed >> 8) / 16777216.0f * 255.0f;
+    }
+}
+
 /* Every output of path at batch n, image by image, against batch 1. */
-static void batch_check(const char *path, int32_t n)
+static inline void batch_check(const char *path, int32_t n)
 {
     struct qp_engine *eb = batch_check_open(path, n), *e1 = batch_check_open(path, 1);
     CU_ASSERT_PTR_NOT_NULL_FATAL(eb);
@@ -44,14 +55,10 @@ static void batch_check(const char *path, int32_t n)
     struct qp_tensor_info in;
     qp_engine_input_info(eb, 0, &in);
     CU_ASSERT_FATAL(in.dims[0] == n && in.dtype == QP_DTYPE_F32);
-    size_t   per = batch_check_bytes(&in) / sizeof(float);
-    float   *x   = malloc((size_t)n * per * sizeof *x);
-    uint32_t r   = 88172645u;
+    size_t per = info_bytes(&in, 1) / sizeof(float);
+    float *x   = malloc((size_t)n * per * sizeof *x);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
-    for (size_t i = 0; i < (size_t)n * per; i++) {
-        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
-        x[i] = (float)(r >> 8) / 16777216.0f * 255.0f;
-    }
+    image_like(x, (size_t)n * per, 88172645u);
     CU_ASSERT_EQUAL_FATAL(qp_engine_set_input(eb, 0, x, (size_t)n * per * sizeof *x, NULL), QP_OK);
     CU_ASSERT_EQUAL_FATAL(qp_engine_run(eb, NULL), QP_OK);
     int bad = 0;
@@ -62,7 +69,7 @@ static void batch_check(const char *path, int32_t n)
         for (int32_t o = 0; o < qp_engine_n_outputs(eb); o++) {
             struct qp_tensor_info y;
             qp_engine_output_info(eb, o, &y);
-            size_t bytes = batch_check_bytes(&y);
+            size_t bytes = info_bytes(&y, 1);
             CU_ASSERT(y.dims[0] == n);
             bad += memcmp((const char *)qp_engine_output(eb, o) + (size_t)k * bytes,
                           qp_engine_output(e1, o), bytes) != 0;

@@ -564,13 +564,8 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
     enum qp_status s       = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
     if (s == QP_OK)
         s = qp_calib_run(c, cal, nc, calib_progress, (void *)o, hash, err);
-    for (int32_t i = 0; s == QP_OK && *held_out && i < nm; i++) {
-        char hex[65];
-        if ((s = qp_sha256_file(pick[i], hex, err)) == QP_OK) {
-            qp_sha256_update(hash, hex, 64);
-            qp_sha256_update(hash, "\n", 1);
-        }
-    }
+    for (int32_t i = 0; s == QP_OK && *held_out && i < nm; i++)
+        s = qp_calib_hash_file(hash, pick[i], err);
     if (s == QP_OK && nm > 0)
         s = qp_measure_init(m, c, o->spec, pick, nm, err);
     qp_free(pick);

@@ -76,6 +76,17 @@ enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec
     return c->buf ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
 }
 
+enum qp_status qp_calib_hash_file(struct qp_sha256 *hash, const char *path, struct qp_err *err)
+{
+    char           hex[65];
+    enum qp_status s = hash ? qp_sha256_file(path, hex, err) : QP_OK;
+    if (hash && s == QP_OK) {
+        qp_sha256_update(hash, hex, 64);
+        qp_sha256_update(hash, "\n", 1);
+    }
+    return s;
+}
+
 enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32_t n_images,
                             void (*progress)(void *ctx, int32_t done, int32_t total), void *ctx,
                             struct qp_sha256 *hash, struct qp_err *err)
@@ -85,15 +96,10 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
     enum qp_status          s = QP_OK;
     for (int32_t i = 0; i < n_images && s == QP_OK; i++) {
         struct qp_image img;
-        char            hex[65];
         int32_t         nd;
-        if ((s = qp_sha256_file(images[i], hex, err)) != QP_OK ||
+        if ((s = qp_calib_hash_file(hash, images[i], err)) != QP_OK ||
             (s = qp_image_load(images[i], &img, err)) != QP_OK)
             break;
-        if (hash) {
-            qp_sha256_update(hash, hex, 64);
-            qp_sha256_update(hash, "\n", 1);
-        }
         s = qp_detector_run(c->det, &img, &p, dets, 16, &nd, err);
         qp_image_free(&img);
         for (int32_t k = 0; k < c->n && s == QP_OK; k++) {

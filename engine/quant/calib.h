@@ -35,6 +35,8 @@ struct qp_calib {
 enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec, int n_threads,
                              const struct qp_observer_params *obs, struct qp_calib *c,
                              struct qp_err *err);
+/* Add the sha256 line of file path ("<64 hex>\n") to hash (NULL: nothing). */
+enum qp_status qp_calib_hash_file(struct qp_sha256 *hash, const char *path, struct qp_err *err);
 /* Observe every image; hash gets each image's sha256 line (may be NULL). */
 enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32_t n_images,
                             void (*progress)(void *ctx, int32_t done, int32_t total), void *ctx,

@@ -458,7 +458,7 @@ static double eq_fit(const float *mn, const float *mx, const float *rw, bool dw,
 }
 
 /* Channel divisors for y (quantize.h), or -1 when equalizing does nothing,
- * and y's grid (*sy, *zy; *sy holds its calibrated scale on entry). The
+ * and y's grid (*sy, *zy; a scale of 0 when y was not calibrated). The
  * grid's lower end is the cheapest (eq_fit) of the calibrated one and
  * -hi / 2^k below it: a SiLU output's narrow channels live in [-0.28, 0],
  * so the asymmetric grid that halves the step of the wide ones may leave
@@ -469,9 +469,11 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *z
     struct qp_graph *g = q->g;
     const float     *mn, *mx;
     float            lo, hi;
-    *out = -1;
-    grid_of(q, y, sy, zy);
-    if (!q->o->channel_range || g->tensors[y].rank != 4 || !range_of(q, y, &lo, &hi))
+    *out = -1, *sy = 0.0f, *zy = 0;
+    if (!range_of(q, y, &lo, &hi)) /* not calibrated: no grid */
+        return QP_OK;
+    qp_quant_grid(lo, hi, sy, zy); /* y's own, unless equalizing picks another */
+    if (!q->o->channel_range || g->tensors[y].rank != 4)
         return QP_OK;
     int64_t c  = g->tensors[y].dims[1];
     float  *rw = qp_calloc((size_t)(3 * c) + 1, sizeof *rw), *s = rw + c, *best = s + c, *div;
@@ -670,27 +672,28 @@ static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t zp, i
 /* Data movement on INT8 inputs runs on INT8: a copy of the node on the twins. */
 static enum qp_status move_int8(struct qctx *q, int32_t mi)
 {
-    struct qp_graph *g    = q->g;
-    bool             cat  = g->nodes[mi].op == QP_OP_CONCAT;
-    int32_t          n_in = g->nodes[mi].n_in, n_out = g->nodes[mi].n_out;
-    float            smax = 0.0f, smin = INFINITY, lo = 0.0f, hi = 0.0f;
-    bool             sym = true, same = true;
+    struct qp_graph        *g    = q->g;
+    bool                    cat  = g->nodes[mi].op == QP_OP_CONCAT;
+    int32_t                 n_in = g->nodes[mi].n_in, n_out = g->nodes[mi].n_out;
+    float                   smax = 0.0f, smin = INFINITY, lo = 0.0f, hi = 0.0f;
+    bool                    sym = true, same = true;
+    const struct qp_tensor *v0 = NULL; /* the first input's twin */
     for (int32_t k = 0; k < (cat ? n_in : 1); k++) {
         int32_t t = g->nodes[mi].in[k];
         if (t < 0 || t >= q->n0 || q->twin[t] < 0 || q->eq[t] >= 0)
             return QP_OK;
-        const struct qp_tensor *v  = &g->tensors[q->twin[t]];
-        smax                       = fmaxf(smax, v->scale);
-        smin                       = fminf(smin, v->scale);
-        const struct qp_tensor *v0 = &g->tensors[q->twin[g->nodes[mi].in[0]]];
-        sym                        = sym && v->zero_point == 0;
+        const struct qp_tensor *v = &g->tensors[q->twin[t]];
+        v0                        = k ? v0 : v;
+        smax                      = fmaxf(smax, v->scale);
+        smin                      = fminf(smin, v->scale);
+        sym                       = sym && v->zero_point == 0;
         same = same && v->scale == v0->scale && v->zero_point == v0->zero_point;
         lo   = fminf(lo, v->scale * (float)(-QP_Q_MAX - v->zero_point)); /* qp_quant_grid */
         hi   = fmaxf(hi, v->scale * (float)(QP_Q_MAX - v->zero_point));
     }
     /* one grid for all: the inputs' own when they share one, the widest
      * scale when all are symmetric, else the grid of their ranges' union */
-    int32_t zp = g->tensors[q->twin[g->nodes[mi].in[0]]].zero_point;
+    int32_t zp = v0->zero_point;
     if (!same && sym)
         zp = 0;
     else if (!same)
