@@ -3,20 +3,25 @@
 """quant_vs_ort.py - qpercept's quantized engines against ONNX Runtime's static quantization: agreement with FP32 and CPU speed, same frames, same run.
 
   .venv/bin/python bench/quant_vs_ort.py [--build-dir build] [--models NAME,...]
-        [--variants int8,...] [--calib-every 4] [--eval-every 1] [--threads 1,2]
+        [--variants int8,...] [--split drives|one_drive] [--calib-every 4]
+        [--eval-every 1] [--threads 1,2]
         [--runs 24] [--rounds 4] [--warmup 3] [--no-speed] [--out FILE]
   .venv/bin/python bench/quant_vs_ort.py --table RESULT.json   (markdown tables of a result)
 
 For YOLOX-Nano and NanoDet-m (416, COCO; the mirror's models/, env QP_MIRROR,
 default ../shared):
 
-Frames. Calibration: every --calib-every-th frame (0, 4, 8, ...) of the
-mirror's drives/udacity_solidWhiteRight (56 of its 221). Evaluation: every
-other frame, none used for calibration, in two groups reported apart and
-together: "same_drive" (the other 165 solidWhiteRight frames: same road,
-same light, a few frames from a calibration frame) and "other_scenes"
-(drives/udacity_test_video 38, drives/nuscenes_mini 40, and the single
-frames of images/ and driving/kitti, driving/nuscenes: 10). --eval-every K
+Frames (--split). "drives" (default): calibration is every
+--calib-every-th frame (0, 4, 8, ...) of each drive of the mirror's drives/
+(udacity_solidWhiteRight 56 of 221, udacity_test_video 10 of 38,
+nuscenes_mini 10 of 40): a user calibrates on frames of the roads the car
+will see. Evaluation, none used for calibration, in two groups reported
+apart and together: "seen_drives" (the drives' other 223 frames) and
+"unseen_scenes" (the single frames of images/, driving/kitti and
+driving/nuscenes: 10, scenes no calibration frame came from). "one_drive":
+calibration from solidWhiteRight alone (56), evaluation "same_drive" (its
+other 165) and "other_scenes" (the other drives and the single frames: 88):
+what a calibration that missed the deployment's scenes costs. --eval-every K
 keeps every K-th frame of each group (quick runs).
 
 Same inputs for everyone. bench/prep_inputs (built with the project) writes
@@ -141,19 +146,29 @@ def images_in(d):
                   if f.lower().endswith((".jpg", ".jpeg", ".png")))
 
 
-def split_frames(calib_every, eval_every):
+DRIVES = ("udacity_solidWhiteRight", "udacity_test_video", "nuscenes_mini")
+SINGLE = (("images",), ("driving", "kitti"), ("driving", "nuscenes"))
+
+
+def split_frames(calib_every, eval_every, split):
+    """(calibration frames, {group: evaluation frames}), no frame in both.
+    "drives": every calib_every-th frame of each drive calibrates; groups
+    "seen_drives" (the drives' other frames) and "unseen_scenes" (the single
+    frames). "one_drive": only solidWhiteRight calibrates; groups
+    "same_drive" (its other frames) and "other_scenes" (everything else)."""
     m = os.path.join(mirror_dir(), "data")
-    swr = images_in(os.path.join(m, "drives", "udacity_solidWhiteRight", "frames"))
-    calib = swr[::calib_every]
-    chosen = set(calib)
-    other = (images_in(os.path.join(m, "drives", "udacity_test_video", "frames")) +
-             images_in(os.path.join(m, "drives", "nuscenes_mini", "frames")) +
-             images_in(os.path.join(m, "images")) +
-             images_in(os.path.join(m, "driving", "kitti")) +
-             images_in(os.path.join(m, "driving", "nuscenes")))
-    groups = {"same_drive": [f for f in swr if f not in chosen][::eval_every],
-              "other_scenes": other[::eval_every]}
-    return calib, groups
+    drives = [images_in(os.path.join(m, "drives", d, "frames")) for d in DRIVES]
+    single = [f for parts in SINGLE for f in images_in(os.path.join(m, *parts))]
+    if split == "drives":
+        calib = [f for d in drives for f in d[::calib_every]]
+        seen, other = [f for d in drives for f in d if f not in calib], single
+        names = ("seen_drives", "unseen_scenes")
+    else:
+        calib = drives[0][::calib_every]
+        seen = [f for f in drives[0] if f not in calib]
+        other = [f for d in drives[1:] for f in d] + single
+        names = ("same_drive", "other_scenes")
+    return calib, {names[0]: seen[::eval_every], names[1]: other[::eval_every]}
 
 
 def write_list(path, files):
@@ -485,8 +500,8 @@ def one_model(args, name, calib, groups, tmp, commands):
     res["goals"] = goals(res["agreement_vs_onnxruntime_fp32"], res["layers"], args.variants)
     for lab, r in res["agreement_vs_onnxruntime_fp32"].items():
         print(f"  {lab:28s} mAP {r['all']['map']:.4f}  AP50 {r['all']['ap50']:.4f}  "
-              f"recall50 {r['all']['recall50']:.4f}  (same drive {r['same_drive']['map']:.4f}, "
-              f"other scenes {r['other_scenes']['map']:.4f})")
+              f"recall50 {r['all']['recall50']:.4f}  (" +
+              ", ".join(f"{g} {r[g]['map']:.4f}" for g in groups) + ")")
 
     if not args.no_speed:
         print(f"{name}: speed, {args.rounds} alternating rounds, threads {args.threads}")
@@ -517,15 +532,17 @@ def goals(agree, layers, variants):
 
 def markdown(result):
     """The docs' tables (docs/quantization.md) from a result JSON."""
-    lines = ["| model | engine | FP16 layers | agreement mAP (all) | same drive | other scenes "
-             "| AP50 | recall50 |", "|---|---|---|---|---|---|---|---|"]
+    groups = list(result["frames"]["evaluation"]["n"])
+    lines = ["| model | engine | FP16 layers | agreement mAP (all) | " +
+             " | ".join(g.replace("_", " ") for g in groups) + " | AP50 | recall50 |",
+             "|---|---|---|---|" + "---|" * len(groups) + "---|---|"]
     for name, m in result["models"].items():
         for lab, a in m["agreement_vs_onnxruntime_fp32"].items():
             v = lab[len("qpercept_"):] if lab.startswith("qpercept_") else None
             n = m.get("layers", {}).get(v)
             fp16 = f"{n['fp16']} / {sum(n.values())}" if n else "-"
-            lines.append(f"| {name} | {lab} | {fp16} | {a['all']['map']:.3f} | "
-                         f"{a['same_drive']['map']:.3f} | {a['other_scenes']['map']:.3f} | "
+            lines.append(f"| {name} | {lab} | {fp16} | {a['all']['map']:.3f} | " +
+                         "".join(f"{a[g]['map']:.3f} | " for g in groups) +
                          f"{a['all']['ap50']:.3f} | {a['all']['recall50']:.3f} |")
     lines += ["", "| model | threads | " + " | ".join(
         ["qpercept FP32", "ONNX Runtime FP32", "ONNX Runtime INT8 (QDQ)"]) +
@@ -557,6 +574,8 @@ def parse_args():
     ap.add_argument("--variants", default=DEFAULT_VARIANTS,
                     help="qpercept engines, rows of VARIANTS: " +
                     ", ".join(r["name"] for r in VARIANTS))
+    ap.add_argument("--split", choices=("drives", "one_drive"), default="drives",
+                    help="calibrate on every drive (default) or on solidWhiteRight alone")
     ap.add_argument("--calib-every", type=int, default=4)
     ap.add_argument("--eval-every", type=int, default=1)
     ap.add_argument("--threads", default=",".join(str(t) for t in sorted({1, os.cpu_count()})))
@@ -599,7 +618,7 @@ def main():
         sys.exit(f"quant_vs_ort: {e}: run with .venv/bin/python (scripts/setup.sh makes it)")
     onnxruntime.set_default_logger_severity(3)  # NanoDet's initializer-as-input warnings
     logging.getLogger().setLevel(logging.ERROR)  # quantize_static's pre-processing advice
-    calib, groups = split_frames(args.calib_every, args.eval_every)
+    calib, groups = split_frames(args.calib_every, args.eval_every, args.split)
     t_start, load_start = time.perf_counter(), round(os.getloadavg()[0], 2)
     revision = git_revision()  # at the start: the tree may change while the run goes on
     commands = []
@@ -617,12 +636,18 @@ def main():
         "command": command_line(),
         "qpercept_commands": commands,
         "frames": {
-            "calibration": {"rule": f"every {args.calib_every}th frame of "
-                                    "<mirror>/data/drives/udacity_solidWhiteRight/frames",
+            "split": args.split,
+            "calibration": {"rule": f"every {args.calib_every}th frame of " +
+                                    ("each of <mirror>/data/drives/{" + ",".join(DRIVES) +
+                                     "}/frames" if args.split == "drives" else
+                                     "<mirror>/data/drives/udacity_solidWhiteRight/frames"),
                             "n": len(calib), "files": [rel(p) for p in calib]},
-            "evaluation": {"rule": "same_drive: the other udacity_solidWhiteRight frames; "
-                                   "other_scenes: udacity_test_video, nuscenes_mini, images/, "
-                                   "driving/kitti, driving/nuscenes" +
+            "evaluation": {"rule": ("seen_drives: the drives' other frames; unseen_scenes: "
+                                    "images/, driving/kitti, driving/nuscenes"
+                                    if args.split == "drives" else
+                                    "same_drive: the other udacity_solidWhiteRight frames; "
+                                    "other_scenes: udacity_test_video, nuscenes_mini, images/, "
+                                    "driving/kitti, driving/nuscenes") +
                                    (f"; every {args.eval_every}th of each group"
                                     if args.eval_every > 1 else ""),
                            "n": {g: len(v) for g, v in groups.items()},

@@ -26,7 +26,7 @@
 struct build_cli {
     const char               *model, *out, *calib, *report, *manifest, *spec_file;
     enum qp_precision         precision;
-    bool                      mixed, bias_correction, equalize;
+    bool                      mixed, bias_correction, equalize, pick_method;
     double                    min_agreement;
     struct qp_observer_params obs;
     long                      calib_images, measure_images, threads;
@@ -44,9 +44,12 @@ static int parse(int argc, char **argv, struct build_cli *o)
 {
     struct qp_observer_params def = QP_OBSERVER_PARAMS_DEFAULT;
     o->obs                        = def;
-    /* percentile, not the observers' entropy default: on YOLOX-Nano entropy's
-     * clipping of the SiLU tails loses every detection (docs/quantization.md) */
-    o->obs.kind = QP_OBSERVER_PERCENTILE;
+    /* auto: every method measured on the held-out images (build.h); without
+     * measured images percentile, not the observers' entropy default: on
+     * YOLOX-Nano entropy's clipping of the SiLU tails loses every detection
+     * (docs/quantization.md) */
+    o->obs.kind    = QP_OBSERVER_PERCENTILE;
+    o->pick_method = true;
     o->precision                  = QP_PREC_INT8;
     o->calib_images               = 64;
     o->measure_images             = 8;
@@ -83,8 +86,9 @@ static int parse(int argc, char **argv, struct build_cli *o)
             if (!ok)
                 return usage("--precision must be fp32, fp16, int8 or mixed", v);
         } else if (!strcmp(a, "--calib-method")) {
-            if (qp_observer_kind_parse(v, &o->obs.kind, NULL) != QP_OK)
-                return usage("--calib-method must be minmax, percentile, entropy or mse", v);
+            o->pick_method = !strcmp(v, "auto");
+            if (!o->pick_method && qp_observer_kind_parse(v, &o->obs.kind, NULL) != QP_OK)
+                return usage("--calib-method must be auto, minmax, percentile, entropy or mse", v);
         } else if (!strcmp(a, "--percentile") && qp_cli_parse_float(v, 1e-9, 100.0, &d))
             o->obs.percentile = d;
         else if (!strcmp(a, "--calib-images") && qp_cli_parse_int(v, 1, 100000, &o->calib_images))
@@ -191,7 +195,7 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
             (int)r->stats.lut, (int)r->stats.add, (int)r->stats.moved, (int)r->stats.quantize,
             (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.equalized,
             (int)r->stats.float_out,
-            o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(o->obs.kind) : "none",
+            o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(r->method) : "none",
             (long)r->n_calibrated);
     if (r->n_measured)
         fprintf(f,
@@ -204,6 +208,13 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
+    if (r->method_agreement[0] == r->method_agreement[0]) {
+        fprintf(f, "clipping (agreement all int8):");
+        for (int k = 0; k < QP_OBSERVER_COUNT; k++)
+            fprintf(f, " %s %.3f", qp_observer_kind_name((enum qp_observer_kind)k),
+                    r->method_agreement[k]);
+        fprintf(f, ": %s kept\n", qp_observer_kind_name(r->method));
+    }
     if (r->n_measured && o->equalize && r->agreement_unequalized == r->agreement_unequalized)
         fprintf(f, "channel equalization: agreement %.3f without, %.3f with\n",
                 r->agreement_unequalized, r->m.agreement);
@@ -223,8 +234,16 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     FILE *f = fopen(path, "w");
     if (!f)
         return qp_fail(err, QP_E_IO, "--report %s: cannot write", path);
-    fprintf(f, "{\"model_sha256\":\"%s\",\"calib_sha256\":\"%s\",\"precision\":\"%s\",\"target\":\"%s\",\"layers\":[",
+    fprintf(f, "{\"model_sha256\":\"%s\",\"calib_sha256\":\"%s\",\"precision\":\"%s\",\"target\":\"%s\",",
             m->model_sha256, m->calib_sha256, m->precision, m->target);
+    if (m->calib_sha256[0]) {
+        fprintf(f, "\"calib_method\":\"%s\",", qp_observer_kind_name(r->method));
+        for (int k = 0; k < QP_OBSERVER_COUNT && r->method_agreement[0] == r->method_agreement[0]; k++)
+            fprintf(f, "%s\"%s\":%.6g%s", k ? "" : "\"method_agreement\":{",
+                    qp_observer_kind_name((enum qp_observer_kind)k), r->method_agreement[k],
+                    k + 1 < QP_OBSERVER_COUNT ? "," : "},");
+    }
+    fprintf(f, "\"layers\":[");
     for (int32_t i = 0; i < r->n_layers; i++) {
         const struct qp_build_layer *l = &r->layers[i];
         fprintf(f, "%s\n{\"name\":\"", i ? "," : "");
@@ -276,6 +295,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                o->bias_correction,
                                o->equalize,
                                o->obs,
+                               o->pick_method,
                                (const char *const *)imgs.paths,
                                imgs.n,
                                (int32_t)o->measure_images,

@@ -530,6 +530,36 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
     return s;
 }
 
+/* Thresholds by every observer kind, each measured all INT8, and with bias
+ * correction when asked (the better of the two counts: keep_if_better
+ * decides again later); c keeps the best (agreement, then output SQNR). */
+static enum qp_status pick_method(const struct qp_build_opts *o, struct qp_calib *c,
+                                  struct plan *p, const struct qp_measure *m,
+                                  struct qp_build_result *r, struct qp_err *err)
+{
+    struct qp_measure_result best = {0}, mr, fixed;
+    enum qp_status           s    = QP_OK;
+    for (int k = 0; k < QP_OBSERVER_COUNT && s == QP_OK; k++) {
+        qp_calib_thresholds(c, (enum qp_observer_kind)k);
+        s = measure_plan(o, p, m, &mr, err);
+        if (s == QP_OK && o->bias_correction && (s = correct_bias(o, p, m, err)) == QP_OK &&
+            (s = measure_plan(o, p, m, &fixed, err)) == QP_OK && fixed.agreement > mr.agreement)
+            mr = fixed;
+        plan_clear_delta(p);
+        progress(o, "clipping", k + 1, QP_OBSERVER_COUNT);
+        if (s != QP_OK)
+            break;
+        r->method_agreement[k] = mr.agreement;
+        if (k == 0 || mr.agreement > best.agreement ||
+            (mr.agreement == best.agreement && mr.out_sqnr_db > best.out_sqnr_db)) {
+            best      = mr;
+            r->method = (enum qp_observer_kind)k;
+        }
+    }
+    qp_calib_thresholds(c, r->method);
+    return s;
+}
+
 static void calib_progress(void *ctx, int32_t done, int32_t total)
 {
     progress(ctx, "calibrating", done, total);
@@ -591,8 +621,13 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     enum qp_status s = QP_OK;
     if (calibrate)
         s = calibrate_and_pick(o, &c, &m, &hash, r, err);
+    r->method = o->observer.kind;
+    for (int k = 0; k < QP_OBSERVER_COUNT; k++)
+        r->method_agreement[k] = NAN;
     if (s == QP_OK)
         s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
+    if (s == QP_OK && calibrate && o->pick_method && m.n > 0)
+        s = pick_method(o, &c, &p, &m, r, err);
     if (s == QP_OK && o->mixed && m.n > 0) {
         sens     = qp_calloc((size_t)p.n + 1, sizeof *sens);
         sens_map = qp_calloc((size_t)p.n + 1, sizeof *sens_map);

@@ -124,10 +124,18 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
         if (progress)
             progress(ctx, i + 1, n_images);
     }
-    for (int32_t k = 0; k < c->n && s == QP_OK; k++)
+    if (s == QP_OK)
+        qp_calib_thresholds(c, c->n ? c->w[0].obs.params.kind : QP_OBSERVER_MINMAX);
+    return s;
+}
+
+void qp_calib_thresholds(struct qp_calib *c, enum qp_observer_kind kind)
+{
+    for (int32_t k = 0; k < c->n; k++) {
+        c->w[k].obs.params.kind = kind;
         if (qp_observer_threshold(&c->w[k].obs, &c->w[k].amax, NULL) != QP_OK)
             c->w[k].amax = 0.0f; /* all zeros or never finite: stays float */
-    return s;
+    }
 }
 
 const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char *name)

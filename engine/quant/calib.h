@@ -41,6 +41,10 @@ enum qp_status qp_calib_hash_file(struct qp_sha256 *hash, const char *path, stru
 enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32_t n_images,
                             void (*progress)(void *ctx, int32_t done, int32_t total), void *ctx,
                             struct qp_sha256 *hash, struct qp_err *err);
+/* Set every watch's amax by method kind from what its observer saw (the
+ * histogram serves every method: no image is read again). qp_calib_run
+ * ends with the observers' own kind. */
+void qp_calib_thresholds(struct qp_calib *c, enum qp_observer_kind kind);
 /* The watch of tensor name, or NULL. */
 const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char *name);
 void qp_calib_fini(struct qp_calib *c);

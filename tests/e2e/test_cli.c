@@ -23,6 +23,7 @@
 #include "cli_run.h"
 #include "qp_test.h"
 #include "qpercept/detect.h"
+#include "quant/observer.h"
 
 static char yolox[1024], dog[1024], tmpdir[1024], engine[1200], report[1200];
 
@@ -248,6 +249,18 @@ static void test_inspect_engine(void)
     CU_ASSERT_EQUAL_FATAL(qp_json_read_file(report, &rep, NULL), QP_OK);
     const struct qp_json *calib = qp_json_get(qp_json_root(rep), "calib_sha256");
     CU_ASSERT_FATAL(calib && calib->type == QP_JSON_STRING && strlen(calib->v.str) == 64);
+    /* --calib-method auto (the default): every method measured, the best kept */
+    const struct qp_json *method = qp_json_get(qp_json_root(rep), "calib_method"),
+                         *tried  = qp_json_get(qp_json_root(rep), "method_agreement");
+    CU_ASSERT_FATAL(method && method->type == QP_JSON_STRING && tried &&
+                    tried->type == QP_JSON_OBJECT && tried->n == QP_OBSERVER_COUNT);
+    const struct qp_json *kept = qp_json_get(tried, method->v.str);
+    CU_ASSERT_FATAL(kept && kept->type == QP_JSON_NUMBER);
+    for (uint32_t i = 0; i < tried->n; i++) {
+        const struct qp_json *a = &tried->v.items[i];
+        CU_ASSERT(a->type == QP_JSON_NUMBER && a->v.num >= 0.0 && a->v.num <= 1.0);
+        CU_ASSERT(a->v.num <= kept->v.num);
+    }
 
     CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", engine), 0);
     static const char *const words[] = {"engine file, format version 1",
@@ -264,6 +277,7 @@ static void test_inspect_engine(void)
                                         "output  output",
                                         "build report:",
                                         "9 float outputs", /* the head convs */
+                                        "clipping (agreement all int8): minmax ",
                                         "activation arena"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(out, words[i])) {

@@ -111,7 +111,7 @@ static void test_build_roundtrip(void)
                     (fprintf(stderr, "%s\n", err.msg), false));
     const char *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 2, 2, NULL, NULL};
+                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 2, NULL, NULL};
     o.observer.kind = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
@@ -132,6 +132,10 @@ static void test_build_roundtrip(void)
     char want[65];
     calib_hash(calib, 3, want);
     CU_ASSERT(!r.measure_held_out && r.n_measured == 2 && r.n_calibrated == 3);
+    /* no pick_method: the asked method, none other tried */
+    CU_ASSERT(r.method == QP_OBSERVER_PERCENTILE);
+    for (int k = 0; k < QP_OBSERVER_COUNT; k++)
+        CU_ASSERT(r.method_agreement[k] != r.method_agreement[k]);
     CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
 
     /* save, then open both the file and the in-memory graph */
@@ -219,13 +223,19 @@ static void test_mixed_search(void)
     CU_ASSERT_FATAL(qp_model_spec_find(nanodet, manifest, &spec, &err) == QP_OK);
     const char          *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, calib, 3, 1, 2, NULL, NULL};
+                              QP_OBSERVER_PARAMS_DEFAULT, true, calib, 3, 1, 2, NULL, NULL};
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
     if (s != QP_OK)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(s == QP_OK);
     CU_ASSERT(!r.target_met); /* 1.01 cannot be met: the search stops at its limit */
+    /* pick_method: every clipping method measured, the best one kept (the
+     * first of equals, as SQNR breaks ties) */
+    for (int k = 0; k < QP_OBSERVER_COUNT; k++) {
+        CU_ASSERT(r.method_agreement[k] >= 0.0 && r.method_agreement[k] <= 1.0);
+        CU_ASSERT(r.method_agreement[k] <= r.method_agreement[r.method]);
+    }
     int32_t fp16 = 0;
     for (int32_t i = 0; i < r.n_layers; i++) {
         const struct qp_build_layer *l = &r.layers[i];
