@@ -24,7 +24,7 @@ static const struct {
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
     {"build", qp_cli_build,
      "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
-     "        [--calib-method minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
+     "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
      "        [--min-agreement 0.95] [--measure-images N] [--bias-correction on|off]\n"
      "        [--equalize on|off]\n"
      "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
