@@ -21,6 +21,10 @@
  *          failed on the device. With opt->profile runs stay eager and a
  *          pair of events around every node gives its time (node_ns).
  * upload / download are synchronous copies outside run().
+ * reserve_frames / set_image: camera frames for the detector, staged in
+ *          pinned memory allocated before the first frame; only the frame's
+ *          bytes cross the bus, and the pre-processing kernel writes the
+ *          input on the run's stream.
  *
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
  * backend's bytes; float nodes (convolutions through cuBLASLt FP32,
@@ -63,7 +67,14 @@ struct cuda_ctx {
     bool                  verified;   /* an eager run completed: the graph may be captured */
     bool                  no_graph;   /* capture failed once: stay eager (logged) */
     cudaGraphExec_t       graph;      /* every node, captured once, replayed per run */
+    /* camera frames: pinned staging and its device twin, each the norm
+     * tables (FRAME_HEAD bytes) then room for frame_bytes of pixels */
+    unsigned char        *frame_host, *frame_dev;
+    size_t                frame_bytes;
+    cudaEvent_t           staged; /* the last staging copy is done */
 };
+
+#define FRAME_HEAD (((sizeof(struct qp_pre_norm) + 255) / 256) * 256)
 
 struct cuda_exec {
     struct cuda_ctx       *c;
@@ -551,9 +562,24 @@ static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, st
     return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "allocating the cuBLASLt workspace");
 }
 
+static void frames_free(struct cuda_ctx *c)
+{
+    if (c->frame_host)
+        (void)cudaFreeHost(c->frame_host);
+    if (c->frame_dev)
+        (void)cudaFree(c->frame_dev);
+    c->frame_host = c->frame_dev = NULL;
+    c->frame_bytes                = 0;
+}
+
 static void cu_fini(void *ctx)
 {
     struct cuda_ctx *c = ctx;
+    if (c->st)
+        (void)cudaStreamSynchronize(c->st);
+    frames_free(c);
+    if (c->staged)
+        (void)cudaEventDestroy(c->staged);
     if (c->graph)
         (void)cudaGraphExecDestroy(c->graph);
     for (int32_t i = 0; i < c->n_consts; i++)
@@ -694,6 +720,56 @@ static void cu_download(void *ctx, void *dst, size_t src_off, size_t n)
     }
 }
 
+static enum qp_status cu_reserve_frames(void *ctx, size_t bytes, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    if (bytes <= c->frame_bytes)
+        return QP_OK;
+    cudaError_t e = cudaStreamSynchronize(c->st);
+    frames_free(c);
+    if (e == cudaSuccess && !c->staged)
+        e = cudaEventCreateWithFlags(&c->staged, cudaEventDisableTiming);
+    if (e == cudaSuccess)
+        e = cudaMallocHost((void **)&c->frame_host, FRAME_HEAD + bytes);
+    if (e == cudaSuccess)
+        e = cudaMalloc((void **)&c->frame_dev, FRAME_HEAD + bytes);
+    if (e != cudaSuccess) {
+        frames_free(c);
+        return cuda_fail(err, e, "allocating the frame staging");
+    }
+    c->frame_bytes = bytes;
+    return QP_OK;
+}
+
+/* Copy the frame (and the norm tables) into the pinned staging once the
+ * previous copy out of it is done, send both in one copy, and enqueue the
+ * pre-processing kernel into the input: all on the run's stream, ahead of
+ * the run. */
+static enum qp_status cu_set_image(void *ctx, size_t dst_off, const struct qp_pre_frame *f,
+                                   const struct qp_pre_norm *nm, const uint8_t *img,
+                                   struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    size_t need = (size_t)(f->src_h - 1) * (size_t)f->stride + (size_t)f->src_w * f->n_channels;
+    if (!c->frame_host || need > c->frame_bytes)
+        return qp_fail(err, QP_E_UNSUPPORTED, "a %dx%d frame (%zu bytes) exceeds the %zu bytes "
+                       "staged on the device", (int)f->src_w, (int)f->src_h, need, c->frame_bytes);
+    cudaError_t e = cudaEventSynchronize(c->staged);
+    if (e == cudaSuccess) {
+        memcpy(c->frame_host, nm, sizeof *nm);
+        memcpy(c->frame_host + FRAME_HEAD, img, need);
+        e = cudaMemcpyAsync(c->frame_dev, c->frame_host, FRAME_HEAD + need,
+                            cudaMemcpyHostToDevice, c->st);
+    }
+    if (e == cudaSuccess)
+        e = cudaEventRecord(c->staged, c->st);
+    if (e == cudaSuccess)
+        e = qp_cuda_preprocess(c->frame_dev + FRAME_HEAD, *f,
+                               (const struct qp_pre_norm *)(const void *)c->frame_dev,
+                               (float *)(void *)(c->arena + dst_off), c->st);
+    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "pre-processing a frame");
+}
+
 /* Enqueue every node's kernels on the stream (eagerly, or into a capture). */
 static enum qp_status enqueue(struct cuda_ctx *c, const struct qp_graph *g, struct qp_err *err)
 {
@@ -811,6 +887,8 @@ const struct qp_backend_ops qp_backend_cuda = {
     .alloc     = cu_alloc,
     .upload    = cu_upload,
     .download  = cu_download,
+    .reserve_frames = cu_reserve_frames,
+    .set_image      = cu_set_image,
     .run       = cu_run,
     .wait      = cu_wait,
     .node_ns   = cu_node_ns,

@@ -26,6 +26,7 @@
 
 #include "cpu/act.h"       /* qp_act_ref */
 #include "cpu/resize_i8.h" /* qp_resize_lerp */
+#include "image/pre_math.h"
 #include "quant/conv_math.h"
 #include "quant/quant.h"
 
@@ -34,6 +35,13 @@ extern "C" {
 #endif
 
 #define QP_CUDA_MAX_ELEMS ((int64_t)1 << 40)
+
+/* One frame's pre-processing (image/pre_math.h) straight into a model's
+ * f32 input: dst is [3][f.dst_h][f.dst_w], value (k, y, x) =
+ * qp_pre_pixel(&f, nm, img, x, y, k); img holds the frame's f.src_h rows
+ * of f.stride bytes. img, nm and dst are device memory. */
+cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_frame f,
+                               const struct qp_pre_norm *nm, float *dst, cudaStream_t st);
 
 /* y[i] = qp_q_quantize(x[i], scale, zp), i < n (QuantizeLinear). */
 cudaError_t qp_cuda_quantize(const float *x, int8_t *y, int64_t n, float scale, int32_t zp,

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "graph/graph.h"
+#include "image/pre_math.h"
 #include "qpercept/engine.h"
 
 struct qp_backend_ops {
@@ -50,6 +51,17 @@ struct qp_backend_ops {
     /* (optional) host address of arena offset off, for callers that fill
      * inputs in place; NULL entry: the arena is not host memory. */
     void *(*host_ptr)(void *ctx, size_t off);
+
+    /* (optional, both or neither) camera frames pre-processed on the device
+     * (image/pre_math.h). reserve_frames: staging for frames of up to bytes,
+     * before the first frame (it only grows). set_image: stage img's bytes
+     * and enqueue its pre-processing into the f32 input at arena offset
+     * dst_off, ahead of the next run(); QP_E_UNSUPPORTED for a frame larger
+     * than the staging (the caller pre-processes it on the host). */
+    enum qp_status (*reserve_frames)(void *ctx, size_t bytes, struct qp_err *err);
+    enum qp_status (*set_image)(void *ctx, size_t dst_off, const struct qp_pre_frame *f,
+                                const struct qp_pre_norm *nm, const uint8_t *img,
+                                struct qp_err *err);
 
     /* (optional) per-node time summed over runs when init was given
      * opt->profile, and the number of runs; NULL entry or NULL result: none. */

@@ -7,7 +7,9 @@
  * [1, 3, H, W] of the spec's size, outputs that fit the head (bound by shape
  * in post/head.c) - and sizes everything a frame needs: the pre-processing
  * tables, the candidate arrays (anchors x classes, the most a decoder can
- * write) and, when the engine cannot be filled in place, an input buffer.
+ * write), the device's frame staging when the engine's backend
+ * pre-processes frames itself (CUDA: only the frame's bytes are copied)
+ * and, when the engine cannot be filled in place, an input buffer.
  * qp_detector_run then allocates nothing (test_no_alloc checks it).
  *
  * Candidates are one per (anchor, class) above score_min for class-aware
@@ -20,10 +22,13 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/log.h"
+#include "engine_int.h"
 #include "image/preprocess.h"
 #include "post/post.h"
 
 #define MAX_OUTPUTS 64
+#define FRAME_BYTES ((size_t)3840 * 2160 * 3) /* frames a device stages: 4K RGB8 */
 
 struct qp_detector {
     struct qp_engine    *engine; /* borrowed */
@@ -33,6 +38,7 @@ struct qp_detector {
     int32_t              n_outputs;
     const float        **outputs; /* [n_outputs], refreshed every run */
     float               *input;   /* own input when the engine has no in-place buffer */
+    bool                 on_device; /* the engine's backend pre-processes frames */
     size_t               input_bytes;
     struct qp_candidate *cand, *tmp; /* [plan.max_candidates] each */
 };
@@ -106,6 +112,14 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
     d->cand             = qp_calloc(n_cand, sizeof *d->cand);
     d->tmp              = qp_calloc(n_cand, sizeof *d->tmp);
     const bool in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
+    /* a device backend stages frames of up to FRAME_BYTES and pre-processes
+     * them itself; larger ones (and all, if staging fails) take the host path */
+    struct qp_err  why = {{0}};
+    enum qp_status s   = qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why);
+    d->on_device       = s == QP_OK;
+    if (s != QP_OK && s != QP_E_UNSUPPORTED)
+        qp_log(QP_LOG_WARN, "detect", "%s: frames pre-processed on the host: %s", d->spec.name,
+               why.msg);
     if (!in_place)
         d->input = qp_alloc(d->input_bytes);
     if (!d->outputs || !d->cand || !d->tmp || (!in_place && !d->input))
@@ -164,11 +178,19 @@ static enum qp_status check_params(const struct qp_detect_params *p, struct qp_e
     return QP_OK;
 }
 
-/* Pre-process straight into the engine's input when it allows, else into
- * our buffer and copy. */
+/* Pre-process on the engine's device when it can, else straight into the
+ * engine's input when it allows, else into our buffer and copy. */
 static enum qp_status feed(struct qp_detector *d, const struct qp_image *img,
                            struct qp_transform *xf, struct qp_err *err)
 {
+    if (d->on_device) {
+        struct qp_pre_frame f;
+        enum qp_status      st = qp_preprocess_frame(&d->pre, img, &f, xf, err);
+        if (st == QP_OK)
+            st = qp_engine_set_image(d->engine, 0, &f, &d->pre.norm, img->data, err);
+        if (st != QP_E_UNSUPPORTED)
+            return st;
+    }
     float *dst = qp_engine_input_buffer(d->engine, 0);
     if (!dst && !d->input)
         return qp_fail(err, QP_E_INVAL, "%s: engine withdrew its input buffer", d->spec.name);

@@ -383,6 +383,31 @@ enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *d
     return QP_OK;
 }
 
+enum qp_status qp_engine_reserve_frames(struct qp_engine *e, size_t bytes, struct qp_err *err)
+{
+    if (!e->be->reserve_frames || !e->be->set_image)
+        return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend pre-processes no frames",
+                       e->be->name);
+    return e->be->reserve_frames(e->be_ctx, bytes, err);
+}
+
+enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, const struct qp_pre_frame *f,
+                                   const struct qp_pre_norm *nm, const uint8_t *img,
+                                   struct qp_err *err)
+{
+    if (i < 0 || i >= e->n_in)
+        return qp_fail(err, QP_E_INVAL, "input %d: the model has %d inputs", (int)i, (int)e->n_in);
+    const struct qp_tensor *t = &e->g.tensors[e->in[i]];
+    if (t->dtype != QP_DTYPE_F32 || t->rank != 4 || t->dims[0] != 1 || t->dims[1] != 3 ||
+        t->dims[2] != f->dst_h || t->dims[3] != f->dst_w || t->layout != QP_LAYOUT_PLAIN)
+        return qp_fail(err, QP_E_INVAL, "input '%s' is not f32 [1, 3, %d, %d]", t->name,
+                       (int)f->dst_h, (int)f->dst_w);
+    if (!e->be->set_image)
+        return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend pre-processes no frames",
+                       e->be->name);
+    return e->be->set_image(e->be_ctx, t->offset, f, nm, img, err);
+}
+
 void *qp_engine_input_buffer(struct qp_engine *e, int32_t i)
 {
     QP_ASSERT(i >= 0 && i < e->n_in);

@@ -17,6 +17,7 @@
  */
 #include "graph/graph.h"
 #include "graph/passes.h"
+#include "image/pre_math.h"
 #include "qpercept/engine.h"
 
 enum qp_status qp_engine_front(const char *path, const struct qp_engine_options *opt,
@@ -29,3 +30,13 @@ enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_o
 
 /* The engine's graph (after the back half: NHWC, planned), read-only. */
 const struct qp_graph *qp_engine_graph(const struct qp_engine *e);
+
+/* Camera frames pre-processed by the backend (backend.h: reserve_frames,
+ * set_image), for the detector. qp_engine_reserve_frames: QP_E_UNSUPPORTED
+ * when the backend has no such path (the CPU fills its input in place).
+ * qp_engine_set_image: input i must be f32 [1, 3, f->dst_h, f->dst_w];
+ * QP_E_UNSUPPORTED when this frame does not fit the staging. */
+enum qp_status qp_engine_reserve_frames(struct qp_engine *e, size_t bytes, struct qp_err *err);
+enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, const struct qp_pre_frame *f,
+                                   const struct qp_pre_norm *nm, const uint8_t *img,
+                                   struct qp_err *err);

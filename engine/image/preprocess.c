@@ -17,6 +17,7 @@
  * A 2x downscale (which OpenCV turns into INTER_AREA) gives the same
  * numbers through this formula, so it needs no special case.
  *
+ * The per-pixel arithmetic is pre_math.h's, which the CUDA kernel shares.
  * Invariants: coefficient tables are sized for the model input at init and
  * refilled per frame (they depend on the source size); run() allocates
  * nothing. Decoding files is in decode.c; boxes are decoded in post/.
@@ -27,9 +28,6 @@
 #include <string.h>
 
 #include "core/alloc.h"
-
-#define COEF_BITS 11
-#define COEF_SCALE (1 << COEF_BITS)
 
 /* Source channel feeding model channel k, by pixel format and model order. */
 static const struct {
@@ -61,10 +59,10 @@ enum qp_status qp_preprocess_init(struct qp_preprocess *p, const struct qp_model
     p->pad_value = spec->pad_value;
     for (int c = 0; c < 3; c++) {
         for (int v = 0; v < 256; v++)
-            p->lut[c][v] = ((float)v - spec->mean[c]) / spec->std[c];
-        p->pad_norm[c] = (spec->pad_value - spec->mean[c]) / spec->std[c];
+            p->norm.lut[c][v] = ((float)v - spec->mean[c]) / spec->std[c];
+        p->norm.pad[c] = (spec->pad_value - spec->mean[c]) / spec->std[c];
     }
-    p->xofs   = qp_calloc((size_t)p->dst_w, sizeof *p->xofs);
+    p->xofs   = qp_calloc(2 * (size_t)p->dst_w, sizeof *p->xofs);
     p->xalpha = qp_calloc(2 * (size_t)p->dst_w, sizeof *p->xalpha);
     p->yofs   = qp_calloc(2 * (size_t)p->dst_h, sizeof *p->yofs);
     p->ybeta  = qp_calloc(2 * (size_t)p->dst_h, sizeof *p->ybeta);
@@ -88,38 +86,13 @@ void qp_preprocess_fini(struct qp_preprocess *p)
     p->ybeta  = NULL;
 }
 
-static int16_t coef(float w)
-{
-    return (int16_t)lrintf(w * (float)COEF_SCALE); /* cvRound: half to even */
-}
-
-/* OpenCV's source position and weights for output index d of n_dst, from a
- * source of n_src. clamp_pos: columns clamp the position (and zero the
- * fraction) at the borders; rows keep the fraction and clamp the indices. */
+/* The source positions and weights of every output index of one axis
+ * (pre_math.h: qp_pre_axis), two per index. */
 static void axis_coeffs(int32_t n_dst, int32_t n_src, int32_t *ofs, int16_t *w, bool columns)
 {
-    double scale = 1.0 / ((double)n_dst / n_src);
-    for (int32_t d = 0; d < n_dst; d++) {
-        float   f = (float)((d + 0.5) * scale - 0.5);
-        int32_t s = (int32_t)floorf(f);
-        f -= (float)s;
-        if (columns) {
-            if (s < 0) {
-                f = 0;
-                s = 0;
-            }
-            if (s >= n_src - 1) {
-                f = 0;
-                s = n_src - 1;
-            }
-            ofs[d] = s;
-        } else {
-            ofs[2 * d]     = s < 0 ? 0 : s > n_src - 1 ? n_src - 1 : s;
-            ofs[2 * d + 1] = s + 1 < 0 ? 0 : s + 1 > n_src - 1 ? n_src - 1 : s + 1;
-        }
-        w[2 * d]     = coef(1.0f - f);
-        w[2 * d + 1] = coef(f);
-    }
+    for (int32_t d = 0; d < n_dst; d++)
+        qp_pre_axis(d, n_dst, n_src, columns, &ofs[2 * d], &ofs[2 * d + 1], &w[2 * d],
+                    &w[2 * d + 1]);
 }
 
 static enum qp_status check_image(const struct qp_image *img, struct qp_err *err)
@@ -137,43 +110,41 @@ static enum qp_status check_image(const struct qp_image *img, struct qp_err *err
     return QP_OK;
 }
 
-/* Scale img into the top-left rw x rh region of the three planes of dst. */
-static void resize_region(const struct qp_preprocess *p, const struct qp_image *img, int32_t rw,
-                          int32_t rh, float *dst)
+/* Scale img into the top-left f->rw x f->rh region of the three planes of
+ * dst, a row of coefficients at a time (qp_pre_pixel's arithmetic). */
+static void resize_region(const struct qp_preprocess *p, const struct qp_image *img,
+                          const struct qp_pre_frame *f, float *dst)
 {
-    const int32_t  nc    = formats[img->format].n_channels;
-    const int32_t *src_c = formats[img->format].src_channel[p->bgr];
-    const size_t   plane = (size_t)p->dst_w * (size_t)p->dst_h;
+    const int32_t nc    = f->n_channels;
+    const size_t  plane = (size_t)p->dst_w * (size_t)p->dst_h;
 
-    axis_coeffs(rw, img->width, p->xofs, p->xalpha, true);
-    axis_coeffs(rh, img->height, p->yofs, p->ybeta, false);
-    for (int32_t dy = 0; dy < rh; dy++) {
+    axis_coeffs(f->rw, img->width, p->xofs, p->xalpha, true);
+    axis_coeffs(f->rh, img->height, p->yofs, p->ybeta, false);
+    for (int32_t dy = 0; dy < f->rh; dy++) {
         const uint8_t *r0 = img->data + (size_t)p->yofs[2 * dy] * (size_t)img->stride;
         const uint8_t *r1 = img->data + (size_t)p->yofs[2 * dy + 1] * (size_t)img->stride;
         const int32_t  b0 = p->ybeta[2 * dy], b1 = p->ybeta[2 * dy + 1];
         float         *row = dst + (size_t)dy * (size_t)p->dst_w;
-        for (int32_t dx = 0; dx < rw; dx++) {
-            const int32_t x0 = p->xofs[dx] * nc;
-            const int32_t x1 = (p->xofs[dx] + 1 < img->width ? p->xofs[dx] + 1 : p->xofs[dx]) * nc;
+        for (int32_t dx = 0; dx < f->rw; dx++) {
+            const int32_t x0 = p->xofs[2 * dx] * nc, x1 = p->xofs[2 * dx + 1] * nc;
             const int32_t a0 = p->xalpha[2 * dx], a1 = p->xalpha[2 * dx + 1];
             for (int32_t k = 0; k < 3; k++) {
-                const int32_t c  = src_c[k];
-                const int32_t s0 = a0 * r0[x0 + c] + a1 * r0[x1 + c];
-                const int32_t s1 = a0 * r1[x0 + c] + a1 * r1[x1 + c];
-                const int32_t v  = (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2;
-                row[(size_t)k * plane + (size_t)dx] = p->lut[k][v];
+                const int32_t c = f->src_c[k];
+                const int32_t v =
+                    qp_pre_lerp(r0[x0 + c], r0[x1 + c], r1[x0 + c], r1[x1 + c], a0, a1, b0, b1);
+                row[(size_t)k * plane + (size_t)dx] = p->norm.lut[k][v];
             }
         }
     }
 }
 
-enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image *img, float *dst,
-                                 struct qp_transform *xf, struct qp_err *err)
+enum qp_status qp_preprocess_frame(const struct qp_preprocess *p, const struct qp_image *img,
+                                   struct qp_pre_frame *f, struct qp_transform *xf,
+                                   struct qp_err *err)
 {
     enum qp_status st = check_image(img, err);
     if (st != QP_OK)
         return st;
-
     int32_t rw = p->dst_w, rh = p->dst_h;
     double  sx = (double)p->dst_w / img->width, sy = (double)p->dst_h / img->height;
     if (p->letterbox) {
@@ -184,24 +155,40 @@ enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image 
         rh       = (int32_t)(img->height * r);
         rw       = rw < 1 ? 1 : rw > p->dst_w ? p->dst_w : rw;
         rh       = rh < 1 ? 1 : rh > p->dst_h ? p->dst_h : rh;
-        sx = sy            = r;
-        const size_t plane = (size_t)p->dst_w * (size_t)p->dst_h;
-        for (int32_t k = 0; k < 3; k++) {
-            float *pl = dst + (size_t)k * plane;
-            for (int32_t y = 0; y < p->dst_h; y++) {
-                int32_t x = y < rh ? rw : 0;
-                for (; x < p->dst_w; x++)
-                    pl[(size_t)y * (size_t)p->dst_w + (size_t)x] = p->pad_norm[k];
-            }
-        }
+        sx = sy  = r;
     }
-    resize_region(p, img, rw, rh, dst);
+    *f = (struct qp_pre_frame){.src_w      = img->width,
+                               .src_h      = img->height,
+                               .stride     = img->stride,
+                               .n_channels = formats[img->format].n_channels,
+                               .rw         = rw,
+                               .rh         = rh,
+                               .dst_w      = p->dst_w,
+                               .dst_h      = p->dst_h};
+    for (int k = 0; k < 3; k++)
+        f->src_c[k] = formats[img->format].src_channel[p->bgr][k];
     *xf = (struct qp_transform){.scale_x  = (float)sx,
                                 .scale_y  = (float)sy,
                                 .offset_x = 0.0f,
                                 .offset_y = 0.0f,
                                 .src_w    = img->width,
                                 .src_h    = img->height};
+    return QP_OK;
+}
+
+enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image *img, float *dst,
+                                 struct qp_transform *xf, struct qp_err *err)
+{
+    struct qp_pre_frame f;
+    enum qp_status      st = qp_preprocess_frame(p, img, &f, xf, err);
+    if (st != QP_OK)
+        return st;
+    const size_t plane = (size_t)p->dst_w * (size_t)p->dst_h;
+    for (int32_t k = 0; k < 3 && (f.rw < p->dst_w || f.rh < p->dst_h); k++) /* letterbox pad */
+        for (int32_t y = 0; y < p->dst_h; y++)
+            for (int32_t x = y < f.rh ? f.rw : 0; x < p->dst_w; x++)
+                dst[(size_t)k * plane + (size_t)y * (size_t)p->dst_w + (size_t)x] = p->norm.pad[k];
+    resize_region(p, img, &f, dst);
     return QP_OK;
 }
 

@@ -18,6 +18,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "image/pre_math.h"
 #include "qpercept/detect.h"
 #include "qpercept/status.h"
 
@@ -30,15 +31,14 @@ struct qp_transform {
 };
 
 struct qp_preprocess {
-    int32_t  dst_w, dst_h;
-    bool     bgr, letterbox;
-    float    pad_value;
-    float    lut[3][256]; /* (v - mean[c]) / std[c] for every 8-bit v, model channel c */
-    float    pad_norm[3]; /* the same for pad_value */
-    int32_t *xofs;        /* [dst_w] left source column per output column */
-    int16_t *xalpha;      /* [2 * dst_w] fixed-point weights, sum 2048 */
-    int32_t *yofs;        /* [2 * dst_h] the two source rows per output row */
-    int16_t *ybeta;       /* [2 * dst_h] */
+    int32_t            dst_w, dst_h;
+    bool               bgr, letterbox;
+    float              pad_value;
+    struct qp_pre_norm norm;  /* (v - mean[c]) / std[c] per 8-bit v, model channel c */
+    int32_t           *xofs;  /* [2 * dst_w] the two source columns per output column */
+    int16_t           *xalpha; /* [2 * dst_w] fixed-point weights, sum 2048 */
+    int32_t           *yofs;  /* [2 * dst_h] the two source rows per output row */
+    int16_t           *ybeta; /* [2 * dst_h] */
 };
 
 /* Take the input size, colour order, resize mode, pad, mean and std from
@@ -53,6 +53,13 @@ void           qp_preprocess_fini(struct qp_preprocess *p); /* safe on a zeroed 
  * unknown pixel format). Allocates nothing. */
 enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image *img, float *dst,
                                  struct qp_transform *xf, struct qp_err *err);
+
+/* Check img and give its geometry in the model input (pre_math.h) and the
+ * box transform, as qp_preprocess_run uses them: what a device needs to
+ * pre-process img itself. QP_E_FORMAT as qp_preprocess_run. */
+enum qp_status qp_preprocess_frame(const struct qp_preprocess *p, const struct qp_image *img,
+                                   struct qp_pre_frame *f, struct qp_transform *xf,
+                                   struct qp_err *err);
 
 /* Map a box (x0, y0, x1, y1) from model-input pixels back to source pixels
  * and clip it to [0, src_w] x [0, src_h]. */

@@ -128,6 +128,22 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpy
     return cudaSuccess;
 }
 
+static int emul_host_allocs; /* live cudaMallocHost blocks */
+
+cudaError_t cudaMallocHost(void **ptr, size_t size)
+{
+    *ptr = malloc(size ? size : 1);
+    emul_host_allocs += *ptr != NULL;
+    return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+
+cudaError_t cudaFreeHost(void *ptr)
+{
+    emul_host_allocs -= ptr != NULL;
+    free(ptr);
+    return cudaSuccess;
+}
+
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind,
                             cudaStream_t stream)
 {
@@ -173,6 +189,12 @@ cudaError_t cudaGraphExecDestroy(cudaGraphExec_t graphExec)
 cudaError_t cudaGraphDestroy(cudaGraph_t graph)
 {
     return cudaSuccess;
+}
+
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags)
+{
+    (void)flags;
+    return cudaEventCreate(event);
 }
 
 cudaError_t cudaEventCreate(cudaEvent_t *event)
@@ -406,6 +428,20 @@ static void emul_count(unsigned long long *sat, const int8_t *q, int64_t n)
 {
     if (sat)
         *sat += emul_sat(q, n);
+}
+
+cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_frame f,
+                               const struct qp_pre_norm *nm, float *dst, cudaStream_t st)
+{
+    int64_t n = (int64_t)f.dst_w * f.dst_h;
+    if (f.dst_w <= 0 || f.dst_h <= 0 || f.rw < 1 || f.rh < 1 || f.rw > f.dst_w ||
+        f.rh > f.dst_h)
+        return cudaErrorInvalidValue;
+    for (int64_t i = 0; i < n; i++)
+        for (int32_t k = 0; k < 3; k++)
+            dst[k * n + i] = qp_pre_pixel(&f, nm, img, (int32_t)(i % f.dst_w),
+                                          (int32_t)(i / f.dst_w), k);
+    return cudaSuccess;
 }
 
 cudaError_t qp_cuda_quantize(const float *x, int8_t *y, int64_t n, float scale, int32_t zp,

@@ -24,7 +24,10 @@
  *  - a model with a node the device has no kernel for (Softmax): cuda
  *    refuses naming the node, auto runs it on the CPU;
  *  - YOLOX-Nano INT8 (the engine file of the first case) at batch 3: the
- *    CPU's bytes at batch 3, eager and replayed.
+ *    CPU's bytes at batch 3, eager and replayed;
+ *  - frames pre-processed on the device (the detector's path on CUDA, so
+ *    every case above through qp_detector_run takes it too): the CPU's
+ *    input for each pixel format, stride, resize mode and scale.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -33,6 +36,8 @@
 
 #include "batch_check.h"
 #include "core/sha256.h"
+#include "engine_int.h"
+#include "image/preprocess.h"
 #include "onnx_builder.h"
 #include "qp_test.h"
 #include "qpe/qpe.h"
@@ -394,6 +399,96 @@ static void test_batch(void)
     QP_TEST_RAN();
 }
 
+/* Frames pre-processed on the device (backend.h set_image, what the
+ * detector uses on CUDA): for each pixel format, padded strides, letterbox
+ * and stretch, down- and up-scaling, the device's input is the CPU's
+ * (through y = x + x, exact on both); the transform is the same; a frame
+ * beyond the reserved staging is refused, so the detector takes the host
+ * path for it. */
+static void test_frames(void)
+{
+    static const int64_t dims[4] = {1, 3, 48, 64};
+    static const struct {
+        enum qp_pixel_format fmt;
+        int32_t              w, h, pad;
+        bool                 letterbox, bgr;
+    } cases[] = {
+        {QP_PIXEL_RGB8, 200, 150, 0, true, false},  {QP_PIXEL_BGR8, 97, 31, 5, true, true},
+        {QP_PIXEL_GRAY8, 31, 97, 3, false, false},  {QP_PIXEL_RGB8, 20, 10, 1, false, true},
+        {QP_PIXEL_BGR8, 64, 48, 0, false, false},   {QP_PIXEL_RGB8, 1, 1, 0, true, false},
+    };
+    char path[1200];
+    mb_begin(13);
+    mb_node("Add", "twice", "x,x", "y");
+    mb_input("x", 4, dims);
+    mb_output("y");
+    CU_ASSERT_FATAL(mb_save("test_cuda_frames.onnx", path, sizeof path));
+    struct qp_engine *cpu, *dev;
+    struct qp_err     err = {{0}};
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, &dev, &err) == QP_OK);
+    CU_ASSERT_EQUAL(qp_engine_reserve_frames(cpu, 1, NULL), QP_E_UNSUPPORTED);
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 200 * 150 * 3, &err) == QP_OK);
+    const size_t n     = 3 * 48 * 64;
+    float       *x     = malloc(n * sizeof *x);
+    uint8_t     *bytes = malloc(400 * 300 * 3);
+    CU_ASSERT_FATAL(x && bytes);
+    uint32_t r = 2463534242u;
+    for (size_t i = 0; i < 400 * 300 * 3; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        bytes[i] = (uint8_t)(r >> 24);
+    }
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        struct qp_model_spec spec;
+        qp_model_spec_init(&spec);
+        spec.input_w = 64, spec.input_h = 48, spec.pad_value = 114.0f;
+        spec.letterbox = cases[c].letterbox, spec.bgr = cases[c].bgr;
+        for (int k = 0; k < 3; k++)
+            spec.mean[k] = 100.0f + 10.0f * (float)k, spec.std[k] = 50.0f + (float)k;
+        int32_t         nc  = cases[c].fmt == QP_PIXEL_GRAY8 ? 1 : 3;
+        struct qp_image img = {cases[c].w, cases[c].h, cases[c].w * nc + cases[c].pad,
+                               cases[c].fmt, bytes};
+        struct qp_preprocess pre;
+        struct qp_pre_frame  f;
+        struct qp_transform  xa, xb;
+        CU_ASSERT_FATAL(qp_preprocess_init(&pre, &spec, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_preprocess_run(&pre, &img, x, &xa, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_set_input(cpu, 0, x, n * sizeof *x, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &img, &f, &xb, NULL) == QP_OK);
+        enum qp_status s = qp_engine_set_image(dev, 0, &f, &pre.norm, img.data, &err);
+        if (s != QP_OK)
+            fprintf(stderr, "%s\n", err.msg);
+        CU_ASSERT_FATAL(s == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_run(cpu, NULL) == QP_OK && qp_engine_run(dev, NULL) == QP_OK);
+        CU_ASSERT(memcmp(&xa, &xb, sizeof xa) == 0);
+        if (memcmp(qp_engine_output(cpu, 0), qp_engine_output(dev, 0), n * sizeof *x) != 0) {
+            fprintf(stderr, "frame case %zu: the device's input differs from the CPU's\n", c);
+            CU_FAIL("device pre-processing differs");
+        }
+        qp_preprocess_fini(&pre);
+        qp_model_spec_fini(&spec);
+    }
+    /* 400 x 300 RGB8 is beyond the 90000 bytes reserved */
+    struct qp_model_spec spec;
+    qp_model_spec_init(&spec);
+    spec.input_w = 64, spec.input_h = 48;
+    struct qp_image      big = {400, 300, 1200, QP_PIXEL_RGB8, bytes};
+    struct qp_preprocess pre;
+    struct qp_pre_frame  f;
+    struct qp_transform  xf;
+    CU_ASSERT_FATAL(qp_preprocess_init(&pre, &spec, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &big, &f, &xf, NULL) == QP_OK);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, &f, &pre.norm, big.data, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exceeds"));
+    qp_preprocess_fini(&pre);
+    qp_model_spec_fini(&spec);
+    free(x);
+    free(bytes);
+    qp_engine_free(cpu);
+    qp_engine_free(dev);
+    QP_TEST_RAN();
+}
+
 static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
     {"NanoDet-m INT8", test_nanodet_int8},
@@ -401,5 +496,6 @@ static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"per-node times with profiling", test_node_times},
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     {"YOLOX-Nano INT8 at batch 3: the CPU's bytes", test_batch},
+    {"frames pre-processed on the device: the CPU's input", test_frames},
     CU_TEST_INFO_NULL,
 };

@@ -6,7 +6,8 @@
  * launchers (cuda_emul.h), with the cases the device suite runs
  * (cuda_engine_cases.h): every pointer, offset, workspace, plan and launch
  * argument the backend computes is exercised without a GPU, and every
- * emulated device allocation is freed when the engines are.
+ * emulated device (and pinned host) allocation is freed when the engines
+ * are.
  */
 #include "cuda_emul.h"
 #include "cuda_engine_cases.h"
@@ -14,10 +15,11 @@
 static void test_no_leak(void)
 {
     CU_ASSERT_EQUAL(emul_mallocs, 0);
+    CU_ASSERT_EQUAL(emul_host_allocs, 0); /* the pinned frame staging too */
 }
 
 static CU_TestInfo tests[] = {
-    {"every device allocation freed", test_no_leak},
+    {"every device and pinned allocation freed", test_no_leak},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {

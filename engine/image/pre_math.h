@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * pre_math.h - the arithmetic of pre-processing one output pixel, shared by
+ * the CPU (preprocess.c, which tabulates the axes once per frame) and the
+ * CUDA kernel (cuda/preprocess.cu, which computes them per pixel): OpenCV's
+ * INTER_LINEAR source positions and 11-bit weights, its fixed-point blend,
+ * and where the resized image ends inside the model input (letterbox pad
+ * beyond). The same functions on both sides give the same bytes.
+ */
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/hd.h"
+
+#define QP_PRE_COEF_SCALE 2048 /* 11-bit weights */
+
+/* One frame's pre-processing geometry: the source (rows of stride bytes,
+ * n_channels bytes per pixel, model channel k read from source channel
+ * src_c[k]) scaled into the top-left rw x rh of the dst_w x dst_h input. */
+struct qp_pre_frame {
+    int32_t src_w, src_h, stride, n_channels;
+    int32_t src_c[3];
+    int32_t rw, rh, dst_w, dst_h;
+};
+
+/* Per model channel, (v - mean) / std for every 8-bit v, and the pad's. */
+struct qp_pre_norm {
+    float lut[3][256];
+    float pad[3];
+};
+
+/* OpenCV's source positions s0, s1 and weights w0, w1 (sum 2048) for
+ * output index d of n_dst, from n_src: fx = (float)((d + 0.5) * (n_src /
+ * n_dst) - 0.5), s = floor(fx). Columns clamp the position (and zero the
+ * fraction) at the borders; rows keep the fraction and clamp the indices. */
+QP_HD void qp_pre_axis(int32_t d, int32_t n_dst, int32_t n_src, bool columns, int32_t *s0,
+                       int32_t *s1, int16_t *w0, int16_t *w1)
+{
+    double  scale = 1.0 / ((double)n_dst / n_src);
+    float   f     = (float)QP_DADD(QP_DMUL(QP_DADD((double)d, 0.5), scale), -0.5);
+    int32_t s     = (int32_t)floorf(f);
+    f -= (float)s;
+    if (columns) {
+        if (s < 0)
+            f = 0.0f, s = 0;
+        if (s >= n_src - 1)
+            f = 0.0f, s = n_src - 1;
+        *s0 = s;
+        *s1 = s + 1 < n_src ? s + 1 : s;
+    } else {
+        *s0 = s < 0 ? 0 : s > n_src - 1 ? n_src - 1 : s;
+        *s1 = s + 1 < 0 ? 0 : s + 1 > n_src - 1 ? n_src - 1 : s + 1;
+    }
+    /* cvRound: half to even; w * 2048 is exact */
+    *w0 = (int16_t)rintf((1.0f - f) * (float)QP_PRE_COEF_SCALE);
+    *w1 = (int16_t)rintf(f * (float)QP_PRE_COEF_SCALE);
+}
+
+/* The 8-bit blend of source bytes p00, p01 (row 0) and p10, p11 (row 1). */
+QP_HD int32_t qp_pre_lerp(int32_t p00, int32_t p01, int32_t p10, int32_t p11, int32_t a0,
+                          int32_t a1, int32_t b0, int32_t b1)
+{
+    int32_t s0 = a0 * p00 + a1 * p01, s1 = a0 * p10 + a1 * p11;
+    return (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2;
+}
+
+/* Model channel k's value at output pixel (dx, dy) of frame f from the
+ * source bytes img: the normalised blend inside the resized region, the
+ * pad outside it. */
+QP_HD float qp_pre_pixel(const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
+                         const uint8_t *img, int32_t dx, int32_t dy, int32_t k)
+{
+    if (dx >= f->rw || dy >= f->rh)
+        return nm->pad[k];
+    int32_t x0, x1, y0, y1;
+    int16_t a0, a1, b0, b1;
+    qp_pre_axis(dx, f->rw, f->src_w, true, &x0, &x1, &a0, &a1);
+    qp_pre_axis(dy, f->rh, f->src_h, false, &y0, &y1, &b0, &b1);
+    const uint8_t *r0 = img + (int64_t)y0 * f->stride, *r1 = img + (int64_t)y1 * f->stride;
+    int32_t        c = f->src_c[k], n = f->n_channels;
+    int32_t v = qp_pre_lerp(r0[x0 * n + c], r0[x1 * n + c], r1[x0 * n + c], r1[x1 * n + c], a0, a1,
+                            b0, b1);
+    return nm->lut[k][v];
+}
