@@ -32,10 +32,13 @@
  * here (Softmax, Gemm, Pad, AveragePool ...) are not supported yet:
  * such graphs run on the CPU (auto) or are refused (cuda).
  */
+#define _POSIX_C_SOURCE 200809L /* open_memstream */
 #include "backend.h"
 
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -72,6 +75,9 @@ struct cuda_ctx {
     unsigned char        *frame_host, *frame_dev;
     size_t                frame_bytes;
     cudaEvent_t           staged; /* the last staging copy is done */
+    char                  target[32]; /* "cuda sm_90": this device's */
+    char                 *stored;     /* an engine file's tuning (set_tuning), or NULL */
+    int32_t               n_reused, n_tuned; /* GEMM algorithms: stored ones kept, chosen */
 };
 
 #define FRAME_HEAD (((sizeof(struct qp_pre_norm) + 255) / 256) * 256)
@@ -292,7 +298,37 @@ static enum qp_status conv_prepare(struct cuda_ctx *c, struct qp_graph *g, struc
     return s;
 }
 
-/* The algorithm of every GEMM, timed on the node's own buffers (alloc). */
+/* A tuning line (tuning()): node name, TAB, the GEMM's m k n dtype, TAB,
+ * the cuBLASLt version, then the algorithm's 8 words in hex. */
+#define TUNING_LINE "%s\t%lld %lld %lld %d\t%llu %llx %llx %llx %llx %llx %llx %llx %llx\n"
+
+/* The stored algorithm of node name for shape s, if text has one. */
+static bool stored_algo(const char *text, const char *name, const struct qp_lt_shape *s,
+                        struct qp_lt_algo *out)
+{
+    size_t len = strlen(name);
+    for (const char *l = text; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL) {
+        if (strncmp(l, name, len) != 0 || l[len] != '\t')
+            continue;
+        long long          m, k, n;
+        int                dt;
+        unsigned long long v, w[8];
+        if (sscanf(l + len + 1, "%lld %lld %lld %d\t%llu %llx %llx %llx %llx %llx %llx %llx %llx",
+                   &m, &k, &n, &dt, &v, &w[0], &w[1], &w[2], &w[3], &w[4], &w[5], &w[6],
+                   &w[7]) != 13 ||
+            m != s->m || k != s->k || n != s->n || dt != (int)s->dtype)
+            return false;
+        out->lt_version = v;
+        for (int i = 0; i < 8; i++)
+            out->data[i] = w[i];
+        return true;
+    }
+    return false;
+}
+
+/* The algorithm of every GEMM: an engine file's, where it still fits this
+ * device and cuBLASLt, else the fastest candidate timed on the node's own
+ * buffers (alloc). */
 static enum qp_status conv_tune(struct cuda_ctx *c, const struct qp_graph *g,
                                 const struct qp_node *n, void *const *in, void *ws,
                                 struct qp_err *err)
@@ -300,11 +336,22 @@ static enum qp_status conv_tune(struct cuda_ctx *c, const struct qp_graph *g,
     struct qp_cuda_conv *q = n->prep;
     if (q->path == QP_CUDA_CONV_DEPTHWISE)
         return QP_OK;
+    struct qp_lt_algo algo;
+    struct qp_err     why = {0};
+    if (c->stored && stored_algo(c->stored, n->name, &q->shape, &algo)) {
+        if (qp_lt_gemm_init_algo(&q->gemm, c->lt, &q->shape, &algo, c->lt_ws_bytes, &why) ==
+            QP_OK) {
+            c->n_reused++;
+            return QP_OK;
+        }
+        qp_log(QP_LOG_INFO, "cuda", "%s: node '%s': stored algorithm not usable (%s): timing "
+               "candidates", g->source, n->name, why.msg);
+    }
     const void    *a   = q->path == QP_CUDA_CONV_DIRECT ? in[0] : ws;
     void          *acc = (char *)ws + q->ws_a;
-    struct qp_err  why = {0};
     enum qp_status s   = qp_lt_gemm_init(&q->gemm, c->lt, &q->shape, c->lt_ws, c->lt_ws_bytes,
                                          c->st, a, q->w_dev, acc, &why);
+    c->n_tuned += s == QP_OK;
     return s == QP_OK ? s
                       : qp_fail(err, s, "%s: node '%s': %s", g->source, n->name, why.msg);
 }
@@ -544,10 +591,13 @@ static const struct cuda_op cuda_ops[QP_OP_COUNT] = {
 static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
 {
     struct cuda_ctx *c     = ctx;
-    int              major = 0;
+    int              major = 0, minor = 0;
     cudaError_t      e     = cudaSetDevice(0);
     if (e == cudaSuccess)
         e = cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, 0);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, 0);
+    snprintf(c->target, sizeof c->target, "cuda sm_%d%d", major, minor);
     if (e == cudaSuccess)
         e = cudaStreamCreateWithFlags(&c->st, cudaStreamNonBlocking);
     if (e != cudaSuccess)
@@ -603,7 +653,63 @@ static void cu_fini(void *ctx)
     qp_free(c->events);
     qp_free(c->node_ns);
     qp_free(c->sat);
+    qp_free(c->stored);
     memset(c, 0, sizeof *c);
+}
+
+static enum qp_status cu_set_tuning(void *ctx, const char *target, const char *text,
+                                    struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    if (strcmp(target, c->target) != 0)
+        return qp_fail(err, QP_E_UNSUPPORTED, "engine built for '%s', this GPU is '%s': rebuild "
+                       "it here with `qpercept build --target cuda` (or run it with --backend "
+                       "cpu)", target, c->target);
+    size_t n  = text ? strlen(text) + 1 : 0;
+    c->stored = n ? qp_alloc(n) : NULL;
+    if (n && !c->stored)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the engine's tuning");
+    if (n)
+        memcpy(c->stored, text, n);
+    return QP_OK;
+}
+
+/* One TUNING_LINE per GEMM (names with a TAB or newline are left out: they
+ * are timed again at load). */
+static enum qp_status cu_tuning(void *ctx, const struct qp_graph *g, char target[32], char **text,
+                                struct qp_err *err)
+{
+    struct cuda_ctx *c   = ctx;
+    char            *buf = NULL;
+    size_t           len = 0;
+    FILE            *f   = open_memstream(&buf, &len);
+    if (!f)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the tuning");
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        const struct qp_cuda_conv *q =
+            n->op == QP_OP_QCONV || n->op == QP_OP_CONV ? n->prep : NULL;
+        if (!q || q->path == QP_CUDA_CONV_DEPTHWISE || strpbrk(n->name, "\t\n"))
+            continue;
+        struct qp_lt_algo a;
+        qp_lt_gemm_algo(&q->gemm, &a);
+        fprintf(f, TUNING_LINE, n->name, (long long)q->shape.m, (long long)q->shape.k,
+                (long long)q->shape.n, (int)q->shape.dtype, (unsigned long long)a.lt_version,
+                (unsigned long long)a.data[0], (unsigned long long)a.data[1],
+                (unsigned long long)a.data[2], (unsigned long long)a.data[3],
+                (unsigned long long)a.data[4], (unsigned long long)a.data[5],
+                (unsigned long long)a.data[6], (unsigned long long)a.data[7]);
+    }
+    if (fclose(f) != 0 || !buf) {
+        free(buf);
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the tuning");
+    }
+    *text = qp_alloc(len + 1);
+    if (*text)
+        memcpy(*text, buf, len + 1);
+    free(buf);
+    snprintf(target, 32, "%s", c->target);
+    return *text ? QP_OK : qp_fail(err, QP_E_NOMEM, "out of memory for the tuning");
 }
 
 static bool cu_supports(const void *ctx, const struct qp_graph *g, const struct qp_node *n)
@@ -889,6 +995,8 @@ const struct qp_backend_ops qp_backend_cuda = {
     .download  = cu_download,
     .reserve_frames = cu_reserve_frames,
     .set_image      = cu_set_image,
+    .tuning         = cu_tuning,
+    .set_tuning     = cu_set_tuning,
     .run       = cu_run,
     .wait      = cu_wait,
     .node_ns   = cu_node_ns,

@@ -63,6 +63,18 @@ struct qp_backend_ops {
                                 const struct qp_pre_norm *nm, const uint8_t *img,
                                 struct qp_err *err);
 
+    /* (optional, both or neither) what the backend chose at alloc that an
+     * engine file keeps for its target (cuda: each GEMM's cuBLASLt
+     * algorithm). tuning: the backend's target ("cuda sm_90") and its
+     * choices for g as text (qp_alloc'ed). set_tuning, after init and
+     * before prepare: a file's target and text (NULL: none); QP_E_UNSUPPORTED
+     * naming both targets when they differ; choices that no longer fit (another
+     * cuBLASLt, another shape) are made again, logged. */
+    enum qp_status (*tuning)(void *ctx, const struct qp_graph *g, char target[32], char **text,
+                             struct qp_err *err);
+    enum qp_status (*set_tuning)(void *ctx, const char *target, const char *text,
+                                 struct qp_err *err);
+
     /* (optional) per-node time summed over runs when init was given
      * opt->profile, and the number of runs; NULL entry or NULL result: none. */
     const int64_t *(*node_ns)(const void *ctx, int64_t *runs);

@@ -44,6 +44,8 @@ struct qp_engine {
     int32_t                     *in, *out; /* graph inputs (non-constant) / outputs */
     int32_t                      n_in, n_out;
     void                       **out_host; /* per output: host copy after run() */
+    char                         target[32]; /* an engine file's ("" for ONNX models) */
+    char                        *tuning;     /* an engine file's backend tuning, or NULL */
 };
 
 /* Is there a device for the CUDA backend? If not, why[] says why. */
@@ -196,6 +198,11 @@ static enum qp_status attach(struct qp_engine *e, const struct qp_backend_ops *b
     if ((s = be->init(e->be_ctx, &e->opt, err)) != QP_OK)
         return s;
     e->be_ready = true;
+    /* a device engine file's choices; any backend runs its graph, the CPU
+     * needs none of them */
+    if (e->target[0] && strcmp(e->target, "cpu") != 0 && be->set_tuning &&
+        (s = be->set_tuning(e->be_ctx, e->target, e->tuning, err)) != QP_OK)
+        return s;
     if ((s = check_support(e, err)) != QP_OK)
         return s;
     if ((s = be->prepare(e->be_ctx, &e->g, err)) != QP_OK)
@@ -285,7 +292,15 @@ enum qp_status qp_engine_open(const char *path, const struct qp_engine_options *
      * (which re-checks every node of a file that may have been tampered with) */
     struct qp_qpe_meta meta;
     qp_graph_init(&e->g, path);
-    enum qp_status s = qp_qpe_load(path, "cpu", &e->g, &meta, err);
+    enum qp_status s = qp_qpe_load(path, NULL, &e->g, &meta, err);
+    if (s == QP_OK && strcmp(meta.target, "cpu") != 0 && strncmp(meta.target, "cuda sm_", 8) != 0)
+        s = qp_fail(err, QP_E_UNSUPPORTED, "%s: engine built for target '%s', which this "
+                    "qpercept does not know: rebuild it with `qpercept build`", path, meta.target);
+    if (s == QP_OK) {
+        snprintf(e->target, sizeof e->target, "%s", meta.target);
+        e->tuning   = meta.tuning; /* kept: attach() hands it to the backend */
+        meta.tuning = NULL;
+    }
     qp_qpe_meta_fini(&meta);
     if (s == QP_OK && e->opt.n_constants)
         s = qp_fail(err, QP_E_INVAL, "%s: an engine file's inputs cannot be fixed at open "
@@ -323,8 +338,18 @@ void qp_engine_free(struct qp_engine *e)
     qp_free(e->in);
     qp_free(e->out);
     qp_free(e->out_host);
+    qp_free(e->tuning);
     qp_graph_fini(&e->g);
     qp_free(e);
+}
+
+enum qp_status qp_engine_tuning(struct qp_engine *e, char target[32], char **text,
+                                struct qp_err *err)
+{
+    if (!e->be->tuning)
+        return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend keeps no tuning: build --target "
+                       "cpu", e->be->name);
+    return e->be->tuning(e->be_ctx, &e->g, target, text, err);
 }
 
 int32_t qp_engine_n_inputs(const struct qp_engine *e)

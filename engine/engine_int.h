@@ -40,3 +40,9 @@ enum qp_status qp_engine_reserve_frames(struct qp_engine *e, size_t bytes, struc
 enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, const struct qp_pre_frame *f,
                                    const struct qp_pre_norm *nm, const uint8_t *img,
                                    struct qp_err *err);
+
+/* The engine's target and its backend's tuning text (backend.h tuning),
+ * for an engine file built for this device: QP_E_UNSUPPORTED when the
+ * backend keeps none (the CPU). *text is qp_alloc'ed. */
+enum qp_status qp_engine_tuning(struct qp_engine *e, char target[32], char **text,
+                                struct qp_err *err);

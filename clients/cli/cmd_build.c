@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "core/alloc.h"
+#include "engine_int.h"
 #include "qpe/qpe.h"
 #include "qpercept/detect.h"
 #include "quant/build.h"
@@ -26,7 +27,7 @@
 struct build_cli {
     const char               *model, *out, *calib, *report, *manifest, *spec_file;
     enum qp_precision         precision;
-    bool                      mixed, bias_correction, equalize, pick_method;
+    bool                      mixed, bias_correction, equalize, pick_method, cuda;
     double                    min_agreement;
     struct qp_observer_params obs;
     long                      calib_images, measure_images, threads;
@@ -105,9 +106,9 @@ static int parse(int argc, char **argv, struct build_cli *o)
         else if (!strcmp(a, "--threads") && qp_cli_parse_int(v, 0, 1024, &o->threads))
             ;
         else if (!strcmp(a, "--target")) {
-            if (strcmp(v, "cpu") != 0)
-                return usage("--target: only cpu engines can be built yet (the CUDA backend has "
-                             "not landed)", v);
+            o->cuda = !strcmp(v, "cuda");
+            if (!o->cuda && strcmp(v, "cpu") != 0)
+                return usage("--target must be cpu or cuda", v);
         } else if ((key = qp_cli_spec_key(a)) && o->n_spec < MAX_SPEC) {
             o->spec_keys[o->n_spec]   = key;
             o->spec_vals[o->n_spec++] = v;
@@ -272,6 +273,27 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     return fclose(f) == 0 ? QP_OK : qp_fail(err, QP_E_IO, "--report %s: write failed", path);
 }
 
+/* --target cuda: open the engine file just written (tmp) on this machine's
+ * GPU, which times each GEMM's cuBLASLt candidates, and take its target
+ * ("cuda sm_90") and choices into meta. */
+static enum qp_status tune_cuda(const char *tmp, struct qp_qpe_meta *meta, struct qp_err *err)
+{
+    struct qp_engine        *e   = NULL;
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    opt.backend                  = QP_BACKEND_CUDA;
+    enum qp_status s             = qp_engine_open(tmp, &opt, &e, err);
+    if (s == QP_OK)
+        s = qp_engine_tuning(e, meta->target, &meta->tuning, err);
+    qp_engine_free(e);
+    if (s != QP_OK)
+        return s;
+    int n = 0;
+    for (const char *c = meta->tuning; *c; c++)
+        n += *c == '\n';
+    printf("target %s: %d GEMM algorithms chosen by timing and stored\n", meta->target, n);
+    return QP_OK;
+}
+
 static enum qp_status build(const struct build_cli *o, const char *argv0, struct qp_err *err)
 {
     struct qp_model_spec   spec;
@@ -319,6 +341,14 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
         meta.report       = tab;
         fputs(tab, stdout);
         s = qp_qpe_save(o->out, &r.g, &meta, err);
+    }
+    if (s == QP_OK && o->cuda) { /* the same graph again, with the GPU's choices */
+        s = tune_cuda(o->out, &meta, err);
+        if (s == QP_OK)
+            s = qp_qpe_save(o->out, &r.g, &meta, err);
+        if (s != QP_OK)
+            remove(o->out);
+        qp_free(meta.tuning);
     }
     if (s == QP_OK)
         s = qp_model_spec_write_sidecar(&spec, o->out, err);

@@ -15,6 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L /* gmtime_r */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -189,6 +190,17 @@ static void qpe_text(const char *path, const struct qp_graph *g, const struct qp
     printf("%s\n  engine file, format version %u, target %s, precision %s\n", path, QP_QPE_VERSION,
            m->target, m->precision);
     printf("  producer %s, created %s (%lld)\n", m->producer, when, (long long)m->created_unix);
+    if (m->tuning) { /* cuda: one line per GEMM, its cuBLASLt version third (backend_cuda.c) */
+        int                n = 0;
+        unsigned long long v = 0;
+        for (const char *c = m->tuning; *c; c++)
+            n += *c == '\n';
+        const char *t = strchr(m->tuning, '\t');
+        t             = t ? strchr(t + 1, '\t') : NULL;
+        if (t)
+            v = strtoull(t + 1, NULL, 10);
+        printf("  tuning: %d GEMM algorithms chosen on this target (cuBLASLt %llu)\n", n, v);
+    }
     printf("  source model %s\n  model sha256 %s\n  calibration sha256 %s\n",
            m->source[0] ? m->source : "(not recorded)", m->model_sha256,
            m->calib_sha256[0] ? m->calib_sha256 : "none (not calibrated)");

@@ -27,7 +27,7 @@ static const struct {
      "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
      "        [--min-agreement 0.95] [--measure-images N] [--bias-correction on|off]\n"
      "        [--equalize on|off]\n"
-     "        [--report FILE.json] [--target cpu] [--threads N] [spec flags as run]"},
+     "        [--report FILE.json] [--target cpu|cuda] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx|MODEL.qpe [--json]"},
     {"eval", qp_cli_eval,
      "eval MODEL --images DIR|LISTFILE [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"

@@ -42,6 +42,7 @@
  *              created_unix  decimal seconds since 1970                required
  *              source        the model the graph came from             optional
  *              report        the build's per-layer table (text)        optional
+ *              tuning        the backend's choices for target (text)   optional
  *   STRINGS  u32 count, count x str; tensor and node names refer to them by
  *            index (0-based).
  *   TENSORS  u32 count, u32 reserved (0), count x 112-byte record:
@@ -126,6 +127,9 @@ struct qp_qpe_meta {
                        * NUL-terminated, may be NULL); qp_qpe_meta_fini frees it */
     char source[256]; /* read only: the graph's source (model path) when it was
                        * saved, truncated to fit; save takes it from g->source */
+    char *tuning;     /* what the target's backend chose for this graph (cuda: each
+                       * GEMM's cuBLASLt algorithm; backend.h), qp_alloc'ed text or
+                       * NULL; qp_qpe_meta_fini frees it */
 };
 
 /* Write g (a linked, shape-inferred graph; every tensor PLAIN layout, no

@@ -28,6 +28,7 @@ enum meta_key {
     KEY_CREATED_UNIX,
     KEY_SOURCE,
     KEY_REPORT,
+    KEY_TUNING,
     KEY_COUNT
 };
 
@@ -52,6 +53,7 @@ static const struct {
     [KEY_CREATED_UNIX] = {"created_unix", KIND_INT, true},
     [KEY_SOURCE]       = {"source", KIND_TEXT, false},
     [KEY_REPORT]       = {"report", KIND_TEXT, false},
+    [KEY_TUNING]       = {"tuning", KIND_TEXT, false},
 };
 
 static const char *const precisions[] = {"fp32", "fp16", "int8", "mixed"};
@@ -59,7 +61,8 @@ static const char *const precisions[] = {"fp32", "fp16", "int8", "mixed"};
 /* Longest source string written (longer paths are cut: it is informational). */
 #define MAX_SOURCE_BYTES 4096
 
-/* The fixed-size field of key k in meta (NULL for created_unix and report). */
+/* The fixed-size field of key k in meta (NULL for created_unix, report and
+ * tuning). */
 static char *field(struct qp_qpe_meta *m, enum meta_key k, size_t *cap)
 {
     switch (k) {
@@ -179,11 +182,12 @@ enum qp_status qp_qpe_meta_write(struct qp_qpe_buf *b, const struct qp_qpe_meta 
             snprintf(src, sizeof src, "%s", source ? source : "");
             qp_qpe_put_str(b, keys[k].name);
             qp_qpe_put_str(b, src);
-        } else if (k == KEY_REPORT) {
-            if (!meta->report)
+        } else if (k == KEY_REPORT || k == KEY_TUNING) {
+            const char *text = k == KEY_REPORT ? meta->report : meta->tuning;
+            if (!text)
                 continue;
             qp_qpe_put_str(b, keys[k].name);
-            qp_qpe_put_str(b, meta->report);
+            qp_qpe_put_str(b, text);
         } else {
             st = put_checked(b, (enum meta_key)k, f, cap, path, err);
         }
@@ -218,11 +222,12 @@ static enum qp_status store(struct qp_qpe_meta *m, enum meta_key k, const char *
         QP_ASSERT(ok); /* check_value accepted it */
         return QP_OK;
     }
-    m->report = qp_alloc((size_t)n + 1);
-    if (!m->report)
-        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the build report (%u bytes)", path,
-                       (unsigned)n);
-    memcpy(m->report, v, (size_t)n + 1);
+    char **text = k == KEY_REPORT ? &m->report : &m->tuning;
+    *text       = qp_alloc((size_t)n + 1);
+    if (!*text)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the %s (%u bytes)", path,
+                       keys[k].name, (unsigned)n);
+    memcpy(*text, v, (size_t)n + 1);
     return QP_OK;
 }
 
@@ -290,5 +295,6 @@ void qp_qpe_meta_fini(struct qp_qpe_meta *meta)
     if (!meta)
         return;
     qp_free(meta->report);
-    meta->report = NULL;
+    qp_free(meta->tuning);
+    meta->report = meta->tuning = NULL;
 }

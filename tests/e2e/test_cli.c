@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/json.h"
@@ -365,6 +366,15 @@ static void test_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "backend cuda"));
     CU_ASSERT_EQUAL(cli(out, sizeof out, "-v run '%s' --image '%s' --backend auto", yolox, dog), 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "running on the CPU"));
+    /* an engine for a GPU needs one: a clear error, no file left behind */
+    char gpu_engine[1200];
+    snprintf(gpu_engine, sizeof gpu_engine, "%s/for_gpu.qpe", tmpdir);
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "build '%s' -o '%s' --precision fp32 --target cuda", yolox,
+                        gpu_engine),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "cuda"));
+    CU_ASSERT(access(gpu_engine, F_OK) != 0);
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "build '%s' -o '%s' --target tpu", yolox, gpu_engine), 2);
 
     /* usage errors exit 2 */
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --score 7 --image '%s'", yolox, dog), 2);
@@ -418,7 +428,7 @@ static CU_TestInfo tests[] = {
     {"inspect: engine file, text and JSON", test_inspect_engine},
     {"inspect: damaged engine file", test_inspect_damaged_engine},
     {"run: model described by flags alone", test_spec_from_flags},
-    {"errors: truncated model, no cuda, usage", test_errors},
+    {"errors: truncated model, no cuda (run, build), usage", test_errors},
     {"bench-engine: batch sizes, text and JSON", test_bench_engine},
     CU_TEST_INFO_NULL,
 };

@@ -128,7 +128,8 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpy
     return cudaSuccess;
 }
 
-static int emul_host_allocs; /* live cudaMallocHost blocks */
+static int  emul_host_allocs;     /* live cudaMallocHost blocks */
+static long emul_heuristic_calls; /* cublasLtMatmulAlgoGetHeuristic queries */
 
 cudaError_t cudaMallocHost(void **ptr, size_t size)
 {
@@ -329,6 +330,7 @@ cublasStatus_t cublasLtMatmulAlgoGetHeuristic(cublasLtHandle_t lightHandle,
                                               cublasLtMatmulHeuristicResult_t heuristicResultsArray[],
                                               int *returnAlgoCount)
 {
+    emul_heuristic_calls++;
     int n = requestedAlgoCount < 2 ? requestedAlgoCount : 2;
     for (int i = 0; i < n; i++) {
         memset(&heuristicResultsArray[i], 0, sizeof heuristicResultsArray[i]);

@@ -27,7 +27,9 @@
  *    CPU's bytes at batch 3, eager and replayed;
  *  - frames pre-processed on the device (the detector's path on CUDA, so
  *    every case above through qp_detector_run takes it too): the CPU's
- *    input for each pixel format, stride, resize mode and scale.
+ *    input for each pixel format, stride, resize mode and scale;
+ *  - engine files for this GPU (the tuning `qpercept build --target cuda`
+ *    stores): algorithms reused, bad lines re-timed, another GPU's refused.
  */
 #include <cuda_runtime_api.h>
 #include <math.h>
@@ -35,6 +37,7 @@
 #include <string.h>
 
 #include "batch_check.h"
+#include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
 #include "image/preprocess.h"
@@ -489,6 +492,104 @@ static void test_frames(void)
     QP_TEST_RAN();
 }
 
+#ifndef QP_HEURISTIC_CALLS
+#define QP_HEURISTIC_CALLS() (-1L) /* a real device: cuBLASLt's queries are not counted */
+#endif
+
+/* Engine file src saved again as dst (BINARY_DIR) with target and tuning. */
+static void resave(const char *src, const char *dst, const char *target, const char *tuning,
+                   char *path, size_t n)
+{
+    struct qp_graph    g;
+    struct qp_qpe_meta meta;
+    qp_graph_init(&g, src);
+    CU_ASSERT_FATAL(qp_qpe_load(src, NULL, &g, &meta, NULL) == QP_OK);
+    snprintf(path, n, "%s/%s", getenv("QP_BINARY_DIR") ? getenv("QP_BINARY_DIR") : ".", dst);
+    snprintf(meta.target, sizeof meta.target, "%s", target);
+    qp_free(meta.tuning);
+    meta.tuning = NULL;
+    if (tuning) {
+        meta.tuning = qp_alloc(strlen(tuning) + 1);
+        CU_ASSERT_FATAL(meta.tuning != NULL);
+        memcpy(meta.tuning, tuning, strlen(tuning) + 1);
+    }
+    CU_ASSERT_FATAL(qp_qpe_save(path, &g, &meta, NULL) == QP_OK);
+    qp_qpe_meta_fini(&meta);
+    qp_graph_fini(&g);
+}
+
+/* `qpercept build --target cuda`'s engine file: the device's target and
+ * each GEMM's algorithm (backend tuning) stored; reopened on the device it
+ * reuses them all (no cuBLASLt heuristic query, where counted) and gives
+ * the same bytes; lines from another cuBLASLt or garbage are timed again;
+ * another GPU's file is refused on the device naming both targets, and
+ * runs on the CPU. */
+static void test_tuning(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("the models or road frames are not in the mirror");
+    struct qp_model_spec spec;
+    char                 base[1200], path[1200], target[32], *text = NULL, *again = NULL;
+    struct qp_err        err = {{0}};
+    struct qp_engine    *dev, *cpu;
+    spec_of(yolox, &spec);
+    build_int8(yolox, &spec, "test_cuda_engine_yolox.qpe", base, sizeof base);
+    CU_ASSERT_FATAL(open_on(base, QP_BACKEND_CUDA, &dev, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_tuning(dev, target, &text, &err) == QP_OK);
+    CU_ASSERT(strncmp(target, "cuda sm_", 8) == 0);
+    int lines = 0;
+    for (const char *c = text; *c; c++)
+        lines += *c == '\n';
+    CU_ASSERT(lines >= 80); /* YOLOX-Nano: its non-depthwise convs */
+    size_t         nb;
+    unsigned char *want = outputs(dev, &spec, frames[3], &nb);
+    qp_engine_free(dev);
+
+    resave(base, "test_cuda_tuned.qpe", target, text, path, sizeof path);
+    long before = QP_HEURISTIC_CALLS();
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, &dev, &err) == QP_OK);
+    if (before >= 0)
+        CU_ASSERT_EQUAL(QP_HEURISTIC_CALLS(), before); /* every algorithm reused */
+    CU_ASSERT_FATAL(qp_engine_tuning(dev, target, &again, &err) == QP_OK);
+    CU_ASSERT_STRING_EQUAL(again, text);
+    size_t         nb2;
+    unsigned char *got = outputs(dev, &spec, frames[3], &nb2);
+    CU_ASSERT(nb2 == nb && memcmp(got, want, nb) == 0);
+    free(got);
+    qp_free(again);
+    qp_engine_free(dev);
+
+    /* garbage and another cuBLASLt's lines: timed again, same bytes */
+    char *bad = qp_alloc(strlen(text) + 64);
+    CU_ASSERT_FATAL(bad != NULL);
+    char *tab = strchr(text, '\t'), *ver = tab ? strchr(tab + 1, '\t') : NULL;
+    CU_ASSERT_FATAL(ver != NULL);
+    snprintf(bad, strlen(text) + 64, "junk\tline\n%.*s\t1%s", (int)(ver - text), text,
+             strchr(ver + 1, ' '));
+    resave(base, "test_cuda_tuned_bad.qpe", target, bad, path, sizeof path);
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, &dev, &err) == QP_OK);
+    got = outputs(dev, &spec, frames[3], &nb2);
+    CU_ASSERT(nb2 == nb && memcmp(got, want, nb) == 0);
+    free(got);
+    qp_engine_free(dev);
+    qp_free(bad);
+
+    /* another GPU's engine file */
+    resave(base, "test_cuda_tuned_other.qpe", "cuda sm_10", text, path, sizeof path);
+    CU_ASSERT_EQUAL(open_on(path, QP_BACKEND_CUDA, &dev, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "'cuda sm_10'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, target));
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
+    got = outputs(cpu, &spec, frames[3], &nb2);
+    CU_ASSERT(nb2 == nb && memcmp(got, want, nb) == 0); /* INT8: the device's bytes */
+    free(got);
+    qp_engine_free(cpu);
+    free(want);
+    qp_free(text);
+    qp_model_spec_fini(&spec);
+    QP_TEST_RAN();
+}
+
 static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"YOLOX-Nano INT8: the CPU's bytes", test_yolox_int8},
     {"NanoDet-m INT8", test_nanodet_int8},
@@ -497,5 +598,6 @@ static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     {"YOLOX-Nano INT8 at batch 3: the CPU's bytes", test_batch},
     {"frames pre-processed on the device: the CPU's input", test_frames},
+    {"--target cuda engine files: stored algorithms reused, other GPUs refused", test_tuning},
     CU_TEST_INFO_NULL,
 };

@@ -10,6 +10,7 @@
  * are.
  */
 #include "cuda_emul.h"
+#define QP_HEURISTIC_CALLS() emul_heuristic_calls
 #include "cuda_engine_cases.h"
 
 static void test_no_leak(void)

@@ -43,6 +43,7 @@ static struct qp_qpe_meta test_meta(void)
     snprintf(m.precision, sizeof m.precision, "int8");
     snprintf(m.producer, sizeof m.producer, "qpercept 0.1.0");
     m.report = "layer       err\nconv        0.01\n";
+    m.tuning = "conv\t64 9 8 0\t130000 1 0 0 0 0 0 0 0\n"; /* a backend's text, kept verbatim */
     return m;
 }
 
@@ -177,6 +178,9 @@ static void compare_meta(const struct qp_qpe_meta *a, const struct qp_qpe_meta *
     CU_ASSERT((a->report == NULL) == (b->report == NULL));
     if (a->report && b->report)
         CU_ASSERT_STRING_EQUAL(a->report, b->report);
+    CU_ASSERT((a->tuning == NULL) == (b->tuning == NULL));
+    if (a->tuning && b->tuning)
+        CU_ASSERT_STRING_EQUAL(a->tuning, b->tuning);
     CU_ASSERT_STRING_EQUAL(b->source, source);
 }
 
@@ -223,7 +227,7 @@ static void test_conv(void)
         CU_ASSERT(c->op == QP_OP_CONV && c->attr.conv.group == 2 &&
                   c->attr.conv.act.act == QP_ACT_LEAKY);
         round_trip(&g, "conv.qpe", &m);
-        m.report = NULL; /* no report; fp32 */
+        m.report = m.tuning = NULL; /* no report, no tuning; fp32 */
         snprintf(m.precision, sizeof m.precision, "fp32");
         m.calib_sha256[0] = '\0';
         round_trip(&g, "conv2.qpe", &m);
@@ -351,7 +355,7 @@ static void test_meta_and_sniff(void)
             break;
         CU_ASSERT_EQUAL(st, QP_E_NOMEM);
     }
-    CU_ASSERT(k == 3); /* the META bytes, then the report */
+    CU_ASSERT(k == 4); /* the META bytes, then the report, then the tuning */
     char onnx[1024];
     if (qp_test_mirror_file("models/nanodet_m_416_coco.onnx", onnx, sizeof onnx)) {
         CU_ASSERT_FALSE(qp_qpe_is_engine(onnx));
