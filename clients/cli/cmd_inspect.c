@@ -182,6 +182,19 @@ static void print_tensors(const struct qp_graph *g, const int32_t *idx, int32_t 
     }
 }
 
+/* A cuda tuning text: its lines (one per GEMM) and the first line's
+ * cuBLASLt version, its third TAB-separated field (backend_cuda.c). */
+static int tuning_lines(const char *text, unsigned long long *version)
+{
+    int n = 0;
+    for (const char *c = text; *c; c++)
+        n += *c == '\n';
+    const char *t = strchr(text, '\t');
+    t             = t ? strchr(t + 1, '\t') : NULL;
+    *version      = t ? strtoull(t + 1, NULL, 10) : 0;
+    return n;
+}
+
 static void qpe_text(const char *path, const struct qp_graph *g, const struct qp_qpe_meta *m,
                      const struct qpe_summary *s)
 {
@@ -190,17 +203,10 @@ static void qpe_text(const char *path, const struct qp_graph *g, const struct qp
     printf("%s\n  engine file, format version %u, target %s, precision %s\n", path, QP_QPE_VERSION,
            m->target, m->precision);
     printf("  producer %s, created %s (%lld)\n", m->producer, when, (long long)m->created_unix);
-    if (m->tuning) { /* cuda: one line per GEMM, its cuBLASLt version third (backend_cuda.c) */
-        int                n = 0;
-        unsigned long long v = 0;
-        for (const char *c = m->tuning; *c; c++)
-            n += *c == '\n';
-        const char *t = strchr(m->tuning, '\t');
-        t             = t ? strchr(t + 1, '\t') : NULL;
-        if (t)
-            v = strtoull(t + 1, NULL, 10);
+    unsigned long long v = 0;
+    int                n = m->tuning ? tuning_lines(m->tuning, &v) : 0;
+    if (m->tuning)
         printf("  tuning: %d GEMM algorithms chosen on this target (cuBLASLt %llu)\n", n, v);
-    }
     printf("  source model %s\n  model sha256 %s\n  calibration sha256 %s\n",
            m->source[0] ? m->source : "(not recorded)", m->model_sha256,
            m->calib_sha256[0] ? m->calib_sha256 : "none (not calibrated)");
@@ -241,6 +247,12 @@ static void qpe_json(const char *path, const struct qp_graph *g, const struct qp
     printf(",\"created_unix\":%lld,\"created_utc\":\"%s\",\"source\":", (long long)m->created_unix,
            when);
     json_str(m->source);
+    unsigned long long v = 0;
+    int                n = m->tuning ? tuning_lines(m->tuning, &v) : 0;
+    if (m->tuning)
+        printf(",\"tuning\":{\"gemms\":%d,\"cublaslt_version\":%llu}", n, v);
+    else
+        printf(",\"tuning\":null");
     printf(",\"model_sha256\":\"%s\",\"calib_sha256\":", m->model_sha256);
     if (m->calib_sha256[0])
         printf("\"%s\"", m->calib_sha256);
