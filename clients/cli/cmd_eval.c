@@ -48,7 +48,7 @@ struct eval_opts {
     const char              *spec_keys[MAX_SPEC], *spec_vals[MAX_SPEC];
     int                      n_spec;
     double                   score, min_score, iou;
-    bool                     agnostic;
+    bool                     agnostic, per_class;
     long                     max_images; /* 0: all */
     struct qp_engine_options eng;
 };
@@ -94,8 +94,9 @@ static int parse(int argc, char **argv, struct eval_opts *o)
             o->model = a;
             continue;
         }
-        if (strcmp(a, "--agnostic") == 0) {
-            o->agnostic = true;
+        if (strcmp(a, "--agnostic") == 0 || strcmp(a, "--per-class") == 0) {
+            o->agnostic  = o->agnostic || a[2] == 'a';
+            o->per_class = o->per_class || a[2] == 'p';
             continue;
         }
         if (!(v = qp_cli_value(argc, argv, &i)))
@@ -198,13 +199,55 @@ static void json_dets(FILE *f, const char *key, const struct qp_detection *d, in
     fputc(']', f);
 }
 
-static void json_metrics(FILE *f, const struct qp_metrics_result *r)
+/* The metrics of mt (computed into r), its per-class rows included. */
+static void json_metrics(FILE *f, const struct qp_metrics *mt, const struct qp_metrics_result *r)
 {
     fprintf(f,
             "\"map\":%.17g,\"ap50\":%.17g,\"ap75\":%.17g,\"ap_small\":%.17g,\"ap_medium\":%.17g,"
             "\"ap_large\":%.17g,\"recall50\":%.17g,\"ar100\":%.17g,\"n_classes\":%d",
             r->map, r->ap50, r->ap75, r->ap_small, r->ap_medium, r->ap_large, r->recall50, r->ar100,
             (int)r->n_classes);
+    int32_t                        n;
+    const struct qp_metrics_class *c = qp_metrics_classes(mt, &n);
+    fprintf(f, ",\"per_class\":[");
+    for (int32_t i = 0; i < n; i++)
+        fprintf(f,
+                "%s{\"class_id\":%d,\"truths\":%lld,\"map\":%.17g,\"ap50\":%.17g,"
+                "\"recall50\":%.17g}",
+                i ? "," : "", (int)c[i].class_id, (long long)c[i].truths, c[i].map, c[i].ap50,
+                c[i].recall50);
+    fprintf(f, "]");
+}
+
+static int by_truths(const void *a, const void *b)
+{
+    const struct qp_metrics_class *x = a, *y = b;
+    if (x->truths != y->truths)
+        return x->truths > y->truths ? -1 : 1;
+    return x->class_id < y->class_id ? -1 : x->class_id > y->class_id;
+}
+
+/* --per-class: mt's rows, the most ground truth first (a class with a few
+ * boxes moves the class-averaged mAP as much as one with thousands). */
+static void print_classes(const char *what, const struct qp_metrics *mt,
+                          const struct qp_model_spec *spec)
+{
+    int32_t                        n;
+    const struct qp_metrics_class *c    = qp_metrics_classes(mt, &n);
+    struct qp_metrics_class       *rows = qp_alloc((size_t)n * sizeof *rows + 1);
+    if (!rows)
+        return;
+    memcpy(rows, c, (size_t)n * sizeof *rows);
+    qsort(rows, (size_t)n, sizeof *rows, by_truths);
+    printf("%s per class:\n  %5s  %-16s  %11s  %8s  %8s  %8s\n", what, "class", "label",
+           "truth boxes", "mAP", "AP50", "recall50");
+    for (int32_t i = 0; i < n; i++)
+        printf("  %5d  %-16.16s  %11lld  %8.4f  %8.4f  %8.4f\n", (int)rows[i].class_id,
+               spec->labels && rows[i].class_id >= 0 && rows[i].class_id < spec->n_classes
+                   ? spec->labels[rows[i].class_id]
+                   : "?",
+               (long long)rows[i].truths, rows[i].map, rows[i].ap50, rows[i].recall50);
+    qp_free(rows);
 }
 
 static void json_settings(FILE *f, const struct eval_opts *o, const struct side *m,
@@ -406,12 +449,16 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
                ref->spec.name[0] ? ref->spec.name : ref->path, o->score, o->min_score);
     if (s->truth)
         report_labels(o, &s->lst, n);
+    if (o->per_class && s->agree)
+        print_classes("agreement", s->agree, &m->spec);
+    if (o->per_class && s->truth)
+        print_classes("true mAP", s->truth, &m->spec);
     if (!s->json)
         return QP_OK;
     fprintf(s->json, "],\n\"agreement\":");
     if (s->agree) {
         fprintf(s->json, "{");
-        json_metrics(s->json, &ra);
+        json_metrics(s->json, s->agree, &ra);
         fprintf(s->json, ",\"n_images\":%d,\"reference_boxes\":%lld,\"model_boxes\":%lld}", (int)n,
                 (long long)ref->n_boxes, (long long)m->n_boxes);
     } else {
@@ -420,7 +467,7 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
     fprintf(s->json, ",\n\"true_map\":");
     if (s->truth) {
         fprintf(s->json, "{");
-        json_metrics(s->json, &rt);
+        json_metrics(s->json, s->truth, &rt);
         fprintf(s->json, ",\"n_images\":%d,\"model_boxes\":%lld", (int)s->lst.n_labelled,
                 (long long)s->truth_boxes);
         json_labels(s->json, &s->lst);

@@ -31,7 +31,7 @@ static const struct {
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx|MODEL.qpe [--json]"},
     {"eval", qp_cli_eval,
      "eval MODEL --images DIR|LISTFILE [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
-     "        [--min-score S] [--iou I] [--agnostic] [--max-images N] [--json OUT.json]\n"
+     "        [--min-score S] [--iou I] [--agnostic] [--per-class] [--max-images N] [--json OUT.json]\n"
      "        [--backend cpu|cuda|auto] [--threads N] [--manifest FILE] [--spec FILE]\n"
      "        [--names FILE] [spec flags as run: --size ... --classes N]"},
     {"bench-engine", qp_cli_bench_engine,

@@ -61,10 +61,12 @@ struct det {
 };
 
 struct qp_metrics {
-    struct truth *truths;
-    size_t        n_truths, cap_truths;
-    struct det   *dets;
-    size_t        n_dets, cap_dets;
+    struct truth           *truths;
+    size_t                  n_truths, cap_truths;
+    struct det             *dets;
+    size_t                  n_dets, cap_dets;
+    struct qp_metrics_class *classes; /* the last compute's rows */
+    int32_t                  n_classes;
 };
 
 /* One detection as accumulate sees it: bit t of tp / ig is dtm != 0 and
@@ -112,6 +114,7 @@ void qp_metrics_free(struct qp_metrics *m)
         return;
     qp_free(m->truths);
     qp_free(m->dets);
+    qp_free(m->classes);
     qp_free(m);
 }
 
@@ -512,6 +515,17 @@ enum qp_status qp_metrics_compute(struct qp_metrics *m, struct qp_metrics_result
         return qp_fail(err, QP_E_NOMEM, "metrics: out of memory counting images");
     }
     sort_all(m);
+    size_t n_cls = 0; /* at most one row per distinct class among the truths */
+    for (size_t i = 0; i < m->n_truths; i++)
+        n_cls += i == 0 || m->truths[i].cls != m->truths[i - 1].cls;
+    struct qp_metrics_class *rows = qp_calloc(n_cls + 1, sizeof *rows);
+    if (!rows) {
+        scratch_free(&s);
+        return qp_fail(err, QP_E_NOMEM, "metrics: out of memory for %zu classes", n_cls);
+    }
+    qp_free(m->classes);
+    m->classes   = rows;
+    m->n_classes = 0;
 
     struct area_sums sums[AREA_COUNT] = {0};
     size_t           gi = 0, di = 0;
@@ -524,8 +538,27 @@ enum qp_status qp_metrics_compute(struct qp_metrics *m, struct qp_metrics_result
             gc.hi = span_end_truth(m, gi, false);
         if (di < m->n_dets && m->dets[di].cls == cls)
             dc.hi = span_end_det(m, di, false);
-        for (int a = 0; a < AREA_COUNT; a++)
-            eval_class(m, gc, dc, (enum area)a, &s, &sums[a]);
+        for (int a = 0; a < AREA_COUNT; a++) {
+            struct area_sums one = {0};
+            eval_class(m, gc, dc, (enum area)a, &s, &one);
+            for (int t = 0; t < N_IOU; t++) {
+                sums[a].prec[t] += one.prec[t];
+                sums[a].rec[t] += one.rec[t];
+            }
+            sums[a].n_classes += one.n_classes;
+            if (a != AREA_ALL || !one.n_classes)
+                continue;
+            struct qp_metrics_class *r = &rows[m->n_classes++];
+            double                   p = 0;
+            for (int t = 0; t < N_IOU; t++)
+                p += one.prec[t];
+            r->class_id = cls;
+            for (size_t k = gc.lo; k < gc.hi; k++)
+                r->truths += !m->truths[k].crowd;
+            r->map      = p / (N_IOU * N_REC);
+            r->ap50     = one.prec[0] / N_REC;
+            r->recall50 = one.rec[0];
+        }
         gi = gc.hi;
         di = dc.hi;
     }
@@ -533,4 +566,10 @@ enum qp_status qp_metrics_compute(struct qp_metrics *m, struct qp_metrics_result
     fill_result(sums, out);
     out->n_images = n_images;
     return QP_OK;
+}
+
+const struct qp_metrics_class *qp_metrics_classes(const struct qp_metrics *m, int32_t *n)
+{
+    *n = m->n_classes;
+    return m->classes;
 }

@@ -58,6 +58,16 @@ struct qp_metrics_result {
     int32_t n_images;  /* distinct image ids seen                               */
 };
 
+/* One class of the last qp_metrics_compute: a class that counts in the
+ * mean (it has non-crowd ground truth), with that class's own AP over IoU
+ * 0.50:0.05:0.95, AP at 0.50 and recall at 0.50. The result's map, ap50 and
+ * recall50 are the means of these rows. */
+struct qp_metrics_class {
+    int32_t class_id;
+    int64_t truths; /* non-crowd ground-truth boxes */
+    double  map, ap50, recall50;
+};
+
 /* A new empty builder in *out (owned by the caller, freed with
  * qp_metrics_free). QP_E_NOMEM if it cannot be allocated. */
 enum qp_status qp_metrics_new(struct qp_metrics **out, struct qp_err *err);
@@ -89,3 +99,7 @@ enum qp_status qp_metrics_add_detection(struct qp_metrics *m, int64_t image_id, 
  * QP_E_NOMEM when the scratch cannot be allocated (*out untouched then). */
 enum qp_status qp_metrics_compute(struct qp_metrics *m, struct qp_metrics_result *out,
                                   struct qp_err *err);
+
+/* The last compute's rows, by ascending class id (*n of them; none before
+ * the first compute). Valid until the next compute or qp_metrics_free. */
+const struct qp_metrics_class *qp_metrics_classes(const struct qp_metrics *m, int32_t *n);

@@ -161,15 +161,28 @@ static void test_cross_agreement(void)
     snprintf(json, sizeof json, "%s/cross.json", tmpdir);
     CU_ASSERT_EQUAL(cli(out, sizeof out,
                         "eval '%s' --images '%s' --max-images 3 --reference '%s' "
-                        "--json '%s'",
+                        "--json '%s' --per-class",
                         nanodet, frames, yolox, json),
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "reference yolox_nano_416_coco"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "agreement per class:"));
     struct qp_json_doc *d = report(json);
     if (!d)
         return;
     double map = num(d, "agreement", "map");
     CU_ASSERT(map > 0.0 && map < 1.0);
+    /* per class: the reference's boxes split by class, the mAP their mean */
+    const struct qp_json *pc = qp_json_get(qp_json_get(qp_json_root(d), "agreement"), "per_class");
+    CU_ASSERT_FATAL(pc && pc->type == QP_JSON_ARRAY && pc->n == num(d, "agreement", "n_classes"));
+    double sum = 0, truths = 0;
+    for (uint32_t i = 0; i < pc->n; i++) {
+        const struct qp_json *m = qp_json_get(&pc->v.items[i], "map"),
+                             *t = qp_json_get(&pc->v.items[i], "truths");
+        CU_ASSERT_FATAL(m && t && m->type == QP_JSON_NUMBER && t->type == QP_JSON_NUMBER);
+        sum += m->v.num, truths += t->v.num;
+    }
+    CU_ASSERT_DOUBLE_EQUAL(sum / pc->n, map, 1e-9);
+    CU_ASSERT_EQUAL(truths, num(d, "agreement", "reference_boxes"));
     check_pycocotools(d, json, "agreement", false, "agreement");
     qp_json_free(d);
 }

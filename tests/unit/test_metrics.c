@@ -48,6 +48,46 @@ static struct qp_metrics_result compute(struct qp_metrics *m)
 
 /* ===== Hand-made cases ===== */
 
+/* Per class: a perfect match (AP 1), a box of IoU 0.62 (matches at 0.50,
+ * 0.55, 0.60: AP 0.3, AP50 1), a truth nobody found (0), a crowd-only class
+ * and a class with detections only (neither counts); the overall values
+ * are the rows' means. */
+static void test_per_class(void)
+{
+    struct qp_metrics *m = new_metrics();
+    int32_t            n = -1;
+    CU_ASSERT_PTR_NULL(qp_metrics_classes(m, &n)); /* before any compute */
+    CU_ASSERT_EQUAL(n, 0);
+    add_gt(m, 1, 4, 0, 0, 10, 10, false);
+    add_det(m, 1, 4, 0.9f, 0, 0, 10, 6.2f);
+    add_gt(m, 1, 2, 20, 20, 40, 40, false);
+    add_gt(m, 2, 2, 20, 20, 40, 40, false);
+    add_det(m, 1, 2, 0.8f, 20, 20, 40, 40);
+    add_det(m, 2, 2, 0.7f, 20, 20, 40, 40);
+    add_gt(m, 2, 9, 0, 0, 5, 5, false);
+    add_gt(m, 1, 5, 0, 0, 100, 100, true);
+    add_det(m, 1, 7, 0.5f, 0, 0, 5, 5);
+    struct qp_metrics_result       r    = compute(m);
+    const struct qp_metrics_class *rows = qp_metrics_classes(m, &n);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_EQUAL(rows[0].class_id, 2);
+    CU_ASSERT_EQUAL(rows[0].truths, 2);
+    CU_ASSERT_DOUBLE_EQUAL(rows[0].map, 1.0, TOL);
+    CU_ASSERT_EQUAL(rows[1].class_id, 4);
+    CU_ASSERT_EQUAL(rows[1].truths, 1);
+    CU_ASSERT_DOUBLE_EQUAL(rows[1].map, 0.3, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(rows[1].ap50, 1.0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(rows[1].recall50, 1.0, TOL);
+    CU_ASSERT_EQUAL(rows[2].class_id, 9);
+    CU_ASSERT_DOUBLE_EQUAL(rows[2].map, 0.0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(rows[2].recall50, 0.0, TOL);
+    CU_ASSERT_EQUAL(r.n_classes, 3);
+    CU_ASSERT_DOUBLE_EQUAL(r.map, 1.3 / 3.0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(r.ap50, 2.0 / 3.0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(r.recall50, 2.0 / 3.0, TOL);
+    qp_metrics_free(m);
+}
+
 static void test_perfect_detections(void)
 {
     struct qp_metrics *m = new_metrics();
@@ -418,6 +458,13 @@ static void test_matches_pycocotools(void)
             CU_ASSERT_DOUBLE_EQUAL(got[k], gen_ref[i].want[k], TOL);
         }
         CU_ASSERT_EQUAL(r.n_classes, 4); /* class 7 has no truth */
+        int32_t                        nc;
+        const struct qp_metrics_class *rows = qp_metrics_classes(m, &nc);
+        double                         sum  = 0;
+        CU_ASSERT_EQUAL_FATAL(nc, 4);
+        for (int32_t k = 0; k < nc; k++)
+            sum += rows[k].map;
+        CU_ASSERT_DOUBLE_EQUAL(sum / nc, r.map, 1e-12); /* the mean of the rows */
         CU_ASSERT_EQUAL(r.n_images, 8);
         qp_metrics_free(m);
     }
@@ -425,6 +472,7 @@ static void test_matches_pycocotools(void)
 
 static CU_TestInfo hand_tests[] = {
     {"perfect detections give 1", test_perfect_detections},
+    {"per-class rows, their mean the result", test_per_class},
     {"false positive at top score", test_false_positive_at_top_score},
     {"duplicates matched greedily by score", test_duplicates_greedy_by_score},
     {"exact duplicate after a match", test_exact_duplicate_after_match},
