@@ -910,7 +910,11 @@ static void capture(struct cuda_ctx *c, const struct qp_graph *g)
 {
     cudaGraph_t   graph = NULL;
     struct qp_err why   = {0};
-    cudaError_t   e     = cudaStreamBeginCapture(c->st, cudaStreamCaptureModeThreadLocal);
+    /* a frame's copy and pre-processing (set_image) may be pending: the
+     * capture starts on an idle stream, once */
+    cudaError_t e = cudaStreamSynchronize(c->st);
+    if (e == cudaSuccess)
+        e = cudaStreamBeginCapture(c->st, cudaStreamCaptureModeThreadLocal);
     if (e == cudaSuccess) {
         enum qp_status s  = enqueue(c, g, &why);
         cudaError_t    e2 = cudaStreamEndCapture(c->st, &graph); /* always end it */
