@@ -49,8 +49,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
      * measured images percentile, not the observers' entropy default: on
      * YOLOX-Nano entropy's clipping of the SiLU tails loses every detection
      * (docs/quantization.md) */
-    o->obs.kind    = QP_OBSERVER_PERCENTILE;
-    o->pick_method = true;
+    o->obs.kind                   = QP_OBSERVER_PERCENTILE;
+    o->pick_method                = true;
     o->precision                  = QP_PREC_INT8;
     o->calib_images               = 64;
     o->measure_images             = 8;
@@ -273,15 +273,15 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     return fclose(f) == 0 ? QP_OK : qp_fail(err, QP_E_IO, "--report %s: write failed", path);
 }
 
-/* --target cuda: open the engine file just written (tmp) on this machine's
- * GPU, which times each GEMM's cuBLASLt candidates, and take its target
- * ("cuda sm_90") and choices into meta. */
-static enum qp_status tune_cuda(const char *tmp, struct qp_qpe_meta *meta, struct qp_err *err)
+/* --target cuda: open the engine file just written at path on this
+ * machine's GPU, which times each GEMM's cuBLASLt candidates, and take its
+ * target ("cuda sm_90") and choices into meta. */
+static enum qp_status tune_cuda(const char *path, struct qp_qpe_meta *meta, struct qp_err *err)
 {
     struct qp_engine        *e   = NULL;
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     opt.backend                  = QP_BACKEND_CUDA;
-    enum qp_status s             = qp_engine_open(tmp, &opt, &e, err);
+    enum qp_status s             = qp_engine_open(path, &opt, &e, err);
     if (s == QP_OK)
         s = qp_engine_tuning(e, meta->target, &meta->tuning, err);
     qp_engine_free(e);
