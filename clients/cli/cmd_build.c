@@ -23,9 +23,10 @@
 #include "quant/build.h"
 
 #define MAX_SPEC 16
+#define MAX_MEASURE 10000 /* --measure images (each is run per candidate engine) */
 
 struct build_cli {
-    const char               *model, *out, *calib, *report, *manifest, *spec_file;
+    const char               *model, *out, *calib, *measure, *report, *manifest, *spec_file;
     enum qp_precision         precision;
     bool                      mixed, bias_correction, equalize, pick_method, cuda;
     double                    min_agreement;
@@ -72,6 +73,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
             o->out = v;
         else if (!strcmp(a, "--calib"))
             o->calib = v;
+        else if (!strcmp(a, "--measure"))
+            o->measure = v;
         else if (!strcmp(a, "--report"))
             o->report = v;
         else if (!strcmp(a, "--manifest"))
@@ -297,7 +300,7 @@ static enum qp_status tune_cuda(const char *path, struct qp_qpe_meta *meta, stru
 static enum qp_status build(const struct build_cli *o, const char *argv0, struct qp_err *err)
 {
     struct qp_model_spec   spec;
-    struct qp_cli_images   imgs = {0};
+    struct qp_cli_images   imgs = {0}, mimgs = {0};
     struct qp_build_result r;
     struct qp_qpe_meta     meta;
     memset(&r, 0, sizeof r);
@@ -308,6 +311,8 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
         return s;
     if (o->mixed || o->precision == QP_PREC_INT8)
         s = qp_cli_images_list("--calib", o->calib, (int32_t)o->calib_images, true, &imgs, err);
+    if (s == QP_OK && o->measure && (o->mixed || o->precision == QP_PREC_INT8))
+        s = qp_cli_images_list("--measure", o->measure, MAX_MEASURE, true, &mimgs, err);
     struct progress      pr = {isatty(2) != 0};
     struct qp_build_opts bo = {o->model,
                                &spec,
@@ -323,7 +328,9 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                (int32_t)o->measure_images,
                                (int)o->threads,
                                on_progress,
-                               &pr};
+                               &pr,
+                               (const char *const *)mimgs.paths,
+                               mimgs.n};
     if (s == QP_OK)
         s = qp_build_run(&bo, &r, err);
     if (s == QP_OK)
@@ -359,6 +366,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
     free(tab);
     qp_build_result_fini(&r);
     qp_cli_images_free(&imgs);
+    qp_cli_images_free(&mimgs);
     qp_model_spec_fini(&spec);
     return s;
 }

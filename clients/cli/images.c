@@ -46,7 +46,9 @@ static enum qp_status images_add(struct qp_cli_images *l, const char *dir, const
 
 bool qp_cli_is_image_name(const char *name)
 {
-    const char *dot = strrchr(name, '.');
+    const char *base = strrchr(name, '/'), *dot;
+    name             = base ? base + 1 : name; /* "../frames/a.jpg" is an image, ".a.jpg" not */
+    dot              = strrchr(name, '.');
     return name[0] != '.' && dot &&
            (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") || !strcasecmp(dot, ".png"));
 }

@@ -565,23 +565,33 @@ static void calib_progress(void *ctx, int32_t done, int32_t total)
     progress(ctx, "calibrating", done, total);
 }
 
-/* Calibrate, and open the measurement on n_measure images spread over the
- * --calib list: held out of calibration (calibrated on the others) when
- * there are QP_BUILD_HOLDOUT_MIN times as many, else calibrated on as well.
- * hash covers every image: the calibrated ones, then the held-out ones. */
+/* Calibrate, and open the measurement on the caller's measure list (held
+ * out) or on n_measure images spread over the --calib list: held out of
+ * calibration (calibrated on the others) when there are
+ * QP_BUILD_HOLDOUT_MIN times as many, else calibrated on as well. hash
+ * covers every image: the calibrated ones, then the held-out ones. */
 static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct qp_calib *c,
                                          struct qp_measure *m, struct qp_sha256 *hash,
                                          struct qp_build_result *r, struct qp_err *err)
 {
     bool   *held_out = &r->measure_held_out;
     int32_t n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
-    nm                = nm > 0 ? nm : 0;
-    const char **pick = qp_calloc((size_t)n + 1, sizeof *pick), **rest = pick + nm;
-    *held_out = nm > 0 && n >= QP_BUILD_HOLDOUT_MIN * nm;
+    nm = o->measure ? o->n_measure_list : nm > 0 ? nm : 0;
+    const char **pick = qp_calloc((size_t)(n + nm) + 1, sizeof *pick), **rest = pick + nm;
+    *held_out = nm > 0 && (o->measure || n >= QP_BUILD_HOLDOUT_MIN * nm);
     if (!pick)
         return qp_fail(err, QP_E_NOMEM, "out of memory");
+    for (int32_t k = 0; o->measure && k < nm; k++) { /* the user's: none may be calibrated on */
+        for (int32_t i = 0; i < n; i++)
+            if (strcmp(o->measure[k], o->images[i]) == 0) {
+                qp_free(pick);
+                return qp_fail(err, QP_E_INVAL, "%s is both a calibration and a measurement "
+                               "image: measured images must be held out", o->measure[k]);
+            }
+        pick[k] = o->measure[k];
+    }
     for (int32_t i = 0, k = 0; i < n; i++) { /* image i is measured when it is the k-th pick */
-        bool measured = k < nm && i == (int32_t)((int64_t)k * n / nm);
+        bool measured = !o->measure && k < nm && i == (int32_t)((int64_t)k * n / nm);
         if (measured)
             pick[k++] = o->images[i];
         else

@@ -27,9 +27,10 @@
  *      the report: per layer its precision, scales, saturation on the
  *      calibration images, SQNR of its output against the float model, and
  *      (mixed) its sensitivity; overall, output SQNR and agreement.
- * Measurements (measure.h; the mixed search's agreement, keeping bias
- * correction, the report) use n_measure of the --calib images spread over
- * the list. With at least QP_BUILD_HOLDOUT_MIN times as many images they
+ * Measurements (measure.h; the clipping choice, the mixed search's
+ * agreement, keeping bias correction, the report) use the caller's measure
+ * list (held out: none of them may be a calibration image) or else
+ * n_measure of the --calib images spread over the list. With at least QP_BUILD_HOLDOUT_MIN times as many images they
  * are held out: calibration (thresholds, equalization) runs on the others,
  * since images calibrated on flatter the engine (YOLOX-Nano all INT8: 0.95
  * agreement on 8 calibration images, 0.84 on 253 others). Fewer, and they
@@ -67,6 +68,12 @@ struct qp_build_opts {
     /* called as work advances (may be NULL); phase: "calibrating", ... */
     void (*progress)(void *ctx, const char *phase, int32_t done, int32_t total);
     void *progress_ctx;
+    /* (optional) the images to measure on, instead of n_measure picked from
+     * images: held out (every one of images is calibrated on), so a user can
+     * measure on frames of each camera and scene the car will see. A file in
+     * both lists is refused. */
+    const char *const *measure;
+    int32_t            n_measure_list;
 };
 
 struct qp_build_layer {

@@ -9,8 +9,9 @@
  * backend, no spec, bad option), each checked for exit status and the
  * words of its message.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <dirent.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,18 @@ static void test_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "cuda"));
     CU_ASSERT(access(gpu_engine, F_OK) != 0);
     CU_ASSERT_EQUAL(cli(out, sizeof out, "build '%s' -o '%s' --target tpu", yolox, gpu_engine), 2);
+    /* --measure images must be held out; a relative image path ("./x.jpg")
+     * is an image, not a list file */
+    char copy[1200], cwd[1024], model[PATH_MAX], target[PATH_MAX];
+    snprintf(copy, sizeof copy, "%s/dog_copy.jpg", tmpdir);
+    CU_ASSERT_FATAL(copy_file(dog, copy, 0, -1) && realpath(yolox, model) &&
+                    realpath(tmpdir, target) && getcwd(cwd, sizeof cwd) && chdir(tmpdir) == 0);
+    int rc = cli(out, sizeof out,
+                 "build '%s' -o '%s/m.qpe' --calib ./dog_copy.jpg --measure ./dog_copy.jpg", model,
+                 target);
+    CU_ASSERT_FATAL(chdir(cwd) == 0);
+    CU_ASSERT_EQUAL(rc, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "./dog_copy.jpg is both a calibration and a measurement"));
 
     /* usage errors exit 2 */
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --score 7 --image '%s'", yolox, dog), 2);

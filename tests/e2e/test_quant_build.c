@@ -111,7 +111,8 @@ static void test_build_roundtrip(void)
                     (fprintf(stderr, "%s\n", err.msg), false));
     const char *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 2, NULL, NULL};
+                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 2,
+                              NULL, NULL, NULL, 0};
     o.observer.kind = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
@@ -223,7 +224,8 @@ static void test_mixed_search(void)
     CU_ASSERT_FATAL(qp_model_spec_find(nanodet, manifest, &spec, &err) == QP_OK);
     const char          *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, true, calib, 3, 1, 2, NULL, NULL};
+                              QP_OBSERVER_PARAMS_DEFAULT, true, calib, 3, 1, 2,
+                              NULL, NULL, NULL, 0};
     struct qp_build_result r;
     enum qp_status         s = qp_build_run(&o, &r, &err);
     if (s != QP_OK)
@@ -296,9 +298,46 @@ static void test_mixed_search(void)
     qp_model_spec_fini(&spec);
 }
 
+/* The caller's measurement images (--measure): held out, every --calib
+ * image calibrated on, the hash over calibrated then measured; an image in
+ * both lists is refused by name. */
+static void test_measure_list(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("YOLOX-Nano or the road frames are not in the mirror");
+    QP_TEST_RAN();
+    struct qp_model_spec spec;
+    struct qp_err        err = {{0}};
+    char                 manifest[1200], want[65];
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
+             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
+    CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK);
+    const char *calib[2] = {frames[0], frames[1]}, *measure[2] = {frames[2], frames[3]};
+    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
+                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 2, 8, 2,
+                              NULL, NULL, measure, 2};
+    struct qp_build_result r;
+    enum qp_status         s = qp_build_run(&o, &r, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+    CU_ASSERT(r.measure_held_out && r.n_measured == 2 && r.n_calibrated == 2);
+    CU_ASSERT(r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
+    const char *all[4] = {frames[0], frames[1], frames[2], frames[3]};
+    calib_hash(all, 4, want);
+    CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
+    qp_build_result_fini(&r);
+    measure[0] = frames[1];
+    CU_ASSERT_EQUAL(qp_build_run(&o, &r, &err), QP_E_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, frames[1]));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "held out"));
+    qp_model_spec_fini(&spec);
+}
+
 static CU_TestInfo tests[] = {
     {"YOLOX-Nano int8: build, save, load, identical outputs", test_build_roundtrip},
     {"NanoDet-m mixed: the most sensitive fifth becomes FP16", test_mixed_search},
+    {"--measure: the caller's images, held out", test_measure_list},
     CU_TEST_INFO_NULL,
 };
 static CU_SuiteInfo suites[] = {{"quant_build", NULL, NULL, NULL, NULL, tests}, CU_SUITE_INFO_NULL};

@@ -88,7 +88,8 @@ static void build_int8(const char *model, const struct qp_model_spec *spec, cons
             return;
     const char            *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts   o = {model, spec, QP_PREC_INT8, false, 0.95, false, true,
-                                QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 4, NULL, NULL};
+                                QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 4,
+                                NULL, NULL, NULL, 0};
     struct qp_build_result r;
     struct qp_err          err = {{0}};
     enum qp_status         s   = qp_build_run(&o, &r, &err);
