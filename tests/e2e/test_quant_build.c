@@ -97,6 +97,27 @@ static float *run_once(struct qp_engine *e, const struct qp_model_spec *spec, co
     return out;
 }
 
+/* model's spec from models/zoo.ini. */
+static void spec_of(const char *m, struct qp_model_spec *spec)
+{
+    char          manifest[1200];
+    struct qp_err err = {{0}};
+    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
+             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
+    CU_ASSERT_FATAL(qp_model_spec_find(m, manifest, spec, &err) == QP_OK ||
+                    (fprintf(stderr, "%s\n", err.msg), false));
+}
+
+/* qp_build_run that must succeed (its message printed if not). */
+static void build_ok(const struct qp_build_opts *o, struct qp_build_result *r)
+{
+    struct qp_err  err = {{0}};
+    enum qp_status s   = qp_build_run(o, r, &err);
+    if (s != QP_OK)
+        fprintf(stderr, "%s\n", err.msg);
+    CU_ASSERT_FATAL(s == QP_OK);
+}
+
 static void test_build_roundtrip(void)
 {
     if (!have_data())
@@ -104,21 +125,14 @@ static void test_build_roundtrip(void)
     QP_TEST_RAN();
     struct qp_model_spec spec;
     struct qp_err        err = {{0}};
-    char                 manifest[1200];
-    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
-             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
-    CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK ||
-                    (fprintf(stderr, "%s\n", err.msg), false));
+    spec_of(model, &spec);
     const char *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
                               QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 2,
                               NULL, NULL, NULL, 0};
     o.observer.kind = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
-    enum qp_status         s = qp_build_run(&o, &r, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
+    build_ok(&o, &r);
     CU_ASSERT(r.n_layers > 50);
     CU_ASSERT_EQUAL(r.stats.layers[QP_PREC_INT8], r.n_layers);
     /* the 9 head convs (box, objectness, class at 3 strides) write floats */
@@ -147,7 +161,7 @@ static void test_build_roundtrip(void)
     opt.n_threads                = 2;
     struct qp_engine *mem, *file, *ref;
     CU_ASSERT_FATAL(qp_engine_open_graph(&r.g, &opt, &mem, &err) == QP_OK);
-    s = qp_engine_open(path, &opt, &file, &err);
+    enum qp_status s = qp_engine_open(path, &opt, &file, &err);
     if (s != QP_OK)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(s == QP_OK);
@@ -212,25 +226,20 @@ static void test_build_roundtrip(void)
  * most sensitive ones, in the search's order. */
 static void test_mixed_search(void)
 {
-    char nanodet[1024], manifest[1200];
+    char nanodet[1024];
     if (!have_data() ||
         !qp_test_mirror_file("models/nanodet_m_416_coco.onnx", nanodet, sizeof nanodet))
         QP_TEST_SKIP("NanoDet-m or the road frames are not in the mirror");
     QP_TEST_RAN();
     struct qp_model_spec spec;
     struct qp_err        err = {{0}};
-    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
-             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
-    CU_ASSERT_FATAL(qp_model_spec_find(nanodet, manifest, &spec, &err) == QP_OK);
+    spec_of(nanodet, &spec);
     const char          *calib[3] = {frames[0], frames[1], frames[2]};
     struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
                               QP_OBSERVER_PARAMS_DEFAULT, true, calib, 3, 1, 2,
                               NULL, NULL, NULL, 0};
     struct qp_build_result r;
-    enum qp_status         s = qp_build_run(&o, &r, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
+    build_ok(&o, &r);
     CU_ASSERT(!r.target_met); /* 1.01 cannot be met: the search stops at its limit */
     /* pick_method: every clipping method measured, the best one kept (the
      * first of equals, as SQNR breaks ties) */
@@ -308,19 +317,14 @@ static void test_measure_list(void)
     QP_TEST_RAN();
     struct qp_model_spec spec;
     struct qp_err        err = {{0}};
-    char                 manifest[1200], want[65];
-    snprintf(manifest, sizeof manifest, "%s/models/zoo.ini",
-             getenv("QP_SOURCE_DIR") ? getenv("QP_SOURCE_DIR") : ".");
-    CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK);
+    char                 want[65];
+    spec_of(model, &spec);
     const char *calib[2] = {frames[0], frames[1]}, *measure[2] = {frames[2], frames[3]};
     struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
                               QP_OBSERVER_PARAMS_DEFAULT, false, calib, 2, 8, 2,
                               NULL, NULL, measure, 2};
     struct qp_build_result r;
-    enum qp_status         s = qp_build_run(&o, &r, &err);
-    if (s != QP_OK)
-        fprintf(stderr, "%s\n", err.msg);
-    CU_ASSERT_FATAL(s == QP_OK);
+    build_ok(&o, &r);
     CU_ASSERT(r.measure_held_out && r.n_measured == 2 && r.n_calibrated == 2);
     CU_ASSERT(r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
     const char *all[4] = {frames[0], frames[1], frames[2], frames[3]};
