@@ -11,9 +11,10 @@ __global__ void preprocess_kernel(const uint8_t *img, struct qp_pre_frame f,
                                   const struct qp_pre_norm *nm, float *dst, int64_t n)
 {
     for (int64_t i = qp_cuda_first(); i < n; i += qp_cuda_stride()) {
-        int32_t x = (int32_t)(i % f.dst_w), y = (int32_t)(i / f.dst_w);
+        float v[3];
+        qp_pre_pixel(&f, nm, img, (int32_t)(i % f.dst_w), (int32_t)(i / f.dst_w), v);
         for (int32_t k = 0; k < 3; k++)
-            dst[k * n + i] = qp_pre_pixel(&f, nm, img, x, y, k);
+            dst[k * n + i] = v[k];
     }
 }
 

@@ -94,9 +94,12 @@ static int parse(int argc, char **argv, struct eval_opts *o)
             o->model = a;
             continue;
         }
-        if (strcmp(a, "--agnostic") == 0 || strcmp(a, "--per-class") == 0) {
-            o->agnostic  = o->agnostic || a[2] == 'a';
-            o->per_class = o->per_class || a[2] == 'p';
+        if (strcmp(a, "--agnostic") == 0) {
+            o->agnostic = true;
+            continue;
+        }
+        if (strcmp(a, "--per-class") == 0) {
+            o->per_class = true;
             continue;
         }
         if (!(v = qp_cli_value(argc, argv, &i)))

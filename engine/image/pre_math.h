@@ -66,21 +66,26 @@ QP_HD int32_t qp_pre_lerp(int32_t p00, int32_t p01, int32_t p10, int32_t p11, in
     return (((b0 * (s0 >> 4)) >> 16) + ((b1 * (s1 >> 4)) >> 16) + 2) >> 2;
 }
 
-/* Model channel k's value at output pixel (dx, dy) of frame f from the
- * source bytes img: the normalised blend inside the resized region, the
- * pad outside it. */
-QP_HD float qp_pre_pixel(const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
-                         const uint8_t *img, int32_t dx, int32_t dy, int32_t k)
+/* The three model channels' values at output pixel (dx, dy) of frame f
+ * from the source bytes img into v: the normalised blend inside the
+ * resized region, the pad outside it. */
+QP_HD void qp_pre_pixel(const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
+                        const uint8_t *img, int32_t dx, int32_t dy, float v[3])
 {
-    if (dx >= f->rw || dy >= f->rh)
-        return nm->pad[k];
+    if (dx >= f->rw || dy >= f->rh) {
+        for (int32_t k = 0; k < 3; k++)
+            v[k] = nm->pad[k];
+        return;
+    }
     int32_t x0, x1, y0, y1;
     int16_t a0, a1, b0, b1;
     qp_pre_axis(dx, f->rw, f->src_w, true, &x0, &x1, &a0, &a1);
     qp_pre_axis(dy, f->rh, f->src_h, false, &y0, &y1, &b0, &b1);
     const uint8_t *r0 = img + (int64_t)y0 * f->stride, *r1 = img + (int64_t)y1 * f->stride;
-    int32_t        c = f->src_c[k], n = f->n_channels;
-    int32_t v = qp_pre_lerp(r0[x0 * n + c], r0[x1 * n + c], r1[x0 * n + c], r1[x1 * n + c], a0, a1,
-                            b0, b1);
-    return nm->lut[k][v];
+    int32_t        n  = f->n_channels;
+    for (int32_t k = 0; k < 3; k++) {
+        int32_t c = f->src_c[k];
+        v[k]      = nm->lut[k][qp_pre_lerp(r0[x0 * n + c], r0[x1 * n + c], r1[x0 * n + c],
+                                           r1[x1 * n + c], a0, a1, b0, b1)];
+    }
 }

@@ -491,28 +491,40 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
     return s;
 }
 
-/* Bias correction of the chosen plan, kept only when the agreement (then
- * the output SQNR) improves; both numbers go to the report. */
+/* Plan p measured without and with bias correction (plain, fixed); the
+ * corrected deltas stay in p only when they help, agreement first, then
+ * output SQNR (*kept). */
+static enum qp_status try_bias(const struct qp_build_opts *o, struct plan *p,
+                               const struct qp_measure *m, struct qp_measure_result *plain,
+                               struct qp_measure_result *fixed, bool *kept, struct qp_err *err)
+{
+    plan_clear_delta(p);
+    enum qp_status s = measure_plan(o, p, m, plain, err);
+    if (s == QP_OK)
+        s = correct_bias(o, p, m, err);
+    if (s == QP_OK)
+        s = measure_plan(o, p, m, fixed, err);
+    if (s != QP_OK)
+        return s;
+    *kept = fixed->agreement > plain->agreement ||
+            (fixed->agreement == plain->agreement && fixed->out_sqnr_db > plain->out_sqnr_db);
+    if (!*kept)
+        plan_clear_delta(p);
+    return QP_OK;
+}
+
+/* Bias correction of the chosen plan, kept only when it helps; both
+ * numbers go to the report. */
 static enum qp_status keep_if_better(const struct qp_build_opts *o, struct plan *p,
                                      const struct qp_measure *m, struct qp_build_result *r,
                                      struct qp_err *err)
 {
     struct qp_measure_result plain, fixed;
-    plan_clear_delta(p);
-    enum qp_status s = measure_plan(o, p, m, &plain, err);
-    if (s == QP_OK)
-        s = correct_bias(o, p, m, err);
-    if (s == QP_OK)
-        s = measure_plan(o, p, m, &fixed, err);
+    enum qp_status           s = try_bias(o, p, m, &plain, &fixed, &r->bias_corrected, err);
     if (s != QP_OK)
         return s;
     r->agreement_plain     = plain.agreement;
     r->agreement_corrected = fixed.agreement;
-    r->bias_corrected =
-        fixed.agreement > plain.agreement ||
-        (fixed.agreement == plain.agreement && fixed.out_sqnr_db > plain.out_sqnr_db);
-    if (!r->bias_corrected)
-        plan_clear_delta(p);
     progress(o, "bias correction", 1, 1);
     return QP_OK;
 }
@@ -530,33 +542,41 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
     return s;
 }
 
-/* Thresholds by every observer kind, each measured all INT8, and with bias
- * correction when asked (the better of the two counts: keep_if_better
- * decides again later); c keeps the best (agreement, then output SQNR). */
+/* Thresholds by every observer kind, each measured all INT8 (and, when
+ * asked, with the bias correction decided as keep_if_better decides it);
+ * c keeps the best (agreement, then output SQNR) and p that method's bias
+ * correction, whose numbers go to the report. */
 static enum qp_status pick_method(const struct qp_build_opts *o, struct qp_calib *c,
                                   struct plan *p, const struct qp_measure *m,
                                   struct qp_build_result *r, struct qp_err *err)
 {
-    struct qp_measure_result best = {0}, mr, fixed;
+    struct qp_measure_result best = {0}, mr, plain, fixed;
     enum qp_status           s    = QP_OK;
     for (int k = 0; k < QP_OBSERVER_COUNT && s == QP_OK; k++) {
+        bool kept = false;
         qp_calib_thresholds(c, (enum qp_observer_kind)k);
-        s = measure_plan(o, p, m, &mr, err);
-        if (s == QP_OK && o->bias_correction && (s = correct_bias(o, p, m, err)) == QP_OK &&
-            (s = measure_plan(o, p, m, &fixed, err)) == QP_OK && fixed.agreement > mr.agreement)
-            mr = fixed;
+        if (o->bias_correction)
+            s = try_bias(o, p, m, &plain, &fixed, &kept, err);
+        else
+            s = measure_plan(o, p, m, &plain, err);
         plan_clear_delta(p);
         progress(o, "clipping", k + 1, QP_OBSERVER_COUNT);
         if (s != QP_OK)
             break;
+        mr                     = kept ? fixed : plain;
         r->method_agreement[k] = mr.agreement;
         if (k == 0 || mr.agreement > best.agreement ||
             (mr.agreement == best.agreement && mr.out_sqnr_db > best.out_sqnr_db)) {
-            best      = mr;
-            r->method = (enum qp_observer_kind)k;
+            best                   = mr;
+            r->method              = (enum qp_observer_kind)k;
+            r->agreement_plain     = plain.agreement;
+            r->agreement_corrected = o->bias_correction ? fixed.agreement : NAN;
+            r->bias_corrected      = kept;
         }
     }
     qp_calib_thresholds(c, r->method);
+    if (s == QP_OK && r->bias_corrected) /* the same deltas again: deterministic */
+        s = correct_bias(o, p, m, err);
     return s;
 }
 
@@ -636,7 +656,8 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
         r->method_agreement[k] = NAN;
     if (s == QP_OK)
         s = plan_init(o, calibrate ? &c : NULL, o->mixed ? QP_PREC_INT8 : o->precision, &p, err);
-    if (s == QP_OK && calibrate && o->pick_method && m.n > 0)
+    bool picked = s == QP_OK && calibrate && o->pick_method && m.n > 0;
+    if (picked)
         s = pick_method(o, &c, &p, &m, r, err);
     if (s == QP_OK && o->mixed && m.n > 0) {
         sens     = qp_calloc((size_t)p.n + 1, sizeof *sens);
@@ -644,7 +665,9 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
         s        = sens && sens_map ? search(o, &p, &m, sens, sens_map, &r->target_met, err)
                                     : qp_fail(err, QP_E_NOMEM, "out of memory");
     }
-    if (s == QP_OK && o->bias_correction && m.n > 0)
+    /* the clipping choice decided it for an all-INT8 plan; the search's
+     * plan is another one */
+    if (s == QP_OK && o->bias_correction && m.n > 0 && (o->mixed || !picked))
         s = keep_if_better(o, &p, &m, r, err);
     r->agreement_unequalized = NAN;
     if (s == QP_OK && o->equalize && m.n > 0)

@@ -33,6 +33,7 @@ enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec
     struct qp_graph          g;
     memset(c, 0, sizeof *c);
     memset(&g, 0, sizeof g); /* the importer initialises it */
+    c->kind = obs->kind;
     opt.backend      = QP_BACKEND_CPU;
     opt.n_threads    = n_threads;
     enum qp_status s = qp_engine_front(model, &opt, &g, NULL, err);
@@ -125,7 +126,7 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
             progress(ctx, i + 1, n_images);
     }
     if (s == QP_OK)
-        qp_calib_thresholds(c, c->n ? c->w[0].obs.params.kind : QP_OBSERVER_MINMAX);
+        qp_calib_thresholds(c, c->kind);
     return s;
 }
 

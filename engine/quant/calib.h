@@ -30,6 +30,7 @@ struct qp_calib {
     struct qp_calib_watch *w;
     int32_t                n;
     float                 *buf; /* room for the largest watched tensor */
+    enum qp_observer_kind  kind; /* qp_calib_run's thresholds: the open's method */
 };
 
 enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec, int n_threads,
@@ -43,7 +44,7 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
                             struct qp_sha256 *hash, struct qp_err *err);
 /* Set every watch's amax by method kind from what its observer saw (the
  * histogram serves every method: no image is read again). qp_calib_run
- * ends with the observers' own kind. */
+ * ends with c->kind. */
 void qp_calib_thresholds(struct qp_calib *c, enum qp_observer_kind kind);
 /* The watch of tensor name, or NULL. */
 const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char *name);

@@ -439,10 +439,12 @@ cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_frame f,
     if (f.dst_w <= 0 || f.dst_h <= 0 || f.rw < 1 || f.rh < 1 || f.rw > f.dst_w ||
         f.rh > f.dst_h)
         return cudaErrorInvalidValue;
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = 0; i < n; i++) {
+        float v[3];
+        qp_pre_pixel(&f, nm, img, (int32_t)(i % f.dst_w), (int32_t)(i / f.dst_w), v);
         for (int32_t k = 0; k < 3; k++)
-            dst[k * n + i] = qp_pre_pixel(&f, nm, img, (int32_t)(i % f.dst_w),
-                                          (int32_t)(i / f.dst_w), k);
+            dst[k * n + i] = v[k];
+    }
     return cudaSuccess;
 }
 
