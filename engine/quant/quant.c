@@ -44,8 +44,10 @@ void qp_q_add_ref(const int8_t *a, const int8_t *b, int64_t n, const struct qp_q
 static float act_value(const struct qp_act_params *a, float v)
 {
     switch (a->act) {
-    case QP_ACT_TANH: return tanhf(v);
-    default: return qp_q_act(a->act, a->alpha, a->beta, v);
+    case QP_ACT_TANH:
+        return tanhf(v);
+    default:
+        return qp_q_act(a->act, a->alpha, a->beta, v);
     }
 }
 
@@ -59,8 +61,8 @@ void qp_q_lut_build_div(const struct qp_act_params *act, float in_scale, int32_t
     }
 }
 
-void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp,
-                    float out_scale, int32_t out_zp, int8_t table[256])
+void qp_q_lut_build(const struct qp_act_params *act, float in_scale, int32_t in_zp, float out_scale,
+                    int32_t out_zp, int8_t table[256])
 {
     /* v * 1.0f == v / 1.0f == v exactly: the same table as without them */
     qp_q_lut_build_div(act, in_scale, in_zp, 1.0f, 1.0f, out_scale, out_zp, table);
@@ -138,10 +140,9 @@ void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *ta
         return;
     }
     for (int64_t c = 0; c < qp_qlut_n_tables(g, n); c++)
-        qp_q_lut_build_div(&n->attr.act, q->scale, q->zero_point,
-                           mu ? ((const float *)mu->data)[c] : 1.0f,
-                           d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point,
-                           tables + c * 256);
+        qp_q_lut_build_div(
+            &n->attr.act, q->scale, q->zero_point, mu ? ((const float *)mu->data)[c] : 1.0f,
+            d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point, tables + c * 256);
 }
 
 const float *qp_quant_divisors(const struct qp_graph *g, int32_t t)
@@ -150,6 +151,14 @@ const float *qp_quant_divisors(const struct qp_graph *g, int32_t t)
     if (p < 0)
         return NULL;
     const struct qp_node *n = &g->nodes[p];
-    int32_t               k = n->op == QP_OP_QCONV ? 4 : n->op == QP_OP_QLUT ? 1 : -1;
+    if (n->op == QP_OP_QUANTIZE) { /* of x / divisors (quantize.c, get_q) */
+        int32_t x = n->in[0], px = g->tensors[x].producer;
+        n         = px >= 0 ? &g->nodes[px] : NULL;
+        int32_t d = n && n->op == QP_OP_DIV && n->n_in == 2 ? n->in[1] : -1;
+        bool    c = d >= 0 && (g->tensors[d].flags & QP_TENSOR_CONST) && g->tensors[x].rank == 4 &&
+                 qp_tensor_numel(&g->tensors[d]) == g->tensors[x].dims[1];
+        return c ? g->tensors[d].data : NULL;
+    }
+    int32_t k = n->op == QP_OP_QCONV ? 4 : n->op == QP_OP_QLUT ? 1 : -1;
     return k > 0 && n->n_in > k && n->in[k] >= 0 ? g->tensors[n->in[k]].data : NULL;
 }

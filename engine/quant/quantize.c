@@ -110,8 +110,14 @@ static enum qp_status new_i8(struct qctx *q, int32_t t, float s, int32_t zp, int
     return QP_OK;
 }
 
+static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *zy, int32_t *out);
+static enum qp_status channel_op(struct qctx *q, enum qp_op op, int32_t x, int32_t div, int32_t y);
+
 /* The INT8 twin of float tensor t, quantizing it when there is none yet;
- * *out = -1 when t was not calibrated. */
+ * *out = -1 when t was not calibrated. A float value (the output of an
+ * FP16 or FP32 layer) is equalized like an INT8 layer's output when its
+ * readers allow: divided by its channel divisors, then quantized, so the
+ * precision of its producer does not change how its readers see it. */
 static enum qp_status get_q(struct qctx *q, int32_t t, int32_t *out)
 {
     *out = -1;
@@ -120,21 +126,25 @@ static enum qp_status get_q(struct qctx *q, int32_t t, int32_t *out)
         return QP_OK;
     }
     float   s;
-    int32_t zp;
+    int32_t zp, div = -1, x = t;
     grid_of(q, t, &s, &zp);
     if (s <= 0.0f || q->g->tensors[t].dtype != QP_DTYPE_F32 ||
         (q->g->tensors[t].flags & QP_TENSOR_CONST))
         return QP_OK;
-    int32_t        tq, nq;
-    enum qp_status st = new_i8(q, t, s, zp, &tq);
+    enum qp_status st = t < q->n0 ? equalizer(q, t, &s, &zp, &div) : QP_OK;
+    if (st == QP_OK && div >= 0 && (st = new_tensor(q, q->g->tensors[t].name, "eqd", &x)) == QP_OK)
+        st = channel_op(q, QP_OP_DIV, t, div, x);
+    int32_t tq, nq;
+    if (st == QP_OK)
+        st = new_i8(q, t, s, zp, &tq);
     if (st == QP_OK)
         st = new_node(q, QP_OP_QUANTIZE, NULL, 1, 1, &nq);
     if (st != QP_OK)
         return st;
-    q->g->nodes[nq].in[0]  = t;
+    q->g->nodes[nq].in[0]  = x;
     q->g->nodes[nq].out[0] = tq;
     if (t < q->n0)
-        q->twin[t] = tq;
+        q->twin[t] = tq, q->eq[t] = div;
     *out = tq;
     return QP_OK;
 }
@@ -244,7 +254,6 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
     return QP_OK;
 }
 
-static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *zy, int32_t *out);
 static bool           moves_data(enum qp_op op);
 static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div);
 
@@ -516,32 +525,41 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *z
     return st;
 }
 
-/* Float y from an equalized twin: Dequantize, then times the divisors. */
-static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div)
+/* y = x op div per channel (x: [N, C, H, W] f32, div: const [C]; op Mul
+ * or Div). */
+static enum qp_status channel_op(struct qctx *q, enum qp_op op, int32_t x, int32_t div, int32_t y)
 {
     struct qp_graph *g = q->g;
-    int32_t          t, d4, nm;
-    int64_t          dims[4] = {1, g->tensors[y].dims[1], 1, 1};
+    int32_t          d4, nm;
+    int64_t          dims[4] = {1, g->tensors[div].dims[0], 1, 1};
     float           *d;
-    enum qp_status   st = new_tensor(q, g->tensors[y].name, "deq", &t);
-    if (st == QP_OK)
-        st = new_tensor(q, g->tensors[y].name, "eq4", &d4);
+    enum qp_status   st = new_tensor(q, g->tensors[x].name, "eq4", &d4);
     if (st == QP_OK)
         st = qp_graph_set_const(g, d4, QP_DTYPE_F32, 4, dims, (void **)&d, q->err);
     if (st == QP_OK)
-        st = new_node(q, QP_OP_MUL, NULL, 2, 1, &nm);
+        st = new_node(q, op, NULL, 2, 1, &nm);
     if (st != QP_OK)
         return st;
     memcpy(d, g->tensors[div].data, (size_t)dims[1] * sizeof *d);
-    g->tensors[t].dtype = QP_DTYPE_F32;
-    g->nodes[nm].in[0]  = t;
+    g->tensors[y].dtype = QP_DTYPE_F32;
+    g->nodes[nm].in[0]  = x;
     g->nodes[nm].in[1]  = d4;
     g->nodes[nm].out[0] = y;
-    if ((st = dequantize_to(q, yq, t)) != QP_OK)
-        return st;
-    q->twin[y] = yq;
-    q->eq[y]   = div;
     return QP_OK;
+}
+
+/* Float y from an equalized twin: Dequantize, then times the divisors. */
+static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y, int32_t div)
+{
+    int32_t        t;
+    enum qp_status st = new_tensor(q, q->g->tensors[y].name, "deq", &t);
+    if (st == QP_OK)
+        st = channel_op(q, QP_OP_MUL, t, div, y);
+    if (st == QP_OK)
+        q->g->tensors[t].dtype = QP_DTYPE_F32;
+    if (st == QP_OK && (st = dequantize_to(q, yq, t)) == QP_OK)
+        q->twin[y] = yq, q->eq[y] = div;
+    return st;
 }
 
 /* Would some reader of y use an INT8 value of it (an INT8 Conv, an

@@ -23,6 +23,7 @@
 #include "onnx_builder.h"
 #include "qp_test.h"
 #include "quant/quant_math.h"
+#include "quant/quant.h"
 #include "quant/quantize.h"
 
 enum { C = 8, H = 12, W = 12, HW = H * W, N = C * H * W, MAX_T = 48 };
@@ -680,6 +681,45 @@ static void test_equalization(void)
     qp_engine_free(f);
 }
 
+/* A float layer's output read by INT8 layers is equalized as an INT8
+ * layer's is: divided by its divisors before its Quantize (a Div node),
+ * the readers' weights take them back, so conv_a running float (an FP16
+ * layer of a mixed plan) does not cost conv_b channel 0 of sa. */
+static void test_equalization_float_producer(void)
+{
+    struct qp_graph       g;
+    struct qp_quant_stats st;
+    model_e(false);
+    qo.layer = "conv_a", qo.prec = QP_PREC_FP32;
+    front_quant(&g, &st);
+    struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g, true);
+    double            db0 = sqnr(qp_engine_output(f, 0), qp_engine_output(q0, 0), N),
+           tiny0          = twin_db(q0, "sa", scale("sa"), 0, 1, HW);
+
+    qo.eq = true;
+    front_quant(&g, &st);
+    int32_t ca = node_named(&g, "conv_a"), t = qp_graph_find_tensor(&g, "sa@i8");
+    CU_ASSERT_FATAL(ca >= 0 && t >= 0 && g.tensors[t].producer >= 0);
+    const struct qp_node *qn = &g.nodes[g.tensors[t].producer];
+    int32_t               dn = g.tensors[qn->in[0]].producer;
+    CU_ASSERT(g.nodes[ca].op == QP_OP_CONV && qn->op == QP_OP_QUANTIZE && dn >= 0 &&
+              g.nodes[dn].op == QP_OP_DIV && reads(&g, dn, 0, "sa"));
+    const float *div = qp_quant_divisors(&g, t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(div);
+    float d0 = div[0];
+    CU_ASSERT(d0 == 1.0f / QP_QUANT_EQ_MAX_GAIN && st.equalized >= 2);
+    struct qp_engine *q  = open_run(&g, true);
+    double            db = sqnr(qp_engine_output(f, 0), qp_engine_output(q, 0), N),
+           tiny          = twin_db(q, "sa", scale("sa"), 0, d0, HW);
+    printf("\n  conv_a float: output SQNR %.1f dB -> %.1f dB equalized; channel 0 of sa %.1f dB -> "
+           "%.1f dB",
+           db0, db, tiny0, tiny);
+    CU_ASSERT(tiny0 < 1.0 && tiny >= 15.0 && db >= db0 + 10.0);
+    qp_engine_free(q);
+    qp_engine_free(q0);
+    qp_engine_free(f);
+}
+
 /* Worst-case error of channel c of a = conv_a(x) with INT8 x and weights:
  * the output's rounding (half a step, times its divisor), x's (half a step
  * through every weight) and the weights' (half a step each, |x| <= 1). */
@@ -926,6 +966,7 @@ static CU_TestInfo tests[] = {
     {"bias deltas shift the i32 bias", test_bias_delta},
     {"equalization keeps a tiny channel", test_equalization},
     {"equalization and readers that cannot absorb it", test_equalization_readers},
+    {"equalization of a float layer's output", test_equalization_float_producer},
     {"QAdd; Concat INT8 or float by scale ratio", test_add_concat},
     {"uncalibrated tensors stay float", test_uncalibrated},
     {"every allocation failure is QP_E_NOMEM without leaks", test_fault_injection},
