@@ -25,7 +25,7 @@ static const struct {
     {"build", qp_cli_build,
      "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
      "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
-     "        [--min-agreement 0.95] [--measure-images N | --measure DIR|LIST|IMAGE]\n"
+     "        [--min-agreement 0.95] [--measure-images auto|N | --measure DIR|LIST|IMAGE]\n"
      "        [--bias-correction on|off]\n"
      "        [--equalize on|off]\n"
      "        [--report FILE.json] [--target cpu|cuda] [--threads N] [spec flags as run]"},

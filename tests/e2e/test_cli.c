@@ -19,16 +19,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "core/alloc.h"
 #include "core/json.h"
 #include "core/npy.h"
-#include "cli_run.h"
 #include "qp_test.h"
 #include "qpercept/detect.h"
 #include "quant/observer.h"
 
 static char yolox[1024], dog[1024], tmpdir[1024], engine[1200], report[1200];
-
 
 static int setup(void)
 {
@@ -40,7 +39,8 @@ static int setup(void)
 
 static bool have_data(void)
 {
-    return getenv("QP_CLI") && qp_test_mirror_file("models/yolox_nano_416_coco.onnx", yolox, sizeof yolox) &&
+    return getenv("QP_CLI") &&
+           qp_test_mirror_file("models/yolox_nano_416_coco.onnx", yolox, sizeof yolox) &&
            qp_test_mirror_file("data/images/dog.jpg", dog, sizeof dog);
 }
 
@@ -54,7 +54,8 @@ static void test_run_image_text_and_json(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "dog"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "0.855"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "[  132.8,   206.6,   325.7,   543.1]"));
-    CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --image '%s' --json --score 0.5", yolox, dog), 0);
+    CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --image '%s' --json --score 0.5", yolox, dog),
+                    0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "\"label\":\"dog\",\"score\":0.855"));
     CU_ASSERT_PTR_NULL(strstr(out, "truck")); /* 0.306 is below --score 0.5 */
     CU_ASSERT(out[0] == '[');
@@ -87,9 +88,9 @@ static void test_run_tensors_npy(void)
                           QP_OK);
     qp_free(x);
     snprintf(dir, sizeof dir, "%s/out", tmpdir);
-    CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --input images='%s' --save-outputs '%s'", yolox,
-                        in, dir),
-                    0);
+    CU_ASSERT_EQUAL(
+        cli(out, sizeof out, "run '%s' --input images='%s' --save-outputs '%s'", yolox, in, dir),
+        0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "output"));
     snprintf(res, sizeof res, "%s/output.npy", dir);
     struct qp_npy y;
@@ -337,8 +338,8 @@ static void test_spec_from_flags(void)
                     0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "0.855  [  132.8,   206.6,   325.7,   543.1]"));
     /* and nothing at all: a clear error */
-    CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --image '%s' --manifest /nonexistent", yolox, dog),
-                    1);
+    CU_ASSERT_EQUAL(
+        cli(out, sizeof out, "run '%s' --image '%s' --manifest /nonexistent", yolox, dog), 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "qpercept run:"));
 }
 
@@ -396,6 +397,47 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s'", yolox), 2);
 }
 
+/* Images a build measures on: by default (auto) a quarter of the
+ * calibration images, at least 8 and at most 32, held out of calibration;
+ * --measure-images N names the count. */
+static int32_t measured_of(const char *list, const char *flag)
+{
+    static char out[1 << 16];
+    char        eng[1200], rep[1200];
+    snprintf(eng, sizeof eng, "%s/measured.qpe", tmpdir);
+    snprintf(rep, sizeof rep, "%s/measured.json", tmpdir);
+    int rc = cli(out, sizeof out,
+                 "build '%s' -o '%s' --precision int8 --calib '%s' --calib-images 1000 "
+                 "--calib-method percentile --report '%s' --threads 2 %s",
+                 yolox, eng, list, rep, flag);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct qp_json_doc *doc = NULL;
+    CU_ASSERT_EQUAL_FATAL(qp_json_read_file(rep, &doc, NULL), QP_OK);
+    const struct qp_json *n = qp_json_get(qp_json_root(doc), "measured_images"),
+                         *h = qp_json_get(qp_json_root(doc), "measured_held_out");
+    int32_t got = n && n->type == QP_JSON_NUMBER && h && h->type == QP_JSON_BOOL && h->v.b
+                      ? (int32_t)n->v.num
+                      : -1;
+    qp_json_free(doc);
+    return got;
+}
+
+static void test_measure_images(void)
+{
+    if (!have_data())
+        QP_TEST_SKIP("QP_CLI, YOLOX-Nano or dog.jpg missing");
+    QP_TEST_RAN();
+    char  list[1200];
+    FILE *f;
+    snprintf(list, sizeof list, "%s/forty.txt", tmpdir);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f = fopen(list, "w"));
+    for (int i = 0; i < 40; i++)
+        fprintf(f, "%s\n", dog);
+    CU_ASSERT_FATAL(fclose(f) == 0);
+    CU_ASSERT_EQUAL(measured_of(list, ""), 10);
+    CU_ASSERT_EQUAL(measured_of(list, "--measure-images 3"), 3);
+}
+
 /* bench-engine at batch 1 and 2: one line per batch, JSON with both (the
  * first at the top level, as the benchmark scripts read it); bad sizes are
  * usage errors. */
@@ -444,6 +486,7 @@ static CU_TestInfo tests[] = {
     {"run: model described by flags alone", test_spec_from_flags},
     {"errors: truncated model, no cuda (run, build), usage", test_errors},
     {"bench-engine: batch sizes, text and JSON", test_bench_engine},
+    {"build: images measured, auto and named", test_measure_images},
     CU_TEST_INFO_NULL,
 };
 
