@@ -18,7 +18,7 @@ WANT_VENV=1
 
 DEB_PACKAGES=(build-essential cmake pkg-config git curl protobuf-c-compiler libprotobuf-c-dev
               libonnx-dev libonnx-testdata libcunit1-dev libturbojpeg0-dev libspng-dev
-              python3 python3-venv)
+              libzmq3-dev libsystemd-dev python3 python3-venv)
 PY_PACKAGES=(onnxruntime onnx numpy pycocotools)   # PyPI name == import name for these four
 
 usage() { sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'; }
