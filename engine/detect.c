@@ -4,13 +4,21 @@
  * decoding -> NMS -> boxes in source pixels (qp_detector_*).
  *
  * qp_detector_new checks the engine against the spec once - one f32 input
- * [1, 3, H, W] of the spec's size, outputs that fit the head (bound by shape
- * in post/head.c) - and sizes everything a frame needs: the pre-processing
- * tables, the candidate arrays (anchors x classes, the most a decoder can
- * write), the device's frame staging when the engine's backend
- * pre-processes frames itself (CUDA: only the frame's bytes are copied)
- * and, when the engine cannot be filled in place, an input buffer.
- * qp_detector_run then allocates nothing (test_no_alloc checks it).
+ * [B, 3, H, W] of the spec's size, outputs that fit the head (bound by shape
+ * in post/head.c, per image) - and sizes everything a run needs: the
+ * pre-processing tables, the candidate arrays (anchors x classes, the most
+ * a decoder can write), B box transforms, the device's frame staging when
+ * the engine's backend pre-processes frames itself (CUDA, batch 1 only:
+ * only the frame's bytes are copied) and, when the engine cannot be filled
+ * in place, an input buffer of B images. qp_detector_run and
+ * qp_detector_run_batch then allocate nothing (test_no_alloc checks it).
+ *
+ * Batches (B = the engine's batch, qp_engine_options.batch): image k is
+ * pre-processed into slot k of the input, the engine runs once, and image
+ * k's outputs are read at offset k of each output (an image's elements
+ * times k), decoded and NMS'd alone, with its own letterbox transform.
+ * Slots n..B-1 are zeroed before the run, so what they compute is the
+ * same every time and never NaN; their outputs are not read.
  *
  * Candidates are one per (anchor, class) above score_min for class-aware
  * NMS, one per anchor (its best class) for class-agnostic NMS; NMS runs in
@@ -35,12 +43,16 @@ struct qp_detector {
     struct qp_model_spec spec;   /* deep copy, labels included */
     struct qp_preprocess pre;
     struct qp_head_plan  plan;
+    int32_t              batch; /* B: images per engine run */
     int32_t              n_outputs;
-    const float        **outputs; /* [n_outputs], refreshed every run */
-    float               *input;   /* own input when the engine has no in-place buffer */
-    bool                 on_device; /* the engine's backend pre-processes frames */
-    size_t               input_bytes;
-    struct qp_candidate *cand, *tmp; /* [plan.max_candidates] each */
+    size_t               out_elems[MAX_OUTPUTS]; /* floats of one image in output i */
+    const float        **outputs;                /* [n_outputs], refreshed for every image */
+    float               *input; /* own input (B images) when the engine has no in-place buffer */
+    bool                 on_device;    /* the engine's backend pre-processes frames */
+    size_t               image_floats; /* one image of the input: 3 * H * W */
+    size_t               input_bytes;  /* all B images */
+    struct qp_transform *xf;           /* [batch] box transforms of the run */
+    struct qp_candidate *cand, *tmp;   /* [plan.max_candidates] each */
 };
 
 static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model_spec *src,
@@ -59,7 +71,7 @@ static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model
     return QP_OK;
 }
 
-/* One f32 [1, 3, H, W] input; adopt H and W when the spec leaves them 0. */
+/* One f32 [B, 3, H, W] input; adopt H and W when the spec leaves them 0. */
 static enum qp_status check_input(struct qp_detector *d, struct qp_err *err)
 {
     struct qp_model_spec *s = &d->spec;
@@ -69,9 +81,10 @@ static enum qp_status check_input(struct qp_detector *d, struct qp_err *err)
                        s->name, n);
     struct qp_tensor_info in;
     qp_engine_input_info(d->engine, 0, &in);
-    if (in.dtype != QP_DTYPE_F32 || in.rank != 4 || in.dims[0] != 1 || in.dims[1] != 3 ||
-        in.dims[2] < 1 || in.dims[3] < 1 || in.dims[2] > 16384 || in.dims[3] > 16384)
-        return qp_fail(err, QP_E_INVAL, "%s: input %s must be f32 [1,3,H,W], is %s rank %d",
+    if (in.dtype != QP_DTYPE_F32 || in.rank != 4 || in.dims[0] < 1 || in.dims[0] > 4096 ||
+        in.dims[1] != 3 || in.dims[2] < 1 || in.dims[3] < 1 || in.dims[2] > 16384 ||
+        in.dims[3] > 16384)
+        return qp_fail(err, QP_E_INVAL, "%s: input %s must be f32 [B,3,H,W], is %s rank %d",
                        s->name, in.name, qp_dtype_name(in.dtype), in.rank);
     if (s->input_w == 0 && s->input_h == 0) {
         s->input_w = (int32_t)in.dims[3];
@@ -81,11 +94,15 @@ static enum qp_status check_input(struct qp_detector *d, struct qp_err *err)
         return qp_fail(err, QP_E_INVAL, "%s: spec input %dx%d but model input %s is %lldx%lld",
                        s->name, s->input_w, s->input_h, in.name, (long long)in.dims[3],
                        (long long)in.dims[2]);
-    d->input_bytes = (size_t)3 * (size_t)s->input_w * (size_t)s->input_h * sizeof(float);
+    d->batch        = (int32_t)in.dims[0];
+    d->image_floats = (size_t)3 * (size_t)s->input_w * (size_t)s->input_h;
+    d->input_bytes  = (size_t)d->batch * d->image_floats * sizeof(float);
     return QP_OK;
 }
 
-/* Bind the outputs to the head; every output must be f32 for decoding. */
+/* Bind the outputs to the head; every output must be f32 for decoding.
+ * The head sees one image's shapes: every output carries the batch as its
+ * leading dim, which is bound as 1. */
 static enum qp_status bind_outputs(struct qp_detector *d, struct qp_err *err)
 {
     d->n_outputs = qp_engine_n_outputs(d->engine);
@@ -93,8 +110,18 @@ static enum qp_status bind_outputs(struct qp_detector *d, struct qp_err *err)
         return qp_fail(err, QP_E_INVAL, "%s: %d outputs (want 1..%d)", d->spec.name, d->n_outputs,
                        MAX_OUTPUTS);
     struct qp_tensor_info outs[MAX_OUTPUTS];
-    for (int32_t i = 0; i < d->n_outputs; i++)
-        qp_engine_output_info(d->engine, i, &outs[i]);
+    for (int32_t i = 0; i < d->n_outputs; i++) {
+        struct qp_tensor_info *o = &outs[i];
+        qp_engine_output_info(d->engine, i, o);
+        if (d->batch > 1 && (o->rank < 1 || o->dims[0] != d->batch))
+            return qp_fail(err, QP_E_INVAL, "%s: output %s does not carry the batch %d first",
+                           d->spec.name, o->name, d->batch);
+        if (d->batch > 1)
+            o->dims[0] = 1;
+        d->out_elems[i] = 1;
+        for (int32_t k = 1; k < o->rank; k++)
+            d->out_elems[i] *= (size_t)o->dims[k];
+    }
     enum qp_status st = qp_head_bind(&d->spec, outs, d->n_outputs, &d->plan, err);
     if (st != QP_OK)
         return st;
@@ -111,18 +138,22 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
     d->outputs          = qp_calloc((size_t)d->n_outputs, sizeof *d->outputs);
     d->cand             = qp_calloc(n_cand, sizeof *d->cand);
     d->tmp              = qp_calloc(n_cand, sizeof *d->tmp);
+    d->xf               = qp_calloc((size_t)d->batch, sizeof *d->xf);
     const bool in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
     /* a device backend stages frames of up to FRAME_BYTES and pre-processes
-     * them itself; larger ones (and all, if staging fails) take the host path */
+     * them itself; larger ones (and all, if staging fails) take the host
+     * path. Its staging fills a [1, 3, H, W] input only: batched engines
+     * are fed from the host. */
     struct qp_err  why = {{0}};
-    enum qp_status s   = qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why);
-    d->on_device       = s == QP_OK;
+    enum qp_status s =
+        d->batch == 1 ? qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why) : QP_E_UNSUPPORTED;
+    d->on_device = s == QP_OK;
     if (s != QP_OK && s != QP_E_UNSUPPORTED)
         qp_log(QP_LOG_WARN, "detect", "%s: frames pre-processed on the host: %s", d->spec.name,
                why.msg);
     if (!in_place)
-        d->input = qp_alloc(d->input_bytes);
-    if (!d->outputs || !d->cand || !d->tmp || (!in_place && !d->input))
+        d->input = qp_calloc(1, d->input_bytes);
+    if (!d->outputs || !d->cand || !d->tmp || !d->xf || (!in_place && !d->input))
         return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates", d->spec.name,
                        n_cand);
     return QP_OK;
@@ -164,7 +195,13 @@ void qp_detector_free(struct qp_detector *d)
     qp_free(d->input);
     qp_free(d->cand);
     qp_free(d->tmp);
+    qp_free(d->xf);
     qp_free(d);
+}
+
+int32_t qp_detector_batch(const struct qp_detector *d)
+{
+    return d->batch;
 }
 
 static enum qp_status check_params(const struct qp_detect_params *p, struct qp_err *err)
@@ -178,11 +215,13 @@ static enum qp_status check_params(const struct qp_detect_params *p, struct qp_e
     return QP_OK;
 }
 
-/* Pre-process on the engine's device when it can, else straight into the
- * engine's input when it allows, else into our buffer and copy. */
-static enum qp_status feed(struct qp_detector *d, const struct qp_image *img,
-                           struct qp_transform *xf, struct qp_err *err)
+/* Pre-process img into slot k: on the engine's device when it can (batch
+ * 1), else straight into the engine's input when it allows, else into our
+ * buffer (then *staged: the caller copies it to the engine). */
+static enum qp_status feed(struct qp_detector *d, const struct qp_image *img, int32_t k,
+                           bool *staged, struct qp_err *err)
 {
+    struct qp_transform *xf = &d->xf[k];
     if (d->on_device) {
         struct qp_pre_frame f;
         enum qp_status      st = qp_preprocess_frame(&d->pre, img, &f, xf, err);
@@ -194,33 +233,43 @@ static enum qp_status feed(struct qp_detector *d, const struct qp_image *img,
     float *dst = qp_engine_input_buffer(d->engine, 0);
     if (!dst && !d->input)
         return qp_fail(err, QP_E_INVAL, "%s: engine withdrew its input buffer", d->spec.name);
-    enum qp_status st = qp_preprocess_run(&d->pre, img, dst ? dst : d->input, xf, err);
-    if (st == QP_OK && !dst)
-        st = qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err);
-    return st;
+    *staged = !dst;
+    return qp_preprocess_run(&d->pre, img, (dst ? dst : d->input) + (size_t)k * d->image_floats, xf,
+                             err);
 }
 
-enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
-                               const struct qp_detect_params *p, struct qp_detection *dets,
-                               int32_t cap, int32_t *n, struct qp_err *err)
+/* Fill slots [0, n) from imgs and zero slots [n, batch). */
+static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                               struct qp_err *err)
 {
-    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
-    if (!d || !img || !n || cap < 0 || (cap > 0 && !dets))
-        return qp_fail(err, QP_E_INVAL, "qp_detector_run: detector, image, dets and n needed");
-    *n = 0;
-    p  = p ? p : &defaults;
-    struct qp_transform xf;
-    enum qp_status      st = check_params(p, err);
-    if (st == QP_OK)
-        st = feed(d, img, &xf, err);
-    if (st == QP_OK)
-        st = qp_engine_run(d->engine, err);
-    if (st != QP_OK)
-        return st;
+    bool staged = false;
+    for (int32_t k = 0; k < n; k++) {
+        enum qp_status st = feed(d, &imgs[k], k, &staged, err);
+        if (st != QP_OK) {
+            if (n > 1)
+                qp_err_prefix(err, "image %d of %d", (int)k, (int)n);
+            return st;
+        }
+    }
+    if (n < d->batch) {
+        float *base = qp_engine_input_buffer(d->engine, 0);
+        staged |= !base;
+        base = base ? base : d->input;
+        QP_ASSERT(base); /* batch > 1 is never on the device path: one of them exists */
+        memset(base + (size_t)n * d->image_floats, 0,
+               (size_t)(d->batch - n) * d->image_floats * sizeof(float));
+    }
+    return staged ? qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err) : QP_OK;
+}
 
+/* Decode and NMS image k of the last run into dets[0, cap); returns how many. */
+static int32_t detect_one(struct qp_detector *d, int32_t k, const struct qp_detect_params *p,
+                          struct qp_detection *dets, int32_t cap)
+{
     for (int32_t i = 0; i < d->n_outputs; i++) {
-        d->outputs[i] = qp_engine_output(d->engine, i);
-        QP_ASSERT(d->outputs[i]); /* the engine's contract after a good run() */
+        const float *o = qp_engine_output(d->engine, i);
+        QP_ASSERT(o); /* the engine's contract after a good run() */
+        d->outputs[i] = o + (size_t)k * d->out_elems[i];
     }
     int32_t n_cand =
         qp_head_decode(&d->plan, d->outputs, p->score_min, !p->class_agnostic, d->cand);
@@ -229,9 +278,46 @@ enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img
     for (int32_t i = 0; i < m; i++) {
         const struct qp_candidate *c      = &d->cand[i];
         float                      box[4] = {c->x0, c->y0, c->x1, c->y1};
-        qp_transform_to_source(&xf, box);
+        qp_transform_to_source(&d->xf[k], box);
         dets[i] = (struct qp_detection){c->class_id, c->score, box[0], box[1], box[2], box[3]};
     }
-    *n = m;
+    return m;
+}
+
+enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                                     const struct qp_detect_params *p, struct qp_detection *dets,
+                                     int32_t cap_per_image, int32_t *counts, struct qp_err *err)
+{
+    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
+    if (!d || !imgs || !counts || cap_per_image < 0 || (cap_per_image > 0 && !dets))
+        return qp_fail(err, QP_E_INVAL,
+                       "qp_detector_run_batch: detector, images, dets and counts needed");
+    if (n < 1 || n > d->batch)
+        return qp_fail(err, QP_E_INVAL, "%s: %d images for an engine of batch %d", d->spec.name,
+                       (int)n, (int)d->batch);
+    for (int32_t k = 0; k < n; k++)
+        counts[k] = 0;
+    p                 = p ? p : &defaults;
+    enum qp_status st = check_params(p, err);
+    if (st == QP_OK)
+        st = feed_all(d, imgs, n, err);
+    if (st == QP_OK)
+        st = qp_engine_run(d->engine, err);
+    if (st != QP_OK)
+        return st;
+    for (int32_t k = 0; k < n; k++)
+        counts[k] =
+            cap_per_image > 0
+                ? detect_one(d, k, p, dets + (size_t)k * (size_t)cap_per_image, cap_per_image)
+                : 0;
     return QP_OK;
+}
+
+enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
+                               const struct qp_detect_params *p, struct qp_detection *dets,
+                               int32_t cap, int32_t *n, struct qp_err *err)
+{
+    if (!d || !img || !n || cap < 0 || (cap > 0 && !dets))
+        return qp_fail(err, QP_E_INVAL, "qp_detector_run: detector, image, dets and n needed");
+    return qp_detector_run_batch(d, img, 1, p, dets, cap, n, err);
 }

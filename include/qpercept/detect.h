@@ -112,15 +112,33 @@ struct qp_detect_params {
 struct qp_detector;
 
 /* Wrap an open engine (borrowed; must outlive the detector) with a spec
- * (copied). Checks the engine's input / output shapes against the spec. */
+ * (copied). Checks the engine's input / output shapes against the spec.
+ * The engine may be opened at any batch B (qp_engine_options.batch): the
+ * detector sizes its buffers for B images here. */
 enum qp_status qp_detector_new(struct qp_engine *e, const struct qp_model_spec *spec,
                                struct qp_detector **out, struct qp_err *err);
 void           qp_detector_free(struct qp_detector *d);
+/* B: the most images one run takes (the engine's batch). */
+int32_t        qp_detector_batch(const struct qp_detector *d);
 /* Pre-process img, run, decode, NMS. Writes at most cap detections (best
- * first) and their count to *n. Allocates nothing after qp_detector_new. */
+ * first) and their count to *n. Allocates nothing after qp_detector_new.
+ * On a batch-B engine this is qp_detector_run_batch with one image. */
 enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
                                const struct qp_detect_params *p, struct qp_detection *dets,
                                int32_t cap, int32_t *n, struct qp_err *err);
+/* n images (1 <= n <= B) in one engine run: image k is pre-processed into
+ * slot k of the input (with its own letterbox / scale, so its boxes come
+ * back in its own pixels), slots n..B-1 are zeroed, the engine runs once,
+ * and each image is decoded and NMS'd alone. Image k's detections (at most
+ * cap_per_image, best first) go to dets[k * cap_per_image ...] and their
+ * count to counts[k]; dets holds n * cap_per_image, counts n. They equal
+ * what qp_detector_run gives for that image alone on the same model. A
+ * failure (QP_E_INVAL for n outside [1, B], QP_E_FORMAT naming the image
+ * that does not pre-process, an engine error) fails the whole batch with
+ * every count 0. Allocates nothing after qp_detector_new. */
+enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                                     const struct qp_detect_params *p, struct qp_detection *dets,
+                                     int32_t cap_per_image, int32_t *counts, struct qp_err *err);
 
 #ifdef __cplusplus
 }
