@@ -7,8 +7,9 @@
  * so a request that is not one (several parts, too big, undecodable) still
  * gets a reply: ok = false, kind unset, the reason in error. Requests are
  * served between batches by the server's one thread, so a reply waits at
- * most for the batch in progress. Reload is not implemented yet: it answers
- * ok = false and says so (docs/server.md).
+ * most for the batch in progress. A reload builds and validates the new
+ * engine set right here (worker.c), so its reply comes once the set is
+ * serving, or has failed and the old one still is (docs/server.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,16 @@ static void answer(struct qp_srv *srv, const struct qp_wire_control_request *req
         r->stats_json_bytes = qp_srv_stats_json(srv);
         r->stats_json       = srv->json;
         break;
-    case QP_WIRE_CONTROL_RELOAD:
-        r->ok = false;
-        snprintf(r->error, sizeof r->error,
-                 "reload is not supported yet: restart qperceptd to serve another engine");
+    case QP_WIRE_CONTROL_RELOAD: {
+        /* model and engine id: the new ones, or on failure the ones still served */
+        struct qp_err err = {{0}};
+        r->ok             = qp_srv_worker_reload(srv, req->engine_path, &err) == QP_OK;
+        if (!r->ok)
+            snprintf(r->error, sizeof r->error, "%s", err.msg);
         memcpy(r->model, w->model, sizeof r->model);
         memcpy(r->engine_id, w->engine_id, sizeof r->engine_id);
         break;
+    }
     case QP_WIRE_CONTROL_NONE:
     case QP_WIRE_CONTROL_COUNT:
         QP_ASSERT(!"the decoder admits only known request kinds");

@@ -12,14 +12,17 @@
  *
  * Start-up allocates everything the frame path uses (server.h), warms the
  * engine up, binds the sockets and only then tells systemd READY=1. The
- * loop: zmq_poll over a signalfd, the control REP and every ingest socket,
- * with the batcher's next deadline (or the watchdog canary's) as timeout;
- * then control requests, then received frames, then every due batch, run
+ * loop: zmq_poll over a signalfd, the control REP, every ingest socket and
+ * the /metrics listener's raw fds (metrics.c), with the batcher's next
+ * deadline (or the watchdog canary's, or an HTTP connection's) as timeout;
+ * then control requests, then received frames, then /metrics connections,
+ * then every due batch, run
  * and published before the next poll. Signals are blocked in every thread
  * and read from the signalfd, so no work happens in a handler. SIGTERM /
  * SIGINT: stop reading frames, run the batches still due (at most
- * max_delay_us away), publish them, exit 0. SIGHUP is logged (reload is not
- * implemented yet).
+ * max_delay_us away), publish them, exit 0. SIGHUP reloads engine.path
+ * (worker.c: the new engine set replaces the old between batches, or the
+ * old keeps serving).
  */
 #define _GNU_SOURCE /* signalfd */
 #include <errno.h>
@@ -151,9 +154,6 @@ static enum qp_status start(struct qp_srv *srv, const char *argv0, struct qp_err
         return qp_fail(err, QP_E_UNSUPPORTED,
                        "[server] curve = yes: CURVE is not implemented yet; bind ipc:// or "
                        "loopback endpoints instead");
-    if (srv->cfg.server.metrics_port)
-        qp_srv_log(QP_LOG_WARN, "[server] metrics_port = %u: /metrics is not served yet",
-                   srv->cfg.server.metrics_port);
     for (int32_t i = 0; i < srv->cfg.n_streams; i++)
         if (srv->cfg.streams[i].enabled)
             srv->streams[srv->n_streams++].cfg = &srv->cfg.streams[i];
@@ -172,11 +172,14 @@ static enum qp_status start(struct qp_srv *srv, const char *argv0, struct qp_err
         st = qp_srv_control_open(srv, err);
     if (st == QP_OK)
         st = qp_srv_ingest_open(srv, err);
+    if (st == QP_OK)
+        st = qp_srv_metrics_open(srv, err);
     return st;
 }
 
 static void stop(struct qp_srv *srv)
 {
+    qp_srv_metrics_close(srv);
     qp_srv_ingest_close(srv);
     if (srv->pub)
         zmq_close(srv->pub);
@@ -203,6 +206,9 @@ static int poll_timeout_ms(const struct qp_srv *srv)
     int64_t cm = qp_srv_notify_canary_in_ms(srv);
     if (cm >= 0 && (ms < 0 || cm < ms))
         ms = cm;
+    int64_t mm = qp_srv_metrics_timeout_ms(srv);
+    if (mm >= 0 && (ms < 0 || mm < ms))
+        ms = mm;
     return ms > 3600000 ? 3600000 : (int)ms;
 }
 
@@ -213,8 +219,9 @@ static bool read_signals(struct qp_srv *srv)
     bool                    quit = false;
     while (read(srv->sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
         if (si.ssi_signo == SIGHUP) {
-            qp_srv_log(QP_LOG_WARN, "SIGHUP: reload is not supported yet; still serving %s",
-                       srv->worker.engine_id);
+            struct qp_err err = {{0}}; /* the worker logs the outcome */
+            qp_srv_log(QP_LOG_INFO, "SIGHUP: reloading %s", srv->cfg.engine.path);
+            qp_srv_worker_reload(srv, NULL, &err);
         } else {
             qp_srv_log(QP_LOG_INFO, "%s: draining", strsignal((int)si.ssi_signo));
             quit = true;
@@ -225,14 +232,15 @@ static bool read_signals(struct qp_srv *srv)
 
 static int serve(struct qp_srv *srv)
 {
-    zmq_pollitem_t items[2 + QP_CONFIG_MAX_STREAMS];
+    zmq_pollitem_t items[2 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
     int            n = 0;
     items[n++]       = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
     items[n++]       = (zmq_pollitem_t){srv->ctl, -1, ZMQ_POLLIN, 0};
     for (int32_t i = 0; i < srv->n_streams; i++)
         items[n++] = (zmq_pollitem_t){srv->streams[i].sock, -1, ZMQ_POLLIN, 0};
     for (;;) {
-        if (zmq_poll(items, n, poll_timeout_ms(srv)) < 0) {
+        int32_t nm = qp_srv_metrics_poll_items(srv, items + n); /* its fds change */
+        if (zmq_poll(items, n + nm, poll_timeout_ms(srv)) < 0) {
             if (zmq_errno() == EINTR)
                 continue;
             qp_srv_log(QP_LOG_ERROR, "zmq_poll: %s", zmq_strerror(zmq_errno()));
@@ -245,6 +253,7 @@ static int serve(struct qp_srv *srv)
         for (int32_t i = 0; i < srv->n_streams; i++)
             if (items[2 + i].revents & ZMQ_POLLIN)
                 qp_srv_ingest_drain(srv, i);
+        qp_srv_metrics_serve(srv, items + n, nm);
         qp_srv_worker_run_due(srv);
         if (qp_srv_notify_canary_in_ms(srv) == 0) {
             struct qp_err err = {{0}};

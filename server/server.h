@@ -7,7 +7,8 @@
  * One thread runs everything (docs/server.md, "Thread model"): zmq_poll
  * over the ingest sockets, the control socket and a signalfd, with the
  * batcher's next deadline as timeout; due batches run through the detector
- * and are published before the loop polls again. So nothing here is
+ * of their bucket, one engine run each, and are published before the loop
+ * polls again; a reload (control, SIGHUP) happens between batches. So nothing here is
  * shared between threads and nothing needs a lock.
  *
  * Every buffer is allocated by qp_srv_*_open at start-up (main.c): the
@@ -19,7 +20,8 @@
  *
  * Files: journal.c (log lines), ingest.c (frame sockets -> batcher),
  * worker.c (engine, detector, batches), publish.c (Detections PUB),
- * control.c (REP), notify.c (systemd), stats.c (counters, JSON).
+ * control.c (REP), notify.c (systemd), stats.c (counters, JSON),
+ * metrics.c (Prometheus /metrics over HTTP, raw fds in the same poll).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -73,6 +75,9 @@ void qp_srv_hist_add(struct qp_srv_hist *h, uint64_t ns);
 /* Upper edge (ns) of the bucket holding quantile q in (0, 1], capped by the
  * largest value seen; 0 when empty. */
 uint64_t qp_srv_hist_quantile(const struct qp_srv_hist *h, double q);
+/* Upper edge (ns) of bucket b, 0 <= b < QP_SRV_HIST_BUCKETS (the last
+ * bucket, b = QP_SRV_HIST_BUCKETS, has none: it holds everything above). */
+uint64_t qp_srv_hist_edge_ns(int32_t b);
 
 /* ===== State ===== */
 
@@ -94,18 +99,48 @@ struct qp_srv_stream {
     uint64_t                       log_suppressed;
 };
 
-/* The engine side (worker.c). */
+/* One batch-size bucket of engine.batch_sizes: an engine opened at that
+ * batch and its detector. */
+struct qp_srv_bucket {
+    int32_t             batch;
+    struct qp_engine   *engine;
+    struct qp_detector *detector;
+};
+
+/* Everything one engine file is served with (worker.c): built whole at
+ * start-up, and by a reload beside the serving one, then swapped in whole. */
+struct qp_srv_engine_set {
+    char                 path[QP_WIRE_PATH_MAX];
+    struct qp_model_spec spec; /* owned */
+    char                 model[QP_WIRE_NAME_MAX];
+    char                 engine_id[QP_WIRE_ID_MAX];
+    char                 backend[QP_WIRE_NAME_MAX];
+    int32_t              n_buckets;
+    struct qp_srv_bucket buckets[QP_CONFIG_LIST_MAX]; /* ascending, = engine.batch_sizes */
+    struct qp_image      canary;      /* synthetic frame of the model's input size */
+    size_t               arena_bytes; /* activation arenas of all buckets */
+};
+
+/* The engine side (worker.c). The fields between set and params mirror the
+ * serving set for the files that publish and report it; a reload rewrites
+ * them together with set, between batches. */
 struct qp_srv_worker {
-    struct qp_engine       *engine;
-    struct qp_detector     *detector;
-    struct qp_model_spec    spec;
-    struct qp_detect_params params;
-    char                    model[QP_WIRE_NAME_MAX];
-    char                    engine_id[QP_WIRE_ID_MAX];
-    char                    backend[QP_WIRE_NAME_MAX];
-    struct qp_image         canary; /* synthetic frame of the model's input size */
-    struct qp_detection     dets[QP_WIRE_MAX_DETECTIONS];
-    int32_t                 n_dets;
+    struct qp_srv_engine_set *set;    /* serving */
+    struct qp_engine         *engine; /* set's largest bucket (introspection: saturation) */
+    struct qp_model_spec      spec;   /* shallow copy of set->spec: labels borrowed */
+    char                      model[QP_WIRE_NAME_MAX];
+    char                      engine_id[QP_WIRE_ID_MAX];
+    char                      backend[QP_WIRE_NAME_MAX];
+    struct qp_detect_params   params;
+    struct qp_image           imgs[QP_BATCHER_MAX_BATCH];     /* the batch being run */
+    bool                      decoded[QP_BATCHER_MAX_BATCH];  /* imgs[k] is a heap image */
+    int32_t                   frame_of[QP_BATCHER_MAX_BATCH]; /* imgs[k]: frames[frame_of[k]] */
+    int32_t                   counts[QP_BATCHER_MAX_BATCH];
+    struct qp_detection      *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
+    struct qp_detection       dets[QP_WIRE_MAX_DETECTIONS]; /* the frame being published */
+    int32_t                   n_dets;
+    uint64_t                  reloads, reload_failures;
+    const char               *argv0; /* main's: where a reload looks for the manifest */
 };
 
 struct qp_srv_notify {
@@ -151,6 +186,8 @@ struct qp_srv {
     uint64_t           last_batch_frames, last_batch_ns;
     uint64_t           ctl_requests, ctl_bad;
     uint64_t           canaries;
+
+    struct qp_srv_metrics *metrics; /* /metrics listener (metrics.c); NULL when off */
 };
 
 /* CLOCK_REALTIME nanoseconds (the clock of capture stamps and Detections). */
@@ -178,15 +215,24 @@ void qp_srv_ingest_drain(struct qp_srv *srv, int32_t i);
 
 /* ===== worker.c ===== */
 
-/* Find the model spec, open the engine and detector, compute the engine id,
- * make the canary frame and run engine.warmup synthetic frames. */
+/* Find the model spec, open one engine and detector per bucket of
+ * engine.batch_sizes, compute the engine id, make the canary frame and run
+ * engine.warmup full batches of it through every bucket. A bucket that
+ * cannot be opened fails start-up, naming its batch size. */
 enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct qp_err *err);
 void           qp_srv_worker_close(struct qp_srv *srv);
-/* Poll the batcher at now and run every batch due (each frame through the
- * detector, then published); release expired frames. */
+/* Poll the batcher at now and run every batch due (one detector run per
+ * batch in the smallest bucket that holds it, then each frame published);
+ * release expired frames. */
 void qp_srv_worker_run_due(struct qp_srv *srv);
-/* One inference on the canary frame (warm-up, idle watchdog proof). */
+/* One inference on the canary frame (idle watchdog proof). */
 enum qp_status qp_srv_worker_canary(struct qp_srv *srv, struct qp_err *err);
+/* Build a new engine set from path ("" or NULL: the configured
+ * engine.path) beside the serving one - every bucket, its spec, warm-up
+ * runs as validation - and swap it in; call between batches. On failure
+ * the serving set is untouched and err says why. May allocate (not the
+ * frame path). */
+enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, struct qp_err *err);
 
 /* ===== publish.c ===== */
 
@@ -224,3 +270,26 @@ void qp_srv_stats_wire_drops(const struct qp_srv_stream *s, struct qp_wire_drops
 size_t qp_srv_stats_json(struct qp_srv *srv);
 /* Bytes the JSON needs at most for n streams (start-up sizing). */
 size_t qp_srv_stats_json_cap(int32_t n_streams);
+
+/* ===== metrics.c: Prometheus /metrics over HTTP (docs/server.md) ===== */
+
+#define QP_SRV_METRICS_POLL_MAX 5 /* poll items: the listener and 4 connections */
+
+struct zmq_pollitem_t;
+struct qp_srv_metrics; /* opaque */
+
+/* Listen on server.metrics_address:metrics_port (non-blocking TCP) and
+ * allocate the response buffer, sized for the streams and the engine's
+ * saturation counters (call after the worker is open). metrics_port 0: no
+ * listener, QP_OK. QP_E_IO naming the address, QP_E_NOMEM. */
+enum qp_status qp_srv_metrics_open(struct qp_srv *srv, struct qp_err *err);
+/* Close the listener and every connection; no-op when never opened. */
+void qp_srv_metrics_close(struct qp_srv *srv);
+/* Write the raw-fd poll items the listener needs now into items (room for
+ * QP_SRV_METRICS_POLL_MAX); returns how many. Rebuild them every loop turn. */
+int32_t qp_srv_metrics_poll_items(const struct qp_srv *srv, struct zmq_pollitem_t *items);
+/* Milliseconds until the earliest connection deadline (0: due); -1 none. */
+int64_t qp_srv_metrics_timeout_ms(const struct qp_srv *srv);
+/* After zmq_poll, with the items qp_srv_metrics_poll_items wrote: accept,
+ * read, answer, send, close connections past their deadline. Never blocks. */
+void qp_srv_metrics_serve(struct qp_srv *srv, const struct zmq_pollitem_t *items, int32_t n);

@@ -69,6 +69,12 @@ void qp_srv_hist_add(struct qp_srv_hist *h, uint64_t ns)
         h->max_ns = ns;
 }
 
+uint64_t qp_srv_hist_edge_ns(int32_t b)
+{
+    QP_ASSERT(b >= 0 && b < QP_SRV_HIST_BUCKETS);
+    return edges_ns[b];
+}
+
 uint64_t qp_srv_hist_quantile(const struct qp_srv_hist *h, double q)
 {
     if (h->n == 0)

@@ -15,6 +15,13 @@
  *     under their reason in `ctl stats`, and the valid frame is served;
  *   - after the server is idle, received = published + dropped per stream;
  *   - ping / status / reload over the control socket and `qpercept ctl`;
+ *   - reload under load (needs QP_CLI, which builds an INT8 engine file of
+ *     YOLOX-Nano from one frame): rounds of six frames keep flowing while a
+ *     thread reloads it, every frame is published (no gap), the reply, the
+ *     status and the Detections carry the new model and engine id; a reload
+ *     to a missing and to a corrupt file answers ok = false and the engine
+ *     keeps serving; SIGHUP reloads the configured file, whose detections
+ *     equal the in-process ones again;
  *   - SIGTERM ends it with exit status 0 within a bounded time.
  * Every wait is bounded. Without QP_SERVER or the mirror's files: skipped.
  */
@@ -22,7 +29,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +74,16 @@ static struct {
 } T;
 
 static struct qp_detections_in msg; /* large: not on the stack */
+
+#define INT8_MODEL "yolox_nano_416_coco_int8"
+
+static struct {
+    char                id[QP_CLIENT_ID_MAX]; /* the FP32 engine's */
+    char                int8[400];            /* INT8 engine file */
+    struct qp_ctl_reply reply;                /* of the reload thread */
+    enum qp_status      st;
+    atomic_bool         done;
+} R;
 
 static int64_t now_ms(void)
 {
@@ -235,6 +254,14 @@ static int suite_clean(void)
         unlink(T.ctl + 6);
         unlink(T.det + 6);
         unlink(T.cfg);
+        if (R.int8[0]) {
+            char p[420];
+            unlink(R.int8);
+            snprintf(p, sizeof p, "%s.ini", R.int8);
+            unlink(p);
+            snprintf(p, sizeof p, "%s.names", R.int8);
+            unlink(p);
+        }
         if (unlink(T.log) == 0)
             rmdir(T.dir);
     }
@@ -571,9 +598,12 @@ static void test_stats_add_up(void)
     CU_ASSERT(r.ok && r.state == QP_SERVER_STATE_SERVING && r.n_streams == N_CAMS);
     CU_ASSERT_STRING_EQUAL(r.model, "yolox_nano_416_coco");
     CU_ASSERT_STRING_EQUAL(r.backend, "cpu");
-    qp_ctl_reply_fini(&r);
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, NULL, 5000, &r, &err), QP_OK);
-    CU_ASSERT(!r.ok && strstr(r.error, "not supported") != NULL);
+    /* reload without a path: the configured file again, so the same id */
+    char id[QP_CLIENT_ID_MAX];
+    snprintf(id, sizeof id, "%s", r.engine_id);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, NULL, 120000, &r, &err), QP_OK);
+    CU_ASSERT(r.ok && strcmp(r.engine_id, id) == 0);
+    CU_ASSERT_STRING_EQUAL(r.model, "yolox_nano_416_coco");
     qp_ctl_reply_fini(&r);
     /* the CLI's ctl subcommand */
     const char *cli = getenv("QP_CLI");
@@ -583,10 +613,233 @@ static void test_stats_add_up(void)
         CU_ASSERT_EQUAL(system(cmd), 0);
         snprintf(cmd, sizeof cmd, "'%s' ctl '%s' ping >/dev/null", cli, T.ctl);
         CU_ASSERT_EQUAL(system(cmd), 0);
-        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' reload 2>/dev/null", cli, T.ctl);
+        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' reload --timeout 120000 >/dev/null", cli, T.ctl);
         int st = system(cmd);
-        CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+        CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
+}
+
+/* ===== Reload ===== */
+
+/* Build the INT8 engine file of YOLOX-Nano (calibrated on one frame: fast,
+ * and the numbers do not matter here, only that it is another file). */
+static bool build_int8(void)
+{
+    char        cmd[4096];
+    const char *cli = getenv("QP_CLI");
+    snprintf(R.int8, sizeof R.int8, "%s/" INT8_MODEL ".qpe", T.dir);
+    snprintf(cmd, sizeof cmd,
+             "'%s' build '%s' -o '%s' --precision int8 --calib '%s' --measure-images 0 "
+             ">/dev/null 2>&1",
+             cli, T.model, R.int8, T.images[0]);
+    return system(cmd) == 0;
+}
+
+static void *reload_thread(void *arg)
+{
+    struct qp_err err = {{0}};
+    sleep_ms(50); /* most likely while the round's batch runs: it finishes on the old engine */
+    R.st = qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, (const char *)arg, 120000, &R.reply, &err);
+    if (R.st != QP_OK)
+        fprintf(stderr, "reload: %s\n", err.msg);
+    atomic_store(&R.done, true);
+    return NULL;
+}
+
+/* Like round_trip, for either engine: a frame served by the FP32 one (id
+ * R.id) must give the in-process detections, any other must come from
+ * new_id (NULL: not known yet) and carry the INT8 model's name. Every
+ * message must follow the previous of its stream without a gap. Counts
+ * the frames each served into served[0] (FP32) and served[1]. With spawn,
+ * the reload thread starts right after the frames are sent. */
+static int reload_round(const char *new_id, int served[2], pthread_t *spawn)
+{
+    uint64_t seq[N_CAMS];
+    bool     want[N_CAMS];
+    int      n_got = 0;
+    for (int k = 0; k < N_CAMS; k++) {
+        struct qp_pub_stats ps;
+        qp_pub_stats(T.pub[k], &ps);
+        seq[k]  = ps.next_seq;
+        want[k] = true;
+        send_cam(k);
+    }
+    /* the reload request races with this round's frames */
+    if (spawn)
+        CU_ASSERT_FATAL(pthread_create(spawn, NULL, reload_thread, R.int8) == 0);
+    for (int64_t end = now_ms() + 180000; n_got < N_CAMS && now_ms() < end;) {
+        struct qp_err err = {{0}};
+        if (qp_sub_recv(T.sub, &msg, 200, &err) != QP_OK)
+            continue;
+        int k = cam_of(msg.header.stream);
+        CU_ASSERT_FATAL(k >= 0);
+        T.got[k]++;
+        if (!want[k] || msg.header.seq != seq[k])
+            continue;
+        want[k] = false;
+        n_got++;
+        CU_ASSERT_EQUAL(msg.n_missing, 0);
+        if (strcmp(msg.engine_id, R.id) == 0) {
+            served[0]++;
+            check_detections(k, &msg);
+        } else {
+            served[1]++;
+            CU_ASSERT(strncmp(msg.engine_id, "sha256:", 7) == 0);
+            if (new_id)
+                CU_ASSERT_STRING_EQUAL(msg.engine_id, new_id);
+            CU_ASSERT_STRING_EQUAL(msg.model, INT8_MODEL);
+            CU_ASSERT_EQUAL(msg.status, QP_DET_STATUS_OK);
+            CU_ASSERT(msg.stamps.inference_start_ns <= msg.stamps.inference_end_ns);
+        }
+    }
+    return n_got;
+}
+
+/* The engine id status reports ("" when it does not answer). */
+static void status_id(char id[QP_CLIENT_ID_MAX], char model[QP_CLIENT_NAME_MAX])
+{
+    struct qp_ctl_reply r   = {0};
+    struct qp_err       err = {{0}};
+    id[0] = model[0] = '\0';
+    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK && r.ok) {
+        snprintf(id, QP_CLIENT_ID_MAX, "%s", r.engine_id);
+        snprintf(model, QP_CLIENT_NAME_MAX, "%s", r.model);
+    }
+    qp_ctl_reply_fini(&r);
+}
+
+static void test_reload_under_load(void)
+{
+    char model[QP_CLIENT_NAME_MAX];
+    if (!T.ok || !T.sub || !server_alive())
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    if (!getenv("QP_CLI"))
+        QP_TEST_SKIP("QP_CLI (qpercept, to build the INT8 engine file) not set");
+    QP_TEST_RAN();
+    status_id(R.id, model);
+    CU_ASSERT_FATAL(strncmp(R.id, "sha256:", 7) == 0);
+    CU_ASSERT_FATAL(build_int8());
+
+    /* rounds of six frames while a thread waits for the reload's reply */
+    pthread_t th;
+    int       served[2] = {0, 0}, rounds = 0, after = 0;
+    atomic_store(&R.done, false);
+    /* the new engine id is known once the reply is in: until then any other id is taken */
+    char new_id[QP_CLIENT_ID_MAX] = "";
+    while (after < 2 && rounds < 200) {
+        bool done_before = atomic_load(&R.done);
+        if (done_before)
+            snprintf(new_id, sizeof new_id, "%s", R.reply.engine_id);
+        int got = reload_round(done_before ? new_id : NULL, served, rounds == 0 ? &th : NULL);
+        CU_ASSERT_EQUAL_FATAL(got, N_CAMS);
+        rounds++;
+        after += done_before;
+    }
+    pthread_join(th, NULL);
+    CU_ASSERT_EQUAL_FATAL(R.st, QP_OK);
+    CU_ASSERT(R.reply.ok);
+    if (!R.reply.ok)
+        fprintf(stderr, "reload refused: %s\n", R.reply.error);
+    CU_ASSERT(strncmp(R.reply.engine_id, "sha256:", 7) == 0 &&
+              strcmp(R.reply.engine_id, R.id) != 0);
+    CU_ASSERT_STRING_EQUAL(R.reply.model, INT8_MODEL);
+    CU_ASSERT(served[1] >= 2 * N_CAMS); /* the rounds after the reply */
+    fprintf(stderr, "\nreload: %d rounds, %d frames by the old engine, %d by the new\n", rounds,
+            served[0], served[1]);
+    char id[QP_CLIENT_ID_MAX];
+    status_id(id, model);
+    CU_ASSERT_STRING_EQUAL(id, R.reply.engine_id);
+    CU_ASSERT_STRING_EQUAL(model, INT8_MODEL);
+    qp_ctl_reply_fini(&R.reply);
+}
+
+/* A missing file and a corrupt one (the INT8 file cut in half, with its
+ * spec beside it): ok = false, the reason, and the engine keeps serving. */
+static void test_reload_failures(void)
+{
+    char                bad[400], cmd[1200], id[QP_CLIENT_ID_MAX], model[QP_CLIENT_NAME_MAX];
+    struct qp_ctl_reply r   = {0};
+    struct qp_err       err = {{0}};
+    if (!T.ok || !T.sub || !server_alive() || !R.int8[0])
+        QP_TEST_SKIP("no server running or no INT8 engine (see the earlier tests)");
+    QP_TEST_RAN();
+    char serving[QP_CLIENT_ID_MAX];
+    status_id(serving, model);
+    snprintf(bad, sizeof bad, "%s/none.qpe", T.dir);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
+    CU_ASSERT(!r.ok && strstr(r.error, "none.qpe") != NULL);
+    CU_ASSERT_STRING_EQUAL(r.engine_id, serving);
+    qp_ctl_reply_fini(&r);
+
+    uint8_t *bytes = NULL;
+    size_t   n     = 0;
+    snprintf(bad, sizeof bad, "%s/corrupt.qpe", T.dir);
+    CU_ASSERT_FATAL(read_file(R.int8, &bytes, &n));
+    FILE *f = fopen(bad, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT(fwrite(bytes, 1, n / 2, f) == n / 2);
+    fclose(f);
+    free(bytes);
+    snprintf(cmd, sizeof cmd, "cp '%s.ini' '%s.ini'", R.int8, bad);
+    CU_ASSERT_FATAL(system(cmd) == 0);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
+    CU_ASSERT(!r.ok && strstr(r.error, "corrupt.qpe") != NULL);
+    fprintf(stderr, "\ncorrupt reload: %s\n", r.error);
+    CU_ASSERT_STRING_EQUAL(r.engine_id, serving);
+    qp_ctl_reply_fini(&r);
+    unlink(bad);
+    snprintf(cmd, sizeof cmd, "%s.ini", bad);
+    unlink(cmd);
+
+    status_id(id, model);
+    CU_ASSERT_STRING_EQUAL(id, serving);
+    int served[2] = {0, 0};
+    CU_ASSERT_EQUAL(reload_round(serving, served, NULL), N_CAMS);
+    CU_ASSERT_EQUAL(served[1], N_CAMS);
+}
+
+/* SIGHUP: the configured (FP32) file again; its detections are the in-process ones. */
+static void test_sighup_reloads(void)
+{
+    char id[QP_CLIENT_ID_MAX], model[QP_CLIENT_NAME_MAX];
+    if (!T.ok || !T.sub || !server_alive() || !R.id[0])
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    QP_TEST_RAN();
+    CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGHUP), 0);
+    for (int64_t end = now_ms() + 120000; now_ms() < end; sleep_ms(100)) {
+        status_id(id, model);
+        if (strcmp(id, R.id) == 0)
+            break;
+    }
+    CU_ASSERT_STRING_EQUAL(id, R.id);
+    CU_ASSERT_STRING_EQUAL(model, "yolox_nano_416_coco");
+    CU_ASSERT_EQUAL(round_trip(0x3f, 120000, NULL), N_CAMS);
+    /* nothing lost anywhere: received = published + dropped, per stream */
+    struct qp_json_doc   *doc  = NULL;
+    struct qp_ctl_reply   r    = {0};
+    const struct qp_json *root = NULL;
+    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(100)) {
+        root       = stats(&doc, &r);
+        double sum = 0;
+        for (int k = 0; root && k < N_CAMS; k++)
+            sum += stream_num(root, names[k], "waiting");
+        if (root && sum == 0)
+            break;
+        qp_json_free(doc);
+        qp_ctl_reply_fini(&r);
+        root = NULL;
+    }
+    CU_ASSERT_FATAL(root != NULL);
+    for (int k = 0; k < N_CAMS; k++) {
+        CU_ASSERT_EQUAL(stream_num(root, names[k], "received"),
+                        stream_num(root, names[k], "published") +
+                            stream_num(root, names[k], "dropped"));
+        CU_ASSERT_EQUAL(
+            num(qp_json_get(qp_json_get(root, "streams"), names[k]), "drops", "engine_error", NULL),
+            0);
+    }
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
 }
 
 static void test_sigterm_exits_0(void)
@@ -609,6 +862,9 @@ static CU_TestInfo tests[] = {
     {"six cameras: detections as in-process, batches of six", test_serve_six_cameras},
     {"bad messages: counted by reason, valid ones served", test_bad_messages_counted},
     {"stats add up; status, reload, ctl", test_stats_add_up},
+    {"reload under load: INT8 engine in, no frame lost", test_reload_under_load},
+    {"reload to a missing / corrupt file: refused, still serving", test_reload_failures},
+    {"SIGHUP: reload the configured engine", test_sighup_reloads},
     {"SIGTERM: exit 0", test_sigterm_exits_0},
     CU_TEST_INFO_NULL,
 };
