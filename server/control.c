@@ -34,6 +34,9 @@ enum qp_status qp_srv_control_open(struct qp_srv *srv, struct qp_err *err)
     srv->ctl = zmq_socket(srv->zctx, ZMQ_REP);
     if (!srv->ctl || zmq_setsockopt(srv->ctl, ZMQ_LINGER, &linger, sizeof linger) != 0)
         return qp_fail(err, QP_E_IO, "control socket: %s", zmq_strerror(zmq_errno()));
+    st = qp_srv_curve_socket(srv, srv->ctl, srv->cfg.server.control_endpoint, err);
+    if (st != QP_OK)
+        return st;
     if (zmq_bind(srv->ctl, srv->cfg.server.control_endpoint) != 0)
         return qp_fail(err, QP_E_IO, "[server] control_endpoint: cannot bind %s: %s",
                        srv->cfg.server.control_endpoint, zmq_strerror(zmq_errno()));

@@ -47,6 +47,9 @@ static enum qp_status open_socket(struct qp_srv *srv, struct qp_srv_stream *s, s
         (!pull && zmq_setsockopt(s->sock, ZMQ_SUBSCRIBE, c->name, strlen(c->name)) != 0))
         return qp_fail(err, QP_E_IO, "stream '%s': socket options: %s", c->name,
                        zmq_strerror(zmq_errno()));
+    enum qp_status st = qp_srv_curve_socket(srv, s->sock, c->endpoint, err);
+    if (st != QP_OK)
+        return st;
     if ((pull ? zmq_bind(s->sock, c->endpoint) : zmq_connect(s->sock, c->endpoint)) != 0)
         return qp_fail(err, QP_E_IO, "stream '%s': cannot %s %s: %s", c->name,
                        pull ? "bind" : "connect", c->endpoint, zmq_strerror(zmq_errno()));

@@ -149,11 +149,6 @@ static enum qp_status start(struct qp_srv *srv, const char *argv0, struct qp_err
         (srv->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
         return qp_fail(err, QP_E_IO, "signalfd: %s", strerror(errno));
     signal(SIGPIPE, SIG_IGN);
-    /* settings the config knows that this server does not apply yet: never pretend */
-    if (srv->cfg.server.curve)
-        return qp_fail(err, QP_E_UNSUPPORTED,
-                       "[server] curve = yes: CURVE is not implemented yet; bind ipc:// or "
-                       "loopback endpoints instead");
     for (int32_t i = 0; i < srv->cfg.n_streams; i++)
         if (srv->cfg.streams[i].enabled)
             srv->streams[srv->n_streams++].cfg = &srv->cfg.streams[i];
@@ -167,7 +162,9 @@ static enum qp_status start(struct qp_srv *srv, const char *argv0, struct qp_err
     srv->zctx = zmq_ctx_new();
     if (!srv->zctx)
         return qp_fail(err, QP_E_IO, "zmq_ctx_new: %s", zmq_strerror(zmq_errno()));
-    st = qp_srv_publish_open(srv, err);
+    st = qp_srv_curve_open(srv, err); /* the ZAP handler before any CURVE socket */
+    if (st == QP_OK)
+        st = qp_srv_publish_open(srv, err);
     if (st == QP_OK)
         st = qp_srv_control_open(srv, err);
     if (st == QP_OK)
@@ -185,6 +182,7 @@ static void stop(struct qp_srv *srv)
         zmq_close(srv->pub);
     if (srv->ctl)
         zmq_close(srv->ctl);
+    qp_srv_curve_close(srv);
     if (srv->zctx)
         zmq_ctx_term(srv->zctx);
     qp_wire_decoder_free(srv->ctl_dec);
@@ -232,12 +230,17 @@ static bool read_signals(struct qp_srv *srv)
 
 static int serve(struct qp_srv *srv)
 {
-    zmq_pollitem_t items[2 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
+    zmq_pollitem_t items[3 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
     int            n = 0;
     items[n++]       = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
     items[n++]       = (zmq_pollitem_t){srv->ctl, -1, ZMQ_POLLIN, 0};
     for (int32_t i = 0; i < srv->n_streams; i++)
         items[n++] = (zmq_pollitem_t){srv->streams[i].sock, -1, ZMQ_POLLIN, 0};
+    int zap = -1; /* the ZAP handler's item, with CURVE on */
+    if (qp_srv_curve_zap_socket(srv)) {
+        zap        = n;
+        items[n++] = (zmq_pollitem_t){qp_srv_curve_zap_socket(srv), -1, ZMQ_POLLIN, 0};
+    }
     for (;;) {
         int32_t nm = qp_srv_metrics_poll_items(srv, items + n); /* its fds change */
         if (zmq_poll(items, n + nm, poll_timeout_ms(srv)) < 0) {
@@ -253,6 +256,8 @@ static int serve(struct qp_srv *srv)
         for (int32_t i = 0; i < srv->n_streams; i++)
             if (items[2 + i].revents & ZMQ_POLLIN)
                 qp_srv_ingest_drain(srv, i);
+        if (zap >= 0 && (items[zap].revents & ZMQ_POLLIN))
+            qp_srv_curve_serve(srv);
         qp_srv_metrics_serve(srv, items + n, nm);
         qp_srv_worker_run_due(srv);
         if (qp_srv_notify_canary_in_ms(srv) == 0) {

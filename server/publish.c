@@ -29,6 +29,9 @@ enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err)
     if (!srv->pub || zmq_setsockopt(srv->pub, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(srv->pub, ZMQ_LINGER, &linger, sizeof linger) != 0)
         return qp_fail(err, QP_E_IO, "publish socket: %s", zmq_strerror(zmq_errno()));
+    enum qp_status st = qp_srv_curve_socket(srv, srv->pub, srv->cfg.server.publish_endpoint, err);
+    if (st != QP_OK)
+        return st;
     if (zmq_bind(srv->pub, srv->cfg.server.publish_endpoint) != 0)
         return qp_fail(err, QP_E_IO, "[server] publish_endpoint: cannot bind %s: %s",
                        srv->cfg.server.publish_endpoint, zmq_strerror(zmq_errno()));

@@ -188,6 +188,8 @@ struct qp_srv {
     uint64_t           canaries;
 
     struct qp_srv_metrics *metrics; /* /metrics listener (metrics.c); NULL when off */
+    struct qp_srv_curve   *curve;   /* CURVE keys and ZAP handler (curve.c); NULL when off */
+    uint64_t               curve_admitted, curve_refused; /* ZAP answers 200 / 400 */
 };
 
 /* CLOCK_REALTIME nanoseconds (the clock of capture stamps and Detections). */
@@ -260,6 +262,21 @@ void qp_srv_notify_inference_ok(struct qp_srv *srv);
 /* Milliseconds until an idle server should prove itself with a canary
  * inference (0: now); -1 when there is no watchdog. */
 int64_t qp_srv_notify_canary_in_ms(const struct qp_srv *srv);
+
+/* ===== curve.c: CURVE on tcp:// sockets, ZAP allow-list (server.curve) ===== */
+
+/* With server.curve = yes: read the secret key and the allow-list and bind
+ * the ZAP handler in srv->zctx, before any other socket; no-op otherwise. */
+enum qp_status qp_srv_curve_open(struct qp_srv *srv, struct qp_err *err);
+void           qp_srv_curve_close(struct qp_srv *srv);
+/* Make sock a CURVE server when CURVE is on and endpoint is tcp://; call
+ * before its bind or connect. */
+enum qp_status qp_srv_curve_socket(struct qp_srv *srv, void *sock, const char *endpoint,
+                                   struct qp_err *err);
+/* The ZAP REP to poll, NULL when CURVE is off. */
+void *qp_srv_curve_zap_socket(const struct qp_srv *srv);
+/* Answer the ZAP requests waiting (200 for an allowed key, 400 otherwise). */
+void qp_srv_curve_serve(struct qp_srv *srv);
 
 /* ===== stats.c ===== */
 

@@ -144,7 +144,7 @@ size_t qp_srv_stats_json_cap(int32_t n_streams)
 {
     /* a stream: names (<= 64) + 12 drops + 12 wire reasons, each <= 40 bytes with
      * a 20-digit number; the rest is bounded by the batch sizes and histograms */
-    return (size_t)n_streams * 2048 + 8192;
+    return (size_t)n_streams * 2048 + 8192 + 128; /* + the curve counters */
 }
 
 size_t qp_srv_stats_json(struct qp_srv *srv)
@@ -180,8 +180,10 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
     put_hist(&o, "frame_inference_ms", &srv->frame_inference);
     put(&o, ",");
     put_hist(&o, "latency_ms", &srv->latency);
-    put(&o, ",\"canaries\":%llu,\"control\":{\"requests\":%llu,\"bad\":%llu}}",
+    put(&o, ",\"canaries\":%llu,\"control\":{\"requests\":%llu,\"bad\":%llu}",
         (unsigned long long)srv->canaries, (unsigned long long)srv->ctl_requests,
         (unsigned long long)srv->ctl_bad);
+    put(&o, ",\"curve\":{\"admitted\":%llu,\"refused\":%llu}}",
+        (unsigned long long)srv->curve_admitted, (unsigned long long)srv->curve_refused);
     return o.n;
 }

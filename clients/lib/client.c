@@ -90,12 +90,37 @@ static bool set_int(void *sock, int opt, int v)
     return zmq_setsockopt(sock, opt, &v, sizeof v) == 0;
 }
 
+static bool z85_key(const char *k)
+{
+    uint8_t bin[32];
+    return k && strlen(k) == 40 && zmq_z85_decode(bin, k) != NULL;
+}
+
+/* The CURVE client options: server key, this client's public and secret. */
+static bool set_curve(void *sock, const char *server_key, const char *secret_key)
+{
+    char public_key[41], secret[41];
+    snprintf(secret, sizeof secret, "%s", secret_key);
+    bool ok = zmq_curve_public(public_key, secret) == 0 &&
+              zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server_key, 40) == 0 &&
+              zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, public_key, 40) == 0 &&
+              zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, secret, 40) == 0;
+    memset(secret, 0, sizeof secret);
+    return ok;
+}
+
 enum qp_status qp_client_sock_open(struct qp_client_sock *s, const char *endpoint,
                                    const struct qp_client_sock_opts *o, struct qp_err *err)
 {
     memset(s, 0, sizeof *s);
     if (!endpoint || !*endpoint)
         return qp_fail(err, QP_E_INVAL, "%s: no endpoint given", o->who);
+    bool curve = o->curve_server_key || o->curve_secret_key;
+    if (curve && (!z85_key(o->curve_server_key) || !z85_key(o->curve_secret_key)))
+        return qp_fail(err, QP_E_INVAL,
+                       "%s: CURVE needs both the server's public key and this client's secret "
+                       "key, each 40 characters of Z85",
+                       o->who);
     snprintf(s->endpoint, sizeof s->endpoint, "%s", endpoint);
 
     const char *what = "zmq_ctx_new";
@@ -111,6 +136,9 @@ enum qp_status qp_client_sock_open(struct qp_client_sock *s, const char *endpoin
         (o->sndhwm && !set_int(s->sock, ZMQ_SNDHWM, o->sndhwm)) ||
         (o->rcvhwm && !set_int(s->sock, ZMQ_RCVHWM, o->rcvhwm)) ||
         (o->nodrop && !set_int(s->sock, ZMQ_XPUB_NODROP, 1)))
+        goto fail;
+    what = "CURVE keys";
+    if (curve && !set_curve(s->sock, o->curve_server_key, o->curve_secret_key))
         goto fail;
     what = o->bind ? "bind" : "connect";
     if ((o->bind ? zmq_bind(s->sock, endpoint) : zmq_connect(s->sock, endpoint)) != 0)

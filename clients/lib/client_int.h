@@ -26,12 +26,14 @@ struct qp_client_sock {
 
 /* Socket options applied before bind / connect; 0 leaves ZeroMQ's value. */
 struct qp_client_sock_opts {
-    int         type;   /* ZMQ_XPUB, ZMQ_PUSH, ZMQ_SUB, ZMQ_REQ */
-    bool        bind;   /* bind instead of connect */
-    int         sndhwm; /* messages */
-    int         rcvhwm; /* messages */
-    bool        nodrop; /* XPUB: EAGAIN instead of silent drops at the high-water mark */
-    const char *who;    /* "publisher 'cam_front'", ... : starts every error message */
+    int         type;             /* ZMQ_XPUB, ZMQ_PUSH, ZMQ_SUB, ZMQ_REQ */
+    bool        bind;             /* bind instead of connect */
+    int         sndhwm;           /* messages */
+    int         rcvhwm;           /* messages */
+    bool        nodrop;           /* XPUB: EAGAIN instead of silent drops at the high-water mark */
+    const char *who;              /* "publisher 'cam_front'", ... : starts every error message */
+    const char *curve_server_key; /* Z85; with curve_secret_key: a CURVE client */
+    const char *curve_secret_key; /* Z85 */
 };
 
 /* Make the context and socket, set linger 0 and the options, then bind or

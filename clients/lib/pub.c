@@ -78,11 +78,13 @@ enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, s
     char who[QP_CLIENT_STREAM_MAX + 16];
     snprintf(who, sizeof who, "publisher '%s'", p->stream);
     struct qp_client_sock_opts so = {
-        .type   = is_pub(p) ? ZMQ_XPUB : ZMQ_PUSH,
-        .bind   = is_pub(p),
-        .sndhwm = opts->send_hwm,
-        .nodrop = is_pub(p),
-        .who    = who,
+        .type             = is_pub(p) ? ZMQ_XPUB : ZMQ_PUSH,
+        .bind             = is_pub(p),
+        .sndhwm           = opts->send_hwm,
+        .nodrop           = is_pub(p),
+        .who              = who,
+        .curve_server_key = opts->curve_server_key,
+        .curve_secret_key = opts->curve_secret_key,
     };
     enum qp_status st = qp_client_sock_open(&p->s, opts->endpoint, &so, err);
     if (st != QP_OK) {

@@ -94,8 +94,12 @@ enum qp_status qp_sub_new(const struct qp_sub_opts *opts, struct qp_sub **out, s
     st                 = qp_wire_decoder_new(SUB_MAX_MESSAGE_BYTES, 0, &s->dec, err);
     if (st != QP_OK)
         goto fail;
-    struct qp_client_sock_opts so = {
-        .type = ZMQ_SUB, .bind = false, .rcvhwm = opts->recv_hwm, .who = "subscriber"};
+    struct qp_client_sock_opts so = {.type             = ZMQ_SUB,
+                                     .bind             = false,
+                                     .rcvhwm           = opts->recv_hwm,
+                                     .who              = "subscriber",
+                                     .curve_server_key = opts->curve_server_key,
+                                     .curve_secret_key = opts->curve_secret_key};
     if ((st = qp_client_sock_open(&s->s, opts->endpoint, &so, err)) != QP_OK)
         goto fail;
     if ((st = set_filters(s, opts, err)) != QP_OK)

@@ -95,6 +95,13 @@ struct qp_pub_opts {
     enum qp_pub_kind kind;            /* transport pattern */
     int              send_hwm;        /* messages queued per peer before drops; >= 1 */
     size_t           max_frame_bytes; /* largest pixel payload qp_pub_send accepts; >= 1 */
+    /* CURVE, optional (both or neither; NULL: none): the server's public key
+     * and this client's secret key, each Z85 (40 characters). With them the
+     * socket is a CURVE client (its public key derived from the secret), as a
+     * qperceptd with server.curve = yes requires on its tcp:// endpoints; its
+     * curve_allow_file must list this client's public key. */
+    const char *curve_server_key;
+    const char *curve_secret_key;
 };
 
 /* A few frames of queue (stale frames are worth nothing), up to 1080p RGB. */
@@ -209,6 +216,13 @@ struct qp_sub_opts {
     int                n_streams;       /* 0 .. QP_SUB_MAX_STREAMS */
     int                recv_timeout_ms; /* qp_sub_recv's wait when it gets < 0; < 0: forever */
     int                recv_hwm;        /* messages queued before ZeroMQ drops; >= 1 */
+    /* CURVE, optional (both or neither; NULL: none): the server's public key
+     * and this client's secret key, each Z85 (40 characters). With them the
+     * socket is a CURVE client (its public key derived from the secret), as a
+     * qperceptd with server.curve = yes requires on its tcp:// endpoints; its
+     * curve_allow_file must list this client's public key. */
+    const char *curve_server_key;
+    const char *curve_secret_key;
 };
 
 #define QP_SUB_OPTS_DEFAULT                                                                        \

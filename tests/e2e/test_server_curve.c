@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_server_curve.c - qperceptd with server.curve = yes (env QP_SERVER,
+ * YOLOX-Nano from QP_MIRROR): the ingest PULL and the Detections PUB on
+ * loopback tcp:// are CURVE servers, the control socket stays on ipc://
+ * (not affected by CURVE). Keys are made here with zmq_curve_keypair; the
+ * allow-list lists client A only.
+ *   - client A (a PUSH publisher and a subscriber, the library's CURVE
+ *     options) sends a frame and receives its Detections;
+ *   - client B (keys not listed) and a plain client without CURVE send frames
+ *     that the server never receives (its stream's received count stays
+ *     put), B's subscriber gets nothing, and the ZAP handler's refusals are
+ *     counted (stats curve.refused), while A stays served;
+ *   - the client library refuses half a CURVE configuration;
+ *   - SIGTERM ends the server with exit status 0.
+ * Without QP_SERVER or the model: skipped.
+ */
+#define _GNU_SOURCE /* mkdtemp, kill */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "core/json.h"
+#include "qp_test.h"
+#include "qpercept/client.h"
+
+#define SIDE 416
+
+static struct {
+    bool     ok; /* model and server present */
+    pid_t    pid;
+    char     dir[256], cfg[300], log[300], model[1024], ctl[300];
+    char     ingest[64], det[64];
+    char     server_public[41], server_secret[41];
+    char     a_public[41], a_secret[41], b_public[41], b_secret[41];
+    uint8_t *px;
+} T;
+
+static struct qp_detections_in msg; /* large: not on the stack */
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int free_port(void)
+{
+    struct sockaddr_in a  = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t          n  = sizeof a;
+    int                fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &n) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+static bool write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return false;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+static bool server_alive(void)
+{
+    int st;
+    return T.pid > 0 && waitpid(T.pid, &st, WNOHANG) == 0;
+}
+
+static bool start_server(void)
+{
+    const char *bin = getenv("QP_SERVER");
+    T.pid           = fork();
+    if (T.pid == 0) {
+        FILE *lf = freopen(T.log, "w", stderr);
+        (void)lf;
+        execl(bin, "qperceptd", "--config", T.cfg, (char *)NULL);
+        _exit(127);
+    }
+    if (T.pid < 0)
+        return false;
+    struct qp_ctl_reply r = {0};
+    for (int64_t end = now_ms() + 120000; now_ms() < end && server_alive();) {
+        struct qp_err err = {{0}};
+        if (qp_ctl_request(T.ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
+            qp_ctl_reply_fini(&r);
+            return true;
+        }
+        qp_ctl_reply_fini(&r);
+        sleep_ms(100);
+    }
+    return false;
+}
+
+static int suite_init(void)
+{
+    char tmpl[] = "/tmp/qp_test_server_curve_XXXXXX";
+    if (!getenv("QP_SERVER") ||
+        !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
+        return 0;
+    int p_in = free_port(), p_det = free_port();
+    if (!mkdtemp(tmpl) || p_in <= 0 || p_det <= 0 || p_in == p_det)
+        return 1;
+    if (zmq_curve_keypair(T.server_public, T.server_secret) != 0 ||
+        zmq_curve_keypair(T.a_public, T.a_secret) != 0 ||
+        zmq_curve_keypair(T.b_public, T.b_secret) != 0)
+        return 1;
+    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
+    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
+    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
+    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
+    snprintf(T.ingest, sizeof T.ingest, "tcp://127.0.0.1:%d", p_in);
+    snprintf(T.det, sizeof T.det, "tcp://127.0.0.1:%d", p_det);
+    char key_file[320], allow_file[320], text[4096];
+    snprintf(key_file, sizeof key_file, "%s/server.key", T.dir);
+    snprintf(allow_file, sizeof allow_file, "%s/allow", T.dir);
+    snprintf(text, sizeof text, "%s\n", T.server_secret);
+    if (!write_file(key_file, text))
+        return 1;
+    snprintf(text, sizeof text, "# clients allowed\n\n  %s  \n", T.a_public);
+    if (!write_file(allow_file, text))
+        return 1;
+    snprintf(text, sizeof text,
+             "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
+             "max_delay_us = 0\nmax_age_ms = 10000\nwatchdog = off\ncurve = yes\n"
+             "curve_secret_key_file = %s\ncurve_allow_file = %s\n"
+             "[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1\nbackend = cpu\n"
+             "[stream.s0]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n",
+             T.ctl, T.det, key_file, allow_file, T.model, T.ingest, SIDE, SIDE);
+    if (!write_file(T.cfg, text))
+        return 1;
+    T.px = malloc((size_t)SIDE * SIDE * 3);
+    if (!T.px)
+        return 1;
+    for (size_t i = 0; i < (size_t)SIDE * SIDE * 3; i++)
+        T.px[i] = (uint8_t)((i * 7 + i / (SIDE * 3) * 13) & 0xff);
+    T.ok = true;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    if (T.pid > 0 && server_alive()) {
+        kill(T.pid, SIGKILL);
+        waitpid(T.pid, NULL, 0);
+    }
+    free(T.px);
+    if (T.dir[0]) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", T.dir);
+        if (system(cmd) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+#define NEEDS_SERVER()                                                                             \
+    do {                                                                                           \
+        if (!T.ok)                                                                                 \
+            QP_TEST_SKIP("needs QP_SERVER and models/yolox_nano_416_coco.onnx in the mirror");     \
+        if (T.pid == 0)                                                                            \
+            CU_ASSERT_FATAL(start_server());                                                       \
+        CU_ASSERT_FATAL(server_alive());                                                           \
+        QP_TEST_RAN();                                                                             \
+    } while (0)
+
+/* stats.streams.s0.received and stats.curve.refused; false when unreadable. */
+static bool counters(double *received, double *refused, double *admitted)
+{
+    struct qp_ctl_reply r   = {0};
+    struct qp_json_doc *doc = NULL;
+    struct qp_err       err = {{0}};
+    bool                ok  = false;
+    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, &r, &err) == QP_OK && r.ok &&
+        qp_json_parse(r.stats_json, r.stats_json_bytes, &doc, &err) == QP_OK) {
+        const struct qp_json *root = qp_json_root(doc);
+        const struct qp_json *s =
+            qp_json_get(qp_json_get(qp_json_get(root, "streams"), "s0"), "received");
+        const struct qp_json *c  = qp_json_get(root, "curve");
+        const struct qp_json *rf = qp_json_get(c, "refused"), *ad = qp_json_get(c, "admitted");
+        ok = s && rf && ad && s->type == QP_JSON_NUMBER && rf->type == QP_JSON_NUMBER &&
+             ad->type == QP_JSON_NUMBER;
+        if (ok) {
+            *received = s->v.num;
+            *refused  = rf->v.num;
+            *admitted = ad->v.num;
+        }
+    }
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+    return ok;
+}
+
+static struct qp_pub *publisher(const char *server_key, const char *secret)
+{
+    struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
+    o.endpoint           = T.ingest;
+    o.stream             = "s0";
+    o.kind               = QP_PUB_KIND_PUSH;
+    o.max_frame_bytes    = (size_t)SIDE * SIDE * 3;
+    o.curve_server_key   = server_key;
+    o.curve_secret_key   = secret;
+    struct qp_pub *p     = NULL;
+    struct qp_err  err   = {{0}};
+    CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_OK);
+    return p;
+}
+
+static struct qp_sub *subscriber(const char *server_key, const char *secret)
+{
+    struct qp_sub_opts o = QP_SUB_OPTS_DEFAULT;
+    o.endpoint           = T.det;
+    o.curve_server_key   = server_key;
+    o.curve_secret_key   = secret;
+    struct qp_sub *s     = NULL;
+    struct qp_err  err   = {{0}};
+    CU_ASSERT_EQUAL(qp_sub_new(&o, &s, &err), QP_OK);
+    return s;
+}
+
+static enum qp_status send_frame(struct qp_pub *p)
+{
+    struct qp_frame_out f   = {.width        = SIDE,
+                               .height       = SIDE,
+                               .stride       = SIDE * 3,
+                               .format       = QP_FRAME_FORMAT_BGR8,
+                               .pixels       = T.px,
+                               .pixels_bytes = (size_t)SIDE * SIDE * 3};
+    struct qp_err       err = {{0}};
+    return qp_pub_send(p, &f, &err);
+}
+
+/* Frames from p until sub has a Detections of s0 (bounded); true when one came. */
+static bool served(struct qp_pub *p, struct qp_sub *s, int timeout_ms)
+{
+    for (int64_t end = now_ms() + timeout_ms; now_ms() < end;) {
+        send_frame(p);
+        struct qp_err err = {{0}};
+        if (qp_sub_recv(s, &msg, 300, &err) == QP_OK && strcmp(msg.header.stream, "s0") == 0)
+            return true;
+    }
+    return false;
+}
+
+static void test_listed_key_served(void)
+{
+    NEEDS_SERVER();
+    struct qp_pub *p = publisher(T.server_public, T.a_secret);
+    struct qp_sub *s = subscriber(T.server_public, T.a_secret);
+    CU_ASSERT_FATAL(p && s);
+    CU_ASSERT(served(p, s, 30000));
+    CU_ASSERT_EQUAL(msg.status, QP_DET_STATUS_OK);
+    double received = NAN, refused = NAN, admitted = NAN;
+    CU_ASSERT_FATAL(counters(&received, &refused, &admitted));
+    CU_ASSERT(received >= 1);
+    CU_ASSERT(admitted >= 2); /* the publisher's and the subscriber's handshakes */
+    CU_ASSERT_EQUAL(refused, 0);
+    qp_pub_free(p);
+    qp_sub_free(s);
+}
+
+static void test_unlisted_key_refused(void)
+{
+    NEEDS_SERVER();
+    double rec0 = NAN, ref0 = NAN, adm0 = NAN, rec1 = NAN, ref1 = NAN, adm1 = NAN;
+    CU_ASSERT_FATAL(counters(&rec0, &ref0, &adm0));
+    struct qp_pub *pb    = publisher(T.server_public, T.b_secret); /* B: not listed */
+    struct qp_sub *sb    = subscriber(T.server_public, T.b_secret);
+    struct qp_pub *plain = publisher(NULL, NULL); /* no CURVE at all */
+    CU_ASSERT_FATAL(pb && sb && plain);
+    int got_b = 0;
+    for (int64_t end = now_ms() + 2000; now_ms() < end;) {
+        send_frame(pb);
+        send_frame(plain);
+        struct qp_err err = {{0}};
+        if (qp_sub_recv(sb, &msg, 100, &err) == QP_OK)
+            got_b++;
+    }
+    CU_ASSERT_EQUAL(got_b, 0);
+    CU_ASSERT_FATAL(counters(&rec1, &ref1, &adm1));
+    CU_ASSERT_EQUAL(rec1, rec0); /* not one frame of B's or the plain client's arrived */
+    CU_ASSERT(ref1 >= ref0 + 2); /* B's publisher and B's subscriber, at least once each */
+    CU_ASSERT_EQUAL(adm1, adm0);
+    qp_pub_free(pb);
+    qp_sub_free(sb);
+    qp_pub_free(plain);
+
+    /* A is still served meanwhile, and the server logged the refusals */
+    struct qp_pub *pa = publisher(T.server_public, T.a_secret);
+    struct qp_sub *sa = subscriber(T.server_public, T.a_secret);
+    CU_ASSERT_FATAL(pa && sa);
+    CU_ASSERT(served(pa, sa, 30000));
+    qp_pub_free(pa);
+    qp_sub_free(sa);
+    FILE *lf = fopen(T.log, "r");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
+    char line[1024];
+    bool logged = false;
+    while (fgets(line, sizeof line, lf))
+        logged |= strstr(line, "CURVE: refused a client from 127.0.0.1") != NULL;
+    fclose(lf);
+    CU_ASSERT(logged);
+}
+
+static void test_half_curve_options_refused(void)
+{
+    if (!T.ok)
+        QP_TEST_SKIP("needs QP_SERVER and models/yolox_nano_416_coco.onnx in the mirror");
+    QP_TEST_RAN();
+    struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
+    o.endpoint           = T.ingest;
+    o.stream             = "s0";
+    o.kind               = QP_PUB_KIND_PUSH;
+    o.curve_server_key   = T.server_public; /* no secret key */
+    struct qp_pub *p     = NULL;
+    struct qp_err  err   = {{0}};
+    CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_E_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "CURVE"));
+    struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
+    so.endpoint           = T.det;
+    so.curve_server_key   = T.server_public;
+    so.curve_secret_key   = "too short";
+    struct qp_sub *s      = NULL;
+    CU_ASSERT_EQUAL(qp_sub_new(&so, &s, &err), QP_E_INVAL);
+}
+
+static void test_sigterm(void)
+{
+    NEEDS_SERVER();
+    CU_ASSERT_FATAL(kill(T.pid, SIGTERM) == 0);
+    int st = 0;
+    for (int64_t end = now_ms() + 30000; now_ms() < end; sleep_ms(50))
+        if (waitpid(T.pid, &st, WNOHANG) == T.pid) {
+            T.pid = -1;
+            break;
+        }
+    CU_ASSERT_EQUAL(T.pid, -1);
+    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static CU_TestInfo tests[] = {
+    {"listed client key: frames in, detections out", test_listed_key_served},
+    {"unlisted and plain clients: nothing, refusals counted", test_unlisted_key_refused},
+    {"client library: half a CURVE configuration refused", test_half_curve_options_refused},
+    {"SIGTERM: exit 0", test_sigterm},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"server curve", suite_init, suite_clean, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)
