@@ -46,6 +46,7 @@
 #include "qp_test.h"
 #include "qpercept/client.h"
 #include "qpercept/detect.h"
+#include "server_run.h"
 
 #define N_CAMS 6
 #define MAX_FRAME_BYTES (8u << 20)
@@ -84,19 +85,6 @@ static struct {
     enum qp_status      st;
     atomic_bool         done;
 } R;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
 
 /* The nuScenes file of camera k of the six-camera sample: "...__CAM_X__1532402927*.jpg". */
 static bool find_cam(int k, char *out, size_t n)
@@ -176,37 +164,6 @@ static bool read_file(const char *path, uint8_t **out, size_t *n)
     return ok;
 }
 
-static bool server_alive(void)
-{
-    int st;
-    return T.pid > 0 && waitpid(T.pid, &st, WNOHANG) == 0;
-}
-
-static bool start_server(void)
-{
-    const char *bin = getenv("QP_SERVER");
-    T.pid           = fork();
-    if (T.pid == 0) {
-        FILE *lf = freopen(T.log, "w", stderr);
-        (void)lf;
-        execl(bin, "qperceptd", "--config", T.cfg, (char *)NULL);
-        _exit(127);
-    }
-    if (T.pid < 0)
-        return false;
-    struct qp_ctl_reply r = {0};
-    for (int64_t end = now_ms() + 120000; now_ms() < end && server_alive();) {
-        struct qp_err err = {{0}};
-        if (qp_ctl_request(T.ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
-            qp_ctl_reply_fini(&r);
-            return true;
-        }
-        qp_ctl_reply_fini(&r);
-        sleep_ms(100);
-    }
-    return false;
-}
-
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_server_XXXXXX";
@@ -237,7 +194,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && server_alive()) {
+    if (T.pid > 0 && srv_alive(T.pid)) {
         kill(T.pid, SIGKILL);
         waitpid(T.pid, NULL, 0);
     }
@@ -377,7 +334,7 @@ static int round_trip(unsigned mask, int timeout_ms, uint32_t sizes[N_CAMS])
             n_want++;
             send_cam(k);
         }
-    for (int64_t end = now_ms() + timeout_ms; n_got < n_want && now_ms() < end;) {
+    for (int64_t end = srv_now_ms() + timeout_ms; n_got < n_want && srv_now_ms() < end;) {
         struct qp_err err = {{0}};
         if (qp_sub_recv(T.sub, &msg, 200, &err) != QP_OK)
             continue;
@@ -402,7 +359,7 @@ static void test_serve_six_cameras(void)
         QP_TEST_SKIP("QP_SERVER, YOLOX-Nano or the nuScenes frames missing");
     QP_TEST_RAN();
     run_expected();
-    CU_ASSERT_FATAL(start_server());
+    CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));
     for (int k = 0; k < N_CAMS; k++) {
         struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
         o.endpoint           = T.ep[k];
@@ -528,7 +485,7 @@ static void test_bad_messages_counted(void)
     zmq_ctx_term(ctx);
 
     /* 9 bad messages + the valid frame, all counted once received */
-    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(100)) {
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
         root = stats(&doc, &r);
         if (root && stream_num(root, "cam_front", "received") >= before + 10)
             break;
@@ -562,7 +519,7 @@ static void test_stats_add_up(void)
     struct qp_ctl_reply   r    = {0};
     const struct qp_json *root = NULL;
     /* idle: nothing waits any more */
-    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(100)) {
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
         root       = stats(&doc, &r);
         double sum = 0;
         for (int k = 0; root && k < N_CAMS; k++)
@@ -638,7 +595,7 @@ static bool build_int8(void)
 static void *reload_thread(void *arg)
 {
     struct qp_err err = {{0}};
-    sleep_ms(50); /* most likely while the round's batch runs: it finishes on the old engine */
+    srv_sleep_ms(50); /* most likely while the round's batch runs: it finishes on the old engine */
     R.st = qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, (const char *)arg, 120000, &R.reply, &err);
     if (R.st != QP_OK)
         fprintf(stderr, "reload: %s\n", err.msg);
@@ -667,7 +624,7 @@ static int reload_round(const char *new_id, int served[2], pthread_t *spawn)
     /* the reload request races with this round's frames */
     if (spawn)
         CU_ASSERT_FATAL(pthread_create(spawn, NULL, reload_thread, R.int8) == 0);
-    for (int64_t end = now_ms() + 180000; n_got < N_CAMS && now_ms() < end;) {
+    for (int64_t end = srv_now_ms() + 180000; n_got < N_CAMS && srv_now_ms() < end;) {
         struct qp_err err = {{0}};
         if (qp_sub_recv(T.sub, &msg, 200, &err) != QP_OK)
             continue;
@@ -711,7 +668,7 @@ static void status_id(char id[QP_CLIENT_ID_MAX], char model[QP_CLIENT_NAME_MAX])
 static void test_reload_under_load(void)
 {
     char model[QP_CLIENT_NAME_MAX];
-    if (!T.ok || !T.sub || !server_alive())
+    if (!T.ok || !T.sub || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     if (!getenv("QP_CLI"))
         QP_TEST_SKIP("QP_CLI (qpercept, to build the INT8 engine file) not set");
@@ -760,7 +717,7 @@ static void test_reload_failures(void)
     char                bad[400], cmd[1200], id[QP_CLIENT_ID_MAX], model[QP_CLIENT_NAME_MAX];
     struct qp_ctl_reply r   = {0};
     struct qp_err       err = {{0}};
-    if (!T.ok || !T.sub || !server_alive() || !R.int8[0])
+    if (!T.ok || !T.sub || !srv_alive(T.pid) || !R.int8[0])
         QP_TEST_SKIP("no server running or no INT8 engine (see the earlier tests)");
     QP_TEST_RAN();
     char serving[QP_CLIENT_ID_MAX];
@@ -802,11 +759,11 @@ static void test_reload_failures(void)
 static void test_sighup_reloads(void)
 {
     char id[QP_CLIENT_ID_MAX], model[QP_CLIENT_NAME_MAX];
-    if (!T.ok || !T.sub || !server_alive() || !R.id[0])
+    if (!T.ok || !T.sub || !srv_alive(T.pid) || !R.id[0])
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
     CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGHUP), 0);
-    for (int64_t end = now_ms() + 120000; now_ms() < end; sleep_ms(100)) {
+    for (int64_t end = srv_now_ms() + 120000; srv_now_ms() < end; srv_sleep_ms(100)) {
         status_id(id, model);
         if (strcmp(id, R.id) == 0)
             break;
@@ -818,7 +775,7 @@ static void test_sighup_reloads(void)
     struct qp_json_doc   *doc  = NULL;
     struct qp_ctl_reply   r    = {0};
     const struct qp_json *root = NULL;
-    for (int64_t end = now_ms() + 20000; now_ms() < end; sleep_ms(100)) {
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
         root       = stats(&doc, &r);
         double sum = 0;
         for (int k = 0; root && k < N_CAMS; k++)
@@ -844,12 +801,12 @@ static void test_sighup_reloads(void)
 
 static void test_sigterm_exits_0(void)
 {
-    if (!T.ok || T.pid <= 0 || !server_alive())
+    if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
     int st = -1;
     CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGTERM), 0);
-    for (int64_t end = now_ms() + 15000; now_ms() < end; sleep_ms(50))
+    for (int64_t end = srv_now_ms() + 15000; srv_now_ms() < end; srv_sleep_ms(50))
         if (waitpid(T.pid, &st, WNOHANG) == T.pid)
             break;
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -32,6 +32,7 @@
 #include "core/json.h"
 #include "qp_test.h"
 #include "qpercept/client.h"
+#include "server_run.h"
 
 #define SIDE 416
 
@@ -47,32 +48,6 @@ static struct {
 
 static struct qp_detections_in msg; /* large: not on the stack */
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static int free_port(void)
-{
-    struct sockaddr_in a  = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t          n  = sizeof a;
-    int                fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &n) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
-
 static bool write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -82,44 +57,13 @@ static bool write_file(const char *path, const char *text)
     return fclose(f) == 0;
 }
 
-static bool server_alive(void)
-{
-    int st;
-    return T.pid > 0 && waitpid(T.pid, &st, WNOHANG) == 0;
-}
-
-static bool start_server(void)
-{
-    const char *bin = getenv("QP_SERVER");
-    T.pid           = fork();
-    if (T.pid == 0) {
-        FILE *lf = freopen(T.log, "w", stderr);
-        (void)lf;
-        execl(bin, "qperceptd", "--config", T.cfg, (char *)NULL);
-        _exit(127);
-    }
-    if (T.pid < 0)
-        return false;
-    struct qp_ctl_reply r = {0};
-    for (int64_t end = now_ms() + 120000; now_ms() < end && server_alive();) {
-        struct qp_err err = {{0}};
-        if (qp_ctl_request(T.ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
-            qp_ctl_reply_fini(&r);
-            return true;
-        }
-        qp_ctl_reply_fini(&r);
-        sleep_ms(100);
-    }
-    return false;
-}
-
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_server_curve_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    int p_in = free_port(), p_det = free_port();
+    int p_in = srv_free_port(), p_det = srv_free_port();
     if (!mkdtemp(tmpl) || p_in <= 0 || p_det <= 0 || p_in == p_det)
         return 1;
     if (zmq_curve_keypair(T.server_public, T.server_secret) != 0 ||
@@ -161,7 +105,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && server_alive()) {
+    if (T.pid > 0 && srv_alive(T.pid)) {
         kill(T.pid, SIGKILL);
         waitpid(T.pid, NULL, 0);
     }
@@ -180,8 +124,8 @@ static int suite_clean(void)
         if (!T.ok)                                                                                 \
             QP_TEST_SKIP("needs QP_SERVER and models/yolox_nano_416_coco.onnx in the mirror");     \
         if (T.pid == 0)                                                                            \
-            CU_ASSERT_FATAL(start_server());                                                       \
-        CU_ASSERT_FATAL(server_alive());                                                           \
+            CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));                               \
+        CU_ASSERT_FATAL(srv_alive(T.pid));                                                         \
         QP_TEST_RAN();                                                                             \
     } while (0)
 
@@ -254,7 +198,7 @@ static enum qp_status send_frame(struct qp_pub *p)
 /* Frames from p until sub has a Detections of s0 (bounded); true when one came. */
 static bool served(struct qp_pub *p, struct qp_sub *s, int timeout_ms)
 {
-    for (int64_t end = now_ms() + timeout_ms; now_ms() < end;) {
+    for (int64_t end = srv_now_ms() + timeout_ms; srv_now_ms() < end;) {
         send_frame(p);
         struct qp_err err = {{0}};
         if (qp_sub_recv(s, &msg, 300, &err) == QP_OK && strcmp(msg.header.stream, "s0") == 0)
@@ -290,7 +234,7 @@ static void test_unlisted_key_refused(void)
     struct qp_pub *plain = publisher(NULL, NULL); /* no CURVE at all */
     CU_ASSERT_FATAL(pb && sb && plain);
     int got_b = 0;
-    for (int64_t end = now_ms() + 2000; now_ms() < end;) {
+    for (int64_t end = srv_now_ms() + 2000; srv_now_ms() < end;) {
         send_frame(pb);
         send_frame(plain);
         struct qp_err err = {{0}};
@@ -350,7 +294,7 @@ static void test_sigterm(void)
     NEEDS_SERVER();
     CU_ASSERT_FATAL(kill(T.pid, SIGTERM) == 0);
     int st = 0;
-    for (int64_t end = now_ms() + 30000; now_ms() < end; sleep_ms(50))
+    for (int64_t end = srv_now_ms() + 30000; srv_now_ms() < end; srv_sleep_ms(50))
         if (waitpid(T.pid, &st, WNOHANG) == T.pid) {
             T.pid = -1;
             break;

@@ -42,6 +42,7 @@
 #include "core/json.h"
 #include "qp_test.h"
 #include "qpercept/client.h"
+#include "server_run.h"
 
 #define N_STREAMS 3
 #define SIDE 416 /* YOLOX-Nano's input: the detector's resize is the identity */
@@ -78,34 +79,9 @@ static struct {
 static struct qp_detections_in msg; /* large: not on the stack */
 static char                    http_buf[1 << 20];
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_us(long us)
-{
-    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
-    nanosleep(&ts, NULL);
-}
-
 /* ===== Set-up ===== */
 
 /* A port the kernel had free a moment ago (the server binds it next). */
-static int free_port(void)
-{
-    struct sockaddr_in a  = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t          n  = sizeof a;
-    int                fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
-        getsockname(fd, (struct sockaddr *)&a, &n) == 0)
-        port = ntohs(a.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
-}
 
 static bool write_config(void)
 {
@@ -124,44 +100,13 @@ static bool write_config(void)
     return fclose(f) == 0;
 }
 
-static bool server_alive(void)
-{
-    int st;
-    return T.pid > 0 && waitpid(T.pid, &st, WNOHANG) == 0;
-}
-
-static bool start_server(void)
-{
-    const char *bin = getenv("QP_SERVER");
-    T.pid           = fork();
-    if (T.pid == 0) {
-        FILE *lf = freopen(T.log, "w", stderr);
-        (void)lf;
-        execl(bin, "qperceptd", "--config", T.cfg, (char *)NULL);
-        _exit(127);
-    }
-    if (T.pid < 0)
-        return false;
-    struct qp_ctl_reply r = {0};
-    for (int64_t end = now_ms() + 120000; now_ms() < end && server_alive();) {
-        struct qp_err err = {{0}};
-        if (qp_ctl_request(T.ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
-            qp_ctl_reply_fini(&r);
-            return true;
-        }
-        qp_ctl_reply_fini(&r);
-        sleep_us(100000);
-    }
-    return false;
-}
-
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_server_load_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    if (!mkdtemp(tmpl) || (T.port = free_port()) <= 0)
+    if (!mkdtemp(tmpl) || (T.port = srv_free_port()) <= 0)
         return 1;
     snprintf(T.dir, sizeof T.dir, "%s", tmpl);
     snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
@@ -181,7 +126,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && server_alive()) {
+    if (T.pid > 0 && srv_alive(T.pid)) {
         kill(T.pid, SIGKILL);
         waitpid(T.pid, NULL, 0);
     }
@@ -221,8 +166,8 @@ static int http_connect(void)
 static long read_all(int fd, char *buf, size_t cap, int timeout_ms)
 {
     size_t n = 0;
-    for (int64_t end = now_ms() + timeout_ms; n + 1 < cap;) {
-        int64_t       left = end - now_ms();
+    for (int64_t end = srv_now_ms() + timeout_ms; n + 1 < cap;) {
+        int64_t       left = end - srv_now_ms();
         struct pollfd p    = {fd, POLLIN, 0};
         if (left <= 0 || poll(&p, 1, (int)left) <= 0)
             return -1;
@@ -412,7 +357,7 @@ static double num(const struct qp_json *o, const char *a, const char *b, const c
 static const struct qp_json *stats_idle(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
     double prev[N_STREAMS] = {-1, -1, -1};
-    for (int64_t end = now_ms() + 60000; now_ms() < end; sleep_us(200000)) {
+    for (int64_t end = srv_now_ms() + 60000; srv_now_ms() < end; srv_sleep_us(200000)) {
         const struct qp_json *root = stats(doc, r);
         bool                  idle = root != NULL;
         for (int k = 0; idle && k < N_STREAMS; k++) {
@@ -482,11 +427,11 @@ static int drain_sub(int timeout_ms)
  * yet) and wait (bounded) for its Detections. */
 static bool round_trip(int k, int timeout_ms)
 {
-    int64_t  end = now_ms() + timeout_ms;
+    int64_t  end = srv_now_ms() + timeout_ms;
     uint64_t seq = 0;
-    while (!(seq = send_frame(k)) && now_ms() < end)
-        sleep_us(10000);
-    while (seq && now_ms() < end) {
+    while (!(seq = send_frame(k)) && srv_now_ms() < end)
+        srv_sleep_us(10000);
+    while (seq && srv_now_ms() < end) {
         drain_sub(100);
         if (T.last_seq[k] >= seq)
             return true;
@@ -533,7 +478,7 @@ static bool connect_clients(void)
     do {                                                                                           \
         if (!T.ok)                                                                                 \
             QP_TEST_SKIP("QP_SERVER or YOLOX-Nano missing");                                       \
-        if (T.pid <= 0 && !start_server()) {                                                       \
+        if (T.pid <= 0 && !srv_start(&T.pid, T.cfg, T.log, T.ctl)) {                               \
             CU_FAIL("qperceptd did not start (see its log in the temp dir)");                      \
             return;                                                                                \
         }                                                                                          \
@@ -589,9 +534,9 @@ static void test_idle_clients_do_not_stall(void)
         CU_ASSERT((fds[i] = http_connect()) >= 0); /* the last waits in the backlog */
     /* the loop never waits for them: frames sent now are served at once,
      * well before the first idle connection's deadline */
-    int64_t t0     = now_ms();
+    int64_t t0     = srv_now_ms();
     int     served = round_trip(1, HTTP_DEADLINE_MS) + round_trip(2, HTTP_DEADLINE_MS);
-    int64_t dt     = now_ms() - t0;
+    int64_t dt     = srv_now_ms() - t0;
     fprintf(stderr, "\ntwo round trips with %d idle HTTP clients: %lld ms\n", IDLE_CONNS,
             (long long)dt);
     CU_ASSERT_EQUAL(served, 2);
@@ -679,26 +624,26 @@ static void test_overload(void)
     qp_json_free(doc);
     qp_ctl_reply_fini(&r);
     T.max_latency_ns = 0;
-    int64_t t0       = now_ms();
-    while (now_ms() - t0 < LOAD_MS) {
+    int64_t t0       = srv_now_ms();
+    while (srv_now_ms() - t0 < LOAD_MS) {
         for (int k = 0; k < N_STREAMS; k++) {
             uint64_t seq = send_frame(k);
             last_ok[k]   = seq ? seq : last_ok[k];
         }
         drain_sub(0);
-        sleep_us(SEND_PERIOD_US);
+        srv_sleep_us(SEND_PERIOD_US);
     }
-    int64_t ms = now_ms() - t0;
+    int64_t ms = srv_now_ms() - t0;
     /* the newest frame each stream sent is served */
     bool newest = false;
-    for (int64_t end = now_ms() + 60000; !newest && now_ms() < end;) {
+    for (int64_t end = srv_now_ms() + 60000; !newest && srv_now_ms() < end;) {
         drain_sub(100);
         newest = true;
         for (int k = 0; k < N_STREAMS; k++)
             newest &= T.last_seq[k] >= last_ok[k];
     }
     CU_ASSERT(newest);
-    CU_ASSERT_FATAL(server_alive());
+    CU_ASSERT_FATAL(srv_alive(T.pid));
     CU_ASSERT_FATAL((root = stats_idle(&doc, &r)) != NULL);
     drain_sub(500); /* what was published before the server went idle */
     check_overload_counters(root, b, ms);
@@ -805,12 +750,12 @@ static void test_metrics_match_stats(void)
 
 static void test_sigterm_exits_0(void)
 {
-    if (!T.ok || T.pid <= 0 || !server_alive())
+    if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
     int st = -1;
     CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGTERM), 0);
-    for (int64_t end = now_ms() + 15000; now_ms() < end; sleep_us(50000))
+    for (int64_t end = srv_now_ms() + 15000; srv_now_ms() < end; srv_sleep_us(50000))
         if (waitpid(T.pid, &st, WNOHANG) == T.pid)
             break;
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);

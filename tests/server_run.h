@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * server_run.h - start qperceptd (env QP_SERVER) for the e2e suites that
+ * test it, as a supervisor would: its own process, stderr into a log file,
+ * ready once it answers a control ping; plus the clock, sleep and
+ * free-port helpers those suites share.
+ */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qpercept/client.h"
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline int64_t srv_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void srv_sleep_us(long us)
+{
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000L};
+    nanosleep(&ts, NULL);
+}
+
+static inline void srv_sleep_ms(long ms)
+{
+    srv_sleep_us(ms * 1000L);
+}
+
+/* A loopback TCP port free a moment ago (the kernel's pick), or -1. */
+static inline int srv_free_port(void)
+{
+    struct sockaddr_in a  = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t          n  = sizeof a;
+    int                fd = socket(AF_INET, SOCK_STREAM, 0), port = -1;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &n) == 0)
+        port = ntohs(a.sin_port);
+    if (fd >= 0)
+        close(fd);
+    return port;
+}
+
+/* Is the server process pid still running (not reaped)? */
+static inline bool srv_alive(pid_t pid)
+{
+    int st;
+    return pid > 0 && waitpid(pid, &st, WNOHANG) == 0;
+}
+
+/* Start qperceptd --config cfg with stderr into log; *pid is its process.
+ * True once it answers a ping on the control endpoint ctl (within 120 s,
+ * while it runs). */
+static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const char *ctl)
+{
+    const char *bin = getenv("QP_SERVER");
+    *pid            = fork();
+    if (*pid == 0) {
+        FILE *lf = freopen(log, "w", stderr);
+        (void)lf;
+        execl(bin, "qperceptd", "--config", cfg, (char *)NULL);
+        _exit(127);
+    }
+    if (*pid < 0)
+        return false;
+    struct qp_ctl_reply r = {0};
+    for (int64_t end = srv_now_ms() + 120000; srv_now_ms() < end && srv_alive(*pid);) {
+        struct qp_err err = {{0}};
+        if (qp_ctl_request(ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
+            qp_ctl_reply_fini(&r);
+            return true;
+        }
+        qp_ctl_reply_fini(&r);
+        srv_sleep_ms(100);
+    }
+    return false;
+}
