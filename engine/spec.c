@@ -16,6 +16,7 @@
  * key, the file and the line: a typo must not silently change
  * pre-processing. Labels files hold one class name per line.
  */
+#define _POSIX_C_SOURCE 200809L /* readlink */
 #include "qpercept/detect.h"
 
 #include <ctype.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/log.h"
@@ -655,8 +657,8 @@ enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const 
         }
         for (int32_t c = 0; c < s->n_classes; c++)
             fprintf(l, "%s\n", s->labels[c]);
-        bool lok = fclose(l) == 0;
-        const char *nb = strrchr(names, '/');
+        bool        lok = fclose(l) == 0;
+        const char *nb  = strrchr(names, '/');
         fprintf(f, "labels  = %s\n", nb ? nb + 1 : names);
         if (!lok) {
             fclose(f);
@@ -666,4 +668,31 @@ enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const 
     if (fclose(f) != 0)
         return qp_fail(err, QP_E_IO, "%s: write failed", path);
     return QP_OK;
+}
+
+const char *qp_model_manifest(const char *argv0, char *buf, size_t n)
+{
+    const char *env = getenv("QP_MANIFEST");
+    if (env && *env) {
+        snprintf(buf, n, "%s", env);
+        return access(buf, R_OK) == 0 ? buf : NULL;
+    }
+    char    exe[PATH_MAX];
+    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (k <= 0)
+        k = (ssize_t)snprintf(exe, sizeof exe, "%s", argv0 ? argv0 : "");
+    exe[k < (ssize_t)sizeof exe ? k : (ssize_t)sizeof exe - 1] = '\0';
+    char *slash                                                = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(exe, sizeof exe, ".");
+    /* build tree (build/qpercept -> models/zoo.ini), then install tree */
+    static const char *const rel[] = {"/../models/zoo.ini", "/../share/qpercept/zoo.ini"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        int m = snprintf(buf, n, "%s%s", exe, rel[i]);
+        if (m > 0 && (size_t)m < n && access(buf, R_OK) == 0)
+            return buf;
+    }
+    return NULL;
 }

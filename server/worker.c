@@ -43,32 +43,6 @@
 
 /* ===== Model spec ===== */
 
-static const char *manifest_path(const char *argv0, char *buf, size_t n)
-{
-    const char *env = getenv("QP_MANIFEST");
-    if (env && *env) {
-        snprintf(buf, n, "%s", env);
-        return access(buf, R_OK) == 0 ? buf : NULL;
-    }
-    char    exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0)
-        k = (ssize_t)snprintf(exe, sizeof exe, "%s", argv0);
-    exe[k < (ssize_t)sizeof exe ? k : (ssize_t)sizeof exe - 1] = '\0';
-    char *slash                                                = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(exe, sizeof exe, ".");
-    static const char *const rel[] = {"/../models/zoo.ini", "/../share/qpercept/zoo.ini"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        int m = snprintf(buf, n, "%s%s", exe, rel[i]);
-        if (m > 0 && (size_t)m < n && access(buf, R_OK) == 0)
-            return buf;
-    }
-    return NULL;
-}
-
 static char *trim(char *p)
 {
     while (*p == ' ' || *p == '\t')
@@ -125,7 +99,7 @@ static enum qp_status load_spec(const struct qp_config_engine *c, const char *ar
                                 struct qp_model_spec *s, struct qp_err *err)
 {
     char        buf[PATH_MAX];
-    const char *m = manifest_path(argv0, buf, sizeof buf);
+    const char *m = qp_model_manifest(argv0, buf, sizeof buf);
     if (c->model[0]) {
         if (!m)
             return qp_fail(err, QP_E_INVAL,
@@ -141,7 +115,7 @@ static enum qp_status reload_spec(const struct qp_config_engine *c, const char *
                                   const char *path, struct qp_model_spec *s, struct qp_err *err)
 {
     char           buf[PATH_MAX];
-    const char    *m  = manifest_path(argv0, buf, sizeof buf);
+    const char    *m  = qp_model_manifest(argv0, buf, sizeof buf);
     enum qp_status st = qp_model_spec_find(path, m, s, err);
     if (st != QP_OK && c->model[0] && m) {
         qp_model_spec_fini(s);

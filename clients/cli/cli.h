@@ -23,22 +23,19 @@ int qp_cli_bench_engine(int argc, char **argv);
 int qp_cli_ctl(int argc, char **argv);
 
 /* "cpu" | "cuda" | "auto" -> kind; false on anything else. */
-bool        qp_cli_parse_backend(const char *s, enum qp_backend_kind *out);
+bool qp_cli_parse_backend(const char *s, enum qp_backend_kind *out);
 /* Strict integer / float parsing of a whole string within [lo, hi]. */
-bool        qp_cli_parse_int(const char *s, long lo, long hi, long *out);
-bool        qp_cli_parse_float(const char *s, double lo, double hi, double *out);
-/* The models manifest: $QP_MANIFEST, else models/zoo.ini beside the build or
- * install tree of this executable; NULL when none exists. */
-const char *qp_cli_manifest(const char *argv0, char *buf, unsigned n);
+bool qp_cli_parse_int(const char *s, long lo, long hi, long *out);
+bool qp_cli_parse_float(const char *s, double lo, double hi, double *out);
 /* Value of option argv[*i] (advancing *i), or NULL with a usage message. */
 const char *qp_cli_value(int argc, char **argv, int *i);
 
 struct qp_model_spec;
 /* The model-spec key a flag sets (--size -> "input", ... --labels ->
  * "labels"), or NULL when flag is not a spec flag. */
-const char    *qp_cli_spec_key(const char *flag);
+const char *qp_cli_spec_key(const char *flag);
 /* A model's spec: from spec_file when given, else the manifest (manifest,
- * else qp_cli_manifest) by sha256 or name, then keys[i] = vals[i] set over
+ * else qp_model_manifest) by sha256 or name, then keys[i] = vals[i] set over
  * it; with keys and no manifest entry, the keys alone describe the model.
  * *s needs no initialisation and is the caller's to qp_model_spec_fini. */
 enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const char *manifest,

@@ -51,40 +51,6 @@ bool qp_cli_parse_float(const char *s, double lo, double hi, double *out)
     return true;
 }
 
-static bool exists(const char *p)
-{
-    return access(p, R_OK) == 0;
-}
-
-const char *qp_cli_manifest(const char *argv0, char *buf, unsigned n)
-{
-    const char *env = getenv("QP_MANIFEST");
-    if (env && *env) {
-        snprintf(buf, n, "%s", env);
-        return exists(buf) ? buf : NULL;
-    }
-    char exe[PATH_MAX];
-    ssize_t k = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (k <= 0) {
-        snprintf(exe, sizeof exe, "%s", argv0);
-        k = (ssize_t)strlen(exe);
-    }
-    exe[k]      = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(exe, sizeof exe, ".");
-    /* build tree (build/qpercept -> models/zoo.ini), then install tree */
-    static const char *const rel[] = {"/../models/zoo.ini", "/../share/qpercept/zoo.ini"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        snprintf(buf, n, "%s%s", exe, rel[i]);
-        if (exists(buf))
-            return buf;
-    }
-    return NULL;
-}
-
 const char *qp_cli_value(int argc, char **argv, int *i)
 {
     if (*i + 1 >= argc) {
@@ -98,9 +64,9 @@ const char *qp_cli_value(int argc, char **argv, int *i)
 static const struct {
     const char *flag, *key;
 } spec_flags[] = {
-    {"--size", "input"},   {"--color", "color"},     {"--resize", "resize"},
-    {"--pad", "pad"},      {"--mean", "mean"},       {"--std", "std"},
-    {"--head", "head"},    {"--strides", "strides"}, {"--reg-max", "reg_max"},
+    {"--size", "input"},      {"--color", "color"},     {"--resize", "resize"},
+    {"--pad", "pad"},         {"--mean", "mean"},       {"--std", "std"},
+    {"--head", "head"},       {"--strides", "strides"}, {"--reg-max", "reg_max"},
     {"--classes", "classes"}, {"--labels", "labels"},
 };
 
@@ -127,7 +93,7 @@ enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const 
             char *eq = strchr(buf, '='), *end;
             if (buf[0] == '#' || buf[0] == ';' || !eq)
                 continue;
-            *eq = '\0';
+            *eq       = '\0';
             char *key = buf, *val = eq + 1;
             while (*key == ' ' || *key == '\t')
                 key++;
@@ -136,14 +102,14 @@ enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const 
             while (*val == ' ' || *val == '\t')
                 val++;
             val[strcspn(val, "\r\n")] = '\0';
-            st = qp_model_spec_set(s, key, val, ".", err);
+            st                        = qp_model_spec_set(s, key, val, ".", err);
             if (st != QP_OK)
                 qp_err_prefix(err, "%s:%d", spec_file, line);
         }
         fclose(f);
     } else {
-        const char *m = manifest ? manifest : qp_cli_manifest(argv0, buf, sizeof buf);
-        st = qp_model_spec_find(model, m ? m : "models/zoo.ini", s, err);
+        const char *m = manifest ? manifest : qp_model_manifest(argv0, buf, sizeof buf);
+        st            = qp_model_spec_find(model, m ? m : "models/zoo.ini", s, err);
         if (st != QP_OK && n_keys > 0) {
             qp_model_spec_fini(s); /* flags alone describe an unknown model */
             qp_model_spec_init(s);

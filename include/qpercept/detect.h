@@ -20,12 +20,7 @@
 extern "C" {
 #endif
 
-enum qp_pixel_format {
-    QP_PIXEL_RGB8  = 0,
-    QP_PIXEL_BGR8  = 1,
-    QP_PIXEL_GRAY8 = 2,
-    QP_PIXEL_COUNT
-};
+enum qp_pixel_format { QP_PIXEL_RGB8 = 0, QP_PIXEL_BGR8 = 1, QP_PIXEL_GRAY8 = 2, QP_PIXEL_COUNT };
 
 /* An image in host memory. Owned by whoever filled it (qp_image_free for
  * images from qp_image_load). */
@@ -40,8 +35,7 @@ struct qp_image {
  * file and the decoder's reason; sizes above 16384 x 16384 are refused. */
 enum qp_status qp_image_load(const char *path, struct qp_image *out, struct qp_err *err);
 /* Same from memory. */
-enum qp_status qp_image_decode(const void *buf, size_t n, struct qp_image *out,
-                               struct qp_err *err);
+enum qp_status qp_image_decode(const void *buf, size_t n, struct qp_image *out, struct qp_err *err);
 void           qp_image_free(struct qp_image *img);
 
 enum qp_head {
@@ -53,28 +47,28 @@ enum qp_head {
 
 #define QP_MAX_STRIDES 8
 #define QP_MAX_CLASSES 1024
-#define QP_LABEL_LEN   48
+#define QP_LABEL_LEN 48
 
 struct qp_model_spec {
     char         name[64];
-    char         sha256[65];          /* lower-case hex; "" when unknown */
-    char         url[256];            /* upstream source (manifest only) */
+    char         sha256[65]; /* lower-case hex; "" when unknown */
+    char         url[256];   /* upstream source (manifest only) */
     int32_t      input_w, input_h;
-    bool         bgr;                 /* model wants B,G,R channel order */
-    bool         letterbox;           /* keep aspect ratio, image top-left, pad */
-    float        pad_value;           /* letterbox fill (0..255 pixel units) */
-    float        mean[3], std[3];     /* per model channel: (x - mean) / std, pixel units */
+    bool         bgr;             /* model wants B,G,R channel order */
+    bool         letterbox;       /* keep aspect ratio, image top-left, pad */
+    float        pad_value;       /* letterbox fill (0..255 pixel units) */
+    float        mean[3], std[3]; /* per model channel: (x - mean) / std, pixel units */
     enum qp_head head;
     int32_t      n_strides;
     int32_t      strides[QP_MAX_STRIDES];
-    int32_t      reg_max;             /* GFL: bins - 1 (NanoDet-m: 7) */
+    int32_t      reg_max; /* GFL: bins - 1 (NanoDet-m: 7) */
     int32_t      n_classes;
-    char         (*labels)[QP_LABEL_LEN]; /* n_classes names or NULL; owned by the spec */
+    char (*labels)[QP_LABEL_LEN]; /* n_classes names or NULL; owned by the spec */
 };
 
 /* Defaults: 0 sizes, RGB, resize, mean 0 / std 1, no head. */
-void           qp_model_spec_init(struct qp_model_spec *s);
-void           qp_model_spec_fini(struct qp_model_spec *s);
+void qp_model_spec_init(struct qp_model_spec *s);
+void qp_model_spec_fini(struct qp_model_spec *s);
 /* Parse one "key = value" setting (the manifest's and sidecar's keys:
  * input, color, resize, pad, mean, std, head, strides, reg_max, classes,
  * labels, sha256, url). Relative label file paths resolve against base_dir.
@@ -86,6 +80,12 @@ enum qp_status qp_model_spec_set(struct qp_model_spec *s, const char *key, const
  * file's base name without extension). QP_E_INVAL when none matches. */
 enum qp_status qp_model_spec_find(const char *model_path, const char *manifest_path,
                                   struct qp_model_spec *out, struct qp_err *err);
+/* The models manifest: $QP_MANIFEST when set (NULL when it is not
+ * readable), else models/zoo.ini of the build tree or share/qpercept/zoo.ini
+ * of the install tree beside the running executable (argv0 when
+ * /proc/self/exe cannot be read). Its path goes into buf (n bytes); NULL
+ * when none is readable. */
+const char *qp_model_manifest(const char *argv0, char *buf, size_t n);
 /* Write s as the sidecar MODEL.ini of model_path (and its labels as
  * MODEL.names beside it), so the file is found with its spec as an ONNX
  * model is: what `qpercept build` leaves next to an engine file. */
@@ -107,7 +107,10 @@ struct qp_detect_params {
     int32_t max_dets;       /* at most this many kept, best first (default 300) */
 };
 
-#define QP_DETECT_PARAMS_DEFAULT {0.3f, 0.45f, false, 300}
+#define QP_DETECT_PARAMS_DEFAULT                                                                   \
+    {                                                                                              \
+        0.3f, 0.45f, false, 300                                                                    \
+    }
 
 struct qp_detector;
 
@@ -119,7 +122,7 @@ enum qp_status qp_detector_new(struct qp_engine *e, const struct qp_model_spec *
                                struct qp_detector **out, struct qp_err *err);
 void           qp_detector_free(struct qp_detector *d);
 /* B: the most images one run takes (the engine's batch). */
-int32_t        qp_detector_batch(const struct qp_detector *d);
+int32_t qp_detector_batch(const struct qp_detector *d);
 /* Pre-process img, run, decode, NMS. Writes at most cap detections (best
  * first) and their count to *n. Allocates nothing after qp_detector_new.
  * On a batch-B engine this is qp_detector_run_batch with one image. */
