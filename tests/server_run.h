@@ -10,6 +10,7 @@
 #define _POSIX_C_SOURCE 200809L
 #endif
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -88,4 +89,29 @@ static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const
         srv_sleep_ms(100);
     }
     return false;
+}
+
+/* SIGTERM the server and wait up to timeout_ms for it to exit: its wait
+ * status (*pid = 0 once reaped), or -1 when it is still running. */
+static inline int srv_stop(pid_t *pid, int64_t timeout_ms)
+{
+    int st = -1;
+    if (*pid <= 0 || kill(*pid, SIGTERM) != 0)
+        return -1;
+    for (int64_t end = srv_now_ms() + timeout_ms; srv_now_ms() < end; srv_sleep_ms(50))
+        if (waitpid(*pid, &st, WNOHANG) == *pid) {
+            *pid = 0;
+            return st;
+        }
+    return -1;
+}
+
+/* Suite clean-up: a server still running is killed and reaped. */
+static inline void srv_kill(pid_t *pid)
+{
+    if (*pid > 0 && srv_alive(*pid)) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    *pid = 0;
 }

@@ -194,10 +194,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && srv_alive(T.pid)) {
-        kill(T.pid, SIGKILL);
-        waitpid(T.pid, NULL, 0);
-    }
+    srv_kill(&T.pid);
     for (int k = 0; k < N_CAMS; k++) {
         qp_pub_free(T.pub[k]);
         qp_image_free(&T.img[k]);
@@ -510,6 +507,24 @@ static void test_bad_messages_counted(void)
 
 /* ===== Counters, control ===== */
 
+/* The stats of an idle server (no frame waiting on any stream, within
+ * 20 s), or NULL; the caller frees *doc and *r. */
+static const struct qp_json *idle_stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
+{
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
+        const struct qp_json *root = stats(doc, r);
+        double                sum  = 0;
+        for (int k = 0; root && k < N_CAMS; k++)
+            sum += stream_num(root, names[k], "waiting");
+        if (root && sum == 0)
+            return root;
+        qp_json_free(*doc);
+        qp_ctl_reply_fini(r);
+        *doc = NULL;
+    }
+    return NULL;
+}
+
 static void test_stats_add_up(void)
 {
     if (!T.ok || !T.sub)
@@ -517,19 +532,7 @@ static void test_stats_add_up(void)
     QP_TEST_RAN();
     struct qp_json_doc   *doc  = NULL;
     struct qp_ctl_reply   r    = {0};
-    const struct qp_json *root = NULL;
-    /* idle: nothing waits any more */
-    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
-        root       = stats(&doc, &r);
-        double sum = 0;
-        for (int k = 0; root && k < N_CAMS; k++)
-            sum += stream_num(root, names[k], "waiting");
-        if (root && sum == 0)
-            break;
-        qp_json_free(doc);
-        qp_ctl_reply_fini(&r);
-        root = NULL;
-    }
+    const struct qp_json *root = idle_stats(&doc, &r);
     CU_ASSERT_FATAL(root != NULL);
     for (int k = 0; k < N_CAMS; k++) {
         double rec = stream_num(root, names[k], "received");
@@ -774,18 +777,7 @@ static void test_sighup_reloads(void)
     /* nothing lost anywhere: received = published + dropped, per stream */
     struct qp_json_doc   *doc  = NULL;
     struct qp_ctl_reply   r    = {0};
-    const struct qp_json *root = NULL;
-    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
-        root       = stats(&doc, &r);
-        double sum = 0;
-        for (int k = 0; root && k < N_CAMS; k++)
-            sum += stream_num(root, names[k], "waiting");
-        if (root && sum == 0)
-            break;
-        qp_json_free(doc);
-        qp_ctl_reply_fini(&r);
-        root = NULL;
-    }
+    const struct qp_json *root = idle_stats(&doc, &r);
     CU_ASSERT_FATAL(root != NULL);
     for (int k = 0; k < N_CAMS; k++) {
         CU_ASSERT_EQUAL(stream_num(root, names[k], "received"),
@@ -804,14 +796,8 @@ static void test_sigterm_exits_0(void)
     if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
-    int st = -1;
-    CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGTERM), 0);
-    for (int64_t end = srv_now_ms() + 15000; srv_now_ms() < end; srv_sleep_ms(50))
-        if (waitpid(T.pid, &st, WNOHANG) == T.pid)
-            break;
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    if (WIFEXITED(st))
-        T.pid = 0;
+    int st = srv_stop(&T.pid, 15000);
+    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static CU_TestInfo tests[] = {

@@ -105,10 +105,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && srv_alive(T.pid)) {
-        kill(T.pid, SIGKILL);
-        waitpid(T.pid, NULL, 0);
-    }
+    srv_kill(&T.pid);
     free(T.px);
     if (T.dir[0]) {
         char cmd[400];
@@ -292,15 +289,8 @@ static void test_half_curve_options_refused(void)
 static void test_sigterm(void)
 {
     NEEDS_SERVER();
-    CU_ASSERT_FATAL(kill(T.pid, SIGTERM) == 0);
-    int st = 0;
-    for (int64_t end = srv_now_ms() + 30000; srv_now_ms() < end; srv_sleep_ms(50))
-        if (waitpid(T.pid, &st, WNOHANG) == T.pid) {
-            T.pid = -1;
-            break;
-        }
-    CU_ASSERT_EQUAL(T.pid, -1);
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int st = srv_stop(&T.pid, 30000);
+    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static CU_TestInfo tests[] = {

@@ -126,10 +126,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && srv_alive(T.pid)) {
-        kill(T.pid, SIGKILL);
-        waitpid(T.pid, NULL, 0);
-    }
+    srv_kill(&T.pid);
     for (int k = 0; k < N_STREAMS; k++)
         qp_pub_free(T.pub[k]);
     qp_sub_free(T.sub);
@@ -753,14 +750,8 @@ static void test_sigterm_exits_0(void)
     if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
-    int st = -1;
-    CU_ASSERT_EQUAL_FATAL(kill(T.pid, SIGTERM), 0);
-    for (int64_t end = srv_now_ms() + 15000; srv_now_ms() < end; srv_sleep_us(50000))
-        if (waitpid(T.pid, &st, WNOHANG) == T.pid)
-            break;
-    CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    if (WIFEXITED(st))
-        T.pid = 0;
+    int st = srv_stop(&T.pid, 15000);
+    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
 static CU_TestInfo tests[] = {
