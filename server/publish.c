@@ -38,7 +38,8 @@ enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err)
     return QP_OK;
 }
 
-static void fill(struct qp_srv *srv, const struct qp_srv_stream *s)
+static void fill(struct qp_srv *srv, const struct qp_srv_stream *s, const struct qp_detection *dets,
+                 int32_t n)
 {
     struct qp_wire_detections  *d = &srv->out;
     const struct qp_srv_worker *w = &srv->worker;
@@ -47,9 +48,9 @@ static void fill(struct qp_srv *srv, const struct qp_srv_stream *s)
     memcpy(d->engine_id, w->engine_id, sizeof d->engine_id);
     d->status       = QP_WIRE_DET_STATUS_OK;
     d->error[0]     = '\0';
-    d->n_detections = (uint32_t)w->n_dets;
-    for (int32_t i = 0; i < w->n_dets; i++) {
-        const struct qp_detection *in  = &w->dets[i];
+    d->n_detections = (uint32_t)n;
+    for (int32_t i = 0; i < n; i++) {
+        const struct qp_detection *in  = &dets[i];
         struct qp_wire_detection  *out = &d->detections[i];
         const char *label = w->spec.labels && in->class_id >= 0 && in->class_id < w->spec.n_classes
                                 ? w->spec.labels[in->class_id]
@@ -64,13 +65,13 @@ static void fill(struct qp_srv *srv, const struct qp_srv_stream *s)
     }
 }
 
-bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, uint64_t inference_start_ns,
-                          uint64_t inference_end_ns)
+bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detection *dets, int32_t n,
+                          uint64_t inference_start_ns, uint64_t inference_end_ns)
 {
     struct qp_srv_stream *s   = &srv->streams[srv->batch.frames[k].stream];
     struct qp_err         err = {{0}};
     size_t                len = 0;
-    fill(srv, s);
+    fill(srv, s, dets, n);
     srv->out.batch_size = (uint32_t)srv->batch.n_frames;
     srv->out.stamps     = (struct qp_wire_stamps){
             .received_ns        = s->waiting_received_ns,

@@ -137,8 +137,6 @@ struct qp_srv_worker {
     int32_t                   frame_of[QP_BATCHER_MAX_BATCH]; /* imgs[k]: frames[frame_of[k]] */
     int32_t                   counts[QP_BATCHER_MAX_BATCH];
     struct qp_detection      *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
-    struct qp_detection       dets[QP_WIRE_MAX_DETECTIONS]; /* the frame being published */
-    int32_t                   n_dets;
     uint64_t                  reloads, reload_failures;
     const char               *argv0; /* main's: where a reload looks for the manifest */
 };
@@ -239,10 +237,10 @@ enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, struct
 /* ===== publish.c ===== */
 
 enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err);
-/* Fill srv->out for the batch's frame k from the detector's output and
- * send [stream][Detections]. false when it could not be sent (counted). */
-bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, uint64_t inference_start_ns,
-                          uint64_t inference_end_ns);
+/* Fill srv->out for the batch's frame k with its n detections and send
+ * [stream][Detections]. false when it could not be sent (counted). */
+bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detection *dets, int32_t n,
+                          uint64_t inference_start_ns, uint64_t inference_end_ns);
 
 /* ===== control.c ===== */
 

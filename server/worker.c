@@ -436,10 +436,9 @@ static bool infer(struct qp_srv *srv, int32_t n)
     for (int32_t i = 0; i < n; i++) {
         /* each frame's share of the batch: its cost per frame */
         qp_srv_hist_add(&srv->frame_inference, ns / (uint64_t)n);
-        w->n_dets = w->counts[i];
-        memcpy(w->dets, w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS,
-               (size_t)w->n_dets * sizeof *w->dets);
-        qp_srv_publish_frame(srv, w->frame_of[i], start, end);
+        qp_srv_publish_frame(srv, w->frame_of[i],
+                             w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS, w->counts[i],
+                             start, end);
     }
     return true;
 }
