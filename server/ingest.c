@@ -13,10 +13,10 @@
  * memory (such a message is never seen, so never counted). RCVHWM is
  * small: stale frames are worth nothing and the newest wins anyway.
  *
- * Memory: one receive buffer (zmq_recv truncates into it and reports the
- * true size, which is how oversized payloads are detected without holding
- * them), one decoder (this is the only thread that decodes), and per stream
- * one slot of max_frame_bytes for the frame the batcher holds. A frame the
+ * Memory: the payload is decoded where ZeroMQ received it (zmq_msg_recv,
+ * no copy into a buffer of ours), by one decoder (this is the only thread
+ * that decodes), and per stream one slot of max_frame_bytes holds the frame
+ * the batcher keeps. A frame the
  * batcher refuses never touches the slot, so the waiting frame survives.
  */
 #include <errno.h>
@@ -63,9 +63,6 @@ enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err)
     if (st != QP_OK)
         return st;
     srv->rx_cap = cap;
-    srv->rx     = qp_alloc(cap);
-    if (!srv->rx)
-        return qp_fail(err, QP_E_NOMEM, "receive buffer of %zu bytes", cap);
     for (int32_t i = 0; i < srv->n_streams; i++) {
         struct qp_srv_stream *s = &srv->streams[i];
         /* touch every page now: the first frames must not pay for page faults */
@@ -92,8 +89,6 @@ void qp_srv_ingest_close(struct qp_srv *srv)
     }
     qp_wire_decoder_free(srv->dec);
     srv->dec = NULL;
-    qp_free(srv->rx);
-    srv->rx = NULL;
 }
 
 static bool more_parts(void *sock)
@@ -143,8 +138,9 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
     }
 }
 
-/* One payload of n bytes (maybe more than rx holds) with topic[0, tn). */
-static void handle(struct qp_srv *srv, int32_t i, const char *topic, size_t tn, size_t n)
+/* One payload buf[0, n) with topic[0, tn). */
+static void handle(struct qp_srv *srv, int32_t i, const char *topic, size_t tn, const void *buf,
+                   size_t n)
 {
     struct qp_srv_stream *s    = &srv->streams[i];
     const char           *name = s->cfg->name;
@@ -162,7 +158,7 @@ static void handle(struct qp_srv *srv, int32_t i, const char *topic, size_t tn, 
                          (int)(tn < 63 ? tn : 63), topic);
         return;
     }
-    if (qp_wire_decode_frame(srv->dec, srv->rx, n, &f, &why, &err) != QP_OK) {
+    if (qp_wire_decode_frame(srv->dec, buf, n, &f, &why, &err) != QP_OK) {
         drop(s, QP_SRV_DROP_INVALID);
         s->st.invalid[why < QP_WIRE_REASON_COUNT ? why : 0]++;
         qp_srv_log_frame(s, "%s (%s)", err.msg, qp_wire_reason_name(why));
@@ -205,17 +201,23 @@ static bool receive_one(struct qp_srv *srv, int32_t i)
         qp_srv_log_frame(s, "a one-part message dropped: want [topic][Frame]");
         return true;
     }
-    /* the parts of a message arrive together: no EAGAIN from here on */
-    int n = zmq_recv(s->sock, srv->rx, srv->rx_cap, 0);
+    /* the parts of a message arrive together: no EAGAIN from here on. The
+     * payload is read in place, from ZeroMQ's own message (no copy). */
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    int n = zmq_msg_recv(&msg, s->sock, 0);
     if (n < 0 || more_parts(s->sock)) {
         int parts = 2;
-        while (more_parts(s->sock) && zmq_recv(s->sock, srv->rx, srv->rx_cap, 0) >= 0)
+        while (more_parts(s->sock) && zmq_msg_recv(&msg, s->sock, 0) >= 0)
             parts++;
+        zmq_msg_close(&msg);
         drop(s, QP_SRV_DROP_PARTS);
         qp_srv_log_frame(s, "a %d-part message dropped: want [topic][Frame]", parts);
         return true;
     }
-    handle(srv, i, topic, (size_t)tn < sizeof topic ? (size_t)tn : sizeof topic, (size_t)n);
+    handle(srv, i, topic, (size_t)tn < sizeof topic ? (size_t)tn : sizeof topic, zmq_msg_data(&msg),
+           zmq_msg_size(&msg));
+    zmq_msg_close(&msg);
     return true;
 }
 

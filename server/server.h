@@ -12,7 +12,7 @@
  * shared between threads and nothing needs a lock.
  *
  * Every buffer is allocated by qp_srv_*_open at start-up (main.c): the
- * receive buffer, the frame decoder, one payload slot of max_frame_bytes
+ * frame decoder, one payload slot of max_frame_bytes
  * per stream, the batcher, the detector's output, the Detections message
  * and its encode buffer, the stats JSON buffer. The per-frame path only
  * indexes into them, except JPEG / PNG frames, which are decoded into a
@@ -162,8 +162,7 @@ struct qp_srv {
     struct qp_srv_stream      streams[QP_CONFIG_MAX_STREAMS];
     struct qp_wire_decoder   *dec;     /* frames: cap max_frame_bytes */
     struct qp_wire_decoder   *ctl_dec; /* control requests */
-    uint8_t                  *rx;      /* max_frame_bytes: a received payload */
-    size_t                    rx_cap;
+    size_t                    rx_cap;  /* max_frame_bytes: larger payloads are dropped */
     struct qp_batcher        *batcher;
     struct qp_batch           batch;
     struct qp_srv_worker      worker;
@@ -205,8 +204,8 @@ void qp_srv_log_frame(struct qp_srv_stream *s, const char *fmt, ...) QP_PRINTF(2
 /* ===== ingest.c ===== */
 
 /* Create the ingest sockets (SUB connect / PULL bind, ZMQ_MAXMSGSIZE,
- * small RCVHWM) for the enabled streams, plus the payload slots, the
- * receive buffer and the decoder. QP_E_IO / QP_E_NOMEM naming the stream. */
+ * small RCVHWM) for the enabled streams, plus the payload slots and the
+ * decoder. QP_E_IO / QP_E_NOMEM naming the stream. */
 enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err);
 void           qp_srv_ingest_close(struct qp_srv *srv);
 /* Receive what stream i has waiting (at most a bounded number of messages),
