@@ -66,7 +66,7 @@ enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err)
     for (int32_t i = 0; i < srv->n_streams; i++) {
         struct qp_srv_stream *s = &srv->streams[i];
         /* touch every page now: the first frames must not pay for page faults */
-        s->slot = qp_calloc(1, cap);
+        s->slot = qp_alloc(cap);
         if (!s->slot)
             return qp_fail(err, QP_E_NOMEM, "stream '%s': payload slot of %zu bytes", s->cfg->name,
                            cap);
