@@ -856,7 +856,7 @@ static enum qp_status cu_set_image(void *ctx, size_t dst_off, const struct qp_pr
                                    struct qp_err *err)
 {
     struct cuda_ctx *c = ctx;
-    size_t need = (size_t)(f->src_h - 1) * (size_t)f->stride + (size_t)f->src_w * f->n_channels;
+    size_t need = (size_t)qp_pre_frame_bytes(f); /* both planes of an NV12 frame */
     if (!c->frame_host || need > c->frame_bytes)
         return qp_fail(err, QP_E_UNSUPPORTED, "a %dx%d frame (%zu bytes) exceeds the %zu bytes "
                        "staged on the device", (int)f->src_w, (int)f->src_h, need, c->frame_bytes);

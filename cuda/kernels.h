@@ -38,8 +38,10 @@ extern "C" {
 
 /* One frame's pre-processing (image/pre_math.h) straight into a model's
  * f32 input: dst is [3][f.dst_h][f.dst_w], value (k, y, x) = channel k of
- * qp_pre_pixel(&f, nm, img, x, y, v); img holds the frame's f.src_h rows
- * of f.stride bytes. img, nm and dst are device memory. */
+ * qp_pre_pixel(&f, nm, img, x, y, v); img holds the frame's
+ * qp_pre_frame_bytes(&f) bytes (an NV12 frame's two planes, read in place).
+ * cudaErrorInvalidValue for an empty region or an NV12 frame of odd size.
+ * img, nm and dst are device memory. */
 cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_frame f,
                                const struct qp_pre_norm *nm, float *dst, cudaStream_t st);
 

@@ -4,6 +4,8 @@
  * OpenCV INTER_LINEAR scaling (letterbox or stretch), channel order and
  * mean / std per output pixel (image/pre_math.h: qp_pre_pixel, which the
  * CPU's pre-processing shares), so only the frame's bytes cross the bus.
+ * NV12 frames are read in place: each bilinear tap is converted to RGB
+ * (image/yuv.h, integer BT.601 limited range: the CPU's bytes exactly).
  */
 #include "launch.cuh"
 
@@ -23,8 +25,8 @@ extern "C" cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_fram
                                           cudaStream_t st)
 {
     int64_t n = (int64_t)f.dst_w * f.dst_h;
-    if (f.dst_w <= 0 || f.dst_h <= 0 || f.rw < 1 || f.rh < 1 || f.rw > f.dst_w ||
-        f.rh > f.dst_h || 3 * n > QP_CUDA_MAX_ELEMS)
+    if (f.dst_w <= 0 || f.dst_h <= 0 || f.rw < 1 || f.rh < 1 || f.rw > f.dst_w || f.rh > f.dst_h ||
+        3 * n > QP_CUDA_MAX_ELEMS || (f.nv12 && ((f.src_w | f.src_h) & 1)))
         return cudaErrorInvalidValue;
     preprocess_kernel<<<qp_cuda_blocks(n), QP_CUDA_THREADS, 0, st>>>(img, f, nm, dst, n);
     return cudaGetLastError();

@@ -17,6 +17,9 @@
  * A 2x downscale (which OpenCV turns into INTER_AREA) gives the same
  * numbers through this formula, so it needs no special case.
  *
+ * An NV12 source is sampled in place, each bilinear tap converted to RGB
+ * (yuv.h: BT.601 limited range) before the blend: no RGB copy of the frame.
+ *
  * The per-pixel arithmetic is pre_math.h's, which the CUDA kernel shares.
  * Invariants: coefficient tables are sized for the model input at init and
  * refilled per frame (they depend on the source size); run() allocates
@@ -29,14 +32,18 @@
 
 #include "core/alloc.h"
 
-/* Source channel feeding model channel k, by pixel format and model order. */
+/* Per pixel format: bytes per pixel of a row (of the Y plane for NV12) and
+ * the source channel feeding model channel k, by model order (NV12: of the
+ * pixel's R, G, B after yuv.h's conversion). */
 static const struct {
     int32_t n_channels;
     int32_t src_channel[2][3]; /* [model wants bgr][model channel] */
+    bool    nv12;              /* two planes, 4:2:0 chroma: even sizes, converted per tap */
 } formats[] = {
-    [QP_PIXEL_RGB8]  = {3, {{0, 1, 2}, {2, 1, 0}}},
-    [QP_PIXEL_BGR8]  = {3, {{2, 1, 0}, {0, 1, 2}}},
-    [QP_PIXEL_GRAY8] = {1, {{0, 0, 0}, {0, 0, 0}}},
+    [QP_PIXEL_RGB8]  = {3, {{0, 1, 2}, {2, 1, 0}}, false},
+    [QP_PIXEL_BGR8]  = {3, {{2, 1, 0}, {0, 1, 2}}, false},
+    [QP_PIXEL_GRAY8] = {1, {{0, 0, 0}, {0, 0, 0}}, false},
+    [QP_PIXEL_NV12]  = {1, {{0, 1, 2}, {2, 1, 0}}, true},
 };
 _Static_assert(sizeof formats / sizeof formats[0] == QP_PIXEL_COUNT, "one row per pixel format");
 
@@ -95,10 +102,30 @@ static void axis_coeffs(int32_t n_dst, int32_t n_src, int32_t *ofs, int16_t *w, 
                     &w[2 * d + 1]);
 }
 
+/* An NV12 image's layout (detect.h): QP_E_INVAL naming its size. */
+static enum qp_status check_nv12(const struct qp_image *img, struct qp_err *err)
+{
+    const char *why = NULL;
+    if (!img->data)
+        why = "has no data";
+    else if (img->width < 2 || img->height < 2 || img->width > 16384 || img->height > 16384)
+        why = "is not in 2..16384";
+    else if ((img->width | img->height) & 1)
+        why = "has an odd side (4:2:0 chroma needs even sizes)";
+    else if (img->stride < img->width)
+        why = "has stride < width";
+    if (why)
+        return qp_fail(err, QP_E_INVAL, "NV12 image %dx%d (stride %d) %s", img->width, img->height,
+                       img->stride, why);
+    return QP_OK;
+}
+
 static enum qp_status check_image(const struct qp_image *img, struct qp_err *err)
 {
     if ((unsigned)img->format >= QP_PIXEL_COUNT)
         return qp_fail(err, QP_E_FORMAT, "image: unknown pixel format %d", (int)img->format);
+    if (formats[img->format].nv12)
+        return check_nv12(img, err);
     int32_t nc = formats[img->format].n_channels;
     if (!img->data || img->width <= 0 || img->height <= 0 || img->width > 16384 ||
         img->height > 16384)
@@ -138,6 +165,32 @@ static void resize_region(const struct qp_preprocess *p, const struct qp_image *
     }
 }
 
+/* resize_region for an NV12 source: the same taps and weights, each tap
+ * converted to RGB (pre_math.h: qp_pre_nv12_taps) before the blend. */
+static void resize_region_nv12(const struct qp_preprocess *p, const struct qp_image *img,
+                               const struct qp_pre_frame *f, float *dst)
+{
+    const size_t plane = (size_t)p->dst_w * (size_t)p->dst_h;
+
+    axis_coeffs(f->rw, img->width, p->xofs, p->xalpha, true);
+    axis_coeffs(f->rh, img->height, p->yofs, p->ybeta, false);
+    for (int32_t dy = 0; dy < f->rh; dy++) {
+        const int32_t y0 = p->yofs[2 * dy], y1 = p->yofs[2 * dy + 1];
+        const int32_t b0 = p->ybeta[2 * dy], b1 = p->ybeta[2 * dy + 1];
+        float        *row = dst + (size_t)dy * (size_t)p->dst_w;
+        for (int32_t dx = 0; dx < f->rw; dx++) {
+            const int32_t a0 = p->xalpha[2 * dx], a1 = p->xalpha[2 * dx + 1];
+            uint8_t       t[4][3];
+            qp_pre_nv12_taps(f, img->data, p->xofs[2 * dx], p->xofs[2 * dx + 1], y0, y1, t);
+            for (int32_t k = 0; k < 3; k++) {
+                const int32_t c = f->src_c[k];
+                const int32_t v = qp_pre_lerp(t[0][c], t[1][c], t[2][c], t[3][c], a0, a1, b0, b1);
+                row[(size_t)k * plane + (size_t)dx] = p->norm.lut[k][v];
+            }
+        }
+    }
+}
+
 enum qp_status qp_preprocess_frame(const struct qp_preprocess *p, const struct qp_image *img,
                                    struct qp_pre_frame *f, struct qp_transform *xf,
                                    struct qp_err *err)
@@ -164,7 +217,8 @@ enum qp_status qp_preprocess_frame(const struct qp_preprocess *p, const struct q
                                .rw         = rw,
                                .rh         = rh,
                                .dst_w      = p->dst_w,
-                               .dst_h      = p->dst_h};
+                               .dst_h      = p->dst_h,
+                               .nv12       = formats[img->format].nv12};
     for (int k = 0; k < 3; k++)
         f->src_c[k] = formats[img->format].src_channel[p->bgr][k];
     *xf = (struct qp_transform){.scale_x  = (float)sx,
@@ -188,7 +242,10 @@ enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image 
         for (int32_t y = 0; y < p->dst_h; y++)
             for (int32_t x = y < f.rh ? f.rw : 0; x < p->dst_w; x++)
                 dst[(size_t)k * plane + (size_t)y * (size_t)p->dst_w + (size_t)x] = p->norm.pad[k];
-    resize_region(p, img, &f, dst);
+    if (f.nv12)
+        resize_region_nv12(p, img, &f, dst);
+    else
+        resize_region(p, img, &f, dst);
     return QP_OK;
 }
 

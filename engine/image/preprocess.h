@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 /*
- * preprocess.h - an image (RGB8 / BGR8 / GRAY8, any size) into a model's
+ * preprocess.h - an image (RGB8 / BGR8 / GRAY8 / NV12, any size) into a model's
  * input tensor, and the transform that maps boxes back.
  *
  * Output is float NCHW with N = 1, C = 3, in the model's channel order,
@@ -50,13 +50,15 @@ void           qp_preprocess_fini(struct qp_preprocess *p); /* safe on a zeroed 
 
 /* Fill dst (3 * dst_h * dst_w floats, model order NCHW) from img and set *xf.
  * QP_E_FORMAT when img is malformed (no data, size <= 0, stride too small,
- * unknown pixel format). Allocates nothing. */
+ * unknown pixel format); QP_E_INVAL, naming its size, for an NV12 image
+ * that breaks detect.h's NV12 layout (no data, an odd side, stride < width).
+ * Allocates nothing. */
 enum qp_status qp_preprocess_run(struct qp_preprocess *p, const struct qp_image *img, float *dst,
                                  struct qp_transform *xf, struct qp_err *err);
 
 /* Check img and give its geometry in the model input (pre_math.h) and the
  * box transform, as qp_preprocess_run uses them: what a device needs to
- * pre-process img itself. QP_E_FORMAT as qp_preprocess_run. */
+ * pre-process img itself. QP_E_FORMAT / QP_E_INVAL as qp_preprocess_run. */
 enum qp_status qp_preprocess_frame(const struct qp_preprocess *p, const struct qp_image *img,
                                    struct qp_pre_frame *f, struct qp_transform *xf,
                                    struct qp_err *err);

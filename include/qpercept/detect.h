@@ -20,13 +20,29 @@
 extern "C" {
 #endif
 
-enum qp_pixel_format { QP_PIXEL_RGB8 = 0, QP_PIXEL_BGR8 = 1, QP_PIXEL_GRAY8 = 2, QP_PIXEL_COUNT };
+/* Pixel formats a detector takes. NV12 is the usual camera output (V4L2,
+ * Jetson/Argus, GStreamer): a Y plane of height rows of stride bytes, then
+ * immediately an interleaved UV plane of height/2 rows of stride bytes (U,
+ * V per 2x2 block of pixels), so data holds stride * height +
+ * stride * height / 2 bytes; width and height are even and stride >= width.
+ * Its colours are taken as BT.601, limited ("video") range, Y 16..235 and
+ * U, V 16..240 (values outside still convert, clamped to 0..255), each
+ * pixel with its 2x2 block's chroma. The detector samples the planes
+ * directly (no RGB copy of the frame); its input is what converting the
+ * frame to RGB8 that way and running that gives. */
+enum qp_pixel_format {
+    QP_PIXEL_RGB8  = 0,
+    QP_PIXEL_BGR8  = 1,
+    QP_PIXEL_GRAY8 = 2,
+    QP_PIXEL_NV12  = 3,
+    QP_PIXEL_COUNT
+};
 
 /* An image in host memory. Owned by whoever filled it (qp_image_free for
  * images from qp_image_load). */
 struct qp_image {
     int32_t              width, height;
-    int32_t              stride; /* bytes per row */
+    int32_t              stride; /* bytes per row (of each plane for NV12) */
     enum qp_pixel_format format;
     uint8_t             *data;
 };
@@ -125,7 +141,9 @@ void           qp_detector_free(struct qp_detector *d);
 int32_t qp_detector_batch(const struct qp_detector *d);
 /* Pre-process img, run, decode, NMS. Writes at most cap detections (best
  * first) and their count to *n. Allocates nothing after qp_detector_new.
- * On a batch-B engine this is qp_detector_run_batch with one image. */
+ * On a batch-B engine this is qp_detector_run_batch with one image. An
+ * NV12 img with no data, an odd side or stride < width is QP_E_INVAL
+ * naming its size (other malformed images: QP_E_FORMAT). */
 enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,
                                const struct qp_detect_params *p, struct qp_detection *dets,
                                int32_t cap, int32_t *n, struct qp_err *err);
@@ -136,8 +154,9 @@ enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img
  * cap_per_image, best first) go to dets[k * cap_per_image ...] and their
  * count to counts[k]; dets holds n * cap_per_image, counts n. They equal
  * what qp_detector_run gives for that image alone on the same model. A
- * failure (QP_E_INVAL for n outside [1, B], QP_E_FORMAT naming the image
- * that does not pre-process, an engine error) fails the whole batch with
+ * failure (QP_E_INVAL for n outside [1, B], QP_E_FORMAT - QP_E_INVAL for
+ * a bad NV12 layout - naming the image that does not pre-process, an engine
+ * error) fails the whole batch with
  * every count 0. Allocates nothing after qp_detector_new. */
 enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
                                      const struct qp_detect_params *p, struct qp_detection *dets,

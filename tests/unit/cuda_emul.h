@@ -437,7 +437,7 @@ cudaError_t qp_cuda_preprocess(const uint8_t *img, struct qp_pre_frame f,
 {
     int64_t n = (int64_t)f.dst_w * f.dst_h;
     if (f.dst_w <= 0 || f.dst_h <= 0 || f.rw < 1 || f.rh < 1 || f.rw > f.dst_w ||
-        f.rh > f.dst_h)
+        f.rh > f.dst_h || (f.nv12 && ((f.src_w | f.src_h) & 1)))
         return cudaErrorInvalidValue;
     for (int64_t i = 0; i < n; i++) {
         float v[3];

@@ -27,7 +27,8 @@
  *    CPU's bytes at batch 3, eager and replayed;
  *  - frames pre-processed on the device (the detector's path on CUDA, so
  *    every case above through qp_detector_run takes it too): the CPU's
- *    input for each pixel format, stride, resize mode and scale;
+ *    input for each pixel format (NV12 included), stride, resize mode and
+ *    scale;
  *  - engine files for this GPU (the tuning `qpercept build --target cuda`
  *    stores): algorithms reused, bad lines re-timed, another GPU's refused.
  */
@@ -417,9 +418,11 @@ static void test_frames(void)
         int32_t              w, h, pad;
         bool                 letterbox, bgr;
     } cases[] = {
-        {QP_PIXEL_RGB8, 200, 150, 0, true, false},  {QP_PIXEL_BGR8, 97, 31, 5, true, true},
-        {QP_PIXEL_GRAY8, 31, 97, 3, false, false},  {QP_PIXEL_RGB8, 20, 10, 1, false, true},
-        {QP_PIXEL_BGR8, 64, 48, 0, false, false},   {QP_PIXEL_RGB8, 1, 1, 0, true, false},
+        {QP_PIXEL_RGB8, 200, 150, 0, true, false}, {QP_PIXEL_BGR8, 97, 31, 5, true, true},
+        {QP_PIXEL_GRAY8, 31, 97, 3, false, false}, {QP_PIXEL_RGB8, 20, 10, 1, false, true},
+        {QP_PIXEL_BGR8, 64, 48, 0, false, false},  {QP_PIXEL_RGB8, 1, 1, 0, true, false},
+        {QP_PIXEL_NV12, 200, 150, 0, true, false}, {QP_PIXEL_NV12, 98, 30, 6, true, true},
+        {QP_PIXEL_NV12, 32, 96, 2, false, false},  {QP_PIXEL_NV12, 2, 2, 0, false, true},
     };
     char path[1200];
     mb_begin(13);
@@ -449,9 +452,10 @@ static void test_frames(void)
         spec.letterbox = cases[c].letterbox, spec.bgr = cases[c].bgr;
         for (int k = 0; k < 3; k++)
             spec.mean[k] = 100.0f + 10.0f * (float)k, spec.std[k] = 50.0f + (float)k;
-        int32_t         nc  = cases[c].fmt == QP_PIXEL_GRAY8 ? 1 : 3;
-        struct qp_image img = {cases[c].w, cases[c].h, cases[c].w * nc + cases[c].pad,
-                               cases[c].fmt, bytes};
+        /* bytes per pixel of a row: RGB8 / BGR8 3, GRAY8 and NV12 (its Y plane) 1 */
+        int32_t         nc = cases[c].fmt == QP_PIXEL_RGB8 || cases[c].fmt == QP_PIXEL_BGR8 ? 3 : 1;
+        struct qp_image img = {cases[c].w, cases[c].h, cases[c].w * nc + cases[c].pad, cases[c].fmt,
+                               bytes};
         struct qp_preprocess pre;
         struct qp_pre_frame  f;
         struct qp_transform  xa, xb;
@@ -472,7 +476,8 @@ static void test_frames(void)
         qp_preprocess_fini(&pre);
         qp_model_spec_fini(&spec);
     }
-    /* 400 x 300 RGB8 is beyond the 90000 bytes reserved */
+    /* 400 x 300 RGB8 is beyond the 90000 bytes reserved, and so is a
+     * 260 x 250 NV12 frame (its Y plane fits, its UV plane does not) */
     struct qp_model_spec spec;
     qp_model_spec_init(&spec);
     spec.input_w = 64, spec.input_h = 48;
@@ -484,6 +489,9 @@ static void test_frames(void)
     CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &big, &f, &xf, NULL) == QP_OK);
     CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, &f, &pre.norm, big.data, &err), QP_E_UNSUPPORTED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exceeds"));
+    struct qp_image big12 = {260, 250, 260, QP_PIXEL_NV12, bytes};
+    CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &big12, &f, &xf, NULL) == QP_OK);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, &f, &pre.norm, big12.data, &err), QP_E_UNSUPPORTED);
     qp_preprocess_fini(&pre);
     qp_model_spec_fini(&spec);
     free(x);
