@@ -95,7 +95,7 @@ _Static_assert(sizeof(enum qp_log_level) == sizeof(int) &&
 static const struct setting settings[] = {
     /* [server] */
     {SRV(control_endpoint), T_ENDPOINT, 0, 0, NULL, "ipc:///run/qpercept/control", 0,
-     "control socket (REP) for `qpercept ctl`: ping, status, stats, reload; bound"},
+     "control socket (ROUTER, answers REQ clients) for `qpercept ctl`: ping, status, stats, reload; bound"},
     {SRV(publish_endpoint), T_ENDPOINT, 0, 0, NULL, "ipc:///run/qpercept/detections", 0,
      "detections socket (PUB, topic = stream name); bound"},
     {SRV(metrics_address), T_HOST, 0, 0, NULL, "127.0.0.1", 0,

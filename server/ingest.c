@@ -16,10 +16,20 @@
  * Memory: the payload is decoded where ZeroMQ received it (zmq_msg_recv,
  * no copy into a buffer of ours), by one decoder (this is the only thread
  * that decodes), and per stream one slot of max_frame_bytes holds the frame
- * the batcher keeps. A frame the
- * batcher refuses never touches the slot, so the waiting frame survives.
+ * the batcher keeps (a second, busy, holds the stream's frame the worker
+ * is running, server.h). A frame the batcher refuses never touches the
+ * slot, so the waiting frame survives.
+ *
+ * Shared memory ([stream.NAME] transport = shm, shm.h): the Frame carries a
+ * slot descriptor; its pixels are fetched (mapping the segment the first
+ * time it is named, then the seqlock copy) into srv->scratch before the
+ * batcher is asked, since a torn or unreadable frame must not count as
+ * offered. When the batcher keeps the frame, scratch and the stream's slot
+ * swap places (all of them hold max_frame_bytes), so a shm frame costs one
+ * copy in all: out of the segment.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,21 +66,69 @@ static enum qp_status open_socket(struct qp_srv *srv, struct qp_srv_stream *s, s
     return QP_OK;
 }
 
+/* Bytes of a slot a stream's frames fill: its raw size when [stream.NAME]
+ * fixes size and a raw pixel format (plus a row of padding per row, a
+ * guess), else all of it (cap). */
+static size_t touch_bytes(const struct qp_config_stream *c, size_t cap)
+{
+    /* bytes per 2x2 pixel block; 0: encoded or unknown: the whole slot */
+    static const uint32_t block[QP_CONFIG_PIXEL_COUNT] = {
+        [QP_CONFIG_PIXEL_RGB8] = 12, [QP_CONFIG_PIXEL_BGR8] = 12,
+        [QP_CONFIG_PIXEL_GRAY8] = 4, [QP_CONFIG_PIXEL_NV12] = 6,
+    };
+    if (!c->width || !block[c->pixel_format])
+        return cap;
+    size_t n = (size_t)(c->width + 64) * c->height * block[c->pixel_format] / 4;
+    return n < cap ? n : cap;
+}
+
+static bool is_shm(const struct qp_srv_stream *s)
+{
+    return s->cfg->transport == QP_CONFIG_TRANSPORT_SHM;
+}
+
+/* The scratch buffer for shm frames, and the SIGBUS guard, when a stream
+ * uses shared memory. Buffers rotate between scratch and the shm streams'
+ * slots, so each is touched as far as the largest of those streams needs. */
+static enum qp_status open_shm(struct qp_srv *srv, size_t *touch, struct qp_err *err)
+{
+    size_t cap = srv->rx_cap;
+    bool   any = false;
+    *touch     = 0;
+    for (int32_t i = 0; i < srv->n_streams; i++)
+        if (is_shm(&srv->streams[i])) {
+            size_t t = touch_bytes(srv->streams[i].cfg, cap);
+            *touch   = t > *touch ? t : *touch;
+            any      = true;
+        }
+    srv->scratch = qp_alloc(cap);
+    if (!srv->scratch)
+        return qp_fail(err, QP_E_NOMEM, "ingest: a shared-memory scratch slot of %zu bytes", cap);
+    memset(srv->scratch, 0, *touch);
+    return any ? qp_srv_shm_catch_sigbus(err) : QP_OK;
+}
+
 enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err)
 {
-    size_t         cap = srv->cfg.server.max_frame_bytes;
-    enum qp_status st  = qp_wire_decoder_new(cap, 0, &srv->dec, err);
+    size_t         cap = srv->cfg.server.max_frame_bytes, shm_touch = 0;
+    enum qp_status st = qp_wire_decoder_new(cap, 0, &srv->dec, err);
     if (st != QP_OK)
         return st;
     srv->rx_cap = cap;
+    if ((st = open_shm(srv, &shm_touch, err)) != QP_OK)
+        return st;
     for (int32_t i = 0; i < srv->n_streams; i++) {
         struct qp_srv_stream *s = &srv->streams[i];
-        /* touch every page now: the first frames must not pay for page faults */
-        s->slot = qp_alloc(cap);
-        if (!s->slot)
-            return qp_fail(err, QP_E_NOMEM, "stream '%s': payload slot of %zu bytes", s->cfg->name,
-                           cap);
-        memset(s->slot, 0, cap);
+        s->slot                 = qp_alloc(cap);
+        s->busy                 = qp_alloc(cap);
+        if (!s->slot || !s->busy)
+            return qp_fail(err, QP_E_NOMEM, "stream '%s': two payload slots of %zu bytes",
+                           s->cfg->name, cap);
+        /* touch the pages its frames will use now: the first frames must not
+         * pay for page faults (and memory nobody uses stays untouched) */
+        size_t touch = is_shm(s) ? shm_touch : touch_bytes(s->cfg, cap);
+        memset(s->slot, 0, touch);
+        memset(s->busy, 0, touch);
         st = open_socket(srv, s, err);
         if (st != QP_OK)
             return st;
@@ -85,8 +143,12 @@ void qp_srv_ingest_close(struct qp_srv *srv)
             zmq_close(srv->streams[i].sock);
         srv->streams[i].sock = NULL;
         qp_free(srv->streams[i].slot);
-        srv->streams[i].slot = NULL;
+        qp_free(srv->streams[i].busy);
+        srv->streams[i].slot = srv->streams[i].busy = NULL;
+        qp_srv_shm_unmap(&srv->streams[i].shm);
     }
+    qp_free(srv->scratch);
+    srv->scratch = NULL;
     qp_wire_decoder_free(srv->dec);
     srv->dec = NULL;
 }
@@ -125,7 +187,13 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
     if (v == QP_BATCHER_VERDICT_QUEUED || v == QP_BATCHER_VERDICT_REPLACED) {
         if (v == QP_BATCHER_VERDICT_REPLACED)
             drop(s, QP_SRV_DROP_REPLACED);
-        memcpy(s->slot, f->pixels, f->pixels_bytes);
+        if (f->pixels == srv->scratch) { /* a shm frame, copied once already: swap */
+            uint8_t *t   = s->slot;
+            s->slot      = srv->scratch;
+            srv->scratch = t;
+        } else {
+            memcpy(s->slot, f->pixels, f->pixels_bytes);
+        }
         s->waiting             = *f;
         s->waiting.pixels      = s->slot;
         s->waiting_received_ns = now;
@@ -136,6 +204,35 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
         qp_srv_log_frame(s, "frame seq %llu refused: seq or capture stamp went backwards",
                          (unsigned long long)f->header.seq);
     }
+}
+
+/* The pixels of shm frame f into srv->scratch (f then points there), or
+ * false when it was dropped (counted, logged). */
+static bool fetch_shm(struct qp_srv *srv, struct qp_srv_stream *s, struct qp_wire_frame *f)
+{
+    /* drop reason of each fetch result that is not OK */
+    static const enum qp_srv_drop reason[QP_SRV_SHM_RESULT_COUNT] = {
+        [QP_SRV_SHM_TORN]       = QP_SRV_DROP_SHM_TORN,
+        [QP_SRV_SHM_UNREADABLE] = QP_SRV_DROP_SHM_UNREADABLE,
+    };
+    struct qp_err err = {{0}};
+    if (f->shm.size_bytes > srv->rx_cap) { /* as an inline payload that large would be */
+        drop(s, QP_SRV_DROP_OVERSIZED);
+        qp_srv_log_frame(s, "frame seq %llu: shm slot of %llu bytes over max_frame_bytes %zu",
+                         (unsigned long long)f->header.seq, (unsigned long long)f->shm.size_bytes,
+                         srv->rx_cap);
+        return false;
+    }
+    enum qp_srv_shm_result r = qp_srv_shm_fetch(&s->shm, &f->shm, srv->scratch, srv->rx_cap, &err);
+    if (r != QP_SRV_SHM_OK) {
+        drop(s, reason[r]);
+        qp_srv_log_frame(s, "frame seq %llu dropped (%s): %s", (unsigned long long)f->header.seq,
+                         qp_srv_drop_name(reason[r]), err.msg);
+        return false;
+    }
+    f->pixels       = srv->scratch;
+    f->pixels_bytes = (size_t)f->shm.size_bytes;
+    return true;
 }
 
 /* One payload buf[0, n) with topic[0, tn). */
@@ -177,13 +274,8 @@ static void handle(struct qp_srv *srv, int32_t i, const char *topic, size_t tn, 
                          f.width, f.height, qp_wire_pixel_format_name(f.format), why_not);
         return;
     }
-    if (f.data != QP_WIRE_DATA_INLINE || f.format == QP_WIRE_PIXEL_NV12) {
-        drop(s, QP_SRV_DROP_UNSUPPORTED);
-        qp_srv_log_frame(s, "frame seq %llu: %s is not served yet",
-                         (unsigned long long)f.header.seq,
-                         f.data != QP_WIRE_DATA_INLINE ? "shared memory" : "NV12");
+    if (f.data == QP_WIRE_DATA_SHM && !fetch_shm(srv, s, &f))
         return;
-    }
     offer(srv, i, &f, qp_srv_realtime_ns());
 }
 

@@ -8,21 +8,23 @@
  *
  * Exit status: 0 served until SIGTERM / SIGINT (or the config is fine),
  * 1 the configuration is invalid or start-up failed (the message says
- * which setting or resource), 2 the command line is malformed.
+ * which setting or resource), 2 the command line is malformed, 3 the
+ * engine failed for good while serving (a sticky device error, worker.c):
+ * systemd's Restart=on-failure starts a fresh process.
  *
  * Start-up allocates everything the frame path uses (server.h), warms the
- * engine up, binds the sockets and only then tells systemd READY=1. The
- * loop: zmq_poll over a signalfd, the control REP, every ingest socket and
- * the /metrics listener's raw fds (metrics.c), with the batcher's next
- * deadline (or the watchdog canary's, or an HTTP connection's) as timeout;
- * then control requests, then received frames, then /metrics connections,
- * then every due batch, run
- * and published before the next poll. Signals are blocked in every thread
- * and read from the signalfd, so no work happens in a handler. SIGTERM /
- * SIGINT: stop reading frames, run the batches still due (at most
- * max_delay_us away), publish them, exit 0. SIGHUP reloads engine.path
- * (worker.c: the new engine set replaces the old between batches, or the
- * old keeps serving).
+ * engine up, starts the worker thread, binds the sockets and only then
+ * tells systemd READY=1. The loop (this thread): zmq_poll over a signalfd,
+ * the worker's eventfd, the control ROUTER, every ingest socket and the
+ * /metrics listener's raw fds (metrics.c), with the batcher's next
+ * deadline (or the watchdog canary's, or an HTTP connection's) as timeout
+ * while the worker is idle; then control requests, received frames,
+ * /metrics connections, and the worker's turn (worker.c: publish what it
+ * finished, hand it the next due batch). Signals are blocked in every
+ * thread and read from the signalfd, so no work happens in a handler.
+ * SIGTERM / SIGINT: stop reading frames, finish the batch in flight and
+ * the batches still due (at most max_delay_us away), publish them, exit 0.
+ * SIGHUP reloads engine.path beside the serving set (worker.c).
  */
 #define _GNU_SOURCE /* signalfd */
 #include <errno.h>
@@ -37,7 +39,7 @@
 
 #include "server/server.h"
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_ENGINE = 3 };
 
 struct args {
     const char *config;
@@ -199,11 +201,7 @@ static void stop(struct qp_srv *srv)
 
 static int poll_timeout_ms(const struct qp_srv *srv)
 {
-    int64_t dl = qp_batcher_next_deadline(srv->batcher, qp_srv_realtime_ns());
-    int64_t ms = dl < 0 ? -1 : (dl + 999999) / 1000000;
-    int64_t cm = qp_srv_notify_canary_in_ms(srv);
-    if (cm >= 0 && (ms < 0 || cm < ms))
-        ms = cm;
+    int64_t ms = qp_srv_worker_timeout_ms(srv);
     int64_t mm = qp_srv_metrics_timeout_ms(srv);
     if (mm >= 0 && (ms < 0 || mm < ms))
         ms = mm;
@@ -219,7 +217,8 @@ static bool read_signals(struct qp_srv *srv)
         if (si.ssi_signo == SIGHUP) {
             struct qp_err err = {{0}}; /* the worker logs the outcome */
             qp_srv_log(QP_LOG_INFO, "SIGHUP: reloading %s", srv->cfg.engine.path);
-            qp_srv_worker_reload(srv, NULL, &err);
+            if (qp_srv_worker_reload(srv, NULL, false, &err) != QP_OK)
+                qp_srv_log(QP_LOG_WARN, "SIGHUP ignored: %s", err.msg);
         } else {
             qp_srv_log(QP_LOG_INFO, "%s: draining", strsignal((int)si.ssi_signo));
             quit = true;
@@ -228,12 +227,16 @@ static bool read_signals(struct qp_srv *srv)
     return quit;
 }
 
+/* Poll item indices of the fixed part. */
+enum { ITEM_SIGNAL = 0, ITEM_WORKER, ITEM_CONTROL, ITEM_STREAMS };
+
 static int serve(struct qp_srv *srv)
 {
-    zmq_pollitem_t items[3 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
-    int            n = 0;
-    items[n++]       = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
-    items[n++]       = (zmq_pollitem_t){srv->ctl, -1, ZMQ_POLLIN, 0};
+    zmq_pollitem_t items[ITEM_STREAMS + 1 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
+    int            n   = ITEM_STREAMS;
+    items[ITEM_SIGNAL] = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
+    items[ITEM_WORKER] = (zmq_pollitem_t){NULL, qp_srv_worker_fd(srv), ZMQ_POLLIN, 0};
+    items[ITEM_CONTROL] = (zmq_pollitem_t){srv->ctl, -1, ZMQ_POLLIN, 0};
     for (int32_t i = 0; i < srv->n_streams; i++)
         items[n++] = (zmq_pollitem_t){srv->streams[i].sock, -1, ZMQ_POLLIN, 0};
     int zap = -1; /* the ZAP handler's item, with CURVE on */
@@ -249,40 +252,39 @@ static int serve(struct qp_srv *srv)
             qp_srv_log(QP_LOG_ERROR, "zmq_poll: %s", zmq_strerror(zmq_errno()));
             return EXIT_FAIL;
         }
-        if ((items[0].revents & ZMQ_POLLIN) && read_signals(srv))
+        if ((items[ITEM_SIGNAL].revents & ZMQ_POLLIN) && read_signals(srv))
             return EXIT_OK;
-        if (items[1].revents & ZMQ_POLLIN)
+        if (items[ITEM_CONTROL].revents & ZMQ_POLLIN)
             qp_srv_control_serve(srv);
         for (int32_t i = 0; i < srv->n_streams; i++)
-            if (items[2 + i].revents & ZMQ_POLLIN)
+            if (items[ITEM_STREAMS + i].revents & ZMQ_POLLIN)
                 qp_srv_ingest_drain(srv, i);
         if (zap >= 0 && (items[zap].revents & ZMQ_POLLIN))
             qp_srv_curve_serve(srv);
         qp_srv_metrics_serve(srv, items + n, nm);
-        qp_srv_worker_run_due(srv);
-        if (qp_srv_notify_canary_in_ms(srv) == 0) {
-            struct qp_err err = {{0}};
-            if (qp_srv_worker_canary(srv, &err) != QP_OK)
-                qp_srv_log(QP_LOG_ERROR, "canary inference failed: %s", err.msg);
-        }
+        if (!qp_srv_worker_turn(srv))
+            return EXIT_ENGINE;
     }
 }
 
-/* After SIGTERM: run what is waiting as its batches fall due, then stop. */
-static void drain(struct qp_srv *srv)
+/* After SIGTERM / SIGINT: no more frames are read; the batch in flight,
+ * the frames waiting (as their batches fall due) and a reload under way
+ * finish, are published or answered, then the server stops. */
+static int drain(struct qp_srv *srv)
 {
     srv->state = QP_WIRE_SERVER_DRAINING;
     qp_srv_notify_stopping(srv);
-    while (qp_batcher_n_waiting(srv->batcher) > 0) {
-        int64_t dl = qp_batcher_next_deadline(srv->batcher, qp_srv_realtime_ns());
-        if (dl < 0)
-            break;
-        if (dl > 0) {
-            struct timespec ts = {(time_t)(dl / 1000000000), (long)(dl % 1000000000)};
-            nanosleep(&ts, NULL);
-        }
-        qp_srv_worker_run_due(srv);
+    zmq_pollitem_t item = {NULL, qp_srv_worker_fd(srv), ZMQ_POLLIN, 0};
+    while (qp_srv_worker_pending(srv) || qp_batcher_n_waiting(srv->batcher) > 0) {
+        int64_t ms = qp_srv_worker_timeout_ms(srv);
+        if (!qp_srv_worker_pending(srv) && ms < 0)
+            break; /* waiting frames that will never fall due: they expired */
+        if (zmq_poll(&item, 1, ms > 3600000 ? 3600000 : (int)ms) < 0 && zmq_errno() != EINTR)
+            return EXIT_FAIL;
+        if (!qp_srv_worker_turn(srv))
+            return EXIT_ENGINE;
     }
+    return EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -323,8 +325,9 @@ int main(int argc, char **argv)
                    (int)srv->n_streams, srv->n_streams == 1 ? "" : "s",
                    srv->cfg.server.control_endpoint, srv->cfg.server.publish_endpoint);
         rc = serve(srv);
-        drain(srv);
-        qp_srv_log(QP_LOG_INFO, "stopped");
+        if (rc == EXIT_OK)
+            rc = drain(srv);
+        qp_srv_log(rc == EXIT_OK ? QP_LOG_INFO : QP_LOG_ERROR, "stopped (exit status %d)", rc);
     }
     stop(srv);
     qp_free(srv);

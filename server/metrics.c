@@ -197,6 +197,11 @@ static void render_streams(struct out *o, const struct qp_srv *srv)
         put(o, "qperceptd_frames_waiting{stream=\"%s\"} %llu\n", srv->streams[i].cfg->name,
             (unsigned long long)bc.waiting);
     }
+    family(o, "qperceptd_frames_in_flight", "gauge",
+           "Frames in the batch the worker is running (0 or 1).");
+    for (int32_t i = 0; i < srv->n_streams; i++)
+        put(o, "qperceptd_frames_in_flight{stream=\"%s\"} %d\n", srv->streams[i].cfg->name,
+            qp_srv_stream_in_flight(srv, i) ? 1 : 0);
 }
 
 static void render_batches(struct out *o, const struct qp_srv *srv)
@@ -233,26 +238,25 @@ static void render_hist(struct out *o, const char *name, const char *help,
 
 static void render_engine(struct out *o, const struct qp_srv *srv)
 {
-    const struct qp_engine *e = srv->worker.engine;
-    int32_t                 n = e ? qp_engine_n_saturation(e) : 0;
-    struct qp_saturation    s;
-    char                    t[512];
+    const struct qp_srv_engine_set *set = srv->worker.set;
+    int32_t                         n   = set ? set->n_sat : 0;
+    char                            t[512];
     family(o, "qperceptd_canaries_total", "counter", "Canary (warm-up, watchdog) inferences.");
     put(o, "qperceptd_canaries_total %llu\n", (unsigned long long)srv->canaries);
-    if (n == 0 || !qp_engine_saturation(e, 0, &s))
+    if (n == 0 || !set->sat[0].tensor)
         return; /* a float engine, or a backend that does not count */
     family(o, "qperceptd_engine_saturated_elements_total", "counter",
-           "INT8 elements at -128 or 127, by tensor, all runs.");
+           "INT8 elements at -128 or 127, by tensor, all runs of every bucket.");
     for (int32_t i = 0; i < n; i++)
-        if (qp_engine_saturation(e, i, &s))
+        if (set->sat[i].tensor)
             put(o, "qperceptd_engine_saturated_elements_total{tensor=\"%s\"} %lld\n",
-                escape(s.tensor, t, sizeof t), (long long)s.saturated);
+                escape(set->sat[i].tensor, t, sizeof t), (long long)set->sat[i].saturated);
     family(o, "qperceptd_engine_elements_total", "counter",
-           "INT8 elements produced, by tensor, all runs.");
+           "INT8 elements produced, by tensor, all runs of every bucket.");
     for (int32_t i = 0; i < n; i++)
-        if (qp_engine_saturation(e, i, &s))
+        if (set->sat[i].tensor)
             put(o, "qperceptd_engine_elements_total{tensor=\"%s\"} %lld\n",
-                escape(s.tensor, t, sizeof t), (long long)s.total);
+                escape(set->sat[i].tensor, t, sizeof t), (long long)set->sat[i].total);
 }
 
 static void render_server(struct out *o, const struct qp_srv *srv)
@@ -263,6 +267,11 @@ static void render_server(struct out *o, const struct qp_srv *srv)
     family(o, "qperceptd_control_bad_requests_total", "counter",
            "Control messages that were not a valid request.");
     put(o, "qperceptd_control_bad_requests_total %llu\n", (unsigned long long)srv->ctl_bad);
+    family(o, "qperceptd_reloads_total", "counter", "Engine reloads, by outcome.");
+    put(o, "qperceptd_reloads_total{outcome=\"ok\"} %llu\n",
+        (unsigned long long)srv->worker.reloads);
+    put(o, "qperceptd_reloads_total{outcome=\"failed\"} %llu\n",
+        (unsigned long long)srv->worker.reload_failures);
     family(o, "qperceptd_metrics_requests_total", "counter",
            "HTTP requests to this listener, by status code.");
     for (int c = 0; c < HTTP_COUNT; c++)
@@ -316,12 +325,10 @@ static size_t body_cap(const struct qp_srv *srv)
     const size_t line = 96 + QP_CONFIG_NAME_LEN + 40; /* name, stream, reason, 20 digits */
     size_t       n    = 16384 + (size_t)QP_CONFIG_MAX_BATCH * 64;
     n += (size_t)srv->n_streams * (4 + QP_SRV_DROP_COUNT + QP_WIRE_REASON_COUNT) * line;
-    const struct qp_engine *e = srv->worker.engine;
-    int32_t                 k = e ? qp_engine_n_saturation(e) : 0;
-    struct qp_saturation    s;
-    for (int32_t i = 0; i < k; i++)
-        if (qp_engine_saturation(e, i, &s))
-            n += 2 * (96 + 2 * strlen(s.tensor));
+    const struct qp_srv_engine_set *set = srv->worker.set;
+    for (int32_t i = 0; set && i < set->n_sat; i++)
+        if (set->sat[i].tensor)
+            n += 2 * (96 + 2 * strlen(set->sat[i].tensor));
     return n;
 }
 

@@ -43,7 +43,7 @@ static void fill(struct qp_srv *srv, const struct qp_srv_stream *s, const struct
 {
     struct qp_wire_detections  *d = &srv->out;
     const struct qp_srv_worker *w = &srv->worker;
-    d->header                     = s->waiting.header;
+    d->header                     = s->inflight.header;
     memcpy(d->model, w->model, sizeof d->model);
     memcpy(d->engine_id, w->engine_id, sizeof d->engine_id);
     d->status       = QP_WIRE_DET_STATUS_OK;
@@ -74,7 +74,7 @@ bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detecti
     fill(srv, s, dets, n);
     srv->out.batch_size = (uint32_t)srv->batch.n_frames;
     srv->out.stamps     = (struct qp_wire_stamps){
-            .received_ns        = s->waiting_received_ns,
+            .received_ns        = s->inflight_received_ns,
             .batched_ns         = srv->batch.formed_ns,
             .inference_start_ns = inference_start_ns,
             .inference_end_ns   = inference_end_ns,
@@ -90,12 +90,12 @@ bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detecti
         s->st.published--;
         s->st.drops[QP_SRV_DROP_PUBLISH_ERROR]++;
         qp_srv_log(QP_LOG_ERROR, "stream '%s' seq %llu: publish failed: %s", name,
-                   (unsigned long long)s->waiting.header.seq,
+                   (unsigned long long)s->inflight.header.seq,
                    err.msg[0] ? err.msg : zmq_strerror(zmq_errno()));
         return false;
     }
     uint64_t pub_ns = srv->out.stamps.published_ns; /* a stepped clock counts as 0 */
     qp_srv_hist_add(&srv->latency,
-                    pub_ns > s->waiting_received_ns ? pub_ns - s->waiting_received_ns : 0);
+                    pub_ns > s->inflight_received_ns ? pub_ns - s->inflight_received_ns : 0);
     return true;
 }

@@ -4,25 +4,37 @@
  * server.h - qperceptd's run-time state and the functions its files share
  * (internal to server/; the daemon's entry point is main.c).
  *
- * One thread runs everything (docs/server.md, "Thread model"): zmq_poll
- * over the ingest sockets, the control socket and a signalfd, with the
- * batcher's next deadline as timeout; due batches run through the detector
- * of their bucket, one engine run each, and are published before the loop
- * polls again; a reload (control, SIGHUP) happens between batches. So nothing here is
- * shared between threads and nothing needs a lock.
+ * Two threads (docs/server.md, "Thread model"). The loop thread (main.c)
+ * owns every socket and every counter: zmq_poll over the ingest sockets,
+ * the control socket, a signalfd and the worker's eventfd, with the
+ * batcher's next deadline as timeout; it decodes frames into the streams'
+ * slots, forms batches and publishes their detections. The worker thread
+ * (worker.c) owns the engine while it runs one job: a batch (decode JPEG /
+ * PNG, one detector run) or a canary inference. A job is handed over under
+ * the worker's mutex and its end signalled on the eventfd; while it is out,
+ * its inputs (the frames in flight, each in its stream's busy slot) and its
+ * outputs (detections, status, times) belong to the worker, everything
+ * else to the loop. The loop forms the next batch only once the worker is
+ * idle, so frames arriving meanwhile wait in the batcher (newest wins, the
+ * rest counted replaced or too_old) instead of in ZeroMQ's queues. A reload
+ * builds the new engine set on a third, short-lived thread beside the
+ * serving set; the loop swaps it in while the worker is idle.
  *
  * Every buffer is allocated by qp_srv_*_open at start-up (main.c): the
- * frame decoder, one payload slot of max_frame_bytes
- * per stream, the batcher, the detector's output, the Detections message
- * and its encode buffer, the stats JSON buffer. The per-frame path only
- * indexes into them, except JPEG / PNG frames, which are decoded into a
- * heap image at batch time (qp_image_decode; see docs/server.md).
+ * frame decoder, two payload slots of max_frame_bytes per stream (the
+ * waiting frame's and the one in flight), the batcher, the detector's
+ * output, the Detections message and its encode buffer, the stats JSON
+ * buffer. The per-frame path only indexes into them, except JPEG / PNG
+ * frames, which the worker decodes into a heap image (qp_image_decode; see
+ * docs/server.md).
  *
  * Files: journal.c (log lines), ingest.c (frame sockets -> batcher),
- * worker.c (engine, detector, batches), publish.c (Detections PUB),
- * control.c (REP), notify.c (systemd), stats.c (counters, JSON),
+ * shm.c (shared-memory rings read by ingest, shm.h), engine_set.c (engine files opened per bucket, validated), worker.c (the
+ * worker and reload threads, batches), publish.c (Detections PUB),
+ * control.c (ROUTER), notify.c (systemd), stats.c (counters, JSON),
  * metrics.c (Prometheus /metrics over HTTP, raw fds in the same poll).
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -33,6 +45,7 @@
 #include "qpercept/status.h"
 #include "server/batcher.h"
 #include "server/config.h"
+#include "server/shm.h"
 
 #ifndef QP_VERSION
 #define QP_VERSION "0.0.0"
@@ -49,7 +62,8 @@ enum qp_srv_drop {
     QP_SRV_DROP_INVALID,        /* undecodable or invalid Frame (detail: invalid[reason]) */
     QP_SRV_DROP_UNKNOWN_STREAM, /* topic or header.stream is not this stream's name */
     QP_SRV_DROP_UNEXPECTED,     /* size / format / transport differ from [stream.NAME] */
-    QP_SRV_DROP_UNSUPPORTED,    /* valid, but not runnable yet (NV12, shared memory) */
+    QP_SRV_DROP_SHM_TORN,       /* its shm slot was rewritten before or while it was copied */
+    QP_SRV_DROP_SHM_UNREADABLE, /* its shm segment missing, not a ring, out of bounds, SIGBUS */
     QP_SRV_DROP_OUT_OF_ORDER,   /* seq or capture stamp went backwards (batcher) */
     QP_SRV_DROP_REPLACED,       /* a newer frame of the stream took its slot (batcher) */
     QP_SRV_DROP_TOO_OLD,        /* older than max_age_ms (batcher) */
@@ -92,11 +106,15 @@ struct qp_srv_stream {
     const struct qp_config_stream *cfg; /* borrowed from qp_srv.cfg */
     void                          *sock;
     uint8_t                       *slot;    /* max_frame_bytes: the waiting frame's pixels */
+    uint8_t                       *busy;    /* max_frame_bytes: the in-flight frame's pixels */
     struct qp_wire_frame           waiting; /* valid while the batcher holds a frame */
     uint64_t                       waiting_received_ns;
+    struct qp_wire_frame           inflight; /* in the batch the worker runs (pixels: busy) */
+    uint64_t                       inflight_received_ns;
     struct qp_srv_stream_stats     st;
     int64_t                        log_next_ns; /* rate limit of bad-frame lines */
     uint64_t                       log_suppressed;
+    struct qp_srv_shm_map          shm; /* transport = shm: the segment its frames name */
 };
 
 /* One batch-size bucket of engine.batch_sizes: an engine opened at that
@@ -119,26 +137,75 @@ struct qp_srv_engine_set {
     struct qp_srv_bucket buckets[QP_CONFIG_LIST_MAX]; /* ascending, = engine.batch_sizes */
     struct qp_image      canary;      /* synthetic frame of the model's input size */
     size_t               arena_bytes; /* activation arenas of all buckets */
+    /* The engine's saturation counters summed over the buckets, as of the
+     * last time the worker was idle (qp_srv_set_saturation): what stats and
+     * /metrics read, never the engines the worker may be running. */
+    int32_t               n_sat;
+    struct qp_saturation *sat; /* tensor NULL: the backend does not count */
 };
 
-/* The engine side (worker.c). The fields between set and params mirror the
- * serving set for the files that publish and report it; a reload rewrites
- * them together with set, between batches. */
+/* What the loop hands the worker thread (worker.c). */
+enum qp_srv_job {
+    QP_SRV_JOB_NONE = 0, /* idle */
+    QP_SRV_JOB_BATCH,    /* srv->batch: its frames' images, one detector run */
+    QP_SRV_JOB_CANARY,   /* one inference on the canary frame (idle watchdog proof) */
+    QP_SRV_JOB_COUNT
+};
+
+/* A reload in progress: its thread builds a set beside the serving one. */
+struct qp_srv_reload {
+    bool                      running;      /* loop: a thread exists, not yet joined */
+    bool                      from_control; /* its outcome answers the control request */
+    char                      path[QP_WIRE_PATH_MAX]; /* "" = engine.path */
+    int64_t                   t0;
+    pthread_t                 thread;
+    bool                      done; /* under the worker's mutex */
+    enum qp_status            st;   /* outcome, valid once done */
+    struct qp_err             err;
+    struct qp_srv_engine_set *set;
+};
+
+/* The engine side (worker.c). The fields from set to params are the
+ * loop's, read by the worker thread during a job and changed (reload) only
+ * while it is idle; job inputs / outputs change hands with the job. */
 struct qp_srv_worker {
-    struct qp_srv_engine_set *set;    /* serving */
-    struct qp_engine         *engine; /* set's largest bucket (introspection: saturation) */
-    struct qp_model_spec      spec;   /* shallow copy of set->spec: labels borrowed */
+    struct qp_srv_engine_set *set;  /* serving */
+    struct qp_model_spec      spec; /* shallow copy of set->spec: labels borrowed */
     char                      model[QP_WIRE_NAME_MAX];
     char                      engine_id[QP_WIRE_ID_MAX];
     char                      backend[QP_WIRE_NAME_MAX];
     struct qp_detect_params   params;
-    struct qp_image           imgs[QP_BATCHER_MAX_BATCH];     /* the batch being run */
-    bool                      decoded[QP_BATCHER_MAX_BATCH];  /* imgs[k] is a heap image */
-    int32_t                   frame_of[QP_BATCHER_MAX_BATCH]; /* imgs[k]: frames[frame_of[k]] */
-    int32_t                   counts[QP_BATCHER_MAX_BATCH];
-    struct qp_detection      *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
-    uint64_t                  reloads, reload_failures;
     const char               *argv0; /* main's: where a reload looks for the manifest */
+    uint64_t                  reloads, reload_failures;
+    enum qp_srv_job           job; /* loop: the job out (NONE: idle) */
+    bool                      fatal; /* the engine failed for good (sticky device error) */
+    /* job outputs: the worker's while the job is out */
+    struct qp_image     imgs[QP_BATCHER_MAX_BATCH];     /* the batch's images */
+    bool                decoded[QP_BATCHER_MAX_BATCH];  /* imgs[k] is a heap image */
+    int32_t             frame_of[QP_BATCHER_MAX_BATCH]; /* imgs[k]: batch.frames[frame_of[k]] */
+    bool                bad[QP_BATCHER_MAX_BATCH];        /* batch.frames[k] did not decode */
+    struct qp_err       bad_err[QP_BATCHER_MAX_BATCH];
+    int32_t             n_run;   /* images run */
+    int32_t             counts[QP_BATCHER_MAX_BATCH];
+    struct qp_detection *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
+    enum qp_status       st;         /* the job's inference */
+    bool                 sticky;     /* ... failed on the device, and so did the probe after it */
+    struct qp_err        err;
+    uint64_t             start_ns, end_ns; /* inference, CLOCK_REALTIME */
+    int64_t              job_ns;           /* the whole job, CLOCK_MONOTONIC */
+    /* hand-over */
+    pthread_t       thread;
+    bool            started;
+    pthread_mutex_t mu;
+    pthread_cond_t  cv;
+    bool            posted, done, quit; /* under mu */
+    int             wake_fd;            /* eventfd: a job or a reload finished */
+    struct qp_srv_reload reload;
+    /* test hook ($QPERCEPTD_FAULT_INFERENCE, docs/server.md): inference
+     * number fault_at (1-based, counted by the worker thread) fails with
+     * QP_E_CUDA, and with fault_sticky every later one too */
+    uint64_t fault_at, n_inferences;
+    bool     fault_sticky;
 };
 
 struct qp_srv_notify {
@@ -156,13 +223,14 @@ struct qp_srv {
     int64_t                   start_mono_ns;
     void                     *zctx;
     void                     *pub; /* Detections PUB, bound */
-    void                     *ctl; /* control REP, bound */
+    void                     *ctl; /* control ROUTER, bound */
     int                       sigfd;
     int32_t                   n_streams; /* enabled streams = batcher streams */
     struct qp_srv_stream      streams[QP_CONFIG_MAX_STREAMS];
     struct qp_wire_decoder   *dec;     /* frames: cap max_frame_bytes */
     struct qp_wire_decoder   *ctl_dec; /* control requests */
     size_t                    rx_cap;  /* max_frame_bytes: larger payloads are dropped */
+    uint8_t                  *scratch; /* max_frame_bytes: shm pixels, swapped into a slot */
     struct qp_batcher        *batcher;
     struct qp_batch           batch;
     struct qp_srv_worker      worker;
@@ -172,6 +240,8 @@ struct qp_srv {
     char                     *json; /* stats JSON */
     size_t                    json_cap;
     uint8_t                  *ctl_buf; /* control request / reply bytes */
+    uint8_t                   ctl_peer[256]; /* who asked for the reload in progress */
+    size_t                    ctl_peer_n;
     size_t                    ctl_cap;
     struct qp_srv_notify      notify;
     /* totals */
@@ -212,26 +282,51 @@ void           qp_srv_ingest_close(struct qp_srv *srv);
  * check, decode, offer to the batcher. Never fails: drops are counted. */
 void qp_srv_ingest_drain(struct qp_srv *srv, int32_t i);
 
+/* ===== engine_set.c ===== */
+
+/* Build and validate the set of path (NULL: c->path): find the model spec,
+ * open one engine and detector per bucket of c->batch_sizes, compute the
+ * engine id, make the canary frame and run c->warmup full batches of it
+ * through every bucket. A bucket that cannot be opened fails, naming its
+ * batch size. Allocates; touches nothing but the new set. */
+enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
+                                const struct qp_detect_params *params, const char *path,
+                                const char *argv0, struct qp_srv_engine_set **out,
+                                struct qp_err *err);
+void qp_srv_set_free(struct qp_srv_engine_set *set); /* NULL is a no-op */
+/* Refresh set->sat from the engines: only while no thread runs them. */
+void qp_srv_set_saturation(struct qp_srv_engine_set *set);
+/* One info line: "<what> <path>: model, id, backend, batch sizes, arenas". */
+void qp_srv_set_log(const struct qp_srv_engine_set *set, const char *what, uint32_t warmup);
+
 /* ===== worker.c ===== */
 
-/* Find the model spec, open one engine and detector per bucket of
- * engine.batch_sizes, compute the engine id, make the canary frame and run
- * engine.warmup full batches of it through every bucket. A bucket that
- * cannot be opened fails start-up, naming its batch size. */
+/* Build the configured engine set (start-up failures name [engine]), the
+ * eventfd and the worker thread. */
 enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct qp_err *err);
-void           qp_srv_worker_close(struct qp_srv *srv);
-/* Poll the batcher at now and run every batch due (one detector run per
- * batch in the smallest bucket that holds it, then each frame published);
- * release expired frames. */
-void qp_srv_worker_run_due(struct qp_srv *srv);
-/* One inference on the canary frame (idle watchdog proof). */
-enum qp_status qp_srv_worker_canary(struct qp_srv *srv, struct qp_err *err);
-/* Build a new engine set from path ("" or NULL: the configured
- * engine.path) beside the serving one - every bucket, its spec, warm-up
- * runs as validation - and swap it in; call between batches. On failure
- * the serving set is untouched and err says why. May allocate (not the
- * frame path). */
-enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, struct qp_err *err);
+/* Stop and join the worker (after its job) and any reload thread; free. */
+void qp_srv_worker_close(struct qp_srv *srv);
+/* The eventfd the loop polls: readable when a job or a reload finished. */
+int qp_srv_worker_fd(const struct qp_srv *srv);
+/* The loop's turn for the engine: collect a finished job (publish its
+ * frames, count, notify) and a finished reload (swap or keep, answer the
+ * control request), then, with the worker idle, hand it the next due batch
+ * (expired frames are counted) or, when none is due and the watchdog wants
+ * proof, a canary. Returns false once the engine failed for good (a sticky
+ * device error): the server must exit non-zero. */
+bool qp_srv_worker_turn(struct qp_srv *srv);
+/* Milliseconds the loop may sleep before qp_srv_worker_turn has work that
+ * no event will announce (a batch falling due, a canary); -1: none. */
+int64_t qp_srv_worker_timeout_ms(const struct qp_srv *srv);
+/* A job or a reload is out. */
+bool qp_srv_worker_pending(const struct qp_srv *srv);
+/* Start building path ("" or NULL: engine.path) beside the serving set on
+ * a reload thread; from_control: qp_srv_control_reload_done answers it.
+ * QP_E_AGAIN when a reload is already running, QP_E_IO when no thread can
+ * be started. The swap happens in a later qp_srv_worker_turn, between
+ * batches; a failure leaves the serving set as it was and says why. */
+enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, bool from_control,
+                                    struct qp_err *err);
 
 /* ===== publish.c ===== */
 
@@ -244,8 +339,11 @@ bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detecti
 /* ===== control.c ===== */
 
 enum qp_status qp_srv_control_open(struct qp_srv *srv, struct qp_err *err);
-/* Answer every request waiting on the REP socket. */
+/* Answer every request waiting on the ROUTER socket; a reload request is
+ * answered later, by qp_srv_control_reload_done. */
 void qp_srv_control_serve(struct qp_srv *srv);
+/* Answer the reload request in progress: ok, or the reason it failed. */
+void qp_srv_control_reload_done(struct qp_srv *srv, bool ok, const char *why);
 
 /* ===== notify.c: systemd (no-ops without $NOTIFY_SOCKET) ===== */
 
@@ -277,6 +375,8 @@ void qp_srv_curve_serve(struct qp_srv *srv);
 
 /* ===== stats.c ===== */
 
+/* Is stream i's frame in the batch the worker is running? */
+bool qp_srv_stream_in_flight(const struct qp_srv *srv, int32_t i);
 /* The stream's drops folded into the wire's DropCounters. */
 void qp_srv_stats_wire_drops(const struct qp_srv_stream *s, struct qp_wire_drops *out);
 /* Write the stats JSON object (docs/server.md) into srv->json; returns its

@@ -28,7 +28,8 @@ static const struct {
     [QP_SRV_DROP_UNKNOWN_STREAM] = {"unknown_stream",
                                     offsetof(struct qp_wire_drops, unknown_stream)},
     [QP_SRV_DROP_UNEXPECTED]     = {"unexpected", offsetof(struct qp_wire_drops, malformed)},
-    [QP_SRV_DROP_UNSUPPORTED]    = {"unsupported", offsetof(struct qp_wire_drops, malformed)},
+    [QP_SRV_DROP_SHM_TORN]       = {"shm_torn", offsetof(struct qp_wire_drops, shm_torn)},
+    [QP_SRV_DROP_SHM_UNREADABLE] = {"shm_unreadable", offsetof(struct qp_wire_drops, malformed)},
     [QP_SRV_DROP_OUT_OF_ORDER]   = {"out_of_order", offsetof(struct qp_wire_drops, malformed)},
     [QP_SRV_DROP_REPLACED]       = {"replaced", offsetof(struct qp_wire_drops, replaced)},
     [QP_SRV_DROP_TOO_OLD]        = {"too_old", offsetof(struct qp_wire_drops, too_old)},
@@ -37,6 +38,16 @@ static const struct {
     [QP_SRV_DROP_PUBLISH_ERROR]  = {"publish_error", offsetof(struct qp_wire_drops, engine_error)},
 };
 _Static_assert(sizeof drops / sizeof drops[0] == QP_SRV_DROP_COUNT, "every drop needs a row");
+
+bool qp_srv_stream_in_flight(const struct qp_srv *srv, int32_t i)
+{
+    if (srv->worker.job != QP_SRV_JOB_BATCH)
+        return false;
+    for (int32_t k = 0; k < srv->batch.n_frames; k++)
+        if (srv->batch.frames[k].stream == i)
+            return true;
+    return false;
+}
 
 const char *qp_srv_drop_name(enum qp_srv_drop d)
 {
@@ -126,10 +137,12 @@ static void put_stream(struct out *o, const struct qp_srv *srv, int32_t i)
     qp_batcher_counters(srv->batcher, i, &bc);
     for (int d = 0; d < QP_SRV_DROP_COUNT; d++)
         dropped += s->st.drops[d];
-    put(o, "%s\"%s\":{\"received\":%llu,\"published\":%llu,\"dropped\":%llu,\"waiting\":%llu,",
+    put(o,
+        "%s\"%s\":{\"received\":%llu,\"published\":%llu,\"dropped\":%llu,\"waiting\":%llu,"
+        "\"in_flight\":%d,",
         i ? "," : "", s->cfg->name, (unsigned long long)s->st.received,
         (unsigned long long)s->st.published, (unsigned long long)dropped,
-        (unsigned long long)bc.waiting);
+        (unsigned long long)bc.waiting, qp_srv_stream_in_flight(srv, i) ? 1 : 0);
     put(o, "\"drops\":{");
     for (int d = 0; d < QP_SRV_DROP_COUNT; d++)
         put(o, "%s\"%s\":%llu", d ? "," : "", drops[d].name, (unsigned long long)s->st.drops[d]);
@@ -142,7 +155,7 @@ static void put_stream(struct out *o, const struct qp_srv *srv, int32_t i)
 
 size_t qp_srv_stats_json_cap(int32_t n_streams)
 {
-    /* a stream: names (<= 64) + 12 drops + 12 wire reasons, each <= 40 bytes with
+    /* a stream: names (<= 64) + 13 drops + 12 wire reasons, each <= 40 bytes with
      * a 20-digit number; the rest is bounded by the batch sizes and histograms */
     return (size_t)n_streams * 2048 + 8192 + 128; /* + the curve counters */
 }
@@ -180,9 +193,14 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
     put_hist(&o, "frame_inference_ms", &srv->frame_inference);
     put(&o, ",");
     put_hist(&o, "latency_ms", &srv->latency);
+    static const char *const jobs[] = {"idle", "batch", "canary"};
+    _Static_assert(sizeof jobs / sizeof jobs[0] == QP_SRV_JOB_COUNT, "job names");
     put(&o, ",\"canaries\":%llu,\"control\":{\"requests\":%llu,\"bad\":%llu}",
         (unsigned long long)srv->canaries, (unsigned long long)srv->ctl_requests,
         (unsigned long long)srv->ctl_bad);
+    put(&o, ",\"worker\":{\"job\":\"%s\",\"reloading\":%s,\"reloads\":%llu,\"reload_failures\":%llu}",
+        jobs[srv->worker.job], srv->worker.reload.running ? "true" : "false",
+        (unsigned long long)srv->worker.reloads, (unsigned long long)srv->worker.reload_failures);
     put(&o, ",\"curve\":{\"admitted\":%llu,\"refused\":%llu}}",
         (unsigned long long)srv->curve_admitted, (unsigned long long)srv->curve_refused);
     return o.n;

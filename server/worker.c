@@ -1,366 +1,66 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * worker.c - the engine side of qperceptd: the engine set named by
- * [engine] (one engine + detector per batch-size bucket), each due batch in
- * one engine run, and reloading the set between batches.
+ * worker.c - the engine side of qperceptd: the worker thread that runs
+ * batches and canaries on the serving engine set, the loop's half of the
+ * hand-over (form a batch, collect and publish it), and reloads built on a
+ * thread of their own.
  *
- * Engine set (struct qp_srv_engine_set): the model spec (pre-processing,
- * head, labels) from the manifest entry named by engine.model, or else from
- * the sidecar / the manifest entry matching the engine file
- * (qp_model_spec_find, as the CLI does); the manifest is $QP_MANIFEST, else
- * models/zoo.ini beside the build or install tree of the executable. Then
- * for every bucket b of engine.batch_sizes the engine file opened at batch
- * b (qp_engine_options.batch) and a detector on it; the engine id (the
- * first 16 hex digits of the file's sha256); a synthetic canary frame of
- * the model's input size. Validation = qp_detector_new's shape checks plus
- * engine.warmup (at least one) full batches of the canary through every
- * bucket, which also touches every arena before the first frame.
+ * Hand-over (server.h, "Two threads"): the loop fills the job's inputs,
+ * sets posted under the mutex and signals; the worker runs it, sets done
+ * under the mutex and writes the eventfd; the loop, woken by the eventfd,
+ * sees done under the mutex and only then reads the outputs. The mutex
+ * orders every byte either way, so nothing else needs atomics. One job at
+ * a time: the loop forms the next batch only after collecting the last.
  *
- * Batches: the frames of a batch go through the smallest bucket that holds
- * them in one qp_detector_run_batch (inference start / end stamps are the
- * batch's), then each frame is published. Raw frames run straight from
- * their payload slot; JPEG / PNG frames are decoded here into heap images
- * before the run and freed after it (the one allocation on the frame path,
- * documented).
+ * A batch job: JPEG / PNG frames are decoded into heap images (the one
+ * allocation on the frame path, documented), raw frames run straight from
+ * their stream's busy slot; the images go through the smallest bucket
+ * that holds them in one qp_detector_run_batch (inference start / end
+ * stamps are the batch's). The loop then publishes each frame.
  *
- * Reload (control `reload [ENGINE]`, SIGHUP): a second set is built beside
- * the serving one; only when all of it is built and validated does it
- * replace the serving set, and the old one is freed. The server has one
- * thread, so this happens between batches by construction; frames arriving
- * meanwhile wait in the ZeroMQ queues and the batcher, as during a long
- * batch. A failure frees the half-built set and leaves the serving one as
- * it was.
+ * Device errors: an inference that fails with QP_E_CUDA is followed at
+ * once by a canary inference on the smallest bucket. If that fails with
+ * QP_E_CUDA too, the device is taken to be in a sticky error state (a CUDA
+ * context that faulted stays faulted): the job reports it, and the server
+ * exits non-zero so systemd restarts it on a fresh context. Any other
+ * failure costs the batch's frames (engine_error) and serving goes on.
+ *
+ * Reload (control `reload [ENGINE]`, SIGHUP): a reload thread builds and
+ * validates a second set (engine_set.c) while the serving one keeps
+ * running batches; when it is done the loop swaps it in at the next moment
+ * the worker is idle, and frees the old one. A failure frees the half-built
+ * set and leaves the serving one as it was. One reload at a time.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* eventfd */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "server/server.h"
 
-/* ===== Model spec ===== */
-
-static char *trim(char *p)
+static void wake_loop(struct qp_srv_worker *w)
 {
-    while (*p == ' ' || *p == '\t')
-        p++;
-    char *e = p + strlen(p);
-    while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-        *--e = '\0';
-    return p;
+    uint64_t one = 1;
+    /* a full counter (never: the loop reads it every turn) still wakes the loop */
+    if (write(w->wake_fd, &one, sizeof one) < 0 && errno != EAGAIN)
+        QP_ASSERT(!"eventfd write");
 }
 
-/* The manifest's [model.NAME] section into *s (engine.model). */
-static enum qp_status spec_by_name(const char *manifest, const char *name, struct qp_model_spec *s,
-                                   struct qp_err *err)
-{
-    char  line[1024], section[128], dir[PATH_MAX];
-    bool  in = false, found = false;
-    FILE *f = fopen(manifest, "r");
-    if (!f)
-        return qp_fail(err, QP_E_IO, "%s: %s", manifest, strerror(errno));
-    snprintf(dir, sizeof dir, "%s", manifest);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
-    snprintf(section, sizeof section, "[model.%s]", name);
-    qp_model_spec_init(s);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    enum qp_status st = QP_OK;
-    for (int ln = 1; st == QP_OK && fgets(line, sizeof line, f); ln++) {
-        char *p = trim(line), *eq;
-        if (!*p || *p == ';' || *p == '#')
-            continue;
-        if (*p == '[') {
-            in = strcmp(p, section) == 0;
-            found |= in;
-        } else if (in && (eq = strchr(p, '='))) {
-            *eq = '\0';
-            st  = qp_model_spec_set(s, trim(p), trim(eq + 1), dir, err);
-            if (st != QP_OK)
-                qp_err_prefix(err, "%s:%d", manifest, ln);
-        }
-    }
-    fclose(f);
-    if (st == QP_OK && !found)
-        st = qp_fail(err, QP_E_INVAL, "engine.model = %s: no [model.%s] in %s", name, name,
-                     manifest);
-    if (st != QP_OK)
-        qp_model_spec_fini(s);
-    return st;
-}
-
-static enum qp_status load_spec(const struct qp_config_engine *c, const char *argv0,
-                                struct qp_model_spec *s, struct qp_err *err)
-{
-    char        buf[PATH_MAX];
-    const char *m = qp_model_manifest(argv0, buf, sizeof buf);
-    if (c->model[0]) {
-        if (!m)
-            return qp_fail(err, QP_E_INVAL,
-                           "engine.model = %s: no models manifest (set QP_MANIFEST)", c->model);
-        return spec_by_name(m, c->model, s, err);
-    }
-    return qp_model_spec_find(c->path, m, s, err);
-}
-
-/* The spec for a reload to an explicit path: the file's own (sidecar,
- * manifest by sha256 or name), else engine.model's when that is set. */
-static enum qp_status reload_spec(const struct qp_config_engine *c, const char *argv0,
-                                  const char *path, struct qp_model_spec *s, struct qp_err *err)
-{
-    char           buf[PATH_MAX];
-    const char    *m  = qp_model_manifest(argv0, buf, sizeof buf);
-    enum qp_status st = qp_model_spec_find(path, m, s, err);
-    if (st != QP_OK && c->model[0] && m) {
-        qp_model_spec_fini(s);
-        st = spec_by_name(m, c->model, s, err);
-    }
-    return st;
-}
-
-/* ===== Engine sets ===== */
-
-static enum qp_status make_canary(struct qp_srv_engine_set *set, struct qp_err *err)
-{
-    int32_t wd  = set->spec.input_w > 0 ? set->spec.input_w : 64;
-    int32_t ht  = set->spec.input_h > 0 ? set->spec.input_h : 64;
-    size_t  n   = (size_t)wd * (size_t)ht * 3;
-    set->canary = (struct qp_image){wd, ht, wd * 3, QP_PIXEL_RGB8, qp_alloc(n)};
-    if (!set->canary.data)
-        return qp_fail(err, QP_E_NOMEM, "canary frame of %zu bytes", n);
-    for (size_t i = 0; i < n; i++) /* a smooth ramp: a plausible, detection-free image */
-        set->canary.data[i] = (uint8_t)(64 + (i / 3 % (size_t)wd) * 128 / (size_t)wd);
-    return QP_OK;
-}
-
-static void set_free(struct qp_srv_engine_set *set)
-{
-    if (!set)
-        return;
-    for (int32_t i = 0; i < set->n_buckets; i++) {
-        qp_detector_free(set->buckets[i].detector);
-        qp_engine_free(set->buckets[i].engine);
-    }
-    qp_model_spec_fini(&set->spec);
-    qp_free(set->canary.data);
-    qp_free(set);
-}
-
-/* Open set->path at every bucket size of c->batch_sizes. */
-static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct qp_config_engine *c,
-                                   struct qp_err *err)
-{
-    static const enum qp_backend_kind backends[] = {
-        [QP_CONFIG_BACKEND_AUTO] = QP_BACKEND_AUTO,
-        [QP_CONFIG_BACKEND_CPU]  = QP_BACKEND_CPU,
-        [QP_CONFIG_BACKEND_CUDA] = QP_BACKEND_CUDA,
-    };
-    _Static_assert(sizeof backends / sizeof backends[0] == QP_CONFIG_BACKEND_COUNT, "backends");
-    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    opt.backend                  = backends[c->backend];
-    opt.n_threads                = (int)c->threads;
-    for (uint32_t i = 0; i < c->batch_sizes.n; i++) {
-        struct qp_srv_bucket *b = &set->buckets[set->n_buckets];
-        b->batch                = (int32_t)c->batch_sizes.v[i];
-        opt.batch               = b->batch;
-        enum qp_status st       = qp_engine_open(set->path, &opt, &b->engine, err);
-        if (st == QP_OK) {
-            set->n_buckets++; /* from here set_free() frees it */
-            st = qp_detector_new(b->engine, &set->spec, &b->detector, err);
-        }
-        if (st == QP_OK && qp_detector_batch(b->detector) != b->batch)
-            st = qp_fail(err, QP_E_INVAL, "the engine runs %d images, not %d",
-                         (int)qp_detector_batch(b->detector), (int)b->batch);
-        if (st != QP_OK) {
-            qp_err_prefix(err, "batch-size bucket %d", (int)b->batch);
-            return st;
-        }
-        set->arena_bytes += qp_engine_arena_bytes(b->engine);
-    }
-    return QP_OK;
-}
-
-/* engine.warmup (at least one) full batches of the canary through every
- * bucket: the validation that the set runs, and the first touch of its
- * memory. Uses the worker's batch scratch: call between batches. */
-static enum qp_status warm_up(struct qp_srv_worker *w, const struct qp_srv_engine_set *set,
-                              uint32_t runs, struct qp_err *err)
-{
-    for (int32_t i = 0; i < set->n_buckets; i++) {
-        const struct qp_srv_bucket *b = &set->buckets[i];
-        for (int32_t k = 0; k < b->batch; k++)
-            w->imgs[k] = set->canary;
-        for (uint32_t r = 0; r < (runs ? runs : 1); r++) {
-            enum qp_status st =
-                qp_detector_run_batch(b->detector, w->imgs, b->batch, &w->params, w->batch_dets,
-                                      QP_WIRE_MAX_DETECTIONS, w->counts, err);
-            if (st != QP_OK) {
-                qp_err_prefix(err, "warm-up of batch-size bucket %d", (int)b->batch);
-                return st;
-            }
-        }
-    }
-    return QP_OK;
-}
-
-/* Build and validate the set of path (NULL: engine.path) into *out. */
-static enum qp_status set_build(struct qp_srv *srv, const char *path, const char *argv0,
-                                struct qp_srv_engine_set **out, struct qp_err *err)
-{
-    const struct qp_config_engine *c   = &srv->cfg.engine;
-    struct qp_srv_engine_set      *set = qp_calloc(1, sizeof *set);
-    char                           hex[65];
-    if (!set)
-        return qp_fail(err, QP_E_NOMEM, "engine set of %zu bytes", sizeof *set);
-    qp_model_spec_init(&set->spec);
-    if (snprintf(set->path, sizeof set->path, "%s", path ? path : c->path) >=
-        (int)sizeof set->path) {
-        set_free(set);
-        return qp_fail(err, QP_E_INVAL, "engine path longer than %zu bytes", sizeof set->path);
-    }
-    enum qp_status st =
-        path ? reload_spec(c, argv0, path, &set->spec, err) : load_spec(c, argv0, &set->spec, err);
-    if (st == QP_OK)
-        st = qp_sha256_file(set->path, hex, err);
-    if (st == QP_OK)
-        st = open_buckets(set, c, err);
-    if (st == QP_OK)
-        st = make_canary(set, err);
-    if (st == QP_OK)
-        st = warm_up(&srv->worker, set, c->warmup, err);
-    if (st != QP_OK) {
-        if (err && !strstr(err->msg, set->path)) /* most reasons name the file already */
-            qp_err_prefix(err, "%s", set->path);
-        set_free(set);
-        return st;
-    }
-    snprintf(set->model, sizeof set->model, "%s", set->spec.name);
-    snprintf(set->engine_id, sizeof set->engine_id, "sha256:%.16s", hex);
-    snprintf(set->backend, sizeof set->backend, "%s",
-             qp_engine_backend_name(set->buckets[0].engine));
-    *out = set;
-    return QP_OK;
-}
-
-/* Serve set from now on; the previous set is freed. */
-static void set_swap(struct qp_srv_worker *w, struct qp_srv_engine_set *set)
-{
-    struct qp_srv_engine_set *old = w->set;
-    w->set                        = set;
-    w->engine                     = set->buckets[set->n_buckets - 1].engine;
-    w->spec                       = set->spec;
-    memcpy(w->model, set->model, sizeof w->model);
-    memcpy(w->engine_id, set->engine_id, sizeof w->engine_id);
-    memcpy(w->backend, set->backend, sizeof w->backend);
-    set_free(old);
-}
-
-static void log_set(const struct qp_srv *srv, const char *what)
-{
-    const struct qp_srv_engine_set *set = srv->worker.set;
-    char                            sizes[128];
-    int                             n = 0;
-    sizes[0]                          = '\0';
-    for (int32_t i = 0; i < set->n_buckets && n < (int)sizeof sizes - 8; i++)
-        n += snprintf(sizes + n, sizeof sizes - (size_t)n, "%s%d", i ? "," : "",
-                      (int)set->buckets[i].batch);
-    qp_srv_log(QP_LOG_INFO,
-               "%s %s: model %s, id %s, backend %s, batch sizes %s (arenas %.1f MiB), %u "
-               "warm-up batch%s each",
-               what, set->path, set->model, set->engine_id, set->backend, sizes,
-               (double)set->arena_bytes / (1 << 20), srv->cfg.engine.warmup,
-               srv->cfg.engine.warmup == 1 ? "" : "es");
-}
-
-/* ===== Start-up, reload ===== */
-
-enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct qp_err *err)
-{
-    struct qp_srv_worker          *w = &srv->worker;
-    const struct qp_config_engine *c = &srv->cfg.engine;
-    uint32_t max = c->batch_sizes.n ? c->batch_sizes.v[c->batch_sizes.n - 1] : 0;
-    w->argv0     = argv0;
-    if (max < 1 || max > QP_BATCHER_MAX_BATCH)
-        return qp_fail(err, QP_E_INVAL, "[engine] batch_sizes: largest %u is outside [1, %d]", max,
-                       QP_BATCHER_MAX_BATCH);
-    w->params           = (struct qp_detect_params)QP_DETECT_PARAMS_DEFAULT;
-    w->params.score_min = c->score_min;
-    w->params.iou       = c->iou;
-    w->params.max_dets =
-        (int32_t)(c->max_dets < QP_WIRE_MAX_DETECTIONS ? c->max_dets : QP_WIRE_MAX_DETECTIONS);
-    /* sized by the largest bucket, which a reload cannot change */
-    w->batch_dets = qp_calloc((size_t)max * QP_WIRE_MAX_DETECTIONS, sizeof *w->batch_dets);
-    if (!w->batch_dets)
-        return qp_fail(err, QP_E_NOMEM, "detections of %u frames", max);
-    struct qp_srv_engine_set *set = NULL;
-    enum qp_status            st  = set_build(srv, NULL, argv0, &set, err);
-    if (st != QP_OK) {
-        qp_err_prefix(err, "[engine]");
-        return st;
-    }
-    set_swap(w, set);
-    log_set(srv, "engine");
-    return QP_OK;
-}
-
-void qp_srv_worker_close(struct qp_srv *srv)
-{
-    struct qp_srv_worker *w = &srv->worker;
-    set_free(w->set);
-    qp_free(w->batch_dets);
-    memset(w, 0, sizeof *w);
-}
-
-enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, struct qp_err *err)
-{
-    struct qp_srv_worker     *w   = &srv->worker;
-    struct qp_srv_engine_set *set = NULL;
-    int64_t                   t0  = qp_clock_ns();
-    enum qp_status            st = set_build(srv, path && *path ? path : NULL, w->argv0, &set, err);
-    if (st != QP_OK) {
-        w->reload_failures++;
-        qp_srv_log(QP_LOG_ERROR, "reload failed, still serving %s (%s): %s", w->engine_id, w->model,
-                   err ? err->msg : qp_status_str(st));
-        return st;
-    }
-    char old[QP_WIRE_ID_MAX];
-    memcpy(old, w->engine_id, sizeof old);
-    set_swap(w, set);
-    w->reloads++;
-    log_set(srv, "reloaded");
-    qp_srv_log(QP_LOG_INFO, "reload: %s replaced %s in %.0f ms", w->engine_id, old,
-               (double)(qp_clock_ns() - t0) / 1e6);
-    return QP_OK;
-}
-
-enum qp_status qp_srv_worker_canary(struct qp_srv *srv, struct qp_err *err)
-{
-    struct qp_srv_worker *w = &srv->worker;
-    enum qp_status        st =
-        qp_detector_run_batch(w->set->buckets[0].detector, &w->set->canary, 1, &w->params,
-                              w->batch_dets, QP_WIRE_MAX_DETECTIONS, w->counts, err);
-    srv->canaries++;
-    if (st == QP_OK)
-        qp_srv_notify_inference_ok(srv);
-    return st;
-}
-
-/* ===== Batches ===== */
+/* ===== The worker thread ===== */
 
 static const enum qp_pixel_format raw_formats[] = {
     [QP_WIRE_PIXEL_RGB8]  = QP_PIXEL_RGB8,
     [QP_WIRE_PIXEL_BGR8]  = QP_PIXEL_BGR8,
     [QP_WIRE_PIXEL_GRAY8] = QP_PIXEL_GRAY8,
+    [QP_WIRE_PIXEL_NV12]  = QP_PIXEL_NV12,
 };
 
-/* The waiting frame's image into *img: its slot's pixels, or a JPEG / PNG
- * decoded into a heap image (*decoded). QP_E_FORMAT: it does not decode. */
+/* The in-flight frame's image into *img: its busy slot's pixels, or a JPEG
+ * / PNG decoded into a heap image (*decoded). QP_E_FORMAT: it does not
+ * decode. */
 static enum qp_status frame_image(const struct qp_wire_frame *f, struct qp_image *img,
                                   bool *decoded, struct qp_err *err)
 {
@@ -371,31 +71,11 @@ static enum qp_status frame_image(const struct qp_wire_frame *f, struct qp_image
         *decoded = true;
         return QP_OK;
     }
-    /* ingest admits RGB8, BGR8 and GRAY8 only (NV12 is refused there) */
-    QP_ASSERT(f->format >= QP_WIRE_PIXEL_RGB8 && f->format <= QP_WIRE_PIXEL_GRAY8);
+    /* the raw formats: RGB8, BGR8, GRAY8, NV12 (the decoder checked sizes) */
+    QP_ASSERT(f->format >= QP_WIRE_PIXEL_RGB8 && f->format <= QP_WIRE_PIXEL_NV12);
     *img = (struct qp_image){(int32_t)f->width, (int32_t)f->height, (int32_t)f->stride,
                              raw_formats[f->format], (uint8_t *)f->pixels};
     return QP_OK;
-}
-
-/* The batch's images into w->imgs[0, n) (frames that do not decode are
- * dropped bad_image); returns n. */
-static int32_t gather(struct qp_srv *srv)
-{
-    struct qp_srv_worker *w = &srv->worker;
-    int32_t               n = 0;
-    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
-        struct qp_srv_stream *s   = &srv->streams[srv->batch.frames[k].stream];
-        struct qp_err         err = {{0}};
-        if (frame_image(&s->waiting, &w->imgs[n], &w->decoded[n], &err) != QP_OK) {
-            s->st.drops[QP_SRV_DROP_BAD_IMAGE]++;
-            qp_srv_log_frame(s, "frame seq %llu: image does not decode: %s",
-                             (unsigned long long)s->waiting.header.seq, err.msg);
-            continue;
-        }
-        w->frame_of[n++] = k;
-    }
-    return n;
 }
 
 /* The serving set's smallest bucket holding n frames (the batcher never
@@ -409,57 +89,275 @@ static const struct qp_srv_bucket *bucket_for(const struct qp_srv_engine_set *se
     return NULL;
 }
 
-/* n gathered images in one run, then each frame published; true when the
- * run succeeded. */
-static bool infer(struct qp_srv *srv, int32_t n)
+/* One detector run (the fault hook sits here: every inference passes). */
+static enum qp_status run(struct qp_srv_worker *w, const struct qp_srv_bucket *b,
+                          const struct qp_image *imgs, int32_t n, struct qp_err *err)
 {
-    struct qp_srv_worker       *w     = &srv->worker;
-    const struct qp_srv_bucket *b     = bucket_for(w->set, n);
-    struct qp_err               err   = {{0}};
-    int64_t                     t0    = qp_clock_ns();
-    uint64_t                    start = qp_srv_realtime_ns();
-    enum qp_status st  = qp_detector_run_batch(b->detector, w->imgs, n, &w->params, w->batch_dets,
-                                               QP_WIRE_MAX_DETECTIONS, w->counts, &err);
-    uint64_t       end = qp_srv_realtime_ns();
-    uint64_t       ns  = (uint64_t)(qp_clock_ns() - t0);
+    w->n_inferences++;
+    if (w->fault_at && (w->n_inferences == w->fault_at ||
+                        (w->fault_sticky && w->n_inferences > w->fault_at)))
+        return qp_fail(err, QP_E_CUDA, "injected device fault (inference %llu)",
+                       (unsigned long long)w->n_inferences);
+    return qp_detector_run_batch(b->detector, imgs, n, &w->params, w->batch_dets,
+                                 QP_WIRE_MAX_DETECTIONS, w->counts, err);
+}
+
+/* After a device failure: does the device still run the canary? */
+static bool device_alive(struct qp_srv_worker *w)
+{
+    struct qp_err err = {{0}};
+    return run(w, &w->set->buckets[0], &w->set->canary, 1, &err) != QP_E_CUDA;
+}
+
+static void job_batch(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    int32_t               n = 0;
+    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
+        const struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
+        w->bad[k]                     = frame_image(&s->inflight, &w->imgs[n], &w->decoded[n],
+                                                    &w->bad_err[k]) != QP_OK;
+        if (!w->bad[k])
+            w->frame_of[n++] = k;
+    }
+    w->n_run = n;
+    w->st    = QP_OK;
+    if (n == 0)
+        return;
+    w->start_ns = qp_srv_realtime_ns();
+    w->st       = run(w, bucket_for(w->set, n), w->imgs, n, &w->err);
+    w->end_ns   = qp_srv_realtime_ns();
     for (int32_t i = 0; i < n; i++)
         if (w->decoded[i])
             qp_image_free(&w->imgs[i]);
-    if (st != QP_OK) {
-        for (int32_t i = 0; i < n; i++)
-            srv->streams[srv->batch.frames[w->frame_of[i]].stream]
-                .st.drops[QP_SRV_DROP_ENGINE_ERROR]++;
-        qp_srv_log(QP_LOG_ERROR, "batch of %d frames (bucket %d): inference failed: %s", (int)n,
-                   (int)b->batch, err.msg);
-        return false;
+}
+
+static void *worker_main(void *arg)
+{
+    struct qp_srv        *srv = arg;
+    struct qp_srv_worker *w   = &srv->worker;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->posted && !w->quit)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->quit)
+            break;
+        enum qp_srv_job job = w->job;
+        pthread_mutex_unlock(&w->mu);
+
+        int64_t t0 = qp_clock_ns();
+        w->sticky  = false;
+        if (job == QP_SRV_JOB_BATCH) {
+            job_batch(srv);
+        } else {
+            w->start_ns = qp_srv_realtime_ns();
+            w->st       = run(w, &w->set->buckets[0], &w->set->canary, 1, &w->err);
+            w->end_ns   = qp_srv_realtime_ns();
+        }
+        if (w->st == QP_E_CUDA)
+            w->sticky = !device_alive(w);
+        w->job_ns = qp_clock_ns() - t0;
+
+        pthread_mutex_lock(&w->mu);
+        w->posted = false;
+        w->done   = true;
+        wake_loop(w);
     }
-    for (int32_t i = 0; i < n; i++) {
-        /* each frame's share of the batch: its cost per frame */
-        qp_srv_hist_add(&srv->frame_inference, ns / (uint64_t)n);
-        qp_srv_publish_frame(srv, w->frame_of[i],
-                             w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS, w->counts[i],
-                             start, end);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+static void post(struct qp_srv_worker *w, enum qp_srv_job job)
+{
+    w->job = job;
+    pthread_mutex_lock(&w->mu);
+    w->posted = true;
+    w->done   = false;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* ===== The loop's side: batches ===== */
+
+/* The batch srv->batch just formed goes to the worker: each stream's
+ * waiting frame moves to its busy slot, so ingest goes on filling the other. */
+static void dispatch_batch(struct qp_srv *srv)
+{
+    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
+        struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
+        uint8_t              *t = s->busy;
+        s->busy                 = s->slot;
+        s->slot                 = t;
+        s->inflight             = s->waiting;
+        s->inflight_received_ns = s->waiting_received_ns;
+    }
+    post(&srv->worker, QP_SRV_JOB_BATCH);
+}
+
+static void complete_batch(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    struct qp_batch      *b = &srv->batch;
+    for (int32_t k = 0; k < b->n_frames; k++)
+        if (w->bad[k]) {
+            struct qp_srv_stream *s = &srv->streams[b->frames[k].stream];
+            s->st.drops[QP_SRV_DROP_BAD_IMAGE]++;
+            qp_srv_log_frame(s, "frame seq %llu: image does not decode: %s",
+                             (unsigned long long)s->inflight.header.seq, w->bad_err[k].msg);
+        }
+    if (w->n_run > 0 && w->st != QP_OK) {
+        for (int32_t i = 0; i < w->n_run; i++)
+            srv->streams[b->frames[w->frame_of[i]].stream].st.drops[QP_SRV_DROP_ENGINE_ERROR]++;
+        qp_srv_log(QP_LOG_ERROR, "batch of %d frames: inference failed: %s", (int)w->n_run,
+                   w->err.msg);
+    } else {
+        uint64_t ns = w->end_ns > w->start_ns ? w->end_ns - w->start_ns : 0;
+        for (int32_t i = 0; i < w->n_run; i++) {
+            /* each frame's share of the batch: its cost per frame */
+            qp_srv_hist_add(&srv->frame_inference, ns / (uint64_t)w->n_run);
+            qp_srv_publish_frame(srv, w->frame_of[i],
+                                 w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS, w->counts[i],
+                                 w->start_ns, w->end_ns);
+        }
+    }
+    qp_srv_hist_add(&srv->batch_inference, (uint64_t)w->job_ns);
+    srv->batches_by_size[b->n_frames]++;
+    srv->batches_by_trigger[b->trigger]++;
+    srv->last_batch_frames = (uint64_t)b->n_frames;
+    srv->last_batch_ns     = (uint64_t)w->job_ns;
+    if (w->n_run > 0 && w->st == QP_OK)
+        qp_srv_notify_inference_ok(srv);
+    qp_srv_log(QP_LOG_DEBUG, "batch of %d (%s) in %.1f ms", (int)b->n_frames,
+               qp_batcher_trigger_name(b->trigger), (double)w->job_ns / 1e6);
+}
+
+static void complete_canary(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    srv->canaries++;
+    if (w->st == QP_OK)
+        qp_srv_notify_inference_ok(srv);
+    else
+        qp_srv_log(QP_LOG_ERROR, "canary inference failed: %s", w->err.msg);
+}
+
+/* The job the worker finished, if any: false when it found the device dead. */
+static bool collect_job(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    if (w->job == QP_SRV_JOB_NONE)
+        return true;
+    pthread_mutex_lock(&w->mu);
+    bool done = w->done;
+    pthread_mutex_unlock(&w->mu);
+    if (!done)
+        return true;
+    if (w->job == QP_SRV_JOB_BATCH)
+        complete_batch(srv);
+    else
+        complete_canary(srv);
+    w->job = QP_SRV_JOB_NONE;
+    qp_srv_set_saturation(w->set); /* the engines are idle now */
+    if (w->sticky) {
+        w->fatal = true;
+        qp_srv_log(QP_LOG_ERROR,
+                   "the device failed and still fails a canary inference (%s): a sticky "
+                   "error; exiting so that a fresh process gets a fresh device context",
+                   w->err.msg);
+        return false;
     }
     return true;
 }
 
-static void run_batch(struct qp_srv *srv)
+/* ===== Reload ===== */
+
+static void *reload_main(void *arg)
 {
-    struct qp_batch *b  = &srv->batch;
-    int64_t          t0 = qp_clock_ns();
-    int32_t          n  = gather(srv);
-    bool             ok = n > 0 && infer(srv, n);
-    uint64_t         ns = (uint64_t)(qp_clock_ns() - t0);
-    qp_srv_hist_add(&srv->batch_inference, ns);
-    srv->batches_by_size[b->n_frames]++;
-    srv->batches_by_trigger[b->trigger]++;
-    srv->last_batch_frames = (uint64_t)b->n_frames;
-    srv->last_batch_ns     = ns;
-    if (ok)
-        qp_srv_notify_inference_ok(srv);
-    qp_srv_log(QP_LOG_DEBUG, "batch of %d (%s) in %.1f ms", (int)b->n_frames,
-               qp_batcher_trigger_name(b->trigger), (double)ns / 1e6);
+    struct qp_srv        *srv = arg;
+    struct qp_srv_worker *w   = &srv->worker;
+    struct qp_srv_reload *r   = &w->reload;
+    struct qp_srv_engine_set *set = NULL;
+    struct qp_err             err = {{0}};
+    enum qp_status st = qp_srv_set_build(&srv->cfg.engine, &w->params, r->path[0] ? r->path : NULL,
+                                         w->argv0, &set, &err);
+    pthread_mutex_lock(&w->mu);
+    r->st   = st;
+    r->err  = err;
+    r->set  = set;
+    r->done = true;
+    wake_loop(w);
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
 }
+
+/* Serve set from now on (the worker is idle); the previous set is freed. */
+static void set_swap(struct qp_srv_worker *w, struct qp_srv_engine_set *set)
+{
+    struct qp_srv_engine_set *old = w->set;
+    w->set                        = set;
+    w->spec                       = set->spec;
+    memcpy(w->model, set->model, sizeof w->model);
+    memcpy(w->engine_id, set->engine_id, sizeof w->engine_id);
+    memcpy(w->backend, set->backend, sizeof w->backend);
+    qp_srv_set_free(old);
+}
+
+enum qp_status qp_srv_worker_reload(struct qp_srv *srv, const char *path, bool from_control,
+                                    struct qp_err *err)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    struct qp_srv_reload *r = &w->reload;
+    if (r->running)
+        return qp_fail(err, QP_E_AGAIN, "a reload (of %s) is already in progress",
+                       r->path[0] ? r->path : srv->cfg.engine.path);
+    if (snprintf(r->path, sizeof r->path, "%s", path ? path : "") >= (int)sizeof r->path)
+        return qp_fail(err, QP_E_INVAL, "engine path longer than %zu bytes", sizeof r->path - 1);
+    r->from_control = from_control;
+    r->done         = false;
+    r->set          = NULL;
+    r->t0           = qp_clock_ns();
+    int e           = pthread_create(&r->thread, NULL, reload_main, srv);
+    if (e != 0)
+        return qp_fail(err, QP_E_IO, "reload thread: %s", strerror(e));
+    r->running = true;
+    srv->state = QP_WIRE_SERVER_RELOADING;
+    return QP_OK;
+}
+
+/* A finished reload, once the worker is idle: swap or keep, and say so. */
+static void collect_reload(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    struct qp_srv_reload *r = &w->reload;
+    if (!r->running || w->job != QP_SRV_JOB_NONE)
+        return;
+    pthread_mutex_lock(&w->mu);
+    bool done = r->done;
+    pthread_mutex_unlock(&w->mu);
+    if (!done)
+        return;
+    pthread_join(r->thread, NULL);
+    r->running = false;
+    if (srv->state == QP_WIRE_SERVER_RELOADING)
+        srv->state = QP_WIRE_SERVER_SERVING;
+    if (r->st != QP_OK) {
+        w->reload_failures++;
+        qp_srv_log(QP_LOG_ERROR, "reload failed, still serving %s (%s): %s", w->engine_id,
+                   w->model, r->err.msg);
+    } else {
+        char old[QP_WIRE_ID_MAX];
+        memcpy(old, w->engine_id, sizeof old);
+        set_swap(w, r->set);
+        w->reloads++;
+        qp_srv_set_log(w->set, "reloaded", srv->cfg.engine.warmup);
+        qp_srv_log(QP_LOG_INFO, "reload: %s replaced %s after %.0f ms", w->engine_id, old,
+                   (double)(qp_clock_ns() - r->t0) / 1e6);
+    }
+    if (r->from_control)
+        qp_srv_control_reload_done(srv, r->st == QP_OK, r->err.msg);
+}
+
+/* ===== The loop's turn ===== */
 
 static void expire(struct qp_srv *srv)
 {
@@ -467,13 +365,130 @@ static void expire(struct qp_srv *srv)
         srv->streams[srv->batch.expired[k].stream].st.drops[QP_SRV_DROP_TOO_OLD]++;
 }
 
-void qp_srv_worker_run_due(struct qp_srv *srv)
+bool qp_srv_worker_turn(struct qp_srv *srv)
 {
-    for (;;) {
-        bool formed = qp_batcher_poll(srv->batcher, qp_srv_realtime_ns(), &srv->batch);
-        expire(srv);
-        if (!formed)
-            return;
-        run_batch(srv);
+    struct qp_srv_worker *w = &srv->worker;
+    uint64_t              n;
+    if (read(w->wake_fd, &n, sizeof n) < 0 && errno != EAGAIN)
+        qp_srv_log(QP_LOG_WARN, "eventfd read: %s", strerror(errno));
+    if (!collect_job(srv))
+        return false;
+    collect_reload(srv);
+    if (w->job != QP_SRV_JOB_NONE)
+        return true;
+    bool formed = qp_batcher_poll(srv->batcher, qp_srv_realtime_ns(), &srv->batch);
+    expire(srv);
+    if (formed)
+        dispatch_batch(srv);
+    else if (srv->state != QP_WIRE_SERVER_DRAINING && qp_srv_notify_canary_in_ms(srv) == 0)
+        post(w, QP_SRV_JOB_CANARY);
+    return true;
+}
+
+int64_t qp_srv_worker_timeout_ms(const struct qp_srv *srv)
+{
+    if (srv->worker.job != QP_SRV_JOB_NONE)
+        return -1; /* the eventfd says when it is done */
+    int64_t dl = qp_batcher_next_deadline(srv->batcher, qp_srv_realtime_ns());
+    int64_t ms = dl < 0 ? -1 : (dl + 999999) / 1000000;
+    int64_t cm = srv->state == QP_WIRE_SERVER_DRAINING ? -1 : qp_srv_notify_canary_in_ms(srv);
+    if (cm >= 0 && (ms < 0 || cm < ms))
+        ms = cm;
+    return ms;
+}
+
+bool qp_srv_worker_pending(const struct qp_srv *srv)
+{
+    return srv->worker.job != QP_SRV_JOB_NONE || srv->worker.reload.running;
+}
+
+int qp_srv_worker_fd(const struct qp_srv *srv)
+{
+    return srv->worker.wake_fd;
+}
+
+/* ===== Start-up, shutdown ===== */
+
+/* $QPERCEPTD_FAULT_INFERENCE = N (inference N fails) or N+ (N and every
+ * later one): the test hook of docs/server.md. */
+static enum qp_status read_fault(struct qp_srv_worker *w, struct qp_err *err)
+{
+    const char *v = getenv("QPERCEPTD_FAULT_INFERENCE");
+    char       *end;
+    if (!v || !*v)
+        return QP_OK;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (n == 0 || (*end && strcmp(end, "+") != 0))
+        return qp_fail(err, QP_E_INVAL, "QPERCEPTD_FAULT_INFERENCE = '%s': want N or N+, N >= 1",
+                       v);
+    w->fault_at     = n;
+    w->fault_sticky = *end == '+';
+    qp_srv_log(QP_LOG_WARN, "test hook: inference %llu%s will fail", n,
+               w->fault_sticky ? " and every later one" : "");
+    return QP_OK;
+}
+
+enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct qp_err *err)
+{
+    struct qp_srv_worker          *w = &srv->worker;
+    const struct qp_config_engine *c = &srv->cfg.engine;
+    uint32_t max = c->batch_sizes.n ? c->batch_sizes.v[c->batch_sizes.n - 1] : 0;
+    w->argv0     = argv0;
+    w->wake_fd   = -1;
+    if (max < 1 || max > QP_BATCHER_MAX_BATCH)
+        return qp_fail(err, QP_E_INVAL, "[engine] batch_sizes: largest %u is outside [1, %d]", max,
+                       QP_BATCHER_MAX_BATCH);
+    enum qp_status st = read_fault(w, err);
+    if (st != QP_OK)
+        return st;
+    w->params           = (struct qp_detect_params)QP_DETECT_PARAMS_DEFAULT;
+    w->params.score_min = c->score_min;
+    w->params.iou       = c->iou;
+    w->params.max_dets =
+        (int32_t)(c->max_dets < QP_WIRE_MAX_DETECTIONS ? c->max_dets : QP_WIRE_MAX_DETECTIONS);
+    /* sized by the largest bucket, which a reload cannot change */
+    w->batch_dets = qp_calloc((size_t)max * QP_WIRE_MAX_DETECTIONS, sizeof *w->batch_dets);
+    if (!w->batch_dets)
+        return qp_fail(err, QP_E_NOMEM, "detections of %u frames", max);
+    struct qp_srv_engine_set *set = NULL;
+    st                            = qp_srv_set_build(c, &w->params, NULL, argv0, &set, err);
+    if (st != QP_OK) {
+        qp_err_prefix(err, "[engine]");
+        return st;
     }
+    set_swap(w, set);
+    qp_srv_set_log(set, "engine", c->warmup);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0)
+        return qp_fail(err, QP_E_IO, "eventfd: %s", strerror(errno));
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    int e = pthread_create(&w->thread, NULL, worker_main, srv);
+    if (e != 0)
+        return qp_fail(err, QP_E_IO, "worker thread: %s", strerror(e));
+    w->started = true;
+    return QP_OK;
+}
+
+void qp_srv_worker_close(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    if (w->reload.running) { /* before the mutex goes: the thread ends under it */
+        pthread_join(w->reload.thread, NULL);
+        qp_srv_set_free(w->reload.set);
+    }
+    if (w->started) {
+        pthread_mutex_lock(&w->mu);
+        w->quit = true;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->thread, NULL); /* after the job it may be running */
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+    }
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
+    qp_srv_set_free(w->set);
+    qp_free(w->batch_dets);
+    memset(w, 0, sizeof *w);
 }

@@ -64,9 +64,10 @@ static inline bool srv_alive(pid_t pid)
 }
 
 /* Start qperceptd --config cfg with stderr into log; *pid is its process.
- * True once it answers a ping on the control endpoint ctl (within 120 s,
- * while it runs). */
-static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const char *ctl)
+ * True once it answers a ping through ping's endpoint and keys (within
+ * 120 s, while it runs; ping's timeout_ms is ignored). */
+static inline bool srv_start_opts(pid_t *pid, const char *cfg, const char *log,
+                                  const struct qp_ctl_opts *ping)
 {
     const char *bin = getenv("QP_SERVER");
     *pid            = fork();
@@ -81,7 +82,9 @@ static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const
     struct qp_ctl_reply r = {0};
     for (int64_t end = srv_now_ms() + 120000; srv_now_ms() < end && srv_alive(*pid);) {
         struct qp_err err = {{0}};
-        if (qp_ctl_request(ctl, QP_CTL_KIND_PING, NULL, 500, &r, &err) == QP_OK && r.ok) {
+        struct qp_ctl_opts o = *ping;
+        o.timeout_ms         = 500;
+        if (qp_ctl_request_opts(&o, QP_CTL_KIND_PING, NULL, &r, &err) == QP_OK && r.ok) {
             qp_ctl_reply_fini(&r);
             return true;
         }
@@ -89,6 +92,13 @@ static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const
         srv_sleep_ms(100);
     }
     return false;
+}
+
+/* srv_start_opts with a plain (no CURVE) control endpoint ctl. */
+static inline bool srv_start(pid_t *pid, const char *cfg, const char *log, const char *ctl)
+{
+    struct qp_ctl_opts o = {.endpoint = ctl, .timeout_ms = 500};
+    return srv_start_opts(pid, cfg, log, &o);
 }
 
 /* SIGTERM the server and wait up to timeout_ms for it to exit: its wait

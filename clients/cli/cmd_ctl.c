@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * cmd_ctl.c - `qpercept ctl ENDPOINT ping|status|stats|reload [ENGINE]`:
- * one control request to a running qperceptd (qp_ctl_request), the reply
+ * cmd_ctl.c - `qpercept ctl ENDPOINT ping|status|stats|reload [ENGINE]
+ * [--timeout MS] [--curve-server-key FILE --curve-secret-key FILE]`: one
+ * control request to a running qperceptd (qp_ctl_request_opts), the reply
  * on stdout: a line for ping / status / reload, the JSON object for stats.
+ * With CURVE (a tcp:// control endpoint of a server with curve = yes) the
+ * keys come from files, never from the command line (which every user of
+ * the machine can read in /proc): FILE holds a 40-character Z85 key, as the
+ * server's curve_secret_key_file does, surrounding blanks ignored.
  *
  * Exit status: 0 the server answered ok, 1 it refused (its error on
  * stderr) or did not answer within --timeout, 2 usage.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,12 +54,53 @@ static void print_reply(const struct qp_ctl_reply *r)
     }
 }
 
+/* The Z85 key in path into key[41]; false (said on stderr) otherwise. */
+static bool read_key(const char *opt, const char *path, char key[41])
+{
+    char  buf[256] = {0};
+    FILE *f        = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "qpercept ctl: %s %s: %s\n", opt, path ? path : "(none)",
+                path ? strerror(errno) : "needs a file");
+        return false;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n]  = '\0';
+    char *p = buf;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t k = 0;
+    while (p[k] && !isspace((unsigned char)p[k]))
+        k++;
+    const char *rest = p + k;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    if (k != 40 || *rest) {
+        fprintf(stderr, "qpercept ctl: %s %s: want one 40-character Z85 key\n", opt, path);
+        return false;
+    }
+    memcpy(key, p, 40);
+    key[40] = '\0';
+    return true;
+}
+
 int qp_cli_ctl(int argc, char **argv)
 {
     const char *endpoint = NULL, *what = NULL, *engine = NULL;
     long        timeout = 5000;
+    char        server_key[41], secret_key[41];
+    bool        has_server = false, has_secret = false;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--timeout") == 0) {
+        if (strcmp(argv[i], "--curve-server-key") == 0) {
+            if (!read_key(argv[i], qp_cli_value(argc, argv, &i), server_key))
+                return 2;
+            has_server = true;
+        } else if (strcmp(argv[i], "--curve-secret-key") == 0) {
+            if (!read_key(argv[i], qp_cli_value(argc, argv, &i), secret_key))
+                return 2;
+            has_secret = true;
+        } else if (strcmp(argv[i], "--timeout") == 0) {
             const char *v = qp_cli_value(argc, argv, &i);
             if (!v || !qp_cli_parse_int(v, 1, 3600000, &timeout)) {
                 fprintf(stderr, "qpercept ctl: --timeout wants milliseconds, 1..3600000\n");
@@ -81,7 +129,16 @@ int qp_cli_ctl(int argc, char **argv)
     struct qp_ctl_reply r   = {0};
     struct qp_err       err = {{0}};
     int                 rc  = 1;
-    if (qp_ctl_request(endpoint, kind, engine, (int)timeout, &r, &err) != QP_OK) {
+    if (has_server != has_secret) {
+        fprintf(stderr, "qpercept ctl: CURVE needs both --curve-server-key and "
+                        "--curve-secret-key\n");
+        return 2;
+    }
+    struct qp_ctl_opts o = {.endpoint         = endpoint,
+                            .timeout_ms       = (int)timeout,
+                            .curve_server_key = has_server ? server_key : NULL,
+                            .curve_secret_key = has_secret ? secret_key : NULL};
+    if (qp_ctl_request_opts(&o, kind, engine, &r, &err) != QP_OK) {
         fprintf(stderr, "qpercept ctl: %s\n", err.msg);
     } else if (!r.ok) {
         fprintf(stderr, "qpercept ctl: %s refused %s: %s\n", endpoint, what, r.error);

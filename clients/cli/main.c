@@ -38,7 +38,9 @@ static const struct {
     {"bench-engine", qp_cli_bench_engine,
      "bench-engine MODEL [--batch 1,2,4,6,8] [--backend cpu|cuda|auto] [--json FILE] [--runs N]\n"
      "        [--warmup N] [--threads N] [--layers [--top N]]"},
-    {"ctl", qp_cli_ctl, "ctl ENDPOINT ping|status|stats|reload [ENGINE] [--timeout MS]"},
+    {"ctl", qp_cli_ctl,
+     "ctl ENDPOINT ping|status|stats|reload [ENGINE] [--timeout MS]\n"
+     "        [--curve-server-key FILE --curve-secret-key FILE]"},
 };
 
 static void usage(FILE *f)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * ctl.c - the control client (client.h, qp_ctl_request): one request to
- * qperceptd's REP socket, one reply, a bounded wait.
+ * ctl.c - the control client (client.h, qp_ctl_request[_opts]): one request
+ * to qperceptd's control socket (a ROUTER answering REQ peers), one reply,
+ * a bounded wait, optionally over CURVE.
  *
  * Each call makes its own context and a fresh REQ socket with linger 0, and
  * closes both before returning: REQ's strict send/receive alternation never
@@ -102,6 +103,16 @@ static enum qp_status decode_reply(zmq_msg_t *msg, enum qp_ctl_kind kind, const 
 enum qp_status qp_ctl_request(const char *endpoint, enum qp_ctl_kind kind, const char *engine_path,
                               int timeout_ms, struct qp_ctl_reply *out, struct qp_err *err)
 {
+    struct qp_ctl_opts o = {.endpoint = endpoint, .timeout_ms = timeout_ms};
+    return qp_ctl_request_opts(&o, kind, engine_path, out, err);
+}
+
+enum qp_status qp_ctl_request_opts(const struct qp_ctl_opts *o, enum qp_ctl_kind kind,
+                                   const char *engine_path, struct qp_ctl_reply *out,
+                                   struct qp_err *err)
+{
+    const char *endpoint   = o->endpoint;
+    int         timeout_ms = o->timeout_ms;
     memset(out, 0, sizeof *out);
     if (kind <= QP_CTL_KIND_NONE || kind >= QP_CTL_KIND_COUNT || timeout_ms < 1)
         return qp_fail(err, QP_E_INVAL,
@@ -123,7 +134,11 @@ enum qp_status qp_ctl_request(const char *endpoint, enum qp_ctl_kind kind, const
     char who[48];
     snprintf(who, sizeof who, "control %s", qp_ctl_kind_name(kind));
     struct qp_client_sock      s;
-    struct qp_client_sock_opts so = {.type = ZMQ_REQ, .bind = false, .who = who};
+    struct qp_client_sock_opts so = {.type             = ZMQ_REQ,
+                                     .bind             = false,
+                                     .who              = who,
+                                     .curve_server_key = o->curve_server_key,
+                                     .curve_secret_key = o->curve_secret_key};
     if ((st = qp_client_sock_open(&s, endpoint, &so, err)) != QP_OK)
         return st;
     zmq_msg_t msg;

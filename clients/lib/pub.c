@@ -17,6 +17,10 @@
  * dropped, so the receiver sees drops as gaps. The payload buffer is
  * allocated once for max_frame_bytes; a send encodes into it and hands it
  * to zmq_send, which copies.
+ *
+ * With shm_slots the pixels go into the next slot of a shared-memory ring
+ * (shm_ring.c) once the frame is valid and someone listens, and the Frame
+ * carries the slot's descriptor: the payload buffer then only holds that.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,12 +28,16 @@
 #include <zmq.h>
 
 #include "clients/lib/client_int.h"
+#include "clients/lib/shm_ring.h"
 #include "core/alloc.h"
+#include "proto/shm_layout.h"
 #include "proto/wire.h"
 
 /* Protobuf bytes around the pixels: header (two strings of at most 63
  * bytes, two varints), image fields and the tags / lengths. */
 #define PUB_FRAME_OVERHEAD 512
+/* ... and a ShmSlot descriptor: the segment name, four varints, tags. */
+#define PUB_SHM_OVERHEAD (QP_WIRE_SEGMENT_MAX + 64)
 
 struct qp_pub {
     struct qp_client_sock s;
@@ -41,6 +49,8 @@ struct qp_pub {
     size_t                cap;
     int                   n_covering; /* live subscriptions whose prefix covers the stream */
     struct qp_pub_stats   stats;
+    bool                  shm;  /* pixels through ring */
+    struct qp_shm_ring    ring; /* shm_slots > 0 */
 };
 
 static bool is_pub(const struct qp_pub *p)
@@ -61,19 +71,38 @@ enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, s
                        "publisher '%s': kind %d, send_hwm %d, max_frame_bytes %zu: need a kind "
                        "of enum qp_pub_kind, send_hwm >= 1 and max_frame_bytes >= 1",
                        opts->stream, (int)opts->kind, opts->send_hwm, opts->max_frame_bytes);
+    if (opts->shm_slots == 1 || opts->shm_slots > QP_SHM_MAX_SLOTS ||
+        (opts->shm_mode & ~0777u) != 0)
+        return qp_fail(err, QP_E_INVAL,
+                       "publisher '%s': shm_slots %u, shm_mode %04o: need 0 (inline) or 2..%u "
+                       "slots and permission bits only",
+                       opts->stream, (unsigned)opts->shm_slots, (unsigned)opts->shm_mode,
+                       (unsigned)QP_SHM_MAX_SLOTS);
     struct qp_pub *p = qp_calloc(1, sizeof *p);
     if (!p)
         return qp_fail(err, QP_E_NOMEM, "publisher '%s': out of memory", opts->stream);
     p->kind            = opts->kind;
     p->stream_len      = strlen(opts->stream);
     p->max_frame_bytes = opts->max_frame_bytes;
+    p->shm             = opts->shm_slots > 0;
     memcpy(p->stream, opts->stream, p->stream_len + 1);
-    p->cap = opts->max_frame_bytes + PUB_FRAME_OVERHEAD;
+    if (p->shm) {
+        enum qp_status st = qp_shm_ring_init(&p->ring, p->stream, opts->shm_slots,
+                                             opts->max_frame_bytes, opts->shm_mode, err);
+        if (st != QP_OK) {
+            qp_err_prefix(err, "publisher '%s'", p->stream);
+            qp_free(p);
+            return st;
+        }
+    }
+    p->cap =
+        p->shm ? PUB_FRAME_OVERHEAD + PUB_SHM_OVERHEAD : opts->max_frame_bytes + PUB_FRAME_OVERHEAD;
     p->buf = qp_alloc(p->cap);
     if (!p->buf) {
+        qp_shm_ring_fini(&p->ring);
         qp_free(p);
         return qp_fail(err, QP_E_NOMEM, "publisher '%s': cannot allocate %zu payload bytes",
-                       opts->stream, opts->max_frame_bytes + PUB_FRAME_OVERHEAD);
+                       opts->stream, p->cap);
     }
     char who[QP_CLIENT_STREAM_MAX + 16];
     snprintf(who, sizeof who, "publisher '%s'", p->stream);
@@ -88,6 +117,7 @@ enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, s
     };
     enum qp_status st = qp_client_sock_open(&p->s, opts->endpoint, &so, err);
     if (st != QP_OK) {
+        qp_shm_ring_fini(&p->ring);
         qp_free(p->buf);
         qp_free(p);
         return st;
@@ -101,6 +131,7 @@ void qp_pub_free(struct qp_pub *pub)
     if (!pub)
         return;
     qp_client_sock_close(&pub->s);
+    qp_shm_ring_fini(&pub->ring);
     qp_free(pub->buf);
     qp_free(pub);
 }
@@ -221,6 +252,12 @@ enum qp_status qp_pub_send(struct qp_pub *pub, const struct qp_frame_out *frame,
     pub->stats.next_seq++; /* from here on the frame is sent or dropped: its seq is used */
     if (is_pub(pub) && pub->n_covering == 0)
         return dropped(pub, &pub->stats.n_no_subscriber, "no subscriber", err);
+    if (pub->shm) { /* validated as inline above: the same size rules */
+        qp_shm_ring_write(&pub->ring, w.pixels, w.pixels_bytes, &w.shm);
+        w.data         = QP_WIRE_DATA_SHM;
+        w.pixels       = NULL;
+        w.pixels_bytes = 0;
+    }
     size_t len = 0;
     if ((st = qp_wire_encode_frame(&w, pub->buf, pub->cap, &len, err)) != QP_OK)
         return st; /* cannot happen: validated, and the buffer fits max_frame_bytes */

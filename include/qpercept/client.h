@@ -102,9 +102,33 @@ struct qp_pub_opts {
      * curve_allow_file must list this client's public key. */
     const char *curve_server_key;
     const char *curve_secret_key;
+    /* Shared memory, optional (same host only: the server's [stream.NAME]
+     * transport = shm). 0: the pixels travel inside each Frame. >= 2 (at most
+     * 1024): qp_pub_new creates a POSIX shared-memory segment
+     * "/qpercept.<stream>.<pid>.<counter>" holding a ring of shm_slots
+     * slots of max_frame_bytes each (layout: docs/protocol.md, "Segment
+     * layout"), and every frame's pixels are copied into the next slot
+     * under a seqlock while the Frame carries only a descriptor of it. The
+     * segment costs shm_slots x max_frame_bytes (each slot rounded up to
+     * 4 KiB) plus the headers (64 bytes a slot, rounded up to 4 KiB), all of
+     * it reserved and touched in qp_pub_new (a /dev/shm too small fails
+     * there with QP_E_NOMEM); e.g. 4 slots of 1080p RGB: 23.7 MiB. The
+     * inline payload buffer is then not allocated. qp_pub_free unlinks the
+     * segment (a process killed before that leaves it in /dev/shm, named
+     * with its pid, until removed). A ring of n slots
+     * gives the server n - 1 frame periods to copy a frame out before the
+     * slot is rewritten (a frame rewritten under it is dropped and counted
+     * shm_torn). */
+    uint32_t shm_slots;
+    /* Permission bits of the segment (0 = 0600), applied exactly (no
+     * umask). The server maps it read-only, so its user must be able to
+     * read it: 0600 when both run as one user; else e.g. 0640 with the
+     * camera process's (effective) group one the server is a member of. */
+    uint32_t shm_mode;
 };
 
-/* A few frames of queue (stale frames are worth nothing), up to 1080p RGB. */
+/* A few frames of queue (stale frames are worth nothing), up to 1080p RGB;
+ * pixels inline (shm_slots 0). */
 #define QP_PUB_OPTS_DEFAULT                                                                        \
     {                                                                                              \
         .endpoint = NULL, .stream = NULL, .kind = QP_PUB_KIND_PUB, .send_hwm = 4,                  \
@@ -134,16 +158,22 @@ struct qp_pub_stats {
 struct qp_pub; /* opaque */
 
 /* Create the publisher: validate opts, allocate the payload buffer for
- * max_frame_bytes, make the socket (linger 0) and bind or connect it.
- * QP_E_INVAL for bad options, QP_E_NOMEM, QP_E_IO when the endpoint cannot
- * be bound or connected (the message names it). Free with qp_pub_free. */
+ * max_frame_bytes (with shm_slots: create the shared-memory ring instead,
+ * and a payload buffer for the descriptor), make the socket (linger 0) and
+ * bind or connect it. QP_E_INVAL for bad options, QP_E_NOMEM, QP_E_IO when
+ * the endpoint cannot be bound or connected or the segment cannot be
+ * created (the message names it). Free with qp_pub_free. */
 enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, struct qp_err *err);
 
-/* Close the socket (unsent frames are discarded) and free; NULL is a no-op. */
+/* Close the socket (unsent frames are discarded), unmap and unlink the
+ * shared-memory segment, and free; NULL is a no-op. */
 void qp_pub_free(struct qp_pub *pub);
 
 /* Publish one frame as [stream][Frame] with the next sequence number; never
- * blocks and allocates nothing of its own (ZeroMQ copies the message).
+ * blocks and allocates nothing of its own (ZeroMQ copies the message). With
+ * shm_slots the pixels are copied into the ring's next slot and the Frame
+ * carries its ShmSlot descriptor; a frame dropped before sending (no
+ * subscriber) does not touch the ring.
  * QP_OK: handed to the transport. QP_E_AGAIN: dropped now and counted (a
  * peer's queue is full, or, for PUB, no subscriber covers the stream); the
  * frame still used its seq, so the receiver sees the gap. QP_E_INVAL: the frame breaks the
@@ -332,6 +362,24 @@ struct qp_ctl_reply {
  * arguments. QP_E_IO: socket failure. Reentrant: any thread may call it. */
 enum qp_status qp_ctl_request(const char *endpoint, enum qp_ctl_kind kind, const char *engine_path,
                               int timeout_ms, struct qp_ctl_reply *out, struct qp_err *err);
+
+/* Where and how qp_ctl_request_opts talks to the server. */
+struct qp_ctl_opts {
+    const char *endpoint;   /* the server's control endpoint */
+    int         timeout_ms; /* >= 1: bounds the whole call */
+    /* CURVE, optional (both or neither; NULL: none), as for qp_pub_opts: a
+     * qperceptd with server.curve = yes requires them on a tcp://
+     * control_endpoint, its curve_allow_file listing this client's key. */
+    const char *curve_server_key;
+    const char *curve_secret_key;
+};
+
+/* qp_ctl_request with options: the same contract; QP_E_INVAL also for
+ * half a CURVE configuration or a key that is not 40 Z85 characters. A
+ * server that refuses the key never answers: QP_E_AGAIN at the timeout. */
+enum qp_status qp_ctl_request_opts(const struct qp_ctl_opts *opts, enum qp_ctl_kind kind,
+                                   const char *engine_path, struct qp_ctl_reply *out,
+                                   struct qp_err *err);
 
 /* Free out's stats_json and zero it; safe on a zeroed reply. */
 void qp_ctl_reply_fini(struct qp_ctl_reply *out);

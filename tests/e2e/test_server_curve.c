@@ -2,15 +2,19 @@
 /*
  * test_server_curve.c - qperceptd with server.curve = yes (env QP_SERVER,
  * YOLOX-Nano from QP_MIRROR): the ingest PULL and the Detections PUB on
- * loopback tcp:// are CURVE servers, the control socket stays on ipc://
- * (not affected by CURVE). Keys are made here with zmq_curve_keypair; the
- * allow-list lists client A only.
+ * loopback tcp:// are CURVE servers, and so is the control socket (tcp://
+ * too). Keys are made here with zmq_curve_keypair; the allow-list lists
+ * client A only, whose keys every control request of the test uses.
  *   - client A (a PUSH publisher and a subscriber, the library's CURVE
  *     options) sends a frame and receives its Detections;
  *   - client B (keys not listed) and a plain client without CURVE send frames
  *     that the server never receives (its stream's received count stays
  *     put), B's subscriber gets nothing, and the ZAP handler's refusals are
  *     counted (stats curve.refused), while A stays served;
+ *   - control over CURVE: A's keys are answered, through the library and
+ *     `qpercept ctl --curve-server-key F --curve-secret-key F` (QP_CLI);
+ *     B's keys and no keys get no reply (a timeout, exit status 1), and
+ *     `qpercept ctl` with one key file only is a usage error;
  *   - the client library refuses half a CURVE configuration;
  *   - SIGTERM ends the server with exit status 0.
  * Without QP_SERVER or the model: skipped.
@@ -42,11 +46,13 @@ static struct {
     char     dir[256], cfg[300], log[300], model[1024], ctl[300];
     char     ingest[64], det[64];
     char     server_public[41], server_secret[41];
+    char     server_pub_file[320], a_key_file[320];
     char     a_public[41], a_secret[41], b_public[41], b_secret[41];
     uint8_t *px;
 } T;
 
-static struct qp_detections_in msg; /* large: not on the stack */
+static struct qp_detections_in msg;   /* large: not on the stack */
+static struct qp_ctl_opts      ctl_a; /* control as client A (set by suite_init) */
 
 static bool write_file(const char *path, const char *text)
 {
@@ -63,8 +69,9 @@ static int suite_init(void)
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    int p_in = srv_free_port(), p_det = srv_free_port();
-    if (!mkdtemp(tmpl) || p_in <= 0 || p_det <= 0 || p_in == p_det)
+    int p_in = srv_free_port(), p_det = srv_free_port(), p_ctl = srv_free_port();
+    if (!mkdtemp(tmpl) || p_in <= 0 || p_det <= 0 || p_ctl <= 0 || p_in == p_det ||
+        p_ctl == p_in || p_ctl == p_det)
         return 1;
     if (zmq_curve_keypair(T.server_public, T.server_secret) != 0 ||
         zmq_curve_keypair(T.a_public, T.a_secret) != 0 ||
@@ -73,10 +80,18 @@ static int suite_init(void)
     snprintf(T.dir, sizeof T.dir, "%s", tmpl);
     snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
     snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
+    snprintf(T.ctl, sizeof T.ctl, "tcp://127.0.0.1:%d", p_ctl);
     snprintf(T.ingest, sizeof T.ingest, "tcp://127.0.0.1:%d", p_in);
     snprintf(T.det, sizeof T.det, "tcp://127.0.0.1:%d", p_det);
     char key_file[320], allow_file[320], text[4096];
+    snprintf(T.server_pub_file, sizeof T.server_pub_file, "%s/server.pub", T.dir);
+    snprintf(T.a_key_file, sizeof T.a_key_file, "%s/a.key", T.dir);
+    snprintf(text, sizeof text, "%s\n", T.server_public);
+    if (!write_file(T.server_pub_file, text))
+        return 1;
+    snprintf(text, sizeof text, "  %s\n", T.a_secret);
+    if (!write_file(T.a_key_file, text))
+        return 1;
     snprintf(key_file, sizeof key_file, "%s/server.key", T.dir);
     snprintf(allow_file, sizeof allow_file, "%s/allow", T.dir);
     snprintf(text, sizeof text, "%s\n", T.server_secret);
@@ -99,7 +114,11 @@ static int suite_init(void)
         return 1;
     for (size_t i = 0; i < (size_t)SIDE * SIDE * 3; i++)
         T.px[i] = (uint8_t)((i * 7 + i / (SIDE * 3) * 13) & 0xff);
-    T.ok = true;
+    ctl_a = (struct qp_ctl_opts){.endpoint         = T.ctl,
+                                 .timeout_ms       = 5000,
+                                 .curve_server_key = T.server_public,
+                                 .curve_secret_key = T.a_secret};
+    T.ok  = true;
     return 0;
 }
 
@@ -121,7 +140,7 @@ static int suite_clean(void)
         if (!T.ok)                                                                                 \
             QP_TEST_SKIP("needs QP_SERVER and models/yolox_nano_416_coco.onnx in the mirror");     \
         if (T.pid == 0)                                                                            \
-            CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));                               \
+            CU_ASSERT_FATAL(srv_start_opts(&T.pid, T.cfg, T.log, &ctl_a));                         \
         CU_ASSERT_FATAL(srv_alive(T.pid));                                                         \
         QP_TEST_RAN();                                                                             \
     } while (0)
@@ -133,7 +152,9 @@ static bool counters(double *received, double *refused, double *admitted)
     struct qp_json_doc *doc = NULL;
     struct qp_err       err = {{0}};
     bool                ok  = false;
-    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, &r, &err) == QP_OK && r.ok &&
+    struct qp_ctl_opts o = ctl_a;
+    o.timeout_ms         = 5000;
+    if (qp_ctl_request_opts(&o, QP_CTL_KIND_STATS, NULL, &r, &err) == QP_OK && r.ok &&
         qp_json_parse(r.stats_json, r.stats_json_bytes, &doc, &err) == QP_OK) {
         const struct qp_json *root = qp_json_root(doc);
         const struct qp_json *s =
@@ -242,7 +263,7 @@ static void test_unlisted_key_refused(void)
     CU_ASSERT_FATAL(counters(&rec1, &ref1, &adm1));
     CU_ASSERT_EQUAL(rec1, rec0); /* not one frame of B's or the plain client's arrived */
     CU_ASSERT(ref1 >= ref0 + 2); /* B's publisher and B's subscriber, at least once each */
-    CU_ASSERT_EQUAL(adm1, adm0);
+    CU_ASSERT_EQUAL(adm1, adm0 + 1); /* only the stats request's own handshake (client A) */
     qp_pub_free(pb);
     qp_sub_free(sb);
     qp_pub_free(plain);
@@ -262,6 +283,48 @@ static void test_unlisted_key_refused(void)
         logged |= strstr(line, "CURVE: refused a client from 127.0.0.1") != NULL;
     fclose(lf);
     CU_ASSERT(logged);
+}
+
+/* qpercept ctl ARGS: its exit status, -1 when it did not run. */
+static int ctl_cli(const char *args)
+{
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "'%s' ctl %s status %s >/dev/null 2>&1", getenv("QP_CLI"), T.ctl,
+             args);
+    int st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static void test_control_over_curve(void)
+{
+    struct qp_ctl_reply r   = {0};
+    struct qp_err       err = {{0}};
+    NEEDS_SERVER();
+    CU_ASSERT_EQUAL(qp_ctl_request_opts(&ctl_a, QP_CTL_KIND_STATUS, NULL, &r, &err), QP_OK);
+    CU_ASSERT(r.ok && r.state == QP_SERVER_STATE_SERVING);
+    qp_ctl_reply_fini(&r);
+    struct qp_ctl_opts b = ctl_a;
+    b.curve_secret_key   = T.b_secret;
+    b.timeout_ms         = 1500;
+    CU_ASSERT_EQUAL(qp_ctl_request_opts(&b, QP_CTL_KIND_STATUS, NULL, &r, &err), QP_E_AGAIN);
+    qp_ctl_reply_fini(&r);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 1500, &r, &err), QP_E_AGAIN);
+    qp_ctl_reply_fini(&r);
+    b.curve_secret_key = NULL; /* half a configuration */
+    CU_ASSERT_EQUAL(qp_ctl_request_opts(&b, QP_CTL_KIND_STATUS, NULL, &r, &err), QP_E_INVAL);
+    qp_ctl_reply_fini(&r);
+    if (!getenv("QP_CLI"))
+        return;
+    char args[1024];
+    snprintf(args, sizeof args, "--curve-server-key '%s' --curve-secret-key '%s'",
+             T.server_pub_file, T.a_key_file);
+    CU_ASSERT_EQUAL(ctl_cli(args), 0);
+    CU_ASSERT_EQUAL(ctl_cli("--timeout 1500"), 1);
+    snprintf(args, sizeof args, "--curve-server-key '%s'", T.server_pub_file);
+    CU_ASSERT_EQUAL(ctl_cli(args), 2);
+    snprintf(args, sizeof args, "--curve-server-key '%s' --curve-secret-key '%s'",
+             T.server_pub_file, T.cfg); /* not a key */
+    CU_ASSERT_EQUAL(ctl_cli(args), 2);
 }
 
 static void test_half_curve_options_refused(void)
@@ -296,6 +359,8 @@ static void test_sigterm(void)
 static CU_TestInfo tests[] = {
     {"listed client key: frames in, detections out", test_listed_key_served},
     {"unlisted and plain clients: nothing, refusals counted", test_unlisted_key_refused},
+    {"control over CURVE: A answered (library, qpercept ctl), B and plain not",
+     test_control_over_curve},
     {"client library: half a CURVE configuration refused", test_half_curve_options_refused},
     {"SIGTERM: exit 0", test_sigterm},
     CU_TEST_INFO_NULL,

@@ -1,0 +1,489 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_server_shm.c - qperceptd's shared-memory transport end to end (env
+ * QP_SERVER, YOLOX-Nano and a nuScenes frame from QP_MIRROR): one server on
+ * ipc:// endpoints in a fresh temp dir with three PULL streams:
+ *   cam_shm     transport = shm: a qp_pub with shm_slots = 4;
+ *   cam_inline  inline: the same image's pixels in the message;
+ *   cam_hand    transport = shm: Frames made here, their descriptors
+ *               pointing into a ring this test writes (stale, missing,
+ *               out of range, truncated under the server).
+ * It checks:
+ *   - RGB8 frames of the image through the shm ring, and its JPEG file
+ *     through the ring, get the same detections as the inline RGB8 frame;
+ *   - a descriptor whose slot was rewritten since (stale generation) is
+ *     counted shm_torn and its detections are never published; one naming
+ *     a missing segment, one naming a slot the ring does not have, and one
+ *     into a segment truncated after the server mapped it (SIGBUS in the
+ *     server, caught) are counted shm_unreadable, and the server lives on;
+ *     the Detections' DropCounters carry shm_torn, and malformed for the
+ *     unreadable ones;
+ *   - valid frames keep being served after all of that (the truncated ring
+ *     is mapped again once whole);
+ *   - once idle, received = published + dropped per stream;
+ *   - SIGTERM ends it with exit status 0.
+ * Every wait is bounded. Without QP_SERVER or the mirror's files: skipped.
+ */
+#define _GNU_SOURCE /* mkdtemp, kill, shm_open */
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clients/lib/shm_ring.h"
+#include "core/json.h"
+#include "proto/wire.h"
+#include "qp_test.h"
+#include "qpercept/client.h"
+#include "qpercept/detect.h"
+#include "server_run.h"
+
+#define MAX_FRAME_BYTES (8u << 20)
+#define IMAGE "data/driving/nuscenes/n015-2018-07-24-11-22-45+0800__CAM_FRONT__1532402927612460.jpg"
+#define MAX_SEEN 256 /* cam_hand seqs whose Detections arrived */
+
+enum { SHM, INL, HAND, N_STREAMS };
+static const char *const names[N_STREAMS] = {"cam_shm", "cam_inline", "cam_hand"};
+
+static struct {
+    bool               ok; /* data found */
+    char               model[1024], image[1024], dir[256], cfg[300], log[300];
+    char               ctl[300], det[300], ep[N_STREAMS][300];
+    pid_t              pid;
+    struct qp_image    img;
+    size_t             img_bytes;
+    uint8_t           *jpeg;
+    size_t             jpeg_bytes;
+    struct qp_pub     *pub[2]; /* SHM, INL */
+    struct qp_sub     *sub;
+    void              *zctx, *hand_sock; /* raw PUSH into cam_hand */
+    struct qp_shm_ring hand;
+    uint64_t           hand_seq;
+    uint64_t           seen[MAX_SEEN]; /* cam_hand seqs published */
+    int                n_seen;
+} T;
+
+static struct qp_detections_in msg, ref; /* large: not on the stack */
+
+static bool write_config(void)
+{
+    FILE *f = fopen(T.cfg, "w");
+    if (!f)
+        return false;
+    fprintf(f,
+            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
+            "max_delay_us = 20000\nmax_age_ms = 60000\nmax_frame_bytes = %u\n"
+            "log_level = info\n[engine]\npath = %s\nwarmup = 1\nscore_min = 0.25\n"
+            "iou = 0.45\nmax_dets = 100\nbatch_sizes = 1,2,3\n",
+            T.ctl, T.det, MAX_FRAME_BYTES, T.model);
+    for (int k = 0; k < N_STREAMS; k++)
+        fprintf(f, "[stream.%s]\nendpoint = %s\nmode = pull\ntransport = %s\n", names[k], T.ep[k],
+                k == INL ? "inline" : "shm");
+    return fclose(f) == 0;
+}
+
+static bool read_file(const char *path, uint8_t **out, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out    = malloc((size_t)len);
+    bool ok = *out && fread(*out, 1, (size_t)len, f) == (size_t)len;
+    fclose(f);
+    *n = (size_t)len;
+    return ok;
+}
+
+static int suite_init(void)
+{
+    char tmpl[] = "/tmp/qp_test_server_shm_XXXXXX";
+    if (!getenv("QP_SERVER") ||
+        !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
+        !qp_test_mirror_file(IMAGE, T.image, sizeof T.image))
+        return 0;
+    if (!mkdtemp(tmpl))
+        return 1;
+    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
+    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
+    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
+    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
+    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
+    for (int k = 0; k < N_STREAMS; k++)
+        snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/%s", T.dir, names[k]);
+    struct qp_err err = {{0}};
+    if (qp_image_load(T.image, &T.img, &err) != QP_OK ||
+        !read_file(T.image, &T.jpeg, &T.jpeg_bytes) || !write_config())
+        return 1;
+    T.img_bytes = (size_t)T.img.stride * (size_t)T.img.height;
+    T.ok        = true;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    srv_kill(&T.pid);
+    for (int k = 0; k < 2; k++)
+        qp_pub_free(T.pub[k]);
+    qp_sub_free(T.sub);
+    if (T.hand_sock)
+        zmq_close(T.hand_sock);
+    if (T.zctx)
+        zmq_ctx_term(T.zctx);
+    qp_shm_ring_fini(&T.hand);
+    qp_image_free(&T.img);
+    free(T.jpeg);
+    if (T.dir[0]) {
+        for (int k = 0; k < N_STREAMS; k++)
+            unlink(T.ep[k] + 6); /* ipc:// */
+        unlink(T.ctl + 6);
+        unlink(T.det + 6);
+        unlink(T.cfg);
+        if (unlink(T.log) == 0)
+            rmdir(T.dir);
+    }
+    return 0;
+}
+
+/* ===== Helpers ===== */
+
+static int stream_of(const char *s)
+{
+    for (int k = 0; k < N_STREAMS; k++)
+        if (strcmp(s, names[k]) == 0)
+            return k;
+    return -1;
+}
+
+static struct qp_detections_in last[N_STREAMS]; /* each stream's latest Detections */
+static bool                    have[N_STREAMS];
+
+/* Wait (bounded) for the Detections of stream k, seq into msg. Messages of
+ * other streams are kept (a batch publishes its frames in stream order). */
+static bool recv_for(int k, uint64_t seq, int timeout_ms)
+{
+    for (int64_t end = srv_now_ms() + timeout_ms;;) {
+        if (have[k] && last[k].header.seq == seq) {
+            msg = last[k];
+            return true;
+        }
+        if (srv_now_ms() >= end)
+            return false;
+        struct qp_err err = {{0}};
+        if (qp_sub_recv(T.sub, &msg, 200, &err) != QP_OK)
+            continue;
+        int s = stream_of(msg.header.stream);
+        CU_ASSERT_FATAL(s >= 0);
+        if (s == HAND && T.n_seen < MAX_SEEN)
+            T.seen[T.n_seen++] = msg.header.seq;
+        last[s] = msg;
+        have[s] = true;
+    }
+}
+
+/* Publish the image through publisher k (SHM or INL), as RGB8 or its JPEG
+ * file; the seq it used. */
+static uint64_t send_pub(int k, bool jpeg)
+{
+    struct qp_pub_stats ps;
+    struct qp_err       err = {{0}};
+    struct qp_frame_out f   = {.width        = (uint32_t)T.img.width,
+                               .height       = (uint32_t)T.img.height,
+                               .stride       = jpeg ? 0 : (uint32_t)T.img.stride,
+                               .format       = jpeg ? QP_FRAME_FORMAT_JPEG : QP_FRAME_FORMAT_RGB8,
+                               .pixels       = jpeg ? (const void *)T.jpeg : T.img.data,
+                               .pixels_bytes = jpeg ? T.jpeg_bytes : T.img_bytes};
+    qp_pub_stats(T.pub[k], &ps);
+    enum qp_status st = qp_pub_send(T.pub[k], &f, &err);
+    if (st != QP_OK)
+        fprintf(stderr, "send %s: %s\n", names[k], err.msg);
+    CU_ASSERT_EQUAL(st, QP_OK);
+    return ps.next_seq;
+}
+
+/* A Frame of the image whose pixels descriptor d names, sent into cam_hand
+ * as a publisher in another language would; its seq. */
+static uint64_t send_hand(const struct qp_wire_shm_slot *d)
+{
+    static uint8_t       buf[4096];
+    size_t               len = 0;
+    struct qp_wire_frame f   = {.width  = (uint32_t)T.img.width,
+                                .height = (uint32_t)T.img.height,
+                                .stride = (uint32_t)T.img.stride,
+                                .format = QP_WIRE_PIXEL_RGB8,
+                                .data   = QP_WIRE_DATA_SHM,
+                                .shm    = *d};
+    struct timespec      ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(f.header.stream, sizeof f.header.stream, "%s", names[HAND]);
+    f.header.seq        = ++T.hand_seq;
+    f.header.capture_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    CU_ASSERT_FATAL(qp_wire_validate_frame(&f, NULL, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_wire_encode_frame(&f, buf, sizeof buf, &len, NULL) == QP_OK);
+    CU_ASSERT(zmq_send(T.hand_sock, names[HAND], strlen(names[HAND]), ZMQ_SNDMORE) >= 0);
+    CU_ASSERT(zmq_send(T.hand_sock, buf, len, 0) >= 0);
+    return f.header.seq;
+}
+
+/* msg's detections equal ref's (the inline frame's). */
+static void same_as_ref(void)
+{
+    CU_ASSERT_EQUAL(msg.status, QP_DET_STATUS_OK);
+    CU_ASSERT_EQUAL_FATAL(msg.n_detections, ref.n_detections);
+    for (uint32_t i = 0; i < msg.n_detections; i++) {
+        const struct qp_detection_in *g = &msg.detections[i], *w = &ref.detections[i];
+        CU_ASSERT_EQUAL(g->class_id, w->class_id);
+        CU_ASSERT(fabsf(g->score - w->score) <= 1e-4f);
+        CU_ASSERT(fabsf(g->x0 - w->x0) <= 1e-3f && fabsf(g->y0 - w->y0) <= 1e-3f &&
+                  fabsf(g->x1 - w->x1) <= 1e-3f && fabsf(g->y1 - w->y1) <= 1e-3f);
+    }
+}
+
+/* The stats JSON; the caller frees the document and reply. */
+static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
+{
+    struct qp_err err = {{0}};
+    *doc              = NULL;
+    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, r, &err) != QP_OK || !r->ok ||
+        qp_json_parse(r->stats_json, r->stats_json_bytes, doc, &err) != QP_OK) {
+        fprintf(stderr, "stats: %s %s\n", err.msg, r->error);
+        return NULL;
+    }
+    return qp_json_root(*doc);
+}
+
+/* streams.NAME.a[.b] as a number; -1 when absent. */
+static double snum(const struct qp_json *root, int k, const char *a, const char *b)
+{
+    const struct qp_json *v = qp_json_get(qp_json_get(qp_json_get(root, "streams"), names[k]), a);
+    if (b)
+        v = qp_json_get(v, b);
+    return v && v->type == QP_JSON_NUMBER ? v->v.num : -1;
+}
+
+/* Wait (bounded) until stream k has received n messages. */
+static bool received_at_least(int k, double n)
+{
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(50)) {
+        struct qp_json_doc   *doc  = NULL;
+        struct qp_ctl_reply   r    = {0};
+        const struct qp_json *root = stats(&doc, &r);
+        double                got  = root ? snum(root, k, "received", NULL) : -1;
+        qp_json_free(doc);
+        qp_ctl_reply_fini(&r);
+        if (got >= n)
+            return true;
+    }
+    return false;
+}
+
+static bool log_has(const char *what)
+{
+    uint8_t *text = NULL;
+    size_t   n    = 0;
+    bool     has  = false;
+    if (read_file(T.log, &text, &n)) {
+        text = realloc(text, n + 1);
+        if (text) {
+            text[n] = 0;
+            has     = strstr((const char *)text, what) != NULL;
+        }
+    }
+    free(text);
+    return has;
+}
+
+/* ===== Tests ===== */
+
+static void test_shm_equals_inline(void)
+{
+    struct qp_err err = {{0}};
+    if (!T.ok)
+        QP_TEST_SKIP("QP_SERVER, YOLOX-Nano or the nuScenes frame missing");
+    QP_TEST_RAN();
+    CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));
+    for (int k = 0; k < 2; k++) {
+        struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
+        o.endpoint           = T.ep[k];
+        o.stream             = names[k];
+        o.kind               = QP_PUB_KIND_PUSH;
+        o.max_frame_bytes    = MAX_FRAME_BYTES;
+        o.shm_slots          = k == SHM ? 4 : 0;
+        if (qp_pub_new(&o, &T.pub[k], &err) != QP_OK)
+            fprintf(stderr, "publisher %s: %s\n", names[k], err.msg);
+        CU_ASSERT_FATAL(T.pub[k] != NULL);
+    }
+    struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
+    so.endpoint           = T.det;
+    CU_ASSERT_FATAL(qp_sub_new(&so, &T.sub, &err) == QP_OK);
+    /* slow joiner: our subscription is live once one Detections arrives */
+    bool primed = false;
+    for (int i = 0; i < 20 && !primed; i++)
+        primed = recv_for(INL, send_pub(INL, false), 3000);
+    CU_ASSERT_FATAL(primed);
+    ref = msg;
+    CU_ASSERT_FATAL(ref.n_detections >= 3); /* cars, people */
+
+    /* more rounds than the ring has slots: every slot is used, some twice */
+    for (int round = 0; round < 6; round++) {
+        uint64_t si = send_pub(INL, false), ss = send_pub(SHM, false);
+        CU_ASSERT_FATAL(recv_for(INL, si, 60000));
+        same_as_ref();
+        CU_ASSERT_FATAL(recv_for(SHM, ss, 60000));
+        same_as_ref();
+        CU_ASSERT_EQUAL(msg.drops.shm_torn, 0);
+        CU_ASSERT_EQUAL(msg.drops.malformed, 0);
+    }
+    /* the JPEG file through the ring: decoded by the server as qp_image_load did here */
+    CU_ASSERT_FATAL(recv_for(SHM, send_pub(SHM, true), 60000));
+    same_as_ref();
+}
+
+static void test_torn_and_unreadable(void)
+{
+    struct qp_err           err = {{0}};
+    struct qp_wire_shm_slot stale, cur, d;
+    if (!T.ok || !T.sub || !srv_alive(T.pid))
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    QP_TEST_RAN();
+    T.zctx      = zmq_ctx_new();
+    T.hand_sock = zmq_socket(T.zctx, ZMQ_PUSH);
+    int linger  = 1000;
+    zmq_setsockopt(T.hand_sock, ZMQ_LINGER, &linger, sizeof linger);
+    CU_ASSERT_FATAL(zmq_connect(T.hand_sock, T.ep[HAND]) == 0);
+    CU_ASSERT_FATAL(qp_shm_ring_init(&T.hand, names[HAND], 2, T.img_bytes, 0, &err) == QP_OK);
+    qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &stale); /* slot 0, generation 2 */
+    qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &d);     /* slot 1 */
+    qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &cur);   /* slot 0, generation 4 */
+    CU_ASSERT_FATAL(stale.slot == cur.slot && stale.generation == 2 && cur.generation == 4);
+
+    /* the slot was rewritten behind the server's back: torn, never published */
+    uint64_t torn_seq = send_hand(&stale);
+    uint64_t ok_seq   = send_hand(&cur);
+    CU_ASSERT_FATAL(recv_for(HAND, ok_seq, 60000));
+    same_as_ref();
+    CU_ASSERT_EQUAL(msg.drops.shm_torn, 1);
+
+    /* a segment that does not exist; a slot the ring does not have */
+    struct qp_wire_shm_slot none = cur, far = cur;
+    snprintf(none.segment, sizeof none.segment, "/qpercept.none.%ld", (long)getpid());
+    far.slot          = 5;
+    uint64_t none_seq = send_hand(&none);
+    uint64_t far_seq  = send_hand(&far); /* maps the hand ring again */
+    CU_ASSERT_FATAL(received_at_least(HAND, 4));
+
+    /* the ring shrinks to its header page after the server mapped it: its
+     * copy faults (SIGBUS) and the server goes on. A second later, so the
+     * log line is not held back by the one-a-second limit. */
+    srv_sleep_ms(1100);
+    int fd = shm_open(T.hand.name, O_RDWR, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(ftruncate(fd, 4096) == 0);
+    uint64_t bus_seq = send_hand(&d);
+    CU_ASSERT_FATAL(received_at_least(HAND, 5));
+    CU_ASSERT_FATAL(srv_alive(T.pid));
+    CU_ASSERT(log_has("SIGBUS"));
+
+    /* whole again: mapped anew, served */
+    CU_ASSERT_FATAL(ftruncate(fd, (off_t)T.hand.bytes) == 0);
+    close(fd);
+    qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &d);
+    uint64_t again = send_hand(&d);
+    CU_ASSERT_FATAL(recv_for(HAND, again, 60000));
+    same_as_ref();
+    CU_ASSERT_EQUAL(msg.drops.shm_torn, 1);
+    CU_ASSERT_EQUAL(msg.drops.malformed, 3); /* shm_unreadable folds into malformed */
+
+    /* none of the dropped frames' detections ever appeared */
+    for (int i = 0; i < T.n_seen; i++)
+        CU_ASSERT(T.seen[i] != torn_seq && T.seen[i] != none_seq && T.seen[i] != far_seq &&
+                  T.seen[i] != bus_seq);
+
+    struct qp_json_doc   *doc  = NULL;
+    struct qp_ctl_reply   r    = {0};
+    const struct qp_json *root = stats(&doc, &r);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(snum(root, HAND, "drops", "shm_torn"), 1);
+    CU_ASSERT_EQUAL(snum(root, HAND, "drops", "shm_unreadable"), 3);
+    CU_ASSERT_EQUAL(snum(root, HAND, "received", NULL), 6);
+    CU_ASSERT_EQUAL(snum(root, HAND, "published", NULL), 2);
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+}
+
+static void test_still_serving_and_adds_up(void)
+{
+    if (!T.ok || !T.sub || !srv_alive(T.pid))
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    QP_TEST_RAN();
+    for (int round = 0; round < 2; round++) {
+        uint64_t ss = send_pub(SHM, false), si = send_pub(INL, false);
+        CU_ASSERT_FATAL(recv_for(SHM, ss, 60000));
+        same_as_ref();
+        CU_ASSERT_FATAL(recv_for(INL, si, 60000));
+        same_as_ref();
+    }
+    struct qp_json_doc   *doc  = NULL;
+    struct qp_ctl_reply   r    = {0};
+    const struct qp_json *root = NULL;
+    for (int64_t end = srv_now_ms() + 20000; srv_now_ms() < end; srv_sleep_ms(100)) {
+        root       = stats(&doc, &r);
+        double sum = 0;
+        for (int k = 0; root && k < N_STREAMS; k++)
+            sum += snum(root, k, "waiting", NULL);
+        if (root && sum == 0)
+            break;
+        qp_json_free(doc);
+        qp_ctl_reply_fini(&r);
+        root = NULL;
+    }
+    CU_ASSERT_FATAL(root != NULL);
+    for (int k = 0; k < N_STREAMS; k++) {
+        double rec = snum(root, k, "received", NULL), pub = snum(root, k, "published", NULL);
+        double drp = snum(root, k, "dropped", NULL);
+        CU_ASSERT(rec > 0);
+        CU_ASSERT_EQUAL(rec, pub + drp);
+        if (k != HAND)
+            CU_ASSERT_EQUAL(drp, 0);
+        fprintf(stderr, "\n%s: received %.0f, published %.0f, dropped %.0f", names[k], rec, pub,
+                drp);
+    }
+    CU_ASSERT_EQUAL(snum(root, SHM, "drops", "shm_torn"), 0);
+    CU_ASSERT_EQUAL(snum(root, SHM, "drops", "shm_unreadable"), 0);
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+}
+
+static void test_sigterm_exits_0(void)
+{
+    if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    QP_TEST_RAN();
+    int st = srv_stop(&T.pid, 15000);
+    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+static CU_TestInfo tests[] = {
+    {"shm ring frames (RGB8, JPEG): detections as inline", test_shm_equals_inline},
+    {"stale generation torn; missing, out of range, SIGBUS unreadable", test_torn_and_unreadable},
+    {"still serving; received = published + dropped", test_still_serving_and_adds_up},
+    {"SIGTERM: exit 0", test_sigterm_exits_0},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"server_shm", suite_init, suite_clean, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_shm.c - the shared-memory transport without sockets: rings made by
+ * the publisher's code (clients/lib/shm_ring.h) or laid out by hand in
+ * real POSIX shm segments, read by qperceptd's fetch (server/shm.h).
+ *
+ *   - the segment is laid out as docs/protocol.md says (header, one
+ *     generation per 64-byte line, slot data at data_offset + i * stride),
+ *     and a fetch copies exactly the bytes written, mapping once;
+ *   - a descriptor whose generation is not the slot's (an older write, a
+ *     future one, a slot being rewritten: odd) is torn;
+ *   - a writer thread rewriting a two-slot ring as fast as it can while
+ *     this thread fetches: every accepted copy holds one write's bytes
+ *     only, and torn reads are detected as the writer laps the reader;
+ *   - descriptors out of bounds, a missing segment, one that is not a ring,
+ *     a header larger than its file, a FIFO under /dev/shm: unreadable;
+ *   - a segment truncated after it was mapped: the copy's SIGBUS is caught,
+ *     the frame is unreadable, the process goes on, and the segment maps
+ *     again once whole;
+ *   - another segment name remaps; a name unlinked and created anew maps
+ *     the new segment, never the stale one.
+ */
+#define _GNU_SOURCE /* MAP_*, mkfifo */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clients/lib/shm_ring.h"
+#include "proto/shm_layout.h"
+#include "qp_test.h"
+#include "qpercept/client.h"
+#include "server/shm.h"
+
+static uint8_t dst[1 << 20];
+
+static int suite_init(void)
+{
+    return qp_srv_shm_catch_sigbus(NULL) == QP_OK ? 0 : 1;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A ring of the publisher's code for stream "test_shm". */
+static void new_ring(struct qp_shm_ring *r, uint32_t n_slots, size_t slot_bytes)
+{
+    struct qp_err  err = {{0}};
+    enum qp_status st  = qp_shm_ring_init(r, "test_shm", n_slots, slot_bytes, 0, &err);
+    if (st != QP_OK)
+        fprintf(stderr, "ring: %s\n", err.msg);
+    CU_ASSERT_FATAL(st == QP_OK);
+}
+
+static void fill(uint8_t *p, size_t n, uint32_t seed)
+{
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* ===== Layout and plain fetches ===== */
+
+static void test_layout_and_exact_copy(void)
+{
+    struct qp_shm_ring    r;
+    struct qp_srv_shm_map m   = {0};
+    struct qp_err         err = {{0}};
+    static uint8_t        px[10000];
+    new_ring(&r, 4, sizeof px);
+    CU_ASSERT(strncmp(r.name, "/qpercept.test_shm.", 19) == 0);
+
+    /* the header and slot headers as documented, read from a mapping of our own */
+    int fd = shm_open(r.name, O_RDONLY, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    struct stat st;
+    CU_ASSERT(fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0600);
+    CU_ASSERT_EQUAL((uint64_t)st.st_size, (uint64_t)r.bytes);
+    const uint8_t *seg = mmap(NULL, r.bytes, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    CU_ASSERT_FATAL(seg != MAP_FAILED);
+    struct qp_shm_header h;
+    memcpy(&h, seg, sizeof h);
+    CU_ASSERT_EQUAL(h.magic, QP_SHM_MAGIC);
+    CU_ASSERT(memcmp(seg, "QPSH", 4) == 0); /* little-endian hosts */
+    CU_ASSERT_EQUAL(h.version, 1);
+    CU_ASSERT_EQUAL(h.n_slots, 4);
+    CU_ASSERT_EQUAL(h.slot_bytes, sizeof px);
+    CU_ASSERT_EQUAL(h.slot_stride, 12288);
+    CU_ASSERT_EQUAL(h.data_offset, 4096);
+    CU_ASSERT_EQUAL(h.segment_bytes, 4096 + 4 * 12288);
+
+    for (uint32_t k = 0; k < 6; k++) {
+        struct qp_wire_shm_slot d;
+        fill(px, sizeof px, k);
+        qp_shm_ring_write(&r, px, sizeof px, &d);
+        CU_ASSERT_STRING_EQUAL(d.segment, r.name);
+        CU_ASSERT_EQUAL(d.slot, k % 4);
+        CU_ASSERT_EQUAL(d.offset_bytes, 4096 + (uint64_t)(k % 4) * 12288);
+        CU_ASSERT_EQUAL(d.size_bytes, sizeof px);
+        CU_ASSERT_EQUAL(d.generation, 2 + 2 * (k / 4)); /* even, never 0 */
+        uint64_t g;
+        memcpy(&g, seg + 64 + 64 * d.slot, sizeof g);
+        CU_ASSERT_EQUAL(g, d.generation);
+        CU_ASSERT(memcmp(seg + d.offset_bytes, px, sizeof px) == 0);
+
+        memset(dst, 0xee, sizeof px + 16);
+        CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+        CU_ASSERT(memcmp(dst, px, sizeof px) == 0);
+        CU_ASSERT_EQUAL(dst[sizeof px], 0xee); /* exactly size bytes */
+    }
+    CU_ASSERT_EQUAL(m.n_maps, 1); /* mapped once for all six */
+    CU_ASSERT_STRING_EQUAL(m.segment, r.name);
+    munmap((void *)seg, r.bytes);
+    qp_srv_shm_unmap(&m);
+    CU_ASSERT(m.base == NULL && m.n_maps == 1);
+    char name[QP_WIRE_SEGMENT_MAX];
+    snprintf(name, sizeof name, "%s", r.name);
+    qp_shm_ring_fini(&r);
+    CU_ASSERT(shm_open(name, O_RDONLY, 0) < 0 && errno == ENOENT); /* unlinked */
+}
+
+static void test_wrong_generation_is_torn(void)
+{
+    struct qp_shm_ring      r;
+    struct qp_srv_shm_map   m   = {0};
+    struct qp_err           err = {{0}};
+    struct qp_wire_shm_slot first, d;
+    uint8_t                 px[4096];
+    new_ring(&r, 2, sizeof px);
+    memset(px, 1, sizeof px);
+    qp_shm_ring_write(&r, px, sizeof px, &first); /* slot 0, generation 2 */
+    qp_shm_ring_write(&r, px, sizeof px, &d);     /* slot 1 */
+    memset(px, 2, sizeof px);
+    qp_shm_ring_write(&r, px, sizeof px, &d); /* slot 0 again, generation 4 */
+    CU_ASSERT_EQUAL(d.slot, 0);
+    CU_ASSERT_EQUAL(d.generation, 4);
+
+    /* the first descriptor names a write that is gone */
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &first, dst, sizeof dst, &err), QP_SRV_SHM_TORN);
+    CU_ASSERT(strstr(err.msg, "generation 4, descriptor 2") != NULL);
+    /* one from the future */
+    struct qp_wire_shm_slot future = d;
+    future.generation += 2;
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &future, dst, sizeof dst, &err), QP_SRV_SHM_TORN);
+    /* the current one reads */
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 2 && dst[sizeof px - 1] == 2);
+    /* a slot being rewritten (odd) is torn for any descriptor */
+    _Atomic uint64_t *gen = (_Atomic uint64_t *)(r.base + qp_shm_slot_header_offset(0));
+    atomic_store(gen, 5);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_TORN);
+    atomic_store(gen, 4);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT_EQUAL(m.n_maps, 1);
+    qp_srv_shm_unmap(&m);
+    qp_shm_ring_fini(&r);
+}
+
+/* ===== A writer lapping the reader ===== */
+
+#define RACE_BYTES ((size_t)256 << 10)
+
+static struct {
+    struct qp_shm_ring      ring;
+    pthread_mutex_t         mu;
+    struct qp_wire_shm_slot latest; /* under mu */
+    uint8_t                 value;  /* the bytes of latest's write, under mu */
+    atomic_bool             stop;
+    uint64_t                writes;
+} W = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void *writer(void *arg)
+{
+    (void)arg;
+    uint8_t *px = malloc(RACE_BYTES);
+    for (uint32_t k = 1; px && !atomic_load(&W.stop); k++) {
+        struct qp_wire_shm_slot d;
+        uint8_t                 v = (uint8_t)(k % 251 + 1);
+        memset(px, v, RACE_BYTES);
+        qp_shm_ring_write(&W.ring, px, RACE_BYTES, &d);
+        pthread_mutex_lock(&W.mu);
+        W.latest = d;
+        W.value  = v;
+        pthread_mutex_unlock(&W.mu);
+        W.writes++;
+    }
+    free(px);
+    return NULL;
+}
+
+static void test_writer_laps_reader(void)
+{
+    struct qp_srv_shm_map m = {0};
+    pthread_t             th;
+    uint64_t              ok = 0, torn = 0, mixed = 0, wrong = 0, other = 0, fetches = 0;
+    new_ring(&W.ring, 2, RACE_BYTES);
+    atomic_store(&W.stop, false);
+    W.latest.generation = 0;
+    CU_ASSERT_FATAL(pthread_create(&th, NULL, writer, NULL) == 0);
+    for (int64_t end = now_ms() + 20000; now_ms() < end && (ok < 200 || torn < 200);) {
+        struct qp_wire_shm_slot d;
+        uint8_t                 v;
+        pthread_mutex_lock(&W.mu);
+        d = W.latest;
+        v = W.value;
+        pthread_mutex_unlock(&W.mu);
+        if (d.generation == 0)
+            continue;
+        struct qp_err          err = {{0}};
+        enum qp_srv_shm_result r   = qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err);
+        fetches++;
+        if (r == QP_SRV_SHM_OK) {
+            ok++;
+            /* one write's bytes: all equal, and the value written with this generation */
+            size_t i = 0;
+            while (i < RACE_BYTES && dst[i] == dst[0])
+                i++;
+            mixed += i != RACE_BYTES;
+            wrong += dst[0] != v;
+        } else if (r == QP_SRV_SHM_TORN) {
+            torn++;
+        } else {
+            other++;
+        }
+    }
+    atomic_store(&W.stop, true);
+    pthread_join(th, NULL);
+    fprintf(stderr, "\n%llu writes, %llu fetches: %llu ok, %llu torn\n",
+            (unsigned long long)W.writes, (unsigned long long)fetches, (unsigned long long)ok,
+            (unsigned long long)torn);
+    CU_ASSERT_EQUAL(mixed, 0);
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(other, 0);
+    CU_ASSERT(ok > 0);
+    CU_ASSERT(torn > 0);
+    CU_ASSERT_EQUAL(m.n_maps, 1);
+    qp_srv_shm_unmap(&m);
+    qp_shm_ring_fini(&W.ring);
+}
+
+/* ===== Unreadable ===== */
+
+/* A segment laid out by hand (docs/protocol.md), as another language's
+ * publisher would: header h (segment_bytes 0: computed), file of
+ * file_bytes (0: segment_bytes), slot 0 written with bytes of value v at
+ * generation 2. Returns the segment's writable mapping of file_bytes. */
+static uint8_t *hand_segment(const char *name, struct qp_shm_header h, uint64_t file_bytes,
+                             uint8_t v)
+{
+    if (!h.segment_bytes)
+        h.segment_bytes = h.data_offset + (uint64_t)h.n_slots * h.slot_stride;
+    if (!file_bytes)
+        file_bytes = h.segment_bytes;
+    shm_unlink(name);
+    int fd = shm_open(name, O_CREAT | O_EXCL | O_RDWR, 0600);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(ftruncate(fd, (off_t)file_bytes) == 0);
+    uint8_t *p = mmap(NULL, file_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    CU_ASSERT_FATAL(p != MAP_FAILED);
+    memcpy(p, &h, file_bytes < sizeof h ? file_bytes : sizeof h);
+    if (h.data_offset + h.slot_bytes <= file_bytes) {
+        memset(p + h.data_offset, v, h.slot_bytes);
+        uint64_t g = 2;
+        memcpy(p + qp_shm_slot_header_offset(0), &g, sizeof g);
+    }
+    return p;
+}
+
+static const struct qp_shm_header good = {.magic       = QP_SHM_MAGIC,
+                                          .version     = QP_SHM_VERSION,
+                                          .n_slots     = 2,
+                                          .slot_bytes  = 1000,
+                                          .slot_stride = 4096,
+                                          .data_offset = 4096};
+
+static struct qp_wire_shm_slot slot0(const char *name)
+{
+    struct qp_wire_shm_slot d = {
+        .slot = 0, .offset_bytes = 4096, .size_bytes = 1000, .generation = 2};
+    snprintf(d.segment, sizeof d.segment, "%s", name);
+    return d;
+}
+
+/* fetch d expecting UNREADABLE with `what` in the message */
+static void expect_unreadable(struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
+                              size_t cap, const char *what)
+{
+    struct qp_err err = {{0}};
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(m, d, dst, cap, &err), QP_SRV_SHM_UNREADABLE);
+    if (!strstr(err.msg, what))
+        fprintf(stderr, "\nwanted '%s' in: %s\n", what, err.msg);
+    CU_ASSERT(strstr(err.msg, what) != NULL);
+    CU_ASSERT(strstr(err.msg, d->segment) != NULL);
+}
+
+static void test_unreadable(void)
+{
+    char                  name[64];
+    struct qp_srv_shm_map m   = {0};
+    struct qp_err         err = {{0}};
+    snprintf(name, sizeof name, "/qpercept.test_shm.hand.%ld", (long)getpid());
+    uint8_t                *p = hand_segment(name, good, 0, 7);
+    struct qp_wire_shm_slot d = slot0(name), bad;
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 7 && dst[999] == 7);
+
+    bad      = d;
+    bad.slot = 2;
+    expect_unreadable(&m, &bad, sizeof dst, "no such slot");
+    bad              = d;
+    bad.offset_bytes = 4095; /* before slot 0's data */
+    expect_unreadable(&m, &bad, sizeof dst, "outside the slot");
+    bad              = d;
+    bad.offset_bytes = 4096 + 1; /* one byte past the slot's 1000 */
+    expect_unreadable(&m, &bad, sizeof dst, "outside the slot");
+    bad              = d;
+    bad.slot         = 1;
+    bad.offset_bytes = 4096; /* slot 0's bytes under slot 1's name */
+    expect_unreadable(&m, &bad, sizeof dst, "outside the slot");
+    expect_unreadable(&m, &d, 999, "more than the 999"); /* bigger than the destination */
+    CU_ASSERT_EQUAL(m.n_maps, 1);                        /* none of these remapped */
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    munmap(p, 4096 * 3);
+    shm_unlink(name);
+
+    char none[80];
+    snprintf(none, sizeof none, "/qpercept.test_shm.none.%ld", (long)getpid());
+    bad = slot0(none);
+    expect_unreadable(&m, &bad, sizeof dst, "cannot open");
+    CU_ASSERT(m.base == NULL);
+
+    struct qp_shm_header h = good;
+    h.magic                = 0x12345678;
+    p                      = hand_segment(name, h, 0, 7);
+    expect_unreadable(&m, &d, sizeof dst, "bad magic");
+    munmap(p, 4096 * 3);
+    h         = good;
+    h.version = 2;
+    p         = hand_segment(name, h, 0, 7);
+    expect_unreadable(&m, &d, sizeof dst, "version");
+    munmap(p, 4096 * 3);
+    h             = good;
+    h.data_offset = 64; /* slot data over the slot headers */
+    p             = hand_segment(name, h, 4096 * 3, 7);
+    expect_unreadable(&m, &d, sizeof dst, "overlaps");
+    munmap(p, 4096 * 3);
+    h = good;
+    p = hand_segment(name, h, 4096 * 2, 7); /* the file one slot short */
+    expect_unreadable(&m, &d, sizeof dst, "larger than its file");
+    munmap(p, 4096 * 2);
+    h               = good;
+    h.segment_bytes = 4096 * 2; /* disagrees with 4096 + 2 x 4096 */
+    p               = hand_segment(name, h, 4096 * 3, 7);
+    expect_unreadable(&m, &d, sizeof dst, "disagrees");
+    munmap(p, 4096 * 3);
+    p = hand_segment(name, good, 32, 7); /* not even a header */
+    expect_unreadable(&m, &d, sizeof dst, "too short");
+    munmap(p, 32);
+    shm_unlink(name);
+    CU_ASSERT(m.base == NULL);
+
+    /* a FIFO where a segment should be: refused without blocking */
+    char fifo[96], fname[80];
+    snprintf(fname, sizeof fname, "/qpercept.test_shm.fifo.%ld", (long)getpid());
+    snprintf(fifo, sizeof fifo, "/dev/shm%s", fname);
+    if (mkfifo(fifo, 0600) == 0) {
+        bad = slot0(fname);
+        expect_unreadable(&m, &bad, sizeof dst, "not a shared-memory file");
+        unlink(fifo);
+    }
+    qp_srv_shm_unmap(&m);
+}
+
+/* ===== SIGBUS ===== */
+
+static void test_truncated_segment_survives(void)
+{
+    struct qp_shm_ring      r;
+    struct qp_srv_shm_map   m   = {0};
+    struct qp_err           err = {{0}};
+    struct qp_wire_shm_slot d;
+    static uint8_t          px[64 << 10];
+    new_ring(&r, 2, sizeof px);
+    memset(px, 3, sizeof px);
+    qp_shm_ring_write(&r, px, sizeof px, &d);
+    CU_ASSERT_EQUAL_FATAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+
+    /* a hostile or dying publisher shrinks the segment to its header page */
+    int fd = shm_open(r.name, O_RDWR, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(ftruncate(fd, 4096) == 0);
+    expect_unreadable(&m, &d, sizeof dst, "SIGBUS");
+    CU_ASSERT(m.base == NULL); /* the mapping is dropped */
+    /* mapped again for the next descriptor: the header no longer fits the file */
+    expect_unreadable(&m, &d, sizeof dst, "larger than its file");
+    CU_ASSERT_EQUAL(m.n_maps, 1);
+
+    /* whole again (the lost pages come back as zeros): serving resumes */
+    CU_ASSERT_FATAL(ftruncate(fd, (off_t)r.bytes) == 0);
+    close(fd);
+    memset(px, 4, sizeof px);
+    qp_shm_ring_write(&r, px, sizeof px, &d);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 4 && dst[sizeof px - 1] == 4);
+    CU_ASSERT_EQUAL(m.n_maps, 2);
+    qp_srv_shm_unmap(&m);
+    qp_shm_ring_fini(&r);
+}
+
+/* ===== Remapping ===== */
+
+static void test_other_segment_remaps(void)
+{
+    struct qp_shm_ring      a, b;
+    struct qp_srv_shm_map   m   = {0};
+    struct qp_err           err = {{0}};
+    struct qp_wire_shm_slot da, db;
+    uint8_t                 px[2000];
+    new_ring(&a, 2, sizeof px);
+    new_ring(&b, 3, sizeof px);
+    CU_ASSERT(strcmp(a.name, b.name) != 0);
+    memset(px, 0xa, sizeof px);
+    qp_shm_ring_write(&a, px, sizeof px, &da);
+    memset(px, 0xb, sizeof px);
+    qp_shm_ring_write(&b, px, sizeof px, &db);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &da, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 0xa && m.n_maps == 1);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &db, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 0xb && m.n_maps == 2 && m.n_slots == 3);
+    CU_ASSERT_STRING_EQUAL(m.segment, b.name);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &db, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT_EQUAL(m.n_maps, 2);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &da, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT(dst[0] == 0xa && m.n_maps == 3 && m.n_slots == 2);
+    qp_srv_shm_unmap(&m);
+    qp_shm_ring_fini(&a);
+    qp_shm_ring_fini(&b);
+}
+
+/* A publisher restarted under its predecessor's name (same pid and
+ * counter): the same descriptor fields, the new segment's bytes. */
+static void test_reused_name_maps_the_new_segment(void)
+{
+    char                  name[64];
+    struct qp_srv_shm_map m   = {0};
+    struct qp_err         err = {{0}};
+    snprintf(name, sizeof name, "/qpercept.test_shm.reuse.%ld", (long)getpid());
+    uint8_t                *p = hand_segment(name, good, 0, 1);
+    struct qp_wire_shm_slot d = slot0(name);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT_EQUAL(dst[0], 1);
+    munmap(p, 4096 * 3);
+    shm_unlink(name); /* the first publisher exits */
+    p = hand_segment(name, good, 0, 2);
+    CU_ASSERT_EQUAL(qp_srv_shm_fetch(&m, &d, dst, sizeof dst, &err), QP_SRV_SHM_OK);
+    CU_ASSERT_EQUAL(dst[0], 2);
+    CU_ASSERT_EQUAL(m.n_maps, 2);
+    munmap(p, 4096 * 3);
+    shm_unlink(name);
+    qp_srv_shm_unmap(&m);
+}
+
+/* ===== The publisher's options ===== */
+
+static void test_ring_options(void)
+{
+    struct qp_shm_ring r;
+    struct qp_err      err = {{0}};
+    CU_ASSERT_EQUAL(qp_shm_ring_init(&r, "x", 1, 100, 0, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_shm_ring_init(&r, "x", QP_SHM_MAX_SLOTS + 1, 100, 0, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_shm_ring_init(&r, "x", 2, 0, 0, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_shm_ring_init(&r, "x", 2, 100, 04600, &err), QP_E_INVAL);
+    CU_ASSERT(r.base == NULL);
+    /* '/' in a stream name cannot go into a segment name; the mode is exact */
+    mode_t old = umask(077);
+    CU_ASSERT_FATAL(qp_shm_ring_init(&r, "a/b", 2, 100, 0640, &err) == QP_OK);
+    umask(old);
+    CU_ASSERT(strncmp(r.name, "/qpercept.a_b.", 14) == 0 && strchr(r.name + 1, '/') == NULL);
+    int         fd = shm_open(r.name, O_RDONLY, 0);
+    struct stat st;
+    CU_ASSERT(fd >= 0 && fstat(fd, &st) == 0 && (st.st_mode & 0777) == 0640);
+    if (fd >= 0)
+        close(fd);
+    qp_shm_ring_fini(&r);
+    qp_shm_ring_fini(&r); /* twice: a no-op */
+}
+
+/* How many entries of /dev/shm start with prefix. */
+static int count_segments(const char *prefix)
+{
+    int  n = 0;
+    DIR *d = opendir("/dev/shm");
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += strncmp(e->d_name, prefix, strlen(prefix)) == 0;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_publisher_options(void)
+{
+    char               ep[128], prefix[64];
+    struct qp_pub     *p   = NULL;
+    struct qp_err      err = {{0}};
+    struct qp_pub_opts o   = QP_PUB_OPTS_DEFAULT;
+    CU_ASSERT_EQUAL(o.shm_slots, 0); /* inline unless asked */
+    snprintf(ep, sizeof ep, "ipc:///tmp/qp_test_shm_%ld", (long)getpid());
+    snprintf(prefix, sizeof prefix, "qpercept.pub_shm_%ld.", (long)getpid());
+    char stream[64];
+    snprintf(stream, sizeof stream, "pub_shm_%ld", (long)getpid());
+    o.endpoint        = ep;
+    o.stream          = stream;
+    o.kind            = QP_PUB_KIND_PUSH; /* connects: nobody needs to listen */
+    o.max_frame_bytes = 100000;
+    o.shm_slots       = 1;
+    CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_E_INVAL);
+    CU_ASSERT(strstr(err.msg, "shm_slots 1") != NULL);
+    o.shm_slots = QP_SHM_MAX_SLOTS + 1;
+    CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_E_INVAL);
+    o.shm_slots = 2;
+    o.shm_mode  = 01640;
+    CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_E_INVAL);
+    CU_ASSERT(p == NULL);
+    CU_ASSERT_EQUAL(count_segments(prefix), 0);
+    o.shm_mode = 0;
+    CU_ASSERT_FATAL(qp_pub_new(&o, &p, &err) == QP_OK);
+    CU_ASSERT_EQUAL(count_segments(prefix), 1); /* created with the publisher */
+    qp_pub_free(p);
+    CU_ASSERT_EQUAL(count_segments(prefix), 0); /* unlinked with it */
+    /* a ring that cannot exist (2 x 1 TiB): refused, nothing left behind */
+    o.max_frame_bytes = (size_t)1 << 40;
+    CU_ASSERT_NOT_EQUAL(qp_pub_new(&o, &p, &err), QP_OK);
+    CU_ASSERT(p == NULL);
+    CU_ASSERT_EQUAL(count_segments(prefix), 0);
+}
+
+static CU_TestInfo tests[] = {
+    {"layout as documented; a fetch copies exact bytes, maps once", test_layout_and_exact_copy},
+    {"wrong / future / odd generation: torn", test_wrong_generation_is_torn},
+    {"writer lapping the reader: accepted copies whole, torn detected", test_writer_laps_reader},
+    {"out of bounds, missing, bad header, FIFO: unreadable", test_unreadable},
+    {"segment truncated after mapping: SIGBUS caught, unreadable", test_truncated_segment_survives},
+    {"another segment remaps", test_other_segment_remaps},
+    {"a name reused after unlink maps the new segment", test_reused_name_maps_the_new_segment},
+    {"ring options: slots, sizes, mode, names", test_ring_options},
+    {"publisher: shm options checked, segment lives as long as it", test_publisher_options},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"shm", suite_init, NULL, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)
