@@ -282,6 +282,13 @@ void qp_wire_decoder_free(struct qp_wire_decoder *dec)
     qp_free(dec);
 }
 
+void qp_wire_decoder_trade_arena(struct qp_wire_decoder *dec, uint8_t **block)
+{
+    uint8_t *t = dec->base;
+    dec->base  = *block;
+    *block     = t;
+}
+
 void qp_wire_decoder_stats(const struct qp_wire_decoder *dec, struct qp_wire_decoder_stats *out)
 {
     out->max_message_bytes = dec->max_message_bytes;

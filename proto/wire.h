@@ -288,6 +288,14 @@ enum qp_status qp_wire_decoder_new(size_t max_message_bytes, size_t arena_bytes,
 /* Free the decoder and its arena; NULL is a no-op. */
 void qp_wire_decoder_free(struct qp_wire_decoder *dec);
 
+/* Trade arenas: *block (qp_aligned_alloc'ed, exactly arena_bytes of
+ * qp_wire_decoder_stats) becomes the decoder's arena, and *block is set to
+ * the arena that holds the last decode, whose results (a frame's pixels)
+ * stay valid there, now the caller's. Lets a receiver keep a decoded frame
+ * without copying its pixels out of the arena. The next decode resets the
+ * new arena as usual. */
+void qp_wire_decoder_trade_arena(struct qp_wire_decoder *dec, uint8_t **block);
+
 /* Arena accounting (tests, metrics). */
 void qp_wire_decoder_stats(const struct qp_wire_decoder *dec, struct qp_wire_decoder_stats *out);
 

@@ -14,11 +14,15 @@
  * small: stale frames are worth nothing and the newest wins anyway.
  *
  * Memory: the payload is decoded where ZeroMQ received it (zmq_msg_recv,
- * no copy into a buffer of ours), by one decoder (this is the only thread
- * that decodes), and per stream one slot of max_frame_bytes holds the frame
- * the batcher keeps (a second, busy, holds the stream's frame the worker
- * is running, server.h). A frame the batcher refuses never touches the
- * slot, so the waiting frame survives.
+ * no copy into a buffer of ours) by one decoder (this is the only thread
+ * that decodes), whose arena receives the pixels (protobuf-c's one copy).
+ * Per stream one block (the decoder's arena size) holds the frame the
+ * batcher keeps, and a second, busy, the stream's frame the worker runs
+ * (server.h). When the batcher keeps an inline frame, the decoder's arena
+ * and the stream's block trade places (qp_wire_decoder_trade_arena): the
+ * pixels stay where protobuf-c put them, so an inline frame costs that one
+ * copy in the server. A frame the batcher refuses never touches the block,
+ * so the waiting frame survives.
  *
  * Shared memory ([stream.NAME] transport = shm, shm.h): the Frame carries a
  * slot descriptor; its pixels are fetched (mapping the segment the first
@@ -35,6 +39,7 @@
 #include <string.h>
 #include <zmq.h>
 
+#include "core/arena.h"
 #include "server/server.h"
 
 #define INGEST_RCVHWM 4     /* messages queued per camera before ZeroMQ holds back */
@@ -87,48 +92,49 @@ static bool is_shm(const struct qp_srv_stream *s)
     return s->cfg->transport == QP_CONFIG_TRANSPORT_SHM;
 }
 
-/* The scratch buffer for shm frames, and the SIGBUS guard, when a stream
- * uses shared memory. Buffers rotate between scratch and the shm streams'
- * slots, so each is touched as far as the largest of those streams needs. */
-static enum qp_status open_shm(struct qp_srv *srv, size_t *touch, struct qp_err *err)
+/* One payload block: the decoder's arena size, so that blocks trade places
+ * with it (inline frames) and with the shm scratch (shm frames). */
+static uint8_t *new_block(size_t bytes, size_t touch)
 {
-    size_t cap = srv->rx_cap;
-    bool   any = false;
-    *touch     = 0;
-    for (int32_t i = 0; i < srv->n_streams; i++)
-        if (is_shm(&srv->streams[i])) {
-            size_t t = touch_bytes(srv->streams[i].cfg, cap);
-            *touch   = t > *touch ? t : *touch;
-            any      = true;
-        }
-    srv->scratch = qp_alloc(cap);
-    if (!srv->scratch)
-        return qp_fail(err, QP_E_NOMEM, "ingest: a shared-memory scratch slot of %zu bytes", cap);
-    memset(srv->scratch, 0, *touch);
-    return any ? qp_srv_shm_catch_sigbus(err) : QP_OK;
+    uint8_t *p = qp_aligned_alloc(bytes);
+    if (p)
+        memset(p, 0, touch);
+    return p;
 }
 
 enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err)
 {
-    size_t         cap = srv->cfg.server.max_frame_bytes, shm_touch = 0;
-    enum qp_status st = qp_wire_decoder_new(cap, 0, &srv->dec, err);
+    struct qp_wire_decoder_stats ds;
+    size_t                       cap = srv->cfg.server.max_frame_bytes, touch = 0;
+    bool                         any_shm = false;
+    enum qp_status               st      = qp_wire_decoder_new(cap, 0, &srv->dec, err);
     if (st != QP_OK)
         return st;
+    qp_wire_decoder_stats(srv->dec, &ds);
     srv->rx_cap = cap;
-    if ((st = open_shm(srv, &shm_touch, err)) != QP_OK)
+    /* blocks move between streams (through the decoder and the scratch), so
+     * each is touched as far as the largest stream needs, plus what the
+     * decoder puts before the pixels */
+    for (int32_t i = 0; i < srv->n_streams; i++) {
+        size_t t = touch_bytes(srv->streams[i].cfg, cap) + QP_WIRE_ARENA_SLACK;
+        touch    = t > touch ? t : touch;
+        any_shm |= is_shm(&srv->streams[i]);
+    }
+    touch        = touch < ds.arena_bytes ? touch : ds.arena_bytes;
+    srv->scratch = new_block(ds.arena_bytes, any_shm ? touch : 0);
+    if (!srv->scratch)
+        return qp_fail(err, QP_E_NOMEM, "ingest: a scratch block of %zu bytes", ds.arena_bytes);
+    if (any_shm && (st = qp_srv_shm_catch_sigbus(err)) != QP_OK)
         return st;
     for (int32_t i = 0; i < srv->n_streams; i++) {
         struct qp_srv_stream *s = &srv->streams[i];
-        s->slot                 = qp_alloc(cap);
-        s->busy                 = qp_alloc(cap);
+        /* the first frames must not pay for page faults; memory no frame
+         * uses stays untouched */
+        s->slot = new_block(ds.arena_bytes, touch);
+        s->busy = new_block(ds.arena_bytes, touch);
         if (!s->slot || !s->busy)
-            return qp_fail(err, QP_E_NOMEM, "stream '%s': two payload slots of %zu bytes",
-                           s->cfg->name, cap);
-        /* touch the pages its frames will use now: the first frames must not
-         * pay for page faults (and memory nobody uses stays untouched) */
-        size_t touch = is_shm(s) ? shm_touch : touch_bytes(s->cfg, cap);
-        memset(s->slot, 0, touch);
-        memset(s->busy, 0, touch);
+            return qp_fail(err, QP_E_NOMEM, "stream '%s': two payload blocks of %zu bytes",
+                           s->cfg->name, ds.arena_bytes);
         st = open_socket(srv, s, err);
         if (st != QP_OK)
             return st;
@@ -142,12 +148,12 @@ void qp_srv_ingest_close(struct qp_srv *srv)
         if (srv->streams[i].sock)
             zmq_close(srv->streams[i].sock);
         srv->streams[i].sock = NULL;
-        qp_free(srv->streams[i].slot);
-        qp_free(srv->streams[i].busy);
+        qp_aligned_free(srv->streams[i].slot);
+        qp_aligned_free(srv->streams[i].busy);
         srv->streams[i].slot = srv->streams[i].busy = NULL;
         qp_srv_shm_unmap(&srv->streams[i].shm);
     }
-    qp_free(srv->scratch);
+    qp_aligned_free(srv->scratch);
     srv->scratch = NULL;
     qp_wire_decoder_free(srv->dec);
     srv->dec = NULL;
@@ -187,15 +193,16 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
     if (v == QP_BATCHER_VERDICT_QUEUED || v == QP_BATCHER_VERDICT_REPLACED) {
         if (v == QP_BATCHER_VERDICT_REPLACED)
             drop(s, QP_SRV_DROP_REPLACED);
-        if (f->pixels == srv->scratch) { /* a shm frame, copied once already: swap */
+        /* the block holding the pixels becomes the stream's slot; the
+         * pixels stay where they are, so f->pixels stays right */
+        if (f->pixels == srv->scratch) { /* a shm frame, copied once already */
             uint8_t *t   = s->slot;
             s->slot      = srv->scratch;
             srv->scratch = t;
-        } else {
-            memcpy(s->slot, f->pixels, f->pixels_bytes);
+        } else { /* an inline frame, in the decoder's arena */
+            qp_wire_decoder_trade_arena(srv->dec, &s->slot);
         }
         s->waiting             = *f;
-        s->waiting.pixels      = s->slot;
         s->waiting_received_ns = now;
     } else if (v == QP_BATCHER_VERDICT_TOO_OLD) {
         drop(s, QP_SRV_DROP_TOO_OLD);

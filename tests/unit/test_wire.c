@@ -20,6 +20,7 @@
 #endif
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "proto/wire.h"
 #include "qp_test.h"
 
@@ -742,6 +743,36 @@ static void test_decoder_limits(void)
     qp_wire_decoder_free(NULL);
 }
 
+/* A frame kept by trading arenas survives the next decodes, byte for byte,
+ * and the decoder goes on decoding into the block it was given. */
+static void test_trade_arena(void)
+{
+    struct qp_wire_decoder      *d   = new_decoder(200000, 0);
+    struct qp_wire_decoder_stats s;
+    struct qp_wire_frame         f   = base_frame(QP_WIRE_PIXEL_BGR8, 64, 48), a, b;
+    struct qp_err                err = {{0}};
+    enum qp_wire_reason          why;
+    qp_wire_decoder_stats(d, &s);
+    uint8_t *block = qp_aligned_alloc(s.arena_bytes), *mine = block;
+    CU_ASSERT_FATAL(block != NULL);
+    static uint8_t want[64 * 48 * 3];
+    fill_pixels(sizeof want, 1);
+    memcpy(want, pix, sizeof want);
+    size_t len = encode_frame_ok(&f);
+    CU_ASSERT_EQUAL_FATAL(qp_wire_decode_frame(d, enc, len, &a, &why, &err), QP_OK);
+    qp_wire_decoder_trade_arena(d, &block); /* a's pixels are now in block */
+    CU_ASSERT(block != mine && a.pixels >= block && a.pixels + a.pixels_bytes <= block + s.arena_bytes);
+    fill_pixels(sizeof want, 2); /* another frame through the decoder */
+    len = encode_frame_ok(&f);
+    CU_ASSERT_EQUAL_FATAL(qp_wire_decode_frame(d, enc, len, &b, &why, &err), QP_OK);
+    CU_ASSERT(b.pixels >= mine && b.pixels < mine + s.arena_bytes);
+    CU_ASSERT_EQUAL_FATAL(a.pixels_bytes, sizeof want);
+    CU_ASSERT(memcmp(a.pixels, want, sizeof want) == 0);
+    CU_ASSERT(memcmp(b.pixels, pix, sizeof want) == 0);
+    qp_aligned_free(block);
+    qp_wire_decoder_free(d);
+}
+
 static void test_arena_exhausted(void)
 {
     /* a valid 64x64 BGR8 frame needs its 12288 pixel bytes in a 4 KiB arena */
@@ -1008,6 +1039,7 @@ static CU_TestInfo tests[] = {
     {"size cap checked before decoding", test_size_cap_before_decoding},
     {"decoder limits", test_decoder_limits},
     {"arena exhausted: clean failure", test_arena_exhausted},
+    {"trading arenas keeps a decoded frame", test_trade_arena},
     {"no heap after creation", test_no_heap_after_creation},
     {"truncated at every length", test_truncation_everywhere},
     {"random bit flips", test_bit_flips},
