@@ -41,6 +41,11 @@ static const struct {
     {"ctl", qp_cli_ctl,
      "ctl ENDPOINT ping|status|stats|reload [ENGINE] [--timeout MS]\n"
      "        [--curve-server-key FILE --curve-secret-key FILE]"},
+    {"bench", qp_cli_bench,
+     "bench --endpoint DETECTIONS_ENDPOINT --frames-endpoint TEMPLATE (\"%d\": stream index)\n"
+     "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] [--warmup 2]\n"
+     "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
+     "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--label TEXT]"},
 };
 
 static void usage(FILE *f)
