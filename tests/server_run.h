@@ -3,8 +3,8 @@
 /*
  * server_run.h - start qperceptd (env QP_SERVER) for the e2e suites that
  * test it, as a supervisor would: its own process, stderr into a log file,
- * ready once it answers a control ping; plus the clock, sleep and
- * free-port helpers those suites share.
+ * ready once it answers a control ping; plus the clock, sleep, free-port,
+ * stats and file helpers those suites share.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/json.h"
 #include "qpercept/client.h"
 
 /* CLOCK_MONOTONIC in milliseconds. */
@@ -124,4 +125,36 @@ static inline void srv_kill(pid_t *pid)
         waitpid(*pid, NULL, 0);
     }
     *pid = 0;
+}
+
+/* The server's stats JSON (`ctl stats` at ctl): its root, with the document
+ * in *doc and the reply in *r for the caller to free (qp_json_free,
+ * qp_ctl_reply_fini); NULL, said on stderr, when there is none. */
+static inline const struct qp_json *srv_stats(const char *ctl, struct qp_json_doc **doc,
+                                              struct qp_ctl_reply *r)
+{
+    struct qp_err err = {{0}};
+    *doc              = NULL;
+    if (qp_ctl_request(ctl, QP_CTL_KIND_STATS, NULL, 5000, r, &err) != QP_OK || !r->ok ||
+        qp_json_parse(r->stats_json, r->stats_json_bytes, doc, &err) != QP_OK) {
+        fprintf(stderr, "stats: %s %s\n", err.msg, r->error);
+        return NULL;
+    }
+    return qp_json_root(*doc);
+}
+
+/* The whole file at path into a malloc'ed *out of *n bytes. */
+static inline bool srv_read_file(const char *path, uint8_t **out, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    *out    = len >= 0 ? malloc((size_t)len) : NULL;
+    bool ok = *out && fread(*out, 1, (size_t)len, f) == (size_t)len;
+    fclose(f);
+    *n = ok ? (size_t)len : 0;
+    return ok;
 }

@@ -149,21 +149,6 @@ static void run_expected(void)
     qp_engine_free(e);
 }
 
-static bool read_file(const char *path, uint8_t **out, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out    = malloc((size_t)len);
-    bool ok = *out && fread(*out, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    *n = (size_t)len;
-    return ok;
-}
-
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_server_XXXXXX";
@@ -186,7 +171,7 @@ static int suite_init(void)
     for (int k = 0; k < N_CAMS; k++)
         if (qp_image_load(T.images[k], &T.img[k], &err) != QP_OK)
             return 1;
-    if (!read_file(T.images[JPEG_CAM], &T.jpeg, &T.jpeg_bytes) || !write_config())
+    if (!srv_read_file(T.images[JPEG_CAM], &T.jpeg, &T.jpeg_bytes) || !write_config())
         return 1;
     T.ok = true;
     return 0;
@@ -418,14 +403,7 @@ static void send_frame(void *sock, const char *topic, const char *stream, uint32
 /* The stats JSON; the caller frees the document. */
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    struct qp_err err = {{0}};
-    *doc              = NULL;
-    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, r, &err) != QP_OK || !r->ok ||
-        qp_json_parse(r->stats_json, r->stats_json_bytes, doc, &err) != QP_OK) {
-        fprintf(stderr, "stats: %s %s\n", err.msg, r->error);
-        return NULL;
-    }
-    return qp_json_root(*doc);
+    return srv_stats(T.ctl, doc, r);
 }
 
 /* o.a.b.c as a number (b, c may be NULL); -1 when absent. */
@@ -748,7 +726,7 @@ static void test_reload_failures(void)
     uint8_t *bytes = NULL;
     size_t   n     = 0;
     snprintf(bad, sizeof bad, "%s/corrupt.qpe", T.dir);
-    CU_ASSERT_FATAL(read_file(R.int8, &bytes, &n));
+    CU_ASSERT_FATAL(srv_read_file(R.int8, &bytes, &n));
     FILE *f = fopen(bad, "wb");
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT(fwrite(bytes, 1, n / 2, f) == n / 2);

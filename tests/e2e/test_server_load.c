@@ -328,14 +328,7 @@ static bool fetch_metrics(void)
 
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    struct qp_err err = {{0}};
-    *doc              = NULL;
-    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, r, &err) != QP_OK || !r->ok ||
-        qp_json_parse(r->stats_json, r->stats_json_bytes, doc, &err) != QP_OK) {
-        fprintf(stderr, "stats: %s %s\n", err.msg, r->error);
-        return NULL;
-    }
-    return qp_json_root(*doc);
+    return srv_stats(T.ctl, doc, r);
 }
 
 /* o.a.b.c as a number (b, c may be NULL); NAN when absent. */

@@ -90,21 +90,6 @@ static bool write_config(void)
     return fclose(f) == 0;
 }
 
-static bool read_file(const char *path, uint8_t **out, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    *out    = malloc((size_t)len);
-    bool ok = *out && fread(*out, 1, (size_t)len, f) == (size_t)len;
-    fclose(f);
-    *n = (size_t)len;
-    return ok;
-}
-
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_server_shm_XXXXXX";
@@ -123,7 +108,7 @@ static int suite_init(void)
         snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/%s", T.dir, names[k]);
     struct qp_err err = {{0}};
     if (qp_image_load(T.image, &T.img, &err) != QP_OK ||
-        !read_file(T.image, &T.jpeg, &T.jpeg_bytes) || !write_config())
+        !srv_read_file(T.image, &T.jpeg, &T.jpeg_bytes) || !write_config())
         return 1;
     T.img_bytes = (size_t)T.img.stride * (size_t)T.img.height;
     T.ok        = true;
@@ -252,14 +237,7 @@ static void same_as_ref(void)
 /* The stats JSON; the caller frees the document and reply. */
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    struct qp_err err = {{0}};
-    *doc              = NULL;
-    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, r, &err) != QP_OK || !r->ok ||
-        qp_json_parse(r->stats_json, r->stats_json_bytes, doc, &err) != QP_OK) {
-        fprintf(stderr, "stats: %s %s\n", err.msg, r->error);
-        return NULL;
-    }
-    return qp_json_root(*doc);
+    return srv_stats(T.ctl, doc, r);
 }
 
 /* streams.NAME.a[.b] as a number; -1 when absent. */
@@ -292,7 +270,7 @@ static bool log_has(const char *what)
     uint8_t *text = NULL;
     size_t   n    = 0;
     bool     has  = false;
-    if (read_file(T.log, &text, &n)) {
+    if (srv_read_file(T.log, &text, &n)) {
         text = realloc(text, n + 1);
         if (text) {
             text[n] = 0;
