@@ -68,6 +68,7 @@ struct slot {
     bool                       due;     /* left over by a split: goes into the next batch */
     uint64_t                   seq, capture_ns; /* the waiting frame */
     uint64_t                   offered_ns;      /* its offer's now */
+    uint64_t                   since_ns; /* the offer that filled the empty slot (DELAY) */
     bool                       queued_once;     /* last_queued_ns is set */
     uint64_t                   last_queued_ns;  /* activity: the last offer that queued a frame */
     bool                       has_order;       /* order_* hold the last in-order frame */
@@ -215,6 +216,7 @@ enum qp_batcher_verdict qp_batcher_offer(struct qp_batcher *b, int32_t stream, u
     } else {
         s->c.waiting++;
         b->n_waiting++;
+        s->since_ns = now_ns; /* a replacement keeps it: the stream has waited since */
     }
     s->waiting        = true;
     s->due            = false; /* a fresh frame, not the one a split left over */
@@ -248,8 +250,8 @@ static enum qp_batcher_trigger trigger_now(const struct qp_batcher *b, uint64_t 
         const struct slot *s = &b->s[i];
         if (s->waiting) {
             due = due || s->due;
-            if (s->offered_ns < first_offer_ns)
-                first_offer_ns = s->offered_ns;
+            if (s->since_ns < first_offer_ns)
+                first_offer_ns = s->since_ns;
         } else if (slot_active(b, s, now_ns)) {
             complete = false;
         }
@@ -358,8 +360,8 @@ int64_t qp_batcher_next_deadline(const struct qp_batcher *b, uint64_t now_ns)
         if (s->waiting) {
             if (s->due)
                 return 0;
-            if (s->offered_ns < first_offer_ns)
-                first_offer_ns = s->offered_ns;
+            if (s->since_ns < first_offer_ns)
+                first_offer_ns = s->since_ns;
         } else if (slot_active(b, s, now_ns)) { /* COMPLETE once the last of these goes idle */
             uint64_t idle_at = add_sat(s->last_queued_ns, b->idle_ns);
             if (idle_at > complete_ns)

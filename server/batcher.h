@@ -41,8 +41,11 @@
  *      completeness);
  *   2. trigger, the first that holds: SPLIT, a frame left over by the last
  *      batch's split waits; COMPLETE, every active stream has a waiting
- *      frame; DELAY, the earliest offered waiting frame has waited at least
- *      max_delay_us (0: any waiting frame is due at once). None: no batch;
+ *      frame; DELAY, some stream has had a frame waiting for at least
+ *      max_delay_us, counted from the offer that filled its empty slot (a
+ *      replacement does not restart it, or a camera sending faster than
+ *      max_delay_us would never be batched while another one is silent;
+ *      0: any waiting frame is due at once). None: no batch;
  *   3. select: all waiting frames; with sync_window_us > 0 only those
  *      captured within the window after the oldest waiting capture stamp
  *      (ties on the stamp: the lowest stream index is "oldest"). That is the

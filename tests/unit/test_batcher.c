@@ -565,8 +565,35 @@ static void test_split_leftover_replaced(void)
     CU_ASSERT_EQUAL(batch.n_frames, 2);
     CU_ASSERT_EQUAL(batch.frames[1].stream, 1);
     CU_ASSERT_EQUAL(offer(b, 2, T0 + MS(6), T0 + MS(6), 1), QP_BATCHER_VERDICT_REPLACED);
-    CU_ASSERT_EQUAL(qp_batcher_next_deadline(b, T0 + MS(6)), (int64_t)US(5000));
+    /* DELAY counts from T0 + 5 ms: the stream has had a frame waiting since */
+    CU_ASSERT_EQUAL(qp_batcher_next_deadline(b, T0 + MS(6)), (int64_t)US(4000));
     CU_ASSERT_FALSE(poll_at(b, 3, T0 + MS(6)));
+    qp_batcher_free(b);
+}
+
+/* A camera sending faster than max_delay_us while another active one is
+ * silent: each newer frame replaces the waiting one, but the stream has had
+ * a frame waiting all along, so DELAY still fires max_delay_us after the
+ * first of them (were it counted from each replacement, no batch would
+ * ever form while the camera keeps sending). */
+static void test_replacement_does_not_starve(void)
+{
+    struct qp_batcher_opts o = default_opts();
+    o.n_streams              = 2;
+    o.max_delay_us           = 100000; /* 100 ms, above the 40 ms frame period */
+    o.max_age_ms             = 1000;
+    struct qp_batcher *b     = new_batcher(&o);
+    offer(b, 1, T0, T0, 0); /* stream 1 is heard from once, then falls silent */
+    CU_ASSERT_TRUE_FATAL(poll_at(b, 2, T0));
+    int batches = 0;
+    for (uint64_t k = 0; k < 25; k++) { /* 1 s of frames at 25 fps on stream 0 */
+        uint64_t t = T0 + MS(10) + k * MS(40);
+        offer(b, 0, t, t, k);
+        batches += poll_at(b, 2, t);
+    }
+    /* a slot filled at 10 ms is due at 110: the frame of 130 ms goes; the next
+     * fills it at 170, due at 270, the frame of 290 goes; ...: every fourth */
+    CU_ASSERT_EQUAL(batches, 6);
     qp_batcher_free(b);
 }
 
@@ -687,7 +714,7 @@ static void test_overload(void)
 
 struct model_stream {
     bool     waiting, due, queued_once, has_order;
-    uint64_t seq, capture, offered, last_queued, oseq, ocap, ons;
+    uint64_t seq, capture, offered, since, last_queued, oseq, ocap, ons;
     uint64_t next_seq, next_cap;
 };
 
@@ -715,6 +742,8 @@ static enum qp_batcher_verdict model_offer(struct model *m, int i, uint64_t cap,
         return QP_BATCHER_VERDICT_TOO_OLD;
     enum qp_batcher_verdict v =
         s->waiting ? QP_BATCHER_VERDICT_REPLACED : QP_BATCHER_VERDICT_QUEUED;
+    if (!s->waiting)
+        s->since = now; /* a replacement keeps it */
     s->waiting = true, s->due = false, s->seq = seq, s->capture = cap, s->offered = now;
     s->queued_once = true, s->last_queued = now;
     return v;
@@ -744,7 +773,7 @@ static enum qp_batcher_trigger model_poll(struct model *m, uint64_t now, int *n_
         }
         any         = true;
         due         = due || s->due;
-        first_offer = s->offered < first_offer ? s->offered : first_offer;
+        first_offer = s->since < first_offer ? s->since : first_offer;
         if (first < 0 || s->capture < m->s[first].capture)
             first = i;
     }
@@ -1056,6 +1085,7 @@ static CU_TestInfo rule_tests[] = {
     {"buckets and splits", test_buckets_and_split},
     {"equal stamps split by stream index", test_split_ties},
     {"a replaced split leftover is not due", test_split_leftover_replaced},
+    {"replacement does not starve DELAY", test_replacement_does_not_starve},
     CU_TEST_INFO_NULL,
 };
 
