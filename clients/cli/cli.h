@@ -22,6 +22,7 @@ int qp_cli_build(int argc, char **argv);
 int qp_cli_bench_engine(int argc, char **argv);
 int qp_cli_ctl(int argc, char **argv);
 int qp_cli_bench(int argc, char **argv);
+int qp_cli_replay(int argc, char **argv);
 
 /* "cpu" | "cuda" | "auto" -> kind; false on anything else. */
 bool qp_cli_parse_backend(const char *s, enum qp_backend_kind *out);

@@ -46,6 +46,10 @@ static const struct {
      "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] [--warmup 2]\n"
      "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
      "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--label TEXT]"},
+    {"replay", qp_cli_replay,
+     "replay SOURCE --endpoint TEMPLATE (\"%s\": stream name) [--push|--pub] [--rate R|max]\n"
+     "        [--loop] [--start S] [--end S] [--raw] [--shm SLOTS] [--fps F] [--timestamps FILE]\n"
+     "        [--scene NAME] [--stream NAME]"},
 };
 
 static void usage(FILE *f)

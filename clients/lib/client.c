@@ -132,7 +132,7 @@ enum qp_status qp_client_sock_open(struct qp_client_sock *s, const char *endpoin
     if (!s->sock)
         goto fail;
     what = "socket options";
-    if (!set_int(s->sock, ZMQ_LINGER, 0) ||
+    if (!set_int(s->sock, ZMQ_LINGER, o->linger_ms > 0 ? o->linger_ms : 0) ||
         (o->sndhwm && !set_int(s->sock, ZMQ_SNDHWM, o->sndhwm)) ||
         (o->rcvhwm && !set_int(s->sock, ZMQ_RCVHWM, o->rcvhwm)) ||
         (o->nodrop && !set_int(s->sock, ZMQ_XPUB_NODROP, 1)))

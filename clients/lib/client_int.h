@@ -2,7 +2,7 @@
 #pragma once
 /*
  * client_int.h - what the publisher, subscriber and control client share:
- * a ZeroMQ context and socket set up with our options (linger 0, a
+ * a ZeroMQ context and socket set up with our options (linger 0 unless asked, a
  * high-water mark), polling against a deadline, clocks, stream-name checks
  * and the endpoint text that every error message names.
  *
@@ -34,15 +34,16 @@ struct qp_client_sock_opts {
     const char *who;              /* "publisher 'cam_front'", ... : starts every error message */
     const char *curve_server_key; /* Z85; with curve_secret_key: a CURVE client */
     const char *curve_secret_key; /* Z85 */
+    int         linger_ms;        /* ZMQ_LINGER: 0 discards unsent messages at close */
 };
 
-/* Make the context and socket, set linger 0 and the options, then bind or
+/* Make the context and socket, set the linger (0 unless asked) and the options, then bind or
  * connect to endpoint. QP_E_INVAL for a NULL / empty endpoint, QP_E_IO with
  * ZeroMQ's reason otherwise; on failure nothing is left open. */
 enum qp_status qp_client_sock_open(struct qp_client_sock *s, const char *endpoint,
                                    const struct qp_client_sock_opts *o, struct qp_err *err);
 
-/* Close the socket and terminate the context (prompt: linger 0). Safe on a
+/* Close the socket and terminate the context (prompt with linger 0). Safe on a
  * zeroed or already closed struct. */
 void qp_client_sock_close(struct qp_client_sock *s);
 

@@ -114,6 +114,7 @@ enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, s
         .who              = who,
         .curve_server_key = opts->curve_server_key,
         .curve_secret_key = opts->curve_secret_key,
+        .linger_ms        = opts->linger_ms,
     };
     enum qp_status st = qp_client_sock_open(&p->s, opts->endpoint, &so, err);
     if (st != QP_OK) {

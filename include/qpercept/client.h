@@ -125,6 +125,12 @@ struct qp_pub_opts {
      * read it: 0600 when both run as one user; else e.g. 0640 with the
      * camera process's (effective) group one the server is a member of. */
     uint32_t shm_mode;
+    /* How long qp_pub_free may wait for frames still queued to go out, ms:
+     * 0 (the default) discards them at once, as a live camera wants; a
+     * replay or a batch job that must deliver its last frames sets it (a
+     * shared-memory frame still needs its ring after that, so its last
+     * frames may be unreadable to a server that reads them late). */
+    int linger_ms;
 };
 
 /* A few frames of queue (stale frames are worth nothing), up to 1080p RGB;
@@ -165,7 +171,7 @@ struct qp_pub; /* opaque */
  * created (the message names it). Free with qp_pub_free. */
 enum qp_status qp_pub_new(const struct qp_pub_opts *opts, struct qp_pub **out, struct qp_err *err);
 
-/* Close the socket (unsent frames are discarded), unmap and unlink the
+/* Close the socket (unsent frames are discarded, or sent within linger_ms), unmap and unlink the
  * shared-memory segment, and free; NULL is a no-op. */
 void qp_pub_free(struct qp_pub *pub);
 

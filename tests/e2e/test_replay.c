@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * test_replay.c - `qpercept replay` (env QP_CLI) into a real qperceptd
+ * (QP_SERVER, YOLOX-Nano and drives from QP_MIRROR), seen by a subscriber:
+ *   - the nuScenes six-camera sample plays as six streams named after the
+ *     cameras (the frame of another scene in the folder is skipped), each
+ *     camera's frame comes back as Detections of its stream;
+ *   - a 25 fps drive (udacity_test_video, --end 1.0) at --rate 1: every
+ *     frame reaches the server (received = frames sent), and the capture
+ *     stamps of the frames that come back keep the drive's timing: frame
+ *     k sent k x 40 ms after frame 0, within a tolerance;
+ *   - a folder with no drive exits 1 naming it; a bad option exits 2.
+ * Every wait is bounded. Without QP_SERVER / QP_CLI / the data: skipped.
+ */
+#define _GNU_SOURCE /* mkdtemp */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "qp_test.h"
+#include "qpercept/client.h"
+#include "server_run.h"
+
+#define N_CAMS 6
+#define FPS 25
+#define TOLERANCE_MS 15.0 /* scheduling slack on a shared 2-core machine */
+
+static const char *const cams[N_CAMS] = {"cam_front", "cam_front_left", "cam_front_right",
+                                         "cam_back",  "cam_back_left",  "cam_back_right"};
+
+static struct {
+    bool           ok;
+    char           model[1024], nuscenes[1024], drive[1024];
+    char           dir[256], cfg[300], log[300], ctl[300], det[300];
+    pid_t          pid;
+    struct qp_sub *sub;
+} T;
+
+static struct qp_detections_in msg; /* large: not on the stack */
+
+static int suite_init(void)
+{
+    char tmpl[] = "/tmp/qp_test_replay_XXXXXX";
+    if (!getenv("QP_SERVER") || !getenv("QP_CLI") ||
+        !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
+        !qp_test_mirror_file("data/driving/nuscenes", T.nuscenes, sizeof T.nuscenes) ||
+        !qp_test_mirror_file("data/drives/udacity_test_video", T.drive, sizeof T.drive))
+        return 0;
+    if (!mkdtemp(tmpl))
+        return 1;
+    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
+    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
+    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
+    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
+    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
+    FILE *f = fopen(T.cfg, "w");
+    if (!f)
+        return 1;
+    fprintf(f,
+            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
+            "watchdog = off\nmax_delay_us = 100000\nmax_age_ms = 60000\n"
+            "max_frame_bytes = 4000000\n[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1,6\n"
+            "backend = cpu\n",
+            T.ctl, T.det, T.model);
+    for (int k = 0; k < N_CAMS; k++)
+        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.dir, cams[k]);
+    fprintf(f, "[stream.cam0]\nendpoint = ipc://%s/cam0\nmode = pull\n", T.dir);
+    if (fclose(f) != 0 || !srv_start(&T.pid, T.cfg, T.log, T.ctl))
+        return 1;
+    struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
+    struct qp_err      err = {{0}};
+    so.endpoint            = T.det;
+    so.recv_hwm            = 1000;
+    if (qp_sub_new(&so, &T.sub, &err) != QP_OK)
+        return 1;
+    srv_sleep_ms(300); /* the subscription reaches the server's PUB */
+    T.ok = true;
+    return 0;
+}
+
+static int suite_clean(void)
+{
+    if (T.pid > 0)
+        srv_stop(&T.pid, 30000);
+    srv_kill(&T.pid);
+    qp_sub_free(T.sub);
+    if (T.dir[0]) {
+        char cmd[400];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", T.dir);
+        if (system(cmd) != 0)
+            return 1;
+    }
+    return 0;
+}
+
+#define NEEDS_ALL()                                                                                \
+    do {                                                                                           \
+        if (!T.ok)                                                                                 \
+            QP_TEST_SKIP("QP_SERVER, QP_CLI, YOLOX-Nano or the drives missing");                   \
+        QP_TEST_RAN();                                                                             \
+    } while (0)
+
+/* `qpercept replay ARGS` with stderr into the log: its exit status. */
+static int replay(const char *args)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "'%s' replay %s 2>>'%s/replay.log'", getenv("QP_CLI"), args, T.dir);
+    int st = system(cmd);
+    return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int cam_of(const char *s)
+{
+    for (int k = 0; k < N_CAMS; k++)
+        if (strcmp(s, cams[k]) == 0)
+            return k;
+    return -1;
+}
+
+static void test_six_cameras(void)
+{
+    char args[2048];
+    int  got[N_CAMS] = {0}, n = 0, dets_front = -1;
+    NEEDS_ALL();
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate max", T.nuscenes, T.dir);
+    CU_ASSERT_EQUAL_FATAL(replay(args), 0);
+    for (int64_t end = srv_now_ms() + 60000; n < N_CAMS && srv_now_ms() < end;) {
+        struct qp_err err = {{0}};
+        enum qp_status rs = qp_sub_recv(T.sub, &msg, 200, &err);
+        if (rs != QP_OK && rs != QP_E_AGAIN)
+            fprintf(stderr, "sub: %s\n", err.msg);
+        if (rs != QP_OK)
+            continue;
+        int k = cam_of(msg.header.stream);
+        CU_ASSERT_FATAL(k >= 0);
+        CU_ASSERT_EQUAL(msg.status, QP_DET_STATUS_OK);
+        n += got[k]++ == 0;
+        if (k == 0)
+            dets_front = (int)msg.n_detections;
+    }
+    for (int k = 0; k < N_CAMS; k++) {
+        if (got[k] != 1)
+            fprintf(stderr, "%s: %d results\n", cams[k], got[k]);
+        CU_ASSERT_EQUAL(got[k], 1);
+    }
+    CU_ASSERT(dets_front >= 1);
+    struct qp_ctl_reply r = {0};
+    struct qp_err       e = {{0}};
+    if (n < N_CAMS && qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, &r, &e) == QP_OK)
+        fprintf(stderr, "%s\n", r.stats_json);
+    qp_ctl_reply_fini(&r);
+}
+
+static void test_drive_timing(void)
+{
+    char                args[2048];
+    struct qp_ctl_reply r = {0};
+    struct qp_json_doc *doc;
+    NEEDS_ALL();
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --end 1.0", T.drive, T.dir);
+    int64_t t0 = srv_now_ms();
+    CU_ASSERT_EQUAL_FATAL(replay(args), 0);
+    int64_t ms = srv_now_ms() - t0;
+    CU_ASSERT(ms >= 950); /* 1 s of drive at --rate 1, not faster */
+    /* the results: seq k of the drive at k x 40 ms after seq 1 */
+    uint64_t first_seq = 0, first_ns = 0;
+    int      n = 0, off = 0;
+    double   worst = 0;
+    for (int64_t end = srv_now_ms() + 30000; srv_now_ms() < end;) {
+        struct qp_err err = {{0}};
+        enum qp_status rs = qp_sub_recv(T.sub, &msg, n ? 2000 : 500, &err);
+        if (rs != QP_OK && rs != QP_E_AGAIN)
+            fprintf(stderr, "sub: %s\n", err.msg);
+        if (rs != QP_OK) {
+            if (n)
+                break; /* two quiet seconds after the last result: all are in */
+            continue;
+        }
+        if (strcmp(msg.header.stream, "cam0") != 0)
+            continue;
+        if (!n) {
+            first_seq = msg.header.seq;
+            first_ns  = msg.header.capture_ns;
+        }
+        double want = (double)(msg.header.seq - first_seq) * 1000.0 / FPS;
+        double got  = (double)(msg.header.capture_ns - first_ns) / 1e6;
+        worst       = fmax(worst, fabs(got - want));
+        off += fabs(got - want) > TOLERANCE_MS;
+        n++;
+    }
+    fprintf(stderr,
+            "\n%d of 26 frames came back; capture stamps off the drive's timing by %.2f ms "
+            "at most\n",
+            n, worst);
+    CU_ASSERT(n >= 2);
+    CU_ASSERT_EQUAL(off, 0);
+    const struct qp_json *root = srv_stats(T.ctl, &doc, &r);
+    CU_ASSERT_FATAL(root != NULL);
+    const struct qp_json *s = qp_json_get(qp_json_get(root, "streams"), "cam0");
+    const struct qp_json *v = qp_json_get(s, "received");
+    fprintf(stderr, "cam0: received %g published %g dropped %g\n",
+            qp_json_get(s, "received")->v.num, qp_json_get(s, "published")->v.num,
+            qp_json_get(s, "dropped")->v.num);
+    CU_ASSERT(v && v->type == QP_JSON_NUMBER && v->v.num == 26); /* frames 0 .. 25 of 1.0 s */
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+}
+
+static void test_bad_sources(void)
+{
+    char args[2048];
+    NEEDS_ALL();
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s'", T.dir, T.dir);
+    CU_ASSERT_EQUAL(replay(args), 1); /* a folder without images */
+    CU_ASSERT_EQUAL(replay("--endpoint ipc://x"), 2);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate 0", T.drive, T.dir);
+    CU_ASSERT_EQUAL(replay(args), 2);
+    /* several streams need %s in the endpoint */
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/one'", T.nuscenes, T.dir);
+    CU_ASSERT_EQUAL(replay(args), 1);
+}
+
+static CU_TestInfo tests[] = {
+    {"nuScenes six cameras: six streams, one result each", test_six_cameras},
+    {"a 25 fps drive at rate 1: every frame in, timing kept", test_drive_timing},
+    {"bad sources and options: exit 1 / 2", test_bad_sources},
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    {"replay", suite_init, suite_clean, NULL, NULL, tests},
+    CU_SUITE_INFO_NULL,
+};
+
+QP_TEST_MAIN(suites)
