@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 # setup.sh - install what building and testing qpercept needs: Debian packages
 # and the Python tooling venv (.venv at the repository root, test-only:
-# onnxruntime, onnx, numpy). Idempotent: installs only what is missing, says
-# what it installs and what is already present. Runs as root, or through
-# sudo when that exists. apt-get update runs only when a package is missing.
+# onnxruntime, onnx, numpy, pycocotools, mcap). Idempotent: installs only
+# what is missing, says what it installs and what is present. Runs as root, or
+# through sudo when that exists. apt-get update runs only when one is missing.
 #
 #   scripts/setup.sh [--no-venv]      --no-venv: Debian packages only
 #
@@ -18,8 +18,10 @@ WANT_VENV=1
 
 DEB_PACKAGES=(build-essential cmake pkg-config git curl protobuf-c-compiler libprotobuf-c-dev
               libonnx-dev libonnx-testdata libcunit1-dev libturbojpeg0-dev libspng-dev
-              libzmq3-dev libsystemd-dev python3 python3-venv)
-PY_PACKAGES=(onnxruntime onnx numpy pycocotools)   # PyPI name == import name for these four
+              libzmq3-dev libsystemd-dev libzstd-dev liblz4-dev python3 python3-venv
+              python3-zmq python3-protobuf protobuf-compiler)
+# PyPI name == import name for these five (mcap brings zstandard and lz4 with it)
+PY_PACKAGES=(onnxruntime onnx numpy pycocotools mcap)
 
 usage() { sed -n '3,11p' "$0" | sed 's/^# \{0,1\}//'; }
 
