@@ -22,7 +22,9 @@ int qp_cli_build(int argc, char **argv);
 int qp_cli_bench_engine(int argc, char **argv);
 int qp_cli_ctl(int argc, char **argv);
 int qp_cli_bench(int argc, char **argv);
+int qp_cli_sub(int argc, char **argv);
 int qp_cli_replay(int argc, char **argv);
+int qp_cli_record(int argc, char **argv);
 
 /* "cpu" | "cuda" | "auto" -> kind; false on anything else. */
 bool qp_cli_parse_backend(const char *s, enum qp_backend_kind *out);
@@ -31,6 +33,11 @@ bool qp_cli_parse_int(const char *s, long lo, long hi, long *out);
 bool qp_cli_parse_float(const char *s, double lo, double hi, double *out);
 /* Value of option argv[*i] (advancing *i), or NULL with a usage message. */
 const char *qp_cli_value(int argc, char **argv, int *i);
+/* The CURVE key in file path (NULL: missing) into key[41]: 40 Z85
+ * characters, blanks around them ignored, as the server's key files. False,
+ * said on stderr as "qpercept CMD: OPT PATH: why", otherwise. Keys come from
+ * files, never from the command line, which every user can read in /proc. */
+bool qp_cli_read_key(const char *cmd, const char *opt, const char *path, char key[41]);
 
 struct qp_model_spec;
 /* The model-spec key a flag sets (--size -> "input", ... --labels ->

@@ -12,8 +12,6 @@
  * Exit status: 0 the server answered ok, 1 it refused (its error on
  * stderr) or did not answer within --timeout, 2 usage.
  */
-#include <ctype.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,37 +52,6 @@ static void print_reply(const struct qp_ctl_reply *r)
     }
 }
 
-/* The Z85 key in path into key[41]; false (said on stderr) otherwise. */
-static bool read_key(const char *opt, const char *path, char key[41])
-{
-    char  buf[256] = {0};
-    FILE *f        = path ? fopen(path, "r") : NULL;
-    if (!f) {
-        fprintf(stderr, "qpercept ctl: %s %s: %s\n", opt, path ? path : "(none)",
-                path ? strerror(errno) : "needs a file");
-        return false;
-    }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n]  = '\0';
-    char *p = buf;
-    while (isspace((unsigned char)*p))
-        p++;
-    size_t k = 0;
-    while (p[k] && !isspace((unsigned char)p[k]))
-        k++;
-    const char *rest = p + k;
-    while (isspace((unsigned char)*rest))
-        rest++;
-    if (k != 40 || *rest) {
-        fprintf(stderr, "qpercept ctl: %s %s: want one 40-character Z85 key\n", opt, path);
-        return false;
-    }
-    memcpy(key, p, 40);
-    key[40] = '\0';
-    return true;
-}
-
 int qp_cli_ctl(int argc, char **argv)
 {
     const char *endpoint = NULL, *what = NULL, *engine = NULL;
@@ -93,11 +60,11 @@ int qp_cli_ctl(int argc, char **argv)
     bool        has_server = false, has_secret = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--curve-server-key") == 0) {
-            if (!read_key(argv[i], qp_cli_value(argc, argv, &i), server_key))
+            if (!qp_cli_read_key("ctl", argv[i], qp_cli_value(argc, argv, &i), server_key))
                 return 2;
             has_server = true;
         } else if (strcmp(argv[i], "--curve-secret-key") == 0) {
-            if (!read_key(argv[i], qp_cli_value(argc, argv, &i), secret_key))
+            if (!qp_cli_read_key("ctl", argv[i], qp_cli_value(argc, argv, &i), secret_key))
                 return 2;
             has_secret = true;
         } else if (strcmp(argv[i], "--timeout") == 0) {

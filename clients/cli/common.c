@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * common.c - option parsing helpers, manifest lookup and model-spec loading
- * shared by the qpercept subcommands (cli.h).
+ * common.c - option parsing helpers, CURVE key files, manifest lookup and
+ * model-spec loading shared by the qpercept subcommands (cli.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -58,6 +59,38 @@ const char *qp_cli_value(int argc, char **argv, int *i)
         return NULL;
     }
     return argv[++*i];
+}
+
+bool qp_cli_read_key(const char *cmd, const char *opt, const char *path, char key[41])
+{
+    char  buf[256] = {0};
+    FILE *f        = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "qpercept %s: %s %s: %s\n", cmd, opt, path ? path : "(none)",
+                path ? strerror(errno) : "needs a file");
+        return false;
+    }
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n]  = '\0';
+    char *p = buf;
+    while (isspace((unsigned char)*p))
+        p++;
+    size_t k = 0;
+    while (p[k] && !isspace((unsigned char)p[k]))
+        k++;
+    const char *rest = p + k;
+    while (isspace((unsigned char)*rest))
+        rest++;
+    bool ok = k == 40 && !*rest;
+    if (ok) {
+        memcpy(key, p, 40);
+        key[40] = '\0';
+    } else {
+        fprintf(stderr, "qpercept %s: %s %s: want one 40-character Z85 key\n", cmd, opt, path);
+    }
+    memset(buf, 0, sizeof buf); /* it may hold a secret key */
+    return ok;
 }
 
 /* Flags that set one model-spec key each (detect.h qp_model_spec_set). */

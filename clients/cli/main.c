@@ -41,6 +41,9 @@ static const struct {
     {"ctl", qp_cli_ctl,
      "ctl ENDPOINT ping|status|stats|reload [ENGINE] [--timeout MS]\n"
      "        [--curve-server-key FILE --curve-secret-key FILE]"},
+    {"sub", qp_cli_sub,
+     "sub --endpoint DETECTIONS_ENDPOINT [--stream NAME ...] [--json] [--count N]\n"
+     "        [--timeout-ms MS] [--stats-every S] [--curve-server-key FILE --curve-secret-key FILE]"},
     {"bench", qp_cli_bench,
      "bench --endpoint DETECTIONS_ENDPOINT --frames-endpoint TEMPLATE (\"%d\": stream index)\n"
      "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] [--warmup 2]\n"
@@ -50,6 +53,10 @@ static const struct {
      "replay SOURCE --endpoint TEMPLATE (\"%s\": stream name) [--push|--pub] [--rate R|max]\n"
      "        [--loop] [--start S] [--end S] [--raw] [--shm SLOTS] [--fps F] [--timestamps FILE]\n"
      "        [--scene NAME] [--stream NAME]"},
+    {"record", qp_cli_record,
+     "record --endpoint DETECTIONS_ENDPOINT -o FILE.mcap [--stream NAME ...]\n"
+     "        [--compression zstd|lz4|none] [--duration S] [--count N] [--flush-ms MS]\n"
+     "        [--curve-server-key FILE --curve-secret-key FILE]"},
 };
 
 static void usage(FILE *f)

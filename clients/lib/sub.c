@@ -35,7 +35,8 @@ struct qp_sub {
     struct qp_sub_stream_stats streams[QP_SUB_MAX_STREAMS]; /* stats.n_streams used */
     struct qp_wire_decoder    *dec;
     uint8_t                    buf[SUB_MAX_MESSAGE_BYTES];
-    struct qp_wire_detections  det; /* decode target */
+    size_t                     buf_len; /* the last message returned (its payload in buf) */
+    struct qp_wire_detections  det;     /* decode target */
 };
 
 static int find_stream(const struct qp_sub *s, const char *name)
@@ -255,6 +256,7 @@ static enum qp_status read_one(struct qp_sub *s, struct qp_detections_in *out, b
         return malformed(s, topic, m, err);
     }
     copy_out(&s->det, out);
+    s->buf_len     = (size_t)pn;
     out->n_missing = track(s, topic, s->det.header.seq);
     s->stats.n_received++;
     *got = true;
@@ -282,6 +284,13 @@ enum qp_status qp_sub_recv(struct qp_sub *sub, struct qp_detections_in *out, int
         if (st != QP_OK || got)
             return st;
     }
+}
+
+bool qp_sub_last_payload(const struct qp_sub *sub, const void **data, size_t *len)
+{
+    *data = sub->buf;
+    *len  = sub->buf_len;
+    return sub->buf_len > 0;
 }
 
 void qp_sub_stats(const struct qp_sub *sub, struct qp_sub_stats *out)

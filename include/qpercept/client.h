@@ -304,6 +304,11 @@ enum qp_status qp_sub_recv(struct qp_sub *sub, struct qp_detections_in *out, int
 
 void qp_sub_stats(const struct qp_sub *sub, struct qp_sub_stats *out);
 
+/* The encoded Detections (protobuf, exactly the bytes on the wire) of the
+ * message the last successful qp_sub_recv returned, for recorders: *data
+ * stays valid until the next qp_sub_recv. false before the first. */
+bool qp_sub_last_payload(const struct qp_sub *sub, const void **data, size_t *len);
+
 /* Stream i (0 .. stats.n_streams - 1) of the per-stream table; false when
  * i is out of range. With a stream list the table is that list, in order. */
 bool qp_sub_stream_stats(const struct qp_sub *sub, int i, struct qp_sub_stream_stats *out);
