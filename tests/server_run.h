@@ -82,9 +82,9 @@ static inline bool srv_start_opts(pid_t *pid, const char *cfg, const char *log,
         return false;
     struct qp_ctl_reply r = {0};
     for (int64_t end = srv_now_ms() + 120000; srv_now_ms() < end && srv_alive(*pid);) {
-        struct qp_err err = {{0}};
-        struct qp_ctl_opts o = *ping;
-        o.timeout_ms         = 500;
+        struct qp_err      err = {{0}};
+        struct qp_ctl_opts o   = *ping;
+        o.timeout_ms           = 500;
         if (qp_ctl_request_opts(&o, QP_CTL_KIND_PING, NULL, &r, &err) == QP_OK && r.ok) {
             qp_ctl_reply_fini(&r);
             return true;
@@ -157,4 +157,35 @@ static inline bool srv_read_file(const char *path, uint8_t **out, size_t *n)
     fclose(f);
     *n = ok ? (size_t)len : 0;
     return ok;
+}
+
+/* A test server's files in a fresh temp dir: its config, log, and ipc://
+ * control and detections endpoints. */
+struct srv_paths {
+    char dir[256], cfg[300], log[300], ctl[300], det[300];
+};
+
+/* Make the dir (/tmp/qp_test_NAME_XXXXXX) and the paths in it. */
+static inline bool srv_paths_make(struct srv_paths *p, const char *name)
+{
+    snprintf(p->dir, sizeof p->dir, "/tmp/qp_test_%s_XXXXXX", name);
+    if (!mkdtemp(p->dir)) {
+        p->dir[0] = '\0';
+        return false;
+    }
+    snprintf(p->cfg, sizeof p->cfg, "%s/qperceptd.conf", p->dir);
+    snprintf(p->log, sizeof p->log, "%s/qperceptd.log", p->dir);
+    snprintf(p->ctl, sizeof p->ctl, "ipc://%s/control", p->dir);
+    snprintf(p->det, sizeof p->det, "ipc://%s/detections", p->dir);
+    return true;
+}
+
+/* Remove the dir and everything in it; true when gone (or never made). */
+static inline bool srv_paths_remove(const struct srv_paths *p)
+{
+    char cmd[400];
+    if (!p->dir[0])
+        return true;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
+    return system(cmd) == 0;
 }

@@ -32,31 +32,25 @@ static const char *const cams[N_CAMS] = {"cam_front", "cam_front_left", "cam_fro
                                          "cam_back",  "cam_back_left",  "cam_back_right"};
 
 static struct {
-    bool           ok;
-    char           model[1024], nuscenes[1024], drive[1024];
-    char           dir[256], cfg[300], log[300], ctl[300], det[300];
-    pid_t          pid;
-    struct qp_sub *sub;
+    bool             ok;
+    char             model[1024], nuscenes[1024], drive[1024];
+    struct srv_paths p;
+    pid_t            pid;
+    struct qp_sub   *sub;
 } T;
 
 static struct qp_detections_in msg; /* large: not on the stack */
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_replay_XXXXXX";
     if (!getenv("QP_SERVER") || !getenv("QP_CLI") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
         !qp_test_mirror_file("data/driving/nuscenes", T.nuscenes, sizeof T.nuscenes) ||
         !qp_test_mirror_file("data/drives/udacity_test_video", T.drive, sizeof T.drive))
         return 0;
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "replay"))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
-    FILE *f = fopen(T.cfg, "w");
+    FILE *f = fopen(T.p.cfg, "w");
     if (!f)
         return 1;
     fprintf(f,
@@ -64,15 +58,15 @@ static int suite_init(void)
             "watchdog = off\nmax_delay_us = 100000\nmax_age_ms = 60000\n"
             "max_frame_bytes = 4000000\n[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1,6\n"
             "backend = cpu\n",
-            T.ctl, T.det, T.model);
+            T.p.ctl, T.p.det, T.model);
     for (int k = 0; k < N_CAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.dir, cams[k]);
-    fprintf(f, "[stream.cam0]\nendpoint = ipc://%s/cam0\nmode = pull\n", T.dir);
-    if (fclose(f) != 0 || !srv_start(&T.pid, T.cfg, T.log, T.ctl))
+        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.p.dir, cams[k]);
+    fprintf(f, "[stream.cam0]\nendpoint = ipc://%s/cam0\nmode = pull\n", T.p.dir);
+    if (fclose(f) != 0 || !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return 1;
     struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
     struct qp_err      err = {{0}};
-    so.endpoint            = T.det;
+    so.endpoint            = T.p.det;
     so.recv_hwm            = 1000;
     if (qp_sub_new(&so, &T.sub, &err) != QP_OK)
         return 1;
@@ -87,13 +81,7 @@ static int suite_clean(void)
         srv_stop(&T.pid, 30000);
     srv_kill(&T.pid);
     qp_sub_free(T.sub);
-    if (T.dir[0]) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", T.dir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 #define NEEDS_ALL()                                                                                \
@@ -107,7 +95,7 @@ static int suite_clean(void)
 static int replay(const char *args)
 {
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "'%s' replay %s 2>>'%s/replay.log'", getenv("QP_CLI"), args, T.dir);
+    snprintf(cmd, sizeof cmd, "'%s' replay %s 2>>'%s/replay.log'", getenv("QP_CLI"), args, T.p.dir);
     int st = system(cmd);
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
@@ -125,11 +113,11 @@ static void test_six_cameras(void)
     char args[2048];
     int  got[N_CAMS] = {0}, n = 0, dets_front = -1;
     NEEDS_ALL();
-    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate max", T.nuscenes, T.dir);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate max", T.nuscenes, T.p.dir);
     CU_ASSERT_EQUAL_FATAL(replay(args), 0);
     for (int64_t end = srv_now_ms() + 60000; n < N_CAMS && srv_now_ms() < end;) {
-        struct qp_err err = {{0}};
-        enum qp_status rs = qp_sub_recv(T.sub, &msg, 200, &err);
+        struct qp_err  err = {{0}};
+        enum qp_status rs  = qp_sub_recv(T.sub, &msg, 200, &err);
         if (rs != QP_OK && rs != QP_E_AGAIN)
             fprintf(stderr, "sub: %s\n", err.msg);
         if (rs != QP_OK)
@@ -149,7 +137,7 @@ static void test_six_cameras(void)
     CU_ASSERT(dets_front >= 1);
     struct qp_ctl_reply r = {0};
     struct qp_err       e = {{0}};
-    if (n < N_CAMS && qp_ctl_request(T.ctl, QP_CTL_KIND_STATS, NULL, 5000, &r, &e) == QP_OK)
+    if (n < N_CAMS && qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATS, NULL, 5000, &r, &e) == QP_OK)
         fprintf(stderr, "%s\n", r.stats_json);
     qp_ctl_reply_fini(&r);
 }
@@ -160,7 +148,7 @@ static void test_drive_timing(void)
     struct qp_ctl_reply r = {0};
     struct qp_json_doc *doc;
     NEEDS_ALL();
-    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --end 1.0", T.drive, T.dir);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --end 1.0", T.drive, T.p.dir);
     int64_t t0 = srv_now_ms();
     CU_ASSERT_EQUAL_FATAL(replay(args), 0);
     int64_t ms = srv_now_ms() - t0;
@@ -170,8 +158,8 @@ static void test_drive_timing(void)
     int      n = 0, off = 0;
     double   worst = 0;
     for (int64_t end = srv_now_ms() + 30000; srv_now_ms() < end;) {
-        struct qp_err err = {{0}};
-        enum qp_status rs = qp_sub_recv(T.sub, &msg, n ? 2000 : 500, &err);
+        struct qp_err  err = {{0}};
+        enum qp_status rs  = qp_sub_recv(T.sub, &msg, n ? 2000 : 500, &err);
         if (rs != QP_OK && rs != QP_E_AGAIN)
             fprintf(stderr, "sub: %s\n", err.msg);
         if (rs != QP_OK) {
@@ -197,7 +185,7 @@ static void test_drive_timing(void)
             n, worst);
     CU_ASSERT(n >= 2);
     CU_ASSERT_EQUAL(off, 0);
-    const struct qp_json *root = srv_stats(T.ctl, &doc, &r);
+    const struct qp_json *root = srv_stats(T.p.ctl, &doc, &r);
     CU_ASSERT_FATAL(root != NULL);
     const struct qp_json *s = qp_json_get(qp_json_get(root, "streams"), "cam0");
     const struct qp_json *v = qp_json_get(s, "received");
@@ -213,13 +201,13 @@ static void test_bad_sources(void)
 {
     char args[2048];
     NEEDS_ALL();
-    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s'", T.dir, T.dir);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s'", T.p.dir, T.p.dir);
     CU_ASSERT_EQUAL(replay(args), 1); /* a folder without images */
     CU_ASSERT_EQUAL(replay("--endpoint ipc://x"), 2);
-    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate 0", T.drive, T.dir);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/%%s' --rate 0", T.drive, T.p.dir);
     CU_ASSERT_EQUAL(replay(args), 2);
     /* several streams need %s in the endpoint */
-    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/one'", T.nuscenes, T.dir);
+    snprintf(args, sizeof args, "'%s' --endpoint 'ipc://%s/one'", T.nuscenes, T.p.dir);
     CU_ASSERT_EQUAL(replay(args), 1);
 }
 

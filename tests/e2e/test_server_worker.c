@@ -30,44 +30,39 @@
 
 #include "core/json.h"
 #include "qp_test.h"
+#include "qpercept/client.h"
 #include "qpercept/detect.h"
 #include "qpercept/engine.h"
-#include "qpercept/client.h"
 #include "server_run.h"
 
 #define SIDE 416
 #define STREAM "s0"
 #define NV_STREAM "nv" /* pixel_format = nv12, any size */
-#define NUSCENES "data/driving/nuscenes/n015-2018-07-24-11-22-45+0800__CAM_FRONT__1532402927612460.jpg"
+#define NUSCENES                                                                                   \
+    "data/driving/nuscenes/n015-2018-07-24-11-22-45+0800__CAM_FRONT__1532402927612460.jpg"
 
 static struct {
-    bool           ok;
-    char           model[1024], dir[256], cfg[300], log[300], ctl[300], det[300], ep[300];
-    char           nv_ep[300];
-    pid_t          pid;
-    uint8_t       *px;
-    struct qp_pub *pub;
-    struct qp_sub *sub;
+    bool             ok;
+    char             model[1024], ep[300], nv_ep[300];
+    struct srv_paths p;
+    pid_t            pid;
+    uint8_t         *px;
+    struct qp_pub   *pub;
+    struct qp_sub   *sub;
 } T;
 
 static struct qp_detections_in msg; /* large: not on the stack */
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_server_worker_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "server_worker"))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
-    snprintf(T.ep, sizeof T.ep, "ipc://%s/%s", T.dir, STREAM);
-    snprintf(T.nv_ep, sizeof T.nv_ep, "ipc://%s/%s", T.dir, NV_STREAM);
-    FILE *f = fopen(T.cfg, "w");
+    snprintf(T.ep, sizeof T.ep, "ipc://%s/%s", T.p.dir, STREAM);
+    snprintf(T.nv_ep, sizeof T.nv_ep, "ipc://%s/%s", T.p.dir, NV_STREAM);
+    FILE *f = fopen(T.p.cfg, "w");
     T.px    = malloc((size_t)SIDE * SIDE * 3);
     if (!f || !T.px)
         return 1;
@@ -80,7 +75,7 @@ static int suite_init(void)
             "score_min = 0.25\niou = 0.45\nmax_dets = 100\n"
             "[stream.%s]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n"
             "[stream.%s]\nendpoint = %s\nmode = pull\npixel_format = nv12\n",
-            T.ctl, T.det, 1600 * 900 * 3, T.model, STREAM, T.ep, SIDE, SIDE, NV_STREAM,
+            T.p.ctl, T.p.det, 1600 * 900 * 3, T.model, STREAM, T.ep, SIDE, SIDE, NV_STREAM,
             T.nv_ep);
     if (fclose(f) != 0)
         return 1;
@@ -103,16 +98,7 @@ static int suite_clean(void)
     srv_kill(&T.pid);
     clients_free();
     free(T.px);
-    if (T.dir[0]) {
-        unlink(T.ep + 6); /* ipc:// */
-        unlink(T.nv_ep + 6);
-        unlink(T.ctl + 6);
-        unlink(T.det + 6);
-        unlink(T.cfg);
-        if (unlink(T.log) == 0)
-            rmdir(T.dir);
-    }
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 #define NEEDS_MODEL()                                                                              \
@@ -130,7 +116,7 @@ static bool start(const char *fault)
         setenv("QPERCEPTD_FAULT_INFERENCE", fault, 1);
     else
         unsetenv("QPERCEPTD_FAULT_INFERENCE");
-    bool up = srv_start(&T.pid, T.cfg, T.log, T.ctl);
+    bool up = srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl);
     unsetenv("QPERCEPTD_FAULT_INFERENCE");
     if (!up)
         return false;
@@ -141,7 +127,7 @@ static bool start(const char *fault)
     po.stream              = STREAM;
     po.kind                = QP_PUB_KIND_PUSH;
     po.max_frame_bytes     = (size_t)SIDE * SIDE * 3;
-    so.endpoint            = T.det;
+    so.endpoint            = T.p.det;
     if (qp_pub_new(&po, &T.pub, &err) != QP_OK || qp_sub_new(&so, &T.sub, &err) != QP_OK) {
         fprintf(stderr, "clients: %s\n", err.msg);
         return false;
@@ -186,7 +172,7 @@ static bool detections_of(uint64_t seq, int timeout_ms)
 
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    return srv_stats(T.ctl, doc, r);
+    return srv_stats(T.p.ctl, doc, r);
 }
 
 static double num(const struct qp_json *o, const char *a, const char *b)
@@ -210,7 +196,7 @@ static void test_control_during_batch(void)
     NEEDS_MODEL();
     CU_ASSERT_FATAL(start(NULL));
     int  replies = 0, in_flight = 0, unbalanced = 0;
-    bool seen    = false;
+    bool seen = false;
     for (int64_t end = srv_now_ms() + 10000; srv_now_ms() < end && (!seen || replies < 50);) {
         struct qp_json_doc   *doc;
         struct qp_ctl_reply   r = {0};
@@ -218,15 +204,15 @@ static void test_control_during_batch(void)
         if (replies % 4 == 0)
             send_frame();
         CU_ASSERT_FATAL((root = stats(&doc, &r)) != NULL);
-        const struct qp_json *s = qp_json_get(qp_json_get(root, "streams"), STREAM);
-        double flight = num(s, "in_flight", NULL);
+        const struct qp_json *s      = qp_json_get(qp_json_get(root, "streams"), STREAM);
+        double                flight = num(s, "in_flight", NULL);
         replies++;
         if (flight == 1 && strcmp(str(root, "worker", "job"), "batch") == 0) {
             in_flight++;
             seen = true;
         }
-        if (num(s, "received", NULL) != num(s, "published", NULL) + num(s, "dropped", NULL) +
-                                            num(s, "waiting", NULL) + flight)
+        if (num(s, "received", NULL) !=
+            num(s, "published", NULL) + num(s, "dropped", NULL) + num(s, "waiting", NULL) + flight)
             unbalanced++;
         qp_json_free(doc);
         qp_ctl_reply_fini(&r);
@@ -245,7 +231,7 @@ static bool settled(int n, double *published, double *errors)
     for (int64_t end = srv_now_ms() + 60000; srv_now_ms() < end && srv_alive(T.pid);
          srv_sleep_ms(20)) {
         struct qp_json_doc   *doc;
-        struct qp_ctl_reply   r = {0};
+        struct qp_ctl_reply   r    = {0};
         const struct qp_json *root = stats(&doc, &r);
         const struct qp_json *s    = qp_json_get(qp_json_get(root, "streams"), STREAM);
         *published                 = num(s, "published", NULL);
@@ -297,7 +283,7 @@ static void test_sticky_fault_exits_3(void)
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 3);
     char  line[1024];
     bool  said = false;
-    FILE *f    = fopen(T.log, "r");
+    FILE *f    = fopen(T.p.log, "r");
     while (f && fgets(line, sizeof line, f))
         said |= strstr(line, "sticky") != NULL && strncmp(line, "<3>", 3) == 0;
     if (f)
@@ -312,9 +298,9 @@ static void test_bad_hook_value(void)
     setenv("QPERCEPTD_FAULT_INFERENCE", "soon", 1);
     pid_t pid = fork();
     if (pid == 0) {
-        FILE *lf = freopen(T.log, "w", stderr);
+        FILE *lf = freopen(T.p.log, "w", stderr);
         (void)lf;
-        execl(getenv("QP_SERVER"), "qperceptd", "--config", T.cfg, (char *)NULL);
+        execl(getenv("QP_SERVER"), "qperceptd", "--config", T.p.cfg, (char *)NULL);
         _exit(127);
     }
     unsetenv("QPERCEPTD_FAULT_INFERENCE");
@@ -342,14 +328,14 @@ static uint8_t *to_nv12(const struct qp_image *img)
         for (int32_t x = 0; x < w; x += 2) {
             double r = 0, g = 0, b = 0;
             for (int k = 0; k < 4; k++) {
-                const uint8_t *p = img->data + (size_t)(y + k / 2) * (size_t)img->stride +
-                                   (size_t)(x + k % 2) * 3;
+                const uint8_t *p =
+                    img->data + (size_t)(y + k / 2) * (size_t)img->stride + (size_t)(x + k % 2) * 3;
                 r += p[0] / 4.0;
                 g += p[1] / 4.0;
                 b += p[2] / 4.0;
             }
-            size_t o = (size_t)(y / 2) * (size_t)w + (size_t)x;
-            uv[o]    = (uint8_t)lround(128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255);
+            size_t o  = (size_t)(y / 2) * (size_t)w + (size_t)x;
+            uv[o]     = (uint8_t)lround(128 + (-37.797 * r - 74.203 * g + 112.0 * b) / 255);
             uv[o + 1] = (uint8_t)lround(128 + (112.0 * r - 93.786 * g - 18.214 * b) / 255);
         }
     return nv;
@@ -358,18 +344,18 @@ static uint8_t *to_nv12(const struct qp_image *img)
 /* qp_detector_run of the model on img, as the server runs it. */
 static bool run_in_process(const struct qp_image *img, struct qp_detection *out, int32_t *n)
 {
-    char                    manifest[1200];
-    const char             *src = getenv("QP_SOURCE_DIR");
-    struct qp_model_spec    spec;
-    struct qp_engine       *e   = NULL;
-    struct qp_detector     *det = NULL;
-    struct qp_err           err = {{0}};
-    struct qp_detect_params p   = QP_DETECT_PARAMS_DEFAULT;
-    struct qp_engine_options o  = QP_ENGINE_OPTIONS_DEFAULT;
-    p.score_min                 = 0.25f;
-    p.iou                       = 0.45f;
-    p.max_dets                  = 100;
-    o.backend                   = QP_BACKEND_CPU;
+    char                     manifest[1200];
+    const char              *src = getenv("QP_SOURCE_DIR");
+    struct qp_model_spec     spec;
+    struct qp_engine        *e   = NULL;
+    struct qp_detector      *det = NULL;
+    struct qp_err            err = {{0}};
+    struct qp_detect_params  p   = QP_DETECT_PARAMS_DEFAULT;
+    struct qp_engine_options o   = QP_ENGINE_OPTIONS_DEFAULT;
+    p.score_min                  = 0.25f;
+    p.iou                        = 0.45f;
+    p.max_dets                   = 100;
+    o.backend                    = QP_BACKEND_CPU;
     snprintf(manifest, sizeof manifest, "%s/models/zoo.ini", src ? src : ".");
     qp_model_spec_init(&spec);
     bool ok = qp_model_spec_find(T.model, manifest, &spec, &err) == QP_OK &&
@@ -386,11 +372,11 @@ static bool run_in_process(const struct qp_image *img, struct qp_detection *out,
 
 static void test_nv12_frames(void)
 {
-    char                path[1024];
-    struct qp_image     rgb = {0};
-    struct qp_err       err = {{0}};
+    char                       path[1024];
+    struct qp_image            rgb = {0};
+    struct qp_err              err = {{0}};
     static struct qp_detection want[256];
-    int32_t             n_want = 0;
+    int32_t                    n_want = 0;
     NEEDS_MODEL();
     if (!qp_test_mirror_file(NUSCENES, path, sizeof path))
         QP_TEST_SKIP("the nuScenes CAM_FRONT frame is not in the mirror");
@@ -416,7 +402,7 @@ static void test_nv12_frames(void)
                              .format       = QP_FRAME_FORMAT_NV12,
                              .pixels       = nv,
                              .pixels_bytes = po.max_frame_bytes};
-    struct qp_pub_stats   ps;
+    struct qp_pub_stats ps;
     qp_pub_stats(pub, &ps);
     CU_ASSERT_FATAL(qp_pub_send(pub, &f, &err) == QP_OK);
     bool got = false;
@@ -433,8 +419,8 @@ static void test_nv12_frames(void)
         CU_ASSERT(fabsf(d->x0 - want[i].x0) < 1e-2f && fabsf(d->y0 - want[i].y0) < 1e-2f &&
                   fabsf(d->x1 - want[i].x1) < 1e-2f && fabsf(d->y1 - want[i].y1) < 1e-2f);
     }
-    fprintf(stderr, "\nNV12 %dx%d: %d detections, as in-process\n", (int)img.width,
-            (int)img.height, (int)n_want);
+    fprintf(stderr, "\nNV12 %dx%d: %d detections, as in-process\n", (int)img.width, (int)img.height,
+            (int)n_want);
     qp_pub_free(pub);
     free(nv);
     qp_image_free(&rgb);
@@ -442,8 +428,7 @@ static void test_nv12_frames(void)
 }
 
 static CU_TestInfo tests[] = {
-    {"control answered while a batch runs; counters balance under load",
-     test_control_during_batch},
+    {"control answered while a batch runs; counters balance under load", test_control_during_batch},
     {"a failed inference costs its frame; serving goes on", test_transient_fault},
     {"a sticky device error: exit status 3", test_sticky_fault_exits_3},
     {"a malformed fault hook fails start-up", test_bad_hook_value},
