@@ -233,9 +233,9 @@ enum { ITEM_SIGNAL = 0, ITEM_WORKER, ITEM_CONTROL, ITEM_STREAMS };
 static int serve(struct qp_srv *srv)
 {
     zmq_pollitem_t items[ITEM_STREAMS + 1 + QP_CONFIG_MAX_STREAMS + QP_SRV_METRICS_POLL_MAX];
-    int            n   = ITEM_STREAMS;
-    items[ITEM_SIGNAL] = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
-    items[ITEM_WORKER] = (zmq_pollitem_t){NULL, qp_srv_worker_fd(srv), ZMQ_POLLIN, 0};
+    int            n    = ITEM_STREAMS;
+    items[ITEM_SIGNAL]  = (zmq_pollitem_t){NULL, srv->sigfd, ZMQ_POLLIN, 0};
+    items[ITEM_WORKER]  = (zmq_pollitem_t){NULL, qp_srv_worker_fd(srv), ZMQ_POLLIN, 0};
     items[ITEM_CONTROL] = (zmq_pollitem_t){srv->ctl, -1, ZMQ_POLLIN, 0};
     for (int32_t i = 0; i < srv->n_streams; i++)
         items[n++] = (zmq_pollitem_t){srv->streams[i].sock, -1, ZMQ_POLLIN, 0};
@@ -310,11 +310,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "<3>qperceptd: out of memory (%zu bytes)\n", sizeof *srv);
         return EXIT_FAIL;
     }
-    srv->cfg           = cfg;
-    srv->sigfd         = -1;
-    srv->state         = QP_WIRE_SERVER_STARTING;
-    srv->start_mono_ns = qp_clock_ns();
-    srv->start_real_ns = qp_srv_realtime_ns();
+    srv->cfg            = cfg;
+    srv->sigfd          = -1;
+    srv->worker.wake_fd = -1; /* stop() after a start-up that failed before the worker */
+    srv->state          = QP_WIRE_SERVER_STARTING;
+    srv->start_mono_ns  = qp_clock_ns();
+    srv->start_real_ns  = qp_srv_realtime_ns();
     if (start(srv, argv[0], &err) != QP_OK) {
         qp_srv_log(QP_LOG_ERROR, "start-up failed: %s", err.msg);
         rc = EXIT_FAIL;
