@@ -117,6 +117,13 @@ static inline int srv_stop(pid_t *pid, int64_t timeout_ms)
     return -1;
 }
 
+/* SIGTERM the server: true when it drained and exited with status 0 within 30 s. */
+static inline bool srv_stop_clean(pid_t *pid)
+{
+    int st = srv_stop(pid, 30000);
+    return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 /* Suite clean-up: a server still running is killed and reaped. */
 static inline void srv_kill(pid_t *pid)
 {

@@ -352,8 +352,7 @@ static void test_half_curve_options_refused(void)
 static void test_sigterm(void)
 {
     NEEDS_SERVER();
-    int st = srv_stop(&T.pid, 30000);
-    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT(srv_stop_clean(&T.pid));
 }
 
 static CU_TestInfo tests[] = {

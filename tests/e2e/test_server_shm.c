@@ -447,8 +447,7 @@ static void test_sigterm_exits_0(void)
     if (!T.ok || T.pid <= 0 || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
-    int st = srv_stop(&T.pid, 15000);
-    CU_ASSERT(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CU_ASSERT(srv_stop_clean(&T.pid));
 }
 
 static CU_TestInfo tests[] = {
