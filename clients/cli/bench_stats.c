@@ -343,18 +343,20 @@ static void budget_add(struct budget *bu, const uint64_t drops[QP_BENCH_DROP_COU
 
 /* Lost frames k in [from, to) of stream s take a drop each, or are
  * unexplained; only measured ones are counted in c. */
-static void budget_take(struct budget *bu, const struct qp_bench *b, int s, int64_t from,
-                        int64_t to, struct qp_bench_counts *c)
+static void budget_take(struct budget *bu, struct qp_bench *b, int s, int64_t from, int64_t to,
+                        struct qp_bench_counts *c)
 {
     for (int64_t k = from; k < to; k++) {
-        const struct qp_bench_frame *f = &b->frames[k * b->plan.n_streams + s];
+        struct qp_bench_frame *f = &b->frames[k * b->plan.n_streams + s];
         if (f->send != QP_BENCH_SEND_OK || f->recv_ns)
             continue;
         int r = 0;
         while (r < QP_BENCH_DROP_COUNT && bu->left[r] == 0)
             r++;
-        if (r < QP_BENCH_DROP_COUNT)
+        if (r < QP_BENCH_DROP_COUNT) {
             bu->left[r]--;
+            f->charged = (int8_t)r;
+        }
         if (f->measured && r < QP_BENCH_DROP_COUNT)
             c->drops[r]++;
         else if (f->measured)
@@ -363,7 +365,7 @@ static void budget_take(struct budget *bu, const struct qp_bench *b, int s, int6
 }
 
 /* Split stream s's lost frames into server drops and unexplained. */
-static void count_drops(const struct qp_bench *b, int s, struct qp_bench_counts *c)
+static void count_drops(struct qp_bench *b, int s, struct qp_bench_counts *c)
 {
     const struct qp_bench_stream *st   = &b->streams[s];
     struct budget                 bu   = {.have_prev = st->has_baseline};
@@ -407,6 +409,8 @@ static void add_counts(struct qp_bench_counts *t, const struct qp_bench_counts *
 void qp_bench_summarize(struct qp_bench *b, struct qp_bench_summary *out)
 {
     memset(out, 0, sizeof *out);
+    for (int64_t j = 0; j < b->n_frames; j++)
+        b->frames[j].charged = QP_BENCH_CHARGED_NONE;
     for (int s = 0; s < b->plan.n_streams; s++) {
         count_frames(b, s, &out->stream[s]);
         count_drops(b, s, &out->stream[s]);

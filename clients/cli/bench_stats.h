@@ -98,7 +98,13 @@ struct qp_bench_frame {
     struct qp_det_stamps stamps;
     uint32_t             batch_size;
     uint64_t             drops[QP_BENCH_DROP_COUNT]; /* the stream's counters in the result */
+    /* qp_bench_summarize (after both threads): the drop reason a lost frame
+     * (sent, no result) was charged to, or QP_BENCH_CHARGED_NONE (not lost,
+     * or lost unexplained); what the plot marks */
+    int8_t charged;
 };
+
+#define QP_BENCH_CHARGED_NONE (-1) /* struct qp_bench_frame.charged: no drop reason */
 
 struct qp_bench_stream {
     char     name[QP_CLIENT_STREAM_MAX];
@@ -222,6 +228,6 @@ struct qp_bench_summary {
     double               throughput_fps; /* received / duration_s */
 };
 
-/* Summarise the measured frames (after both threads stopped). Uses the
- * table's sample buffer; allocates nothing. */
+/* Summarise the measured frames (after both threads stopped) and set
+ * every row's charged. Uses the table's sample buffer; allocates nothing. */
 void qp_bench_summarize(struct qp_bench *b, struct qp_bench_summary *out);

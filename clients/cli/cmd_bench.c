@@ -7,7 +7,8 @@
  *       [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60]
  *       [--warmup 2] [--size 1280x720] [--format bgr8|rgb8] [--images DIR]
  *       [--max-images 16] [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT]
- *       [--label TEXT]
+ *       [--plot OUT.svg] [--label TEXT]
+ *   qpercept bench --compare A.json B.json
  *
  * Stream i is PREFIX<i> and sends to TEMPLATE with "%d" replaced by i: with
  * --push (default) a PUSH that connects (the server's stream mode = pull),
@@ -31,11 +32,14 @@
  * receives the Detections and matches them by (stream, seq). A send that
  * starts late is counted, so a generator that cannot keep up is visible.
  * After the schedule, results are awaited up to 2 s; then the report
- * (bench_report.c) from the statistics (bench_stats.c).
+ * (bench_report.c) from the statistics (bench_stats.c), and with --plot
+ * an SVG of the run (bench_plot.c). --compare prints two --json reports
+ * side by side (bench_compare.c) and runs nothing.
  *
- * Exit status: 0 the run completed and results came back; 1 no result at
- * all (the message names the detections endpoint), or a socket / file
- * error; 2 usage.
+ * Exit status: 0 the run completed and results came back (--compare: both
+ * reports read); 1 no result at all (the message names the detections
+ * endpoint), a socket / file error, or a report --compare cannot use (the
+ * message names the file and the key); 2 usage.
  */
 #define _GNU_SOURCE /* clock_nanosleep, pthread */
 #include <errno.h>
@@ -48,6 +52,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_compare.h"
+#include "bench_plot.h"
 #include "bench_report.h"
 #include "bench_stats.h"
 #include "cli.h"
@@ -65,7 +71,7 @@
 /* ===== Options ===== */
 
 struct args {
-    const char *endpoint, *frames_endpoint, *prefix, *images, *json, *label;
+    const char *endpoint, *frames_endpoint, *prefix, *images, *json, *plot, *label;
     int         n_streams, width, height, max_images, aligned;
     int         shm_slots; /* qp_pub_opts.shm_slots: 0 = pixels inline */
     double      rate_hz, duration_s, warmup_s;
@@ -97,6 +103,7 @@ static const struct opt opts[] = {
     {"--stream-prefix", OPT_STR, offsetof(struct args, prefix), 0, 0},
     {"--images", OPT_STR, offsetof(struct args, images), 0, 0},
     {"--json", OPT_STR, offsetof(struct args, json), 0, 0},
+    {"--plot", OPT_STR, offsetof(struct args, plot), 0, 0},
     {"--label", OPT_STR, offsetof(struct args, label), 0, 0},
     {"--streams", OPT_INT, offsetof(struct args, n_streams), 1, QP_BENCH_MAX_STREAMS},
     {"--max-images", OPT_INT, offsetof(struct args, max_images), 1, 100000},
@@ -183,7 +190,9 @@ static int usage(void)
             "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] "
             "[--warmup 2]\n"
             "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
-            "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--label TEXT]\n");
+            "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--plot OUT.svg]\n"
+            "        [--label TEXT]\n"
+            "       qpercept bench --compare A.json B.json\n");
     return 2;
 }
 
@@ -602,6 +611,8 @@ static int report(struct run *r, struct qp_err *err)
     fflush(stdout);
     if (a->json && qp_bench_report_json(a->json, &rep, &r->b, &sum, err) != QP_OK)
         return 1;
+    if (a->plot && qp_bench_plot_svg(a->plot, &rep, &r->b, &sum, err) != QP_OK)
+        return 1;
     if (r->b.n_matched == 0) {
         qp_fail(err, QP_E_IO,
                 "no Detections came back on %s for the %llu frames sent to %s: is qperceptd "
@@ -613,8 +624,27 @@ static int report(struct run *r, struct qp_err *err)
     return 0;
 }
 
+/* `qpercept bench --compare A.json B.json`: nothing else on the line. */
+static int compare(int argc, char **argv)
+{
+    struct qp_err err = {{0}};
+    if (argc != 4 || strcmp(argv[1], "--compare") != 0) {
+        fprintf(stderr, "qpercept bench: --compare takes two report files (written by --json) "
+                        "and no other option\n");
+        return usage();
+    }
+    if (qp_bench_compare(argv[2], argv[3], stdout, &err) != QP_OK) {
+        fprintf(stderr, "qpercept bench --compare: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int qp_cli_bench(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--compare") == 0)
+            return compare(argc, argv);
     struct args a;
     if (!parse_args(argc, argv, &a))
         return usage();

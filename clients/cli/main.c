@@ -48,7 +48,9 @@ static const struct {
      "bench --endpoint DETECTIONS_ENDPOINT --frames-endpoint TEMPLATE (\"%d\": stream index)\n"
      "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] [--warmup 2]\n"
      "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
-     "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--label TEXT]"},
+     "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--plot OUT.svg]\n"
+     "        [--label TEXT]\n"
+     "  bench --compare A.json B.json"},
     {"replay", qp_cli_replay,
      "replay SOURCE --endpoint TEMPLATE (\"%s\": stream name) [--push|--pub] [--rate R|max]\n"
      "        [--loop] [--start S] [--end S] [--raw] [--shm SLOTS] [--fps F] [--timestamps FILE]\n"

@@ -10,7 +10,8 @@
  *     not counted;
  *   - loss accounting: the budget walk over server-reported drop counters
  *     (a drop counted before the frame's result arrives, warm-up frames
- *     taking their drops) vs unexplained, publisher drops apart;
+ *     taking their drops) vs unexplained, publisher drops apart, and the
+ *     reason each lost frame is charged to;
  *   - the stage split with missing (0) stamps, and the server overhead.
  */
 #include <string.h>
@@ -329,6 +330,13 @@ static void test_loss_accounting(void)
     CU_ASSERT_EQUAL(s.total.pub_dropped, 1);
     CU_ASSERT_EQUAL(s.total.drops[QP_BENCH_DROP_REPLACED], 2);
     CU_ASSERT_EQUAL(s.total.drops[QP_BENCH_DROP_TOO_OLD], 3);
+    /* each frame's charge, for the plot: warm-up frame 4 too */
+    for (int k = 0; k < 16; k++) {
+        int want0 = k == 4 || k == 7 || k == 8 ? QP_BENCH_DROP_REPLACED : QP_BENCH_CHARGED_NONE;
+        int want1 = k == 5 || k == 9 || k == 14 ? QP_BENCH_DROP_TOO_OLD : QP_BENCH_CHARGED_NONE;
+        CU_ASSERT_EQUAL(frame(&b, 0, k)->charged, want0); /* 12, 15: unexplained; 13: publisher */
+        CU_ASSERT_EQUAL(frame(&b, 1, k)->charged, want1);
+    }
     qp_bench_fini(&b);
 }
 
