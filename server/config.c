@@ -95,9 +95,14 @@ _Static_assert(sizeof(enum qp_log_level) == sizeof(int) &&
 static const struct setting settings[] = {
     /* [server] */
     {SRV(control_endpoint), T_ENDPOINT, 0, 0, NULL, "ipc:///run/qpercept/control", 0,
-     "control socket (ROUTER, answers REQ clients) for `qpercept ctl`: ping, status, stats, reload; bound"},
+     "control socket (ROUTER, answers REQ clients) for `qpercept ctl`: ping, status, stats, "
+     "reload; bound"},
     {SRV(publish_endpoint), T_ENDPOINT, 0, 0, NULL, "ipc:///run/qpercept/detections", 0,
      "detections socket (PUB, topic = stream name); bound"},
+    {SRV(frame_tap_endpoint), T_ENDPOINT, 0, 0, NULL, "", 0,
+     "frame tap (PUB, topic = stream name): every frame whose detections were published, sent "
+     "again after them with inline pixels, for `qpercept record --frames`; bound; empty = off "
+     "(it costs a copy of each frame)"},
     {SRV(metrics_address), T_HOST, 0, 0, NULL, "127.0.0.1", 0,
      "address the Prometheus /metrics HTTP listener binds"},
     {SRV(metrics_port), T_UINT, 0, 65535, NULL, "9464", 0,

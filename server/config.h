@@ -83,6 +83,7 @@ struct qp_config_list { /* a list setting: n values in v[0..n) */
 struct qp_config_server {
     char                    control_endpoint[QP_CONFIG_ENDPOINT_LEN]; /* ROUTER, bound */
     char                    publish_endpoint[QP_CONFIG_ENDPOINT_LEN]; /* PUB, bound */
+    char                    frame_tap_endpoint[QP_CONFIG_ENDPOINT_LEN]; /* PUB, bound; "" = off */
     char                    metrics_address[QP_CONFIG_HOST_LEN];
     uint32_t                metrics_port; /* 0 = no /metrics listener */
     uint32_t                max_delay_us;

@@ -68,7 +68,7 @@ struct bind {
     const char *endpoint;
 };
 
-/* Every endpoint the server binds; returns how many (at most 2 + streams). */
+/* Every endpoint the server binds; returns how many (at most 3 + streams). */
 static int32_t binds_of(const struct qp_config *cfg, struct bind *b)
 {
     int32_t n = 0;
@@ -76,6 +76,10 @@ static int32_t binds_of(const struct qp_config *cfg, struct bind *b)
     b[n++].endpoint = cfg->server.control_endpoint;
     snprintf(b[n].what, sizeof b[n].what, "[server] publish_endpoint");
     b[n++].endpoint = cfg->server.publish_endpoint;
+    if (cfg->server.frame_tap_endpoint[0]) {
+        snprintf(b[n].what, sizeof b[n].what, "[server] frame_tap_endpoint");
+        b[n++].endpoint = cfg->server.frame_tap_endpoint;
+    }
     for (int32_t i = 0; i < cfg->n_streams; i++) {
         const struct qp_config_stream *s = &cfg->streams[i];
         if (s->mode != QP_CONFIG_MODE_PULL || !s->enabled)
@@ -88,7 +92,7 @@ static int32_t binds_of(const struct qp_config *cfg, struct bind *b)
 
 static enum qp_status check_binds(const struct qp_config *cfg, struct qp_err *err)
 {
-    struct bind b[2 + QP_CONFIG_MAX_STREAMS];
+    struct bind b[3 + QP_CONFIG_MAX_STREAMS];
     int32_t     n = binds_of(cfg, b);
     for (int32_t i = 0; i < n; i++) {
         for (int32_t j = i + 1; j < n; j++)
@@ -210,7 +214,7 @@ enum qp_status qp_config_check(const struct qp_config *cfg, struct qp_err *err)
 
 int32_t qp_config_warnings(const struct qp_config *cfg, qp_config_warn_fn fn, void *ctx)
 {
-    struct bind b[2 + QP_CONFIG_MAX_STREAMS];
+    struct bind b[3 + QP_CONFIG_MAX_STREAMS];
     int32_t     n = binds_of(cfg, b), count = 0;
     char        msg[384];
     for (int32_t i = 0; i < n; i++) {

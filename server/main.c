@@ -182,6 +182,8 @@ static void stop(struct qp_srv *srv)
     qp_srv_ingest_close(srv);
     if (srv->pub)
         zmq_close(srv->pub);
+    if (srv->tap)
+        zmq_close(srv->tap);
     if (srv->ctl)
         zmq_close(srv->ctl);
     qp_srv_curve_close(srv);
@@ -189,6 +191,7 @@ static void stop(struct qp_srv *srv)
         zmq_ctx_term(srv->zctx);
     qp_wire_decoder_free(srv->ctl_dec);
     qp_free(srv->out_buf);
+    qp_free(srv->tap_buf);
     qp_free(srv->json);
     qp_free(srv->ctl_buf);
     qp_srv_worker_close(srv);

@@ -8,6 +8,14 @@
  * PUB never blocks: a subscriber that does not keep up loses messages at
  * its high-water mark, which it sees as a gap in header.seq; the drop
  * counters in every message say which gaps were the server's doing.
+ *
+ * The frame tap (server.frame_tap_endpoint, off by default) is a second
+ * PUB: after a batch's detections are out, each of its published frames is
+ * sent again there as a Frame with inline pixels, so a recorder gets the
+ * exact image every published Detections was computed from. It costs one
+ * encode copy of the pixels into srv->tap_buf (allocated at start-up) and
+ * ZeroMQ's copy; a recorder that falls behind loses frames at the tap's
+ * high-water mark (a gap in its seqs), never slows the detections.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +24,32 @@
 #include "server/server.h"
 
 #define PUBLISH_SNDHWM 1000 /* messages per subscriber: a few seconds of six cameras */
+
+/* A few rounds of every stream's frames per recorder; each holds a frame. */
+static enum qp_status tap_open(struct qp_srv *srv, struct qp_err *err)
+{
+    const char *ep  = srv->cfg.server.frame_tap_endpoint;
+    int         hwm = 4 * (srv->n_streams > 0 ? srv->n_streams : 1), linger = 0;
+    if (!ep[0])
+        return QP_OK;
+    /* pixels as received (at most max_frame_bytes), plus the header fields */
+    srv->tap_cap = (size_t)srv->cfg.server.max_frame_bytes + 4096;
+    srv->tap_buf = qp_alloc(srv->tap_cap);
+    if (!srv->tap_buf)
+        return qp_fail(err, QP_E_NOMEM, "[server] frame_tap_endpoint: buffer of %zu bytes",
+                       srv->tap_cap);
+    srv->tap = zmq_socket(srv->zctx, ZMQ_PUB);
+    if (!srv->tap || zmq_setsockopt(srv->tap, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(srv->tap, ZMQ_LINGER, &linger, sizeof linger) != 0)
+        return qp_fail(err, QP_E_IO, "frame tap socket: %s", zmq_strerror(zmq_errno()));
+    enum qp_status st = qp_srv_curve_socket(srv, srv->tap, ep, err);
+    if (st != QP_OK)
+        return st;
+    if (zmq_bind(srv->tap, ep) != 0)
+        return qp_fail(err, QP_E_IO, "[server] frame_tap_endpoint: cannot bind %s: %s", ep,
+                       zmq_strerror(zmq_errno()));
+    return QP_OK;
+}
 
 enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err)
 {
@@ -35,7 +69,7 @@ enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err)
     if (zmq_bind(srv->pub, srv->cfg.server.publish_endpoint) != 0)
         return qp_fail(err, QP_E_IO, "[server] publish_endpoint: cannot bind %s: %s",
                        srv->cfg.server.publish_endpoint, zmq_strerror(zmq_errno()));
-    return QP_OK;
+    return tap_open(srv, err);
 }
 
 static void fill(struct qp_srv *srv, const struct qp_srv_stream *s, const struct qp_detection *dets,
@@ -98,4 +132,27 @@ bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detecti
     qp_srv_hist_add(&srv->latency,
                     pub_ns > s->inflight_received_ns ? pub_ns - s->inflight_received_ns : 0);
     return true;
+}
+
+void qp_srv_publish_tap(struct qp_srv *srv, int32_t k)
+{
+    if (!srv->tap)
+        return;
+    const struct qp_srv_stream *s   = &srv->streams[srv->batch.frames[k].stream];
+    struct qp_wire_frame        f   = s->inflight; /* pixels: s->busy, also for a shm frame */
+    struct qp_err               err = {{0}};
+    size_t                      len = 0;
+    f.data                          = QP_WIRE_DATA_INLINE;
+    memset(&f.shm, 0, sizeof f.shm);
+    const char *name = s->cfg->name;
+    if (qp_wire_encode_frame(&f, srv->tap_buf, srv->tap_cap, &len, &err) != QP_OK ||
+        zmq_send(srv->tap, name, strlen(name), ZMQ_SNDMORE) < 0 ||
+        zmq_send(srv->tap, srv->tap_buf, len, 0) < 0) {
+        srv->tap_failed++;
+        qp_srv_log(QP_LOG_WARN, "stream '%s' seq %llu: frame tap: %s", name,
+                   (unsigned long long)f.header.seq,
+                   err.msg[0] ? err.msg : zmq_strerror(zmq_errno()));
+        return;
+    }
+    srv->tap_sent++;
 }

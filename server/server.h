@@ -223,6 +223,10 @@ struct qp_srv {
     int64_t                   start_mono_ns;
     void                     *zctx;
     void                     *pub; /* Detections PUB, bound */
+    void                     *tap; /* frame tap PUB, bound; NULL when off */
+    uint8_t                  *tap_buf; /* a tapped Frame's encoding (rx_cap + header) */
+    size_t                    tap_cap;
+    uint64_t                  tap_sent, tap_failed;
     void                     *ctl; /* control ROUTER, bound */
     int                       sigfd;
     int32_t                   n_streams; /* enabled streams = batcher streams */
@@ -335,6 +339,11 @@ enum qp_status qp_srv_publish_open(struct qp_srv *srv, struct qp_err *err);
  * [stream][Detections]. false when it could not be sent (counted). */
 bool qp_srv_publish_frame(struct qp_srv *srv, int32_t k, const struct qp_detection *dets, int32_t n,
                           uint64_t inference_start_ns, uint64_t inference_end_ns);
+/* With server.frame_tap_endpoint set: send the batch's frame k as it came
+ * in (header, pixels inline even when it came through shared memory) as
+ * [stream][Frame] on the tap; call after its detections went out. No-op
+ * when the tap is off; a failure is counted (tap_failed), never fatal. */
+void qp_srv_publish_tap(struct qp_srv *srv, int32_t k);
 
 /* ===== control.c ===== */
 

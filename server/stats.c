@@ -198,9 +198,12 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
     put(&o, ",\"canaries\":%llu,\"control\":{\"requests\":%llu,\"bad\":%llu}",
         (unsigned long long)srv->canaries, (unsigned long long)srv->ctl_requests,
         (unsigned long long)srv->ctl_bad);
-    put(&o, ",\"worker\":{\"job\":\"%s\",\"reloading\":%s,\"reloads\":%llu,\"reload_failures\":%llu}",
+    put(&o,
+        ",\"worker\":{\"job\":\"%s\",\"reloading\":%s,\"reloads\":%llu,\"reload_failures\":%llu}",
         jobs[srv->worker.job], srv->worker.reload.running ? "true" : "false",
         (unsigned long long)srv->worker.reloads, (unsigned long long)srv->worker.reload_failures);
+    put(&o, ",\"frame_tap\":{\"on\":%s,\"sent\":%llu,\"failed\":%llu}", srv->tap ? "true" : "false",
+        (unsigned long long)srv->tap_sent, (unsigned long long)srv->tap_failed);
     put(&o, ",\"curve\":{\"admitted\":%llu,\"refused\":%llu}}",
         (unsigned long long)srv->curve_admitted, (unsigned long long)srv->curve_refused);
     return o.n;

@@ -94,8 +94,8 @@ static enum qp_status run(struct qp_srv_worker *w, const struct qp_srv_bucket *b
                           const struct qp_image *imgs, int32_t n, struct qp_err *err)
 {
     w->n_inferences++;
-    if (w->fault_at && (w->n_inferences == w->fault_at ||
-                        (w->fault_sticky && w->n_inferences > w->fault_at)))
+    if (w->fault_at &&
+        (w->n_inferences == w->fault_at || (w->fault_sticky && w->n_inferences > w->fault_at)))
         return qp_fail(err, QP_E_CUDA, "injected device fault (inference %llu)",
                        (unsigned long long)w->n_inferences);
     return qp_detector_run_batch(b->detector, imgs, n, &w->params, w->batch_dets,
@@ -115,8 +115,7 @@ static void job_batch(struct qp_srv *srv)
     int32_t               n = 0;
     for (int32_t k = 0; k < srv->batch.n_frames; k++) {
         const struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
-        w->bad[k]                     = frame_image(&s->inflight, &w->imgs[n], &w->decoded[n],
-                                                    &w->bad_err[k]) != QP_OK;
+        w->bad[k] = frame_image(&s->inflight, &w->imgs[n], &w->decoded[n], &w->bad_err[k]) != QP_OK;
         if (!w->bad[k])
             w->frame_of[n++] = k;
     }
@@ -212,13 +211,17 @@ static void complete_batch(struct qp_srv *srv)
                    w->err.msg);
     } else {
         uint64_t ns = w->end_ns > w->start_ns ? w->end_ns - w->start_ns : 0;
+        bool     sent[QP_BATCHER_MAX_BATCH];
         for (int32_t i = 0; i < w->n_run; i++) {
             /* each frame's share of the batch: its cost per frame */
             qp_srv_hist_add(&srv->frame_inference, ns / (uint64_t)w->n_run);
-            qp_srv_publish_frame(srv, w->frame_of[i],
-                                 w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS, w->counts[i],
-                                 w->start_ns, w->end_ns);
+            sent[i] = qp_srv_publish_frame(srv, w->frame_of[i],
+                                           w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS,
+                                           w->counts[i], w->start_ns, w->end_ns);
         }
+        for (int32_t i = 0; i < w->n_run; i++) /* every detection first, then the frames */
+            if (sent[i])
+                qp_srv_publish_tap(srv, w->frame_of[i]);
     }
     qp_srv_hist_add(&srv->batch_inference, (uint64_t)w->job_ns);
     srv->batches_by_size[b->n_frames]++;
@@ -273,9 +276,9 @@ static bool collect_job(struct qp_srv *srv)
 
 static void *reload_main(void *arg)
 {
-    struct qp_srv        *srv = arg;
-    struct qp_srv_worker *w   = &srv->worker;
-    struct qp_srv_reload *r   = &w->reload;
+    struct qp_srv            *srv = arg;
+    struct qp_srv_worker     *w   = &srv->worker;
+    struct qp_srv_reload     *r   = &w->reload;
     struct qp_srv_engine_set *set = NULL;
     struct qp_err             err = {{0}};
     enum qp_status st = qp_srv_set_build(&srv->cfg.engine, &w->params, r->path[0] ? r->path : NULL,
@@ -342,8 +345,8 @@ static void collect_reload(struct qp_srv *srv)
         srv->state = QP_WIRE_SERVER_SERVING;
     if (r->st != QP_OK) {
         w->reload_failures++;
-        qp_srv_log(QP_LOG_ERROR, "reload failed, still serving %s (%s): %s", w->engine_id,
-                   w->model, r->err.msg);
+        qp_srv_log(QP_LOG_ERROR, "reload failed, still serving %s (%s): %s", w->engine_id, w->model,
+                   r->err.msg);
     } else {
         char old[QP_WIRE_ID_MAX];
         memcpy(old, w->engine_id, sizeof old);

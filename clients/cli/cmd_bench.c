@@ -9,6 +9,7 @@
  *       [--max-images 16] [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT]
  *       [--plot OUT.svg] [--label TEXT]
  *   qpercept bench --compare A.json B.json
+ *   qpercept bench --recording FILE.mcap
  *
  * Stream i is PREFIX<i> and sends to TEMPLATE with "%d" replaced by i: with
  * --push (default) a PUSH that connects (the server's stream mode = pull),
@@ -34,7 +35,8 @@
  * After the schedule, results are awaited up to 2 s; then the report
  * (bench_report.c) from the statistics (bench_stats.c), and with --plot
  * an SVG of the run (bench_plot.c). --compare prints two --json reports
- * side by side (bench_compare.c) and runs nothing.
+ * side by side (bench_compare.c) and runs nothing; --recording reports the
+ * latency of a run `qpercept record` kept (bench_recording.c).
  *
  * Exit status: 0 the run completed and results came back (--compare: both
  * reports read); 1 no result at all (the message names the detections
@@ -54,6 +56,7 @@
 
 #include "bench_compare.h"
 #include "bench_plot.h"
+#include "bench_recording.h"
 #include "bench_report.h"
 #include "bench_stats.h"
 #include "cli.h"
@@ -192,7 +195,8 @@ static int usage(void)
             "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
             "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--plot OUT.svg]\n"
             "        [--label TEXT]\n"
-            "       qpercept bench --compare A.json B.json\n");
+            "       qpercept bench --compare A.json B.json\n"
+            "       qpercept bench --recording FILE.mcap\n");
     return 2;
 }
 
@@ -640,11 +644,30 @@ static int compare(int argc, char **argv)
     return 0;
 }
 
+/* `qpercept bench --recording FILE.mcap`: nothing else on the line. */
+static int recording(int argc, char **argv)
+{
+    struct qp_err err = {{0}};
+    if (argc != 3 || strcmp(argv[1], "--recording") != 0) {
+        fprintf(stderr, "qpercept bench: --recording takes one MCAP file (written by qpercept "
+                        "record) and no other option\n");
+        return usage();
+    }
+    if (qp_bench_recording(argv[2], stdout, &err) != QP_OK) {
+        fprintf(stderr, "qpercept bench --recording: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}
+
 int qp_cli_bench(int argc, char **argv)
 {
-    for (int i = 1; i < argc; i++)
+    for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--compare") == 0)
             return compare(argc, argv);
+        if (strcmp(argv[i], "--recording") == 0)
+            return recording(argc, argv);
+    }
     struct args a;
     if (!parse_args(argc, argv, &a))
         return usage();

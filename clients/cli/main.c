@@ -50,14 +50,16 @@ static const struct {
      "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
      "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--plot OUT.svg]\n"
      "        [--label TEXT]\n"
-     "  bench --compare A.json B.json"},
+     "  bench --compare A.json B.json\n"
+     "  bench --recording FILE.mcap"},
     {"replay", qp_cli_replay,
      "replay SOURCE --endpoint TEMPLATE (\"%s\": stream name) [--push|--pub] [--rate R|max]\n"
      "        [--loop] [--start S] [--end S] [--raw] [--shm SLOTS] [--fps F] [--timestamps FILE]\n"
      "        [--scene NAME] [--stream NAME]"},
     {"record", qp_cli_record,
-     "record --endpoint DETECTIONS_ENDPOINT -o FILE.mcap [--stream NAME ...]\n"
-     "        [--compression zstd|lz4|none] [--duration S] [--count N] [--flush-ms MS]\n"
+     "record [--endpoint DETECTIONS_ENDPOINT] [--frames FRAMES_ENDPOINT] [--foxglove]\n"
+     "        -o FILE.mcap [--stream NAME ...] [--compression zstd|lz4|none] [--duration S]\n"
+     "        [--count N] [--flush-ms MS] [--max-frame-bytes N]\n"
      "        [--curve-server-key FILE --curve-secret-key FILE]"},
 };
 

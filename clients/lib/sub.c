@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sub.c - the detections subscriber (client.h, qp_sub): exact stream
- * filtering, validation through proto/wire, gap detection per stream.
+ * sub.c - the subscriber (client.h, qp_sub): of Detections, or of Frames
+ * (max_frame_bytes > 0: a camera's PUB, qperceptd's frame tap); exact
+ * stream filtering, validation through proto/wire, gap detection per
+ * stream.
  *
  * ZeroMQ's subscription is a byte-prefix match on the topic, so a
  * subscriber of "cam_front" also gets "cam_front2": the topic is compared
@@ -26,6 +28,8 @@
 /* The largest valid Detections (256 detections with 47-byte labels, all
  * strings at their limits) is about 22 KiB. */
 #define SUB_MAX_MESSAGE_BYTES ((size_t)64 << 10)
+/* A Frame's fields besides its pixels take far less. */
+#define SUB_FRAME_HEADER_BYTES ((size_t)4 << 10)
 
 struct qp_sub {
     struct qp_client_sock      s;
@@ -34,9 +38,12 @@ struct qp_sub {
     struct qp_sub_stats        stats;
     struct qp_sub_stream_stats streams[QP_SUB_MAX_STREAMS]; /* stats.n_streams used */
     struct qp_wire_decoder    *dec;
-    uint8_t                    buf[SUB_MAX_MESSAGE_BYTES];
+    bool                       frames; /* Frames, not Detections */
+    uint8_t                   *buf;    /* buf_cap: one message's payload */
+    size_t                     buf_cap;
     size_t                     buf_len; /* the last message returned (its payload in buf) */
-    struct qp_wire_detections  det;     /* decode target */
+    struct qp_wire_detections  det;     /* decode targets */
+    struct qp_wire_frame       frame;
 };
 
 static int find_stream(const struct qp_sub *s, const char *name)
@@ -92,7 +99,15 @@ enum qp_status qp_sub_new(const struct qp_sub_opts *opts, struct qp_sub **out, s
     if (!s)
         return qp_fail(err, QP_E_NOMEM, "subscriber on %s: out of memory", opts->endpoint);
     s->recv_timeout_ms = opts->recv_timeout_ms;
-    st                 = qp_wire_decoder_new(SUB_MAX_MESSAGE_BYTES, 0, &s->dec, err);
+    s->frames          = opts->max_frame_bytes > 0;
+    s->buf_cap = s->frames ? opts->max_frame_bytes + SUB_FRAME_HEADER_BYTES : SUB_MAX_MESSAGE_BYTES;
+    s->buf     = qp_alloc(s->buf_cap);
+    if (!s->buf) {
+        st = qp_fail(err, QP_E_NOMEM, "subscriber on %s: %zu-byte message buffer", opts->endpoint,
+                     s->buf_cap);
+        goto fail;
+    }
+    st = qp_wire_decoder_new(s->buf_cap, 0, &s->dec, err);
     if (st != QP_OK)
         goto fail;
     struct qp_client_sock_opts so = {.type             = ZMQ_SUB,
@@ -118,6 +133,7 @@ void qp_sub_free(struct qp_sub *sub)
         return;
     qp_client_sock_close(&sub->s);
     qp_wire_decoder_free(sub->dec);
+    qp_free(sub->buf);
     qp_free(sub);
 }
 
@@ -208,10 +224,44 @@ static enum qp_status malformed(struct qp_sub *s, const char *topic, const char 
                    why);
 }
 
-/* Read one message that poll said is there. QP_OK with *got false: nothing
- * for us (another stream, or a spurious wake-up). */
-static enum qp_status read_one(struct qp_sub *s, struct qp_detections_in *out, bool *got,
-                               struct qp_err *err)
+/* Decode the payload in buf as the subscriber's kind; *hdr: its header. */
+static enum qp_status decode(struct qp_sub *s, size_t n, const struct qp_wire_header **hdr,
+                             struct qp_err *why)
+{
+    if (!s->frames) {
+        *hdr = &s->det.header;
+        return qp_wire_decode_detections(s->dec, s->buf, n, &s->det, NULL, why);
+    }
+    *hdr              = &s->frame.header;
+    enum qp_status st = qp_wire_decode_frame(s->dec, s->buf, n, &s->frame, NULL, why);
+    if (st == QP_OK && s->frame.data != QP_WIRE_DATA_INLINE)
+        return qp_fail(why, QP_E_FORMAT,
+                       "seq %llu names shared-memory slot %u of %s: a subscriber reads inline "
+                       "pixels only",
+                       (unsigned long long)s->frame.header.seq, (unsigned)s->frame.shm.slot,
+                       s->frame.shm.segment);
+    return st;
+}
+
+static void copy_frame_out(const struct qp_wire_frame *f, struct qp_frame_in *o)
+{
+    memcpy(o->header.stream, f->header.stream, sizeof o->header.stream);
+    o->header.seq        = f->header.seq;
+    o->header.capture_ns = f->header.capture_ns;
+    memcpy(o->header.frame_id, f->header.frame_id, sizeof o->header.frame_id);
+    o->width   = f->width;
+    o->height  = f->height;
+    o->stride  = f->stride;
+    o->format  = (enum qp_frame_format)f->format;
+    o->pixels  = f->pixels;
+    o->n_bytes = f->pixels_bytes;
+}
+
+/* Read one message that poll said is there into det or frame (the
+ * subscriber's kind). QP_OK with *got false: nothing for us (another
+ * stream, or a spurious wake-up). */
+static enum qp_status read_one(struct qp_sub *s, struct qp_detections_in *det,
+                               struct qp_frame_in *frame, bool *got, struct qp_err *err)
 {
     char topic[QP_CLIENT_STREAM_MAX];
     *got   = false;
@@ -233,7 +283,7 @@ static enum qp_status read_one(struct qp_sub *s, struct qp_detections_in *out, b
         drain(s->s.sock);
         return malformed(s, topic, fits ? "no payload part" : "topic is not a stream name", err);
     }
-    int pn = zmq_recv(s->s.sock, s->buf, sizeof s->buf, 0); /* the part is already here */
+    int pn = zmq_recv(s->s.sock, s->buf, s->buf_cap, 0); /* the part is already here */
     if (pn < 0)
         return qp_fail(err, QP_E_IO, "subscriber on %s: receive: %s", s->s.endpoint,
                        qp_client_zmq_error());
@@ -241,49 +291,72 @@ static enum qp_status read_one(struct qp_sub *s, struct qp_detections_in *out, b
         drain(s->s.sock);
         return malformed(s, topic, "more than two parts", err);
     }
-    if ((size_t)pn > sizeof s->buf) { /* truncated by zmq_recv: refused unread */
+    if ((size_t)pn > s->buf_cap) { /* truncated by zmq_recv: refused unread */
         char m[80];
-        snprintf(m, sizeof m, "%d payload bytes, over the cap of %zu", pn, sizeof s->buf);
+        snprintf(m, sizeof m, "%d payload bytes, over the cap of %zu", pn, s->buf_cap);
         return malformed(s, topic, m, err);
     }
-    struct qp_err  why;
-    enum qp_status st = qp_wire_decode_detections(s->dec, s->buf, (size_t)pn, &s->det, NULL, &why);
-    if (st != QP_OK)
+    struct qp_err                why;
+    const struct qp_wire_header *hdr;
+    if (decode(s, (size_t)pn, &hdr, &why) != QP_OK)
         return malformed(s, topic, why.msg, err);
-    if (strcmp(s->det.header.stream, topic) != 0) {
+    if (strcmp(hdr->stream, topic) != 0) {
         char m[QP_CLIENT_STREAM_MAX + 48];
-        snprintf(m, sizeof m, "carries stream '%s'", s->det.header.stream);
+        snprintf(m, sizeof m, "carries stream '%s'", hdr->stream);
         return malformed(s, topic, m, err);
     }
-    copy_out(&s->det, out);
-    s->buf_len     = (size_t)pn;
-    out->n_missing = track(s, topic, s->det.header.seq);
+    s->buf_len = (size_t)pn;
+    if (frame) {
+        copy_frame_out(&s->frame, frame);
+        frame->n_missing = track(s, topic, hdr->seq);
+    } else {
+        copy_out(&s->det, det);
+        det->n_missing = track(s, topic, hdr->seq);
+    }
     s->stats.n_received++;
     *got = true;
     return QP_OK;
 }
 
-enum qp_status qp_sub_recv(struct qp_sub *sub, struct qp_detections_in *out, int timeout_ms,
-                           struct qp_err *err)
+static enum qp_status recv_any(struct qp_sub *sub, struct qp_detections_in *det,
+                               struct qp_frame_in *frame, int timeout_ms, struct qp_err *err)
 {
-    if (!sub || !out)
-        return qp_fail(err, QP_E_INVAL, "qp_sub_recv: NULL subscriber or output");
     if (timeout_ms < 0)
         timeout_ms = sub->recv_timeout_ms;
     int64_t deadline = qp_client_deadline(timeout_ms);
     for (;;) {
         int rc = qp_client_poll(sub->s.sock, ZMQ_POLLIN, deadline);
         if (rc == 0)
-            return qp_fail(err, QP_E_AGAIN, "subscriber on %s: no detections within %d ms",
-                           sub->s.endpoint, timeout_ms);
+            return qp_fail(err, QP_E_AGAIN, "subscriber on %s: no %s within %d ms", sub->s.endpoint,
+                           sub->frames ? "frames" : "detections", timeout_ms);
         if (rc < 0)
             return qp_fail(err, QP_E_IO, "subscriber on %s: poll: %s", sub->s.endpoint,
                            qp_client_zmq_error());
         bool           got = false;
-        enum qp_status st  = read_one(sub, out, &got, err);
+        enum qp_status st  = read_one(sub, det, frame, &got, err);
         if (st != QP_OK || got)
             return st;
     }
+}
+
+enum qp_status qp_sub_recv(struct qp_sub *sub, struct qp_detections_in *out, int timeout_ms,
+                           struct qp_err *err)
+{
+    if (!sub || !out || sub->frames)
+        return qp_fail(err, QP_E_INVAL, "qp_sub_recv: %s",
+                       sub && out ? "a frame subscriber: use qp_sub_recv_frame"
+                                  : "NULL subscriber or output");
+    return recv_any(sub, out, NULL, timeout_ms, err);
+}
+
+enum qp_status qp_sub_recv_frame(struct qp_sub *sub, struct qp_frame_in *out, int timeout_ms,
+                                 struct qp_err *err)
+{
+    if (!sub || !out || !sub->frames)
+        return qp_fail(err, QP_E_INVAL, "qp_sub_recv_frame: %s",
+                       sub && out ? "a detections subscriber: use qp_sub_recv"
+                                  : "NULL subscriber or output");
+    return recv_any(sub, NULL, out, timeout_ms, err);
 }
 
 bool qp_sub_last_payload(const struct qp_sub *sub, const void **data, size_t *len)

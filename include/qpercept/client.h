@@ -246,6 +246,19 @@ struct qp_detections_in {
     uint64_t n_missing;
 };
 
+/* One Frame, received by a frame subscriber (qp_sub_opts.max_frame_bytes
+ * > 0) from a camera's PUB or qperceptd's frame tap
+ * (server.frame_tap_endpoint), decoded and validated. */
+struct qp_frame_in {
+    struct qp_stream_header header;
+    uint32_t                width, height; /* pixels */
+    uint32_t                stride;        /* bytes per row; 0 for JPEG / PNG */
+    enum qp_frame_format    format;
+    const uint8_t          *pixels; /* n_bytes; valid until the next recv or qp_sub_free */
+    size_t                  n_bytes;
+    uint64_t                n_missing; /* seqs of this stream skipped right before it */
+};
+
 struct qp_sub_opts {
     const char        *endpoint;        /* the server's detections PUB; connected to */
     const char *const *streams;         /* exact stream names; NULL or n_streams 0: all */
@@ -259,12 +272,17 @@ struct qp_sub_opts {
      * curve_allow_file must list this client's public key. */
     const char *curve_server_key;
     const char *curve_secret_key;
+    /* 0: a detections subscriber (qp_sub_recv). > 0: a frame subscriber
+     * (qp_sub_recv_frame) of Frame messages up to this many bytes, pixels
+     * inline; a frame naming a shared-memory slot is refused as malformed
+     * (its pixels are in another process's ring). */
+    size_t max_frame_bytes;
 };
 
 #define QP_SUB_OPTS_DEFAULT                                                                        \
     {                                                                                              \
         .endpoint = NULL, .streams = NULL, .n_streams = 0, .recv_timeout_ms = 1000,                \
-        .recv_hwm = 100                                                                            \
+        .recv_hwm = 100, .max_frame_bytes = 0                                                      \
     }
 
 struct qp_sub_stats {
@@ -302,10 +320,16 @@ void qp_sub_free(struct qp_sub *sub); /* NULL is a no-op */
 enum qp_status qp_sub_recv(struct qp_sub *sub, struct qp_detections_in *out, int timeout_ms,
                            struct qp_err *err);
 
+/* The same for a frame subscriber: the next Frame, *out pointing into the
+ * subscriber's buffer. QP_E_INVAL on a detections subscriber (and
+ * qp_sub_recv on a frame subscriber). */
+enum qp_status qp_sub_recv_frame(struct qp_sub *sub, struct qp_frame_in *out, int timeout_ms,
+                                 struct qp_err *err);
+
 void qp_sub_stats(const struct qp_sub *sub, struct qp_sub_stats *out);
 
-/* The encoded Detections (protobuf, exactly the bytes on the wire) of the
- * message the last successful qp_sub_recv returned, for recorders: *data
+/* The encoded Detections or Frame (protobuf, exactly the bytes on the
+ * wire) of the message the last successful qp_sub_recv(_frame) returned, for recorders: *data
  * stays valid until the next qp_sub_recv. false before the first. */
 bool qp_sub_last_payload(const struct qp_sub *sub, const void **data, size_t *len);
 

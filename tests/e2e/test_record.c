@@ -10,6 +10,16 @@
  *     /qpercept/detections/<camera> per stream recorded, and six messages,
  *     each decoding (proto/wire.h) to an OK Detections of its channel's
  *     stream with publish time = the server's published stamp;
+ *   - with --frames (the server's frame tap) and --foxglove: every frame
+ *     recorded is the camera's JPEG byte for byte, its Foxglove
+ *     CompressedImage carries the same bytes and capture stamp, every
+ *     Detections has its ImageAnnotations (a box and a label per detection)
+ *     and a frame of the same seq; every message decodes with the official
+ *     MCAP reader and protobuf runtime against its own schema record
+ *     (tests/tools/mcap_protobuf.py, when the venv is there);
+ *   - `qpercept bench --recording` reads that file back: as many Detections
+ *     as recorded, a latency row per stream and "all" with every one; an
+ *     empty recording or a file that is not MCAP: exit 1;
  *   - SIGINT ends a recording that got nothing with a valid, empty file;
  *   - bad options exit 2.
  * Every wait is bounded. Without QP_SERVER / QP_CLI / the data: skipped.
@@ -54,9 +64,10 @@ static int suite_init(void)
         return 1;
     fprintf(f,
             "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
+            "frame_tap_endpoint = ipc://%s/tap\n"
             "watchdog = off\nmax_delay_us = 100000\nmax_frame_bytes = 4000000\n[engine]\n"
             "path = %s\nwarmup = 1\nbatch_sizes = 1,6\nbackend = cpu\n",
-            T.p.ctl, T.p.det, T.model);
+            T.p.ctl, T.p.det, T.p.dir, T.model);
     for (int k = 0; k < N_CAMS; k++)
         fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.p.dir, cams[k]);
     if (fclose(f) != 0 || !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
@@ -186,12 +197,208 @@ static void test_round_trip(void)
     qp_mcap_reader_free(r);
 }
 
+/* The nuScenes JPEG of camera k (the scene replay plays: the one with six). */
+static bool camera_jpeg(int k, uint8_t **data, size_t *n)
+{
+    static const char *const names[N_CAMS] = {"CAM_FRONT__",       "CAM_FRONT_LEFT__",
+                                              "CAM_FRONT_RIGHT__", "CAM_BACK__",
+                                              "CAM_BACK_LEFT__",   "CAM_BACK_RIGHT__"};
+    char                     path[1400];
+    snprintf(path, sizeof path, "%s/n015-2018-07-24-11-22-45+0800__%s", T.nuscenes, names[k]);
+    static const char *const stamps[N_CAMS] = {"1532402927612460", "1532402927604844",
+                                               "1532402927620339", "1532402927637525",
+                                               "1532402927647423", "1532402927627893"};
+    snprintf(path + strlen(path), sizeof path - strlen(path), "%s.jpg", stamps[k]);
+    return srv_read_file(path, data, n);
+}
+
+/* What one recording of --frames --foxglove holds, per stream and seq. */
+#define MAX_SEQ 64
+struct seen {
+    bool     det[N_CAMS][MAX_SEQ], frame[N_CAMS][MAX_SEQ], image[N_CAMS][MAX_SEQ];
+    uint32_t n_dets[N_CAMS][MAX_SEQ];
+    int      n_notes, n_det_msgs, n_frames, n_images;
+};
+
+static void check_frame_message(struct seen *s, struct qp_wire_decoder *dec,
+                                const struct qp_mcap_message *m, const uint8_t *jpeg[N_CAMS],
+                                const size_t jpeg_n[N_CAMS])
+{
+    struct qp_wire_frame f;
+    struct qp_err        err = {{0}};
+    CU_ASSERT_EQUAL_FATAL(qp_wire_decode_frame(dec, m->data, m->len, &f, NULL, &err), QP_OK);
+    int k = cam_of(f.header.stream);
+    CU_ASSERT_FATAL(k >= 0 && f.header.seq < MAX_SEQ);
+    CU_ASSERT_EQUAL(f.data, QP_WIRE_DATA_INLINE);
+    CU_ASSERT_EQUAL(f.format, QP_WIRE_PIXEL_JPEG);
+    CU_ASSERT(f.pixels_bytes == jpeg_n[k] && memcmp(f.pixels, jpeg[k], jpeg_n[k]) == 0);
+    CU_ASSERT_EQUAL(m->publish_time_ns, f.header.capture_ns);
+    s->frame[k][f.header.seq] = true;
+    s->n_frames++;
+}
+
+static void test_frames_and_foxglove(void)
+{
+    char path[320], args[2048];
+    NEEDS_ALL();
+    uint8_t *jpeg[N_CAMS] = {0};
+    size_t   jpeg_n[N_CAMS];
+    for (int k = 0; k < N_CAMS; k++)
+        CU_ASSERT_FATAL(camera_jpeg(k, &jpeg[k], &jpeg_n[k]));
+    snprintf(path, sizeof path, "%s/frames.mcap", T.p.dir);
+    /* 4 kinds x 6 cameras x 2 rounds at least */
+    snprintf(args, sizeof args,
+             "--endpoint '%s' --frames 'ipc://%s/tap' --foxglove -o '%s' --count 48 "
+             "--duration 120 --max-frame-bytes 4000000",
+             T.p.det, T.p.dir, path);
+    pid_t rec = start_record(args);
+    CU_ASSERT_FATAL(rec > 0);
+    /* one replay looping the six cameras at 10 Hz each (seqs go on across
+     * loops, so each (stream, seq) is one frame) until the recorder is done */
+    snprintf(args, sizeof args,
+             "exec '%s' replay '%s' --endpoint 'ipc://%s/%%s' --loop --rate 0.5 2>/dev/null",
+             getenv("QP_CLI"), T.nuscenes, T.p.dir);
+    pid_t play = fork();
+    if (play == 0) {
+        execl("/bin/sh", "sh", "-c", args, (char *)NULL);
+        _exit(127);
+    }
+    CU_ASSERT_FATAL(play > 0);
+    int rc = wait_exit(rec, 120000);
+    kill(play, SIGINT);
+    CU_ASSERT_EQUAL(wait_exit(play, 10000), 0);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+
+    struct qp_mcap_reader  *r   = NULL;
+    struct qp_wire_decoder *dec = NULL;
+    struct qp_err           err = {{0}};
+    static struct seen      s;
+    memset(&s, 0, sizeof s);
+    CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_open(path, NULL, &r, &err), QP_OK);
+    CU_ASSERT_EQUAL(qp_mcap_reader_info(r)->stats.n_messages, 48);
+    CU_ASSERT_EQUAL_FATAL(qp_wire_decoder_new(8 << 20, 0, &dec, &err), QP_OK);
+    for (;;) {
+        struct qp_mcap_message m;
+        bool                   got = false;
+        CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_next(r, &m, &got, &err), QP_OK);
+        if (!got)
+            break;
+        const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
+        const struct qp_mcap_schema  *sc = qp_mcap_reader_schema(r, ch->schema_id);
+        CU_ASSERT_FATAL(ch && sc && ch->n_metadata == 1);
+        int k = cam_of(ch->metadata[0].value);
+        CU_ASSERT_FATAL(k >= 0 && m.sequence < MAX_SEQ);
+        char topic[128];
+        if (strcmp(sc->name, "qpercept.v1.Frame") == 0) {
+            snprintf(topic, sizeof topic, "/qpercept/frames/%s", cams[k]);
+            check_frame_message(&s, dec, &m, (const uint8_t **)jpeg, jpeg_n);
+        } else if (strcmp(sc->name, "qpercept.v1.Detections") == 0) {
+            struct qp_wire_detections d;
+            snprintf(topic, sizeof topic, "/qpercept/detections/%s", cams[k]);
+            CU_ASSERT_EQUAL_FATAL(qp_wire_decode_detections(dec, m.data, m.len, &d, NULL, &err),
+                                  QP_OK);
+            s.det[k][m.sequence]    = true;
+            s.n_dets[k][m.sequence] = d.n_detections;
+            s.n_det_msgs++;
+        } else if (strcmp(sc->name, "foxglove.CompressedImage") == 0) {
+            snprintf(topic, sizeof topic, "/qpercept/image/%s", cams[k]);
+            /* the JPEG's bytes inside, as the field's value */
+            CU_ASSERT(memmem(m.data, m.len, jpeg[k], jpeg_n[k]) != NULL);
+            s.image[k][m.sequence] = true;
+            s.n_images++;
+        } else {
+            CU_ASSERT_STRING_EQUAL(sc->name, "foxglove.ImageAnnotations");
+            snprintf(topic, sizeof topic, "/qpercept/annotations/%s", cams[k]);
+            s.n_notes++;
+        }
+        CU_ASSERT_STRING_EQUAL(ch->topic, topic);
+    }
+    /* every image is a recorded frame's; every Detections has its annotations */
+    int paired = 0;
+    for (int k = 0; k < N_CAMS; k++)
+        for (int q = 0; q < MAX_SEQ; q++) {
+            CU_ASSERT(s.image[k][q] == s.frame[k][q]);
+            paired += s.det[k][q] && s.frame[k][q];
+        }
+    CU_ASSERT_EQUAL(s.n_images, s.n_frames);
+    CU_ASSERT_EQUAL(s.n_notes, s.n_det_msgs);
+    /* once both subscriptions are up, every frame has both: of the 24
+     * Detections and frames, most */
+    CU_ASSERT(paired >= 2 * N_CAMS);
+    fprintf(stderr, "\n%d Detections, %d frames, %d paired\n", s.n_det_msgs, s.n_frames, paired);
+    qp_wire_decoder_free(dec);
+    qp_mcap_reader_free(r);
+
+    /* the official reader and protobuf runtime, each message against its schema record */
+    const char *venv = getenv("QP_VENV"), *src = getenv("QP_SOURCE_DIR");
+    char        py[1200];
+    snprintf(py, sizeof py, "%s/bin/python", venv ? venv : "");
+    if (venv && src && access(py, X_OK) == 0) {
+        char cmd[2048], line[512];
+        int  lines = 0, notes = 0, cimages = 0;
+        snprintf(cmd, sizeof cmd, "'%s' '%s/tests/tools/mcap_protobuf.py' '%s'", py, src, path);
+        FILE *p = popen(cmd, "r");
+        CU_ASSERT_FATAL(p != NULL);
+        while (fgets(line, sizeof line, p)) {
+            char               topic[128], fmt[32], text[128];
+            unsigned long long stamp;
+            size_t             n;
+            unsigned           np, nt, agree;
+            lines++;
+            if (sscanf(line, "cimage %127s %llu %31s %zu", topic, &stamp, fmt, &n) == 4) {
+                int k = cam_of(strrchr(topic, '/') + 1);
+                CU_ASSERT(k >= 0 && strcmp(fmt, "jpeg") == 0 && n == jpeg_n[k]);
+                cimages++;
+            } else if (sscanf(line, "notes %127s %u %u %u %127s", topic, &np, &nt, &agree, text) ==
+                       5) {
+                CU_ASSERT(np == nt && agree == 1);
+                notes++;
+            }
+        }
+        CU_ASSERT_EQUAL(pclose(p), 0);
+        CU_ASSERT_EQUAL(lines, 48);
+        CU_ASSERT_EQUAL(cimages, s.n_images);
+        CU_ASSERT_EQUAL(notes, s.n_notes);
+    } else {
+        fprintf(stderr, "(no venv: the official-reader decode of %s was not run)\n", path);
+    }
+    for (int k = 0; k < N_CAMS; k++)
+        free(jpeg[k]);
+
+    /* the latency report of the recording */
+    char cmd[2048], line[512];
+    int  n_report = -1, n_all = -1, rows = 0;
+    snprintf(cmd, sizeof cmd, "'%s' bench --recording '%s'", getenv("QP_CLI"), path);
+    FILE *p = popen(cmd, "r");
+    CU_ASSERT_FATAL(p != NULL);
+    while (fgets(line, sizeof line, p)) {
+        char        name[64];
+        int         n;
+        const char *at = strstr(line, ": ");
+        if (strncmp(line, "recording ", 10) == 0 && at)
+            sscanf(at + 2, "%d Detections", &n_report);
+        else if (sscanf(line, "%63s %d", name, &n) == 2 && cam_of(name) >= 0)
+            rows++;
+        else if (sscanf(line, "all %d", &n) == 1)
+            n_all = n;
+    }
+    CU_ASSERT_EQUAL(pclose(p), 0);
+    CU_ASSERT_EQUAL(n_report, s.n_det_msgs);
+    CU_ASSERT_EQUAL(n_all, s.n_det_msgs);
+    CU_ASSERT(rows >= 1 && rows <= N_CAMS);
+    snprintf(cmd, sizeof cmd, "'%s' bench --recording '%s' >/dev/null 2>&1", getenv("QP_CLI"),
+             T.p.cfg); /* not MCAP */
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
+}
+
 static void test_sigint_leaves_valid_file(void)
 {
     char args[2048], path[320];
     NEEDS_ALL();
     snprintf(path, sizeof path, "%s/empty.mcap", T.p.dir);
-    snprintf(args, sizeof args, "--endpoint '%s' -o '%s' --compression lz4", T.p.det, path);
+    /* a stream nobody publishes: the recording stays empty whatever the server still sends */
+    snprintf(args, sizeof args, "--endpoint '%s' -o '%s' --compression lz4 --stream nobody",
+             T.p.det, path);
     pid_t rec = start_record(args);
     CU_ASSERT_FATAL(rec > 0);
     srv_sleep_ms(500);
@@ -203,6 +410,10 @@ static void test_sigint_leaves_valid_file(void)
     CU_ASSERT(qp_mcap_reader_info(r)->has_footer);
     CU_ASSERT_EQUAL(qp_mcap_reader_info(r)->stats.n_messages, 0);
     qp_mcap_reader_free(r);
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "'%s' bench --recording '%s' >/dev/null 2>&1", getenv("QP_CLI"),
+             path); /* nothing to report */
+    CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
 }
 
 static void test_bad_options(void)
@@ -215,6 +426,8 @@ static void test_bad_options(void)
 
 static CU_TestInfo tests[] = {
     {"replay -> qperceptd -> record: six channels, six messages, decodable", test_round_trip},
+    {"--frames --foxglove: frames byte for byte, images and annotations paired, decodable",
+     test_frames_and_foxglove},
     {"SIGINT: a valid, empty recording", test_sigint_leaves_valid_file},
     {"bad options: exit 2", test_bad_options},
     CU_TEST_INFO_NULL,

@@ -11,6 +11,8 @@
  * It checks:
  *   - RGB8 frames of the image through the shm ring, and its JPEG file
  *     through the ring, get the same detections as the inline RGB8 frame;
+ *     the server's frame tap (a frame subscriber, qp_sub_recv_frame) gets
+ *     each of them after its detections, pixels inline and byte for byte;
  *   - a descriptor whose slot was rewritten since (stale generation) is
  *     counted shm_torn and its detections are never published; one naming
  *     a missing segment, one naming a slot the ring does not have, and one
@@ -56,14 +58,14 @@ static const char *const names[N_STREAMS] = {"cam_shm", "cam_inline", "cam_hand"
 static struct {
     bool               ok; /* data found */
     char               model[1024], image[1024], dir[256], cfg[300], log[300];
-    char               ctl[300], det[300], ep[N_STREAMS][300];
+    char               ctl[300], det[300], tap_ep[300], ep[N_STREAMS][300];
     pid_t              pid;
     struct qp_image    img;
     size_t             img_bytes;
     uint8_t           *jpeg;
     size_t             jpeg_bytes;
-    struct qp_pub     *pub[2]; /* SHM, INL */
-    struct qp_sub     *sub;
+    struct qp_pub     *pub[2];           /* SHM, INL */
+    struct qp_sub     *sub, *tap;        /* detections; the frame tap's frames */
     void              *zctx, *hand_sock; /* raw PUSH into cam_hand */
     struct qp_shm_ring hand;
     uint64_t           hand_seq;
@@ -80,10 +82,11 @@ static bool write_config(void)
         return false;
     fprintf(f,
             "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
+            "frame_tap_endpoint = %s\n"
             "max_delay_us = 20000\nmax_age_ms = 60000\nmax_frame_bytes = %u\n"
             "log_level = info\n[engine]\npath = %s\nwarmup = 1\nscore_min = 0.25\n"
             "iou = 0.45\nmax_dets = 100\nbatch_sizes = 1,2,3\n",
-            T.ctl, T.det, MAX_FRAME_BYTES, T.model);
+            T.ctl, T.det, T.tap_ep, MAX_FRAME_BYTES, T.model);
     for (int k = 0; k < N_STREAMS; k++)
         fprintf(f, "[stream.%s]\nendpoint = %s\nmode = pull\ntransport = %s\n", names[k], T.ep[k],
                 k == INL ? "inline" : "shm");
@@ -104,6 +107,7 @@ static int suite_init(void)
     snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
     snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
     snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
+    snprintf(T.tap_ep, sizeof T.tap_ep, "ipc://%s/tap", T.dir);
     for (int k = 0; k < N_STREAMS; k++)
         snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/%s", T.dir, names[k]);
     struct qp_err err = {{0}};
@@ -121,6 +125,7 @@ static int suite_clean(void)
     for (int k = 0; k < 2; k++)
         qp_pub_free(T.pub[k]);
     qp_sub_free(T.sub);
+    qp_sub_free(T.tap);
     if (T.hand_sock)
         zmq_close(T.hand_sock);
     if (T.zctx)
@@ -133,6 +138,7 @@ static int suite_clean(void)
             unlink(T.ep[k] + 6); /* ipc:// */
         unlink(T.ctl + 6);
         unlink(T.det + 6);
+        unlink(T.tap_ep + 6);
         unlink(T.cfg);
         if (unlink(T.log) == 0)
             rmdir(T.dir);
@@ -283,6 +289,23 @@ static bool log_has(const char *what)
 
 /* ===== Tests ===== */
 
+/* The frame tap delivers stream k's frame seq with exactly these pixels
+ * (other frames on the way are passed over). */
+static bool tapped(int k, uint64_t seq, const void *px, size_t n)
+{
+    struct qp_frame_in f;
+    struct qp_err      err = {{0}};
+    for (int64_t end = srv_now_ms() + 10000; srv_now_ms() < end;) {
+        if (qp_sub_recv_frame(T.tap, &f, 200, &err) != QP_OK)
+            continue;
+        if (strcmp(f.header.stream, names[k]) != 0 || f.header.seq < seq)
+            continue;
+        return f.header.seq == seq && f.n_bytes == n && memcmp(f.pixels, px, n) == 0 &&
+               f.width == (uint32_t)T.img.width && f.height == (uint32_t)T.img.height;
+    }
+    return false;
+}
+
 static void test_shm_equals_inline(void)
 {
     struct qp_err err = {{0}};
@@ -304,6 +327,9 @@ static void test_shm_equals_inline(void)
     struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
     so.endpoint           = T.det;
     CU_ASSERT_FATAL(qp_sub_new(&so, &T.sub, &err) == QP_OK);
+    so.endpoint        = T.tap_ep;
+    so.max_frame_bytes = MAX_FRAME_BYTES;
+    CU_ASSERT_FATAL(qp_sub_new(&so, &T.tap, &err) == QP_OK);
     /* slow joiner: our subscription is live once one Detections arrives */
     bool primed = false;
     for (int i = 0; i < 20 && !primed; i++)
@@ -321,10 +347,14 @@ static void test_shm_equals_inline(void)
         same_as_ref();
         CU_ASSERT_EQUAL(msg.drops.shm_torn, 0);
         CU_ASSERT_EQUAL(msg.drops.malformed, 0);
+        if (round > 0) /* the tap's subscription is surely live by now */
+            CU_ASSERT(tapped(SHM, ss, T.img.data, T.img_bytes));
     }
     /* the JPEG file through the ring: decoded by the server as qp_image_load did here */
-    CU_ASSERT_FATAL(recv_for(SHM, send_pub(SHM, true), 60000));
+    uint64_t sj = send_pub(SHM, true);
+    CU_ASSERT_FATAL(recv_for(SHM, sj, 60000));
     same_as_ref();
+    CU_ASSERT(tapped(SHM, sj, T.jpeg, T.jpeg_bytes));
 }
 
 static void test_torn_and_unreadable(void)

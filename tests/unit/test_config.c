@@ -107,7 +107,7 @@ static void test_defaults(void)
     CU_ASSERT_PTR_NULL(qp_config_stream_find(&cfg, "rear"));
     struct qp_config_key k;
     int32_t              n = qp_config_key_count();
-    CU_ASSERT_EQUAL(n, 29);
+    CU_ASSERT_EQUAL(n, 30);
     CU_ASSERT_FALSE(qp_config_key_at(n, &k));
     CU_ASSERT_FALSE(qp_config_key_at(-1, &k));
     for (int32_t i = 0; qp_config_key_at(i, &k); i++) {
@@ -391,6 +391,10 @@ static void test_error_cross_field(void)
     EXPECT_ERROR("[server]\ncontrol_endpoint = tcp://*:5000\n"
                  "publish_endpoint = tcp://127.0.0.1:5000\n" MINIMAL,
                  "control_endpoint = tcp://*:5000 and [server] publish_endpoint");
+    EXPECT_ERROR("[server]\nframe_tap_endpoint = ipc:///run/qpercept/detections\n" MINIMAL,
+                 "[server] publish_endpoint = ipc:///run/qpercept/detections and [server] "
+                 "frame_tap_endpoint = ipc:///run/qpercept/detections bind the same address");
+    load_ok("[server]\nframe_tap_endpoint = ipc:///run/qpercept/frames\n" MINIMAL);
     EXPECT_ERROR("[server]\npublish_endpoint = tcp://127.0.0.1:9464\n" MINIMAL,
                  "[server] publish_endpoint = tcp://127.0.0.1:9464 and [server] metrics_port = "
                  "9464 bind the same address");
