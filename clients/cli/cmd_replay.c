@@ -2,9 +2,11 @@
 /*
  * cmd_replay.c - `qpercept replay SOURCE --endpoint TEMPLATE [--push|--pub]
  * [--rate R|max] [--loop] [--start S] [--end S] [--raw] [--shm SLOTS]
- * [--fps F] [--timestamps FILE] [--scene NAME] [--stream NAME]`: publish a
- * recorded drive (replay_source.h: a multi-camera set, KITTI raw, an image
- * folder) to qperceptd as its cameras would, one stream per camera.
+ * [--fps F] [--timestamps FILE] [--scene NAME] [--stream NAME] [--topic T
+ * ...]`: publish a recorded drive (replay_source.h: a multi-camera set,
+ * KITTI raw, an image folder, an MCAP recording) to qperceptd as its
+ * cameras would, one stream per camera (per MCAP image channel: --topic
+ * selects them, default all).
  *
  * Timing: each frame is sent at its time in the drive, from --start, over
  * --rate (1: the original timing; 2: twice as fast; max: as fast as the
@@ -13,7 +15,12 @@
  * live camera stamps its frames. --loop plays the span again and again
  * (seqs go on). Frames go as their files (JPEG / PNG, the server decodes
  * them) or, with --raw, decoded here to RGB8 before the clock starts (what
- * a camera driver sends; memory: every frame's pixels). Stream s publishes
+ * a camera driver sends; memory: every frame's pixels). An MCAP recording
+ * is not preloaded: each frame is read from the file (and with --raw a
+ * JPEG / PNG decoded) just before its deadline, so memory stays one chunk
+ * and one frame however large the file (replay_mcap.c). Frames carry the
+ * replay's own seqs (per stream from 0, going on across loops), never the
+ * recorded ones, as for the other sources. Stream s publishes
  * to TEMPLATE with "%s" replaced by its name (cam_front, image_02, ...);
  * a template without "%s" serves a one-stream source only. --push (default)
  * connects a PUSH to the server's PULL; --pub binds a PUB for a server
@@ -37,10 +44,15 @@
 #include "core/alloc.h"
 #include "qpercept/client.h"
 #include "qpercept/detect.h"
+#include "replay_mcap.h"
 #include "replay_source.h"
+
+#define MAX_TOPICS 64
 
 struct args {
     const char *source, *endpoint, *timestamps, *scene, *stream;
+    const char *topics[MAX_TOPICS];
+    int32_t     n_topics;
     double      rate, start_s, end_s, fps;
     bool        max_rate, loop, raw, pub;
     long        shm_slots;
@@ -76,7 +88,7 @@ static int usage(const char *why)
         "qpercept replay: %s\n"
         "usage: qpercept replay SOURCE --endpoint TEMPLATE (\"%%s\": stream name) [--push|--pub]\n"
         "         [--rate R|max] [--loop] [--start S] [--end S] [--raw] [--shm SLOTS]\n"
-        "         [--fps F] [--timestamps FILE] [--scene NAME] [--stream NAME]\n",
+        "         [--fps F] [--timestamps FILE] [--scene NAME] [--stream NAME] [--topic T ...]\n",
         why);
     return 2;
 }
@@ -99,7 +111,11 @@ static int parse(int argc, char **argv, struct args *a)
             a->scene = v;
         else if (strcmp(o, "--stream") == 0)
             a->stream = v;
-        else if (strcmp(o, "--rate") == 0 && strcmp(v, "max") == 0)
+        else if (strcmp(o, "--topic") == 0) {
+            if (a->n_topics == MAX_TOPICS)
+                return usage("at most 64 --topic");
+            a->topics[a->n_topics++] = v;
+        } else if (strcmp(o, "--rate") == 0 && strcmp(v, "max") == 0)
             a->max_rate = true;
         else if (strcmp(o, "--rate") == 0) {
             if (!qp_cli_parse_float(v, 1e-3, 1e3, &a->rate))
@@ -137,17 +153,6 @@ static int parse(int argc, char **argv, struct args *a)
     if (a->end_s >= 0 && a->end_s <= a->start_s)
         return usage("--end must come after --start");
     return 0;
-}
-
-/* The span [start, end] of the source: its first and one-past-last frame. */
-static void span(const struct qp_replay_source *s, const struct args *a, int64_t *lo, int64_t *hi)
-{
-    int64_t t0 = (int64_t)(a->start_s * 1e9),
-            t1 = a->end_s < 0 ? INT64_MAX : (int64_t)(a->end_s * 1e9);
-    for (*lo = 0; *lo < s->n_frames && s->frames[*lo].t_ns < t0; (*lo)++)
-        ;
-    for (*hi = *lo; *hi < s->n_frames && s->frames[*hi].t_ns <= t1; (*hi)++)
-        ;
 }
 
 static enum qp_status load(const char *path, bool raw, struct payload *p, struct qp_err *err)
@@ -225,20 +230,70 @@ static enum qp_status open_pubs(const struct qp_replay_source *s, const struct a
     return QP_OK;
 }
 
+/* Frame j as it goes out: preloaded (files), or read from the MCAP file
+ * now (with --raw a JPEG / PNG decoded into *rgb, the caller's to free). */
+static enum qp_status frame_out(struct qp_replay_source *s, const struct args *a, int64_t j,
+                                const struct payload *p, struct qp_frame_out *fo,
+                                struct qp_image *rgb, struct qp_err *err)
+{
+    struct qp_replay_payload m;
+    enum qp_status           st;
+    if (!s->mcap) {
+        *fo = (struct qp_frame_out){.width        = p->width,
+                                    .height       = p->height,
+                                    .stride       = p->stride,
+                                    .format       = p->format,
+                                    .pixels       = p->bytes,
+                                    .pixels_bytes = p->n};
+        return QP_OK;
+    }
+    if ((st = qp_replay_mcap_read(s, j, &m, err)) != QP_OK)
+        return st;
+    if (a->raw && (m.format == QP_FRAME_FORMAT_JPEG || m.format == QP_FRAME_FORMAT_PNG)) {
+        if ((st = qp_image_decode(m.bytes, m.n, rgb, err)) != QP_OK) {
+            qp_err_prefix(err, "%s: frame %lld of %s", a->source, (long long)j,
+                          s->names[s->frames[j].stream]);
+            return st;
+        }
+        m = (struct qp_replay_payload){rgb->data,
+                                       (size_t)rgb->stride * (size_t)rgb->height,
+                                       (uint32_t)rgb->width,
+                                       (uint32_t)rgb->height,
+                                       (uint32_t)rgb->stride,
+                                       rgb->format == QP_PIXEL_GRAY8  ? QP_FRAME_FORMAT_GRAY8
+                                       : rgb->format == QP_PIXEL_BGR8 ? QP_FRAME_FORMAT_BGR8
+                                                                      : QP_FRAME_FORMAT_RGB8};
+    }
+    *fo = (struct qp_frame_out){.width        = m.width,
+                                .height       = m.height,
+                                .stride       = m.stride,
+                                .format       = m.format,
+                                .pixels       = m.bytes,
+                                .pixels_bytes = m.n};
+    return QP_OK;
+}
+
 /* Send frames [lo, hi) of s, looping with --loop, on the schedule. */
-static enum qp_status play(const struct qp_replay_source *s, const struct args *a, int64_t lo,
-                           int64_t hi, const struct payload *pl, struct qp_pub **pub,
-                           struct qp_err *err)
+static enum qp_status play(struct qp_replay_source *s, const struct args *a, int64_t lo, int64_t hi,
+                           const struct payload *pl, struct qp_pub **pub, struct qp_err *err)
 {
     bool    tty = isatty(STDERR_FILENO);
     int64_t t0 = s->frames[lo].t_ns, span_ns = s->frames[hi - 1].t_ns - t0;
     /* a loop's period: the span plus one mean frame interval, so the first
      * frame does not land on the last one */
     int64_t period = span_ns + (hi - lo > 1 ? span_ns / (hi - lo - 1) : 40000000);
-    int64_t start = now_ns(CLOCK_MONOTONIC), next_progress = 0, sent = 0, dropped = 0;
+    int64_t start = -1, next_progress = 0, sent = 0, dropped = 0;
     for (int64_t round = 0; !stop; round++) {
         for (int64_t j = lo; j < hi && !stop; j++) {
-            const struct qp_replay_frame *f = &s->frames[j];
+            const struct qp_replay_frame *f   = &s->frames[j];
+            struct qp_image               rgb = {0};
+            struct qp_frame_out           fo;
+            /* read (MCAP) before the wait, so the deadline is kept */
+            enum qp_status st = frame_out(s, a, j, pl ? &pl[j - lo] : NULL, &fo, &rgb, err);
+            if (st != QP_OK)
+                return st;
+            if (start < 0) /* the clock starts once the first frame is in hand (MCAP: --start) */
+                start = now_ns(CLOCK_MONOTONIC);
             if (!a->max_rate) {
                 int64_t         t  = (int64_t)((double)(round * period + f->t_ns - t0) / a->rate);
                 int64_t         dl = start + t;
@@ -246,14 +301,8 @@ static enum qp_status play(const struct qp_replay_source *s, const struct args *
                 while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
                     ;
             }
-            const struct payload *p  = &pl[j - lo];
-            struct qp_frame_out   fo = {.width        = p->width,
-                                        .height       = p->height,
-                                        .stride       = p->stride,
-                                        .format       = p->format,
-                                        .pixels       = p->bytes,
-                                        .pixels_bytes = p->n};
-            enum qp_status        st = qp_pub_send(pub[f->stream], &fo, err);
+            st = qp_pub_send(pub[f->stream], &fo, err);
+            qp_image_free(&rgb);
             if (st == QP_E_AGAIN)
                 dropped++;
             else if (st != QP_OK)
@@ -294,9 +343,11 @@ int qp_cli_replay(int argc, char **argv)
     so.timestamps     = a.timestamps;
     so.scene          = a.scene;
     so.stream         = a.stream;
+    so.topics         = a.topics;
+    so.n_topics       = a.n_topics;
     enum qp_status st = qp_replay_source_open(a.source, &so, &s, &err);
     if (st == QP_OK) {
-        span(&s, &a, &lo, &hi);
+        qp_replay_source_span(&s, a.start_s, a.end_s, &lo, &hi);
         if (hi == lo)
             st = qp_fail(&err, QP_E_INVAL, "%s: no frame between --start and --end", a.source);
     }
@@ -308,12 +359,17 @@ int qp_cli_replay(int argc, char **argv)
         if (s.n_skipped)
             fprintf(stderr, " (%lld frames of other scenes skipped)", (long long)s.n_skipped);
         fputc('\n', stderr);
-        pl = qp_calloc((size_t)(hi - lo), sizeof *pl);
-        if (!pl)
+        if (s.mcap)
+            qp_replay_mcap_print(&s, stderr);
+        else if (!(pl = qp_calloc((size_t)(hi - lo), sizeof *pl)))
             st = qp_fail(&err, QP_E_NOMEM, "%lld frames", (long long)(hi - lo));
     }
     size_t max_bytes = 1;
-    for (int64_t j = lo; st == QP_OK && j < hi; j++) {
+    if (st == QP_OK && s.mcap) { /* read while playing: the largest frame sizes the transport */
+        const struct qp_replay_mcap_info *mi = qp_replay_mcap_info(s.mcap);
+        max_bytes = a.raw && mi->max_rgb_bytes > mi->max_bytes ? mi->max_rgb_bytes : mi->max_bytes;
+    }
+    for (int64_t j = lo; st == QP_OK && pl && j < hi; j++) {
         st = load(s.frames[j].path, a.raw, &pl[j - lo], &err);
         if (st == QP_OK && pl[j - lo].n > max_bytes)
             max_bytes = pl[j - lo].n;

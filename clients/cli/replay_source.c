@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/alloc.h"
+#include "replay_mcap.h"
 
 const char *qp_replay_layout_name(enum qp_replay_layout l)
 {
@@ -25,6 +26,7 @@ const char *qp_replay_layout_name(enum qp_replay_layout l)
         [QP_REPLAY_LAYOUT_MULTI_CAMERA] = "multi-camera set",
         [QP_REPLAY_LAYOUT_KITTI_RAW]    = "KITTI raw",
         [QP_REPLAY_LAYOUT_FOLDER]       = "image folder",
+        [QP_REPLAY_LAYOUT_MCAP]         = "MCAP recording",
     };
     _Static_assert(sizeof names / sizeof names[0] == QP_REPLAY_LAYOUT_COUNT, "layout names");
     return l >= 0 && l < QP_REPLAY_LAYOUT_COUNT ? names[l] : "unknown";
@@ -114,7 +116,7 @@ static enum qp_status add_frame(struct qp_replay_source *s, int32_t stream, int6
         return qp_fail(err, QP_E_NOMEM, "out of memory listing %s", dir);
     }
     snprintf(p, n, "%s/%s", dir, name);
-    s->frames[s->n_frames++] = (struct qp_replay_frame){stream, t_ns, p};
+    s->frames[s->n_frames++] = (struct qp_replay_frame){stream, t_ns, p, -1};
     return QP_OK;
 }
 
@@ -368,8 +370,10 @@ enum qp_status qp_replay_source_open(const char *dir, const struct qp_replay_sou
     bool           found = false;
     enum qp_status st;
     memset(out, 0, sizeof *out);
+    if (!is_dir(dir) && access(dir, R_OK) == 0 && qp_replay_is_mcap(dir))
+        return qp_replay_mcap_open(dir, o, out, err);
     if (!is_dir(dir))
-        return qp_fail(err, QP_E_IO, "%s: not a directory", dir);
+        return qp_fail(err, QP_E_IO, "%s: not a directory (nor an MCAP file)", dir);
     st = list(dir, true, &img, err);
     if (st == QP_OK)
         st = open_multi(dir, &img, o, out, &found, err);
@@ -406,8 +410,19 @@ enum qp_status qp_replay_source_open(const char *dir, const struct qp_replay_sou
 
 void qp_replay_source_free(struct qp_replay_source *s)
 {
+    qp_replay_mcap_free(s->mcap);
     for (int64_t i = 0; i < s->n_frames; i++)
         qp_free(s->frames[i].path);
     qp_free(s->frames);
     memset(s, 0, sizeof *s);
+}
+
+void qp_replay_source_span(const struct qp_replay_source *s, double start_s, double end_s,
+                           int64_t *lo, int64_t *hi)
+{
+    int64_t t0 = (int64_t)(start_s * 1e9), t1 = end_s < 0 ? INT64_MAX : (int64_t)(end_s * 1e9);
+    for (*lo = 0; *lo < s->n_frames && s->frames[*lo].t_ns < t0; (*lo)++)
+        ;
+    for (*hi = *lo; *hi < s->n_frames && s->frames[*hi].t_ns <= t1; (*hi)++)
+        ;
 }

@@ -20,6 +20,10 @@
  *     subdirectory), sorted by name, one stream (opts.stream, default
  *     "cam0"): frame i at i / opts.fps s, or at the times of
  *     opts.timestamps (one a line: seconds, or the KITTI format).
+ * A file instead of a directory: an MCAP recording (a name ending .mcap, or
+ * the MCAP magic), its image channels one stream each (replay_mcap.h);
+ * its frames stay in file order (times made monotonic there), are not
+ * files (path NULL) and are read while playing (qp_replay_mcap_read).
  * Images: .jpg / .jpeg / .png (case-insensitive). Times are kept relative
  * to the source's first frame (t_ns = 0); frames are sorted by time, then
  * stream. Errors name the file and line.
@@ -36,29 +40,37 @@ enum qp_replay_layout {
     QP_REPLAY_LAYOUT_MULTI_CAMERA = 0,
     QP_REPLAY_LAYOUT_KITTI_RAW,
     QP_REPLAY_LAYOUT_FOLDER,
+    QP_REPLAY_LAYOUT_MCAP,
     QP_REPLAY_LAYOUT_COUNT
 };
 
-/* "multi-camera set", "KITTI raw", "image folder"; "unknown". Never NULL. */
+/* "multi-camera set", "KITTI raw", "image folder", "MCAP recording";
+ * "unknown". Never NULL. */
 const char *qp_replay_layout_name(enum qp_replay_layout l);
 
 struct qp_replay_frame {
     int32_t stream;
     int64_t t_ns; /* since the source's first frame */
-    char   *path;
+    char   *path; /* the image file; NULL for MCAP */
+    int64_t msg;  /* MCAP: the message's number in file order (from 0); else -1 */
 };
 
 struct qp_replay_source_opts {
-    double      fps;        /* image folder without timestamps: > 0 (default 25) */
-    const char *timestamps; /* image folder: a timestamps file; NULL: fps */
-    const char *scene;      /* multi-camera set: the scene to play; NULL: the largest */
-    const char *stream;     /* image folder: the stream's name; NULL: "cam0" */
+    double             fps;        /* image folder without timestamps: > 0 (default 25) */
+    const char        *timestamps; /* image folder: a timestamps file; NULL: fps */
+    const char        *scene;      /* multi-camera set: the scene to play; NULL: the largest */
+    const char        *stream;     /* image folder: the stream's name; NULL: "cam0" */
+    const char *const *topics;     /* MCAP: the channels to play; n_topics 0: every playable one */
+    int32_t            n_topics;
 };
 
 #define QP_REPLAY_SOURCE_OPTS_DEFAULT                                                              \
     {                                                                                              \
-        .fps = 25.0, .timestamps = NULL, .scene = NULL, .stream = NULL                             \
+        .fps = 25.0, .timestamps = NULL, .scene = NULL, .stream = NULL, .topics = NULL,            \
+        .n_topics = 0                                                                              \
     }
+
+struct qp_replay_mcap; /* replay_mcap.h */
 
 struct qp_replay_source {
     enum qp_replay_layout   layout;
@@ -69,9 +81,11 @@ struct qp_replay_source {
     int64_t                 duration_ns; /* t_ns of the last frame */
     int64_t                 n_skipped;   /* multi-camera: frames of other scenes */
     char                    scene[QP_REPLAY_NAME_MAX * 2]; /* multi-camera: the scene played */
+    struct qp_replay_mcap  *mcap; /* MCAP: the open recording (replay_mcap.h); else NULL */
 };
 
-/* List the drive at dir into *out (zeroed first). QP_E_INVAL when dir
+/* List the drive at dir (or the MCAP file: qp_replay_mcap_open) into *out
+ * (zeroed first). QP_E_INVAL when dir
  * holds none of the layouts (naming what was looked for) or a timestamps
  * file does not fit (file:line); QP_E_IO for unreadable paths; QP_E_NOMEM.
  * On failure nothing stays allocated. */
@@ -79,6 +93,11 @@ enum qp_status qp_replay_source_open(const char *dir, const struct qp_replay_sou
                                      struct qp_replay_source *out, struct qp_err *err);
 
 void qp_replay_source_free(struct qp_replay_source *s); /* zeroed: a no-op */
+
+/* The frames [*lo, *hi) of s whose times lie in [start_s, end_s] (end_s < 0:
+ * to the end); *lo == *hi when none does. */
+void qp_replay_source_span(const struct qp_replay_source *s, double start_s, double end_s,
+                           int64_t *lo, int64_t *hi);
 
 /* One timestamp line: seconds ("12.5") or KITTI ("2011-09-26
  * 13:02:25.964389445", UTC) into *ns; false when it is neither. */
