@@ -4,8 +4,8 @@
  * that a recording of many GB plays in bounded memory.
  *
  * Pass 1 (qp_replay_mcap_open, before the clock starts) reads every message
- * once in file order and keeps, per playable frame, only its stream, log
- * time and message number (32 bytes a frame: an hour of six 30 Hz cameras
+ * once in file order and keeps, per playable frame, only its stream, time
+ * and message number (32 bytes a frame: an hour of six 30 Hz cameras
  * is 21 MB), checking each frame decodes. Pass 2 (qp_replay_mcap_read,
  * while playing) reads forward to the wanted message and hands out its
  * bytes from the reader's buffers; going back (--loop) rewinds the reader.
@@ -14,8 +14,11 @@
  * to --start: the reader does not seek).
  *
  * Order and time: frames play in file order (the order a recorder wrote
- * them), each at its log time relative to the first frame played. A
- * message logged earlier than one before it in the file (two writers
+ * them), each at its publish time (the sender's clock: `qpercept record`
+ * stores the frame's capture stamp there, so a drive replays with its
+ * cameras' timing, not the recorder's; 0 = unknown: the log time) relative
+ * to the first frame played. A message stamped earlier than one before it
+ * in the file (the frames of one batch, tapped in stream order; two writers
  * merged) has its time raised to its predecessor's: it is sent right after
  * it, and counted (n_reordered). Times are thus monotonic, as the other
  * sources' are, and --start / --end / --rate / --loop work unchanged.
@@ -518,7 +521,7 @@ static enum qp_status add_frame(struct qp_replay_source *s, int32_t key, uint64_
         m->cap_frame = cap;
     }
     if (log_ns > (uint64_t)INT64_MAX)
-        return qp_fail(err, QP_E_FORMAT, "%s: message %lld: log time %llu is out of range", m->path,
+        return qp_fail(err, QP_E_FORMAT, "%s: message %lld: time %llu is out of range", m->path,
                        (long long)msg, (unsigned long long)log_ns);
     s->frames[s->n_frames++] = (struct qp_replay_frame){key, (int64_t)log_ns, NULL, msg};
     return QP_OK;
@@ -569,7 +572,9 @@ static enum qp_status index_message(struct qp_replay_source            *s,
     size_t rgb = (size_t)d.p.width * d.p.height * 3;
     if (rgb > m->info.max_rgb_bytes)
         m->info.max_rgb_bytes = rgb;
-    return add_frame(s, key, msg->log_time_ns, nr, err);
+    /* the sender's time: our recorder stores the capture stamp there */
+    return add_frame(s, key, msg->publish_time_ns ? msg->publish_time_ns : msg->log_time_ns, nr,
+                     err);
 }
 
 /* Name the foxglove streams, drop the frames of channels found unsupported
@@ -632,7 +637,7 @@ static enum qp_status finish(struct qp_replay_source *s, const struct qp_replay_
     }
     int64_t t0 = s->frames[0].t_ns;
     if (s->frames[n - 1].t_ns - t0 > MAX_SPAN_NS)
-        return qp_fail(err, QP_E_FORMAT, "%s: log times span %.3g s: not one recording", m->path,
+        return qp_fail(err, QP_E_FORMAT, "%s: times span %.3g s: not one recording", m->path,
                        (double)(s->frames[n - 1].t_ns - t0) / 1e9);
     for (int64_t j = 0; j < n; j++)
         s->frames[j].t_ns -= t0;

@@ -174,9 +174,11 @@ static void write_rec(const char *path, int n, bool flush, bool cut, uint64_t *b
     for (int i = 0; i < n; i++) {
         int                    c = i % CH_COUNT, k = i / CH_COUNT;
         struct qp_mcap_message m = {.channel_id = cid[c], .sequence = (uint32_t)k};
-        m.log_time_ns            = T0 + log_ms(i) * MS;
-        m.publish_time_ns        = m.log_time_ns;
-        b.n                      = 0;
+        /* the sender's time drives replay; the recorder logged each a
+         * little later, by a varying amount that must not show */
+        m.publish_time_ns = T0 + log_ms(i) * MS;
+        m.log_time_ns     = m.publish_time_ns + (uint64_t)(i * 7 % 5) * MS;
+        b.n               = 0;
         if (c == CH_A || c == CH_B) {
             m.len  = frame_msg(c == CH_A ? "cam_a" : "cam_b", (uint64_t)k,
                               c == CH_A ? QP_WIRE_PIXEL_RGB8 : QP_WIRE_PIXEL_JPEG,
@@ -540,8 +542,8 @@ static void test_foxglove_copies(void)
                     QP_OK);
     compressed_msg(&b, "png");
     for (int k = 0; k < 3; k++) {
+        /* no publish time (0): the log time stands in */
         struct qp_mcap_message m = {.channel_id = c1, .log_time_ns = T0 + (uint64_t)k * 40 * MS};
-        m.publish_time_ns        = m.log_time_ns;
         m.len  = frame_msg("cam_a", (uint64_t)k, QP_WIRE_PIXEL_RGB8, false, frame, sizeof frame);
         m.data = frame;
         CU_ASSERT_FATAL(qp_mcap_writer_write(w, &m, &err) == QP_OK);
