@@ -4,9 +4,15 @@
 #
 #   1. scripts/setup.sh (packages + .venv);
 #   2. build/ with -DQP_WERROR=ON -DQP_CUDA=AUTO (every .cu compiles where
-#      nvcc exists), then ctest -L 'unit|e2e';
+#      nvcc exists), then ctest -L 'unit|e2e|fuzz' (fuzz: the saved fuzz
+#      corpora replayed, tests/fuzz);
 #   3. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
-#      the unit and e2e labels again with leak detection on.
+#      the unit, e2e and fuzz labels again with leak detection on;
+#   4. a short libFuzzer smoke run (scripts/fuzz.sh --smoke,
+#      QP_FUZZ_SMOKE_SECS per target, default 20) of the targets that build
+#      without the engine (wire, config, mcap; QP_FUZZ_SMOKE_TARGETS), in
+#      build-fuzz/, skipped with a line where clang's libFuzzer is missing;
+#      the engine's targets (onnx, qpe, image) run from scripts/fuzz.sh.
 # Sized for CI: 2 cores (QP_JOBS, default 2), 90 minutes in all; the whole
 # script took 27 minutes on such a machine (2026-11-29, from a clean clone, with the
 # mirror). Every step runs even after a
@@ -42,19 +48,30 @@ section "configure + build: $BUILD/ (QP_WERROR=ON, QP_CUDA=AUTO)"
 cmake -S . -B "$BUILD" -DQP_WERROR=ON -DQP_CUDA=AUTO
 cmake --build "$BUILD" -j"$JOBS"
 
-section "tests: $BUILD/, labels unit|e2e"
-if ! ctest --test-dir "$BUILD" --output-on-failure -L 'unit|e2e'; then
-    failed+=("unit|e2e tests")
+section "tests: $BUILD/, labels unit|e2e|fuzz"
+if ! ctest --test-dir "$BUILD" --output-on-failure -L 'unit|e2e|fuzz'; then
+    failed+=("unit|e2e|fuzz tests")
 fi
 
 section "configure + build: $ASAN_BUILD/ (QP_SANITIZE=address,undefined, QP_CUDA=OFF)"
 cmake -S . -B "$ASAN_BUILD" -DQP_WERROR=ON -DQP_CUDA=OFF -DQP_SANITIZE=address,undefined
 cmake --build "$ASAN_BUILD" -j"$JOBS"
 
-section "tests: $ASAN_BUILD/, labels unit|e2e (ASan + UBSan, leak detection on)"
+section "tests: $ASAN_BUILD/, labels unit|e2e|fuzz (ASan + UBSan, leak detection on)"
 if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
-        ctest --test-dir "$ASAN_BUILD" --output-on-failure -L 'unit|e2e'; then
+        ctest --test-dir "$ASAN_BUILD" --output-on-failure -L 'unit|e2e|fuzz'; then
     failed+=("sanitizer tests")
+fi
+
+smoke_targets=${QP_FUZZ_SMOKE_TARGETS:-wire config mcap}
+section "fuzz smoke run (scripts/fuzz.sh --smoke ${QP_FUZZ_SMOKE_SECS:-20} $smoke_targets)"
+fuzz_rc=0
+# shellcheck disable=SC2086 # a list of target names
+scripts/fuzz.sh --smoke "${QP_FUZZ_SMOKE_SECS:-20}" $smoke_targets || fuzz_rc=$?
+if [ "$fuzz_rc" -eq 2 ]; then
+    echo "test.sh: fuzz smoke run SKIPPED: clang with libFuzzer not found"
+elif [ "$fuzz_rc" -ne 0 ]; then
+    failed+=("fuzz smoke run")
 fi
 
 section "result"
