@@ -24,7 +24,8 @@
  * or the capture stamp (frames, images, annotations); sequence = the
  * frame's seq (low 32 bits). The open chunk is written out every
  * --flush-ms (default 1000) so a crash loses at most that much; SIGINT /
- * SIGTERM (Ctrl-C), --duration or --count (messages of all kinds) end the
+ * SIGTERM (Ctrl-C), --duration or --count (messages received: Detections
+ * and Frames, each written with its Foxglove twin under --foxglove) end the
  * recording with a complete file (summary, indexes). Buffers are allocated
  * before the first message.
  *
@@ -308,12 +309,10 @@ static enum qp_status take(struct rec *r, struct qp_sub *sub, bool frames, int w
     return frames ? put_frame(r, sub, &f, err) : put_detections(r, sub, &det, err);
 }
 
-static uint64_t total(const struct rec *r)
+/* Messages received and recorded: Detections and Frames (not their Foxglove twins). */
+static uint64_t received(const struct rec *r)
 {
-    uint64_t n = 0;
-    for (int k = 0; k < K_COUNT; k++)
-        n += r->n_msgs[k];
-    return n;
+    return r->n_msgs[K_DETECTIONS] + r->n_msgs[K_FRAMES];
 }
 
 static enum qp_status record(const struct args *a, struct qp_sub *subs[2], struct rec *r,
@@ -321,7 +320,7 @@ static enum qp_status record(const struct args *a, struct qp_sub *subs[2], struc
 {
     enum qp_status st    = add_schemas(a, r, err);
     int64_t        start = mono_ms(), next_flush = start + a->flush_ms;
-    while (st == QP_OK && !stop && (!a->count || (long)total(r) < a->count) &&
+    while (st == QP_OK && !stop && (!a->count || (long)received(r) < a->count) &&
            (a->duration_s <= 0 || (double)(mono_ms() - start) < a->duration_s * 1000)) {
         /* both sockets without waiting; when neither had anything, wait a
          * little on one (their queues hold what arrives meanwhile) */

@@ -246,9 +246,10 @@ static void test_frames_and_foxglove(void)
     for (int k = 0; k < N_CAMS; k++)
         CU_ASSERT_FATAL(camera_jpeg(k, &jpeg[k], &jpeg_n[k]));
     snprintf(path, sizeof path, "%s/frames.mcap", T.p.dir);
-    /* 4 kinds x 6 cameras x 2 rounds at least */
+    /* 24 received (Detections and Frames: 2 rounds of 6 cameras), 48 written with their
+     * Foxglove twins */
     snprintf(args, sizeof args,
-             "--endpoint '%s' --frames 'ipc://%s/tap' --foxglove -o '%s' --count 48 "
+             "--endpoint '%s' --frames 'ipc://%s/tap' --foxglove -o '%s' --count 24 "
              "--duration 120 --max-frame-bytes 4000000",
              T.p.det, T.p.dir, path);
     pid_t rec = start_record(args);
@@ -322,9 +323,9 @@ static void test_frames_and_foxglove(void)
         }
     CU_ASSERT_EQUAL(s.n_images, s.n_frames);
     CU_ASSERT_EQUAL(s.n_notes, s.n_det_msgs);
-    /* once both subscriptions are up, every frame has both: of the 24
-     * Detections and frames, most */
-    CU_ASSERT(paired >= 2 * N_CAMS);
+    /* once both subscriptions are up, every frame has both; the two join at
+     * slightly different moments, and the count may cut a last frame off */
+    CU_ASSERT(paired >= N_CAMS);
     fprintf(stderr, "\n%d Detections, %d frames, %d paired\n", s.n_det_msgs, s.n_frames, paired);
     qp_wire_decoder_free(dec);
     qp_mcap_reader_free(r);

@@ -158,10 +158,14 @@ static void drive_through(const char *source, const char *args, int n, const cha
              getenv("QP_CLI"), source, T.p.dir, args, T.p.dir);
     CU_ASSERT_EQUAL(wait_exit(spawn(cmd), 120000), 0);
     int rc = wait_exit(rec, 60000);
-    if (rc != 0)
+    if (rc != 0) {
         kill(rec, SIGKILL);
+        waitpid(rec, NULL, 0);
+        srv_kill(&T.pid);
+    }
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT(srv_stop_clean(&T.pid));
+    srv_kill(&T.pid); /* one that did not stop must not outlive the pass */
 }
 
 /* The JPEG a recorded frame of stream k, seq must be. */
