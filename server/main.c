@@ -25,6 +25,8 @@
  * SIGTERM / SIGINT: stop reading frames, finish the batch in flight and
  * the batches still due (at most max_delay_us away), publish them, exit 0.
  * SIGHUP reloads engine.path beside the serving set (worker.c).
+ * Test hook: $QPERCEPTD_FAULT_ALLOC = N fails allocation N of start-up
+ * (fault_hook_*, docs/server.md).
  */
 #define _GNU_SOURCE /* signalfd */
 #include <errno.h>
@@ -200,6 +202,42 @@ static void stop(struct qp_srv *srv)
         close(srv->sigfd);
 }
 
+/* ===== Test hook: allocation failures at start-up ===== */
+
+/* $QPERCEPTD_FAULT_ALLOC = N (N >= 1): allocation N of start-up (qp_alloc,
+ * counted from the server's own state on) fails, SQLite style, so a test
+ * can walk N = 1, 2, ... through the whole start-up (docs/server.md, test
+ * hooks). *at = 0 without it; false (said on stderr) when malformed. */
+static bool fault_hook_read(int64_t *at)
+{
+    const char *v = getenv("QPERCEPTD_FAULT_ALLOC");
+    char       *end;
+    *at = 0;
+    if (!v || !*v)
+        return true;
+    long long n = strtoll(v, &end, 10);
+    if (n < 1 || *end) {
+        fprintf(stderr, "<3>qperceptd: QPERCEPTD_FAULT_ALLOC = '%s': want N >= 1\n", v);
+        return false;
+    }
+    *at = n;
+    qp_alloc_reset_counters();
+    qp_alloc_fail_at(n);
+    qp_srv_log(QP_LOG_WARN, "test hook: allocation %lld of start-up will fail", n);
+    return true;
+}
+
+/* Start-up is over (st): no more injected failures; say how it went, so a
+ * test knows when N has passed the last allocation of start-up. */
+static void fault_hook_started(int64_t at, enum qp_status st)
+{
+    bool fired = qp_alloc_failed();
+    qp_alloc_fail_at(0);
+    qp_srv_log(QP_LOG_WARN, "test hook: start-up %s after %lld allocations; allocation %lld %s",
+               st == QP_OK ? "succeeded" : "failed", (long long)qp_alloc_count(), (long long)at,
+               fired ? "failed" : "was not reached");
+}
+
 /* ===== The loop ===== */
 
 static int poll_timeout_ms(const struct qp_srv *srv)
@@ -308,9 +346,14 @@ int main(int argc, char **argv)
     int rc = configure(&a, &cfg, &done);
     if (rc != EXIT_OK || done)
         return rc;
+    int64_t fault_at = 0, live = qp_alloc_live();
+    if (!fault_hook_read(&fault_at))
+        return EXIT_FAIL;
     struct qp_srv *srv = qp_calloc(1, sizeof *srv);
     if (!srv) {
         fprintf(stderr, "<3>qperceptd: out of memory (%zu bytes)\n", sizeof *srv);
+        if (fault_at)
+            fault_hook_started(fault_at, QP_E_NOMEM);
         return EXIT_FAIL;
     }
     srv->cfg            = cfg;
@@ -319,7 +362,10 @@ int main(int argc, char **argv)
     srv->state          = QP_WIRE_SERVER_STARTING;
     srv->start_mono_ns  = qp_clock_ns();
     srv->start_real_ns  = qp_srv_realtime_ns();
-    if (start(srv, argv[0], &err) != QP_OK) {
+    enum qp_status st   = start(srv, argv[0], &err);
+    if (fault_at)
+        fault_hook_started(fault_at, st);
+    if (st != QP_OK) {
         qp_srv_log(QP_LOG_ERROR, "start-up failed: %s", err.msg);
         rc = EXIT_FAIL;
     } else {
@@ -335,5 +381,10 @@ int main(int argc, char **argv)
     }
     stop(srv);
     qp_free(srv);
+    if (fault_at && qp_alloc_live() != live) { /* the hook's own leak check */
+        qp_srv_log(QP_LOG_ERROR, "test hook: %lld allocations not freed at exit",
+                   (long long)(qp_alloc_live() - live));
+        rc = EXIT_FAIL;
+    }
     return rc;
 }

@@ -687,6 +687,8 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     plan_fini(&p);
     qp_measure_fini(&m);
     qp_calib_fini(&c);
+    if (s != QP_OK) /* a late failure (report, measure) must not leave the graph behind */
+        qp_build_result_fini(r);
     return s;
 }
 

@@ -112,6 +112,7 @@ struct qp_build_result {
                                                  * NaN: not tried */
 };
 
+/* On failure *r is left empty (qp_build_result_fini on it is a no-op). */
 enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_result *r,
                             struct qp_err *err);
 void           qp_build_result_fini(struct qp_build_result *r);
