@@ -124,6 +124,28 @@ static inline bool srv_stop_clean(pid_t *pid)
     return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
+/* Run sh -c cmd in its own process (a CLI under test, with its redirections): its pid. */
+static inline pid_t srv_spawn_sh(const char *cmd)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait up to ms for pid: its exit status (128 + signal when killed), -1
+ * when it is still running. */
+static inline int srv_wait_exit(pid_t pid, int64_t ms)
+{
+    int st;
+    for (int64_t end = srv_now_ms() + ms; srv_now_ms() < end; srv_sleep_ms(20))
+        if (waitpid(pid, &st, WNOHANG) == pid)
+            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return -1;
+}
+
 /* Suite clean-up: a server still running is killed and reaped. */
 static inline void srv_kill(pid_t *pid)
 {

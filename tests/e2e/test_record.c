@@ -94,25 +94,10 @@ static int suite_clean(void)
 /* Start `qpercept record ARGS` in the background: its pid. */
 static pid_t start_record(const char *args)
 {
-    char cmd[2048];
-    snprintf(cmd, sizeof cmd, "exec '%s' record %s 2>>'%s/record.log'", getenv("QP_CLI"), args,
-             T.p.dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Wait up to ms for pid: its exit status, -1 when it is still running. */
-static int wait_exit(pid_t pid, int64_t ms)
-{
-    int st;
-    for (int64_t end = srv_now_ms() + ms; srv_now_ms() < end; srv_sleep_ms(20))
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return -1;
+    char cmd[4096];
+    int  n = snprintf(cmd, sizeof cmd, "exec '%s' record %s 2>>'%s/record.log'", getenv("QP_CLI"),
+                      args, T.p.dir);
+    return n > 0 && (size_t)n < sizeof cmd ? srv_spawn_sh(cmd) : -1;
 }
 
 static int cam_of(const char *s)
@@ -138,7 +123,7 @@ static void test_round_trip(void)
     int rc = -1, rounds = 0;
     while (rc < 0 && rounds++ < 30) {
         CU_ASSERT_EQUAL_FATAL(system(args), 0);
-        rc = wait_exit(rec, 2000);
+        rc = srv_wait_exit(rec, 2000);
     }
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 
@@ -259,15 +244,11 @@ static void test_frames_and_foxglove(void)
     snprintf(args, sizeof args,
              "exec '%s' replay '%s' --endpoint 'ipc://%s/%%s' --loop --rate 0.5 2>/dev/null",
              getenv("QP_CLI"), T.nuscenes, T.p.dir);
-    pid_t play = fork();
-    if (play == 0) {
-        execl("/bin/sh", "sh", "-c", args, (char *)NULL);
-        _exit(127);
-    }
+    pid_t play = srv_spawn_sh(args);
     CU_ASSERT_FATAL(play > 0);
-    int rc = wait_exit(rec, 120000);
+    int rc = srv_wait_exit(rec, 120000);
     kill(play, SIGINT);
-    CU_ASSERT_EQUAL(wait_exit(play, 10000), 0);
+    CU_ASSERT_EQUAL(srv_wait_exit(play, 10000), 0);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
 
     struct qp_mcap_reader  *r   = NULL;
@@ -404,7 +385,7 @@ static void test_sigint_leaves_valid_file(void)
     CU_ASSERT_FATAL(rec > 0);
     srv_sleep_ms(500);
     kill(rec, SIGINT);
-    CU_ASSERT_EQUAL(wait_exit(rec, 10000), 0);
+    CU_ASSERT_EQUAL(srv_wait_exit(rec, 10000), 0);
     struct qp_mcap_reader *r   = NULL;
     struct qp_err          err = {{0}};
     CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_open(path, NULL, &r, &err), QP_OK);
@@ -420,9 +401,9 @@ static void test_sigint_leaves_valid_file(void)
 static void test_bad_options(void)
 {
     NEEDS_ALL();
-    CU_ASSERT_EQUAL(wait_exit(start_record("--endpoint ipc://x"), 10000), 2);
+    CU_ASSERT_EQUAL(srv_wait_exit(start_record("--endpoint ipc://x"), 10000), 2);
     CU_ASSERT_EQUAL(
-        wait_exit(start_record("--endpoint ipc://x -o y.mcap --compression brotli"), 10000), 2);
+        srv_wait_exit(start_record("--endpoint ipc://x -o y.mcap --compression brotli"), 10000), 2);
 }
 
 static CU_TestInfo tests[] = {

@@ -19,7 +19,7 @@
  * --rate 1: each camera's Detections and Frame recorded, its capture stamp
  * at the camera's offset in the set (from the file names' microseconds),
  * the replayed recording giving the same detections per camera.
- * The drive plays at rate 0.5 (0.2 under AddressSanitizer) so that a
+ * The drive plays at rate 0.25 (0.1 under AddressSanitizer) so that a
  * CPU-only server keeps up with every frame: a server behind its cameras
  * drops frames on purpose (freshness), and this test wants them all
  * (tests/e2e/test_replay.c checks the timing at rate 1 at the server).
@@ -44,9 +44,9 @@
 #define N_STREAMS 7         /* the drive, then the six cameras */
 #define FRAME_NS 40000000ll /* 25 fps */
 #if defined(__SANITIZE_ADDRESS__)
-#define RATE "0.2"
+#define RATE "0.1"
 #else
-#define RATE "0.5"
+#define RATE "0.25"
 #endif
 
 static const char *const names[N_STREAMS] = {"drive",           "cam_front", "cam_front_left",
@@ -111,27 +111,6 @@ static int suite_clean(void)
     return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
-/* Run sh -c cmd in the background: its pid. */
-static pid_t spawn(const char *cmd)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Wait up to ms for pid: its exit status, -1 when it is still running. */
-static int wait_exit(pid_t pid, int64_t ms)
-{
-    int st;
-    for (int64_t end = srv_now_ms() + ms; srv_now_ms() < end; srv_sleep_ms(20))
-        if (waitpid(pid, &st, WNOHANG) == pid)
-            return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return -1;
-}
-
 static int stream_of(const char *name)
 {
     for (int k = 0; k < N_STREAMS; k++)
@@ -150,14 +129,14 @@ static void drive_through(const char *source, const char *args, int n, const cha
              "exec '%s' record --endpoint '%s' --frames 'ipc://%s/tap' -o '%s' --count %d "
              "--duration 240 --max-frame-bytes 4000000 2>>'%s/record.log'",
              getenv("QP_CLI"), T.p.det, T.p.dir, out, 2 * n, T.p.dir);
-    pid_t rec = spawn(cmd);
+    pid_t rec = srv_spawn_sh(cmd);
     CU_ASSERT_FATAL(rec > 0);
     srv_sleep_ms(1500); /* the recorder's subscriptions reach the server */
     snprintf(cmd, sizeof cmd,
              "exec '%s' replay '%s' --endpoint 'ipc://%s/%%s' %s 2>>'%s/replay.log'",
              getenv("QP_CLI"), source, T.p.dir, args, T.p.dir);
-    CU_ASSERT_EQUAL(wait_exit(spawn(cmd), 120000), 0);
-    int rc = wait_exit(rec, 60000);
+    CU_ASSERT_EQUAL(srv_wait_exit(srv_spawn_sh(cmd), 120000), 0);
+    int rc = srv_wait_exit(rec, 60000);
     if (rc != 0) {
         kill(rec, SIGKILL);
         waitpid(rec, NULL, 0);
