@@ -183,20 +183,18 @@ static enum qp_status load(const char *path, bool raw, struct payload *p, struct
     fclose(f);
     if (!ok)
         return qp_fail(err, QP_E_IO, "%s: cannot read it", path);
-    /* the protocol wants the declared size of an encoded frame: decode its header once */
-    struct qp_image img;
-    if (qp_image_decode(p->bytes, (size_t)n, &img, err) != QP_OK) {
+    /* the protocol wants the declared size of an encoded frame: from its header */
+    int32_t w, h;
+    bool    png;
+    if (qp_image_probe(p->bytes, (size_t)n, &w, &h, &png, err) != QP_OK) {
         qp_err_prefix(err, "%s", path);
         return QP_E_FORMAT;
     }
-    const char *dot = strrchr(path, '.');
-    p->n            = (size_t)n;
-    p->width        = (uint32_t)img.width;
-    p->height       = (uint32_t)img.height;
-    p->stride       = 0;
-    p->format =
-        dot && (dot[1] == 'p' || dot[1] == 'P') ? QP_FRAME_FORMAT_PNG : QP_FRAME_FORMAT_JPEG;
-    qp_image_free(&img);
+    p->n      = (size_t)n;
+    p->width  = (uint32_t)w;
+    p->height = (uint32_t)h;
+    p->stride = 0;
+    p->format = png ? QP_FRAME_FORMAT_PNG : QP_FRAME_FORMAT_JPEG;
     return QP_OK;
 }
 

@@ -39,6 +39,7 @@
 #include "clients/mcap/mcap.h"
 #include "core/alloc.h"
 #include "proto/wire.h"
+#include "qpercept/detect.h"
 
 #define MAX_SPAN_NS ((int64_t)1 << 56)     /* 2.3 years: longer is a broken clock */
 #define MAX_DIM 16384                      /* QP_WIRE_MAX_DIM: what the server takes */
@@ -190,59 +191,6 @@ static int pb_next(struct pb *c, struct pb_field *f)
     }
 }
 
-/* ===== Encoded images: their size from the header ===== */
-
-static uint32_t be(const uint8_t *p, int n)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static bool png_dims(const uint8_t *p, size_t n, uint32_t *w, uint32_t *h)
-{
-    static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    if (n < 24 || memcmp(p, sig, 8) != 0 || memcmp(p + 12, "IHDR", 4) != 0)
-        return false;
-    *w = be(p + 16, 4);
-    *h = be(p + 20, 4);
-    return true;
-}
-
-/* The first SOFn segment's size; false when there is none before SOS. */
-static bool jpeg_dims(const uint8_t *p, size_t n, uint32_t *w, uint32_t *h)
-{
-    if (n < 4 || p[0] != 0xff || p[1] != 0xd8)
-        return false;
-    for (size_t i = 2; i + 2 <= n;) {
-        uint8_t mk = p[i + 1];
-        if (p[i] != 0xff)
-            return false;
-        if (mk == 0xff) { /* fill byte */
-            i++;
-            continue;
-        }
-        i += 2;
-        if (mk == 0x01 || (mk >= 0xd0 && mk <= 0xd7))
-            continue;
-        if (mk == 0xd9 || mk == 0xda || i + 2 > n)
-            return false;
-        size_t len = be(p + i, 2);
-        if (len < 2 || len > n - i)
-            return false;
-        if (mk >= 0xc0 && mk <= 0xcf && mk != 0xc4 && mk != 0xc8 && mk != 0xcc) {
-            if (len < 7)
-                return false;
-            *h = be(p + i + 3, 2);
-            *w = be(p + i + 5, 2);
-            return true;
-        }
-        i += len;
-    }
-    return false;
-}
-
 /* ===== The decoders (the kinds table) ===== */
 
 static enum qp_status decode_frame(struct qp_replay_mcap *m, const struct qp_mcap_message *msg,
@@ -310,13 +258,19 @@ static enum qp_status decode_compressed(struct qp_replay_mcap *m, const struct q
             d->got = GOT_FRAME, d->p.format = compressed_formats[i].format;
     if (d->got != GOT_FRAME)
         return QP_OK;
-    bool png = d->p.format == QP_FRAME_FORMAT_PNG;
-    if (!data || !(png ? png_dims : jpeg_dims)(data, n, &d->p.width, &d->p.height))
-        return qp_fail(err, QP_E_FORMAT, "CompressedImage data (%zu bytes) is not a %s file", n,
-                       png ? "PNG" : "JPEG");
-    if (d->p.width < 1 || d->p.width > MAX_DIM || d->p.height < 1 || d->p.height > MAX_DIM)
-        return qp_fail(err, QP_E_FORMAT, "CompressedImage of %ux%u pixels (want 1..%d)", d->p.width,
-                       d->p.height, MAX_DIM);
+    bool    png = d->p.format == QP_FRAME_FORMAT_PNG, is_png = false;
+    int32_t w = 0, h = 0;
+    if (!data)
+        return qp_fail(err, QP_E_FORMAT, "CompressedImage without data");
+    if (qp_image_probe(data, n, &w, &h, &is_png, err) != QP_OK) {
+        qp_err_prefix(err, "CompressedImage data (%zu bytes)", n);
+        return QP_E_FORMAT;
+    }
+    if (is_png != png)
+        return qp_fail(err, QP_E_FORMAT, "CompressedImage of format '%s' holds a %s file",
+                       png ? "png" : "jpeg", is_png ? "PNG" : "JPEG");
+    d->p.width  = (uint32_t)w;
+    d->p.height = (uint32_t)h;
     d->p.bytes  = data;
     d->p.n      = n;
     d->p.stride = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * decode.c - JPEG and PNG files into RGB8 images (qp_image_load / _decode).
+ * decode.c - JPEG and PNG files into RGB8 images (qp_image_load / _decode),
+ * and their size from the header alone (qp_image_probe).
  *
  * The format is chosen by magic bytes, never by file name, from a table of
  * decoders indexed by enum img_format. JPEG goes through libturbojpeg (2.1
@@ -36,13 +37,14 @@
 
 enum img_format { IMG_JPEG = 0, IMG_PNG = 1, IMG_FORMAT_COUNT };
 
-typedef enum qp_status (*decode_fn)(const uint8_t *buf, size_t n, struct qp_image *out,
-                                    struct qp_err *err);
+/* Decode into *out, or (out NULL) only read the size from the header into *w, *h. */
+typedef enum qp_status (*decode_fn)(const uint8_t *buf, size_t n, struct qp_image *out, uint32_t *w,
+                                    uint32_t *h, struct qp_err *err);
 
-static enum qp_status decode_jpeg(const uint8_t *buf, size_t n, struct qp_image *out,
-                                  struct qp_err *err);
-static enum qp_status decode_png(const uint8_t *buf, size_t n, struct qp_image *out,
-                                 struct qp_err *err);
+static enum qp_status decode_jpeg(const uint8_t *buf, size_t n, struct qp_image *out, uint32_t *w,
+                                  uint32_t *h, struct qp_err *err);
+static enum qp_status decode_png(const uint8_t *buf, size_t n, struct qp_image *out, uint32_t *w,
+                                 uint32_t *h, struct qp_err *err);
 
 static const struct {
     const char *name;
@@ -78,8 +80,8 @@ static enum qp_status alloc_rgb8(const char *what, uint32_t w, uint32_t h, struc
     return QP_OK;
 }
 
-static enum qp_status decode_jpeg(const uint8_t *buf, size_t n, struct qp_image *out,
-                                  struct qp_err *err)
+static enum qp_status decode_jpeg(const uint8_t *buf, size_t n, struct qp_image *out, uint32_t *ow,
+                                  uint32_t *oh, struct qp_err *err)
 {
     struct qp_image img = {0};
     enum qp_status  st  = QP_OK;
@@ -97,6 +99,10 @@ static enum qp_status decode_jpeg(const uint8_t *buf, size_t n, struct qp_image 
         st = qp_fail(err, QP_E_FORMAT, "jpeg: %dx%d image", w, h);
         goto out;
     }
+    *ow = (uint32_t)w;
+    *oh = (uint32_t)h;
+    if (!out)
+        goto out;
     st = alloc_rgb8("jpeg", (uint32_t)w, (uint32_t)h, &img, err);
     if (st != QP_OK)
         goto out;
@@ -148,8 +154,8 @@ static enum qp_status png_fail(int rc, struct qp_err *err)
     return qp_fail(err, QP_E_FORMAT, "png: %s", spng_strerror(rc));
 }
 
-static enum qp_status decode_png(const uint8_t *buf, size_t n, struct qp_image *out,
-                                 struct qp_err *err)
+static enum qp_status decode_png(const uint8_t *buf, size_t n, struct qp_image *out, uint32_t *ow,
+                                 uint32_t *oh, struct qp_err *err)
 {
     struct spng_alloc hook = {png_malloc, png_realloc, png_calloc, qp_free};
     struct qp_image   img  = {0};
@@ -172,6 +178,10 @@ static enum qp_status decode_png(const uint8_t *buf, size_t n, struct qp_image *
         st = png_fail(rc, err);
         goto out;
     }
+    *ow = ihdr.width;
+    *oh = ihdr.height;
+    if (!out)
+        goto out;
     st = alloc_rgb8("png", ihdr.width, ihdr.height, &img, err);
     if (st != QP_OK)
         goto out;
@@ -192,15 +202,41 @@ out:
     return st;
 }
 
+/* The format of buf by its magic bytes; IMG_FORMAT_COUNT (and err) for neither. */
+static enum img_format format_of(const uint8_t *p, size_t n, struct qp_err *err)
+{
+    for (int f = 0; f < IMG_FORMAT_COUNT; f++)
+        if (n >= formats[f].n_magic && memcmp(p, formats[f].magic, formats[f].n_magic) == 0)
+            return (enum img_format)f;
+    qp_fail(err, QP_E_FORMAT, "not a JPEG or PNG image (%zu bytes, starts %02x %02x)", n,
+            n > 0 ? p[0] : 0, n > 1 ? p[1] : 0);
+    return IMG_FORMAT_COUNT;
+}
+
 enum qp_status qp_image_decode(const void *buf, size_t n, struct qp_image *out, struct qp_err *err)
 {
-    const uint8_t *p = buf;
-    for (int f = 0; f < IMG_FORMAT_COUNT; f++) {
-        if (n >= formats[f].n_magic && memcmp(p, formats[f].magic, formats[f].n_magic) == 0)
-            return formats[f].decode(p, n, out, err);
+    uint32_t        w, h;
+    enum img_format f = format_of(buf, n, err);
+    return f == IMG_FORMAT_COUNT ? QP_E_FORMAT : formats[f].decode(buf, n, out, &w, &h, err);
+}
+
+enum qp_status qp_image_probe(const void *buf, size_t n, int32_t *width, int32_t *height, bool *png,
+                              struct qp_err *err)
+{
+    uint32_t        w = 0, h = 0;
+    enum img_format f = format_of(buf, n, err);
+    if (f == IMG_FORMAT_COUNT)
+        return QP_E_FORMAT;
+    enum qp_status st = formats[f].decode(buf, n, NULL, &w, &h, err);
+    if (st == QP_OK && (w > QP_IMAGE_MAX_SIDE || h > QP_IMAGE_MAX_SIDE || w == 0 || h == 0))
+        st = qp_fail(err, QP_E_FORMAT, "%s: %ux%u image: each side must be 1..%d", formats[f].name,
+                     (unsigned)w, (unsigned)h, QP_IMAGE_MAX_SIDE);
+    if (st == QP_OK) {
+        *width  = (int32_t)w;
+        *height = (int32_t)h;
+        *png    = f == IMG_PNG;
     }
-    return qp_fail(err, QP_E_FORMAT, "not a JPEG or PNG image (%zu bytes, starts %02x %02x)", n,
-                   n > 0 ? p[0] : 0, n > 1 ? p[1] : 0);
+    return st;
 }
 
 /* Whole file into a qp_alloc'ed buffer, refusing files over the cap. */

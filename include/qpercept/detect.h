@@ -52,6 +52,12 @@ struct qp_image {
 enum qp_status qp_image_load(const char *path, struct qp_image *out, struct qp_err *err);
 /* Same from memory. */
 enum qp_status qp_image_decode(const void *buf, size_t n, struct qp_image *out, struct qp_err *err);
+/* The size of a JPEG or PNG image in memory from its header alone (by
+ * content, not name; nothing decoded or allocated beyond the decoder's
+ * state); *png says which it is. QP_E_FORMAT for neither or a broken or
+ * oversized header, as qp_image_decode would say. */
+enum qp_status qp_image_probe(const void *buf, size_t n, int32_t *width, int32_t *height, bool *png,
+                              struct qp_err *err);
 void           qp_image_free(struct qp_image *img);
 
 enum qp_head {

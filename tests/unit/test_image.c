@@ -206,6 +206,45 @@ static void test_decode_from_memory(void)
     free(buf);
 }
 
+/* qp_image_probe: the size from the header, as decoding gives it, for both
+ * formats, leaving nothing allocated; garbage and an oversized header
+ * refused. */
+static void test_probe(void)
+{
+    char jpg[512], png[512];
+    if (!qp_test_mirror_file("data/images/dog.jpg", jpg, sizeof jpg) ||
+        !qp_test_mirror_file("data/driving/kitti/000008.png", png, sizeof png))
+        QP_TEST_SKIP("mirror has no data/images/dog.jpg or data/driving/kitti/000008.png");
+    QP_TEST_RAN();
+    const char *paths[2] = {jpg, png};
+    for (int k = 0; k < 2; k++) {
+        size_t          n;
+        uint8_t        *buf = read_all(paths[k], &n);
+        struct qp_image img;
+        int32_t         w = 0, h = 0;
+        bool            is_png = !k;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+        decode_ok(buf, n, &img);
+        int64_t live = qp_alloc_live();
+        CU_ASSERT_EQUAL(qp_image_probe(buf, n, &w, &h, &is_png, NULL), QP_OK);
+        CU_ASSERT_EQUAL(qp_alloc_live(), live);
+        CU_ASSERT(w == img.width && h == img.height && is_png == (k == 1));
+        qp_image_free(&img);
+        free(buf);
+    }
+    uint8_t       junk[64] = {0};
+    const uint8_t rows[]   = {0, 0};
+    uint8_t       huge[512];
+    size_t        n   = png_make(huge, 100000, 100000, 8, 0, rows, sizeof rows, NULL, 0);
+    struct qp_err err = {{0}};
+    int32_t       w = 7, h = 7;
+    bool          is_png = false;
+    CU_ASSERT_EQUAL(qp_image_probe(junk, sizeof junk, &w, &h, &is_png, &err), QP_E_FORMAT);
+    CU_ASSERT(strstr(err.msg, "not a JPEG or PNG") != NULL);
+    CU_ASSERT_EQUAL(qp_image_probe(huge, n, &w, &h, &is_png, &err), QP_E_FORMAT);
+    CU_ASSERT(w == 7 && h == 7); /* untouched on failure */
+}
+
 /* ===== PNG colour types ===== */
 
 static void test_png_gray8(void)
@@ -412,6 +451,7 @@ static CU_TestInfo frame_tests[] = {
     {"dog.jpg decodes to known pixels", test_dog_jpeg},
     {"KITTI png decodes to known pixels", test_kitti_png},
     {"memory and file decode agree", test_decode_from_memory},
+    {"probe: the size from the header alone", test_probe},
     CU_TEST_INFO_NULL,
 };
 
