@@ -4,8 +4,9 @@
  * into an engine file (.qpe) with its model spec beside it (OUT.qpe.ini),
  * printing the per-layer table (which the engine file keeps for inspect).
  *
- * The CUDA target is not built yet: asking for it is refused with a message
- * saying so.
+ * --target cuda (tune_cuda) opens the engine just written on this machine's
+ * GPU, records its target and each GEMM's timed cuBLASLt algorithm in the
+ * file; without a usable device it fails, saying why.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
