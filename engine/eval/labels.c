@@ -499,7 +499,8 @@ static enum qp_status coco_images(struct ctx *c, const struct qp_json_doc *d, co
             rows[k++] = (struct coco_img){id, i, hits ? c->hits[h] : -1};
         }
     }
-    qsort(rows, k, sizeof *rows, cmp_img);
+    if (k > 1) /* rows is NULL when no image was listed: qsort wants a valid pointer */
+        qsort(rows, k, sizeof *rows, cmp_img);
     for (size_t i = 1; i < k; i++)
         if (rows[i].id == rows[i - 1].id && rows[i].entry != rows[i - 1].entry) {
             enum qp_status st = json_fail(c, d, path, &imgs->v.items[rows[i].entry],

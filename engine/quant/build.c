@@ -546,9 +546,9 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
  * asked, with the bias correction decided as keep_if_better decides it);
  * c keeps the best (agreement, then output SQNR) and p that method's bias
  * correction, whose numbers go to the report. */
-static enum qp_status pick_method(const struct qp_build_opts *o, struct qp_calib *c,
-                                  struct plan *p, const struct qp_measure *m,
-                                  struct qp_build_result *r, struct qp_err *err)
+static enum qp_status pick_method(const struct qp_build_opts *o, struct qp_calib *c, struct plan *p,
+                                  const struct qp_measure *m, struct qp_build_result *r,
+                                  struct qp_err *err)
 {
     struct qp_measure_result best = {0}, mr, plain, fixed;
     enum qp_status           s    = QP_OK;
@@ -596,17 +596,20 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
 {
     bool   *held_out = &r->measure_held_out;
     int32_t n = o->n_images, nm = o->n_measure < n ? o->n_measure : n, nc = 0;
-    nm = o->measure ? o->n_measure_list : nm > 0 ? nm : 0;
-    const char **pick = qp_calloc((size_t)(n + nm) + 1, sizeof *pick), **rest = pick + nm;
-    *held_out = nm > 0 && (o->measure || n >= QP_BUILD_HOLDOUT_MIN * nm);
+    nm                = o->measure ? o->n_measure_list : nm > 0 ? nm : 0;
+    const char **pick = qp_calloc((size_t)(n + nm) + 1, sizeof *pick);
+    *held_out         = nm > 0 && (o->measure || n >= QP_BUILD_HOLDOUT_MIN * nm);
     if (!pick)
         return qp_fail(err, QP_E_NOMEM, "out of memory");
+    const char **rest = pick + nm;
     for (int32_t k = 0; o->measure && k < nm; k++) { /* the user's: none may be calibrated on */
         for (int32_t i = 0; i < n; i++)
             if (strcmp(o->measure[k], o->images[i]) == 0) {
                 qp_free(pick);
-                return qp_fail(err, QP_E_INVAL, "%s is both a calibration and a measurement "
-                               "image: measured images must be held out", o->measure[k]);
+                return qp_fail(err, QP_E_INVAL,
+                               "%s is both a calibration and a measurement "
+                               "image: measured images must be held out",
+                               o->measure[k]);
             }
         pick[k] = o->measure[k];
     }

@@ -485,10 +485,11 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *z
     if (!q->o->channel_range || g->tensors[y].rank != 4)
         return QP_OK;
     int64_t c  = g->tensors[y].dims[1];
-    float  *rw = qp_calloc((size_t)(3 * c) + 1, sizeof *rw), *s = rw + c, *best = s + c, *div;
+    float  *rw = qp_calloc((size_t)(3 * c) + 1, sizeof *rw), *div;
     bool    dw;
     if (!rw)
         return qp_fail(q->err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
+    float *s = rw + c, *best = s + c;
     if (!q->o->channel_range(q->o->ctx, g->tensors[y].name, c, &mn, &mx) ||
         !eq_readers(q, y, &dw, rw)) {
         qp_free(rw);
