@@ -97,7 +97,8 @@ static void add(struct table *t, const struct qp_wire_detections *d, uint64_t lo
         memcpy(t->model, d->model, sizeof t->model);
         memcpy(t->engine_id, d->engine_id, sizeof t->engine_id);
     }
-    t->first_log    = t->n ? (log_ns < t->first_log ? log_ns : t->first_log) : log_ns;
+    if (t->n == 0 || log_ns < t->first_log)
+        t->first_log = log_ns;
     t->last_log     = log_ns > t->last_log ? log_ns : t->last_log;
     t->rows[t->n++] = (struct row){.stream     = s,
                                    .batch      = d->batch_size,

@@ -342,7 +342,9 @@ static void test_frames_and_foxglove(void)
         CU_ASSERT_EQUAL(cimages, s.n_images);
         CU_ASSERT_EQUAL(notes, s.n_notes);
     } else {
-        fprintf(stderr, "(no venv: the official-reader decode of %s was not run)\n", path);
+        /* counted as a skip: with QP_REQUIRE_DATA=1 (CI) the suite then fails */
+        fprintf(stderr, "SKIP: no venv: the official-reader decode of %s was not run\n", path);
+        qp_test_skipped++;
     }
     for (int k = 0; k < N_CAMS; k++)
         free(jpeg[k]);

@@ -191,7 +191,6 @@ static void read_pass(const char *path, struct pass *p)
         if (!got)
             break;
         const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
-        CU_ASSERT_FATAL(ch != NULL);
         CU_ASSERT_FATAL(ch != NULL && ch->n_metadata == 1);
         int k = stream_of(ch->metadata[0].value);
         CU_ASSERT_FATAL(k >= 0 && m.sequence < N_FRAMES);
