@@ -178,7 +178,7 @@ static void escape(const char *s, char *buf, size_t n)
 {
     size_t o = 0;
     size_t i = 0;
-    for (; s[i] && i < 48 && o + 5 < n; i++) {
+    for (; i < 48 && s[i] && o + 5 < n; i++) {
         unsigned c = (unsigned char)s[i];
         if (c >= 0x20 && c <= 0x7e && c != '\'' && c != '\\')
             buf[o++] = (char)c;

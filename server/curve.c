@@ -191,7 +191,8 @@ static bool serve_one(struct qp_srv *srv)
     size_t               more_size = sizeof more;
     do {
         uint8_t sink[CURVE_ZAP_PART_MAX];
-        int     r = zmq_recv(c->zap, n < CURVE_ZAP_PARTS ? part[n] : sink, CURVE_ZAP_PART_MAX,
+        /* cppcheck-suppress legacyUninitvar ; part[n] is zmq_recv's output buffer */
+        int r = zmq_recv(c->zap, n < CURVE_ZAP_PARTS ? part[n] : sink, CURVE_ZAP_PART_MAX,
                          n == 0 ? ZMQ_DONTWAIT : 0);
         if (r < 0)
             return false; /* nothing waiting (or the context is ending) */

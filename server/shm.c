@@ -59,7 +59,9 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t) && ATOMIC_LLONG_LOCK
 
 /* The mapping the current thread is reading, and whether it faulted. */
 static _Thread_local struct {
-    volatile uintptr_t    lo, hi; /* hi == 0: not copying */
+    /* cppcheck-suppress unusedStructMember ; cppcheck misses uses through _Thread_local */
+    volatile uintptr_t lo, hi; /* hi == 0: not copying */
+    /* cppcheck-suppress unusedStructMember ; as above */
     volatile sig_atomic_t faulted;
 } copying;
 
@@ -71,9 +73,10 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
     (void)uc;
     uintptr_t a = (uintptr_t)si->si_addr;
     if (copying.hi && a >= copying.lo && a < copying.hi) {
-        void *p = mmap((void *)copying.lo, copying.hi - copying.lo, PROT_READ,
-                       MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-        if (p != MAP_FAILED) {
+        /* MAP_FIXED: replaces the segment's pages, unmapped with the segment */
+        /* cppcheck-suppress leakReturnValNotUsed ; see above */
+        if (mmap((void *)copying.lo, copying.hi - copying.lo, PROT_READ,
+                 MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) != MAP_FAILED) {
             copying.faulted = 1;
             return; /* the faulting read is restarted and now reads zeros */
         }

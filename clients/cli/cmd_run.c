@@ -316,6 +316,7 @@ static enum qp_status read_consts(struct run_opts *o, struct qp_npy *npy,
         c[i].data  = npy[i].data;
         memcpy(c[i].dims, npy[i].dims, sizeof c[i].dims);
         o->consts[i] = eq + 1; /* keep the file name for messages */
+        /* cppcheck-suppress unreadVariable ; read as o->consts' names (argv storage) */
         ((char *)eq)[0] = '\0'; /* argv storage: NAME now ends at '=' */
     }
     o->eng.constants   = c;

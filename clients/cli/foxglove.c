@@ -258,8 +258,10 @@ bool qp_fox_annotations(const struct qp_detections_in *d, uint8_t *out, size_t c
     struct pb b = {out, 0, cap, false};
     uint32_t  n =
         d->n_detections < QP_CLIENT_MAX_DETECTIONS ? d->n_detections : QP_CLIENT_MAX_DETECTIONS;
+    /* cppcheck-suppress knownConditionTrueFalse ; n is up to 256, not 0 */
     for (uint32_t i = 0; i < n; i++)
         put_box(&b, d->header.capture_ns, &d->detections[i]);
+    /* cppcheck-suppress knownConditionTrueFalse ; as above */
     for (uint32_t i = 0; i < n; i++)
         put_label(&b, d->header.capture_ns, &d->detections[i]);
     *len = b.over ? 0 : b.n;

@@ -702,8 +702,8 @@ enum qp_status qp_replay_mcap_read(struct qp_replay_source *s, int64_t j,
     struct qp_replay_mcap *m = s->mcap;
     QP_ASSERT(m && j >= 0 && j < s->n_frames);
     int64_t                want = s->frames[j].msg;
-    struct qp_mcap_message msg;
-    bool                   got = false;
+    struct qp_mcap_message msg  = {0};
+    bool                   got  = false;
     if (want < m->next_msg) {
         qp_mcap_reader_rewind(m->r);
         m->next_msg = 0;

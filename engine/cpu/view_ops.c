@@ -74,6 +74,7 @@ static bool slice_fits(int64_t n, int64_t s0, int64_t step, int64_t dim)
         return true;
     if (step > 0)
         return n - 1 <= (dim - 1 - s0) / step;
+    /* cppcheck-suppress zerodivcond ; step == 0 was refused above */
     return step != INT64_MIN && n - 1 <= s0 / -step;
 }
 

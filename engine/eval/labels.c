@@ -256,7 +256,7 @@ static enum qp_status kitti_line(struct ctx *c, const char *path, int line, char
         return qp_fail(c->err, QP_E_FORMAT,
                        "%s:%d: %d fields; a KITTI label line has 15 (16 with a score)", path, line,
                        n);
-    double v[16];
+    double v[16] = {0};
     for (int i = 1; i < n; i++) {
         char *end;
         errno = 0;

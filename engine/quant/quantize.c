@@ -712,6 +712,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
     }
     /* one grid for all: the inputs' own when they share one, the widest
      * scale when all are symmetric, else the grid of their ranges' union */
+    /* cppcheck-suppress nullPointer ; the loop ran at least once (k == 0 sets v0) */
     int32_t zp = v0->zero_point;
     if (!same && sym)
         zp = 0;

@@ -15,6 +15,8 @@
 #ifdef __cplusplus
 extern "C" {
 #define QP_NORETURN [[noreturn]]
+#elif defined(__GNUC__) || defined(__clang__)
+#define QP_NORETURN __attribute__((noreturn)) /* cppcheck 2.10 knows this, not _Noreturn */
 #else
 #define QP_NORETURN _Noreturn
 #endif
@@ -53,7 +55,11 @@ void qp_err_prefix(struct qp_err *err, const char *fmt, ...) QP_PRINTF(2, 3);
 /* Our own bug: print file:line and the reason, then abort(). */
 QP_NORETURN void qp_panic(const char *file, int line, const char *fmt, ...) QP_PRINTF(3, 4);
 
-#define QP_ASSERT(x) ((x) ? (void)0 : qp_panic(__FILE__, __LINE__, "assertion failed: %s", #x))
+#define QP_ASSERT(x)                                                                               \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            qp_panic(__FILE__, __LINE__, "assertion failed: %s", #x);                              \
+    } while (0)
 
 #ifdef __cplusplus
 }

@@ -266,8 +266,9 @@ static void test_frames_and_foxglove(void)
         if (!got)
             break;
         const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
-        const struct qp_mcap_schema  *sc = qp_mcap_reader_schema(r, ch->schema_id);
-        CU_ASSERT_FATAL(ch && sc && ch->n_metadata == 1);
+        CU_ASSERT_FATAL(ch != NULL);
+        const struct qp_mcap_schema *sc = qp_mcap_reader_schema(r, ch->schema_id);
+        CU_ASSERT_FATAL(sc && ch->n_metadata == 1);
         int k = cam_of(ch->metadata[0].value);
         CU_ASSERT_FATAL(k >= 0 && m.sequence < MAX_SEQ);
         char topic[128];

@@ -277,8 +277,9 @@ static bool log_has(const char *what)
     size_t   n    = 0;
     bool     has  = false;
     if (srv_read_file(T.log, &text, &n)) {
-        text = realloc(text, n + 1);
-        if (text) {
+        uint8_t *z = realloc(text, n + 1);
+        if (z) {
+            text    = z;
             text[n] = 0;
             has     = strstr((const char *)text, what) != NULL;
         }

@@ -479,7 +479,7 @@ static void check_binary(enum qp_op op, struct operand a, struct operand b, stru
     }
 
 static const struct {
-    const char    *name;
+    const char    *name; /* cppcheck-suppress unusedStructMember ; count_far's label */
     struct operand a, b, o;
     bool           prelu; /* out dims == a dims: PRelu applies */
 } shapes[] = {

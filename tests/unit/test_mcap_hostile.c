@@ -174,7 +174,8 @@ static void test_truncated_dense_sample(void)
     for (size_t n = 0; n <= l.size; n += 97)
         at[n] = true;
     for (size_t i = 0; i < l.n_chunks; i++) {
-        uint64_t edges[3] = {l.chunks[i].off, l.chunks[i].body, l.chunks[i].off + l.chunks[i].len};
+        const uint64_t edges[3] = {l.chunks[i].off, l.chunks[i].body,
+                                   l.chunks[i].off + l.chunks[i].len};
         for (size_t e = 0; e < 3; e++)
             for (uint64_t n = edges[e] - 3; n <= edges[e] + 3 && n <= l.size; n++)
                 at[n] = true;

@@ -296,7 +296,7 @@ static void test_gray_source(void)
 
 static void test_bad_images(void)
 {
-    uint8_t               buf[16 * 3];
+    uint8_t               buf[16 * 3] = {0};
     float                 dst[3 * 4 * 4];
     struct qp_transform   xf;
     struct qp_preprocess  p;

@@ -410,10 +410,10 @@ static void test_precisions(void)
     CU_ASSERT(g.nodes[c2].op == QP_OP_CONV && st.layers[QP_PREC_INT8] == 1 &&
               st.layers[QP_PREC_FP16] == 1);
     /* the weight is an f16 constant read through a Cast to f32 */
-    const struct qp_tensor *wc = &g.tensors[g.nodes[c2].in[1]];
-    CU_ASSERT_FATAL(wc->producer >= 0 && g.nodes[wc->producer].op == QP_OP_CAST &&
-                    g.nodes[wc->producer].attr.cast_to == QP_DTYPE_F32);
-    const struct qp_tensor *w = &g.tensors[g.nodes[wc->producer].in[0]];
+    const struct qp_tensor *cast_w = &g.tensors[g.nodes[c2].in[1]];
+    CU_ASSERT_FATAL(cast_w->producer >= 0 && g.nodes[cast_w->producer].op == QP_OP_CAST &&
+                    g.nodes[cast_w->producer].attr.cast_to == QP_DTYPE_F32);
+    const struct qp_tensor *w = &g.tensors[g.nodes[cast_w->producer].in[0]];
     CU_ASSERT_EQUAL_FATAL(w->dtype, QP_DTYPE_F16);
     CU_ASSERT_EQUAL_FATAL(qp_tensor_numel(w), C * C * 9);
     const uint16_t *wv  = w->data;

@@ -618,10 +618,14 @@ static size_t raw_frame(uint8_t *p, bool header, const char *stream, const char 
 {
     uint8_t h[1024], im[1024];
     size_t  k = 0;
-    if (header)
-        k += put_field(p + k, 1, h, raw_header(h, stream, frame_id));
-    if (image)
-        k += put_field(p + k, 2, im, raw_image(im, segment));
+    if (header) {
+        size_t n = raw_header(h, stream, frame_id);
+        k += put_field(p + k, 1, h, n);
+    }
+    if (image) {
+        size_t n = raw_image(im, segment);
+        k += put_field(p + k, 2, im, n);
+    }
     return k;
 }
 
@@ -805,7 +809,8 @@ static void test_arena_exhausted(void)
     uint8_t *raw = pix;
     size_t   k   = 0;
     uint8_t  h[256];
-    k += put_field(raw + k, 1, h, raw_header(h, "cam_evil", ""));
+    size_t   hn = raw_header(h, "cam_evil", "");
+    k += put_field(raw + k, 1, h, hn);
     for (int i = 0; i < 100000; i++)
         k += put_field(raw + k, 4, "", 0);
     static struct qp_wire_detections d;
