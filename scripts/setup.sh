@@ -19,7 +19,7 @@ WANT_VENV=1
 DEB_PACKAGES=(build-essential cmake pkg-config git curl protobuf-c-compiler libprotobuf-c-dev
               libonnx-dev libonnx-testdata libcunit1-dev libturbojpeg0-dev libspng-dev
               libzmq3-dev libsystemd-dev libzstd-dev liblz4-dev python3 python3-venv
-              python3-zmq python3-protobuf protobuf-compiler)
+              python3-zmq python3-protobuf protobuf-compiler cppcheck clang-tidy)
 # PyPI name == import name for these five (mcap brings zstandard and lz4 with it)
 PY_PACKAGES=(onnxruntime onnx numpy pycocotools mcap)
 

@@ -6,9 +6,12 @@
 #   2. build/ with -DQP_WERROR=ON -DQP_CUDA=AUTO (every .cu compiles where
 #      nvcc exists), then ctest -L 'unit|e2e|fuzz' (fuzz: the saved fuzz
 #      corpora replayed, tests/fuzz);
-#   3. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
+#   3. scripts/lint.sh over build/'s compilation database: cppcheck's
+#      general checks (any finding fails) and its MISRA C:2012 addon over
+#      engine/core, proto and server against the ratchet of scripts/lint/;
+#   4. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
 #      the unit, e2e and fuzz labels again with leak detection on;
-#   4. a short libFuzzer smoke run (scripts/fuzz.sh --smoke,
+#   5. a short libFuzzer smoke run (scripts/fuzz.sh --smoke,
 #      QP_FUZZ_SMOKE_SECS per target, default 20) of the targets that build
 #      without the engine (wire, config, mcap; QP_FUZZ_SMOKE_TARGETS), in
 #      build-fuzz/, skipped with a line where clang's libFuzzer is missing;
@@ -51,6 +54,11 @@ cmake --build "$BUILD" -j"$JOBS"
 section "tests: $BUILD/, labels unit|e2e|fuzz"
 if ! ctest --test-dir "$BUILD" --output-on-failure -L 'unit|e2e|fuzz'; then
     failed+=("unit|e2e|fuzz tests")
+fi
+
+section "static analysis: scripts/lint.sh (cppcheck general + MISRA C:2012 ratchet)"
+if ! QP_BUILD_DIR="$BUILD" QP_JOBS="$JOBS" scripts/lint.sh; then
+    failed+=("cppcheck (scripts/lint.sh)")
 fi
 
 section "configure + build: $ASAN_BUILD/ (QP_SANITIZE=address,undefined, QP_CUDA=OFF)"
