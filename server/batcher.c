@@ -193,10 +193,13 @@ enum qp_batcher_verdict qp_batcher_offer(struct qp_batcher *b, int32_t stream, u
 
     if (s->has_order && now_ns - s->order_ns >= b->idle_ns)
         s->has_order = false; /* quiet for idle_ms: a restarted camera starts afresh */
-    if (s->has_order && (seq <= s->order_seq || capture_ns < s->order_capture_ns)) {
+    /* seqs began again while time went on: a restarted publisher */
+    bool restart = s->has_order && (seq < s->order_seq) && (capture_ns > s->order_capture_ns);
+    if (!restart && s->has_order && (seq <= s->order_seq || capture_ns < s->order_capture_ns)) {
         s->c.dropped[QP_BATCHER_DROP_OUT_OF_ORDER]++;
         return QP_BATCHER_VERDICT_OUT_OF_ORDER;
     }
+    s->c.restarts += restart;
     s->has_order        = true;
     s->order_seq        = seq;
     s->order_capture_ns = capture_ns;

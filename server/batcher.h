@@ -21,9 +21,11 @@
  *   1. the frame is counted received;
  *   2. out_of_order: seq not above, or capture stamp below, those of the
  *      last in-order frame of the stream: refused, the waiting frame stays.
- *      That order history is forgotten once no in-order frame came for
- *      idle_ms, so a camera that restarts its sequence numbers is served
- *      again after at most idle_ms;
+ *      Except a restart: seq below and capture stamp above (a camera that
+ *      numbers from 0 again after a restart while its clock went on) is
+ *      taken and counted (restarts); the order goes on from it. The history
+ *      is also forgotten once no in-order frame came for idle_ms (a camera
+ *      whose clock went back as well);
  *   3. too_old: now - capture > max_age_ms: dropped, the waiting frame stays
  *      (it is older still: qp_batcher_poll() expires it);
  *   4. otherwise the frame waits; a frame already waiting is dropped as
@@ -141,7 +143,8 @@ struct qp_batcher_counters {
     uint64_t received; /* every offer, refused ones included */
     uint64_t batched;
     uint64_t dropped[QP_BATCHER_DROP_COUNT];
-    uint64_t waiting; /* 0 or 1 */
+    uint64_t waiting;  /* 0 or 1 */
+    uint64_t restarts; /* seq fell while the capture stamp rose (rule 2) */
 };
 
 struct qp_batcher; /* opaque */

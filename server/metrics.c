@@ -197,6 +197,14 @@ static void render_streams(struct out *o, const struct qp_srv *srv)
         put(o, "qperceptd_frames_waiting{stream=\"%s\"} %llu\n", srv->streams[i].cfg->name,
             (unsigned long long)bc.waiting);
     }
+    family(o, "qperceptd_stream_restarts_total", "counter",
+           "Times the stream's seqs began again while its capture stamps went on.");
+    for (int32_t i = 0; i < srv->n_streams; i++) {
+        struct qp_batcher_counters bc;
+        qp_batcher_counters(srv->batcher, i, &bc);
+        put(o, "qperceptd_stream_restarts_total{stream=\"%s\"} %llu\n",
+            srv->streams[i].cfg->name, (unsigned long long)bc.restarts);
+    }
     family(o, "qperceptd_frames_in_flight", "gauge",
            "Frames in the batch the worker is running (0 or 1).");
     for (int32_t i = 0; i < srv->n_streams; i++)
@@ -324,7 +332,7 @@ static size_t body_cap(const struct qp_srv *srv)
 {
     const size_t line = 96 + QP_CONFIG_NAME_LEN + 40; /* name, stream, reason, 20 digits */
     size_t       n    = 16384 + (size_t)QP_CONFIG_MAX_BATCH * 64;
-    n += (size_t)srv->n_streams * (4 + QP_SRV_DROP_COUNT + QP_WIRE_REASON_COUNT) * line;
+    n += (size_t)srv->n_streams * (5 + QP_SRV_DROP_COUNT + QP_WIRE_REASON_COUNT) * line;
     const struct qp_srv_engine_set *set = srv->worker.set;
     for (int32_t i = 0; set && i < set->n_sat; i++)
         if (set->sat[i].tensor)

@@ -139,10 +139,11 @@ static void put_stream(struct out *o, const struct qp_srv *srv, int32_t i)
         dropped += s->st.drops[d];
     put(o,
         "%s\"%s\":{\"received\":%llu,\"published\":%llu,\"dropped\":%llu,\"waiting\":%llu,"
-        "\"in_flight\":%d,",
+        "\"in_flight\":%d,\"restarts\":%llu,",
         i ? "," : "", s->cfg->name, (unsigned long long)s->st.received,
         (unsigned long long)s->st.published, (unsigned long long)dropped,
-        (unsigned long long)bc.waiting, qp_srv_stream_in_flight(srv, i) ? 1 : 0);
+        (unsigned long long)bc.waiting, qp_srv_stream_in_flight(srv, i) ? 1 : 0,
+        (unsigned long long)bc.restarts);
     put(o, "\"drops\":{");
     for (int d = 0; d < QP_SRV_DROP_COUNT; d++)
         put(o, "%s\"%s\":%llu", d ? "," : "", drops[d].name, (unsigned long long)s->st.drops[d]);

@@ -365,8 +365,9 @@ static void test_too_old(void)
 }
 
 /* seq must rise and capture stamps must not fall; a refused frame leaves
- * the slot alone; after idle_ms of no in-order frames the history resets
- * (a restarted camera). */
+ * the slot alone; a seq that falls while the stamp rises is a restart,
+ * taken; after idle_ms of no in-order frames the history resets (a camera
+ * whose clock went back too). */
 static void test_out_of_order(void)
 {
     struct qp_batcher_opts o = default_opts();
@@ -376,7 +377,7 @@ static void test_out_of_order(void)
     offer(b, 1, T0, T0, 0);
     CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(10), T0 + MS(10), 10), QP_BATCHER_VERDICT_QUEUED);
     CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(11), T0 + MS(11), 10), QP_BATCHER_VERDICT_OUT_OF_ORDER);
-    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(11), T0 + MS(11), 9), QP_BATCHER_VERDICT_OUT_OF_ORDER);
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(10), T0 + MS(11), 9), QP_BATCHER_VERDICT_OUT_OF_ORDER);
     CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(10) - 1, T0 + MS(11), 11), QP_BATCHER_VERDICT_OUT_OF_ORDER);
     CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(10), T0 + MS(11), 11), /* same stamp: allowed */
                     QP_BATCHER_VERDICT_REPLACED);
@@ -390,17 +391,27 @@ static void test_out_of_order(void)
 
     /* A too-old frame still moves the order history on. */
     CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(20), T0 + MS(300), 20), QP_BATCHER_VERDICT_TOO_OLD);
-    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(290), T0 + MS(300), 19), QP_BATCHER_VERDICT_OUT_OF_ORDER);
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(290), T0 + MS(300), 20), QP_BATCHER_VERDICT_OUT_OF_ORDER);
 
-    /* Camera restart: seq 0 is refused until 800 ms after the last in-order
-     * frame (at 300 ms), then accepted. */
-    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(1099), T0 + MS(1100) - 1, 0),
-                    QP_BATCHER_VERDICT_OUT_OF_ORDER);
-    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(1099), T0 + MS(1100), 0), QP_BATCHER_VERDICT_QUEUED);
+    /* Camera restart, its clock gone on: seq 0 is taken at once and the
+     * order goes on from it (seq 0 again is a duplicate); restarts counts it. */
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(301), T0 + MS(302), 0), QP_BATCHER_VERDICT_QUEUED);
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(303), T0 + MS(303), 0), QP_BATCHER_VERDICT_OUT_OF_ORDER);
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(304), T0 + MS(304), 1), QP_BATCHER_VERDICT_REPLACED);
     c = counters(b, 0);
-    CU_ASSERT_EQUAL(c.dropped[QP_BATCHER_DROP_OUT_OF_ORDER], 5);
-    CU_ASSERT_EQUAL(c.dropped[QP_BATCHER_DROP_TOO_OLD], 1);
-    CU_ASSERT_EQUAL(c.batched, 1);
+    CU_ASSERT_EQUAL(c.restarts, 1);
+
+    /* Camera restart with its clock gone back too: seq 0 is refused until
+     * 800 ms after the last in-order frame (at 304 ms), then accepted. */
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(200), T0 + MS(1104) - 1, 0),
+                    QP_BATCHER_VERDICT_OUT_OF_ORDER);
+    CU_ASSERT_FALSE(poll_at(b, 2, T0 + MS(1104) - 1)); /* expires seq 1: too old */
+    CU_ASSERT_EQUAL(offer(b, 0, T0 + MS(1100), T0 + MS(1104), 0), QP_BATCHER_VERDICT_QUEUED);
+    c = counters(b, 0);
+    CU_ASSERT_EQUAL(c.dropped[QP_BATCHER_DROP_OUT_OF_ORDER], 6);
+    CU_ASSERT_EQUAL(c.dropped[QP_BATCHER_DROP_TOO_OLD], 2);
+    CU_ASSERT_EQUAL(c.dropped[QP_BATCHER_DROP_REPLACED], 2);
+    CU_ASSERT_EQUAL(c.restarts, 1); /* forgotten history: a fresh start, not a restart */
     check_counters(b, 2);
     qp_batcher_free(b);
 }
@@ -715,7 +726,7 @@ static void test_overload(void)
 struct model_stream {
     bool     waiting, due, queued_once, has_order;
     uint64_t seq, capture, offered, since, last_queued, oseq, ocap, ons;
-    uint64_t next_seq, next_cap;
+    uint64_t next_seq, next_cap, restarts;
 };
 
 struct model {
@@ -735,7 +746,9 @@ static enum qp_batcher_verdict model_offer(struct model *m, int i, uint64_t cap,
     struct model_stream *s = &m->s[i];
     if (s->has_order && now - s->ons >= m->idle)
         s->has_order = false;
-    if (s->has_order && (seq <= s->oseq || cap < s->ocap))
+    if (s->has_order && seq < s->oseq && cap > s->ocap)
+        s->restarts++;
+    else if (s->has_order && (seq <= s->oseq || cap < s->ocap))
         return QP_BATCHER_VERDICT_OUT_OF_ORDER;
     s->has_order = true, s->oseq = seq, s->ocap = cap, s->ons = now;
     if (now > cap && now - cap > m->age)
@@ -831,6 +844,7 @@ static void model_take(struct model *m, bool sel[], int n_sel)
 
 /* What the random schedules exercised, so they cannot pass by doing nothing. */
 static uint64_t seen_verdict[QP_BATCHER_VERDICT_COUNT], seen_trigger[QP_BATCHER_TRIGGER_COUNT];
+static uint64_t seen_restarts;
 static uint64_t seen_expired, seen_early_false, seen_on_time;
 
 static void random_config(struct qp_batcher_opts *o)
@@ -856,8 +870,9 @@ static void random_offer(struct model *m, struct qp_batcher *b, uint64_t asked)
     uint64_t seq = s->next_seq, cap = m->now - rnd_below(MS(30));
     cap = cap < s->next_cap ? s->next_cap : cap;
     switch (rnd_below(20)) {
-    case 0: /* duplicate or backwards seq */
+    case 0: /* a duplicate or late frame: seq and stamp not above the last */
         seq = seq ? seq - 1 - rnd_below(seq < 3 ? seq : 3) : 0;
+        cap = s->next_cap - rnd_below(MS(1));
         break;
     case 1: /* stamp backwards */
         cap = s->next_cap - 1 - rnd_below(MS(2));
@@ -868,6 +883,9 @@ static void random_offer(struct model *m, struct qp_batcher *b, uint64_t asked)
     case 3: /* stamped in the future: age 0 */
         cap = m->now + rnd_below(MS(1));
         break;
+    case 7: /* a restarted camera: seqs from 0 again, its clock going on */
+        seq = rnd_below(3);
+        break;
     case 4: /* hardware-triggered cameras: equal stamps on a 2 ms grid */
     case 5:
     case 6:
@@ -877,7 +895,7 @@ static void random_offer(struct model *m, struct qp_batcher *b, uint64_t asked)
     default:
         break;
     }
-    uint64_t                replaced = UINT64_MAX, was = s->seq;
+    uint64_t                replaced = UINT64_MAX, was = s->seq, had_restarts = s->restarts;
     bool                    had  = s->waiting;
     enum qp_batcher_verdict want = model_offer(m, i, cap, m->now, seq);
     enum qp_batcher_verdict got  = qp_batcher_offer(b, i, cap, asked, seq, &replaced);
@@ -887,6 +905,10 @@ static void random_offer(struct model *m, struct qp_batcher *b, uint64_t asked)
         CU_ASSERT(had && replaced == was);
     if (want != QP_BATCHER_VERDICT_OUT_OF_ORDER)
         s->next_seq = seq + 1 + rnd_below(2), s->next_cap = cap;
+    struct qp_batcher_counters c;
+    qp_batcher_counters(b, i, &c);
+    CU_ASSERT_EQUAL(c.restarts, s->restarts);
+    seen_restarts += s->restarts - had_restarts;
 }
 
 /* Poll and check against the model and against *deadline (the absolute
@@ -970,6 +992,8 @@ static void test_random_schedules(void)
                 (unsigned long long)seen_verdict[v]);
         CU_ASSERT(seen_verdict[v] >= 1000);
     }
+    fprintf(stderr, " (restarts %llu)", (unsigned long long)seen_restarts);
+    CU_ASSERT(seen_restarts >= 1000);
     fprintf(stderr, "; batches");
     for (int t = 0; t < QP_BATCHER_TRIGGER_COUNT; t++) {
         fprintf(stderr, " %s %llu", qp_batcher_trigger_name((enum qp_batcher_trigger)t),
