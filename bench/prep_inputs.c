@@ -70,7 +70,7 @@ static enum qp_status run(const char *model, const char *manifest, const char *l
         st = one(&pre, line, i++, outdir, x, dims, err);
     }
     if (f)
-        fclose(f);
+        (void)fclose(f);
     qp_free(x);
     qp_preprocess_fini(&pre);
     qp_model_spec_fini(&spec);

@@ -313,6 +313,7 @@ static bool stored_algo(const char *text, const char *name, const struct qp_lt_s
         long long          m, k, n;
         int                dt;
         unsigned long long v, w[8];
+        /* NOLINTNEXTLINE(cert-err34-c): shape compared below; cuBLASLt checks the algo */
         if (sscanf(l + len + 1, "%lld %lld %lld %d\t%llu %llx %llx %llx %llx %llx %llx %llx %llx",
                    &m, &k, &n, &dt, &v, &w[0], &w[1], &w[2], &w[3], &w[4], &w[5], &w[6],
                    &w[7]) != 13 ||
@@ -792,6 +793,7 @@ static enum qp_status cu_alloc(void *ctx, const struct qp_graph *g, size_t arena
     }
     c->n_nodes = g->n_nodes;
     if (s == QP_OK && c->profile) {
+        /* NOLINTNEXTLINE(bugprone-sizeof-expression): cudaEvent_t is a pointer, as meant */
         c->events  = qp_calloc((size_t)(2 * g->n_nodes) + 1, sizeof *c->events);
         c->node_ns = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->node_ns);
         if (!c->events || !c->node_ns)

@@ -72,7 +72,7 @@ enum qp_status qp_cuda_conv_plan(struct qp_graph *g, const struct qp_node *n,
     memset(q, 0, sizeof *q);
     geom_of(g, n, &q->geo);
     q->f32      = n->op == QP_OP_CONV;
-    q->zx       = q->f32 ? 0 : (int8_t)g->tensors[n->in[0]].zero_point;
+    q->zx       = (int8_t)(q->f32 ? 0 : g->tensors[n->in[0]].zero_point);
     q->mg       = q->geo.m / q->geo.group;
     size_t  es  = q->f32 ? sizeof(float) : 1;
     bool    f32 = g->tensors[n->out[0]].dtype == QP_DTYPE_F32;

@@ -218,8 +218,10 @@ static void detach(struct qp_engine *e)
 {
     for (int32_t i = 0; e->be && i < e->g.n_nodes; i++)
         e->g.nodes[i].prep = NULL, e->g.nodes[i].ws_bytes = 0;
-    if (e->be_ready)
+    if (e->be_ready) {
+        QP_ASSERT(e->be); /* attach sets be before be_ready */
         e->be->fini(e->be_ctx);
+    }
     qp_free(e->be_ctx);
     e->be_ctx   = NULL;
     e->be_ready = false;

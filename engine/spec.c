@@ -320,7 +320,7 @@ static enum qp_status read_labels(const char *path, char (*names)[QP_LABEL_LEN],
         st = qp_fail(err, QP_E_IO, "read %s: %s", path, strerror(errno));
     if (st == QP_OK && *n == 0)
         st = qp_fail(err, QP_E_INVAL, "%s: no labels", path);
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 
@@ -471,7 +471,7 @@ static enum qp_status ini_parse(const char *path, ini_fn fn, void *ctx, struct q
     }
     if (st == QP_OK && ferror(f))
         st = qp_fail(err, QP_E_IO, "read %s: %s", path, strerror(errno));
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 
@@ -605,7 +605,7 @@ enum qp_status qp_model_spec_find(const char *model_path, const char *manifest_p
 
     FILE *f = fopen(sidecar_path, "r");
     if (f) {
-        fclose(f);
+        (void)fclose(f);
         struct sidecar sc = {out, dir_of(model_path, dir, sizeof dir)};
         stem_of(model_path, out->name, sizeof out->name);
         enum qp_status st = ini_parse(sidecar_path, sidecar_key, &sc, err);
@@ -652,7 +652,7 @@ enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const 
     if (s->labels) {
         FILE *l = fopen(names, "w");
         if (!l) {
-            fclose(f);
+            (void)fclose(f);
             return qp_fail(err, QP_E_IO, "%s: %s", names, strerror(errno));
         }
         for (int32_t c = 0; c < s->n_classes; c++)
@@ -661,7 +661,7 @@ enum qp_status qp_model_spec_write_sidecar(const struct qp_model_spec *s, const 
         const char *nb  = strrchr(names, '/');
         fprintf(f, "labels  = %s\n", nb ? nb + 1 : names);
         if (!lok) {
-            fclose(f);
+            (void)fclose(f);
             return qp_fail(err, QP_E_IO, "%s: write failed", names);
         }
     }

@@ -112,7 +112,7 @@ table)
     awk '{n[$1] += $3} END {for (r in n) print r, n[r]}' "$WORK/misra.counts" | sort -V |
         while read -r rule n; do
             printf '| %s | %s | %s |\n' "$rule" "$n" \
-                "$(awk -v r="$rule" '$1 == r {k = $2; sub(/^[^ ]+ +[^ ]+ +/, ""); print k " | " $0}' \
+                "$(awk -v r="$rule" '$1 "" == r "" {k = $2; sub(/^[^ ]+ +[^ ]+ +/, ""); print k " | " $0}' \
                    "$DEVIATIONS")"
         done
     exit $failed ;;

@@ -9,9 +9,14 @@
 #   3. scripts/lint.sh over build/'s compilation database: cppcheck's
 #      general checks (any finding fails) and its MISRA C:2012 addon over
 #      engine/core, proto and server against the ratchet of scripts/lint/;
+#      then scripts/tidy.sh: clang-tidy with .clang-tidy on the same files;
 #   4. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
 #      the unit, e2e and fuzz labels again with leak detection on;
-#   5. a short libFuzzer smoke run (scripts/fuzz.sh --smoke,
+#   5. build-tsan/ with -DQP_SANITIZE=thread -DQP_CUDA=OFF: the suites of
+#      the ctest label threads (thread pool, qperceptd's threads, clients)
+#      under ThreadSanitizer (scripts/tsan.sh; a failed TSan build counts as
+#      a failed step);
+#   6. a short libFuzzer smoke run (scripts/fuzz.sh --smoke,
 #      QP_FUZZ_SMOKE_SECS per target, default 20) of the targets that build
 #      without the engine (wire, config, mcap; QP_FUZZ_SMOKE_TARGETS), in
 #      build-fuzz/, skipped with a line where clang's libFuzzer is missing;
@@ -21,7 +26,8 @@
 # mirror). Every step runs even after a
 # failed test step, so one run reports everything; the exit status is
 # non-zero when anything failed. A build failure stops the script.
-# Env: QP_BUILD_DIR / QP_ASAN_BUILD_DIR rename the two build directories.
+# Env: QP_BUILD_DIR / QP_ASAN_BUILD_DIR / QP_TSAN_BUILD_DIR rename the build
+# directories.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +35,7 @@ cd "$ROOT"
 JOBS=${QP_JOBS:-2}
 BUILD=${QP_BUILD_DIR:-build}
 ASAN_BUILD=${QP_ASAN_BUILD_DIR:-build-asan}
+TSAN_BUILD=${QP_TSAN_BUILD_DIR:-build-tsan}
 failed=()
 
 section() { printf '\n======== %s ========\n' "$*"; }
@@ -61,6 +68,11 @@ if ! QP_BUILD_DIR="$BUILD" QP_JOBS="$JOBS" scripts/lint.sh; then
     failed+=("cppcheck (scripts/lint.sh)")
 fi
 
+section "static analysis: scripts/tidy.sh (clang-tidy, .clang-tidy)"
+if ! QP_BUILD_DIR="$BUILD" QP_JOBS="$JOBS" scripts/tidy.sh; then
+    failed+=("clang-tidy (scripts/tidy.sh)")
+fi
+
 section "configure + build: $ASAN_BUILD/ (QP_SANITIZE=address,undefined, QP_CUDA=OFF)"
 cmake -S . -B "$ASAN_BUILD" -DQP_WERROR=ON -DQP_CUDA=OFF -DQP_SANITIZE=address,undefined
 cmake --build "$ASAN_BUILD" -j"$JOBS"
@@ -69,6 +81,11 @@ section "tests: $ASAN_BUILD/, labels unit|e2e|fuzz (ASan + UBSan, leak detection
 if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
         ctest --test-dir "$ASAN_BUILD" --output-on-failure -L 'unit|e2e|fuzz'; then
     failed+=("sanitizer tests")
+fi
+
+section "ThreadSanitizer: scripts/tsan.sh ($TSAN_BUILD/, label threads)"
+if ! QP_TSAN_BUILD_DIR="$TSAN_BUILD" QP_JOBS="$JOBS" scripts/tsan.sh; then
+    failed+=("tsan tests")
 fi
 
 smoke_targets=${QP_FUZZ_SMOKE_TARGETS:-wire config mcap}

@@ -751,7 +751,7 @@ enum qp_status qp_config_read_file(const char *path, struct qp_config *cfg, stru
         st = read_text(buf, n, path, cfg, err);
 out:
     qp_free(buf);
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 

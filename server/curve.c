@@ -61,7 +61,7 @@ static enum qp_status read_secret(struct qp_srv_curve *c, const char *path, stru
     if (!f)
         return qp_fail(err, QP_E_IO, "[server] curve_secret_key_file: cannot read %s", path);
     size_t k = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    (void)fclose(f);
     buf[k]               = '\0';
     char  secret_z85[41] = {0};
     char *key            = trim(buf);
@@ -86,7 +86,7 @@ static enum qp_status read_allow(struct qp_srv_curve *c, const char *path, struc
         return qp_fail(err, QP_E_IO, "[server] curve_allow_file: cannot read %s", path);
     c->allow = qp_alloc((size_t)CURVE_ALLOW_MAX * sizeof *c->allow);
     if (!c->allow) {
-        fclose(f);
+        (void)fclose(f);
         return qp_fail(err, QP_E_NOMEM, "CURVE allow-list");
     }
     char           line[256];
@@ -106,7 +106,7 @@ static enum qp_status read_allow(struct qp_srv_curve *c, const char *path, struc
         else
             c->n_allow++;
     }
-    fclose(f);
+    (void)fclose(f);
     if (st == QP_OK && c->n_allow == 0)
         qp_srv_log(QP_LOG_WARN,
                    "[server] curve_allow_file: %s lists no key: no tcp:// client "

@@ -73,7 +73,7 @@ static enum qp_status spec_by_name(const char *manifest, const char *name, struc
                 qp_err_prefix(err, "%s:%d", manifest, ln);
         }
     }
-    fclose(f);
+    (void)fclose(f);
     if (st == QP_OK && !found)
         st = qp_fail(err, QP_E_INVAL, "engine.model = %s: no [model.%s] in %s", name, name,
                      manifest);

@@ -152,7 +152,7 @@ static enum qp_status start(struct qp_srv *srv, const char *argv0, struct qp_err
     if (sigprocmask(SIG_BLOCK, &mask, NULL) != 0 ||
         (srv->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
         return qp_fail(err, QP_E_IO, "signalfd: %s", strerror(errno));
-    signal(SIGPIPE, SIG_IGN);
+    (void)signal(SIGPIPE, SIG_IGN);
     for (int32_t i = 0; i < srv->cfg.n_streams; i++)
         if (srv->cfg.streams[i].enabled)
             srv->streams[srv->n_streams++].cfg = &srv->cfg.streams[i];

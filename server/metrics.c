@@ -131,7 +131,7 @@ static const char *escape(const char *s, char *dst, size_t n)
     for (; *s && k + 3 < n; s++) {
         if (*s == '\\' || *s == '"' || *s == '\n')
             dst[k++] = '\\';
-        dst[k++] = *s == '\n' ? 'n' : *s;
+        dst[k++] = (char)(*s == '\n' ? 'n' : *s);
     }
     dst[k] = '\0';
     return dst;

@@ -74,18 +74,20 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
     uintptr_t a = (uintptr_t)si->si_addr;
     if (copying.hi && a >= copying.lo && a < copying.hi) {
         /* MAP_FIXED: replaces the segment's pages, unmapped with the segment */
+        /* NOLINTBEGIN(performance-no-int-to-ptr): the handler keeps the range as integers */
         /* cppcheck-suppress leakReturnValNotUsed ; see above */
         if (mmap((void *)copying.lo, copying.hi - copying.lo, PROT_READ,
                  MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) != MAP_FAILED) {
             copying.faulted = 1;
             return; /* the faulting read is restarted and now reads zeros */
         }
+        /* NOLINTEND(performance-no-int-to-ptr) */
     }
     /* not ours: as if we were not there. A fault re-executes and faults
      * again under the old disposition; a sent signal is sent again. */
     sigaction(SIGBUS, &previous, NULL);
     if (si->si_code <= 0)
-        raise(sig);
+        (void)raise(sig);
 }
 
 enum qp_status qp_srv_shm_catch_sigbus(struct qp_err *err)

@@ -223,7 +223,7 @@ static void complete_batch(struct qp_srv *srv)
                                            w->counts[i], w->start_ns, w->end_ns);
         }
         for (int32_t i = 0; i < w->n_run; i++) /* every detection first, then the frames */
-            if (sent[i])
+            if (sent[i]) /* NOLINT(clang-analyzer-core.uninitialized.Branch): n_run is fixed */
                 qp_srv_publish_tap(srv, w->frame_of[i]);
     }
     qp_srv_hist_add(&srv->batch_inference, (uint64_t)w->job_ns);

@@ -21,6 +21,10 @@
 
 /* ===== model builder (everything lives in pool, reset per model) ===== */
 
+/* protobuf-c repeated fields are arrays of pointers: sizeof *p is the
+ * pointer size on purpose in take(N * sizeof *p) below. */
+/* NOLINTBEGIN(bugprone-sizeof-expression) */
+
 static _Alignas(16) unsigned char pool[1 << 20];
 static size_t pool_used;
 
@@ -213,6 +217,7 @@ static inline Onnx__ValueInfoProto *value_info(const char *name, int32_t elem, s
     }
     return v;
 }
+/* NOLINTEND(bugprone-sizeof-expression) */
 
 static inline void mb_input(const char *name, size_t rank, const int64_t *dims)
 {

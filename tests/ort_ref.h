@@ -80,7 +80,7 @@ static void sanitise(const char *name, char *out, size_t n)
         char c  = name[k];
         bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '_' || c == '-';
-        out[k] = ok ? c : '_';
+        out[k] = (char)(ok ? c : '_');
     }
     out[k] = '\0';
 }

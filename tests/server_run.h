@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -57,6 +58,17 @@ static inline int srv_free_port(void)
     return port;
 }
 
+/* In a child just forked from parent: die with it (with the thread that
+ * forked, to be exact: the main thread in these suites), so that a test
+ * process that dies (a crash, ThreadSanitizer's halt_on_error) leaves no
+ * server or CLI behind holding ctest's output pipe until the timeout. */
+static inline void srv_die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) /* it died before the prctl */
+        _exit(127);
+}
+
 /* Is the server process pid still running (not reaped)? */
 static inline bool srv_alive(pid_t pid)
 {
@@ -70,12 +82,15 @@ static inline bool srv_alive(pid_t pid)
 static inline bool srv_start_opts(pid_t *pid, const char *cfg, const char *log,
                                   const struct qp_ctl_opts *ping)
 {
-    const char *bin = getenv("QP_SERVER");
-    *pid            = fork();
+    const char *bin    = getenv("QP_SERVER");
+    pid_t       parent = getpid();
+    *pid               = fork();
     if (*pid == 0) {
+        srv_die_with_parent(parent);
         FILE *lf = freopen(log, "w", stderr);
         (void)lf;
-        execl(bin, "qperceptd", "--config", cfg, (char *)NULL);
+        if (bin) /* unset: the child exits 127, as for a bad path */
+            execl(bin, "qperceptd", "--config", cfg, (char *)NULL);
         _exit(127);
     }
     if (*pid < 0)
@@ -127,8 +142,10 @@ static inline bool srv_stop_clean(pid_t *pid)
 /* Run sh -c cmd in its own process (a CLI under test, with its redirections): its pid. */
 static inline pid_t srv_spawn_sh(const char *cmd)
 {
-    pid_t pid = fork();
+    pid_t parent = getpid();
+    pid_t pid    = fork();
     if (pid == 0) {
+        srv_die_with_parent(parent);
         execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
         _exit(127);
     }

@@ -140,8 +140,9 @@ static int ticks(const struct axis *a, double *v, int n)
     double raw = (a->hi - a->lo) / 6, mag = pow(10, floor(log10(raw))), step = mag;
     for (int m = 1; m < 4 && step < raw; m++)
         step = mant[m] * mag;
-    for (double t = ceil(a->lo / step) * step; t <= a->hi + 1e-9 && k < n; t += step)
-        v[k++] = t;
+    const double t0 = ceil(a->lo / step) * step; /* t0 + k * step: no summed rounding */
+    for (; k < n && t0 + k * step <= a->hi + 1e-9; k++)
+        v[k] = t0 + k * step;
     return k;
 }
 

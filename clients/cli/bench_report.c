@@ -147,7 +147,7 @@ static void json_host(struct jw *w)
         }
     }
     if (f)
-        fclose(f);
+        (void)fclose(f);
     bool uname_ok = uname(&u) == 0;
     jw_open(w, "host", '{');
     jw_u64(w, "cores", (uint64_t)sysconf(_SC_NPROCESSORS_ONLN));

@@ -612,7 +612,7 @@ static int report(struct run *r, struct qp_err *err)
     qp_sub_stats(r->sub, &rep.sub);
     qp_bench_summarize(&r->b, &sum);
     qp_bench_report_print(stdout, &rep, &r->b, &sum);
-    fflush(stdout);
+    (void)fflush(stdout);
     if (a->json && qp_bench_report_json(a->json, &rep, &r->b, &sum, err) != QP_OK)
         return 1;
     if (a->plot && qp_bench_plot_svg(a->plot, &rep, &r->b, &sum, err) != QP_OK)
@@ -677,9 +677,7 @@ int qp_cli_bench(int argc, char **argv)
     int                  rc   = 1;
     if (qp_bench_init(&r.b, &plan, a.prefix, &err) != QP_OK ||
         frames_load(&a, &r.fr, &err) != QP_OK || connect_all(&r, &err) != QP_OK ||
-        run_schedule(&r, &err) != QP_OK)
-        fprintf(stderr, "qpercept bench: %s\n", err.msg);
-    else if ((rc = report(&r, &err)) != 0)
+        run_schedule(&r, &err) != QP_OK || (rc = report(&r, &err)) != 0)
         fprintf(stderr, "qpercept bench: %s\n", err.msg);
     for (int s = 0; s < a.n_streams; s++)
         qp_pub_free(r.pub[s]);

@@ -339,6 +339,7 @@ static void json_stats(FILE *f, const struct args *a, const struct result *r, co
 
 static int write_json(const struct args *a, const struct result *r, int n)
 {
+    QP_ASSERT(n > 0); /* parse_args wants at least one batch size */
     FILE *f = fopen(a->json, "w");
     if (!f) {
         fprintf(stderr, "bench-engine: create %s: %s\n", a->json, strerror(errno));
@@ -402,7 +403,7 @@ int qp_cli_bench_engine(int argc, char **argv)
     if (!parse_args(argc, argv, &a))
         return usage();
     struct result r[MAX_BATCHES];
-    double       *ms = qp_calloc((size_t)(a.runs * a.n_batch), sizeof *ms);
+    double       *ms = qp_calloc((size_t)a.runs * (size_t)a.n_batch, sizeof *ms);
     int           rc = ms ? 0 : 1;
     for (int k = 0; rc == 0 && k < a.n_batch; k++) {
         r[k].ms = ms + (size_t)k * (size_t)a.runs;

@@ -97,7 +97,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
         } else if (!strcmp(a, "--percentile") && qp_cli_parse_float(v, 1e-9, 100.0, &d))
             o->obs.percentile = d;
         else if (!strcmp(a, "--calib-images") && qp_cli_parse_int(v, 1, 100000, &o->calib_images))
-            ;
+            ; /* NOLINT(bugprone-branch-clone): the parse stored it */
         else if (!strcmp(a, "--measure-images") &&
                  (!strcmp(v, "auto") || qp_cli_parse_int(v, 0, 10000, &o->measure_images)))
             o->measure_images = !strcmp(v, "auto") ? -1 : o->measure_images;
@@ -229,7 +229,10 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
     if (o->mixed)
         fprintf(f, "mixed: the layers with the lowest 'sens mAP' (agreement with that layer "
                    "alone int8), then the lowest 'sens dB' (output SQNR), moved to fp16 first\n");
-    fclose(f);
+    if (fclose(f) != 0) { /* the table is only complete once the stream is closed */
+        free(buf);
+        return NULL;
+    }
     return buf;
 }
 
@@ -377,7 +380,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
         if (s == QP_OK)
             s = qp_qpe_save(o->out, &r.g, &meta, err);
         if (s != QP_OK)
-            remove(o->out);
+            (void)remove(o->out);
         qp_free(meta.tuning);
     }
     if (s == QP_OK)

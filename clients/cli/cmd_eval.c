@@ -117,7 +117,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
         else if (!strcmp(a, "--spec"))
             o->spec_file = v;
         else if (!strcmp(a, "--score") && qp_cli_parse_float(v, 0, 1, &o->score))
-            ;
+            ; /* NOLINT(bugprone-branch-clone): the parse stored it */
         else if (!strcmp(a, "--min-score") && qp_cli_parse_float(v, 0, 1, &o->min_score))
             ;
         else if (!strcmp(a, "--iou") && qp_cli_parse_float(v, 0, 1, &o->iou))
@@ -432,6 +432,7 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
 {
     struct qp_metrics_result ra = {0}, rt = {0};
     enum qp_status           st = QP_OK;
+    QP_ASSERT(!s->agree || ref); /* evaluate() makes agree only with a reference */
     if (s->agree)
         st = qp_metrics_compute(s->agree, &ra, err);
     if (st == QP_OK && s->truth)
@@ -463,6 +464,7 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
         fprintf(s->json, "{");
         json_metrics(s->json, s->agree, &ra);
         fprintf(s->json, ",\"n_images\":%d,\"reference_boxes\":%lld,\"model_boxes\":%lld}", (int)n,
+                /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): agree, so ref */
                 (long long)ref->n_boxes, (long long)m->n_boxes);
     } else {
         fprintf(s->json, "null");
@@ -542,7 +544,7 @@ int qp_cli_eval(int argc, char **argv)
     if (st != QP_OK) {
         fprintf(stderr, "qpercept eval: %s\n", err.msg);
         if (s && s->json)
-            remove(tmp);
+            (void)remove(tmp);
     }
     side_close(&m);
     if (o.reference)

@@ -296,7 +296,7 @@ static int inspect_engine(const char *path, bool json)
     json ? qpe_json(path, &g, &m, &s) : qpe_text(path, &g, &m, &s);
     qp_qpe_meta_fini(&m);
     qp_graph_fini(&g);
-    fflush(stdout);
+    (void)fflush(stdout);
     return engine_check(path, json) == QP_OK ? 0 : 1;
 }
 

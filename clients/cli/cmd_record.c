@@ -360,7 +360,7 @@ static void report(const struct args *a, const struct rec *r, struct qp_sub *sub
     }
     if (a->foxglove)
         fprintf(stderr, "; Foxglove: %llu images, %llu annotations",
-                (unsigned long long)(r->n_msgs[K_IMAGE_COMPRESSED] + r->n_msgs[K_IMAGE_RAW]),
+                (unsigned long long)r->n_msgs[K_IMAGE_COMPRESSED] + r->n_msgs[K_IMAGE_RAW],
                 (unsigned long long)r->n_msgs[K_ANNOTATIONS]);
     fputc('\n', stderr);
 }
@@ -414,8 +414,8 @@ int qp_cli_record(int argc, char **argv)
     if (st == QP_OK)
         st = qp_mcap_writer_open(a.out, &wo, &r.w, &err);
     if (st == QP_OK) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        (void)signal(SIGINT, on_signal);
+        (void)signal(SIGTERM, on_signal);
         st = record(&a, subs, &r, &err);
     }
     if (r.w) {

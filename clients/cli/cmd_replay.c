@@ -115,6 +115,7 @@ static int parse(int argc, char **argv, struct args *a)
             if (a->n_topics == MAX_TOPICS)
                 return usage("at most 64 --topic");
             a->topics[a->n_topics++] = v;
+            /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): needs, so v is set */
         } else if (strcmp(o, "--rate") == 0 && strcmp(v, "max") == 0)
             a->max_rate = true;
         else if (strcmp(o, "--rate") == 0) {
@@ -175,12 +176,10 @@ static enum qp_status load(const char *path, bool raw, struct payload *p, struct
     FILE *f = fopen(path, "rb");
     if (!f)
         return qp_fail(err, QP_E_IO, "%s: %s", path, strerror(errno));
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    p->bytes = n > 0 ? qp_alloc((size_t)n) : NULL;
+    long n   = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    p->bytes = n > 0 && fseek(f, 0, SEEK_SET) == 0 ? qp_alloc((size_t)n) : NULL;
     bool ok  = p->bytes && fread(p->bytes, 1, (size_t)n, f) == (size_t)n;
-    fclose(f);
+    (void)fclose(f);
     if (!ok)
         return qp_fail(err, QP_E_IO, "%s: cannot read it", path);
     /* the protocol wants the declared size of an encoded frame: from its header */
@@ -375,8 +374,8 @@ int qp_cli_replay(int argc, char **argv)
     if (st == QP_OK)
         st = open_pubs(&s, &a, max_bytes, pub, &err);
     if (st == QP_OK) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
+        (void)signal(SIGINT, on_signal);
+        (void)signal(SIGTERM, on_signal);
         st = play(&s, &a, lo, hi, pl, pub, &err);
     }
     if (st != QP_OK)

@@ -59,8 +59,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->model = a;
             continue;
         }
-        bool takes = strcmp(a, "--json") && strcmp(a, "--agnostic") &&
-                     strcmp(a, "--all-tensors") && strcmp(a, "--saturation");
+        bool takes = strcmp(a, "--json") != 0 && strcmp(a, "--agnostic") != 0 &&
+                     strcmp(a, "--all-tensors") != 0 && strcmp(a, "--saturation") != 0;
         if (takes && !(v = qp_cli_value(argc, argv, &i)))
             return 2;
         if (!strcmp(a, "--json"))
@@ -75,6 +75,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
             o->images[o->n_images++] = v;
         else if (!strcmp(a, "--input") && o->n_inputs < MAX_ITEMS)
             o->inputs[o->n_inputs++] = v;
+        /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): takes, so v is set */
         else if (!strcmp(a, "--const") && o->n_consts < MAX_ITEMS && strchr(v, '='))
             o->consts[o->n_consts++] = v;
         else if (!strcmp(a, "--save-outputs"))
@@ -256,8 +257,10 @@ static enum qp_status emit(const struct run_opts *o, const struct qp_tensor_info
     char path[4096], name[256];
     size_t k = 0;
     for (const char *c = t->name; *c && k < sizeof name - 1; c++)
-        name[k++] = (strchr("._-", *c) || (*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'z') ||
-                     (*c >= 'A' && *c <= 'Z')) ? *c : '_';
+        name[k++] = (char)((strchr("._-", *c) || (*c >= '0' && *c <= '9') ||
+                            (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))
+                               ? *c
+                               : '_');
     name[k] = '\0';
     snprintf(path, sizeof path, "%s/%s.npy", o->save_dir, name);
     return qp_npy_write(path, t->dtype, t->rank, t->dims, data, err);

@@ -209,7 +209,7 @@ static void json_str(FILE *f, const char *s)
         } else if (*p < 0x20) {
             fprintf(f, "\\u%04x", *p++);
         } else {
-            fwrite(p, 1, (size_t)n, f);
+            (void)fwrite(p, 1, (size_t)n, f); /* as the fputc/fprintf around it */
             p += n;
         }
     }
@@ -304,7 +304,7 @@ static void print_stats(FILE *f, const struct qp_sub *sub, const char *what, dou
             (unsigned long long)s.n_missing, (unsigned long long)s.n_malformed,
             (unsigned long long)s.n_resets);
     prev[QP_SUB_MAX_STREAMS] = s.n_received;
-    fflush(f);
+    (void)fflush(f);
 }
 
 /* ===== The loop ===== */
@@ -379,7 +379,7 @@ static int run_loop(struct sub_run *r)
             print_json(stdout, r->msg);
         else
             print_text(stdout, r->msg, realtime_ns());
-        fflush(stdout);
+        (void)fflush(stdout);
         r->n_printed++;
     }
     return 0;

@@ -71,7 +71,7 @@ bool qp_cli_read_key(const char *cmd, const char *opt, const char *path, char ke
         return false;
     }
     size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    (void)fclose(f);
     buf[n]  = '\0';
     char *p = buf;
     while (isspace((unsigned char)*p))
@@ -139,7 +139,7 @@ enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const 
             if (st != QP_OK)
                 qp_err_prefix(err, "%s:%d", spec_file, line);
         }
-        fclose(f);
+        (void)fclose(f);
     } else {
         const char *m = manifest ? manifest : qp_model_manifest(argv0, buf, sizeof buf);
         st            = qp_model_spec_find(model, m ? m : "models/zoo.ini", s, err);

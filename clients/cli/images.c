@@ -99,7 +99,7 @@ static enum qp_status images_from_list(const char *list, struct qp_cli_images *l
         if (*s && *s != '#')
             st = images_add(l, *s == '/' || !dir[0] ? "" : dir, s, err);
     }
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 

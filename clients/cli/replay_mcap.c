@@ -121,7 +121,7 @@ bool qp_replay_is_mcap(const char *path)
     bool    ok = f && fread(head, 1, sizeof head, f) == sizeof head &&
               memcmp(head, magic, sizeof magic) == 0;
     if (f)
-        fclose(f);
+        (void)fclose(f);
     return ok;
 }
 
@@ -166,7 +166,10 @@ static int pb_next(struct pb *c, struct pb_field *f)
         return 0;
     if (!pb_varint(c, &key) || key >> 3 == 0 || key >> 3 > UINT32_MAX)
         return -1;
-    f->num = (uint32_t)(key >> 3);
+    f->num   = (uint32_t)(key >> 3);
+    f->v     = 0;
+    f->bytes = NULL; /* callers tell scalars from bytes by this */
+    f->len   = 0;
     switch (key & 7) {
     case 0:
         return pb_varint(c, &f->v) ? 1 : -1;
@@ -245,7 +248,6 @@ static enum qp_status decode_compressed(struct qp_replay_mcap *m, const struct q
             data = f.bytes, n = f.len;
         else if (f.num == 3 && f.bytes) /* string format = 3 */
             fmt = f.bytes, fmt_len = f.len;
-        f.bytes = NULL;
     }
     if (k < 0)
         return qp_fail(err, QP_E_FORMAT, "not a foxglove.CompressedImage (malformed protobuf)");
@@ -310,7 +312,6 @@ static enum qp_status decode_raw(struct qp_replay_mcap *m, const struct qp_mcap_
             enc = f.bytes, enc_len = f.len;
         else if (f.num == 6 && f.bytes)
             data = f.bytes, n = f.len;
-        f.bytes = NULL;
     }
     if (k < 0)
         return qp_fail(err, QP_E_FORMAT, "not a foxglove.RawImage (malformed protobuf)");
@@ -331,7 +332,7 @@ static enum qp_status decode_raw(struct qp_replay_mcap *m, const struct qp_mcap_
                        "RawImage %llux%llu: step %llu and %zu data bytes do not fit (want step "
                        ">= %llu, step x height <= data)",
                        (unsigned long long)w, (unsigned long long)h, (unsigned long long)step, n,
-                       (unsigned long long)(w * bpp));
+                       (unsigned long long)w * bpp);
     d->p.bytes  = data;
     d->p.n      = (size_t)(step * h); /* trailing bytes beyond the last row are not sent */
     d->p.width  = (uint32_t)w;
@@ -424,7 +425,7 @@ static void sanitize(const char *in, char out[QP_REPLAY_NAME_MAX])
         in++;
     size_t k = 0;
     for (; in[k] && k + 1 < QP_REPLAY_NAME_MAX; k++)
-        out[k] = name_char(in[k]) ? in[k] : '_';
+        out[k] = (char)(name_char(in[k]) ? in[k] : '_');
     out[k] = '\0';
     if (k == 0)
         snprintf(out, QP_REPLAY_NAME_MAX, "mcap");

@@ -81,8 +81,9 @@ static enum qp_status list(const char *dir, bool images, struct names *out, stru
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         if (images ? !is_image(e->d_name) || is_dir(path) : !is_dir(path))
             continue;
-        char **v = qp_realloc(out->v, (size_t)(out->n + 1) * sizeof *v);
-        char  *s = qp_alloc(strlen(e->d_name) + 1);
+        char **v   = qp_realloc(out->v, (size_t)(out->n + 1) * sizeof *v);
+        size_t len = strlen(e->d_name) + 1;
+        char  *s   = qp_alloc(len);
         if (v)
             out->v = v;
         if (!v || !s) {
@@ -90,7 +91,7 @@ static enum qp_status list(const char *dir, bool images, struct names *out, stru
             st = qp_fail(err, QP_E_NOMEM, "%s: out of memory listing it", dir);
             break;
         }
-        strcpy(s, e->d_name);
+        memcpy(s, e->d_name, len);
         out->v[out->n++] = s;
     }
     closedir(d);
@@ -167,6 +168,7 @@ bool qp_replay_parse_time(const char *line, int64_t *ns)
         line++;
     int    Y, M, D, h, m, n = 0;
     double sec;
+    /* NOLINTNEXTLINE(cert-err34-c): every field is range-checked below */
     if (sscanf(line, "%d-%d-%d %d:%d:%lf%n", &Y, &M, &D, &h, &m, &sec, &n) == 6 && n > 0) {
         struct tm tm = {
             .tm_year = Y - 1900, .tm_mon = M - 1, .tm_mday = D, .tm_hour = h, .tm_min = m};
@@ -219,7 +221,7 @@ static enum qp_status read_times(const char *path, int64_t *times, int64_t n, st
             st = qp_fail(err, QP_E_INVAL,
                          "%s:%d: not a time (seconds, or YYYY-MM-DD HH:MM:SS.fffffffff)", path, ln);
     }
-    fclose(f);
+    (void)fclose(f);
     if (st == QP_OK && k != n)
         st = qp_fail(err, QP_E_INVAL, "%s: %lld times for %lld images", path, (long long)k,
                      (long long)n);

@@ -45,9 +45,9 @@ enum qp_mcap_op {
  * define. Never NULL. */
 const char *qp_mcap_op_name(unsigned op);
 
-/* CRC-32 (IEEE, zlib's): crc = qp_mcap_crc32(0, p, n), continued by passing
+/* CRC-32 (IEEE, zlib's): crc = qp_mcap_crc32(0, data, n), continued by passing
  * the previous value. */
-uint32_t qp_mcap_crc32(uint32_t crc, const void *p, size_t n);
+uint32_t qp_mcap_crc32(uint32_t crc, const void *data, size_t n);
 
 /* Grow the table *p of *cap entries of elem bytes to hold need of them
  * (doubling, from 16). QP_E_NOMEM. */

@@ -375,6 +375,7 @@ static bool push(struct parser *p, const struct qp_json *v)
 }
 
 /* Items of an array or object from after its opening bracket to its close. */
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is capped at QP_JSON_MAX_DEPTH */
 static bool parse_items(struct parser *p, struct qp_json *out)
 {
     bool   obj   = out->type == QP_JSON_OBJECT;
@@ -421,6 +422,7 @@ static bool parse_items(struct parser *p, struct qp_json *out)
     }
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): nesting is capped at QP_JSON_MAX_DEPTH */
 static bool parse_value(struct parser *p, struct qp_json *out)
 {
     skip_ws(p);
@@ -564,7 +566,7 @@ enum qp_status qp_json_read_file(const char *path, struct qp_json_doc **out, str
             break;
         }
     }
-    fclose(f);
+    (void)fclose(f);
     struct qp_json_doc *d = NULL;
     if (st == QP_OK && (st = qp_json_parse(buf, n, &d, err)) != QP_OK)
         qp_err_prefix(err, "%s", path);

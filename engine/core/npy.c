@@ -216,6 +216,7 @@ static bool parse_dict(struct cur *c, struct header *h)
         enum key k;
         if (!parse_key(c, &k))
             return false;
+        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.ArraySubscript): set when true */
         if (seen[k])
             return fail(c, "duplicate key in header dict", false);
         seen[k] = true;
@@ -362,7 +363,7 @@ enum qp_status qp_npy_read(const char *path, struct qp_npy *out, struct qp_err *
     if (!f)
         return qp_fail(err, QP_E_IO, "open %s: %s", path, strerror(errno));
     enum qp_status st = read_body(f, path, out, err);
-    fclose(f);
+    (void)fclose(f);
     if (st != QP_OK)
         qp_npy_fini(out);
     return st;

@@ -145,7 +145,7 @@ enum qp_status qp_sha256_file(const char *path, char hex[65], struct qp_err *err
         qp_sha256_update(&s, chunk, n);
     bool failed = ferror(f) != 0;
     int  saved  = errno;
-    fclose(f);
+    (void)fclose(f);
     if (failed)
         return qp_fail(err, QP_E_IO, "read %s: %s", path, strerror(saved));
 

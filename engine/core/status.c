@@ -31,7 +31,8 @@ const char *qp_status_str(enum qp_status s)
     return names[s];
 }
 
-enum qp_status qp_fail(struct qp_err *err, enum qp_status s, const char *fmt, ...)
+/* (qp_fail): status.h makes qp_fail a macro for the static analyzer. */
+enum qp_status(qp_fail)(struct qp_err *err, enum qp_status s, const char *fmt, ...)
 {
     if (err) {
         va_list ap;

@@ -32,6 +32,7 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
 
 /* name##_op is the scalar op; the span runs it over the three stride
  * patterns in QP_STAGED loops (vectorised where the op allows). */
+/* NOLINTBEGIN(bugprone-macro-parentheses): T is a type */
 #define BIN(name, T, expr)                                                                         \
     static inline T name##_op(T u, T v)                                                            \
     {                                                                                              \
@@ -54,6 +55,7 @@ typedef void (*bin_fn)(const void *a, int64_t sa, const void *b, int64_t sb, voi
             QP_STAGED(T, o, n, r);                                                                 \
         }                                                                                          \
     }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline int32_t div_i32(int32_t u, int32_t v)
 {

@@ -54,6 +54,7 @@ static int64_t f64_to_int(double v, int64_t lo, int64_t hi)
     return (int64_t)v;
 }
 
+/* NOLINTBEGIN(bugprone-macro-parentheses): T and P are types */
 #define LOAD(name, T, P, expr)                                                                     \
     static void name(const void *src, int64_t n, P *out)                                           \
     {                                                                                              \
@@ -73,6 +74,7 @@ static int64_t f64_to_int(double v, int64_t lo, int64_t hi)
             d[i]      = (expr);                                                                    \
         }                                                                                          \
     }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 LOAD(load_f_f32, float, float, v)
 LOAD(load_f_f16, uint16_t, float, qp_f16_to_f32(v))

@@ -187,10 +187,10 @@ static void max_window_i8(const struct qp_pooling_geom *g, const int8_t *x, cons
             const int8_t *p = x + n * xs[0] + ih * xs[2] + iw * xs[3];
             if (xs[1] == 1 && ys_c == 1) /* NHWC: contiguous channels, vectorised */
                 for (int64_t c = 0; c < g->c; c++)
-                    y[c] = p[c] > y[c] ? p[c] : y[c];
+                    y[c] = (int8_t)(p[c] > y[c] ? p[c] : y[c]);
             else
                 for (int64_t c = 0; c < g->c; c++)
-                    y[c * ys_c] = p[c * xs[1]] > y[c * ys_c] ? p[c * xs[1]] : y[c * ys_c];
+                    y[c * ys_c] = (int8_t)(p[c * xs[1]] > y[c * ys_c] ? p[c * xs[1]] : y[c * ys_c]);
         }
     }
 }
@@ -278,7 +278,7 @@ static void global_chunk_i8(const struct global_job *j, int64_t n, int64_t c0, i
     for (int64_t p = 0; p < j->hw; p++)
         for (int64_t c = 0; c < nc; c++) {
             int8_t v = xb[p * j->xs_p + c * j->xs_c];
-            acc[c]   = v > acc[c] ? v : acc[c];
+            acc[c]   = (int8_t)(v > acc[c] ? v : acc[c]);
         }
     memcpy((int8_t *)j->y + n * j->c + c0, acc, (size_t)nc);
 }

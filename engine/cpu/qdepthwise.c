@@ -80,7 +80,7 @@ void qp_qdw_pack(const struct qp_qdw_geom *geo, const int8_t *w, int16_t *pw)
     const int64_t taps = (int64_t)geo->kh * geo->kw, cp = padded_c(geo->c);
     for (int64_t t = 0; t < even_taps(geo); t++)
         for (int64_t c = 0; c < cp; c++)
-            pw[qp_qdw_pw_index(cp, t, c)] = c < geo->c && t < taps ? w[c * taps + t] : 0;
+            pw[qp_qdw_pw_index(cp, t, c)] = (int16_t)(c < geo->c && t < taps ? w[c * taps + t] : 0);
 }
 
 enum qp_status qp_qdw_init(struct qp_qdw *d, const struct qp_qdw_geom *geo, const int16_t *pw,

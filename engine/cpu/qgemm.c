@@ -62,7 +62,8 @@ void qp_qgemm_pack(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int16_t *
             for (int64_t j = 0; j < NR; j++)
                 for (int64_t h = 0; h < 2; h++) {
                     int64_t col = p * NR + j, kk = 2 * q + h;
-                    dst[(q * NR + j) * 2 + h] = col < n && kk < k ? b[col * ldb + kk] : 0;
+                    dst[(q * NR + j) * 2 + h] =
+                        (int16_t)(col < n && kk < k ? b[col * ldb + kk] : 0);
                 }
     }
 }

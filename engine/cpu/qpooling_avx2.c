@@ -80,7 +80,7 @@ static void window1(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h
                 int64_t iw = w0 + j * g->dw;
                 if (iw >= 0 && iw < g->w) {
                     int8_t v = xb[(ih * g->w + iw) * g->c + c];
-                    m        = v > m ? v : m;
+                    m        = (int8_t)(v > m ? v : m);
                 }
             }
         }

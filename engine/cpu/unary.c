@@ -36,6 +36,7 @@ typedef void (*span_fn)(const void *x, void *y, int64_t begin, int64_t end,
 
 /* name##_op is the scalar op on v (parameters in p); the span runs it in a
  * QP_STAGED loop (vectorised where the op allows). */
+/* NOLINTBEGIN(bugprone-macro-parentheses): T is a type */
 #define SPAN(name, T, expr)                                                                        \
     static inline T name##_op(T v, const struct unary_params *p)                                   \
     {                                                                                              \
@@ -50,6 +51,7 @@ typedef void (*span_fn)(const void *x, void *y, int64_t begin, int64_t end,
         const struct unary_params q = *p; /* a local copy: y cannot alias it */                    \
         QP_STAGED(T, y, end - begin, name##_op(x[i], &q));                                         \
     }
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 SPAN(f32_identity, float, v)
 SPAN(f32_relu, float, v > 0.0f ? v : 0.0f)

@@ -89,7 +89,7 @@ static bool normalize(const char *s, char *out)
             continue;
         if (k == QP_LABEL_LEN - 1)
             return false;
-        out[k++] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+        out[k++] = (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
     }
     out[k] = '\0';
     return true;
@@ -289,7 +289,7 @@ static enum qp_status read_text(const char *path, char **out, size_t *n, struct 
         st = qp_fail(err, QP_E_NOMEM, "%s: out of memory for %ld bytes", path, size);
     else if (fread(buf, 1, (size_t)size, f) != (size_t)size)
         st = qp_fail(err, QP_E_IO, "%s: read error", path);
-    fclose(f);
+    (void)fclose(f);
     if (st != QP_OK) {
         qp_free(buf);
         return st;
@@ -631,7 +631,7 @@ static enum qp_status load_file(struct ctx *c, const char *path)
     while ((ch = fgetc(f)) == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == 0xef ||
            ch == 0xbb || ch == 0xbf)
         ; /* blanks and a UTF-8 byte-order mark */
-    fclose(f);
+    (void)fclose(f);
     if (ch == '{')
         return load_json(c, path, false);
     c->st->format = QP_LABELS_KITTI;

@@ -82,8 +82,9 @@ static const qp_infer_fn infer_table[QP_OP_COUNT] = {
 
 /* ===== Helpers shared by the op families ===== */
 
-enum qp_status qp_infer_fail(const struct qp_graph *g, const struct qp_node *n, struct qp_err *err,
-                             enum qp_status st, const char *fmt, ...)
+/* (qp_infer_fail): infer_int.h makes it a macro for the static analyzer. */
+enum qp_status(qp_infer_fail)(const struct qp_graph *g, const struct qp_node *n, struct qp_err *err,
+                              enum qp_status st, const char *fmt, ...)
 {
     char    reason[400];
     va_list ap;

@@ -92,7 +92,7 @@ static enum qp_status resolve_window(struct qp_graph *g, struct qp_node *n, stru
                                  "window %lld (kernel %d, dilation %d) exceeds the padded input "
                                  "%lld along %s",
                                  (long long)ext, (int)w->kernel[i], (int)w->dilation[i],
-                                 (long long)(in[i] + begin + w->pad[i + 2]), axis_name[i]);
+                                 (long long)in[i] + begin + w->pad[i + 2], axis_name[i]);
         out[i] = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
         if (ceil_mode && (out[i] - 1) * s >= in[i] + begin)
             out[i]--; /* the last window would start in the right padding */
@@ -183,7 +183,7 @@ enum qp_status qp_infer_conv(struct qp_graph *g, struct qp_node *n, struct qp_er
                              "expects %lld",
                              qp_dims_str(x->dims, 4, dx, sizeof dx), (long long)c,
                              qp_dims_str(w->dims, 4, dw, sizeof dw), (int)a->group,
-                             (long long)(w->dims[1] * a->group));
+                             (long long)w->dims[1] * a->group);
     if (m % a->group != 0)
         return qp_infer_fail(g, n, err, QP_E_FORMAT,
                              "group mismatch: %lld output channels are not divisible by group %d",

@@ -73,6 +73,10 @@ enum qp_status qp_infer_expand(struct qp_graph *g, struct qp_node *n, struct qp_
 /* Record "<source>: node '<name>' (<Op>): <reason>" in err and return st. */
 enum qp_status qp_infer_fail(const struct qp_graph *g, const struct qp_node *n, struct qp_err *err,
                              enum qp_status st, const char *fmt, ...) QP_PRINTF(5, 6);
+#ifdef __clang_analyzer__ /* returns st, as qp_fail in status.h says */
+#define qp_infer_fail(g, n, err, st, ...)                                                          \
+    qp_fail_returns(qp_infer_fail((g), (n), (err), (st), __VA_ARGS__), (st))
+#endif
 
 /* Input i of n, or NULL when absent (past n_in or -1). Borrowed. */
 const struct qp_tensor *qp_infer_in(const struct qp_graph *g, const struct qp_node *n, int32_t i);

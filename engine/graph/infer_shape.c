@@ -34,12 +34,9 @@ static enum qp_status const_ints(struct qp_graph *g, struct qp_node *n, int32_t 
 {
     const struct qp_tensor *t;
     enum qp_status          st = qp_infer_const(g, n, i, what, &t, err);
-    if (st != QP_OK)
+    *count                     = -1; /* absent, and what a failure leaves */
+    if (st != QP_OK || !t)
         return st;
-    if (!t) {
-        *count = -1; /* absent */
-        return QP_OK;
-    }
     return qp_infer_ints(g, n, t, what, max, vals, count, err);
 }
 
@@ -380,6 +377,7 @@ enum qp_status qp_infer_pad(struct qp_graph *g, struct qp_node *n, struct qp_err
         return qp_infer_fail(g, n, err, QP_E_FORMAT, "%d pads for rank %d (need %d)", (int)cnt,
                              (int)x->rank, 2 * (int)x->rank);
     for (int32_t i = 0; i < x->rank; i++) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Assign): qp_infer_ints set cnt */
         int64_t b = pads[i], e = pads[x->rank + i];
         if (!qp_infer_add(x->dims[i], b, &y[i]) || !qp_infer_add(y[i], e, &y[i]) || y[i] < 0)
             return qp_infer_fail(

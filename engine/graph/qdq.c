@@ -177,14 +177,15 @@ static bool all_outputs_quantized(const struct qp_graph *g, const struct qp_cons
 static enum qp_status fold_move(struct qp_graph *g, const struct qp_consumers *cons,
                                 struct qp_node *n)
 {
-    int32_t x = dq_source(g, n->in[0]), qs[64];
-    if (x < 0 || n->n_out > 64 || !all_outputs_quantized(g, cons, n, qs))
+    int32_t       x     = dq_source(g, n->in[0]), qs[64];
+    const int32_t n_out = n->n_out; /* qs[] holds this many */
+    if (x < 0 || n_out > 64 || !all_outputs_quantized(g, cons, n, qs))
         return QP_E_AGAIN;
-    for (int32_t k = 0; k < n->n_out; k++)
+    for (int32_t k = 0; k < n_out; k++)
         if (!same_params(&g->tensors[x], &g->tensors[g->nodes[qs[k]].out[0]]))
             return QP_E_AGAIN;
     n->in[0] = x;
-    for (int32_t k = 0; k < n->n_out; k++)
+    for (int32_t k = 0; k < n_out; k++)
         take_q_output(g, n, k, qs[k]);
     return QP_OK;
 }

@@ -273,7 +273,7 @@ static enum qp_status read_file(const char *path, uint8_t **buf, size_t *n, stru
     data = NULL;
 out:
     qp_free(data);
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 

@@ -25,7 +25,8 @@
 
 /* ===== helpers shared with the parsers ===== */
 
-enum qp_status qp_onnx_node_fail(struct qp_onnx_ctx *c, enum qp_status st, const char *fmt, ...)
+/* (qp_onnx_node_fail): importer.h makes it a macro for the static analyzer. */
+enum qp_status(qp_onnx_node_fail)(struct qp_onnx_ctx *c, enum qp_status st, const char *fmt, ...)
 {
     char    msg[400];
     va_list ap;

@@ -130,6 +130,10 @@ struct qp_onnx_ctx {
 /* Fail about the current node: "<source>: node '<name>' (<Op>): <fmt>". */
 enum qp_status qp_onnx_node_fail(struct qp_onnx_ctx *c, enum qp_status st, const char *fmt, ...)
     QP_PRINTF(3, 4);
+#ifdef __clang_analyzer__ /* returns st, as qp_fail in status.h says */
+#define qp_onnx_node_fail(c, st, ...)                                                              \
+    qp_fail_returns(qp_onnx_node_fail((c), (st), __VA_ARGS__), (st))
+#endif
 
 /* Make tensor t a constant holding a copy of data (QP_E_FORMAT if t is
  * already a constant or a graph input). */

@@ -45,6 +45,7 @@ static int cmp_counts(const void *a, const void *b)
 static enum qp_status histogram(const Onnx__GraphProto *gp, int64_t opset,
                                 struct qp_onnx_info *info)
 {
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, as meant */
     const Onnx__NodeProto **sorted = qp_calloc(gp->n_node + 1, sizeof *sorted);
     info->ops                      = qp_calloc(gp->n_node + 1, sizeof *info->ops);
     if (!sorted || !info->ops) {
@@ -53,6 +54,7 @@ static enum qp_status histogram(const Onnx__GraphProto *gp, int64_t opset,
     }
     for (size_t i = 0; i < gp->n_node; i++)
         sorted[i] = gp->node[i];
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): as above */
     qsort(sorted, gp->n_node, sizeof *sorted, cmp_nodes);
     for (size_t i = 0; i < gp->n_node; i++) {
         struct qp_onnx_op_count *oc = &info->ops[info->n_ops];

@@ -38,7 +38,7 @@ static enum qp_status open_file(const char *path, FILE **f, uint64_t *size, stru
     if (!*f)
         return qp_fail(err, QP_E_IO, "open %s: %s", path, strerror(errno));
     if (fstat(fileno(*f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size < 0) {
-        fclose(*f);
+        (void)fclose(*f);
         *f = NULL;
         return qp_fail(err, QP_E_IO, "%s: not a regular file", path);
     }
@@ -110,7 +110,7 @@ static enum qp_status open_checked(const char *path, FILE **f, uint64_t *size, s
     else
         st = check_header(path, hdr, *size, err);
     if (st != QP_OK) {
-        fclose(*f);
+        (void)fclose(*f);
         *f = NULL;
     }
     return st;
@@ -222,7 +222,7 @@ enum qp_status qp_qpe_load(const char *path, const char *want_target, struct qp_
     if (st != QP_OK)
         return st;
     st = read_verified(path, f, size, &file, err);
-    fclose(f);
+    (void)fclose(f);
     if (st == QP_OK)
         st = walk_sections(path, file, size, sect, err);
     if (st == QP_OK) {
@@ -273,7 +273,7 @@ enum qp_status qp_qpe_read_meta(const char *path, struct qp_qpe_meta *meta, stru
         }
     }
     qp_free(buf);
-    fclose(f);
+    (void)fclose(f);
     return st;
 }
 
@@ -285,6 +285,6 @@ bool qp_qpe_is_engine(const char *path)
         return false;
     bool yes = fread(magic, 1, sizeof magic, f) == sizeof magic &&
                memcmp(magic, QP_QPE_MAGIC, sizeof magic) == 0;
-    fclose(f);
+    (void)fclose(f);
     return yes;
 }

@@ -363,7 +363,9 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
         for (int32_t k = 0; k < p->n; k++)
             p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
         plan_clear_delta(p);
-        s           = measure_plan(o, p, m, &r, err);
+        s = measure_plan(o, p, m, &r, err);
+        if (s != QP_OK)
+            break; /* r holds nothing */
         sens[l]     = r.out_sqnr_db;
         sens_map[l] = r.agreement;
         rank[l]     = (struct ranked){l, r.agreement, r.out_sqnr_db};

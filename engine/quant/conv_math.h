@@ -69,7 +69,7 @@ QP_HD int8_t qp_im2col_i8(const int8_t *x, const struct qp_conv_geom *g, int32_t
         return 0;
     int64_t ox = r % g->ow, oy = r / g->ow % g->oh, b = r / (g->ow * g->oh);
     int64_t at = qp_conv_tap(g, b, oy, ox, (int32_t)(t / g->kw), (int32_t)(t % g->kw));
-    return at < 0 ? zx : x[at + grp * cg + k % cg];
+    return (int8_t)(at < 0 ? zx : x[at + grp * cg + k % cg]);
 }
 
 /* The same element of a float im2col matrix (padding taps and columns

@@ -136,6 +136,7 @@ void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *ta
     const struct qp_tensor *q = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
     const struct qp_tensor *d = opt_in(g, n, 1), *mu = opt_in(g, n, 2);
     if (!d && !mu) {
+        /* NOLINTNEXTLINE(clang-analyzer-core.NullDereference): q is &g->tensors[i], never NULL */
         qp_q_lut_build(&n->attr.act, q->scale, q->zero_point, y->scale, y->zero_point, tables);
         return;
     }

@@ -263,6 +263,7 @@ static enum qp_status dequantize_equalized(struct qctx *q, int32_t yq, int32_t y
  * the real values, unrounded. *budget bounds the walk (a hostile graph of
  * branching data movement could make it exponential): when it runs out,
  * the answer is yes, the safe one. */
+/* NOLINTNEXTLINE(misc-no-recursion): depth and breadth bounded by *budget */
 static bool feeds_int8(struct qctx *q, int32_t t, int32_t *budget)
 {
     struct qp_graph *g = q->g;
@@ -712,7 +713,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
     }
     /* one grid for all: the inputs' own when they share one, the widest
      * scale when all are symmetric, else the grid of their ranges' union */
-    /* cppcheck-suppress nullPointer ; the loop ran at least once (k == 0 sets v0) */
+    QP_ASSERT(v0); /* the loop ran at least once: a Concat has an input (ops.c min_in) */
     int32_t zp = v0->zero_point;
     if (!same && sym)
         zp = 0;

@@ -429,7 +429,7 @@ static void expect_latency(const struct qp_json *lat, const char *key, int permi
 static void expect_counts(const struct qp_json *c, const struct truth *t, int i)
 {
     const struct qp_json *by   = obj(c, "lost_server_by_reason");
-    double                sent = num(c, "sent"), lost_server = t->replaced[i] + t->too_old[i];
+    double                sent = num(c, "sent"), lost_server = (double)(t->replaced[i] + t->too_old[i]);
     double                scheduled = (i == N_STREAMS ? N_STREAMS : 1) * N_MEASURED;
     CU_ASSERT_EQUAL(sent + num(c, "publisher_dropped") + num(c, "not_sent"), scheduled);
     CU_ASSERT_EQUAL(sent, (double)t->seen[i]); /* what was sent arrived */

@@ -156,7 +156,7 @@ static bool copy_file(const char *src, const char *dst, long n, long flip)
     FILE *in = fopen(src, "rb"), *o = fopen(dst, "wb");
     bool  ok = in && o;
     for (long i = 0, c; ok && (n == 0 || i < n) && (c = fgetc(in)) != EOF; i++)
-        ok = fputc(i == flip ? c ^ 0x5a : (int)c, o) != EOF;
+        ok = fputc((int)(i == flip ? c ^ 0x5a : c), o) != EOF;
     if (in)
         fclose(in);
     if (o)

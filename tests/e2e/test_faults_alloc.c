@@ -209,7 +209,9 @@ static enum outcome start_once(const char *cfg, const char *log, int64_t n, char
         setenv("QPERCEPTD_FAULT_ALLOC", v, 1);
         FILE *lf = freopen(log, "w", stderr);
         (void)lf;
-        execl(getenv("QP_SERVER"), "qperceptd", "--config", cfg, (char *)NULL);
+        const char *bin = getenv("QP_SERVER"); /* checked before the fork */
+        if (bin)
+            execl(bin, "qperceptd", "--config", cfg, (char *)NULL);
         _exit(127);
     }
     if (pid < 0)

@@ -384,12 +384,15 @@ static void unlink_segments(pid_t pid)
         closedir(d);
 }
 
-/* Take the tap's frames for wait_ms: counts whole and torn shm frames. */
+/* Take the tap's frames for wait_ms, at most 4 (a consumer slower than the
+ * server, as in a ThreadSanitizer build, would otherwise never get back to
+ * its caller's deadline): counts whole and torn shm frames. */
 static void drain_tap(struct qp_sub *tap, int *whole, int *torn, int wait_ms)
 {
     struct qp_frame_in f;
     struct qp_err      err;
-    for (int w = wait_ms; qp_sub_recv_frame(tap, &f, w, &err) == QP_OK; w = 0) {
+    for (int w = wait_ms, n = 0; n < 4 && qp_sub_recv_frame(tap, &f, w, &err) == QP_OK;
+         w = 0, n++) {
         if (strcmp(f.header.stream, names[S_SHM]) != 0)
             continue;
         bool same = f.n_bytes == SHM_BYTES;

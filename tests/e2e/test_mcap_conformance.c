@@ -106,6 +106,8 @@ static long dump_ours(const char *path, const char *dump)
                 if ((!last || strcmp(c->metadata[j].key, last) > 0) &&
                     (!next || strcmp(c->metadata[j].key, next->key) < 0))
                     next = &c->metadata[j];
+            if (!next)
+                break; /* a repeated key: the rest are printed */
             fprintf(f, "%s%s=%s", k ? "," : "", next->key, next->value);
             last = next->key;
         }

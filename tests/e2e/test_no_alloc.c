@@ -141,7 +141,7 @@ static void test_optimised_matches_unoptimised(void)
             const float *ya = qp_engine_output(a, k), *yb = qp_engine_output(b, k);
             double       worst = 0, scale = 1;
             for (size_t i = 0; i < n; i++)
-                scale = fmax(scale, fabs(yb[i]));
+                scale = fmax(scale, fabs((double)yb[i]));
             for (size_t i = 0; i < n; i++)
                 worst = fmax(worst, fabs((double)ya[i] - yb[i]));
             printf("\n  %s output %s: max |diff| %.3g (scale %.3g)", models[m], t.name, worst,

@@ -88,7 +88,8 @@ static bool write_rgb(void)
 static int suite_init(void)
 {
     char tmpl[] = "/tmp/qp_test_pyc_XXXXXX";
-    T.python    = getenv("QP_PYTHON3") && *getenv("QP_PYTHON3") ? getenv("QP_PYTHON3") : "python3";
+    const char *py = getenv("QP_PYTHON3");
+    T.python       = py && *py ? py : "python3";
     if (!getenv("QP_SERVER") || !getenv("QP_SOURCE_DIR") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
         !qp_test_mirror_file(NUSCENES, T.jpeg, sizeof T.jpeg) || !python_ready())
@@ -238,7 +239,7 @@ static int compare_line(const struct qp_json *o, uint32_t *n_dets)
     bad += num(o, "batch_size") != m->batch_size;
     bad += num(o, "malformed_drops") != (double)m->drops.malformed;
     bad += strcmp(str(o, "frame_id"), m->header.frame_id) != 0;
-    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id);
+    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id) != 0;
     bad += strcmp(str(o, "status"), qp_det_status_name(m->status)) != 0;
     bad += strcmp(str(o, "error"), m->error) != 0;
     if (!d || d->type != QP_JSON_ARRAY || d->n != m->n_detections) {

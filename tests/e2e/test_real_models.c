@@ -154,12 +154,12 @@ static void check_output(struct qp_engine *e, int32_t i, const char *dir, const 
     size_t       n       = ref.nbytes / sizeof(float);
     double       ref_max = 0, abs_err = 0, rel_err = 0;
     for (size_t k = 0; k < n; k++)
-        ref_max = fmax(ref_max, fabs(want[k]));
+        ref_max = fmax(ref_max, fabs((double)want[k]));
     for (size_t k = 0; k < n; k++) {
         double d = fabs((double)got[k] - want[k]);
         abs_err  = isnan(d) ? INFINITY : fmax(abs_err, d);
-        if (fabs(want[k]) >= REL_FLOOR)
-            rel_err = fmax(rel_err, d / fabs(want[k]));
+        if (fabs((double)want[k]) >= REL_FLOOR)
+            rel_err = fmax(rel_err, d / fabs((double)want[k]));
     }
     double tol = OUT_TOL_REL * fmax(1.0, ref_max);
     printf("\n  %s output '%s': max abs err %.3g, max rel err %.3g, max |ref| %.3g, tol %.3g %s",
@@ -295,7 +295,7 @@ static void label_of(const struct qp_model_spec *s, int32_t id, char *out, size_
     }
     snprintf(out, n, "%s", s->labels[id]);
     for (char *c = out; *c; c++)
-        *c = *c == ' ' ? '_' : *c;
+        *c = (char)(*c == ' ' ? '_' : *c);
 }
 
 /* The best unmatched detection of ours for reference r, or -1. */

@@ -15,6 +15,11 @@
  *     the probe too) ends the server with exit status 3, so that systemd
  *     restarts it;
  *   - a malformed hook value fails start-up (exit status 1);
+ *   - SIGHUP while frames keep the worker busy: the reload thread builds a
+ *     second engine set beside the serving one and the loop swaps it in
+ *     between batches; no reload failure, no engine error, served after
+ *     (the one run of the reload thread among the suites of label threads,
+ *     which scripts/tsan.sh runs under ThreadSanitizer);
  *   - NV12 frames (the nuScenes CAM_FRONT frame converted by the test, BT.601
  *     limited range) come back with the detections qp_detector_run gives
  *     for the same NV12 image in-process.
@@ -300,13 +305,58 @@ static void test_bad_hook_value(void)
     if (pid == 0) {
         FILE *lf = freopen(T.p.log, "w", stderr);
         (void)lf;
-        execl(getenv("QP_SERVER"), "qperceptd", "--config", T.p.cfg, (char *)NULL);
+        const char *bin = getenv("QP_SERVER"); /* checked before the fork */
+        if (bin)
+            execl(bin, "qperceptd", "--config", T.p.cfg, (char *)NULL);
         _exit(127);
     }
     unsetenv("QPERCEPTD_FAULT_INFERENCE");
     int st = -1;
     CU_ASSERT_FATAL(pid > 0 && waitpid(pid, &st, 0) == pid);
     CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
+static void test_sighup_under_load(void)
+{
+    NEEDS_MODEL();
+    CU_ASSERT_FATAL(start(NULL));
+    send_frame();
+    CU_ASSERT_FATAL(kill(T.pid, SIGHUP) == 0);
+    double reloads = 0, failures = 0;
+    int    sent = 1, busy = 0;
+    for (int64_t end = srv_now_ms() + 120000; srv_now_ms() < end && reloads + failures < 1;) {
+        /* a frame every 20 ms keeps the worker busy meanwhile (one refused
+         * at the high-water mark is fine: the batcher serves the newest) */
+        struct qp_err       err = {{0}};
+        struct qp_frame_out f   = {.width        = SIDE,
+                                   .height       = SIDE,
+                                   .stride       = SIDE * 3,
+                                   .format       = QP_FRAME_FORMAT_BGR8,
+                                   .pixels       = T.px,
+                                   .pixels_bytes = (size_t)SIDE * SIDE * 3};
+        sent += qp_pub_send(T.pub, &f, &err) == QP_OK;
+        srv_sleep_ms(20);
+        struct qp_json_doc   *doc;
+        struct qp_ctl_reply   r = {0};
+        const struct qp_json *root;
+        CU_ASSERT_FATAL((root = stats(&doc, &r)) != NULL);
+        reloads  = num(root, "worker", "reloads");
+        failures = num(root, "worker", "reload_failures");
+        busy += strcmp(str(root, "worker", "job"), "batch") == 0;
+        qp_json_free(doc);
+        qp_ctl_reply_fini(&r);
+    }
+    fprintf(stderr,
+            "\nSIGHUP: %.0f reload(s), %.0f failed, %d frames sent, worker busy in %d "
+            "stats replies meanwhile\n",
+            reloads, failures, sent, busy);
+    CU_ASSERT_EQUAL(reloads, 1);
+    CU_ASSERT_EQUAL(failures, 0);
+    CU_ASSERT(busy > 0);
+    uint64_t seq = send_frame(); /* the new set serves */
+    CU_ASSERT(detections_of(seq, 60000));
+    CU_ASSERT_EQUAL(msg.drops.engine_error, 0);
+    CU_ASSERT_EQUAL(WEXITSTATUS(stop()), 0);
 }
 
 /* img (RGB8, even size) as NV12 into a new buffer: BT.601 limited range,
@@ -432,6 +482,7 @@ static CU_TestInfo tests[] = {
     {"a failed inference costs its frame; serving goes on", test_transient_fault},
     {"a sticky device error: exit status 3", test_sticky_fault_exits_3},
     {"a malformed fault hook fails start-up", test_bad_hook_value},
+    {"SIGHUP under load: reload thread beside the worker, swapped in", test_sighup_under_load},
     {"NV12 frames: detections as in-process", test_nv12_frames},
     CU_TEST_INFO_NULL,
 };

@@ -360,7 +360,7 @@ static int compare_line(const struct qp_json *o, uint64_t *seq)
     /* a uint64 becomes the nearest double both in the parser and in the cast */
     bad += num(h, "capture_ns") != (double)m->header.capture_ns;
     bad += strcmp(str(h, "frame_id"), m->header.frame_id) != 0;
-    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id);
+    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id) != 0;
     bad += num(st, "received_ns") != (double)m->stamps.received_ns;
     bad += num(st, "published_ns") != (double)m->stamps.published_ns;
     bad += num(st, "inference_end_ns") != (double)m->stamps.inference_end_ns;

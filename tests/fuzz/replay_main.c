@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 
 /* Targets without one leave it undefined. */
+/* NOLINTNEXTLINE(readability-redundant-declaration): it adds the weak attribute */
 __attribute__((weak)) int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static bool run_file(const char *path)

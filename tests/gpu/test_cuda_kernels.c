@@ -204,6 +204,7 @@ static void check_qconv(const struct qcase *qc, bool f32, bool timed)
         b.g.tensors[n->out[0]].scale = 0.0f, b.g.tensors[n->out[0]].zero_point = 0;
         CU_ASSERT_FATAL(qp_infer_node(&b.g, n, NULL) == QP_OK);
         free(b.y);
+        /* NOLINTNEXTLINE(clang-analyzer-unix.MallocSizeof): y is f32 here */
         b.y = malloc((size_t)(qc->n * b.oh * b.ow * qc->m) * sizeof(float));
     }
     struct qp_cuda_conv q;

@@ -36,7 +36,7 @@ static inline int mc_suite_clean(void)
         return -1;
     for (struct dirent *e; (e = readdir(d));) {
         char p[2048];
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
             snprintf(p, sizeof p, "%s/%s", mc_tmpdir, e->d_name);
             unlink(p);
         }

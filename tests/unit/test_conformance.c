@@ -532,9 +532,10 @@ static void report_print(struct report *r)
            r->n[VERDICT_DIVERGES]);
     for (int i = 0; i < r->n_failures; i++)
         printf("  FAIL %s\n", r->failures[i]);
-    qsort(r->reasons, (size_t)r->n_reasons, sizeof *r->reasons, cmp_reason);
-    if (r->n_reasons)
+    if (r->n_reasons) {
+        qsort(r->reasons, (size_t)r->n_reasons, sizeof *r->reasons, cmp_reason);
         printf("not supported, top reasons:\n");
+    }
     for (int i = 0; i < r->n_reasons && i < TOP_REASONS; i++)
         printf("  %5d  %s\n", r->reasons[i].count, r->reasons[i].key);
     fflush(stdout);

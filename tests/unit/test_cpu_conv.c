@@ -154,10 +154,12 @@ static enum qp_status run_kernel(struct conv_case *t, qp_cpu_kernel_fn k, size_t
 /* Largest |y - want| relative to 1e-5 * (1 + |want|) scaled by sqrt(taps). */
 static double rel_error(const struct conv_case *t)
 {
-    double k = sqrt((double)t->s.kh * t->s.kw * (double)(t->s.c / t->s.group) + 1.0);
-    double w = 0.0;
+    int64_t cg = t->s.c / t->s.group; /* channels per group */
+    double  k  = sqrt((double)t->s.kh * t->s.kw * (double)cg + 1.0);
+    double  w  = 0.0;
     for (int64_t i = 0; i < t->ny; i++) {
-        double e = fabs((double)t->y[i] - t->want[i]) / (1e-5 * k * (1.0 + fabs(t->want[i])));
+        double e =
+            fabs((double)t->y[i] - t->want[i]) / (1e-5 * k * (1.0 + fabs((double)t->want[i])));
         if (isnan(e))
             return INFINITY; /* an output never written (y starts as NaN) */
         w = e > w ? e : w;
@@ -616,7 +618,8 @@ static void run_pool_rows(const struct pool_cfg *f, bool avg, bool avx2, const f
                                  f->kh,     f->kw,     f->sh,     f->sw,     f->dh, f->dw,
                                  f->pad[0], f->pad[1], f->pad[2], f->pad[3], avg,   f->include_pad};
     int64_t                hw = f->h * f->w, ohw = f->oh * f->ow;
-    float *x = malloc((size_t)(f->n * f->c * hw) * 4), *y = malloc((size_t)(f->n * f->c * ohw) * 4);
+    /* y zeroed: an output the kernel misses then fails the comparison every time */
+    float *x = malloc((size_t)(f->n * f->c * hw) * 4), *y = calloc((size_t)(f->n * f->c * ohw), 4);
     to_nhwc(x_nchw, x, f->n, f->c, hw);
     for (int64_t r = 0; r < f->n * f->oh; r++)
         if (avx2)

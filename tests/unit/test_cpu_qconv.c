@@ -173,6 +173,7 @@ static void test_float_output(void)
         CU_ASSERT_FATAL(qp_infer_node(&b.g, n, NULL) == QP_OK);
         CU_ASSERT_FATAL(y->dtype == QP_DTYPE_F32);
         free(b.y);
+        /* NOLINTNEXTLINE(clang-analyzer-unix.MallocSizeof): y is f32 here (checked above) */
         b.y = malloc((size_t)(q->n * b.oh * b.ow * q->m) * sizeof(float));
         CU_ASSERT_FATAL(run(&b, wi % 2 ? pool : NULL) == QP_OK);
         const float   *ws = b.g.tensors[2].data;

@@ -1019,7 +1019,7 @@ static void test_count_saturated(void)
     int64_t marks = 0;
     for (size_t i = 0; i < sizeof x; i++) {
         uint32_t r = rnd() % 8;
-        x[i]       = r == 0 ? 127 : r == 1 ? -128 : (int8_t)(rnd() % 254 - 127 + (r & 1));
+        x[i]       = (int8_t)(r == 0 ? 127 : r == 1 ? -128 : (int)(rnd() % 254) - 127 + (int)(r & 1));
         marks += x[i] == 127 || x[i] == -128;
     }
     CU_ASSERT_EQUAL(qp_count_saturated_ref(x, (int64_t)sizeof x), marks);

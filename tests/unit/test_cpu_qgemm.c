@@ -581,7 +581,7 @@ static void test_pack_layout(void)
             for (int64_t j = 0; j < 16; j++)
                 for (int64_t h = 0; h < 2; h++) {
                     int64_t col = p * 16 + j, kk = 2 * q + h;
-                    int8_t  want = col < n && kk < k ? b[col * ldb + kk] : 0;
+                    int8_t  want = (int8_t)(col < n && kk < k ? b[col * ldb + kk] : 0);
                     CU_ASSERT_EQUAL(pb[p * 16 * 4 + (q * 16 + j) * 2 + h], want);
                 }
     QP_TEST_RAN();

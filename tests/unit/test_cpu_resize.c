@@ -288,7 +288,7 @@ static void check_nearest(const char *what, const struct resize_spec *s, const i
             for (int64_t i = 0; i < hw; i++)
                 if (y[c * hw + i] != (float)(c * 12 + map[i]) && bad++ == 0)
                     fprintf(stderr, "\n  %s %s: out[%lld] = %g, want %d\n", what,
-                            l ? "nhwc" : "plain", (long long)(c * hw + i), y[c * hw + i],
+                            l ? "nhwc" : "plain", (long long)c * hw + i, y[c * hw + i],
                             (int)(c * 12 + map[i]));
         CU_ASSERT_EQUAL(bad, 0);
     }

@@ -70,7 +70,7 @@ static int32_t lifetimes(const struct qp_graph *g, bool keep_all, struct life *l
 
 static void check_no_alias(const struct qp_graph *g, bool keep_all, size_t arena)
 {
-    struct life *l  = calloc((size_t)(g->n_tensors + g->n_nodes), sizeof *l);
+    struct life *l  = calloc((size_t)g->n_tensors + (size_t)g->n_nodes, sizeof *l);
     int32_t      nb = lifetimes(g, keep_all, l);
     int          bad = 0;
     for (int32_t i = 0; i < nb; i++) {

@@ -55,7 +55,7 @@ static void test_requant_uses_one_rounding(void)
          * rounded once to float, then to the nearest even integer */
         double exact = (double)acc * (double)scale + (double)bias;
         float  once  = (float)exact;
-        int32_t want = (int32_t)rint(once);
+        int32_t want = (int32_t)rint((double)once);
         want         = want < -128 ? -128 : want > 127 ? 127 : want;
         checked++;
         diffs += qp_q_requant(acc, scale, bias, QP_ACT_NONE, 0, 0, 0) != want;
