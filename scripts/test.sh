@@ -9,7 +9,8 @@
 #   3. scripts/lint.sh over build/'s compilation database: cppcheck's
 #      general checks (any finding fails) and its MISRA C:2012 addon over
 #      engine/core, proto and server against the ratchet of scripts/lint/;
-#      then scripts/tidy.sh: clang-tidy with .clang-tidy on the same files;
+#      then scripts/tidy.sh: clang-tidy with .clang-tidy on the same files
+#      (tests/ without the static analyzer);
 #   4. build-asan/ with -DQP_SANITIZE=address,undefined -DQP_CUDA=OFF, then
 #      the unit, e2e and fuzz labels again with leak detection on;
 #   5. build-tsan/ with -DQP_SANITIZE=thread -DQP_CUDA=OFF: the suites of

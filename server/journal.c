@@ -29,6 +29,7 @@ uint64_t qp_srv_realtime_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+static void vlog(enum qp_log_level level, const char *fmt, va_list ap) QP_PRINTF(2, 0);
 static void vlog(enum qp_log_level level, const char *fmt, va_list ap)
 {
     char line[1024];

@@ -228,6 +228,7 @@ static bool read_slot(const struct qp_srv_shm_map *m, const struct qp_wire_shm_s
          * writer is another process it cannot see anyway */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpragmas"
+#pragma GCC diagnostic ignored "-Wunknown-warning-option" /* clang */
 #pragma GCC diagnostic ignored "-Wtsan"
         atomic_thread_fence(memory_order_acquire);
 #pragma GCC diagnostic pop

@@ -38,8 +38,7 @@
 static const char *const frames[BATCH] = {
     "data/images/dog.jpg",
     "data/driving/kitti/000008.png",
-    "data/driving/nuscenes/"
-    "n015-2018-07-18-11-07-57+0800__CAM_BACK_LEFT__1531883530447423.jpg",
+    "data/driving/nuscenes/n015-2018-07-18-11-07-57+0800__CAM_BACK_LEFT__1531883530447423.jpg",
     "data/drives/udacity_solidWhiteRight/frames/000060.jpg",
 };
 

@@ -199,7 +199,7 @@ static int check_all_paths(const struct conv_cfg *f, const char *label)
         case_nd(&t)->prep = NULL;
         CU_ASSERT_FATAL(qp_conv_prepare_path(&t.cc.g, case_nd(&t), (enum qp_conv_path)p, NULL) ==
                         QP_OK);
-        CU_ASSERT_EQUAL(qp_conv_prepared_path(case_nd(&t)->prep), p);
+        CU_ASSERT_EQUAL((int)qp_conv_prepared_path(case_nd(&t)->prep), p);
         size_t ws = qp_cpu_conv_ws(&t.cc.g, case_nd(&t));
         for (int pooled = 0; pooled < 2; pooled++) {
             CU_ASSERT_EQUAL(run_kernel(&t, qp_cpu_conv, ws, pooled ? pool3 : NULL), QP_OK);

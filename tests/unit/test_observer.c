@@ -108,7 +108,7 @@ static void test_kind_names_round_trip(void)
     for (int k = 0; k < QP_OBSERVER_COUNT; k++) {
         enum qp_observer_kind got = QP_OBSERVER_COUNT;
         CU_ASSERT_EQUAL(qp_observer_kind_parse(qp_observer_kind_name(k), &got, NULL), QP_OK);
-        CU_ASSERT_EQUAL(got, k);
+        CU_ASSERT_EQUAL((int)got, k);
     }
     CU_ASSERT_STRING_EQUAL(qp_observer_kind_name(QP_OBSERVER_ENTROPY), "entropy");
     struct qp_err         err = {{0}};

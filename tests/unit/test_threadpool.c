@@ -204,6 +204,7 @@ static void use_slot(void *arg, int64_t block, int slot)
     volatile int spin = 0;
     for (int i = 0; i < 200 + (int)(block % 7) * 100; i++)
         spin += i;
+    (void)spin;
     atomic_fetch_add(&j->done[block], 1);
     atomic_store(&j->in_use[slot], 0);
 }

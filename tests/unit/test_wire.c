@@ -241,7 +241,7 @@ static void test_control_round_trip(void)
                               QP_OK);
         CU_ASSERT_EQUAL_FATAL(qp_wire_decode_control_request(dec, enc, len, &out, NULL, NULL),
                               QP_OK);
-        CU_ASSERT_EQUAL(out.kind, k);
+        CU_ASSERT_EQUAL((int)out.kind, k);
         CU_ASSERT_STRING_EQUAL(out.engine_path, r.engine_path);
     }
     const char *json = "{\"streams\":{\"cam_front\":{\"received\":10,\"published\":9}}}";
@@ -262,7 +262,7 @@ static void test_control_round_trip(void)
         struct qp_err err  = {{0}};
         CU_ASSERT_EQUAL_FATAL(qp_wire_encode_control_reply(&r, enc, sizeof enc, &len, &err), QP_OK);
         CU_ASSERT_EQUAL_FATAL(qp_wire_decode_control_reply(dec, enc, len, &out, NULL, &err), QP_OK);
-        CU_ASSERT_EQUAL(out.kind, k);
+        CU_ASSERT_EQUAL((int)out.kind, k);
         CU_ASSERT_EQUAL(out.ok, r.ok);
         CU_ASSERT_STRING_EQUAL(out.error, r.error);
         /* each kind carries its own fields and only those */
