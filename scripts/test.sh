@@ -23,8 +23,8 @@
 #      build-fuzz/, skipped with a line where clang's libFuzzer is missing;
 #      the engine's targets (onnx, qpe, image) run from scripts/fuzz.sh.
 # Sized for CI: 2 cores (QP_JOBS, default 2), 90 minutes in all; the whole
-# script took 27 minutes on such a machine (2026-11-29, from a clean clone, with the
-# mirror). Every step runs even after a
+# script took 51 minutes on such a machine (2026-11-30, from a clean clone, with the
+# mirror, a clang-tidy job running beside it). Every step runs even after a
 # failed test step, so one run reports everything; the exit status is
 # non-zero when anything failed. A build failure stops the script.
 # Env: QP_BUILD_DIR / QP_ASAN_BUILD_DIR / QP_TSAN_BUILD_DIR rename the build
