@@ -148,16 +148,22 @@ static int stop(void)
     return srv_stop(&T.pid, 30000);
 }
 
+/* The one frame these tests send: SIDE x SIDE BGR8 from T.px. */
+static struct qp_frame_out test_frame(void)
+{
+    return (struct qp_frame_out){.width        = SIDE,
+                                 .height       = SIDE,
+                                 .stride       = SIDE * 3,
+                                 .format       = QP_FRAME_FORMAT_BGR8,
+                                 .pixels       = T.px,
+                                 .pixels_bytes = (size_t)SIDE * SIDE * 3};
+}
+
 static uint64_t send_frame(void)
 {
     struct qp_pub_stats ps;
     struct qp_err       err = {{0}};
-    struct qp_frame_out f   = {.width        = SIDE,
-                               .height       = SIDE,
-                               .stride       = SIDE * 3,
-                               .format       = QP_FRAME_FORMAT_BGR8,
-                               .pixels       = T.px,
-                               .pixels_bytes = (size_t)SIDE * SIDE * 3};
+    struct qp_frame_out f   = test_frame();
     qp_pub_stats(T.pub, &ps);
     CU_ASSERT_EQUAL_FATAL(qp_pub_send(T.pub, &f, &err), QP_OK);
     return ps.next_seq;
@@ -328,12 +334,7 @@ static void test_sighup_under_load(void)
         /* a frame every 20 ms keeps the worker busy meanwhile (one refused
          * at the high-water mark is fine: the batcher serves the newest) */
         struct qp_err       err = {{0}};
-        struct qp_frame_out f   = {.width        = SIDE,
-                                   .height       = SIDE,
-                                   .stride       = SIDE * 3,
-                                   .format       = QP_FRAME_FORMAT_BGR8,
-                                   .pixels       = T.px,
-                                   .pixels_bytes = (size_t)SIDE * SIDE * 3};
+        struct qp_frame_out f   = test_frame();
         sent += qp_pub_send(T.pub, &f, &err) == QP_OK;
         srv_sleep_ms(20);
         struct qp_json_doc   *doc;
