@@ -315,17 +315,23 @@ static uint64_t received(const struct rec *r)
     return r->n_msgs[K_DETECTIONS] + r->n_msgs[K_FRAMES];
 }
 
+/* --count reached: checked before every take, so two sockets cannot overshoot it. */
+static bool counted_out(const struct args *a, const struct rec *r)
+{
+    return a->count && (long)received(r) >= a->count;
+}
+
 static enum qp_status record(const struct args *a, struct qp_sub *subs[2], struct rec *r,
                              struct qp_err *err)
 {
     enum qp_status st    = add_schemas(a, r, err);
     int64_t        start = mono_ms(), next_flush = start + a->flush_ms;
-    while (st == QP_OK && !stop && (!a->count || (long)received(r) < a->count) &&
+    while (st == QP_OK && !stop && !counted_out(a, r) &&
            (a->duration_s <= 0 || (double)(mono_ms() - start) < a->duration_s * 1000)) {
         /* both sockets without waiting; when neither had anything, wait a
          * little on one (their queues hold what arrives meanwhile) */
         bool any = false;
-        for (int k = 0; k < 2 && st == QP_OK; k++) {
+        for (int k = 0; k < 2 && st == QP_OK && !counted_out(a, r); k++) {
             bool got = false;
             if (subs[k])
                 st = take(r, subs[k], k == 1, 0, &got, err);
