@@ -195,6 +195,16 @@ def test_publisher_rules(a):
                f"stream name {bad!r} refused")
     raises(ValueError, lambda: qpercept.Publisher(ep, "cam", kind="req"), "kind 'req' refused")
     raises(ValueError, lambda: qpercept.Publisher(ep, "cam", send_hwm=0), "send_hwm 0 refused")
+    # a socket that cannot bind / connect: the error names who, where and the step
+    for kind, step in (("pub", "bind"), ("push", "connect")):
+        e = raises(qpercept.QperceptError, lambda k=kind: qpercept.Publisher("nope://x", "cam", k),
+                   f"{kind} publisher on a bad endpoint refused")
+        check(e is not None and str(e).startswith(f"publisher 'cam' on nope://x: {step}: "),
+              f"{kind} publisher's error names the step: {e}")
+    e = raises(qpercept.QperceptError, lambda: qpercept.Subscriber("nope://x"),
+               "subscriber on a bad endpoint refused")
+    check(e is not None and str(e).startswith("subscriber on nope://x: connect: "),
+          f"subscriber's error names the step: {e}")
     pub = qpercept.Publisher(ep, "cam", kind="push", max_frame_bytes=64 * 64 * 3)
     px = bytes(16 * 8 * 3)
     bad_frames = {

@@ -88,6 +88,46 @@ class Malformed(Exception):
         self.reason = reason
 
 
+class SocketOwner:
+    """One ZeroMQ socket in its own context (the publisher's, the subscriber's):
+    opened by _open, closed by close() (idempotent) or by leaving ``with``."""
+
+    _ctx = None
+    _sock = None
+
+    def _open(self, sock_type, endpoint, who, steps):
+        """Create the socket and run steps, (what, fn(sock)) pairs, in order; a
+        ZeroMQ error closes everything and raises QperceptError naming who, the
+        endpoint and the step; a ValueError (a bad CURVE key) closes and passes."""
+        self._ctx = zmq.Context()
+        what = "socket options"
+        try:
+            self._sock = self._ctx.socket(sock_type)
+            for what, fn in steps:
+                fn(self._sock)
+        except zmq.ZMQError as e:
+            self.close()
+            raise QperceptError(f"{who} on {endpoint}: {what}: {e}") from e
+        except ValueError:
+            self.close()
+            raise
+
+    def close(self):
+        """Close the socket (what it has not sent is discarded); idempotent."""
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+        if self._ctx is not None:
+            self._ctx.term()
+            self._ctx = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def realtime_ns():
     """CLOCK_REALTIME in nanoseconds, the protocol's clock."""
     return time.time_ns()

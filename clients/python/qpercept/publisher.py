@@ -52,7 +52,7 @@ def _pixels_view(pixels):
     return mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv, shape
 
 
-class Publisher:
+class Publisher(_wire.SocketOwner):
     """Publish one camera stream's frames.
 
     Publisher(endpoint, stream, kind="pub"|"push", send_hwm=4,
@@ -81,39 +81,18 @@ class Publisher:
         self._topic = stream.encode("ascii")
         self._stats = PubStats()
         self._n_covering = 0  # live subscriptions whose prefix covers the stream
-        self._ctx = zmq.Context()
-        self._sock = None
-        what = "socket options"
-        try:
-            self._sock = self._ctx.socket(zmq.XPUB if kind == "pub" else zmq.PUSH)
-            self._sock.linger = 0
-            self._sock.sndhwm = send_hwm
+
+        def options(sock):
+            sock.linger = 0
+            sock.sndhwm = send_hwm
             if kind == "pub":
-                self._sock.setsockopt(zmq.XPUB_NODROP, 1)
-            _wire.set_curve(self._sock, curve_server_key, curve_secret_key, self.who)
-            what = "bind" if kind == "pub" else "connect"
-            (self._sock.bind if kind == "pub" else self._sock.connect)(endpoint)
-        except zmq.ZMQError as e:
-            self.close()
-            raise QperceptError(f"{self.who} on {endpoint}: {what}: {e}") from e
-        except ValueError:
-            self.close()
-            raise
+                sock.setsockopt(zmq.XPUB_NODROP, 1)
+            _wire.set_curve(sock, curve_server_key, curve_secret_key, self.who)
 
-    def close(self):
-        """Close the socket (unsent frames are discarded); idempotent."""
-        if self._sock is not None:
-            self._sock.close(linger=0)
-            self._sock = None
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        self._open(zmq.XPUB if kind == "pub" else zmq.PUSH, endpoint, self.who,
+                   [("socket options", options),
+                    ("bind", lambda sock: sock.bind(endpoint)) if kind == "pub" else
+                    ("connect", lambda sock: sock.connect(endpoint))])
 
     @property
     def stats(self):

@@ -217,7 +217,7 @@ def decode_detections(payload, n_missing=0):
 
 # ===== The subscriber =====
 
-class Subscriber:
+class Subscriber(_wire.SocketOwner):
     """Subscribe to qperceptd's detections.
 
     Subscriber(endpoint, streams=None, recv_timeout_ms=1000, recv_hwm=100,
@@ -248,41 +248,18 @@ class Subscriber:
         self._streams = {}  # name -> StreamStats, in order of appearance (or the list's)
         for s in streams:
             self._streams.setdefault(s, StreamStats(s))
-        self._ctx = zmq.Context()
-        self._sock = None
-        what = "socket options"
-        try:
-            self._sock = self._ctx.socket(zmq.SUB)
-            self._sock.linger = 0
-            self._sock.rcvhwm = recv_hwm
-            _wire.set_curve(self._sock, curve_server_key, curve_secret_key,
-                            f"subscriber on {endpoint}")
-            what = "connect"
-            self._sock.connect(endpoint)
-            what = "subscribe"
+        def options(sock):
+            sock.linger = 0
+            sock.rcvhwm = recv_hwm
+            _wire.set_curve(sock, curve_server_key, curve_secret_key, f"subscriber on {endpoint}")
+
+        def subscribe(sock):
             for topic in sorted(self._filter) or [b""]:
-                self._sock.setsockopt(zmq.SUBSCRIBE, topic)
-        except zmq.ZMQError as e:
-            self.close()
-            raise QperceptError(f"subscriber on {endpoint}: {what}: {e}") from e
-        except ValueError:
-            self.close()
-            raise
+                sock.setsockopt(zmq.SUBSCRIBE, topic)
 
-    def close(self):
-        """Close the socket; idempotent."""
-        if self._sock is not None:
-            self._sock.close(linger=0)
-            self._sock = None
-        if self._ctx is not None:
-            self._ctx.term()
-            self._ctx = None
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
+        self._open(zmq.SUB, endpoint, "subscriber",
+                   [("socket options", options), ("connect", lambda sock: sock.connect(endpoint)),
+                    ("subscribe", subscribe)])
 
     def __iter__(self):
         while True:
