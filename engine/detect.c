@@ -53,6 +53,7 @@ struct qp_detector {
     size_t               input_bytes;  /* all B images */
     struct qp_transform *xf;           /* [batch] box transforms of the run */
     struct qp_candidate *cand, *tmp;   /* [plan.max_candidates] each */
+    int32_t              n_prepared;   /* images the last prepare fed; 0: none */
 };
 
 static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model_spec *src,
@@ -284,23 +285,37 @@ static int32_t detect_one(struct qp_detector *d, int32_t k, const struct qp_dete
     return m;
 }
 
-enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
-                                     const struct qp_detect_params *p, struct qp_detection *dets,
-                                     int32_t cap_per_image, int32_t *counts, struct qp_err *err)
+enum qp_status qp_detector_prepare_batch(struct qp_detector *d, const struct qp_image *imgs,
+                                         int32_t n, struct qp_err *err)
 {
-    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
-    if (!d || !imgs || !counts || cap_per_image < 0 || (cap_per_image > 0 && !dets))
-        return qp_fail(err, QP_E_INVAL,
-                       "qp_detector_run_batch: detector, images, dets and counts needed");
+    if (!d || !imgs)
+        return qp_fail(err, QP_E_INVAL, "qp_detector_prepare_batch: detector and images needed");
+    d->n_prepared = 0;
     if (n < 1 || n > d->batch)
         return qp_fail(err, QP_E_INVAL, "%s: %d images for an engine of batch %d", d->spec.name,
                        (int)n, (int)d->batch);
+    enum qp_status st = feed_all(d, imgs, n, err);
+    if (st == QP_OK)
+        d->n_prepared = n;
+    return st;
+}
+
+enum qp_status qp_detector_finish_batch(struct qp_detector *d, const struct qp_detect_params *p,
+                                        struct qp_detection *dets, int32_t cap_per_image,
+                                        int32_t *counts, struct qp_err *err)
+{
+    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
+    if (!d || !counts || cap_per_image < 0 || (cap_per_image > 0 && !dets))
+        return qp_fail(err, QP_E_INVAL,
+                       "qp_detector_finish_batch: detector, dets and counts needed");
+    int32_t n     = d->n_prepared;
+    d->n_prepared = 0; /* one finish per prepare */
+    if (n < 1)
+        return qp_fail(err, QP_E_INVAL, "%s: no batch prepared", d->spec.name);
     for (int32_t k = 0; k < n; k++)
         counts[k] = 0;
     p                 = p ? p : &defaults;
     enum qp_status st = check_params(p, err);
-    if (st == QP_OK)
-        st = feed_all(d, imgs, n, err);
     if (st == QP_OK)
         st = qp_engine_run(d->engine, err);
     if (st != QP_OK)
@@ -311,6 +326,23 @@ enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_imag
                 ? detect_one(d, k, p, dets + (size_t)k * (size_t)cap_per_image, cap_per_image)
                 : 0;
     return QP_OK;
+}
+
+enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                                     const struct qp_detect_params *p, struct qp_detection *dets,
+                                     int32_t cap_per_image, int32_t *counts, struct qp_err *err)
+{
+    static const struct qp_detect_params defaults = QP_DETECT_PARAMS_DEFAULT;
+    if (!d || !imgs || !counts || cap_per_image < 0 || (cap_per_image > 0 && !dets))
+        return qp_fail(err, QP_E_INVAL,
+                       "qp_detector_run_batch: detector, images, dets and counts needed");
+    for (int32_t k = 0; k < n && k < d->batch; k++)
+        counts[k] = 0;
+    /* the parameters first: a bad one costs no pre-processing */
+    enum qp_status st = check_params(p ? p : &defaults, err);
+    if (st == QP_OK)
+        st = qp_detector_prepare_batch(d, imgs, n, err);
+    return st == QP_OK ? qp_detector_finish_batch(d, p, dets, cap_per_image, counts, err) : st;
 }
 
 enum qp_status qp_detector_run(struct qp_detector *d, const struct qp_image *img,

@@ -3,7 +3,8 @@
  * ingest.c - frames in: one socket per enabled stream, each message checked
  * (two parts, size cap, topic, Frame decode + validation, the stream's
  * configured size / format / transport), offered to the batcher, and its
- * pixels copied into the stream's payload slot when the batcher keeps it.
+ * pixels kept in the stream's payload slot (inline) or where they are in
+ * the publisher's shared memory (shm) when the batcher keeps it.
  *
  * Sockets: [stream.NAME] mode = sub connects a SUB to the camera's PUB and
  * subscribes to the stream's name; mode = pull binds a PULL. Both set
@@ -25,12 +26,15 @@
  * so the waiting frame survives.
  *
  * Shared memory ([stream.NAME] transport = shm, shm.h): the Frame carries a
- * slot descriptor; its pixels are fetched (mapping the segment the first
- * time it is named, then the seqlock copy) into srv->scratch before the
- * batcher is asked, since a torn or unreadable frame must not count as
- * offered. When the batcher keeps the frame, scratch and the stream's slot
- * swap places (all of them hold max_frame_bytes), so a shm frame costs one
- * copy in all: out of the segment.
+ * slot descriptor, checked before the batcher is asked, since a torn or
+ * unreadable frame must not count as offered: the segment mapped (the
+ * first time it is named), slot and bounds, the slot's generation. The
+ * pixels are not copied: the frame keeps a reference to the mapping
+ * (waiting_shm, then inflight_shm) and its pixels pointer points into it;
+ * the worker pre-processes from there and re-checks the generation after
+ * (worker.c). A mapping a waiting or in-flight frame refers to stays
+ * mapped until neither does (qp_srv_ingest_shm_busy says which), so a shm
+ * frame costs no copy in the server.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -78,8 +82,10 @@ static size_t touch_bytes(const struct qp_config_stream *c, size_t cap)
 {
     /* bytes per 2x2 pixel block; 0: encoded or unknown: the whole slot */
     static const uint32_t block[QP_CONFIG_PIXEL_COUNT] = {
-        [QP_CONFIG_PIXEL_RGB8] = 12, [QP_CONFIG_PIXEL_BGR8] = 12,
-        [QP_CONFIG_PIXEL_GRAY8] = 4, [QP_CONFIG_PIXEL_NV12] = 6,
+        [QP_CONFIG_PIXEL_RGB8]  = 12,
+        [QP_CONFIG_PIXEL_BGR8]  = 12,
+        [QP_CONFIG_PIXEL_GRAY8] = 4,
+        [QP_CONFIG_PIXEL_NV12]  = 6,
     };
     if (!c->width || !block[c->pixel_format])
         return cap;
@@ -93,7 +99,7 @@ static bool is_shm(const struct qp_srv_stream *s)
 }
 
 /* One payload block: the decoder's arena size, so that blocks trade places
- * with it (inline frames) and with the shm scratch (shm frames). */
+ * with it (inline frames). */
 static uint8_t *new_block(size_t bytes, size_t touch)
 {
     uint8_t *p = qp_aligned_alloc(bytes);
@@ -112,16 +118,18 @@ enum qp_status qp_srv_ingest_open(struct qp_srv *srv, struct qp_err *err)
         return st;
     qp_wire_decoder_stats(srv->dec, &ds);
     srv->rx_cap = cap;
-    /* blocks move between streams (through the decoder and the scratch), so
-     * each is touched as far as the largest stream needs, plus what the
-     * decoder puts before the pixels */
+    /* blocks move between streams (through the decoder), so each is
+     * touched as far as the largest stream needs, plus what the decoder
+     * puts before the pixels */
     for (int32_t i = 0; i < srv->n_streams; i++) {
         size_t t = touch_bytes(srv->streams[i].cfg, cap) + QP_WIRE_ARENA_SLACK;
         touch    = t > touch ? t : touch;
         any_shm |= is_shm(&srv->streams[i]);
     }
-    touch        = touch < ds.arena_bytes ? touch : ds.arena_bytes;
-    srv->scratch = new_block(ds.arena_bytes, any_shm ? touch : 0);
+    touch = touch < ds.arena_bytes ? touch : ds.arena_bytes;
+    /* the frame tap's copy of a shm frame out of its slot (publish.c) */
+    bool tap_shm = any_shm && srv->cfg.server.frame_tap_endpoint[0];
+    srv->scratch = new_block(ds.arena_bytes, tap_shm ? touch : 0);
     if (!srv->scratch)
         return qp_fail(err, QP_E_NOMEM, "ingest: a scratch block of %zu bytes", ds.arena_bytes);
     if (any_shm && (st = qp_srv_shm_catch_sigbus(err)) != QP_OK)
@@ -151,7 +159,7 @@ void qp_srv_ingest_close(struct qp_srv *srv)
         qp_aligned_free(srv->streams[i].slot);
         qp_aligned_free(srv->streams[i].busy);
         srv->streams[i].slot = srv->streams[i].busy = NULL;
-        qp_srv_shm_unmap(&srv->streams[i].shm);
+        qp_srv_shm_maps_close(&srv->streams[i].shm);
     }
     qp_aligned_free(srv->scratch);
     srv->scratch = NULL;
@@ -184,8 +192,10 @@ static const char *unexpected(const struct qp_config_stream *c, const struct qp_
     return "";
 }
 
-/* A decoded, valid frame of stream i: to the batcher, and into the slot. */
-static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, uint64_t now)
+/* A decoded, valid frame of stream i (ref: where a shm frame's pixels are):
+ * to the batcher, and into the slot. */
+static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f,
+                  const struct qp_srv_shm_ref *ref, uint64_t now)
 {
     struct qp_srv_stream   *s = &srv->streams[i];
     enum qp_batcher_verdict v =
@@ -193,15 +203,13 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
     if (v == QP_BATCHER_VERDICT_QUEUED || v == QP_BATCHER_VERDICT_REPLACED) {
         if (v == QP_BATCHER_VERDICT_REPLACED)
             drop(s, QP_SRV_DROP_REPLACED);
-        /* the block holding the pixels becomes the stream's slot; the
-         * pixels stay where they are, so f->pixels stays right */
-        if (f->pixels == srv->scratch) { /* a shm frame, copied once already */
-            uint8_t *t   = s->slot;
-            s->slot      = srv->scratch;
-            srv->scratch = t;
-        } else { /* an inline frame, in the decoder's arena */
+        /* an inline frame: the block holding the pixels (the decoder's
+         * arena) becomes the stream's slot; the pixels stay where they
+         * are, so f->pixels stays right. A shm frame: its reference. */
+        if (f->data == QP_WIRE_DATA_SHM)
+            s->waiting_shm = *ref;
+        else
             qp_wire_decoder_trade_arena(srv->dec, &s->slot);
-        }
         s->waiting             = *f;
         s->waiting_received_ns = now;
     } else if (v == QP_BATCHER_VERDICT_TOO_OLD) {
@@ -213,16 +221,26 @@ static void offer(struct qp_srv *srv, int32_t i, const struct qp_wire_frame *f, 
     }
 }
 
-/* The pixels of shm frame f into srv->scratch (f then points there), or
- * false when it was dropped (counted, logged). */
-static bool fetch_shm(struct qp_srv *srv, struct qp_srv_stream *s, struct qp_wire_frame *f)
+uint32_t qp_srv_ingest_shm_busy(const struct qp_srv *srv, int32_t i)
 {
-    /* drop reason of each fetch result that is not OK */
-    static const enum qp_srv_drop reason[QP_SRV_SHM_RESULT_COUNT] = {
-        [QP_SRV_SHM_TORN]       = QP_SRV_DROP_SHM_TORN,
-        [QP_SRV_SHM_UNREADABLE] = QP_SRV_DROP_SHM_UNREADABLE,
-    };
-    struct qp_err err = {{0}};
+    const struct qp_srv_stream *s    = &srv->streams[i];
+    uint32_t                    busy = 0;
+    struct qp_batcher_counters  bc;
+    qp_batcher_counters(srv->batcher, i, &bc);
+    if (bc.waiting && s->waiting.data == QP_WIRE_DATA_SHM)
+        busy |= 1u << (uint32_t)s->waiting_shm.map;
+    if (s->inflight.data == QP_WIRE_DATA_SHM && qp_srv_stream_in_flight(srv, i))
+        busy |= 1u << (uint32_t)s->inflight_shm.map;
+    return busy;
+}
+
+/* Check shm frame f's descriptor and point f at its pixels in the mapping
+ * (*ref: which), or false when it was dropped (counted, logged). */
+static bool locate_shm(struct qp_srv *srv, int32_t i, struct qp_wire_frame *f,
+                       struct qp_srv_shm_ref *ref)
+{
+    struct qp_srv_stream *s   = &srv->streams[i];
+    struct qp_err         err = {{0}};
     if (f->shm.size_bytes > srv->rx_cap) { /* as an inline payload that large would be */
         drop(s, QP_SRV_DROP_OVERSIZED);
         qp_srv_log_frame(s, "frame seq %llu: shm slot of %llu bytes over max_frame_bytes %zu",
@@ -230,14 +248,17 @@ static bool fetch_shm(struct qp_srv *srv, struct qp_srv_stream *s, struct qp_wir
                          srv->rx_cap);
         return false;
     }
-    enum qp_srv_shm_result r = qp_srv_shm_fetch(&s->shm, &f->shm, srv->scratch, srv->rx_cap, &err);
+    const uint8_t         *px = NULL;
+    enum qp_srv_shm_result r  = qp_srv_shm_locate(&s->shm, qp_srv_ingest_shm_busy(srv, i), &f->shm,
+                                                  srv->rx_cap, ref, &px, &err);
     if (r != QP_SRV_SHM_OK) {
-        drop(s, reason[r]);
+        enum qp_srv_drop why = qp_srv_shm_drop(r);
+        drop(s, why);
         qp_srv_log_frame(s, "frame seq %llu dropped (%s): %s", (unsigned long long)f->header.seq,
-                         qp_srv_drop_name(reason[r]), err.msg);
+                         qp_srv_drop_name(why), err.msg);
         return false;
     }
-    f->pixels       = srv->scratch;
+    f->pixels       = px;
     f->pixels_bytes = (size_t)f->shm.size_bytes;
     return true;
 }
@@ -281,9 +302,10 @@ static void handle(struct qp_srv *srv, int32_t i, const char *topic, size_t tn, 
                          f.width, f.height, qp_wire_pixel_format_name(f.format), why_not);
         return;
     }
-    if (f.data == QP_WIRE_DATA_SHM && !fetch_shm(srv, s, &f))
+    struct qp_srv_shm_ref ref = {0};
+    if (f.data == QP_WIRE_DATA_SHM && !locate_shm(srv, i, &f, &ref))
         return;
-    offer(srv, i, &f, qp_srv_realtime_ns());
+    offer(srv, i, &f, &ref, qp_srv_realtime_ns());
 }
 
 /* Receive one message from stream i: false when none was waiting. */

@@ -15,7 +15,11 @@
  * exact image every published Detections was computed from. It costs one
  * encode copy of the pixels into srv->tap_buf (allocated at start-up) and
  * ZeroMQ's copy; a recorder that falls behind loses frames at the tap's
- * high-water mark (a gap in its seqs), never slows the detections.
+ * high-water mark (a gap in its seqs), never slows the detections. A
+ * shared-memory frame, read in place by the worker, is first copied out of
+ * its slot into srv->scratch under the seqlock: if the publisher reused the
+ * slot since, the tap cannot send those pixels any more and counts the
+ * frame tap_failed instead of sending other ones.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -139,13 +143,21 @@ void qp_srv_publish_tap(struct qp_srv *srv, int32_t k)
     if (!srv->tap)
         return;
     const struct qp_srv_stream *s   = &srv->streams[srv->batch.frames[k].stream];
-    struct qp_wire_frame        f   = s->inflight; /* pixels: s->busy, also for a shm frame */
+    struct qp_wire_frame        f   = s->inflight; /* pixels: s->busy, or in the shm mapping */
     struct qp_err               err = {{0}};
     size_t                      len = 0;
-    f.data                          = QP_WIRE_DATA_INLINE;
+    enum qp_srv_shm_result      r   = QP_SRV_SHM_OK;
+    if (f.data == QP_WIRE_DATA_SHM) { /* the mapping stays while the frame is in flight */
+        r        = qp_srv_shm_copy(&s->inflight_shm, &f.shm, srv->scratch, &err);
+        f.pixels = srv->scratch;
+        if (r == QP_SRV_SHM_UNREADABLE)
+            qp_srv_shm_forget(&srv->streams[srv->batch.frames[k].stream].shm, s->inflight_shm.map);
+    }
+    f.data = QP_WIRE_DATA_INLINE;
     memset(&f.shm, 0, sizeof f.shm);
     const char *name = s->cfg->name;
-    if (qp_wire_encode_frame(&f, srv->tap_buf, srv->tap_cap, &len, &err) != QP_OK ||
+    if (r != QP_SRV_SHM_OK ||
+        qp_wire_encode_frame(&f, srv->tap_buf, srv->tap_cap, &len, &err) != QP_OK ||
         zmq_send(srv->tap, name, strlen(name), ZMQ_SNDMORE) < 0 ||
         zmq_send(srv->tap, srv->tap_buf, len, 0) < 0) {
         srv->tap_failed++;

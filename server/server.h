@@ -22,15 +22,18 @@
  *
  * Every buffer is allocated by qp_srv_*_open at start-up (main.c): the
  * frame decoder, two payload slots of max_frame_bytes per stream (the
- * waiting frame's and the one in flight), the batcher, the detector's
+ * waiting frame's and the one in flight; a shm frame's pixels stay in the
+ * publisher's segment, mapped read-only), the batcher, the detector's
  * output, the Detections message and its encode buffer, the stats JSON
  * buffer. The per-frame path only indexes into them, except JPEG / PNG
  * frames, which the worker decodes into a heap image (qp_image_decode; see
  * docs/server.md).
  *
  * Files: journal.c (log lines), ingest.c (frame sockets -> batcher),
- * shm.c (shared-memory rings read by ingest, shm.h), engine_set.c (engine files opened per bucket, validated), worker.c (the
- * worker and reload threads, batches), publish.c (Detections PUB),
+ * shm.c (shared-memory rings: checked by ingest, read in place by the
+ * worker, shm.h), engine_set.c (engine files opened per bucket,
+ * validated), worker.c (the worker and reload threads, batches),
+ * publish.c (Detections PUB),
  * control.c (ROUTER), notify.c (systemd), stats.c (counters, JSON),
  * metrics.c (Prometheus /metrics over HTTP, raw fds in the same poll).
  */
@@ -62,7 +65,7 @@ enum qp_srv_drop {
     QP_SRV_DROP_INVALID,        /* undecodable or invalid Frame (detail: invalid[reason]) */
     QP_SRV_DROP_UNKNOWN_STREAM, /* topic or header.stream is not this stream's name */
     QP_SRV_DROP_UNEXPECTED,     /* size / format / transport differ from [stream.NAME] */
-    QP_SRV_DROP_SHM_TORN,       /* its shm slot was rewritten before or while it was copied */
+    QP_SRV_DROP_SHM_TORN,       /* its shm slot was rewritten before or while it was read */
     QP_SRV_DROP_SHM_UNREADABLE, /* its shm segment missing, not a ring, out of bounds, SIGBUS */
     QP_SRV_DROP_OUT_OF_ORDER,   /* seq or capture stamp went backwards (batcher) */
     QP_SRV_DROP_REPLACED,       /* a newer frame of the stream took its slot (batcher) */
@@ -75,6 +78,8 @@ enum qp_srv_drop {
 
 /* "parts", "oversized", ...: the stats JSON keys. */
 const char *qp_srv_drop_name(enum qp_srv_drop d);
+/* The drop reason of a shm read that was not QP_SRV_SHM_OK. */
+enum qp_srv_drop qp_srv_shm_drop(enum qp_srv_shm_result r);
 
 /* ===== Fixed histograms (stats.c) ===== */
 
@@ -109,12 +114,14 @@ struct qp_srv_stream {
     uint8_t                       *busy;    /* max_frame_bytes: the in-flight frame's pixels */
     struct qp_wire_frame           waiting; /* valid while the batcher holds a frame */
     uint64_t                       waiting_received_ns;
+    struct qp_srv_shm_ref          waiting_shm; /* a shm frame's: pixels in shm.map[.map] */
     struct qp_wire_frame           inflight; /* in the batch the worker runs (pixels: busy) */
     uint64_t                       inflight_received_ns;
+    struct qp_srv_shm_ref          inflight_shm; /* a shm frame's, read in place */
     struct qp_srv_stream_stats     st;
     int64_t                        log_next_ns; /* rate limit of bad-frame lines */
     uint64_t                       log_suppressed;
-    struct qp_srv_shm_map          shm; /* transport = shm: the segment its frames name */
+    struct qp_srv_shm_maps         shm; /* transport = shm: the segments its frames name */
 };
 
 /* One batch-size bucket of engine.batch_sizes: an engine opened at that
@@ -185,6 +192,10 @@ struct qp_srv_worker {
     int32_t             frame_of[QP_BATCHER_MAX_BATCH]; /* imgs[k]: batch.frames[frame_of[k]] */
     bool                bad[QP_BATCHER_MAX_BATCH];        /* batch.frames[k] did not decode */
     struct qp_err       bad_err[QP_BATCHER_MAX_BATCH];
+    /* batch.frames[k] read in place from shared memory: its re-check (OK
+     * for the other frames); not OK: its detections are dropped */
+    enum qp_srv_shm_result shm_res[QP_BATCHER_MAX_BATCH];
+    struct qp_err          shm_err[QP_BATCHER_MAX_BATCH];
     int32_t             n_run;   /* images run */
     int32_t             counts[QP_BATCHER_MAX_BATCH];
     struct qp_detection *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
@@ -206,6 +217,11 @@ struct qp_srv_worker {
      * QP_E_CUDA, and with fault_sticky every later one too */
     uint64_t fault_at, n_inferences;
     bool     fault_sticky;
+    /* test hook ($QPERCEPTD_FAULT_SHM_PAUSE = STREAM:MS, docs/server.md):
+     * a batch with a shm frame of stream pause_stream (a config index, -1:
+     * off) sleeps pause_ms between pre-processing and the re-check */
+    int32_t  pause_stream;
+    uint32_t pause_ms;
 };
 
 struct qp_srv_notify {
@@ -234,7 +250,7 @@ struct qp_srv {
     struct qp_wire_decoder   *dec;     /* frames: cap max_frame_bytes */
     struct qp_wire_decoder   *ctl_dec; /* control requests */
     size_t                    rx_cap;  /* max_frame_bytes: larger payloads are dropped */
-    uint8_t                  *scratch; /* max_frame_bytes: shm pixels, swapped into a slot */
+    uint8_t                  *scratch; /* max_frame_bytes: the frame tap's copy of shm pixels */
     struct qp_batcher        *batcher;
     struct qp_batch           batch;
     struct qp_srv_worker      worker;
@@ -285,6 +301,9 @@ void           qp_srv_ingest_close(struct qp_srv *srv);
 /* Receive what stream i has waiting (at most a bounded number of messages),
  * check, decode, offer to the batcher. Never fails: drops are counted. */
 void qp_srv_ingest_drain(struct qp_srv *srv, int32_t i);
+/* Which of stream i's mappings its waiting and in-flight frames refer to
+ * (bit k: shm.map[k]), for qp_srv_shm_locate and qp_srv_shm_sweep. */
+uint32_t qp_srv_ingest_shm_busy(const struct qp_srv *srv, int32_t i);
 
 /* ===== engine_set.c ===== */
 

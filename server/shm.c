@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * shm.c - reading frames out of publishers' shared-memory rings (shm.h):
- * a cached read-only mapping per stream, the seqlock read of one slot, and
- * the SIGBUS guard around it.
+ * read-only mappings per stream, the seqlock read of one slot (copied out,
+ * or read in place by the caller and re-checked), and the SIGBUS guard
+ * around every read.
  *
  * Mapping: the first descriptor naming a segment opens it (O_RDONLY, plus
  * O_NONBLOCK so a FIFO planted under /dev/shm cannot stall the loop),
@@ -15,21 +16,34 @@
  * replaced when they name another (a restarted camera process) or when the
  * segment's name was unlinked (one fstat per frame: a restarted publisher
  * that got its predecessor's name, as pid 1 in a container may, is mapped
- * afresh instead of being read through the dead one's stale mapping).
+ * afresh instead of being read through the dead one's stale mapping), or
+ * when a read of it faulted. In place (qp_srv_shm_locate), a replaced
+ * mapping that a waiting or in-flight frame still refers to is kept,
+ * beside the new one, until the caller says it is no longer in use: three
+ * per stream always suffice (the current one, the waiting frame's, the
+ * in-flight frame's).
  *
  * Reading (Boehm, "Can seqlocks get along with programming language memory
  * models?"): g1 = load-acquire(generation); g1 must be the descriptor's;
  * memcpy; acquire fence; g2 = relaxed load; g2 must equal g1. The copy may
  * read bytes the publisher is rewriting (that is the point of the check);
- * such a copy is never used.
+ * such a copy is never used. In place, the three steps are split across
+ * threads: the loop loads g1 (qp_srv_shm_locate), the worker, after the
+ * hand-over's mutex, reads the pixels (pre-processing) and then fences and
+ * loads g2 (qp_srv_shm_recheck); whatever it computed from pixels whose
+ * g2 differs is thrown away the same way.
  *
  * SIGBUS: a publisher can shrink its segment (ftruncate) after we mapped
- * it; touching a page beyond the new end raises SIGBUS. While a fetch reads
- * the mapping, its range is recorded in a thread-local; a SIGBUS whose
- * address lies in it maps anonymous zero pages over the whole mapping
- * (mmap MAP_FIXED, as Wayland compositors do for client buffers: the
- * faulting read then completes with zeros) and sets a flag the fetch checks
- * when the copy is done. mmap is not on POSIX's async-signal-safe list, but
+ * it; touching a page beyond the new end raises SIGBUS. While a thread
+ * reads mappings, their ranges are recorded in thread-locals (the guard:
+ * one range for the loop's reads, one per frame of a batch for the
+ * worker's pre-processing); a SIGBUS whose address lies in one maps
+ * anonymous zero pages over that whole mapping (mmap MAP_FIXED, as Wayland
+ * compositors do for client buffers: the faulting read then completes with
+ * zeros) and sets its flag, which the reader checks when it is done. Another
+ * thread reading the same mapping meanwhile reads zeros, generation 0
+ * included, so it sees a torn slot, never a crash; the mapping is marked
+ * stale and mapped again. mmap is not on POSIX's async-signal-safe list, but
  * it is a plain system call on Linux and touches no lock of ours. Any other
  * SIGBUS gets the previous disposition back and is delivered again.
  */
@@ -57,13 +71,19 @@ _Static_assert(sizeof(_Atomic uint64_t) == sizeof(uint64_t) && ATOMIC_LLONG_LOCK
 
 /* ===== The SIGBUS guard ===== */
 
-/* The mapping the current thread is reading, and whether it faulted. */
+/* The mappings the current thread is reading: range[0, n), each with
+ * whether it faulted. */
 static _Thread_local struct {
-    /* cppcheck-suppress unusedStructMember ; cppcheck misses uses through _Thread_local */
-    volatile uintptr_t lo, hi; /* hi == 0: not copying */
+    struct {
+        /* cppcheck-suppress unusedStructMember ; cppcheck misses uses through _Thread_local */
+        volatile uintptr_t lo, hi;
+        /* cppcheck-suppress unusedStructMember ; as above */
+        volatile sig_atomic_t faulted;
+        /* cppcheck-suppress unusedStructMember ; as above */
+    } range[QP_SRV_SHM_GUARD_MAX];
     /* cppcheck-suppress unusedStructMember ; as above */
-    volatile sig_atomic_t faulted;
-} copying;
+    volatile sig_atomic_t n;
+} guard;
 
 static struct sigaction previous; /* SIGBUS's disposition before ours */
 static atomic_bool      installed;
@@ -72,16 +92,19 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 {
     (void)uc;
     uintptr_t a = (uintptr_t)si->si_addr;
-    if (copying.hi && a >= copying.lo && a < copying.hi) {
+    for (sig_atomic_t i = 0; i < guard.n; i++) {
+        if (a < guard.range[i].lo || a >= guard.range[i].hi)
+            continue;
         /* MAP_FIXED: replaces the segment's pages, unmapped with the segment */
         /* NOLINTBEGIN(performance-no-int-to-ptr): the handler keeps the range as integers */
         /* cppcheck-suppress leakReturnValNotUsed ; see above */
-        if (mmap((void *)copying.lo, copying.hi - copying.lo, PROT_READ,
+        if (mmap((void *)guard.range[i].lo, guard.range[i].hi - guard.range[i].lo, PROT_READ,
                  MAP_FIXED | MAP_ANONYMOUS | MAP_PRIVATE, -1, 0) != MAP_FAILED) {
-            copying.faulted = 1;
+            guard.range[i].faulted = 1;
             return; /* the faulting read is restarted and now reads zeros */
         }
         /* NOLINTEND(performance-no-int-to-ptr) */
+        break;
     }
     /* not ours: as if we were not there. A fault re-executes and faults
      * again under the old disposition; a sent signal is sent again. */
@@ -105,6 +128,36 @@ enum qp_status qp_srv_shm_catch_sigbus(struct qp_err *err)
                        strerror(errno));
     }
     return QP_OK;
+}
+
+void qp_srv_shm_guard_begin(void)
+{
+    guard.n = 0;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static int32_t guard_range(const uint8_t *base, size_t bytes)
+{
+    sig_atomic_t i = guard.n;
+    QP_ASSERT(i < QP_SRV_SHM_GUARD_MAX);
+    guard.range[i].faulted = 0;
+    guard.range[i].lo      = (uintptr_t)base;
+    guard.range[i].hi      = (uintptr_t)base + bytes;
+    atomic_signal_fence(memory_order_seq_cst); /* the range is set before it counts */
+    guard.n = i + 1;
+    atomic_signal_fence(memory_order_seq_cst); /* ... and counts before the first touch */
+    return (int32_t)i;
+}
+
+int32_t qp_srv_shm_guard_add(const struct qp_srv_shm_ref *ref)
+{
+    return guard_range(ref->base, ref->map_bytes);
+}
+
+void qp_srv_shm_guard_end(void)
+{
+    atomic_signal_fence(memory_order_seq_cst); /* after the last touch */
+    guard.n = 0;
 }
 
 /* ===== Mapping ===== */
@@ -208,35 +261,78 @@ static enum qp_srv_shm_result unreadable(struct qp_err *err, const struct qp_wir
     return QP_SRV_SHM_UNREADABLE;
 }
 
-/* The seqlock read of d's bytes into dst under the SIGBUS guard: g1 and g2
- * as loaded (g2 = 0 when the copy was skipped); false when it faulted. */
-static bool read_slot(const struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
-                      uint8_t *dst, uint64_t *g1, uint64_t *g2)
+/* The acquire fence of the seqlock's reader between its reads of the data
+ * and the second load of the generation. ThreadSanitizer does not model
+ * fences (GCC warns under -fsanitize=thread), and the writer is another
+ * process it cannot see anyway. */
+static void reader_fence(void)
 {
-    const _Atomic uint64_t *gen =
-        (const _Atomic uint64_t *)(m->base + qp_shm_slot_header_offset(d->slot));
-    copying.faulted = 0;
-    copying.lo      = (uintptr_t)m->base;
-    copying.hi      = (uintptr_t)m->base + m->map_bytes;
-    atomic_signal_fence(memory_order_seq_cst); /* the range is set before the first touch */
-    *g1 = atomic_load_explicit(gen, memory_order_acquire);
-    *g2 = 0;
-    if (*g1 == d->generation) {
-        memcpy(dst, m->base + d->offset_bytes, (size_t)d->size_bytes);
-        /* the fence orders the plain copy before the re-read; ThreadSanitizer
-         * does not model fences (GCC warns under -fsanitize=thread), and the
-         * writer is another process it cannot see anyway */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wpragmas"
 #pragma GCC diagnostic ignored "-Wunknown-warning-option" /* clang */
 #pragma GCC diagnostic ignored "-Wtsan"
-        atomic_thread_fence(memory_order_acquire);
+    atomic_thread_fence(memory_order_acquire);
 #pragma GCC diagnostic pop
+}
+
+static const _Atomic uint64_t *generation_of(const uint8_t *base, uint32_t slot)
+{
+    return (const _Atomic uint64_t *)(base + qp_shm_slot_header_offset(slot));
+}
+
+/* The seqlock read of d's bytes in the mapping [base, + bytes) into dst
+ * (NULL: only g1 is loaded) under the SIGBUS guard: g1 and g2 as loaded
+ * (g2 = 0 when the copy was skipped); false when it faulted. */
+static bool read_slot(const uint8_t *base, size_t bytes, const struct qp_wire_shm_slot *d,
+                      uint8_t *dst, uint64_t *g1, uint64_t *g2)
+{
+    const _Atomic uint64_t *gen = generation_of(base, d->slot);
+    qp_srv_shm_guard_begin();
+    int32_t g = guard_range(base, bytes);
+    *g1       = atomic_load_explicit(gen, memory_order_acquire);
+    *g2       = 0;
+    if (dst && *g1 == d->generation) {
+        memcpy(dst, base + d->offset_bytes, (size_t)d->size_bytes);
+        reader_fence();
         *g2 = atomic_load_explicit(gen, memory_order_relaxed);
     }
-    atomic_signal_fence(memory_order_seq_cst);
-    copying.hi = 0;
-    return !copying.faulted;
+    bool faulted = guard.range[g].faulted;
+    qp_srv_shm_guard_end();
+    return !faulted;
+}
+
+/* err for a slot whose generation was g1 when checked and g2 after (g2
+ * unused when g1 is already not the descriptor's). */
+static enum qp_srv_shm_result torn(struct qp_err *err, const struct qp_wire_shm_slot *d,
+                                   uint64_t g1, uint64_t g2, const char *while_what)
+{
+    if (g1 != d->generation)
+        qp_fail(err, QP_E_AGAIN,
+                "shm segment %s slot %u: generation %llu, descriptor %llu: the publisher reused "
+                "the slot before it was read",
+                d->segment, (unsigned)d->slot, (unsigned long long)g1,
+                (unsigned long long)d->generation);
+    else
+        qp_fail(err, QP_E_AGAIN,
+                "shm segment %s slot %u: generation %llu became %llu while %s: the publisher "
+                "reused the slot",
+                d->segment, (unsigned)d->slot, (unsigned long long)g1, (unsigned long long)g2,
+                while_what);
+    return QP_SRV_SHM_TORN;
+}
+
+/* Slot and byte range of d inside m (the decoder checked offset + size does
+ * not overflow): QP_SRV_SHM_OK or UNREADABLE with err. */
+static enum qp_srv_shm_result check_bounds(const struct qp_srv_shm_map   *m,
+                                           const struct qp_wire_shm_slot *d, struct qp_err *err)
+{
+    if (d->slot >= m->n_slots)
+        return unreadable(err, d, "no such slot (the ring has %u)", (unsigned)m->n_slots);
+    uint64_t lo = m->data_offset + (uint64_t)d->slot * m->slot_stride;
+    if (d->offset_bytes < lo || d->offset_bytes + d->size_bytes > lo + m->slot_bytes)
+        return unreadable(err, d, "bytes at %llu + %llu lie outside the slot's data",
+                          (unsigned long long)d->offset_bytes, (unsigned long long)d->size_bytes);
+    return QP_SRV_SHM_OK;
 }
 
 enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
@@ -248,35 +344,121 @@ enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct q
                           (unsigned long long)d->size_bytes, (unsigned long long)dst_cap);
     /* a segment whose name was unlinked is a stale mapping: its publisher
      * is gone and the name may now be a new segment's */
-    if (m->base && (strcmp(m->segment, d->segment) != 0 || unlinked(m)))
+    if (m->base && (m->stale || strcmp(m->segment, d->segment) != 0 || unlinked(m)))
         qp_srv_shm_unmap(m);
     if (!m->base && map(m, d->segment, err) != QP_OK)
         return QP_SRV_SHM_UNREADABLE;
-    if (d->slot >= m->n_slots)
-        return unreadable(err, d, "no such slot (the ring has %u)", (unsigned)m->n_slots);
-    /* the decoder checked offset + size does not overflow */
-    uint64_t lo = m->data_offset + (uint64_t)d->slot * m->slot_stride;
-    if (d->offset_bytes < lo || d->offset_bytes + d->size_bytes > lo + m->slot_bytes)
-        return unreadable(err, d, "bytes at %llu + %llu lie outside the slot's data",
-                          (unsigned long long)d->offset_bytes, (unsigned long long)d->size_bytes);
+    enum qp_srv_shm_result r = check_bounds(m, d, err);
+    if (r != QP_SRV_SHM_OK)
+        return r;
     uint64_t g1, g2;
-    if (!read_slot(m, d, dst, &g1, &g2)) {
+    if (!read_slot(m->base, m->map_bytes, d, dst, &g1, &g2)) {
         qp_srv_shm_unmap(m);
         return unreadable(err, d, "SIGBUS while copying %llu bytes: the segment shrank",
                           (unsigned long long)d->size_bytes);
     }
     if (g1 == d->generation && g2 == g1)
         return QP_SRV_SHM_OK;
+    return torn(err, d, g1, g2, "copying");
+}
+
+/* ===== In place ===== */
+
+void qp_srv_shm_sweep(struct qp_srv_shm_maps *ms, uint32_t busy)
+{
+    for (int32_t i = 0; i < QP_SRV_SHM_MAPS; i++)
+        if (i != ms->cur && ms->map[i].base && !(busy & (1u << (uint32_t)i)))
+            qp_srv_shm_unmap(&ms->map[i]);
+}
+
+void qp_srv_shm_forget(struct qp_srv_shm_maps *ms, int32_t i)
+{
+    QP_ASSERT(i >= 0 && i < QP_SRV_SHM_MAPS);
+    ms->map[i].stale = true;
+}
+
+void qp_srv_shm_maps_close(struct qp_srv_shm_maps *ms)
+{
+    for (int32_t i = 0; i < QP_SRV_SHM_MAPS; i++)
+        qp_srv_shm_unmap(&ms->map[i]);
+    *ms = (struct qp_srv_shm_maps){0};
+}
+
+/* The mapping d is checked against: the current one, replaced when it is
+ * stale or names another segment (one in busy moves aside, kept mapped). */
+static struct qp_srv_shm_map *current(struct qp_srv_shm_maps *ms, uint32_t busy,
+                                      const struct qp_wire_shm_slot *d)
+{
+    struct qp_srv_shm_map *m = &ms->map[ms->cur];
+    if (!m->base || !(m->stale || strcmp(m->segment, d->segment) != 0 || unlinked(m)))
+        return m;
+    if (!(busy & (1u << (uint32_t)ms->cur))) {
+        qp_srv_shm_unmap(m);
+        return m;
+    }
+    /* after the sweep every other mapping not in busy is unmapped, and
+     * busy names at most two (waiting, in flight), cur among them */
+    for (int32_t i = 0; i < QP_SRV_SHM_MAPS; i++)
+        if (i != ms->cur && !ms->map[i].base) {
+            ms->cur = i;
+            return &ms->map[i];
+        }
+    QP_ASSERT(!"more mappings in use than a stream's frames can hold");
+    return NULL;
+}
+
+enum qp_srv_shm_result qp_srv_shm_locate(struct qp_srv_shm_maps *ms, uint32_t busy,
+                                         const struct qp_wire_shm_slot *d, size_t cap,
+                                         struct qp_srv_shm_ref *ref, const uint8_t **pixels,
+                                         struct qp_err *err)
+{
+    QP_ASSERT(atomic_load(&installed)); /* ingest open installs it */
+    if (d->size_bytes > cap)
+        return unreadable(err, d, "%llu bytes, more than the %llu a frame may have",
+                          (unsigned long long)d->size_bytes, (unsigned long long)cap);
+    qp_srv_shm_sweep(ms, busy);
+    struct qp_srv_shm_map *m = current(ms, busy, d);
+    if (!m->base && map(m, d->segment, err) != QP_OK)
+        return QP_SRV_SHM_UNREADABLE;
+    enum qp_srv_shm_result r = check_bounds(m, d, err);
+    if (r != QP_SRV_SHM_OK)
+        return r;
+    uint64_t g1, g2;
+    if (!read_slot(m->base, m->map_bytes, d, NULL, &g1, &g2)) {
+        m->stale = true; /* unmapped once nothing refers to it */
+        return unreadable(err, d, "SIGBUS while reading its generation: the segment shrank");
+    }
     if (g1 != d->generation)
-        qp_fail(err, QP_E_AGAIN,
-                "shm segment %s slot %u: generation %llu, descriptor %llu: the publisher reused "
-                "the slot before it was read",
-                d->segment, (unsigned)d->slot, (unsigned long long)g1,
-                (unsigned long long)d->generation);
-    else
-        qp_fail(err, QP_E_AGAIN,
-                "shm segment %s slot %u: generation %llu became %llu while copying: the "
-                "publisher reused the slot",
-                d->segment, (unsigned)d->slot, (unsigned long long)g1, (unsigned long long)g2);
-    return QP_SRV_SHM_TORN;
+        return torn(err, d, g1, g1, "checked");
+    *ref    = (struct qp_srv_shm_ref){ms->cur, m->base, m->map_bytes};
+    *pixels = &m->base[d->offset_bytes];
+    return QP_SRV_SHM_OK;
+}
+
+enum qp_srv_shm_result qp_srv_shm_recheck(const struct qp_srv_shm_ref *ref, int32_t g,
+                                          const struct qp_wire_shm_slot *d, struct qp_err *err)
+{
+    QP_ASSERT(g >= 0 && g < guard.n); /* qp_srv_shm_guard_add's, before guard_end */
+    reader_fence();                   /* every read of the pixels before the load below */
+    uint64_t g2 = atomic_load_explicit(generation_of(ref->base, d->slot), memory_order_relaxed);
+    atomic_signal_fence(memory_order_seq_cst);
+    if (guard.range[g].faulted)
+        return unreadable(err, d, "SIGBUS while reading %llu bytes in place: the segment shrank",
+                          (unsigned long long)d->size_bytes);
+    if (g2 != d->generation)
+        return torn(err, d, d->generation, g2, "read in place");
+    return QP_SRV_SHM_OK;
+}
+
+enum qp_srv_shm_result qp_srv_shm_copy(const struct qp_srv_shm_ref   *ref,
+                                       const struct qp_wire_shm_slot *d, uint8_t *dst,
+                                       struct qp_err *err)
+{
+    uint64_t g1, g2;
+    if (!read_slot(ref->base, ref->map_bytes, d, dst, &g1, &g2))
+        return unreadable(err, d, "SIGBUS while copying %llu bytes: the segment shrank",
+                          (unsigned long long)d->size_bytes);
+    if (g1 == d->generation && g2 == g1)
+        return QP_SRV_SHM_OK;
+    return torn(err, d, g1, g2, "copying");
 }

@@ -3,14 +3,18 @@
 /*
  * shm.h - qperceptd's reader of publishers' shared-memory rings
  * (docs/server.md, "Shared memory"; layout: proto/shm_layout.h): per
- * stream one cached read-only mapping of the segment its descriptors name,
- * and the fetch of one frame's pixels out of a slot under the seqlock.
+ * stream read-only mappings of the segments its descriptors name, the
+ * check of a descriptor against its slot, and the seqlock reads of a
+ * slot's pixels: copied out (qp_srv_shm_fetch, qp_srv_shm_copy), or read
+ * in place by someone else and checked after (qp_srv_shm_recheck).
  *
- * No sockets, threads or server state: ingest.c calls it on the loop
- * thread, tests/unit/test_shm.c without a server. The SIGBUS guard is
- * process-wide (a signal handler), the "being copied" range it checks is
+ * No sockets, threads or server state: ingest.c checks descriptors on the
+ * loop thread, worker.c reads the pixels in place on the worker thread,
+ * tests/unit/test_shm.c calls it without a server. The SIGBUS guard is
+ * process-wide (a signal handler), the ranges it checks ("being read") are
  * per thread.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +30,7 @@ struct qp_srv_shm_map {
     uint32_t       n_slots;                      /* the header's values, copied when mapped */
     uint64_t       slot_bytes, slot_stride, data_offset;
     uint64_t       n_maps; /* segments mapped so far (one per publisher lifetime) */
+    bool           stale;  /* a read of it faulted (now zero pages): map again */
 };
 
 /* What a fetch found. */
@@ -66,3 +71,80 @@ enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct q
 /* Unmap and close; m is all zeros after (n_maps kept). Safe when nothing
  * is mapped. */
 void qp_srv_shm_unmap(struct qp_srv_shm_map *m);
+
+/* ===== In place: what qperceptd does (docs/server.md, "Shared memory") =====
+ *
+ * The loop checks a descriptor (qp_srv_shm_locate: mapping, bounds, the
+ * slot's generation) and keeps a reference to its mapping instead of the
+ * pixels; the worker pre-processes straight from the mapping under the
+ * SIGBUS guard (qp_srv_shm_guard_*) and then re-checks the generation
+ * (qp_srv_shm_recheck). A mapping a frame refers to must stay mapped until
+ * that frame is done with: a stream keeps up to QP_SRV_SHM_MAPS of them,
+ * the one new descriptors are checked against and those a waiting or an
+ * in-flight frame still refers to, and the caller says which are in use
+ * (busy: bit i for map[i]). Loop thread only, except the guard and the
+ * recheck, which only read. */
+
+#define QP_SRV_SHM_MAPS 3       /* current + the waiting frame's + the in-flight frame's */
+#define QP_SRV_SHM_GUARD_MAX 64 /* ranges one thread guards at once (>= a batch) */
+
+/* One stream's mappings; all zeros = nothing mapped. */
+struct qp_srv_shm_maps {
+    struct qp_srv_shm_map map[QP_SRV_SHM_MAPS];
+    int32_t               cur; /* the one new descriptors are checked against */
+};
+
+/* Where a checked frame's pixels are: map[map] of its stream, whose whole
+ * range the guard covers. */
+struct qp_srv_shm_ref {
+    int32_t        map;
+    const uint8_t *base;
+    size_t         map_bytes;
+};
+
+/* Check descriptor d as qp_srv_shm_fetch does (size <= cap, the mapping -
+ * mapped first when needed -, slot and bounds, the slot's generation
+ * loaded with acquire = d->generation, under the SIGBUS guard) but copy
+ * nothing: *ref and *pixels (the first byte in the mapping) say where the
+ * frame is. A mapping to be replaced that is in busy stays mapped (another
+ * of ms's takes its place) until a later call or qp_srv_shm_sweep finds
+ * it unused. Results and err as qp_srv_shm_fetch's. */
+enum qp_srv_shm_result qp_srv_shm_locate(struct qp_srv_shm_maps *ms, uint32_t busy,
+                                         const struct qp_wire_shm_slot *d, size_t cap,
+                                         struct qp_srv_shm_ref *ref, const uint8_t **pixels,
+                                         struct qp_err *err);
+
+/* Unmap the mappings new descriptors no longer use that are not in busy. */
+void qp_srv_shm_sweep(struct qp_srv_shm_maps *ms, uint32_t busy);
+
+/* A read through map[i] faulted (UNREADABLE from qp_srv_shm_recheck or
+ * qp_srv_shm_copy): new descriptors map the segment again. */
+void qp_srv_shm_forget(struct qp_srv_shm_maps *ms, int32_t i);
+
+/* Unmap all; ms is all zeros after. */
+void qp_srv_shm_maps_close(struct qp_srv_shm_maps *ms);
+
+/* Guard the calling thread's reads of the mappings added until
+ * qp_srv_shm_guard_end: a SIGBUS in one (its segment shrank) makes it zero
+ * pages and marks it faulted instead of killing the process. add returns
+ * the index recheck takes. At most QP_SRV_SHM_GUARD_MAX adds. */
+void    qp_srv_shm_guard_begin(void);
+int32_t qp_srv_shm_guard_add(const struct qp_srv_shm_ref *ref);
+void    qp_srv_shm_guard_end(void);
+
+/* After the reads of d's pixels through ref (guard index g): acquire
+ * fence, then the slot's generation again (relaxed load, under the guard).
+ *   QP_SRV_SHM_OK: it equals d->generation and the reads did not fault:
+ *     what was read is what the publisher wrote.
+ *   QP_SRV_SHM_TORN: the publisher reused the slot since the check.
+ *   QP_SRV_SHM_UNREADABLE: a read faulted (SIGBUS); call qp_srv_shm_forget.
+ * err says which. Call it between qp_srv_shm_guard_add and _end. */
+enum qp_srv_shm_result qp_srv_shm_recheck(const struct qp_srv_shm_ref *ref, int32_t g,
+                                          const struct qp_wire_shm_slot *d, struct qp_err *err);
+
+/* Copy d's pixels out of ref's mapping into dst (d->size_bytes) under the
+ * seqlock and the SIGBUS guard (the frame tap). Results as
+ * qp_srv_shm_recheck's. */
+enum qp_srv_shm_result qp_srv_shm_copy(const struct qp_srv_shm_ref   *ref,
+                                       const struct qp_wire_shm_slot *d, uint8_t *dst,
+                                       struct qp_err *err);

@@ -49,6 +49,16 @@ bool qp_srv_stream_in_flight(const struct qp_srv *srv, int32_t i)
     return false;
 }
 
+enum qp_srv_drop qp_srv_shm_drop(enum qp_srv_shm_result r)
+{
+    static const enum qp_srv_drop reason[QP_SRV_SHM_RESULT_COUNT] = {
+        [QP_SRV_SHM_TORN]       = QP_SRV_DROP_SHM_TORN,
+        [QP_SRV_SHM_UNREADABLE] = QP_SRV_DROP_SHM_UNREADABLE,
+    };
+    QP_ASSERT(r > QP_SRV_SHM_OK && r < QP_SRV_SHM_RESULT_COUNT);
+    return reason[r];
+}
+
 const char *qp_srv_drop_name(enum qp_srv_drop d)
 {
     return (unsigned)d < QP_SRV_DROP_COUNT ? drops[d].name : "unknown";

@@ -14,9 +14,16 @@
  *
  * A batch job: JPEG / PNG frames are decoded into heap images (the one
  * allocation on the frame path, documented), raw frames run straight from
- * their stream's busy slot; the images go through the smallest bucket
- * that holds them in one qp_detector_run_batch (inference start / end
- * stamps are the batch's). The loop then publishes each frame.
+ * their stream's busy slot, or, shared-memory frames, straight from the
+ * publisher's slot (mapped read-only); the images go through the smallest
+ * bucket that holds them: qp_detector_prepare_batch (pre-processing, the
+ * last read of the pixels), then qp_detector_finish_batch (inference start
+ * / end stamps are the batch's). Shared-memory frames are read under the
+ * SIGBUS guard, and between the two steps each one's slot generation is
+ * checked again (shm.h, qp_srv_shm_recheck): a frame whose slot the
+ * publisher reused meanwhile, or whose read faulted, has its detections
+ * dropped (shm_torn, shm_unreadable); the rest of the batch is published.
+ * The loop then publishes each frame.
  *
  * Device errors: an inference that fails with QP_E_CUDA is followed at
  * once by a canary inference on the smallest bucket. If that fails with
@@ -33,6 +40,7 @@
  */
 #define _GNU_SOURCE /* eventfd */
 #include <errno.h>
+#include <poll.h>
 #ifdef __GLIBC__
 #include <malloc.h> /* malloc_trim */
 #endif
@@ -53,6 +61,8 @@ static void wake_loop(struct qp_srv_worker *w)
 }
 
 /* ===== The worker thread ===== */
+
+_Static_assert(QP_SRV_SHM_GUARD_MAX >= QP_BATCHER_MAX_BATCH, "the guard holds a batch's frames");
 
 static const enum qp_pixel_format raw_formats[] = {
     [QP_WIRE_PIXEL_RGB8]  = QP_PIXEL_RGB8,
@@ -92,17 +102,32 @@ static const struct qp_srv_bucket *bucket_for(const struct qp_srv_engine_set *se
     return NULL;
 }
 
-/* One detector run (the fault hook sits here: every inference passes). */
-static enum qp_status run(struct qp_srv_worker *w, const struct qp_srv_bucket *b,
-                          const struct qp_image *imgs, int32_t n, struct qp_err *err)
+/* The bucket's detector: the worker's to run while the job is out. */
+static struct qp_detector *detector_of(const struct qp_srv_bucket *b)
+{
+    return b->detector;
+}
+
+/* Inference on the images prepared (the fault hook sits here: every
+ * inference passes). */
+static enum qp_status infer(struct qp_srv_worker *w, const struct qp_srv_bucket *b,
+                            struct qp_err *err)
 {
     w->n_inferences++;
     if (w->fault_at &&
         (w->n_inferences == w->fault_at || (w->fault_sticky && w->n_inferences > w->fault_at)))
         return qp_fail(err, QP_E_CUDA, "injected device fault (inference %llu)",
                        (unsigned long long)w->n_inferences);
-    return qp_detector_run_batch(b->detector, imgs, n, &w->params, w->batch_dets,
-                                 QP_WIRE_MAX_DETECTIONS, w->counts, err);
+    return qp_detector_finish_batch(detector_of(b), &w->params, w->batch_dets,
+                                    QP_WIRE_MAX_DETECTIONS, w->counts, err);
+}
+
+/* One detector run: pre-process, then inference. */
+static enum qp_status run(struct qp_srv_worker *w, const struct qp_srv_bucket *b,
+                          const struct qp_image *imgs, int32_t n, struct qp_err *err)
+{
+    enum qp_status st = qp_detector_prepare_batch(detector_of(b), imgs, n, err);
+    return st == QP_OK ? infer(w, b, err) : st;
 }
 
 /* After a device failure: does the device still run the canary? */
@@ -112,24 +137,58 @@ static bool device_alive(struct qp_srv_worker *w)
     return run(w, &w->set->buckets[0], &w->set->canary, 1, &err) != QP_E_CUDA;
 }
 
-static void job_batch(struct qp_srv *srv)
+/* Every frame's image (a shm frame's in its mapping, guarded) and the
+ * bucket's pre-processing of them; then each shm frame's re-check. The
+ * guard covers JPEG / PNG decoding too: it reads the pixels. */
+static enum qp_status prepare(struct qp_srv *srv, const struct qp_srv_bucket **b)
 {
-    struct qp_srv_worker *w = &srv->worker;
-    int32_t               n = 0;
+    struct qp_srv_worker *w     = &srv->worker;
+    int32_t               n     = 0, guard[QP_BATCHER_MAX_BATCH];
+    bool                  pause = false;
+    enum qp_status        st    = QP_OK;
+    qp_srv_shm_guard_begin();
     for (int32_t k = 0; k < srv->batch.n_frames; k++) {
-        const struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
+        int32_t                     i = srv->batch.frames[k].stream;
+        const struct qp_srv_stream *s = &srv->streams[i];
+        w->shm_res[k]                 = QP_SRV_SHM_OK;
+        guard[k]                      = -1;
+        if (s->inflight.data == QP_WIRE_DATA_SHM) {
+            guard[k] = qp_srv_shm_guard_add(&s->inflight_shm);
+            pause |= i == w->pause_stream;
+        }
         w->bad[k] = frame_image(&s->inflight, &w->imgs[n], &w->decoded[n], &w->bad_err[k]) != QP_OK;
         if (!w->bad[k])
             w->frame_of[n++] = k;
     }
     w->n_run = n;
-    w->st    = QP_OK;
-    if (n == 0)
+    *b       = n ? bucket_for(w->set, n) : NULL;
+    if (n) {
+        w->start_ns = qp_srv_realtime_ns(); /* inference: pre-processing, run, NMS */
+        st          = qp_detector_prepare_batch(detector_of(*b), w->imgs, n, &w->err);
+    }
+    if (pause) /* the test hook: the publisher may rewrite the slot now */
+        (void)poll(NULL, 0, (int)w->pause_ms);
+    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
+        const struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
+        if (guard[k] >= 0)
+            w->shm_res[k] =
+                qp_srv_shm_recheck(&s->inflight_shm, guard[k], &s->inflight.shm, &w->shm_err[k]);
+    }
+    qp_srv_shm_guard_end();
+    return st;
+}
+
+static void job_batch(struct qp_srv *srv)
+{
+    struct qp_srv_worker       *w = &srv->worker;
+    const struct qp_srv_bucket *b = NULL;
+    w->st                         = prepare(srv, &b);
+    if (w->n_run == 0)
         return;
-    w->start_ns = qp_srv_realtime_ns();
-    w->st       = run(w, bucket_for(w->set, n), w->imgs, n, &w->err);
-    w->end_ns   = qp_srv_realtime_ns();
-    for (int32_t i = 0; i < n; i++)
+    if (w->st == QP_OK)
+        w->st = infer(w, b, &w->err);
+    w->end_ns = qp_srv_realtime_ns();
+    for (int32_t i = 0; i < w->n_run; i++)
         if (w->decoded[i])
             qp_image_free(&w->imgs[i]);
 }
@@ -192,24 +251,45 @@ static void dispatch_batch(struct qp_srv *srv)
         s->slot                 = t;
         s->inflight             = s->waiting;
         s->inflight_received_ns = s->waiting_received_ns;
+        s->inflight_shm         = s->waiting_shm;
     }
     post(&srv->worker, QP_SRV_JOB_BATCH);
+}
+
+/* Count and log the batch's frames that have no detections to publish
+ * whatever the inference did: shm reads that failed their re-check, then
+ * images that did not decode. */
+static void count_unusable(struct qp_srv *srv)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    struct qp_batch      *b = &srv->batch;
+    for (int32_t k = 0; k < b->n_frames; k++) {
+        struct qp_srv_stream *s = &srv->streams[b->frames[k].stream];
+        if (w->shm_res[k] != QP_SRV_SHM_OK) {
+            enum qp_srv_drop why = qp_srv_shm_drop(w->shm_res[k]);
+            s->st.drops[why]++;
+            if (w->shm_res[k] == QP_SRV_SHM_UNREADABLE) /* the read faulted */
+                qp_srv_shm_forget(&s->shm, s->inflight_shm.map);
+            qp_srv_log_frame(s, "frame seq %llu dropped (%s): %s",
+                             (unsigned long long)s->inflight.header.seq, qp_srv_drop_name(why),
+                             w->shm_err[k].msg);
+        } else if (w->bad[k]) {
+            s->st.drops[QP_SRV_DROP_BAD_IMAGE]++;
+            qp_srv_log_frame(s, "frame seq %llu: image does not decode: %s",
+                             (unsigned long long)s->inflight.header.seq, w->bad_err[k].msg);
+        }
+    }
 }
 
 static void complete_batch(struct qp_srv *srv)
 {
     struct qp_srv_worker *w = &srv->worker;
     struct qp_batch      *b = &srv->batch;
-    for (int32_t k = 0; k < b->n_frames; k++)
-        if (w->bad[k]) {
-            struct qp_srv_stream *s = &srv->streams[b->frames[k].stream];
-            s->st.drops[QP_SRV_DROP_BAD_IMAGE]++;
-            qp_srv_log_frame(s, "frame seq %llu: image does not decode: %s",
-                             (unsigned long long)s->inflight.header.seq, w->bad_err[k].msg);
-        }
+    count_unusable(srv);
     if (w->n_run > 0 && w->st != QP_OK) {
         for (int32_t i = 0; i < w->n_run; i++)
-            srv->streams[b->frames[w->frame_of[i]].stream].st.drops[QP_SRV_DROP_ENGINE_ERROR]++;
+            if (w->shm_res[w->frame_of[i]] == QP_SRV_SHM_OK)
+                srv->streams[b->frames[w->frame_of[i]].stream].st.drops[QP_SRV_DROP_ENGINE_ERROR]++;
         qp_srv_log(QP_LOG_ERROR, "batch of %d frames: inference failed: %s", (int)w->n_run,
                    w->err.msg);
     } else {
@@ -218,7 +298,8 @@ static void complete_batch(struct qp_srv *srv)
         for (int32_t i = 0; i < w->n_run; i++) {
             /* each frame's share of the batch: its cost per frame */
             qp_srv_hist_add(&srv->frame_inference, ns / (uint64_t)w->n_run);
-            sent[i] = qp_srv_publish_frame(srv, w->frame_of[i],
+            sent[i] = w->shm_res[w->frame_of[i]] == QP_SRV_SHM_OK &&
+                      qp_srv_publish_frame(srv, w->frame_of[i],
                                            w->batch_dets + (size_t)i * QP_WIRE_MAX_DETECTIONS,
                                            w->counts[i], w->start_ns, w->end_ns);
         }
@@ -263,6 +344,12 @@ static bool collect_job(struct qp_srv *srv)
     else
         complete_canary(srv);
     w->job = QP_SRV_JOB_NONE;
+    /* the in-flight frames' mappings may be unused now */
+    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
+        int32_t i = srv->batch.frames[k].stream;
+        if (srv->streams[i].inflight.data == QP_WIRE_DATA_SHM)
+            qp_srv_shm_sweep(&srv->streams[i].shm, qp_srv_ingest_shm_busy(srv, i));
+    }
     qp_srv_set_saturation(w->set); /* the engines are idle now */
     if (w->sticky) {
         w->fatal = true;
@@ -442,6 +529,45 @@ static enum qp_status read_fault(struct qp_srv_worker *w, struct qp_err *err)
     return QP_OK;
 }
 
+/* $QPERCEPTD_FAULT_SHM_PAUSE = STREAM:MS: the test hook of docs/server.md
+ * (a batch holding a shm frame of STREAM sleeps MS ms, at most 60000,
+ * between pre-processing and the re-check of its slots). */
+static enum qp_status read_shm_pause(struct qp_srv *srv, struct qp_err *err)
+{
+    struct qp_srv_worker *w = &srv->worker;
+    const char           *v = getenv("QPERCEPTD_FAULT_SHM_PAUSE");
+    const char           *colon;
+    char                 *end = NULL;
+    unsigned long long    m   = 0;
+    w->pause_stream           = -1;
+    if (!v || !*v)
+        return QP_OK;
+    colon = strrchr(v, ':');
+    if (colon) {
+        errno = 0;
+        m     = strtoull(&colon[1], &end, 10);
+        if (errno != 0)
+            m = 0; /* out of range: refused below */
+    }
+    size_t n_name = colon ? strlen(v) - strlen(colon) : 0; /* STREAM's length */
+    for (int32_t i = 0; colon && i < srv->n_streams; i++) {
+        const char *name = srv->streams[i].cfg->name;
+        if (strlen(name) == n_name && memcmp(name, v, n_name) == 0)
+            w->pause_stream = i;
+    }
+    if (w->pause_stream < 0 || m < 1 || m > 60000 || !end || *end)
+        return qp_fail(err, QP_E_INVAL,
+                       "QPERCEPTD_FAULT_SHM_PAUSE = '%s': want STREAM:MS, an enabled stream and "
+                       "1 <= MS <= 60000",
+                       v);
+    w->pause_ms = (uint32_t)m;
+    qp_srv_log(QP_LOG_WARN,
+               "test hook: batches with a shm frame of '%s' pause %u ms before its "
+               "re-check",
+               srv->streams[w->pause_stream].cfg->name, w->pause_ms);
+    return QP_OK;
+}
+
 enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct qp_err *err)
 {
     struct qp_srv_worker          *w = &srv->worker;
@@ -453,6 +579,8 @@ enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct 
         return qp_fail(err, QP_E_INVAL, "[engine] batch_sizes: largest %u is outside [1, %d]", max,
                        QP_BATCHER_MAX_BATCH);
     enum qp_status st = read_fault(w, err);
+    if (st == QP_OK)
+        st = read_shm_pause(srv, err);
     if (st != QP_OK)
         return st;
     w->params           = (struct qp_detect_params)QP_DETECT_PARAMS_DEFAULT;

@@ -168,6 +168,22 @@ enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_imag
                                      const struct qp_detect_params *p, struct qp_detection *dets,
                                      int32_t cap_per_image, int32_t *counts, struct qp_err *err);
 
+/* qp_detector_run_batch in two steps, for a caller that must know when the
+ * images' bytes were last read (qperceptd pre-processes shared-memory
+ * frames in place and re-checks their slots in between):
+ * qp_detector_prepare_batch pre-processes imgs[0, n) into the input (slots
+ * n..B-1 zeroed) and is the last step that reads them (a device backend
+ * has staged their bytes by the time it returns); qp_detector_finish_batch
+ * runs the engine, decodes and NMS's the n images prepared, as
+ * qp_detector_run_batch would. One finish per prepare: a finish with no
+ * prepare before it, or after a failed one, is QP_E_INVAL. Errors as
+ * qp_detector_run_batch's. Allocate nothing after qp_detector_new. */
+enum qp_status qp_detector_prepare_batch(struct qp_detector *d, const struct qp_image *imgs,
+                                         int32_t n, struct qp_err *err);
+enum qp_status qp_detector_finish_batch(struct qp_detector *d, const struct qp_detect_params *p,
+                                        struct qp_detection *dets, int32_t cap_per_image,
+                                        int32_t *counts, struct qp_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,8 +13,9 @@
  * never stale). Boxes and scores must agree within 1e-5 (the engine
  * computes each image of a batch bit for bit as alone, so they are in
  * fact equal), classes and counts exactly. Also: the batched path makes no
- * qp_alloc allocation, qp_detector_run on the batch-4 engine agrees, and n
- * outside [1, 4] is QP_E_INVAL. Last, timings of the six nuScenes cameras
+ * qp_alloc allocation, qp_detector_run on the batch-4 engine agrees, n
+ * outside [1, 4] is QP_E_INVAL, and qp_detector_prepare_batch +
+ * qp_detector_finish_batch give the same, one finish per prepare. Last, timings of the six nuScenes cameras
  * (1600 x 900) one by one at batch 1 and in one run at batch 6, printed for
  * docs/server.md, not checked. Skipped (77) without the mirror's files.
  */
@@ -179,6 +180,21 @@ static void check_model(const char *name, float score_min)
     CU_ASSERT_EQUAL(qp_detector_run_batch(db, in, BATCH + 1, &p, got, CAP, counts, &err),
                     QP_E_INVAL);
     CU_ASSERT(strstr(err.msg, "batch 4") != NULL);
+    /* the same in two steps (qperceptd re-checks shared memory in between):
+     * equal results, nothing allocated, one finish per prepare */
+    qp_alloc_reset_counters();
+    CU_ASSERT_EQUAL_FATAL(qp_detector_prepare_batch(db, imgs, BATCH, &err), QP_OK);
+    CU_ASSERT_EQUAL_FATAL(qp_detector_finish_batch(db, &p, got, CAP, counts, &err), QP_OK);
+    CU_ASSERT_EQUAL(qp_alloc_count(), 0);
+    for (int32_t k = 0; k < BATCH; k++) {
+        CU_ASSERT_EQUAL(counts[k], n_want[k]);
+        for (int32_t i = 0; i < counts[k] && i < n_want[k]; i++)
+            CU_ASSERT(same_det(&got[(size_t)k * CAP + (size_t)i], &want[k][i]));
+    }
+    CU_ASSERT_EQUAL(qp_detector_finish_batch(db, &p, got, CAP, counts, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_detector_prepare_batch(db, in, BATCH + 1, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_detector_finish_batch(db, &p, got, CAP, counts, &err), QP_E_INVAL);
+    CU_ASSERT(strstr(err.msg, "no batch prepared") != NULL);
     qp_detector_free(db);
     qp_engine_free(eb);
     qp_model_spec_fini(&spec);

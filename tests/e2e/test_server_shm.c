@@ -2,12 +2,16 @@
 /*
  * test_server_shm.c - qperceptd's shared-memory transport end to end (env
  * QP_SERVER, YOLOX-Nano and a nuScenes frame from QP_MIRROR): one server on
- * ipc:// endpoints in a fresh temp dir with three PULL streams:
+ * ipc:// endpoints in a fresh temp dir with four PULL streams:
  *   cam_shm     transport = shm: a qp_pub with shm_slots = 4;
  *   cam_inline  inline: the same image's pixels in the message;
  *   cam_hand    transport = shm: Frames made here, their descriptors
  *               pointing into a ring this test writes (stale, missing,
- *               out of range, truncated under the server).
+ *               out of range, truncated under the server);
+ *   cam_slow    transport = shm, Frames made here as for cam_hand; the
+ *               server runs with $QPERCEPTD_FAULT_SHM_PAUSE = cam_slow:MS,
+ *               so the worker, having pre-processed a cam_slow frame in
+ *               place, waits MS ms before it re-checks the slot.
  * It checks:
  *   - RGB8 frames of the image through the shm ring, and its JPEG file
  *     through the ring, get the same detections as the inline RGB8 frame;
@@ -17,7 +21,13 @@
  *     counted shm_torn and its detections are never published; one naming
  *     a missing segment, one naming a slot the ring does not have, and one
  *     into a segment truncated after the server mapped it (SIGBUS in the
- *     server, caught) are counted shm_unreadable, and the server lives on;
+ *     worker's in-place read, caught) are counted shm_unreadable, and the
+ *     server lives on;
+ *   - a cam_slow slot rewritten while the worker holds its frame (after
+ *     pre-processing, before the re-check) is counted shm_torn and never
+ *     published; a cam_slow segment truncated to nothing at that moment
+ *     (SIGBUS in the re-check) is counted shm_unreadable, the server lives
+ *     on, and a new ring of the stream is served;
  *     the Detections' DropCounters carry shm_torn, and malformed for the
  *     unreadable ones;
  *   - valid frames keep being served after all of that (the truncated ring
@@ -50,10 +60,11 @@
 
 #define MAX_FRAME_BYTES (8u << 20)
 #define IMAGE "data/driving/nuscenes/n015-2018-07-24-11-22-45+0800__CAM_FRONT__1532402927612460.jpg"
-#define MAX_SEEN 256 /* cam_hand seqs whose Detections arrived */
+#define MAX_SEEN 256  /* cam_hand / cam_slow seqs whose Detections arrived */
+#define PAUSE_MS 1500 /* the worker's wait before re-checking a cam_slow slot */
 
-enum { SHM, INL, HAND, N_STREAMS };
-static const char *const names[N_STREAMS] = {"cam_shm", "cam_inline", "cam_hand"};
+enum { SHM, INL, HAND, SLOW, N_STREAMS };
+static const char *const names[N_STREAMS] = {"cam_shm", "cam_inline", "cam_hand", "cam_slow"};
 
 static struct {
     bool               ok; /* data found */
@@ -64,13 +75,13 @@ static struct {
     size_t             img_bytes;
     uint8_t           *jpeg;
     size_t             jpeg_bytes;
-    struct qp_pub     *pub[2];           /* SHM, INL */
-    struct qp_sub     *sub, *tap;        /* detections; the frame tap's frames */
-    void              *zctx, *hand_sock; /* raw PUSH into cam_hand */
-    struct qp_shm_ring hand;
-    uint64_t           hand_seq;
-    uint64_t           seen[MAX_SEEN]; /* cam_hand seqs published */
-    int                n_seen;
+    struct qp_pub     *pub[2];                 /* SHM, INL */
+    struct qp_sub     *sub, *tap;              /* detections; the frame tap's frames */
+    void              *zctx, *sock[N_STREAMS]; /* raw PUSH into cam_hand, cam_slow */
+    struct qp_shm_ring hand, slow;
+    uint64_t           raw_seq[N_STREAMS];
+    uint64_t           seen[N_STREAMS][MAX_SEEN]; /* cam_hand, cam_slow seqs published */
+    int                n_seen[N_STREAMS];
 } T;
 
 static struct qp_detections_in msg, ref; /* large: not on the stack */
@@ -126,11 +137,13 @@ static int suite_clean(void)
         qp_pub_free(T.pub[k]);
     qp_sub_free(T.sub);
     qp_sub_free(T.tap);
-    if (T.hand_sock)
-        zmq_close(T.hand_sock);
+    for (int k = 0; k < N_STREAMS; k++)
+        if (T.sock[k])
+            zmq_close(T.sock[k]);
     if (T.zctx)
         zmq_ctx_term(T.zctx);
     qp_shm_ring_fini(&T.hand);
+    qp_shm_ring_fini(&T.slow);
     qp_image_free(&T.img);
     free(T.jpeg);
     if (T.dir[0]) {
@@ -175,8 +188,8 @@ static bool recv_for(int k, uint64_t seq, int timeout_ms)
             continue;
         int s = stream_of(msg.header.stream);
         CU_ASSERT_FATAL(s >= 0);
-        if (s == HAND && T.n_seen < MAX_SEEN)
-            T.seen[T.n_seen++] = msg.header.seq;
+        if ((s == HAND || s == SLOW) && T.n_seen[s] < MAX_SEEN)
+            T.seen[s][T.n_seen[s]++] = msg.header.seq;
         last[s] = msg;
         have[s] = true;
     }
@@ -202,9 +215,9 @@ static uint64_t send_pub(int k, bool jpeg)
     return ps.next_seq;
 }
 
-/* A Frame of the image whose pixels descriptor d names, sent into cam_hand
- * as a publisher in another language would; its seq. */
-static uint64_t send_hand(const struct qp_wire_shm_slot *d)
+/* A Frame of the image whose pixels descriptor d names, sent into stream k
+ * (HAND, SLOW) as a publisher in another language would; its seq. */
+static uint64_t send_raw(int k, const struct qp_wire_shm_slot *d)
 {
     static uint8_t       buf[4096];
     size_t               len = 0;
@@ -216,14 +229,27 @@ static uint64_t send_hand(const struct qp_wire_shm_slot *d)
                                 .shm    = *d};
     struct timespec      ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(f.header.stream, sizeof f.header.stream, "%s", names[HAND]);
-    f.header.seq        = ++T.hand_seq;
+    if (!T.zctx)
+        T.zctx = zmq_ctx_new();
+    if (!T.sock[k]) {
+        int linger = 1000;
+        T.sock[k]  = zmq_socket(T.zctx, ZMQ_PUSH);
+        zmq_setsockopt(T.sock[k], ZMQ_LINGER, &linger, sizeof linger);
+        CU_ASSERT_FATAL(zmq_connect(T.sock[k], T.ep[k]) == 0);
+    }
+    snprintf(f.header.stream, sizeof f.header.stream, "%s", names[k]);
+    f.header.seq        = ++T.raw_seq[k];
     f.header.capture_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
     CU_ASSERT_FATAL(qp_wire_validate_frame(&f, NULL, NULL) == QP_OK);
     CU_ASSERT_FATAL(qp_wire_encode_frame(&f, buf, sizeof buf, &len, NULL) == QP_OK);
-    CU_ASSERT(zmq_send(T.hand_sock, names[HAND], strlen(names[HAND]), ZMQ_SNDMORE) >= 0);
-    CU_ASSERT(zmq_send(T.hand_sock, buf, len, 0) >= 0);
+    CU_ASSERT(zmq_send(T.sock[k], names[k], strlen(names[k]), ZMQ_SNDMORE) >= 0);
+    CU_ASSERT(zmq_send(T.sock[k], buf, len, 0) >= 0);
     return f.header.seq;
+}
+
+static uint64_t send_hand(const struct qp_wire_shm_slot *d)
+{
+    return send_raw(HAND, d);
 }
 
 /* msg's detections equal ref's (the inline frame's). */
@@ -263,6 +289,22 @@ static bool received_at_least(int k, double n)
         struct qp_ctl_reply   r    = {0};
         const struct qp_json *root = stats(&doc, &r);
         double                got  = root ? snum(root, k, "received", NULL) : -1;
+        qp_json_free(doc);
+        qp_ctl_reply_fini(&r);
+        if (got >= n)
+            return true;
+    }
+    return false;
+}
+
+/* Wait (bounded) until streams.NAME.a[.b] of stream k is at least n. */
+static bool stat_at_least(int k, const char *a, const char *b, double n)
+{
+    for (int64_t end = srv_now_ms() + 30000; srv_now_ms() < end; srv_sleep_ms(20)) {
+        struct qp_json_doc   *doc  = NULL;
+        struct qp_ctl_reply   r    = {0};
+        const struct qp_json *root = stats(&doc, &r);
+        double                got  = root ? snum(root, k, a, b) : -1;
         qp_json_free(doc);
         qp_ctl_reply_fini(&r);
         if (got >= n)
@@ -313,7 +355,12 @@ static void test_shm_equals_inline(void)
     if (!T.ok)
         QP_TEST_SKIP("QP_SERVER, YOLOX-Nano or the nuScenes frame missing");
     QP_TEST_RAN();
-    CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));
+    char pause[64];
+    snprintf(pause, sizeof pause, "%s:%d", names[SLOW], PAUSE_MS);
+    setenv("QPERCEPTD_FAULT_SHM_PAUSE", pause, 1);
+    bool started = srv_start(&T.pid, T.cfg, T.log, T.ctl);
+    unsetenv("QPERCEPTD_FAULT_SHM_PAUSE");
+    CU_ASSERT_FATAL(started);
     for (int k = 0; k < 2; k++) {
         struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
         o.endpoint           = T.ep[k];
@@ -365,11 +412,6 @@ static void test_torn_and_unreadable(void)
     if (!T.ok || !T.sub || !srv_alive(T.pid))
         QP_TEST_SKIP("no server running (see the earlier tests)");
     QP_TEST_RAN();
-    T.zctx      = zmq_ctx_new();
-    T.hand_sock = zmq_socket(T.zctx, ZMQ_PUSH);
-    int linger  = 1000;
-    zmq_setsockopt(T.hand_sock, ZMQ_LINGER, &linger, sizeof linger);
-    CU_ASSERT_FATAL(zmq_connect(T.hand_sock, T.ep[HAND]) == 0);
     CU_ASSERT_FATAL(qp_shm_ring_init(&T.hand, names[HAND], 2, T.img_bytes, 0, &err) == QP_OK);
     qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &stale); /* slot 0, generation 2 */
     qp_shm_ring_write(&T.hand, T.img.data, T.img_bytes, &d);     /* slot 1 */
@@ -391,17 +433,20 @@ static void test_torn_and_unreadable(void)
     uint64_t far_seq  = send_hand(&far); /* maps the hand ring again */
     CU_ASSERT_FATAL(received_at_least(HAND, 4));
 
-    /* the ring shrinks to its header page after the server mapped it: its
-     * copy faults (SIGBUS) and the server goes on. A second later, so the
-     * log line is not held back by the one-a-second limit. */
+    /* the ring shrinks to its header page after the server mapped it: the
+     * loop still reads the slot's generation there, the worker's in-place
+     * read of the pixels faults (SIGBUS) and the server goes on. A second
+     * later, so the log line is not held back by the one-a-second limit;
+     * the drop is counted when the worker's job ends. */
     srv_sleep_ms(1100);
     int fd = shm_open(T.hand.name, O_RDWR, 0);
     CU_ASSERT_FATAL(fd >= 0);
     CU_ASSERT_FATAL(ftruncate(fd, 4096) == 0);
     uint64_t bus_seq = send_hand(&d);
     CU_ASSERT_FATAL(received_at_least(HAND, 5));
+    CU_ASSERT_FATAL(stat_at_least(HAND, "drops", "shm_unreadable", 3));
     CU_ASSERT_FATAL(srv_alive(T.pid));
-    CU_ASSERT(log_has("SIGBUS"));
+    CU_ASSERT(log_has("bytes in place: the segment shrank"));
 
     /* whole again: mapped anew, served */
     CU_ASSERT_FATAL(ftruncate(fd, (off_t)T.hand.bytes) == 0);
@@ -414,9 +459,9 @@ static void test_torn_and_unreadable(void)
     CU_ASSERT_EQUAL(msg.drops.malformed, 3); /* shm_unreadable folds into malformed */
 
     /* none of the dropped frames' detections ever appeared */
-    for (int i = 0; i < T.n_seen; i++)
-        CU_ASSERT(T.seen[i] != torn_seq && T.seen[i] != none_seq && T.seen[i] != far_seq &&
-                  T.seen[i] != bus_seq);
+    for (int i = 0; i < T.n_seen[HAND]; i++)
+        CU_ASSERT(T.seen[HAND][i] != torn_seq && T.seen[HAND][i] != none_seq &&
+                  T.seen[HAND][i] != far_seq && T.seen[HAND][i] != bus_seq);
 
     struct qp_json_doc   *doc  = NULL;
     struct qp_ctl_reply   r    = {0};
@@ -426,6 +471,79 @@ static void test_torn_and_unreadable(void)
     CU_ASSERT_EQUAL(snum(root, HAND, "drops", "shm_unreadable"), 3);
     CU_ASSERT_EQUAL(snum(root, HAND, "received", NULL), 6);
     CU_ASSERT_EQUAL(snum(root, HAND, "published", NULL), 2);
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+}
+
+/* Send a cam_slow frame of slot d and wait (bounded) until the worker holds
+ * it (stats: in_flight): it has pre-processed it, or is about to, and
+ * re-checks the slot PAUSE_MS after that. Its seq. */
+static uint64_t send_slow_held(const struct qp_wire_shm_slot *d)
+{
+    uint64_t seq = send_raw(SLOW, d);
+    CU_ASSERT_FATAL(stat_at_least(SLOW, "in_flight", NULL, 1));
+    return seq;
+}
+
+static void test_rewritten_or_shrunk_while_read(void)
+{
+    struct qp_err           err = {{0}};
+    struct qp_wire_shm_slot d, other;
+    if (!T.ok || !T.sub || !srv_alive(T.pid))
+        QP_TEST_SKIP("no server running (see the earlier tests)");
+    QP_TEST_RAN();
+    CU_ASSERT_FATAL(qp_shm_ring_init(&T.slow, names[SLOW], 2, T.img_bytes, 0, &err) == QP_OK);
+
+    /* untouched while held: published as the inline frame */
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &d);
+    uint64_t ok1 = send_raw(SLOW, &d);
+    CU_ASSERT_FATAL(recv_for(SLOW, ok1, 60000));
+    same_as_ref();
+    CU_ASSERT_EQUAL(msg.drops.shm_torn, 0);
+
+    /* rewritten while held: both slots written again, so d's slot has a
+     * new generation before the worker re-checks it */
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &d);
+    uint64_t torn_seq = send_slow_held(&d);
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &other);
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &other);
+    CU_ASSERT_FATAL(other.slot == d.slot && other.generation == d.generation + 2);
+    CU_ASSERT_FATAL(stat_at_least(SLOW, "drops", "shm_torn", 1));
+    srv_sleep_ms(1100); /* past the one-line-a-second limit */
+    CU_ASSERT(log_has("while read in place: the publisher reused the slot"));
+
+    /* truncated to nothing while held: the re-check's load of the
+     * generation faults (SIGBUS, caught); counted, the server lives on */
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &d);
+    uint64_t bus_seq = send_slow_held(&d);
+    int      fd      = shm_open(T.slow.name, O_RDWR, 0);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_FATAL(ftruncate(fd, 0) == 0);
+    close(fd);
+    CU_ASSERT_FATAL(stat_at_least(SLOW, "drops", "shm_unreadable", 1));
+    CU_ASSERT_FATAL(srv_alive(T.pid));
+    CU_ASSERT(log_has("SIGBUS while reading"));
+
+    /* the camera restarts with a new ring: mapped, served */
+    qp_shm_ring_fini(&T.slow); /* unmaps without touching the truncated pages */
+    CU_ASSERT_FATAL(qp_shm_ring_init(&T.slow, names[SLOW], 2, T.img_bytes, 0, &err) == QP_OK);
+    qp_shm_ring_write(&T.slow, T.img.data, T.img_bytes, &d);
+    uint64_t ok2 = send_raw(SLOW, &d);
+    CU_ASSERT_FATAL(recv_for(SLOW, ok2, 60000));
+    same_as_ref();
+    CU_ASSERT_EQUAL(msg.drops.shm_torn, 1);
+    CU_ASSERT_EQUAL(msg.drops.malformed, 1); /* shm_unreadable */
+    for (int i = 0; i < T.n_seen[SLOW]; i++)
+        CU_ASSERT(T.seen[SLOW][i] != torn_seq && T.seen[SLOW][i] != bus_seq);
+
+    struct qp_json_doc   *doc  = NULL;
+    struct qp_ctl_reply   r    = {0};
+    const struct qp_json *root = stats(&doc, &r);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(snum(root, SLOW, "drops", "shm_torn"), 1);
+    CU_ASSERT_EQUAL(snum(root, SLOW, "drops", "shm_unreadable"), 1);
+    CU_ASSERT_EQUAL(snum(root, SLOW, "received", NULL), 4);
+    CU_ASSERT_EQUAL(snum(root, SLOW, "published", NULL), 2);
     qp_json_free(doc);
     qp_ctl_reply_fini(&r);
 }
@@ -462,7 +580,7 @@ static void test_still_serving_and_adds_up(void)
         double drp = snum(root, k, "dropped", NULL);
         CU_ASSERT(rec > 0);
         CU_ASSERT_EQUAL(rec, pub + drp);
-        if (k != HAND)
+        if (k != HAND && k != SLOW)
             CU_ASSERT_EQUAL(drp, 0);
         fprintf(stderr, "\n%s: received %.0f, published %.0f, dropped %.0f", names[k], rec, pub,
                 drp);
@@ -484,6 +602,8 @@ static void test_sigterm_exits_0(void)
 static CU_TestInfo tests[] = {
     {"shm ring frames (RGB8, JPEG): detections as inline", test_shm_equals_inline},
     {"stale generation torn; missing, out of range, SIGBUS unreadable", test_torn_and_unreadable},
+    {"slot rewritten / segment shrunk while read in place: torn / unreadable",
+     test_rewritten_or_shrunk_while_read},
     {"still serving; received = published + dropped", test_still_serving_and_adds_up},
     {"SIGTERM: exit 0", test_sigterm_exits_0},
     CU_TEST_INFO_NULL,

@@ -19,6 +19,8 @@
  *     again once whole;
  *   - another segment name remaps; a name unlinked and created anew maps
  *     the new segment, never the stale one.
+ *
+ * The in-place read qperceptd does (locate, read, re-check): test_shm_in_place.c.
  */
 #define _GNU_SOURCE /* MAP_*, mkfifo */
 #include <dirent.h>
