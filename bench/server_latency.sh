@@ -21,6 +21,8 @@
 #                 CPU cannot run at 180 frames/s
 #   TRANSPORT     inline (default) | shm: streams with transport = shm, the
 #                 bench publishing through 4-slot rings (--shm 4)
+#   SENDERS       stream (default): a sending thread per camera; one: one
+#                 thread sends every camera (qpercept bench --senders)
 #   ALIGNED       1: the cameras fire together (--aligned, hardware-synced
 #                 rigs); default 0: phase-offset within each period
 #   MAX_DELAY_US  server.max_delay_us (default: the server's, 5000): how long
@@ -45,6 +47,7 @@ BACKEND=${BACKEND:-auto}
 BATCH_SIZES=${BATCH_SIZES:-1,2,4,6,8}
 TRANSPORT=${TRANSPORT:-inline}
 ALIGNED=${ALIGNED:-0}
+SENDERS=${SENDERS:-stream}
 OUT=${OUT:-bench/results/server_latency_${TRANSPORT}.json}
 STREAMS=6
 WIDTH=1280
@@ -137,7 +140,7 @@ status=0
 "$BUILD/qpercept" bench --endpoint ipc://detections --frames-endpoint 'ipc://cam%d' \
     --streams $STREAMS --rate 30 --duration "$DURATION" --warmup "$WARMUP" \
     --size ${WIDTH}x${HEIGHT} --format bgr8 --push "${shm_opt[@]}" "${aligned_opt[@]}" \
-    --json "$out_abs" \
+    --senders "$SENDERS" --json "$out_abs" \
     --label "${LABEL:-$TRANSPORT, $(basename "$model"), ${backend:-$BACKEND}, max_delay_us ${MAX_DELAY_US:-5000}, $(nproc) cores}" \
     > bench.txt || status=$?
 

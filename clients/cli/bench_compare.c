@@ -23,15 +23,19 @@
 
 /* ===== What a report holds ===== */
 
-/* The setup keys of "options" that make two runs comparable. */
+/* The setup keys of "options" that make two runs comparable; a key with an
+ * absent value came later, and a report without it had that value. */
 static const struct {
     const char       *key;
     enum qp_json_type type;
+    const char       *absent; /* NULL: the key must be there */
 } setup_keys[] = {
-    {"streams", QP_JSON_NUMBER},  {"rate_hz", QP_JSON_NUMBER},   {"duration_s", QP_JSON_NUMBER},
-    {"warmup_s", QP_JSON_NUMBER}, {"width", QP_JSON_NUMBER},     {"height", QP_JSON_NUMBER},
-    {"format", QP_JSON_STRING},   {"transport", QP_JSON_STRING}, {"shm_slots", QP_JSON_NUMBER},
-    {"aligned", QP_JSON_BOOL},
+    {"streams", QP_JSON_NUMBER, NULL},    {"rate_hz", QP_JSON_NUMBER, NULL},
+    {"duration_s", QP_JSON_NUMBER, NULL}, {"warmup_s", QP_JSON_NUMBER, NULL},
+    {"width", QP_JSON_NUMBER, NULL},      {"height", QP_JSON_NUMBER, NULL},
+    {"format", QP_JSON_STRING, NULL},     {"transport", QP_JSON_STRING, NULL},
+    {"shm_slots", QP_JSON_NUMBER, NULL},  {"aligned", QP_JSON_BOOL, NULL},
+    {"senders", QP_JSON_STRING, "one"}, /* before --senders: one thread sent all */
 };
 #define N_SETUP (sizeof setup_keys / sizeof setup_keys[0])
 
@@ -128,6 +132,11 @@ static void load_counts(struct rd *rd, const struct qp_json *obj, const char *at
 static void load_setup(struct rd *rd, const struct qp_json *opt, struct report *r)
 {
     for (size_t i = 0; i < N_SETUP; i++) {
+        if (setup_keys[i].absent && rd->st == QP_OK && opt &&
+            !qp_json_get(opt, setup_keys[i].key)) {
+            snprintf(r->setup[i], sizeof r->setup[i], "%s", setup_keys[i].absent);
+            continue;
+        }
         const struct qp_json *v = get(rd, opt, "options", setup_keys[i].key, setup_keys[i].type);
         if (!v)
             return;

@@ -176,6 +176,7 @@ static void json_options(struct jw *w, const struct qp_bench_report *r, const st
     jw_str(w, "transport", r->transport);
     jw_bool(w, "aligned", b->plan.aligned);
     jw_u64(w, "shm_slots", r->shm_slots);
+    jw_str(w, "senders", r->senders);
     jw_close(w, '}');
 }
 
@@ -281,11 +282,11 @@ void qp_bench_report_print(FILE *f, const struct qp_bench_report *r, const struc
     const struct qp_bench_plan *p = &b->plan;
     fprintf(f,
             "qpercept bench%s%s: %d stream%s x %g Hz for %g s (+%g s warm-up), %dx%d %s, %s%s, "
-            "%s\n",
+            "%s, senders: %s\n",
             r->label ? " " : "", r->label ? r->label : "", p->n_streams,
             p->n_streams == 1 ? "" : "s", p->rate_hz, p->duration_s, p->warmup_s, r->width,
             r->height, r->format, r->transport, r->shm_slots ? " (shm)" : "",
-            p->aligned ? "aligned" : "phase-offset");
+            p->aligned ? "aligned" : "phase-offset", r->senders ? r->senders : "?");
     if (r->model)
         fprintf(f, "server: model %s, engine %s\n", r->model, r->engine_id ? r->engine_id : "?");
     fprintf(f, "%-12s %7s %7s %6s %6s %6s %6s %5s %8s %8s %8s %8s %8s\n", "stream", "sent", "recv",

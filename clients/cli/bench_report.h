@@ -26,6 +26,7 @@ struct qp_bench_report {
     int         width, height;
     int         n_images;          /* distinct frames sent round-robin (synthetic or loaded) */
     uint32_t    shm_slots;         /* 0: pixels inline */
+    const char *senders;           /* "stream": a thread per stream; "one": one for all */
     const char *model, *engine_id; /* what the server said it runs; NULL: no result */
     /* client-side counters over the whole run, warm-up included */
     struct qp_pub_stats pub; /* summed over the streams (subscribed: all were) */

@@ -7,7 +7,7 @@
  *       [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60]
  *       [--warmup 2] [--size 1280x720] [--format bgr8|rgb8] [--images DIR]
  *       [--max-images 16] [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT]
- *       [--plot OUT.svg] [--label TEXT]
+ *       [--senders stream|one] [--plot OUT.svg] [--label TEXT]
  *   qpercept bench --compare A.json B.json
  *   qpercept bench --recording FILE.mcap
  *
@@ -25,13 +25,17 @@
  * counters before the run are known); after the schedule, one closing frame
  * per stream brings the counters that cover the last measured frames.
  *
- * Open loop: this thread sends every stream at --rate Hz on a fixed
- * schedule (absolute deadlines from one start, streams phase-offset evenly
- * within a period unless --aligned), sleeping with clock_nanosleep
- * TIMER_ABSTIME on CLOCK_MONOTONIC; capture_ns is the scheduled time mapped
- * once to CLOCK_REALTIME. It never waits for results: a second thread
- * receives the Detections and matches them by (stream, seq). A send that
- * starts late is counted, so a generator that cannot keep up is visible.
+ * Open loop: every stream is sent at --rate Hz on a fixed schedule
+ * (absolute deadlines from one start, streams phase-offset evenly within a
+ * period unless --aligned), by a thread of its own (--senders stream, the
+ * default: cameras are independent devices, and aligned cameras hand their
+ * frames off together, not one after another) or by this thread for all
+ * (--senders one: one process publishing every camera), sleeping with
+ * clock_nanosleep TIMER_ABSTIME on CLOCK_MONOTONIC; capture_ns is the
+ * scheduled time mapped once to CLOCK_REALTIME. No sender waits for
+ * results: another thread receives the Detections and matches them by
+ * (stream, seq). A send that starts late is counted, so a generator that
+ * cannot keep up is visible.
  * After the schedule, results are awaited up to 2 s; then the report
  * (bench_report.c) from the statistics (bench_stats.c), and with --plot
  * an SVG of the run (bench_plot.c). --compare prints two --json reports
@@ -78,9 +82,17 @@ struct args {
     int         n_streams, width, height, max_images, aligned;
     int         shm_slots; /* qp_pub_opts.shm_slots: 0 = pixels inline */
     double      rate_hz, duration_s, warmup_s;
-    int         kind;   /* enum qp_pub_kind */
-    int         format; /* index into formats[] */
+    int         kind;    /* enum qp_pub_kind */
+    int         format;  /* index into formats[] */
+    int         senders; /* enum sender_mode */
 };
+
+/* Who sends: a thread per stream (cameras are independent devices) or one
+ * thread for all, round-robin (one process publishing every camera). */
+enum sender_mode { SENDERS_STREAM = 0, SENDERS_ONE = 1, SENDERS_COUNT };
+static const struct {
+    const char *name;
+} sender_modes[SENDERS_COUNT] = {[SENDERS_STREAM] = {"stream"}, [SENDERS_ONE] = {"one"}};
 
 static const struct {
     const char          *name;
@@ -91,7 +103,16 @@ static const struct {
     {"rgb8", QP_FRAME_FORMAT_RGB8, false},
 };
 
-enum opt_kind { OPT_STR, OPT_INT, OPT_REAL, OPT_SIZE, OPT_FORMAT, OPT_SET, OPT_KIND_COUNT };
+enum opt_kind {
+    OPT_STR,
+    OPT_INT,
+    OPT_REAL,
+    OPT_SIZE,
+    OPT_FORMAT,
+    OPT_SENDERS,
+    OPT_SET,
+    OPT_KIND_COUNT
+};
 
 struct opt {
     const char   *name;
@@ -116,6 +137,7 @@ static const struct opt opts[] = {
     {"--warmup", OPT_REAL, offsetof(struct args, warmup_s), 0, 3600},
     {"--size", OPT_SIZE, offsetof(struct args, width), 0, 0},
     {"--format", OPT_FORMAT, offsetof(struct args, format), 0, 0},
+    {"--senders", OPT_SENDERS, offsetof(struct args, senders), 0, 0},
     {"--push", OPT_SET, offsetof(struct args, kind), QP_PUB_KIND_PUSH, 0},
     {"--pub", OPT_SET, offsetof(struct args, kind), QP_PUB_KIND_PUB, 0},
     {"--aligned", OPT_SET, offsetof(struct args, aligned), 1, 0},
@@ -163,27 +185,45 @@ static bool set_size(const struct opt *o, const char *v, void *field)
     return true;
 }
 
-static bool set_format(const struct opt *o, const char *v, void *field)
+/* The index of v in a table of n rows of size bytes whose first member is
+ * the name, into *field. */
+static bool set_name(const void *table, size_t n, size_t size, const char *v, void *field)
 {
-    (void)o;
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (strcmp(v, formats[i].name) == 0) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(v, *(const char *const *)(const void *)((const char *)table + i * size)) == 0) {
             *(int *)field = (int)i;
             return true;
         }
     return false;
 }
 
+static bool set_format(const struct opt *o, const char *v, void *field)
+{
+    (void)o;
+    return set_name(formats, sizeof formats / sizeof formats[0], sizeof formats[0], v, field);
+}
+
+static bool set_senders(const struct opt *o, const char *v, void *field)
+{
+    (void)o;
+    return set_name(sender_modes, SENDERS_COUNT, sizeof sender_modes[0], v, field);
+}
+
 static bool (*const setters[OPT_KIND_COUNT])(const struct opt *, const char *, void *) = {
     [OPT_STR] = set_str,   [OPT_INT] = set_int,       [OPT_REAL] = set_real,
-    [OPT_SIZE] = set_size, [OPT_FORMAT] = set_format, [OPT_SET] = NULL,
+    [OPT_SIZE] = set_size, [OPT_FORMAT] = set_format, [OPT_SENDERS] = set_senders,
+    [OPT_SET] = NULL,
 };
 
 /* What a bad value of each kind should have been, for the message. */
 static const char *const wants[OPT_KIND_COUNT] = {
-    [OPT_STR] = "a non-empty value", [OPT_INT] = "an integer",
-    [OPT_REAL] = "a number",         [OPT_SIZE] = "WIDTHxHEIGHT, each 1..16384",
-    [OPT_FORMAT] = "bgr8 or rgb8",   [OPT_SET] = "",
+    [OPT_STR]     = "a non-empty value",
+    [OPT_INT]     = "an integer",
+    [OPT_REAL]    = "a number",
+    [OPT_SIZE]    = "WIDTHxHEIGHT, each 1..16384",
+    [OPT_FORMAT]  = "bgr8 or rgb8",
+    [OPT_SENDERS] = "stream or one",
+    [OPT_SET]     = "",
 };
 
 static int usage(void)
@@ -193,8 +233,8 @@ static int usage(void)
             "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] "
             "[--warmup 2]\n"
             "        [--size 1280x720] [--format bgr8|rgb8] [--images DIR] [--max-images 16]\n"
-            "        [--push|--pub] [--shm SLOTS] [--aligned] [--json OUT.json] [--plot OUT.svg]\n"
-            "        [--label TEXT]\n"
+            "        [--push|--pub] [--shm SLOTS] [--aligned] [--senders stream|one]\n"
+            "        [--json OUT.json] [--plot OUT.svg] [--label TEXT]\n"
             "       qpercept bench --compare A.json B.json\n"
             "       qpercept bench --recording FILE.mcap\n");
     return 2;
@@ -247,7 +287,8 @@ static bool parse_args(int argc, char **argv, struct args *a)
                        .rate_hz    = 30,
                        .duration_s = 60,
                        .warmup_s   = 2,
-                       .kind       = QP_PUB_KIND_PUSH};
+                       .kind       = QP_PUB_KIND_PUSH,
+                       .senders    = SENDERS_STREAM};
     for (int i = 1; i < argc; i++)
         if (!parse_one(argc, argv, &i, a))
             return false;
@@ -362,6 +403,7 @@ struct run {
     /* publisher -> subscriber */
     atomic_uint_fast64_t n_sent;  /* frames sent, warm-up included; valid once stop_ns != 0 */
     atomic_int_fast64_t  stop_ns; /* CLOCK_MONOTONIC: stop receiving then; 0 = still sending */
+    atomic_bool          failed;  /* a sender met an error: the others stop too */
     char model[QP_CLIENT_NAME_MAX], engine_id[QP_CLIENT_ID_MAX]; /* of the first result */
     /* subscriber's outcome */
     enum qp_status sub_st;
@@ -417,14 +459,26 @@ static void *sub_main(void *arg)
     return NULL;
 }
 
-/* Send every scheduled frame at its deadline. QP_E_IO / QP_E_INVAL stop
- * the run (the error names the endpoint); QP_E_AGAIN is a counted drop. */
-static enum qp_status send_all(struct run *r, struct qp_err *err)
+/* One sending thread: the rows first, first + step, ... of the schedule
+ * (a stream's, or all), each at its deadline. */
+struct sender {
+    struct run    *r;
+    int64_t        first, step;
+    uint64_t       sent;
+    enum qp_status st;
+    struct qp_err  err;
+};
+
+/* QP_E_IO / QP_E_INVAL stop the run (the error names the endpoint);
+ * QP_E_AGAIN is a counted drop. A thread writes only its own rows
+ * (bench_stats.h). */
+static void *send_rows(void *arg)
 {
-    const struct args *a    = r->a;
-    int                n    = a->n_streams;
-    uint64_t           sent = 0;
-    for (int64_t j = 0; j < r->b.n_frames; j++) {
+    struct sender     *sd = arg;
+    struct run        *r  = sd->r;
+    const struct args *a  = r->a;
+    int                n  = a->n_streams;
+    for (int64_t j = sd->first; j < r->b.n_frames && !atomic_load(&r->failed); j += sd->step) {
         int64_t         deadline = r->start_mono_ns + qp_bench_offset_ns(&r->b, j);
         struct timespec ts       = {deadline / 1000000000LL, deadline % 1000000000LL};
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
@@ -441,20 +495,58 @@ static enum qp_status send_all(struct run *r, struct qp_err *err)
                .pixels_bytes = r->fr.bytes,
                .capture_ns   = f->capture_ns,
         };
-        f->lateness_ns    = now_ns(CLOCK_MONOTONIC) - deadline;
-        enum qp_status st = qp_pub_send(r->pub[s], &fo, err);
-        if (st == QP_E_AGAIN) {
+        f->lateness_ns = now_ns(CLOCK_MONOTONIC) - deadline;
+        sd->st         = qp_pub_send(r->pub[s], &fo, &sd->err);
+        if (sd->st == QP_E_AGAIN) {
             f->send = QP_BENCH_SEND_DROPPED;
+            sd->st  = QP_OK;
             continue;
         }
-        if (st != QP_OK)
-            return st;
+        if (sd->st != QP_OK) {
+            atomic_store(&r->failed, true);
+            break;
+        }
         f->sent_ns = now_ns(CLOCK_REALTIME);
         f->send    = QP_BENCH_SEND_OK;
-        sent++;
+        sd->sent++;
+    }
+    return NULL;
+}
+
+/* Send every scheduled frame at its deadline: a thread per stream (each
+ * qp_pub used by its thread only) or this thread for all. The first
+ * error of any sender is the run's. */
+static enum qp_status send_all(struct run *r, struct qp_err *err)
+{
+    int            n = r->a->senders == SENDERS_ONE ? 1 : r->a->n_streams;
+    struct sender  sd[QP_BENCH_MAX_STREAMS];
+    pthread_t      th[QP_BENCH_MAX_STREAMS];
+    int            started = 0;
+    enum qp_status st      = QP_OK;
+    uint64_t       sent    = 0;
+    for (int i = 0; i < n; i++)
+        sd[i] = (struct sender){.r = r, .first = i, .step = n, .st = QP_OK};
+    if (n == 1)
+        send_rows(&sd[0]);
+    else
+        for (; started < n; started++)
+            if (pthread_create(&th[started], NULL, send_rows, &sd[started]) != 0) {
+                atomic_store(&r->failed, true);
+                st = qp_fail(err, QP_E_IO, "cannot start the sender thread of stream %s",
+                             r->b.streams[started].name);
+                break;
+            }
+    for (int i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < n; i++) {
+        sent += sd[i].sent;
+        if (st == QP_OK && sd[i].st != QP_OK) {
+            st   = sd[i].st;
+            *err = sd[i].err;
+        }
     }
     atomic_store(&r->n_sent, sent);
-    return QP_OK;
+    return st;
 }
 
 /* Frames endpoint of stream i: the template with "%d" replaced. */
@@ -598,6 +690,7 @@ static int report(struct run *r, struct qp_err *err)
          .height          = a->height,
          .n_images        = r->fr.n,
          .shm_slots       = (uint32_t)a->shm_slots,
+         .senders         = sender_modes[a->senders].name,
          .model           = r->model[0] ? r->model : NULL,
          .engine_id       = r->engine_id[0] ? r->engine_id : NULL,
     };

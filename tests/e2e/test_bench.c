@@ -189,6 +189,8 @@ static void test_bench_run(void)
                          *streams = get(root, "streams", QP_JSON_ARRAY),
                          *label   = get(root, "label", QP_JSON_STRING);
     CU_ASSERT(num(opt, "streams") == N_STREAMS && num(opt, "rate_hz") == RATE_HZ);
+    const struct qp_json *senders = get(opt, "senders", QP_JSON_STRING);
+    CU_ASSERT(senders && strcmp(senders->v.str, "stream") == 0); /* a thread per camera */
     CU_ASSERT(host && num(host, "cores") >= 1 && get(host, "kernel", QP_JSON_STRING));
     CU_ASSERT(label && strcmp(label->v.str, "e2e") == 0);
     get(root, "publisher", QP_JSON_OBJECT);
@@ -230,16 +232,22 @@ static void test_bench_no_server(void)
     if (!T.ok)
         QP_TEST_SKIP("no server (see test_bench_run)");
     QP_TEST_RAN();
-    /* frames go to the real server, results are awaited where nobody publishes */
+    /* frames go to the real server, results are awaited where nobody publishes;
+     * one thread sends them all */
     int  rc = cli(out, sizeof out,
                   "bench --endpoint 'ipc://%s/nobody' --frames-endpoint 'ipc://%s/cam%%d' "
-                   "--streams %d --rate 5 --duration 0.5 --warmup 0 --size %dx%d",
+                   "--streams %d --rate 5 --duration 0.5 --warmup 0 --size %dx%d --senders one",
                   T.dir, T.dir, N_STREAMS, SIDE_W, SIDE_H);
     char want[320];
     snprintf(want, sizeof want, "ipc://%s/nobody", T.dir);
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "no Detections came back"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "senders: one\n"));
+    /* every scheduled frame was sent: 5 Hz x 0.5 s = 3 per stream */
+    const char *all  = strstr(out, "\nall ");
+    int         sent = -1;
+    CU_ASSERT(all && sscanf(all, " all %d", &sent) == 1 && sent == 3 * N_STREAMS);
 }
 
 static void test_bench_bad_options(void)
@@ -256,6 +264,10 @@ static void test_bench_bad_options(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--frames-endpoint"));
     CU_ASSERT_EQUAL(cli(out, sizeof out, "bench --frames-endpoint 'ipc://y%%d' --size 0x10"), 2);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "--size"));
+    CU_ASSERT_EQUAL(cli(out, sizeof out,
+                        "bench --endpoint ipc://x --frames-endpoint 'ipc://y%%d' --senders two"),
+                    2);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "--senders: 'two'"));
 }
 
 static CU_TestInfo bench_tests[] = {

@@ -118,6 +118,7 @@ static struct qp_bench_report report_of(const char *transport, const char *label
                                     .width           = 64,
                                     .height          = 48,
                                     .n_images        = 4,
+                                    .senders         = "stream",
                                     .model           = "made<&>"};
 }
 
@@ -283,6 +284,24 @@ static void expect_error(const char *good, const char *bad, enum qp_status st,
             fprintf(stderr, "error '%s' lacks '%s'\n", err.msg, want[i]);
         CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, want[i]));
     }
+}
+
+/* A report from before --senders (no "senders" key): one thread sent all. */
+static void test_compare_senders_absent(void)
+{
+    const char *a  = tmp("a.json");
+    struct made ma = {2, 10, 10, lat_10, reported_all, -1};
+    write_made(&ma, "push", a);
+    const char   *old = edited(a, "\"senders\": \"stream\"", "\"x\": 0", "old.json");
+    struct qp_err err = {{0}};
+    CU_ASSERT_EQUAL_FATAL(compare(old, a, &err), QP_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "setup differs: senders one vs stream\n"));
+    CU_ASSERT_EQUAL_FATAL(compare(old, old, &err), QP_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, ", senders one)\n"));
+    /* there, it must be a string */
+    const char *bad = edited(a, "\"senders\": \"stream\"", "\"senders\": 1", "bad_senders.json");
+    expect_error(a, bad, QP_E_FORMAT,
+                 (const char *[]){bad, "key 'options.senders': is number, want string"}, 2);
 }
 
 static void test_compare_errors(void)
@@ -473,6 +492,7 @@ static void test_plot_decimated(void)
 static CU_TestInfo compare_tests[] = {
     {"same setup: ratios overall, per stream, drops", test_compare_same_setup},
     {"setup differs: named keys, stream only in b", test_compare_setup_differs},
+    {"a report without senders: one thread sent all", test_compare_senders_absent},
     {"malformed or foreign: file and key named", test_compare_errors},
     CU_TEST_INFO_NULL,
 };
