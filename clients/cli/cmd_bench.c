@@ -83,24 +83,25 @@ struct args {
     int         shm_slots; /* qp_pub_opts.shm_slots: 0 = pixels inline */
     double      rate_hz, duration_s, warmup_s;
     int         kind;    /* enum qp_pub_kind */
-    int         format;  /* index into formats[] */
+    int         format;  /* enum format */
     int         senders; /* enum sender_mode */
 };
 
 /* Who sends: a thread per stream (cameras are independent devices) or one
  * thread for all, round-robin (one process publishing every camera). */
 enum sender_mode { SENDERS_STREAM = 0, SENDERS_ONE = 1, SENDERS_COUNT };
-static const struct {
-    const char *name;
-} sender_modes[SENDERS_COUNT] = {[SENDERS_STREAM] = {"stream"}, [SENDERS_ONE] = {"one"}};
+static const char *const sender_names[SENDERS_COUNT] = {
+    [SENDERS_STREAM] = "stream", [SENDERS_ONE] = "one"};
 
+enum format { FORMAT_BGR8 = 0, FORMAT_RGB8 = 1, FORMAT_COUNT };
+static const char *const format_names[FORMAT_COUNT] = {
+    [FORMAT_BGR8] = "bgr8", [FORMAT_RGB8] = "rgb8"};
 static const struct {
-    const char          *name;
     enum qp_frame_format wire;
     bool                 bgr;
-} formats[] = {
-    {"bgr8", QP_FRAME_FORMAT_BGR8, true},
-    {"rgb8", QP_FRAME_FORMAT_RGB8, false},
+} formats[FORMAT_COUNT] = {
+    [FORMAT_BGR8] = {QP_FRAME_FORMAT_BGR8, true},
+    [FORMAT_RGB8] = {QP_FRAME_FORMAT_RGB8, false},
 };
 
 enum opt_kind {
@@ -185,13 +186,12 @@ static bool set_size(const struct opt *o, const char *v, void *field)
     return true;
 }
 
-/* The index of v in a table of n rows of size bytes whose first member is
- * the name, into *field. */
-static bool set_name(const void *table, size_t n, size_t size, const char *v, void *field)
+/* The index of v among n names, into *field. */
+static bool set_name(const char *const *names, int n, const char *v, void *field)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(v, *(const char *const *)(const void *)((const char *)table + i * size)) == 0) {
-            *(int *)field = (int)i;
+    for (int i = 0; i < n; i++)
+        if (strcmp(v, names[i]) == 0) {
+            *(int *)field = i;
             return true;
         }
     return false;
@@ -200,13 +200,13 @@ static bool set_name(const void *table, size_t n, size_t size, const char *v, vo
 static bool set_format(const struct opt *o, const char *v, void *field)
 {
     (void)o;
-    return set_name(formats, sizeof formats / sizeof formats[0], sizeof formats[0], v, field);
+    return set_name(format_names, FORMAT_COUNT, v, field);
 }
 
 static bool set_senders(const struct opt *o, const char *v, void *field)
 {
     (void)o;
-    return set_name(sender_modes, SENDERS_COUNT, sizeof sender_modes[0], v, field);
+    return set_name(sender_names, SENDERS_COUNT, v, field);
 }
 
 static bool (*const setters[OPT_KIND_COUNT])(const struct opt *, const char *, void *) = {
@@ -684,13 +684,13 @@ static int report(struct run *r, struct qp_err *err)
          .prefix          = a->prefix,
          .images          = a->images,
          .label           = a->label,
-         .format          = formats[a->format].name,
+         .format          = format_names[a->format],
          .transport       = a->kind == QP_PUB_KIND_PUSH ? "push" : "pub",
          .width           = a->width,
          .height          = a->height,
          .n_images        = r->fr.n,
          .shm_slots       = (uint32_t)a->shm_slots,
-         .senders         = sender_modes[a->senders].name,
+         .senders         = sender_names[a->senders],
          .model           = r->model[0] ? r->model : NULL,
          .engine_id       = r->engine_id[0] ? r->engine_id : NULL,
     };
