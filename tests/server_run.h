@@ -11,6 +11,7 @@
 #endif
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -173,6 +174,14 @@ static inline void srv_kill(pid_t *pid)
     *pid = 0;
 }
 
+/* Suite clean-up: SIGTERM the server, and kill it when it has not exited
+ * within timeout_ms (nothing when none was started). */
+static inline void srv_end(pid_t *pid, int64_t timeout_ms)
+{
+    if (*pid > 0 && srv_stop(pid, timeout_ms) < 0)
+        srv_kill(pid);
+}
+
 /* The server's stats JSON (`ctl stats` at ctl): its root, with the document
  * in *doc and the reply in *r for the caller to free (qp_json_free,
  * qp_ctl_reply_fini); NULL, said on stderr, when there is none. */
@@ -234,4 +243,52 @@ static inline bool srv_paths_remove(const struct srv_paths *p)
         return true;
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", p->dir);
     return system(cmd) == 0;
+}
+
+/* The ipc:// endpoint NAME in p's dir into out (n bytes): where the config's
+ * [stream.NAME] of srv_config_stream listens. */
+static inline bool srv_paths_endpoint(const struct srv_paths *p, const char *name, char *out,
+                                      size_t n)
+{
+    int k = snprintf(out, n, "ipc://%s/%s", p->dir, name);
+    return k > 0 && (size_t)k < n;
+}
+
+/* Open path (p->cfg, or another config of the suite's) and write its
+ * [server] section: p's control and detections endpoints, then fmt
+ * (printf-style: the suite's other keys). The caller goes on with
+ * srv_config_engine and srv_config_stream, and fcloses it. NULL when path
+ * cannot be opened. */
+static inline FILE *srv_config_open(const char *path, const struct srv_paths *p, const char *fmt,
+                                    ...) QP_PRINTF(3, 4);
+static inline FILE *srv_config_open(const char *path, const struct srv_paths *p, const char *fmt,
+                                    ...)
+{
+    FILE *f = fopen(path, "w");
+    if (f) {
+        va_list ap;
+        va_start(ap, fmt);
+        fprintf(f, "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\n", p->ctl, p->det);
+        vfprintf(f, fmt, ap);
+        va_end(ap);
+    }
+    return f;
+}
+
+/* Write an [engine] of model on the CPU backend, one warm-up run, the
+ * batch sizes given ("1,2,4"); the caller may add engine keys after it. */
+static inline void srv_config_engine(FILE *f, const char *model, const char *batch_sizes)
+{
+    fprintf(f, "[engine]\npath = %s\nwarmup = 1\nbatch_sizes = %s\nbackend = cpu\n", model,
+            batch_sizes);
+}
+
+/* Write [stream.NAME] on the endpoint srv_paths_endpoint(p, NAME) in mode
+ * ("pull", "sub"), taking frames of width x height only when width > 0. */
+static inline void srv_config_stream(FILE *f, const struct srv_paths *p, const char *name,
+                                     const char *mode, int width, int height)
+{
+    fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = %s\n", name, p->dir, name, mode);
+    if (width > 0)
+        fprintf(f, "width = %d\nheight = %d\n", width, height);
 }

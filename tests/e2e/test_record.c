@@ -59,17 +59,16 @@ static int suite_init(void)
     if (!srv_paths_make(&T.p, "record"))
         return 1;
     snprintf(T.mcap, sizeof T.mcap, "%s/drive.mcap", T.p.dir);
-    FILE *f = fopen(T.p.cfg, "w");
+    FILE *f =
+        srv_config_open(T.p.cfg, &T.p,
+                        "metrics_port = 0\nframe_tap_endpoint = ipc://%s/tap\nwatchdog = off\n"
+                        "max_delay_us = 100000\nmax_frame_bytes = 4000000\n",
+                        T.p.dir);
     if (!f)
         return 1;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-            "frame_tap_endpoint = ipc://%s/tap\n"
-            "watchdog = off\nmax_delay_us = 100000\nmax_frame_bytes = 4000000\n[engine]\n"
-            "path = %s\nwarmup = 1\nbatch_sizes = 1,6\nbackend = cpu\n",
-            T.p.ctl, T.p.det, T.p.dir, T.model);
+    srv_config_engine(f, T.model, "1,6");
     for (int k = 0; k < N_CAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.p.dir, cams[k]);
+        srv_config_stream(f, &T.p, cams[k], "pull", 0, 0);
     if (fclose(f) != 0 || !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return 1;
     T.ok = true;
@@ -78,9 +77,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0)
-        srv_stop(&T.pid, 30000);
-    srv_kill(&T.pid);
+    srv_end(&T.pid, 30000);
     return srv_paths_remove(&T.p) ? 0 : 1;
 }
 

@@ -70,21 +70,18 @@ static int suite_init(void)
         return 0;
     if (!srv_paths_make(&T.p, "replay"))
         return 1;
-    FILE *f = fopen(T.p.cfg, "w");
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "metrics_port = 0\nwatchdog = off\nmax_delay_us = 100000\nmax_age_ms = 60000\n"
+        "max_frame_bytes = 4000000\n");
     if (!f)
         return 1;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-            "watchdog = off\nmax_delay_us = 100000\nmax_age_ms = 60000\n"
-            "max_frame_bytes = 4000000\n[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1,6\n"
-            "backend = cpu\n",
-            T.p.ctl, T.p.det, T.model);
+    srv_config_engine(f, T.model, "1,6");
     for (int k = 0; k < N_CAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", cams[k], T.p.dir, cams[k]);
-    fprintf(f, "[stream.cam0]\nendpoint = ipc://%s/cam0\nmode = pull\n", T.p.dir);
+        srv_config_stream(f, &T.p, cams[k], "pull", 0, 0);
+    srv_config_stream(f, &T.p, "cam0", "pull", 0, 0);
     for (int k = 0; k < MCAP_STREAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", mcap_streams[k], T.p.dir,
-                mcap_streams[k]);
+        srv_config_stream(f, &T.p, mcap_streams[k], "pull", 0, 0);
     if (fclose(f) != 0 || !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return 1;
     struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
@@ -100,9 +97,7 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0)
-        srv_stop(&T.pid, 30000);
-    srv_kill(&T.pid);
+    srv_end(&T.pid, 30000);
     qp_sub_free(T.sub);
     return srv_paths_remove(&T.p) ? 0 : 1;
 }

@@ -86,18 +86,16 @@ static struct pass first, second; /* large: not on the stack */
 /* A server of the seven streams serving model, its frame tap on. */
 static bool write_config(const char *path, const char *model)
 {
-    FILE *f = fopen(path, "w");
+    FILE *f =
+        srv_config_open(path, &T.p,
+                        "metrics_port = 0\nframe_tap_endpoint = ipc://%s/tap\nwatchdog = off\n"
+                        "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = 4000000\n",
+                        T.p.dir);
     if (!f)
         return false;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-            "frame_tap_endpoint = ipc://%s/tap\nwatchdog = off\nmax_delay_us = 0\n"
-            "max_age_ms = 60000\nmax_frame_bytes = 4000000\n[engine]\npath = %s\nwarmup = 1\n"
-            "batch_sizes = 1,6\nbackend = cpu\n",
-            T.p.ctl, T.p.det, T.p.dir, model);
+    srv_config_engine(f, model, "1,6");
     for (int k = 0; k < N_STREAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = ipc://%s/%s\nmode = pull\n", names[k], T.p.dir,
-                names[k]);
+        srv_config_stream(f, &T.p, names[k], "pull", 0, 0);
     return fclose(f) == 0;
 }
 
