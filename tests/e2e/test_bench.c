@@ -34,51 +34,48 @@
 #define SIDE_H 240
 
 static struct {
-    bool  ok; /* model found, server started */
-    char  model[1024], dir[256], cfg[300], log[300], ctl[300], det[300], json[300];
-    char  ep[N_STREAMS][300];
-    pid_t pid;
+    bool             ok; /* model found, server started */
+    char             model[1024], json[300], name[N_STREAMS][16];
+    char             ep[N_STREAMS][300];
+    struct srv_paths p;
+    pid_t            pid;
 } T;
 
 static char out[1 << 16]; /* the CLI's output */
 
 static bool write_config(void)
 {
-    FILE *f = fopen(T.cfg, "w");
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "metrics_port = 0\nmax_delay_us = 5000\nmax_age_ms = 60000\nmax_frame_bytes = %d\n"
+        "watchdog = off\nlog_level = info\n",
+        2 * SIDE_W * SIDE_H * 3);
     if (!f)
         return false;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-            "max_delay_us = 5000\nmax_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\n"
-            "log_level = info\n[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1,2\n"
-            "backend = cpu\nthreads = 2\n",
-            T.ctl, T.det, 2 * SIDE_W * SIDE_H * 3, T.model);
+    srv_config_engine(f, T.model, "1,2");
+    fprintf(f, "threads = 2\n");
     for (int k = 0; k < N_STREAMS; k++)
-        fprintf(f, "[stream.cam%d]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n", k,
-                T.ep[k], SIDE_W, SIDE_H);
+        srv_config_stream(f, &T.p, T.name[k], "pull", SIDE_W, SIDE_H);
     return fclose(f) == 0;
 }
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_bench_XXXXXX";
     if (!getenv("QP_SERVER") || !getenv("QP_CLI") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "bench"))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.json, sizeof T.json, "%s/bench.json", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
-    for (int k = 0; k < N_STREAMS; k++)
-        snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/cam%d", T.dir, k);
+    snprintf(T.json, sizeof T.json, "%s/bench.json", T.p.dir);
+    for (int k = 0; k < N_STREAMS; k++) {
+        snprintf(T.name[k], sizeof T.name[k], "cam%d", k);
+        if (!srv_paths_endpoint(&T.p, T.name[k], T.ep[k], sizeof T.ep[k]))
+            return 1;
+    }
     if (!write_config())
         return 1;
-    if (!srv_start(&T.pid, T.cfg, T.log, T.ctl)) {
-        fprintf(stderr, "qperceptd did not start; its log is %s\n", T.log);
+    if (!srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl)) {
+        fprintf(stderr, "qperceptd did not start; its log is %s\n", T.p.log);
         return 1;
     }
     T.ok = true;
@@ -87,19 +84,8 @@ static int suite_init(void)
 
 static int suite_clean(void)
 {
-    if (T.pid > 0 && srv_stop(&T.pid, 10000) < 0)
-        srv_kill(&T.pid);
-    if (T.dir[0]) {
-        for (int k = 0; k < N_STREAMS; k++)
-            unlink(T.ep[k] + 6); /* ipc:// */
-        unlink(T.ctl + 6);
-        unlink(T.det + 6);
-        unlink(T.cfg);
-        unlink(T.json);
-        if (unlink(T.log) == 0)
-            rmdir(T.dir);
-    }
-    return 0;
+    srv_end(&T.pid, 10000);
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 /* ===== JSON ===== */
@@ -170,7 +156,7 @@ static void test_bench_run(void)
     int     rc = cli(out, sizeof out,
                      "bench --endpoint '%s' --frames-endpoint 'ipc://%s/cam%%d' --streams %d "
                          "--rate %d --duration %d --warmup 1 --size %dx%d --json '%s' --label e2e",
-                     T.det, T.dir, N_STREAMS, RATE_HZ, DURATION_S, SIDE_W, SIDE_H, T.json);
+                     T.p.det, T.p.dir, N_STREAMS, RATE_HZ, DURATION_S, SIDE_W, SIDE_H, T.json);
     fprintf(stderr, "\n%s(%lld ms)\n", out, (long long)(srv_now_ms() - t0));
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "throughput"));
@@ -237,9 +223,9 @@ static void test_bench_no_server(void)
     int  rc = cli(out, sizeof out,
                   "bench --endpoint 'ipc://%s/nobody' --frames-endpoint 'ipc://%s/cam%%d' "
                    "--streams %d --rate 5 --duration 0.5 --warmup 0 --size %dx%d --senders one",
-                  T.dir, T.dir, N_STREAMS, SIDE_W, SIDE_H);
+                  T.p.dir, T.p.dir, N_STREAMS, SIDE_W, SIDE_H);
     char want[320];
-    snprintf(want, sizeof want, "ipc://%s/nobody", T.dir);
+    snprintf(want, sizeof want, "ipc://%s/nobody", T.p.dir);
     CU_ASSERT_EQUAL(rc, 1);
     CU_ASSERT_PTR_NOT_NULL(strstr(out, "no Detections came back"));
     CU_ASSERT_PTR_NOT_NULL(strstr(out, want));

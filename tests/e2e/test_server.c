@@ -60,8 +60,8 @@ static const char *const names[N_CAMS] = {"cam_front", "cam_front_left", "cam_fr
 
 static struct {
     bool                 ok; /* data found, server started */
-    char                 model[1024], images[N_CAMS][1024], dir[256], cfg[300], log[300];
-    char                 ctl[300], det[300], ep[N_CAMS][300];
+    char                 model[1024], images[N_CAMS][1024], ep[N_CAMS][300];
+    struct srv_paths     p;
     pid_t                pid;
     struct qp_image      img[N_CAMS];
     uint8_t             *jpeg;
@@ -103,21 +103,17 @@ static bool find_cam(int k, char *out, size_t n)
 
 static bool write_config(void)
 {
-    FILE *f = fopen(T.cfg, "w");
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "metrics_port = 0\nmax_delay_us = 1000000\nmax_age_ms = 60000\nmax_frame_bytes = %u\n"
+        "log_level = info\n[engine]\npath = %s\nwarmup = 1\nscore_min = 0.25\n"
+        "iou = 0.45\nmax_dets = 100\nbatch_sizes = 1,2,4,6,8\n",
+        MAX_FRAME_BYTES, T.model);
     if (!f)
         return false;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-            "max_delay_us = 1000000\nmax_age_ms = 60000\nmax_frame_bytes = %u\n"
-            "log_level = info\n[engine]\npath = %s\nwarmup = 1\nscore_min = 0.25\n"
-            "iou = 0.45\nmax_dets = 100\nbatch_sizes = 1,2,4,6,8\n",
-            T.ctl, T.det, MAX_FRAME_BYTES, T.model);
-    for (int k = 0; k < N_CAMS; k++) {
-        fprintf(f, "[stream.%s]\nendpoint = %s\nmode = %s\n", names[k], T.ep[k],
-                k == SUB_CAM ? "sub" : "pull");
-        if (k == 0) /* frames of any other size are dropped `unexpected` */
-            fprintf(f, "width = 1600\nheight = 900\n");
-    }
+    /* camera 0 takes 1600x900 only: frames of any other size are dropped `unexpected` */
+    for (int k = 0; k < N_CAMS; k++)
+        srv_config_stream(f, &T.p, names[k], k == SUB_CAM ? "sub" : "pull", k == 0 ? 1600 : 0, 900);
     return fclose(f) == 0;
 }
 
@@ -151,22 +147,17 @@ static void run_expected(void)
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_server_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
     for (int k = 0; k < N_CAMS; k++)
         if (!find_cam(k, T.images[k], sizeof T.images[k]))
             return 0;
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "server"))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
     for (int k = 0; k < N_CAMS; k++)
-        snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/%s", T.dir, names[k]);
+        if (!srv_paths_endpoint(&T.p, names[k], T.ep[k], sizeof T.ep[k]))
+            return 1;
     struct qp_err err = {{0}};
     for (int k = 0; k < N_CAMS; k++)
         if (qp_image_load(T.images[k], &T.img[k], &err) != QP_OK)
@@ -187,24 +178,7 @@ static int suite_clean(void)
     qp_sub_free(T.sub);
     free(T.jpeg);
     qp_model_spec_fini(&T.spec);
-    if (T.dir[0]) {
-        for (int k = 0; k < N_CAMS; k++)
-            unlink(T.ep[k] + 6); /* ipc:// */
-        unlink(T.ctl + 6);
-        unlink(T.det + 6);
-        unlink(T.cfg);
-        if (R.int8[0]) {
-            char p[420];
-            unlink(R.int8);
-            snprintf(p, sizeof p, "%s.ini", R.int8);
-            unlink(p);
-            snprintf(p, sizeof p, "%s.names", R.int8);
-            unlink(p);
-        }
-        if (unlink(T.log) == 0)
-            rmdir(T.dir);
-    }
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1; /* the INT8 engine files too */
 }
 
 /* ===== The command line ===== */
@@ -223,19 +197,19 @@ static void test_command_line(void)
     if (!T.ok)
         QP_TEST_SKIP("QP_SERVER, YOLOX-Nano or the nuScenes frames missing");
     QP_TEST_RAN();
-    snprintf(args, sizeof args, "--config '%s' --check-config", T.cfg);
+    snprintf(args, sizeof args, "--config '%s' --check-config", T.p.cfg);
     CU_ASSERT_EQUAL(run_server(args), 0);
-    snprintf(args, sizeof args, "--config '%s' --print-config", T.cfg);
+    snprintf(args, sizeof args, "--config '%s' --print-config", T.p.cfg);
     CU_ASSERT_EQUAL(run_server(args), 0);
-    snprintf(args, sizeof args, "--config '%s' --check-config --server.bogus 1", T.cfg);
+    snprintf(args, sizeof args, "--config '%s' --check-config --server.bogus 1", T.p.cfg);
     CU_ASSERT_EQUAL(run_server(args), 2);
-    snprintf(args, sizeof args, "--config '%s' --check-config --server.max_age_ms 0", T.cfg);
+    snprintf(args, sizeof args, "--config '%s' --check-config --server.max_age_ms 0", T.p.cfg);
     CU_ASSERT_EQUAL(run_server(args), 2);
-    snprintf(args, sizeof args, "--config '%s/none.conf' --check-config", T.dir);
+    snprintf(args, sizeof args, "--config '%s/none.conf' --check-config", T.p.dir);
     CU_ASSERT_EQUAL(run_server(args), 1);
     CU_ASSERT_EQUAL(run_server("--check-config"), 2);
     /* an engine that does not exist: start-up fails with 1 */
-    snprintf(args, sizeof args, "--config '%s' --engine.path '%s/none.onnx'", T.cfg, T.dir);
+    snprintf(args, sizeof args, "--config '%s' --engine.path '%s/none.onnx'", T.p.cfg, T.p.dir);
     CU_ASSERT_EQUAL(run_server(args), 1);
 }
 
@@ -341,7 +315,7 @@ static void test_serve_six_cameras(void)
         QP_TEST_SKIP("QP_SERVER, YOLOX-Nano or the nuScenes frames missing");
     QP_TEST_RAN();
     run_expected();
-    CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));
+    CU_ASSERT_FATAL(srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl));
     for (int k = 0; k < N_CAMS; k++) {
         struct qp_pub_opts o = QP_PUB_OPTS_DEFAULT;
         o.endpoint           = T.ep[k];
@@ -352,7 +326,7 @@ static void test_serve_six_cameras(void)
     }
     CU_ASSERT_FATAL(qp_pub_wait_subscriber(T.pub[SUB_CAM], 20000, &err) == QP_OK);
     struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
-    so.endpoint           = T.det;
+    so.endpoint           = T.p.det;
     CU_ASSERT_FATAL(qp_sub_new(&so, &T.sub, &err) == QP_OK);
     /* slow joiner: our subscription is live once one Detections arrives */
     int primed = 0;
@@ -403,7 +377,7 @@ static void send_frame(void *sock, const char *topic, const char *stream, uint32
 /* The stats JSON; the caller frees the document. */
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    return srv_stats(T.ctl, doc, r);
+    return srv_stats(T.p.ctl, doc, r);
 }
 
 /* o.a.b.c as a number (b, c may be NULL); -1 when absent. */
@@ -532,14 +506,14 @@ static void test_stats_add_up(void)
     qp_ctl_reply_fini(&r);
 
     struct qp_err err = {{0}};
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err), QP_OK);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err), QP_OK);
     CU_ASSERT(r.ok && r.state == QP_SERVER_STATE_SERVING && r.n_streams == N_CAMS);
     CU_ASSERT_STRING_EQUAL(r.model, "yolox_nano_416_coco");
     CU_ASSERT_STRING_EQUAL(r.backend, "cpu");
     /* reload without a path: the configured file again, so the same id */
     char id[QP_CLIENT_ID_MAX];
     snprintf(id, sizeof id, "%s", r.engine_id);
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, NULL, 120000, &r, &err), QP_OK);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_RELOAD, NULL, 120000, &r, &err), QP_OK);
     CU_ASSERT(r.ok && strcmp(r.engine_id, id) == 0);
     CU_ASSERT_STRING_EQUAL(r.model, "yolox_nano_416_coco");
     qp_ctl_reply_fini(&r);
@@ -547,11 +521,12 @@ static void test_stats_add_up(void)
     const char *cli = getenv("QP_CLI");
     if (cli) {
         char cmd[1200];
-        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' stats | grep -q '\"cam_back_left\"'", cli, T.ctl);
+        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' stats | grep -q '\"cam_back_left\"'", cli,
+                 T.p.ctl);
         CU_ASSERT_EQUAL(system(cmd), 0);
-        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' ping >/dev/null", cli, T.ctl);
+        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' ping >/dev/null", cli, T.p.ctl);
         CU_ASSERT_EQUAL(system(cmd), 0);
-        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' reload --timeout 120000 >/dev/null", cli, T.ctl);
+        snprintf(cmd, sizeof cmd, "'%s' ctl '%s' reload --timeout 120000 >/dev/null", cli, T.p.ctl);
         int st = system(cmd);
         CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
     }
@@ -565,7 +540,7 @@ static bool build_int8(void)
 {
     char        cmd[4096];
     const char *cli = getenv("QP_CLI");
-    snprintf(R.int8, sizeof R.int8, "%s/" INT8_MODEL ".qpe", T.dir);
+    snprintf(R.int8, sizeof R.int8, "%s/" INT8_MODEL ".qpe", T.p.dir);
     snprintf(cmd, sizeof cmd,
              "'%s' build '%s' -o '%s' --precision int8 --calib '%s' --measure-images 0 "
              ">/dev/null 2>&1",
@@ -577,7 +552,7 @@ static void *reload_thread(void *arg)
 {
     struct qp_err err = {{0}};
     srv_sleep_ms(50); /* most likely while the round's batch runs: it finishes on the old engine */
-    R.st = qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, (const char *)arg, 120000, &R.reply, &err);
+    R.st = qp_ctl_request(T.p.ctl, QP_CTL_KIND_RELOAD, (const char *)arg, 120000, &R.reply, &err);
     if (R.st != QP_OK)
         fprintf(stderr, "reload: %s\n", err.msg);
     atomic_store(&R.done, true);
@@ -639,7 +614,7 @@ static void status_id(char id[QP_CLIENT_ID_MAX], char model[QP_CLIENT_NAME_MAX])
     struct qp_ctl_reply r   = {0};
     struct qp_err       err = {{0}};
     id[0] = model[0] = '\0';
-    if (qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK && r.ok) {
+    if (qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK && r.ok) {
         snprintf(id, QP_CLIENT_ID_MAX, "%s", r.engine_id);
         snprintf(model, QP_CLIENT_NAME_MAX, "%s", r.model);
     }
@@ -664,7 +639,7 @@ static void test_reload_under_load(void)
     atomic_store(&R.done, false);
     /* the new engine id is known once the reply is in: until then any other id is taken */
     char new_id[QP_CLIENT_ID_MAX] = "";
-    int reloading = 0; /* status replies that said "reloading" before the reload's reply */
+    int  reloading = 0; /* status replies that said "reloading" before the reload's reply */
     while (after < 2 && rounds < 200) {
         bool done_before = atomic_load(&R.done);
         if (done_before)
@@ -677,7 +652,7 @@ static void test_reload_under_load(void)
         struct qp_ctl_reply r   = {0};
         struct qp_err       err = {{0}};
         if (!atomic_load(&R.done) &&
-            qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK && r.ok &&
+            qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK && r.ok &&
             r.state == QP_SERVER_STATE_RELOADING && !atomic_load(&R.done))
             reloading++;
         qp_ctl_reply_fini(&r);
@@ -717,15 +692,15 @@ static void test_reload_failures(void)
     QP_TEST_RAN();
     char serving[QP_CLIENT_ID_MAX];
     status_id(serving, model);
-    snprintf(bad, sizeof bad, "%s/none.qpe", T.dir);
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
+    snprintf(bad, sizeof bad, "%s/none.qpe", T.p.dir);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
     CU_ASSERT(!r.ok && strstr(r.error, "none.qpe") != NULL);
     CU_ASSERT_STRING_EQUAL(r.engine_id, serving);
     qp_ctl_reply_fini(&r);
 
     uint8_t *bytes = NULL;
     size_t   n     = 0;
-    snprintf(bad, sizeof bad, "%s/corrupt.qpe", T.dir);
+    snprintf(bad, sizeof bad, "%s/corrupt.qpe", T.p.dir);
     CU_ASSERT_FATAL(srv_read_file(R.int8, &bytes, &n));
     FILE *f = fopen(bad, "wb");
     CU_ASSERT_FATAL(f != NULL);
@@ -734,7 +709,7 @@ static void test_reload_failures(void)
     free(bytes);
     snprintf(cmd, sizeof cmd, "cp '%s.ini' '%s.ini'", R.int8, bad);
     CU_ASSERT_FATAL(system(cmd) == 0);
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_RELOAD, bad, 120000, &r, &err), QP_OK);
     CU_ASSERT(!r.ok && strstr(r.error, "corrupt.qpe") != NULL);
     fprintf(stderr, "\ncorrupt reload: %s\n", r.error);
     CU_ASSERT_STRING_EQUAL(r.engine_id, serving);

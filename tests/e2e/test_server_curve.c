@@ -41,14 +41,14 @@
 #define SIDE 416
 
 static struct {
-    bool     ok; /* model and server present */
-    pid_t    pid;
-    char     dir[256], cfg[300], log[300], model[1024], ctl[300];
-    char     ingest[64], det[64];
-    char     server_public[41], server_secret[41];
-    char     server_pub_file[320], a_key_file[320];
-    char     a_public[41], a_secret[41], b_public[41], b_secret[41];
-    uint8_t *px;
+    bool             ok; /* model and server present */
+    pid_t            pid;
+    char             model[1024], ingest[64];
+    struct srv_paths p; /* ctl and det on loopback tcp:// (suite_init) */
+    char             server_public[41], server_secret[41];
+    char             server_pub_file[320], a_key_file[320];
+    char             a_public[41], a_secret[41], b_public[41], b_secret[41];
+    uint8_t         *px;
 } T;
 
 static struct qp_detections_in msg;   /* large: not on the stack */
@@ -65,56 +65,55 @@ static bool write_file(const char *path, const char *text)
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_server_curve_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
     int p_in = srv_free_port(), p_det = srv_free_port(), p_ctl = srv_free_port();
-    if (!mkdtemp(tmpl) || p_in <= 0 || p_det <= 0 || p_ctl <= 0 || p_in == p_det ||
-        p_ctl == p_in || p_ctl == p_det)
+    if (!srv_paths_make(&T.p, "server_curve") || p_in <= 0 || p_det <= 0 || p_ctl <= 0 ||
+        p_in == p_det || p_ctl == p_in || p_ctl == p_det)
         return 1;
     if (zmq_curve_keypair(T.server_public, T.server_secret) != 0 ||
         zmq_curve_keypair(T.a_public, T.a_secret) != 0 ||
         zmq_curve_keypair(T.b_public, T.b_secret) != 0)
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "tcp://127.0.0.1:%d", p_ctl);
+    snprintf(T.p.ctl, sizeof T.p.ctl, "tcp://127.0.0.1:%d", p_ctl);
     snprintf(T.ingest, sizeof T.ingest, "tcp://127.0.0.1:%d", p_in);
-    snprintf(T.det, sizeof T.det, "tcp://127.0.0.1:%d", p_det);
+    snprintf(T.p.det, sizeof T.p.det, "tcp://127.0.0.1:%d", p_det);
     char key_file[320], allow_file[320], text[4096];
-    snprintf(T.server_pub_file, sizeof T.server_pub_file, "%s/server.pub", T.dir);
-    snprintf(T.a_key_file, sizeof T.a_key_file, "%s/a.key", T.dir);
+    snprintf(T.server_pub_file, sizeof T.server_pub_file, "%s/server.pub", T.p.dir);
+    snprintf(T.a_key_file, sizeof T.a_key_file, "%s/a.key", T.p.dir);
     snprintf(text, sizeof text, "%s\n", T.server_public);
     if (!write_file(T.server_pub_file, text))
         return 1;
     snprintf(text, sizeof text, "  %s\n", T.a_secret);
     if (!write_file(T.a_key_file, text))
         return 1;
-    snprintf(key_file, sizeof key_file, "%s/server.key", T.dir);
-    snprintf(allow_file, sizeof allow_file, "%s/allow", T.dir);
+    snprintf(key_file, sizeof key_file, "%s/server.key", T.p.dir);
+    snprintf(allow_file, sizeof allow_file, "%s/allow", T.p.dir);
     snprintf(text, sizeof text, "%s\n", T.server_secret);
     if (!write_file(key_file, text))
         return 1;
     snprintf(text, sizeof text, "# clients allowed\n\n  %s  \n", T.a_public);
     if (!write_file(allow_file, text))
         return 1;
-    snprintf(text, sizeof text,
-             "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_port = 0\n"
-             "max_delay_us = 0\nmax_age_ms = 10000\nwatchdog = off\ncurve = yes\n"
-             "curve_secret_key_file = %s\ncurve_allow_file = %s\n"
-             "[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1\nbackend = cpu\n"
-             "[stream.s0]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n",
-             T.ctl, T.det, key_file, allow_file, T.model, T.ingest, SIDE, SIDE);
-    if (!write_file(T.cfg, text))
+    FILE *f =
+        srv_config_open(T.p.cfg, &T.p,
+                        "metrics_port = 0\nmax_delay_us = 0\nmax_age_ms = 10000\nwatchdog = off\n"
+                        "curve = yes\ncurve_secret_key_file = %s\ncurve_allow_file = %s\n",
+                        key_file, allow_file);
+    if (!f)
+        return 1;
+    srv_config_engine(f, T.model, "1");
+    fprintf(f, "[stream.s0]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n", T.ingest, SIDE,
+            SIDE);
+    if (fclose(f) != 0)
         return 1;
     T.px = malloc((size_t)SIDE * SIDE * 3);
     if (!T.px)
         return 1;
     for (size_t i = 0; i < (size_t)SIDE * SIDE * 3; i++)
         T.px[i] = (uint8_t)((i * 7 + i / (SIDE * 3) * 13) & 0xff);
-    ctl_a = (struct qp_ctl_opts){.endpoint         = T.ctl,
+    ctl_a = (struct qp_ctl_opts){.endpoint         = T.p.ctl,
                                  .timeout_ms       = 5000,
                                  .curve_server_key = T.server_public,
                                  .curve_secret_key = T.a_secret};
@@ -126,13 +125,7 @@ static int suite_clean(void)
 {
     srv_kill(&T.pid);
     free(T.px);
-    if (T.dir[0]) {
-        char cmd[400];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", T.dir);
-        if (system(cmd) != 0)
-            return 1;
-    }
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 #define NEEDS_SERVER()                                                                             \
@@ -140,7 +133,7 @@ static int suite_clean(void)
         if (!T.ok)                                                                                 \
             QP_TEST_SKIP("needs QP_SERVER and models/yolox_nano_416_coco.onnx in the mirror");     \
         if (T.pid == 0)                                                                            \
-            CU_ASSERT_FATAL(srv_start_opts(&T.pid, T.cfg, T.log, &ctl_a));                         \
+            CU_ASSERT_FATAL(srv_start_opts(&T.pid, T.p.cfg, T.p.log, &ctl_a));                     \
         CU_ASSERT_FATAL(srv_alive(T.pid));                                                         \
         QP_TEST_RAN();                                                                             \
     } while (0)
@@ -152,8 +145,8 @@ static bool counters(double *received, double *refused, double *admitted)
     struct qp_json_doc *doc = NULL;
     struct qp_err       err = {{0}};
     bool                ok  = false;
-    struct qp_ctl_opts o = ctl_a;
-    o.timeout_ms         = 5000;
+    struct qp_ctl_opts  o   = ctl_a;
+    o.timeout_ms            = 5000;
     if (qp_ctl_request_opts(&o, QP_CTL_KIND_STATS, NULL, &r, &err) == QP_OK && r.ok &&
         qp_json_parse(r.stats_json, r.stats_json_bytes, &doc, &err) == QP_OK) {
         const struct qp_json *root = qp_json_root(doc);
@@ -192,7 +185,7 @@ static struct qp_pub *publisher(const char *server_key, const char *secret)
 static struct qp_sub *subscriber(const char *server_key, const char *secret)
 {
     struct qp_sub_opts o = QP_SUB_OPTS_DEFAULT;
-    o.endpoint           = T.det;
+    o.endpoint           = T.p.det;
     o.curve_server_key   = server_key;
     o.curve_secret_key   = secret;
     struct qp_sub *s     = NULL;
@@ -261,8 +254,8 @@ static void test_unlisted_key_refused(void)
     }
     CU_ASSERT_EQUAL(got_b, 0);
     CU_ASSERT_FATAL(counters(&rec1, &ref1, &adm1));
-    CU_ASSERT_EQUAL(rec1, rec0); /* not one frame of B's or the plain client's arrived */
-    CU_ASSERT(ref1 >= ref0 + 2); /* B's publisher and B's subscriber, at least once each */
+    CU_ASSERT_EQUAL(rec1, rec0);     /* not one frame of B's or the plain client's arrived */
+    CU_ASSERT(ref1 >= ref0 + 2);     /* B's publisher and B's subscriber, at least once each */
     CU_ASSERT_EQUAL(adm1, adm0 + 1); /* only the stats request's own handshake (client A) */
     qp_pub_free(pb);
     qp_sub_free(sb);
@@ -275,7 +268,7 @@ static void test_unlisted_key_refused(void)
     CU_ASSERT(served(pa, sa, 30000));
     qp_pub_free(pa);
     qp_sub_free(sa);
-    FILE *lf = fopen(T.log, "r");
+    FILE *lf = fopen(T.p.log, "r");
     CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
     char line[1024];
     bool logged = false;
@@ -289,7 +282,7 @@ static void test_unlisted_key_refused(void)
 static int ctl_cli(const char *args)
 {
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "'%s' ctl %s status %s >/dev/null 2>&1", getenv("QP_CLI"), T.ctl,
+    snprintf(cmd, sizeof cmd, "'%s' ctl %s status %s >/dev/null 2>&1", getenv("QP_CLI"), T.p.ctl,
              args);
     int st = system(cmd);
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
@@ -308,7 +301,7 @@ static void test_control_over_curve(void)
     b.timeout_ms         = 1500;
     CU_ASSERT_EQUAL(qp_ctl_request_opts(&b, QP_CTL_KIND_STATUS, NULL, &r, &err), QP_E_AGAIN);
     qp_ctl_reply_fini(&r);
-    CU_ASSERT_EQUAL(qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 1500, &r, &err), QP_E_AGAIN);
+    CU_ASSERT_EQUAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATUS, NULL, 1500, &r, &err), QP_E_AGAIN);
     qp_ctl_reply_fini(&r);
     b.curve_secret_key = NULL; /* half a configuration */
     CU_ASSERT_EQUAL(qp_ctl_request_opts(&b, QP_CTL_KIND_STATUS, NULL, &r, &err), QP_E_INVAL);
@@ -323,7 +316,7 @@ static void test_control_over_curve(void)
     snprintf(args, sizeof args, "--curve-server-key '%s'", T.server_pub_file);
     CU_ASSERT_EQUAL(ctl_cli(args), 2);
     snprintf(args, sizeof args, "--curve-server-key '%s' --curve-secret-key '%s'",
-             T.server_pub_file, T.cfg); /* not a key */
+             T.server_pub_file, T.p.cfg); /* not a key */
     CU_ASSERT_EQUAL(ctl_cli(args), 2);
 }
 
@@ -342,7 +335,7 @@ static void test_half_curve_options_refused(void)
     CU_ASSERT_EQUAL(qp_pub_new(&o, &p, &err), QP_E_INVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "CURVE"));
     struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
-    so.endpoint           = T.det;
+    so.endpoint           = T.p.det;
     so.curve_server_key   = T.server_public;
     so.curve_secret_key   = "too short";
     struct qp_sub *s      = NULL;

@@ -56,20 +56,20 @@
 static const char *const names[N_STREAMS] = {"s0", "s1", "s2"};
 
 static struct {
-    bool           ok; /* model found, config written */
-    char           model[1024], dir[256], cfg[300], log[300], ctl[300], det[300];
-    char           ep[N_STREAMS][300];
-    int            port;
-    pid_t          pid;
-    uint8_t       *px; /* SIDE x SIDE BGR8 */
-    struct qp_pub *pub[N_STREAMS];
-    struct qp_sub *sub;     /* reads everything */
-    struct qp_sub *stalled; /* RCVHWM 1, reads one message, then never again */
-    bool           stalled_live;
-    uint64_t       got[N_STREAMS]; /* Detections the reading subscriber received */
-    uint64_t       last_seq[N_STREAMS];
-    uint64_t       max_latency_ns;
-    uint64_t       n_dets; /* detections in the messages received */
+    bool             ok; /* model found, config written */
+    char             model[1024], ep[N_STREAMS][300];
+    struct srv_paths p;
+    int              port;
+    pid_t            pid;
+    uint8_t         *px; /* SIDE x SIDE BGR8 */
+    struct qp_pub   *pub[N_STREAMS];
+    struct qp_sub   *sub;     /* reads everything */
+    struct qp_sub   *stalled; /* RCVHWM 1, reads one message, then never again */
+    bool             stalled_live;
+    uint64_t         got[N_STREAMS]; /* Detections the reading subscriber received */
+    uint64_t         last_seq[N_STREAMS];
+    uint64_t         max_latency_ns;
+    uint64_t         n_dets; /* detections in the messages received */
     /* overload run, for the stalled-subscriber test */
     bool     loaded;
     double   published_during[N_STREAMS];
@@ -85,36 +85,30 @@ static char                    http_buf[1 << 20];
 
 static bool write_config(void)
 {
-    FILE *f = fopen(T.cfg, "w");
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "metrics_address = 127.0.0.1\nmetrics_port = %d\nmax_delay_us = %d\n"
+        "max_age_ms = 10000\nmax_frame_bytes = %d\nwatchdog = off\nlog_level = info\n",
+        T.port, MAX_DELAY_US, 2 * SIDE * SIDE * 3);
     if (!f)
         return false;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmetrics_address = 127.0.0.1\n"
-            "metrics_port = %d\nmax_delay_us = %d\nmax_age_ms = 10000\nmax_frame_bytes = %d\n"
-            "watchdog = off\nlog_level = info\n[engine]\npath = %s\nwarmup = 1\n"
-            "batch_sizes = 1,2,3\nbackend = cpu\nscore_min = 0.001\niou = 1\nmax_dets = 256\n",
-            T.ctl, T.det, T.port, MAX_DELAY_US, 2 * SIDE * SIDE * 3, T.model);
+    srv_config_engine(f, T.model, "1,2,3");
+    fprintf(f, "score_min = 0.001\niou = 1\nmax_dets = 256\n");
     for (int k = 0; k < N_STREAMS; k++)
-        fprintf(f, "[stream.%s]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n", names[k],
-                T.ep[k], SIDE, SIDE);
+        srv_config_stream(f, &T.p, names[k], "pull", SIDE, SIDE);
     return fclose(f) == 0;
 }
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_server_load_XXXXXX";
     if (!getenv("QP_SERVER") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model))
         return 0;
-    if (!mkdtemp(tmpl) || (T.port = srv_free_port()) <= 0)
+    if (!srv_paths_make(&T.p, "server_load") || (T.port = srv_free_port()) <= 0)
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
     for (int k = 0; k < N_STREAMS; k++)
-        snprintf(T.ep[k], sizeof T.ep[k], "ipc://%s/%s", T.dir, names[k]);
+        if (!srv_paths_endpoint(&T.p, names[k], T.ep[k], sizeof T.ep[k]))
+            return 1;
     T.px = malloc((size_t)SIDE * SIDE * 3);
     if (!T.px || !write_config())
         return 1;
@@ -132,16 +126,7 @@ static int suite_clean(void)
     qp_sub_free(T.sub);
     qp_sub_free(T.stalled);
     free(T.px);
-    if (T.dir[0]) {
-        for (int k = 0; k < N_STREAMS; k++)
-            unlink(T.ep[k] + 6); /* ipc:// */
-        unlink(T.ctl + 6);
-        unlink(T.det + 6);
-        unlink(T.cfg);
-        if (unlink(T.log) == 0)
-            rmdir(T.dir);
-    }
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 /* ===== HTTP ===== */
@@ -328,7 +313,7 @@ static bool fetch_metrics(void)
 
 static const struct qp_json *stats(struct qp_json_doc **doc, struct qp_ctl_reply *r)
 {
-    return srv_stats(T.ctl, doc, r);
+    return srv_stats(T.p.ctl, doc, r);
 }
 
 /* o.a.b.c as a number (b, c may be NULL); NAN when absent. */
@@ -445,7 +430,7 @@ static bool connect_clients(void)
         CU_ASSERT_FATAL(qp_pub_new(&o, &T.pub[k], &err) == QP_OK);
     }
     struct qp_sub_opts so = QP_SUB_OPTS_DEFAULT;
-    so.endpoint           = T.det;
+    so.endpoint           = T.p.det;
     CU_ASSERT_FATAL(qp_sub_new(&so, &T.sub, &err) == QP_OK);
     so.recv_hwm = 1;
     CU_ASSERT_FATAL(qp_sub_new(&so, &T.stalled, &err) == QP_OK);
@@ -468,7 +453,7 @@ static bool connect_clients(void)
     do {                                                                                           \
         if (!T.ok)                                                                                 \
             QP_TEST_SKIP("QP_SERVER or YOLOX-Nano missing");                                       \
-        if (T.pid <= 0 && !srv_start(&T.pid, T.cfg, T.log, T.ctl)) {                               \
+        if (T.pid <= 0 && !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl)) {                         \
             CU_FAIL("qperceptd did not start (see its log in the temp dir)");                      \
             return;                                                                                \
         }                                                                                          \
@@ -483,7 +468,7 @@ static void test_metrics_http(void)
     CU_ASSERT(n_samples > 100);
     struct qp_ctl_reply r   = {0};
     struct qp_err       err = {{0}};
-    CU_ASSERT_FATAL(qp_ctl_request(T.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_ctl_request(T.p.ctl, QP_CTL_KIND_STATUS, NULL, 5000, &r, &err) == QP_OK);
     CU_ASSERT_EQUAL(sample("qperceptd_info{version=\"%s\",model=\"%s\",engine_id=\"%s\","
                            "backend=\"%s\"}",
                            r.version, r.model, r.engine_id, r.backend),
