@@ -22,7 +22,6 @@
  * model, the frame, python3 or its zmq / protobuf modules are missing.
  */
 #define _GNU_SOURCE /* mkdtemp */
-#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,13 +41,13 @@
 #define MAX_SEQ 32
 
 static struct {
-    bool        ok;
-    const char *python;
-    char        model[1024], jpeg[1024], dir[256], cfg[300], log[300], ctl[300], det[300], ep[300],
-        rgb[300];
-    int32_t        width, height;
-    pid_t          pid;
-    struct qp_sub *sub;
+    bool             ok;
+    const char      *python;
+    char             model[1024], jpeg[1024], ep[300], rgb[300];
+    struct srv_paths p;
+    int32_t          width, height;
+    pid_t            pid;
+    struct qp_sub   *sub;
 } T;
 
 static struct qp_detections_in got[MAX_SEQ]; /* what qp_sub received, by seq */
@@ -87,64 +86,37 @@ static bool write_rgb(void)
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_pyc_XXXXXX";
     const char *py = getenv("QP_PYTHON3");
     T.python       = py && *py ? py : "python3";
     if (!getenv("QP_SERVER") || !getenv("QP_SOURCE_DIR") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
         !qp_test_mirror_file(NUSCENES, T.jpeg, sizeof T.jpeg) || !python_ready())
         return 0;
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "pyc") || !srv_paths_endpoint(&T.p, STREAM, T.ep, sizeof T.ep))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
-    snprintf(T.ep, sizeof T.ep, "ipc://%s/%s", T.dir, STREAM);
-    snprintf(T.rgb, sizeof T.rgb, "%s/frame.rgb", T.dir);
+    snprintf(T.rgb, sizeof T.rgb, "%s/frame.rgb", T.p.dir);
     if (!write_rgb())
         return 1;
-    FILE *f = fopen(T.cfg, "w");
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\n"
+        "metrics_port = 0\n",
+        (T.width * 4 + 64) * T.height);
     if (!f)
         return 1;
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmax_delay_us = 0\n"
-            "max_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\nmetrics_port = 0\n"
-            "[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1\nbackend = cpu\n"
-            "[stream.%s]\nendpoint = %s\nmode = pull\n",
-            T.ctl, T.det, (T.width * 4 + 64) * T.height, T.model, STREAM, T.ep);
+    srv_config_engine(f, T.model, "1");
+    srv_config_stream(f, &T.p, STREAM, "pull", 0, 0);
     if (fclose(f) != 0)
         return 1;
     T.ok = true;
     return 0;
 }
 
-/* Remove the test's directory with what it holds (files and sockets only). */
-static void remove_dir(const char *dir)
-{
-    DIR           *d = opendir(dir);
-    struct dirent *e;
-    char           path[512];
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static int suite_clean(void)
 {
     qp_sub_free(T.sub);
-    if (T.pid > 0 && srv_stop(&T.pid, 30000) < 0)
-        srv_kill(&T.pid);
-    if (T.dir[0])
-        remove_dir(T.dir);
-    return 0;
+    srv_end(&T.pid, 30000);
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 /* Run the script to its end: its exit code (-1: it did not run), stdout in
@@ -156,8 +128,8 @@ static int run_script(void)
              "'%s' '%s/tests/tools/python_client_test.py' --frames '%s' --stream %s "
              "--detections '%s' --control '%s' --jpeg '%s' --rgb '%s' --width %d --height %d "
              "--tmp '%s'",
-             T.python, getenv("QP_SOURCE_DIR"), T.ep, STREAM, T.det, T.ctl, T.jpeg, T.rgb, T.width,
-             T.height, T.dir);
+             T.python, getenv("QP_SOURCE_DIR"), T.ep, STREAM, T.p.det, T.p.ctl, T.jpeg, T.rgb,
+             T.width, T.height, T.p.dir);
     FILE *p = popen(cmd, "r");
     if (!p)
         return -1;
@@ -262,10 +234,10 @@ static void test_python_client_matches_c(void)
                      "missing",
                      T.python ? T.python : "python3");
     QP_TEST_RAN();
-    CU_ASSERT_FATAL(srv_start(&T.pid, T.cfg, T.log, T.ctl));
+    CU_ASSERT_FATAL(srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl));
     struct qp_err      err = {{0}};
     struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
-    so.endpoint            = T.det;
+    so.endpoint            = T.p.det;
     CU_ASSERT_FATAL(qp_sub_new(&so, &T.sub, &err) == QP_OK);
     srv_sleep_ms(300); /* the subscription reaches the server's PUB */
 

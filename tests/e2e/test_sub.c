@@ -22,7 +22,6 @@
  * results are matched by seq. Every wait is bounded.
  */
 #define _GNU_SOURCE /* mkdtemp */
-#include <dirent.h>
 #include <fcntl.h>
 #include <math.h>
 #include <poll.h>
@@ -49,14 +48,14 @@
 #define WAIT_MS 60000 /* one frame's detections, CPU inference under sanitizers */
 
 static struct {
-    bool ok, up;
-    char model[1024], jpeg_path[1024], dir[256], cfg[300], log[300], ctl[300], det[300], ep[2][300],
-        key[300];
-    uint8_t       *jpeg;
-    size_t         jpeg_bytes;
-    pid_t          pid;
-    struct qp_pub *pub[2];
-    struct qp_sub *sub;
+    bool             ok, up;
+    char             model[1024], jpeg_path[1024], ep[2][300], key[300];
+    struct srv_paths p;
+    uint8_t         *jpeg;
+    size_t           jpeg_bytes;
+    pid_t            pid;
+    struct qp_pub   *pub[2];
+    struct qp_sub   *sub;
 } T;
 
 /* What the test's own subscriber received, by stream and seq. */
@@ -68,55 +67,33 @@ static const char *const STREAMS[2] = {"s0", "s1"};
 
 static int suite_init(void)
 {
-    char tmpl[] = "/tmp/qp_test_sub_XXXXXX";
-    if (!mkdtemp(tmpl))
+    if (!srv_paths_make(&T.p, "sub"))
         return 1;
-    snprintf(T.dir, sizeof T.dir, "%s", tmpl);
-    snprintf(T.key, sizeof T.key, "%s/key", T.dir);
+    snprintf(T.key, sizeof T.key, "%s/key", T.p.dir);
     if (!getenv("QP_SERVER") || !getenv("QP_CLI") ||
         !qp_test_mirror_file("models/yolox_nano_416_coco.onnx", T.model, sizeof T.model) ||
         !qp_test_mirror_file(NUSCENES, T.jpeg_path, sizeof T.jpeg_path))
         return 0;
     if (!srv_read_file(T.jpeg_path, &T.jpeg, &T.jpeg_bytes))
         return 1;
-    snprintf(T.cfg, sizeof T.cfg, "%s/qperceptd.conf", T.dir);
-    snprintf(T.log, sizeof T.log, "%s/qperceptd.log", T.dir);
-    snprintf(T.ctl, sizeof T.ctl, "ipc://%s/control", T.dir);
-    snprintf(T.det, sizeof T.det, "ipc://%s/detections", T.dir);
     for (int s = 0; s < 2; s++)
-        snprintf(T.ep[s], sizeof T.ep[s], "ipc://%s/%s", T.dir, STREAMS[s]);
-    FILE *f = fopen(T.cfg, "w");
+        if (!srv_paths_endpoint(&T.p, STREAMS[s], T.ep[s], sizeof T.ep[s]))
+            return 1;
+    /* max_delay_us 0: every frame is a batch of one, at once */
+    FILE *f = srv_config_open(
+        T.p.cfg, &T.p,
+        "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\n"
+        "metrics_port = 0\n",
+        W * H * 3);
     if (!f)
         return 1;
-    /* max_delay_us 0: every frame is a batch of one, at once */
-    fprintf(f,
-            "[server]\ncontrol_endpoint = %s\npublish_endpoint = %s\nmax_delay_us = 0\n"
-            "max_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\nmetrics_port = 0\n"
-            "[engine]\npath = %s\nwarmup = 1\nbatch_sizes = 1\nbackend = cpu\n"
-            "[stream.s0]\nendpoint = %s\nmode = pull\nwidth = %d\nheight = %d\n"
-            "[stream.s1]\nendpoint = %s\nmode = pull\n",
-            T.ctl, T.det, W * H * 3, T.model, T.ep[0], W, H, T.ep[1]);
+    srv_config_engine(f, T.model, "1");
+    srv_config_stream(f, &T.p, STREAMS[0], "pull", W, H);
+    srv_config_stream(f, &T.p, STREAMS[1], "pull", 0, 0);
     if (fclose(f) != 0)
         return 1;
     T.ok = true;
     return 0;
-}
-
-/* Remove the test's directory with what it holds (files and sockets only). */
-static void remove_dir(const char *dir)
-{
-    DIR           *d = opendir(dir);
-    struct dirent *e;
-    char           path[512];
-    while (d && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
 }
 
 static int suite_clean(void)
@@ -124,12 +101,9 @@ static int suite_clean(void)
     qp_sub_free(T.sub);
     for (int s = 0; s < 2; s++)
         qp_pub_free(T.pub[s]);
-    if (T.pid > 0 && srv_stop(&T.pid, 30000) < 0)
-        srv_kill(&T.pid);
+    srv_end(&T.pid, 30000);
     free(T.jpeg);
-    if (T.dir[0])
-        remove_dir(T.dir);
-    return 0;
+    return srv_paths_remove(&T.p) ? 0 : 1;
 }
 
 /* The server (once per suite), two publishers and the test's subscriber. */
@@ -137,11 +111,11 @@ static bool up(void)
 {
     if (T.up)
         return true;
-    if (!srv_start(&T.pid, T.cfg, T.log, T.ctl))
+    if (!srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return false;
     struct qp_err      err = {{0}};
     struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
-    so.endpoint            = T.det;
+    so.endpoint            = T.p.det;
     if (qp_sub_new(&so, &T.sub, &err) != QP_OK) {
         fprintf(stderr, "subscriber: %s\n", err.msg);
         return false;
@@ -236,7 +210,7 @@ static bool child_start(struct child *c, const char *const *args)
     int p[2];
     c->n      = 0;
     c->out[0] = '\0';
-    snprintf(c->err_path, sizeof c->err_path, "%s/stderr", T.dir);
+    snprintf(c->err_path, sizeof c->err_path, "%s/stderr", T.p.dir);
     if (pipe(p) != 0)
         return false;
     c->pid = fork();
@@ -395,8 +369,8 @@ static void test_json_matches_qp_sub(void)
 {
     enum { K = 4 };
     NEEDS_SERVER();
-    const char *args[] = {"sub",           "--endpoint", T.det, "--stream",     "s0",
-                          "--json",        "--count",    "4",   "--timeout-ms", "120000",
+    const char *args[] = {"sub",           "--endpoint", T.p.det, "--stream",     "s0",
+                          "--json",        "--count",    "4",     "--timeout-ms", "120000",
                           "--stats-every", "0",          NULL};
     CU_ASSERT_FATAL(child_start(&C, args));
     CU_ASSERT(feed_until(K, true));
@@ -433,7 +407,7 @@ static void test_json_matches_qp_sub(void)
 static void test_text_gap_summary(void)
 {
     NEEDS_SERVER();
-    const char *args[] = {"sub", "--endpoint",   T.det,    "--stream",      "s0", "--count",
+    const char *args[] = {"sub", "--endpoint",   T.p.det,  "--stream",      "s0", "--count",
                           "2",   "--timeout-ms", "120000", "--stats-every", "0",  NULL};
     CU_ASSERT_FATAL(child_start(&C, args));
     CU_ASSERT_FATAL(feed_until(1, false));
@@ -465,7 +439,7 @@ static void test_signals_end_with_summary(void)
     static const int sigs[2] = {SIGINT, SIGTERM};
     NEEDS_SERVER();
     for (int i = 0; i < 2; i++) {
-        const char *args[] = {"sub", "--endpoint",        T.det, "--stats-every",
+        const char *args[] = {"sub", "--endpoint",        T.p.det, "--stats-every",
                               "0.2", i ? "--json" : NULL, NULL};
         CU_ASSERT_FATAL(child_start(&C, args));
         for (int64_t end = srv_now_ms() + 700; srv_now_ms() < end;)
@@ -486,8 +460,8 @@ static void test_signals_end_with_summary(void)
 static void test_timeout_names_endpoint(void)
 {
     NEEDS_SERVER();
-    const char *args[] = {"sub", "--endpoint",   T.det, "--stream",
-                          "s0",  "--timeout-ms", "500", NULL};
+    const char *args[] = {"sub", "--endpoint",   T.p.det, "--stream",
+                          "s0",  "--timeout-ms", "500",   NULL};
     int64_t     t0     = srv_now_ms();
     CU_ASSERT_FATAL(child_start(&C, args));
     CU_ASSERT_EQUAL(child_wait(&C, 20000), 1);
@@ -495,7 +469,7 @@ static void test_timeout_names_endpoint(void)
     CU_ASSERT(took >= 450 && took < 10000);
     char err[8192];
     child_stderr(&C, err, sizeof err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, T.det));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, T.p.det));
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "within 500 ms"));
     CU_ASSERT_PTR_NOT_NULL(strstr(C.out, "summary "));
 }
@@ -552,7 +526,7 @@ static void test_malformed_and_escapes(void)
     if (!getenv("QP_CLI"))
         QP_TEST_SKIP("QP_CLI not set");
     QP_TEST_RAN();
-    snprintf(ep, sizeof ep, "ipc://%s/raw", T.dir);
+    snprintf(ep, sizeof ep, "ipc://%s/raw", T.p.dir);
     void *ctx = zmq_ctx_new(), *pub = raw_pub(ctx, ep, NULL);
     CU_ASSERT_FATAL(pub != NULL);
     const char *args[] = {"sub",   "--endpoint",    ep,  "--json", "--count", "1", "--timeout-ms",
@@ -598,10 +572,10 @@ static void test_curve_key_files(void)
     QP_TEST_RAN();
     CU_ASSERT_FATAL(zmq_curve_keypair(srv_pub, srv_sec) == 0 &&
                     zmq_curve_keypair(cli_pub, cli_sec) == 0 && zmq_curve_keypair(other, tmp) == 0);
-    snprintf(ep, sizeof ep, "ipc://%s/curve", T.dir);
-    snprintf(server_file, sizeof server_file, "%s/server.pub", T.dir);
-    snprintf(secret_file, sizeof secret_file, "%s/client.sec", T.dir);
-    snprintf(other_file, sizeof other_file, "%s/other.pub", T.dir);
+    snprintf(ep, sizeof ep, "ipc://%s/curve", T.p.dir);
+    snprintf(server_file, sizeof server_file, "%s/server.pub", T.p.dir);
+    snprintf(secret_file, sizeof secret_file, "%s/client.sec", T.p.dir);
+    snprintf(other_file, sizeof other_file, "%s/other.pub", T.p.dir);
     CU_ASSERT_FATAL(write_key(server_file, srv_pub) && write_key(secret_file, cli_sec) &&
                     write_key(other_file, other));
     void *ctx = zmq_ctx_new(), *pub = raw_pub(ctx, ep, srv_sec);
