@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "clients/mcap/mcap.h"
+#include "mcap_walk.h"
 #include "proto/wire.h"
 #include "qp_test.h"
 #include "server_run.h"
@@ -142,16 +143,10 @@ static void test_round_trip(void)
 
     struct qp_wire_decoder *dec = NULL;
     CU_ASSERT_EQUAL_FATAL(qp_wire_decoder_new(1 << 20, 0, &dec, &err), QP_OK);
-    int seen[N_CAMS] = {0}, n = 0;
-    for (;;) {
-        struct qp_mcap_message m;
-        bool                   got = false;
-        CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_next(r, &m, &got, &err), QP_OK);
-        if (!got)
-            break;
+    int                    seen[N_CAMS] = {0}, n = 0;
+    struct qp_mcap_message m;
+    for (const struct qp_mcap_channel *ch; (ch = mcap_walk_next(r, &m)) != NULL;) {
         n++;
-        const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
-        CU_ASSERT_FATAL(ch != NULL);
         CU_ASSERT_STRING_EQUAL(ch->message_encoding, "protobuf");
         CU_ASSERT(ch->n_metadata == 1 && strcmp(ch->metadata[0].key, "stream") == 0);
         struct qp_wire_detections d;
@@ -256,14 +251,8 @@ static void test_frames_and_foxglove(void)
     CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_open(path, NULL, &r, &err), QP_OK);
     CU_ASSERT_EQUAL(qp_mcap_reader_info(r)->stats.n_messages, 48);
     CU_ASSERT_EQUAL_FATAL(qp_wire_decoder_new(8 << 20, 0, &dec, &err), QP_OK);
-    for (;;) {
-        struct qp_mcap_message m;
-        bool                   got = false;
-        CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_next(r, &m, &got, &err), QP_OK);
-        if (!got)
-            break;
-        const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
-        CU_ASSERT_FATAL(ch != NULL);
+    struct qp_mcap_message m;
+    for (const struct qp_mcap_channel *ch; (ch = mcap_walk_next(r, &m)) != NULL;) {
         const struct qp_mcap_schema *sc = qp_mcap_reader_schema(r, ch->schema_id);
         CU_ASSERT_FATAL(sc && ch->n_metadata == 1);
         int k = cam_of(ch->metadata[0].value);

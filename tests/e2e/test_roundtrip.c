@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "clients/mcap/mcap.h"
+#include "mcap_walk.h"
 #include "proto/wire.h"
 #include "qp_test.h"
 #include "server_run.h"
@@ -182,14 +183,9 @@ static void read_pass(const char *path, struct pass *p)
     memset(p, 0, sizeof *p);
     CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_open(path, NULL, &r, &err), QP_OK);
     CU_ASSERT_EQUAL_FATAL(qp_wire_decoder_new(8 << 20, 0, &dec, &err), QP_OK);
-    for (;;) {
-        struct qp_mcap_message m;
-        bool                   got = false;
-        CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_next(r, &m, &got, &err), QP_OK);
-        if (!got)
-            break;
-        const struct qp_mcap_channel *ch = qp_mcap_reader_channel(r, m.channel_id);
-        CU_ASSERT_FATAL(ch != NULL && ch->n_metadata == 1);
+    struct qp_mcap_message m;
+    for (const struct qp_mcap_channel *ch; (ch = mcap_walk_next(r, &m)) != NULL;) {
+        CU_ASSERT_FATAL(ch->n_metadata == 1);
         int k = stream_of(ch->metadata[0].value);
         CU_ASSERT_FATAL(k >= 0 && m.sequence < N_FRAMES);
         if (strncmp(ch->topic, "/qpercept/frames/", 17) == 0) {
