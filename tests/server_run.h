@@ -4,11 +4,12 @@
  * server_run.h - start qperceptd (env QP_SERVER) for the e2e suites that
  * test it, as a supervisor would: its own process, stderr into a log file,
  * ready once it answers a control ping; plus the clock, sleep, free-port,
- * stats and file helpers those suites share.
+ * stats, JSON, file, temp-dir and config helpers those suites share.
  */
 #ifndef _POSIX_C_SOURCE
 #define _POSIX_C_SOURCE 200809L
 #endif
+#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -196,6 +197,20 @@ static inline const struct qp_json *srv_stats(const char *ctl, struct qp_json_do
         return NULL;
     }
     return qp_json_root(*doc);
+}
+
+/* Number member k of the JSON object o; NAN when missing or not a number. */
+static inline double srv_json_num(const struct qp_json *o, const char *k)
+{
+    const struct qp_json *v = qp_json_get(o, k);
+    return v && v->type == QP_JSON_NUMBER ? v->v.num : NAN;
+}
+
+/* String member k of the JSON object o; "(none)" when missing or not a string. */
+static inline const char *srv_json_str(const struct qp_json *o, const char *k)
+{
+    const struct qp_json *v = qp_json_get(o, k);
+    return v && v->type == QP_JSON_STRING ? v->v.str : "(none)";
 }
 
 /* The whole file at path into a malloc'ed *out of *n bytes. */

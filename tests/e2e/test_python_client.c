@@ -158,18 +158,6 @@ static void drain_sub(void)
     free(m);
 }
 
-static double num(const struct qp_json *o, const char *k)
-{
-    const struct qp_json *v = qp_json_get(o, k);
-    return v && v->type == QP_JSON_NUMBER ? v->v.num : NAN;
-}
-
-static const char *str(const struct qp_json *o, const char *k)
-{
-    const struct qp_json *v = qp_json_get(o, k);
-    return v && v->type == QP_JSON_STRING ? v->v.str : "(none)";
-}
-
 /* Both sides decode the same float32: only text conversion could differ. */
 static bool close_to(double a, double b)
 {
@@ -194,26 +182,27 @@ static int compare_detection(const struct qp_json *e, const struct qp_detection_
  * the number of differences (said on stderr); *n_dets its detections. */
 static int compare_line(const struct qp_json *o, uint32_t *n_dets)
 {
-    double   s   = num(o, "seq");
+    double   s   = srv_json_num(o, "seq");
     uint64_t seq = s >= 0 && s < MAX_SEQ ? (uint64_t)s : MAX_SEQ;
-    if (seq >= MAX_SEQ || !have[seq] || strcmp(str(o, "stream"), STREAM) != 0) {
-        fprintf(stderr, "python line of %s seq %g: qp_sub has no such message\n", str(o, "stream"),
-                s);
+    if (seq >= MAX_SEQ || !have[seq] || strcmp(srv_json_str(o, "stream"), STREAM) != 0) {
+        fprintf(stderr, "python line of %s seq %g: qp_sub has no such message\n",
+                srv_json_str(o, "stream"), s);
         return 1;
     }
     const struct qp_detections_in *m   = &got[seq];
     const struct qp_json          *d   = qp_json_get(o, "detections");
     int                            bad = 0;
     /* a uint64 becomes the nearest double in the parser and in the cast alike */
-    bad += num(o, "capture_ns") != (double)m->header.capture_ns;
-    bad += num(o, "published_ns") != (double)m->stamps.published_ns;
-    bad += num(o, "received_ns") != (double)m->stamps.received_ns;
-    bad += num(o, "batch_size") != m->batch_size;
-    bad += num(o, "malformed_drops") != (double)m->drops.malformed;
-    bad += strcmp(str(o, "frame_id"), m->header.frame_id) != 0;
-    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id) != 0;
-    bad += strcmp(str(o, "status"), qp_det_status_name(m->status)) != 0;
-    bad += strcmp(str(o, "error"), m->error) != 0;
+    bad += srv_json_num(o, "capture_ns") != (double)m->header.capture_ns;
+    bad += srv_json_num(o, "published_ns") != (double)m->stamps.published_ns;
+    bad += srv_json_num(o, "received_ns") != (double)m->stamps.received_ns;
+    bad += srv_json_num(o, "batch_size") != m->batch_size;
+    bad += srv_json_num(o, "malformed_drops") != (double)m->drops.malformed;
+    bad += strcmp(srv_json_str(o, "frame_id"), m->header.frame_id) != 0;
+    bad += strcmp(srv_json_str(o, "model"), m->model) != 0 ||
+           strcmp(srv_json_str(o, "engine_id"), m->engine_id) != 0;
+    bad += strcmp(srv_json_str(o, "status"), qp_det_status_name(m->status)) != 0;
+    bad += strcmp(srv_json_str(o, "error"), m->error) != 0;
     if (!d || d->type != QP_JSON_ARRAY || d->n != m->n_detections) {
         fprintf(stderr, "seq %llu: python %u detections, qp_sub %u\n", (unsigned long long)seq,
                 d && d->type == QP_JSON_ARRAY ? d->n : 0, m->n_detections);

@@ -303,27 +303,15 @@ static bool feed_until(int want, bool also_s1)
 
 /* ===== JSON ===== */
 
-static double num(const struct qp_json *o, const char *k)
-{
-    const struct qp_json *v = qp_json_get(o, k);
-    return v && v->type == QP_JSON_NUMBER ? v->v.num : NAN;
-}
-
-static const char *str(const struct qp_json *o, const char *k)
-{
-    const struct qp_json *v = qp_json_get(o, k);
-    return v && v->type == QP_JSON_STRING ? v->v.str : "(none)";
-}
-
 /* One JSON line against what the test's subscriber got for its seq: the
  * number of mismatches (each said on stderr). */
 static int compare_line(const struct qp_json *o, uint64_t *seq)
 {
     const struct qp_json *h = qp_json_get(o, "header");
-    *seq                    = (uint64_t)num(h, "seq");
-    if (strcmp(str(h, "stream"), "s0") != 0 || *seq >= MAX_SEQ || !have[0][*seq]) {
+    *seq                    = (uint64_t)srv_json_num(h, "seq");
+    if (strcmp(srv_json_str(h, "stream"), "s0") != 0 || *seq >= MAX_SEQ || !have[0][*seq]) {
         fprintf(stderr, "line of stream %s seq %llu: not a message of s0 we saw\n",
-                str(h, "stream"), (unsigned long long)*seq);
+                srv_json_str(h, "stream"), (unsigned long long)*seq);
         return 1;
     }
     const struct qp_detections_in *m   = &got[0][*seq];
@@ -332,17 +320,18 @@ static int compare_line(const struct qp_json *o, uint64_t *seq)
     const struct qp_json          *dr  = qp_json_get(o, "drops");
     int                            bad = 0;
     /* a uint64 becomes the nearest double both in the parser and in the cast */
-    bad += num(h, "capture_ns") != (double)m->header.capture_ns;
-    bad += strcmp(str(h, "frame_id"), m->header.frame_id) != 0;
-    bad += strcmp(str(o, "model"), m->model) != 0 || strcmp(str(o, "engine_id"), m->engine_id) != 0;
-    bad += num(st, "received_ns") != (double)m->stamps.received_ns;
-    bad += num(st, "published_ns") != (double)m->stamps.published_ns;
-    bad += num(st, "inference_end_ns") != (double)m->stamps.inference_end_ns;
-    bad += num(o, "batch_size") != m->batch_size;
-    bad += num(dr, "malformed") != (double)m->drops.malformed;
-    bad += num(dr, "replaced") != (double)m->drops.replaced;
-    bad += strcmp(str(o, "status"), qp_det_status_name(m->status)) != 0;
-    bad += strcmp(str(o, "error"), m->error) != 0;
+    bad += srv_json_num(h, "capture_ns") != (double)m->header.capture_ns;
+    bad += strcmp(srv_json_str(h, "frame_id"), m->header.frame_id) != 0;
+    bad += strcmp(srv_json_str(o, "model"), m->model) != 0 ||
+           strcmp(srv_json_str(o, "engine_id"), m->engine_id) != 0;
+    bad += srv_json_num(st, "received_ns") != (double)m->stamps.received_ns;
+    bad += srv_json_num(st, "published_ns") != (double)m->stamps.published_ns;
+    bad += srv_json_num(st, "inference_end_ns") != (double)m->stamps.inference_end_ns;
+    bad += srv_json_num(o, "batch_size") != m->batch_size;
+    bad += srv_json_num(dr, "malformed") != (double)m->drops.malformed;
+    bad += srv_json_num(dr, "replaced") != (double)m->drops.replaced;
+    bad += strcmp(srv_json_str(o, "status"), qp_det_status_name(m->status)) != 0;
+    bad += strcmp(srv_json_str(o, "error"), m->error) != 0;
     if (!d || d->type != QP_JSON_ARRAY || d->n != m->n_detections) {
         fprintf(stderr, "seq %llu: %u detections in JSON, %u received\n", (unsigned long long)*seq,
                 d ? d->n : 0, m->n_detections);
@@ -352,8 +341,9 @@ static int compare_line(const struct qp_json *o, uint64_t *seq)
         const struct qp_json         *e = &d->v.items[i], *b = qp_json_get(e, "box");
         const struct qp_detection_in *r       = &m->detections[i];
         const float                   want[4] = {r->x0, r->y0, r->x1, r->y1};
-        bad += num(e, "class_id") != r->class_id || strcmp(str(e, "label"), r->label) != 0;
-        bad += (float)num(e, "score") != r->score; /* %.9g: exact */
+        bad += srv_json_num(e, "class_id") != r->class_id ||
+               strcmp(srv_json_str(e, "label"), r->label) != 0;
+        bad += (float)srv_json_num(e, "score") != r->score; /* %.9g: exact */
         bad += !b || b->type != QP_JSON_ARRAY || b->n != 4;
         for (uint32_t j = 0; b && j < b->n && j < 4; j++)
             bad += b->v.items[j].type != QP_JSON_NUMBER || (float)b->v.items[j].v.num != want[j];
@@ -392,7 +382,7 @@ static void test_json_matches_qp_sub(void)
         CU_ASSERT_EQUAL(compare_line(o, &seq), 0);
         if (n > 0) { /* after the first line, every frame of s0 is there */
             CU_ASSERT_EQUAL(seq, prev + 1);
-            CU_ASSERT_EQUAL(num(o, "n_missing"), 0);
+            CU_ASSERT_EQUAL(srv_json_num(o, "n_missing"), 0);
         }
         n_dets += (int)qp_json_get(o, "detections")->n;
         prev = seq;
@@ -542,12 +532,12 @@ static void test_malformed_and_escapes(void)
     struct qp_json_doc *doc = NULL;
     CU_ASSERT_FATAL(qp_json_parse(C.out, C.n, &doc, NULL) == QP_OK);
     const struct qp_json *o = qp_json_root(doc);
-    CU_ASSERT_STRING_EQUAL(str(o, "error"), "say \"hi\" \\ \x01 \xc3\xa9 \xef\xbf\xbd!");
-    CU_ASSERT_STRING_EQUAL(str(o, "status"), "degraded");
-    CU_ASSERT_EQUAL(num(qp_json_get(o, "header"), "seq"), 7);
+    CU_ASSERT_STRING_EQUAL(srv_json_str(o, "error"), "say \"hi\" \\ \x01 \xc3\xa9 \xef\xbf\xbd!");
+    CU_ASSERT_STRING_EQUAL(srv_json_str(o, "status"), "degraded");
+    CU_ASSERT_EQUAL(srv_json_num(qp_json_get(o, "header"), "seq"), 7);
     const struct qp_json *e = &qp_json_get(o, "detections")->v.items[0];
-    CU_ASSERT_STRING_EQUAL(str(e, "label"), "traffic light");
-    CU_ASSERT_EQUAL(num(e, "score"), 0.5);
+    CU_ASSERT_STRING_EQUAL(srv_json_str(e, "label"), "traffic light");
+    CU_ASSERT_EQUAL(srv_json_num(e, "score"), 0.5);
     qp_json_free(doc);
     child_stderr(&C, err, sizeof err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "dropped a malformed message"));
