@@ -298,6 +298,23 @@ static inline void srv_config_engine(FILE *f, const char *model, const char *bat
             batch_sizes);
 }
 
+/* srv_config_open (at p->cfg) and srv_config_engine of a server that runs
+ * every frame at once as a batch of one (max_delay_us 0, batch_sizes 1) on
+ * the CPU, frames up to max_frame_bytes kept up to 60 s, without watchdog
+ * or metrics; the caller adds its streams and fcloses it. NULL when p->cfg
+ * cannot be opened. */
+static inline FILE *srv_config_open_unbatched(const struct srv_paths *p, const char *model,
+                                              int max_frame_bytes)
+{
+    FILE *f = srv_config_open(p->cfg, p,
+                              "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = %d\n"
+                              "watchdog = off\nmetrics_port = 0\n",
+                              max_frame_bytes);
+    if (f)
+        srv_config_engine(f, model, "1");
+    return f;
+}
+
 /* Write [stream.NAME] on the endpoint srv_paths_endpoint(p, NAME) in mode
  * ("pull", "sub"), taking frames of width x height only when width > 0. */
 static inline void srv_config_stream(FILE *f, const struct srv_paths *p, const char *name,

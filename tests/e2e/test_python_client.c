@@ -97,14 +97,9 @@ static int suite_init(void)
     snprintf(T.rgb, sizeof T.rgb, "%s/frame.rgb", T.p.dir);
     if (!write_rgb())
         return 1;
-    FILE *f = srv_config_open(
-        T.p.cfg, &T.p,
-        "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\n"
-        "metrics_port = 0\n",
-        (T.width * 4 + 64) * T.height);
+    FILE *f = srv_config_open_unbatched(&T.p, T.model, (T.width * 4 + 64) * T.height);
     if (!f)
         return 1;
-    srv_config_engine(f, T.model, "1");
     srv_config_stream(f, &T.p, STREAM, "pull", 0, 0);
     if (fclose(f) != 0)
         return 1;

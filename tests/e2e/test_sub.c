@@ -79,15 +79,9 @@ static int suite_init(void)
     for (int s = 0; s < 2; s++)
         if (!srv_paths_endpoint(&T.p, STREAMS[s], T.ep[s], sizeof T.ep[s]))
             return 1;
-    /* max_delay_us 0: every frame is a batch of one, at once */
-    FILE *f = srv_config_open(
-        T.p.cfg, &T.p,
-        "max_delay_us = 0\nmax_age_ms = 60000\nmax_frame_bytes = %d\nwatchdog = off\n"
-        "metrics_port = 0\n",
-        W * H * 3);
+    FILE *f = srv_config_open_unbatched(&T.p, T.model, W * H * 3);
     if (!f)
         return 1;
-    srv_config_engine(f, T.model, "1");
     srv_config_stream(f, &T.p, STREAMS[0], "pull", W, H);
     srv_config_stream(f, &T.p, STREAMS[1], "pull", 0, 0);
     if (fclose(f) != 0)
