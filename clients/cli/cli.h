@@ -51,15 +51,25 @@ enum qp_status qp_cli_load_spec(const char *model, const char *spec_file, const 
                                 const char *const *keys, const char *const *vals, int n_keys,
                                 const char *argv0, struct qp_model_spec *s, struct qp_err *err);
 
-/* An image set (images.c): a directory, a list file or one image. */
+/* An image set (images.c): a directory, a list file, one image, or an
+ * MCAP recording (images_mcap.c: its frames written as files into tmpdir). */
 struct qp_cli_images {
     char  **paths;
     int32_t n;
+    char   *tmpdir; /* MCAP: the directory of the frames' files, removed by free; else NULL */
 };
 /* List path into *l (what names the option in errors, e.g. "--calib"); at
  * most max images (<= 0: all), the first ones or, with spread, evenly
  * spaced over the set. */
 enum qp_status qp_cli_images_list(const char *what, const char *path, int32_t max, bool spread,
                                   struct qp_cli_images *l, struct qp_err *err);
-void           qp_cli_images_free(struct qp_cli_images *l);
-bool           qp_cli_is_image_name(const char *name);
+/* Free the list; an MCAP set's files and directory are removed. */
+void qp_cli_images_free(struct qp_cli_images *l);
+bool qp_cli_is_image_name(const char *name);
+/* Add a copy of path to l. */
+enum qp_status qp_cli_images_add(struct qp_cli_images *l, const char *path, struct qp_err *err);
+/* Which of n items is the i-th of the max kept: i, or with spread i * n / max. */
+int64_t qp_cli_images_pick(int64_t i, int64_t n, int64_t max, bool spread);
+/* The frames of the MCAP recording at path into l (images_mcap.c). */
+enum qp_status qp_cli_images_mcap(const char *path, int32_t max, bool spread,
+                                  struct qp_cli_images *l, struct qp_err *err);

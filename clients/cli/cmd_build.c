@@ -122,7 +122,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
     if (!o->model || !o->out)
         return usage("give MODEL.onnx and -o OUT.qpe", NULL);
     if ((o->mixed || o->precision == QP_PREC_INT8) && !o->calib)
-        return usage("int8 needs calibration images: --calib DIR|LIST|IMAGE", NULL);
+        return usage("int8 needs calibration images: --calib DIR|LIST|IMAGE|MCAP", NULL);
     return 0;
 }
 

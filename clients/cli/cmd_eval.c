@@ -136,7 +136,7 @@ static int parse(int argc, char **argv, struct eval_opts *o)
             return usage_error("bad option or value: %s %s", a, v);
     }
     if (!o->model || !o->images)
-        return usage_error("give a MODEL and --images DIR|LISTFILE");
+        return usage_error("give a MODEL and --images DIR|LISTFILE|MCAP");
     if (!o->reference && !o->labels)
         return usage_error("give --reference REF_MODEL (agreement), --labels FILE|DIR (true mAP) "
                            "or both");

@@ -3,7 +3,8 @@
  * images.c - the image sets the commands read (build's calibration images,
  * eval's test images): a directory (its .jpg / .jpeg / .png, sorted by
  * name, not recursive), a list file (one path a line, relative to the
- * list's directory, # comments), or one image file.
+ * list's directory, # comments), one image file, or an MCAP recording
+ * (images_mcap.c).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -13,17 +14,24 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "core/alloc.h"
+#include "replay_mcap.h"
 
 void qp_cli_images_free(struct qp_cli_images *l)
 {
-    for (int32_t i = 0; i < l->n; i++)
+    for (int32_t i = 0; i < l->n; i++) {
+        if (l->tmpdir)
+            (void)unlink(l->paths[i]);
         qp_free(l->paths[i]);
+    }
+    if (l->tmpdir)
+        (void)rmdir(l->tmpdir);
+    qp_free(l->tmpdir);
     qp_free(l->paths);
-    l->paths = NULL;
-    l->n     = 0;
+    memset(l, 0, sizeof *l);
 }
 
 static enum qp_status images_add(struct qp_cli_images *l, const char *dir, const char *name,
@@ -42,6 +50,16 @@ static enum qp_status images_add(struct qp_cli_images *l, const char *dir, const
     snprintf(p, n, "%s%s%s", dir, *dir ? "/" : "", name);
     l->paths[l->n++] = p;
     return QP_OK;
+}
+
+enum qp_status qp_cli_images_add(struct qp_cli_images *l, const char *path, struct qp_err *err)
+{
+    return images_add(l, "", path, err);
+}
+
+int64_t qp_cli_images_pick(int64_t i, int64_t n, int64_t max, bool spread)
+{
+    return spread ? i * n / max : i;
 }
 
 bool qp_cli_is_image_name(const char *name)
@@ -110,10 +128,18 @@ enum qp_status qp_cli_images_list(const char *what, const char *path, int32_t ma
     memset(l, 0, sizeof *l);
     if (stat(path, &sb) != 0)
         return qp_fail(err, QP_E_IO, "%s %s: %s", what, path, strerror(errno));
-    bool           dir = S_ISDIR(sb.st_mode);
-    enum qp_status st  = dir                             ? images_from_dir(path, l, err)
-                         : qp_cli_is_image_name(path) ? images_add(l, "", path, err)
-                                                        : images_from_list(path, l, err);
+    bool dir = S_ISDIR(sb.st_mode);
+    if (!dir && qp_replay_is_mcap(path)) { /* chosen before extraction: max applies there */
+        enum qp_status st = qp_cli_images_mcap(path, max, spread, l, err);
+        if (st != QP_OK) {
+            qp_cli_images_free(l);
+            qp_err_prefix(err, "%s", what);
+        }
+        return st;
+    }
+    enum qp_status st = dir                          ? images_from_dir(path, l, err)
+                        : qp_cli_is_image_name(path) ? images_add(l, "", path, err)
+                                                     : images_from_list(path, l, err);
     if (st == QP_OK && l->n == 0)
         st = qp_fail(err, QP_E_INVAL, "%s %s: %s", what, path,
                      dir ? "no .jpg, .jpeg or .png images in the directory"
@@ -123,8 +149,8 @@ enum qp_status qp_cli_images_list(const char *what, const char *path, int32_t ma
     /* keep max: the first ones, or spread evenly over the set (a drive's
      * frames change slowly: every k-th frame sees more of the road) */
     for (int32_t i = 0; i < max; i++) {
-        int32_t from = spread ? (int32_t)((int64_t)i * l->n / max) : i;
-        char   *keep = l->paths[from];
+        int32_t from   = (int32_t)qp_cli_images_pick(i, l->n, max, spread);
+        char   *keep   = l->paths[from];
         l->paths[from] = l->paths[i];
         l->paths[i]    = keep;
     }

@@ -23,15 +23,15 @@ static const struct {
      "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
     {"build", qp_cli_build,
-     "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE]\n"
+     "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE|MCAP]\n"
      "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
-     "        [--min-agreement 0.95] [--measure-images auto|N | --measure DIR|LIST|IMAGE]\n"
+     "        [--min-agreement 0.95] [--measure-images auto|N | --measure DIR|LIST|IMAGE|MCAP]\n"
      "        [--bias-correction on|off]\n"
      "        [--equalize on|off]\n"
      "        [--report FILE.json] [--target cpu|cuda] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx|MODEL.qpe [--json]"},
     {"eval", qp_cli_eval,
-     "eval MODEL --images DIR|LISTFILE [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
+     "eval MODEL --images DIR|LISTFILE|MCAP [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
      "        [--min-score S] [--iou I] [--agnostic] [--per-class] [--max-images N] [--json OUT.json]\n"
      "        [--backend cpu|cuda|auto] [--threads N] [--manifest FILE] [--spec FILE]\n"
      "        [--names FILE] [spec flags as run: --size ... --classes N]"},

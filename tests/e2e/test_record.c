@@ -29,10 +29,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli_run.h"
 #include "clients/mcap/mcap.h"
+#include "core/json.h"
 #include "mcap_walk.h"
 #include "proto/wire.h"
 #include "qp_test.h"
@@ -362,6 +365,57 @@ static void test_frames_and_foxglove(void)
     CU_ASSERT_EQUAL(WEXITSTATUS(system(cmd)), 1);
 }
 
+/* The previous test's recording as an image set: `eval --images` and
+ * `build --calib` read its frames (clients/cli/images_mcap.c). */
+static void test_recording_as_images(void)
+{
+    static char out[1 << 16];
+    char        path[320], json[320], engine[320], tmp[320];
+    NEEDS_ALL();
+    snprintf(path, sizeof path, "%s/frames.mcap", T.p.dir);
+    snprintf(tmp, sizeof tmp, "%s/tmp", T.p.dir); /* where the commands put the frames' files */
+    CU_ASSERT_FATAL(mkdir(tmp, 0700) == 0 && setenv("TMPDIR", tmp, 1) == 0);
+    snprintf(json, sizeof json, "%s/eval.json", T.p.dir);
+    snprintf(engine, sizeof engine, "%s/calib.qpe", T.p.dir);
+    /* its frames: the messages of the Frame channels */
+    struct qp_mcap_reader *r   = NULL;
+    struct qp_err          err = {{0}};
+    int                    n   = 0;
+    CU_ASSERT_EQUAL_FATAL(qp_mcap_reader_open(path, NULL, &r, &err), QP_OK);
+    struct qp_mcap_message m;
+    for (const struct qp_mcap_channel *ch; (ch = mcap_walk_next(r, &m)) != NULL;)
+        n += strncmp(ch->topic, "/qpercept/frames/", 17) == 0;
+    qp_mcap_reader_free(r);
+    CU_ASSERT_FATAL(n >= N_CAMS);
+    /* every frame evaluated; the model against itself agrees fully */
+    int rc = cli(out, sizeof out, "eval '%s' --images '%s' --reference '%s' --json '%s'", T.model,
+                 path, T.model, json);
+    if (rc != 0)
+        fprintf(stderr, "%s", out);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+    struct qp_json_doc *doc = NULL;
+    CU_ASSERT_EQUAL_FATAL(qp_json_read_file(json, &doc, &err), QP_OK);
+    const struct qp_json *agree = qp_json_get(qp_json_root(doc), "agreement");
+    const struct qp_json *n_img = agree ? qp_json_get(agree, "n_images") : NULL;
+    const struct qp_json *map   = agree ? qp_json_get(agree, "map") : NULL;
+    CU_ASSERT(n_img && n_img->type == QP_JSON_NUMBER && n_img->v.num == n);
+    CU_ASSERT(map && map->type == QP_JSON_NUMBER && map->v.num == 1.0);
+    qp_json_free(doc);
+    /* four of them, spread over the drive, calibrate an INT8 engine */
+    rc = cli(out, sizeof out,
+             "build '%s' -o '%s' --precision int8 --calib '%s' --calib-images 4 "
+             "--calib-method percentile --bias-correction off",
+             T.model, engine, path);
+    if (rc != 0)
+        fprintf(stderr, "%s", out);
+    CU_ASSERT_EQUAL(rc, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "calibration: percentile, 4 images"));
+    CU_ASSERT_EQUAL(access(engine, R_OK), 0);
+    /* the frames' files went with each command */
+    CU_ASSERT_EQUAL(unsetenv("TMPDIR"), 0);
+    CU_ASSERT_EQUAL(rmdir(tmp), 0); /* empty */
+}
+
 static void test_sigint_leaves_valid_file(void)
 {
     char args[2048], path[320];
@@ -399,6 +453,7 @@ static CU_TestInfo tests[] = {
     {"replay -> qperceptd -> record: six channels, six messages, decodable", test_round_trip},
     {"--frames --foxglove: frames byte for byte, images and annotations paired, decodable",
      test_frames_and_foxglove},
+    {"the recording as an image set: eval --images, build --calib", test_recording_as_images},
     {"SIGINT: a valid, empty recording", test_sigint_leaves_valid_file},
     {"bad options: exit 2", test_bad_options},
     CU_TEST_INFO_NULL,
