@@ -520,10 +520,10 @@ static enum qp_status send_all(struct run *r, struct qp_err *err)
 {
     int            n = r->a->senders == SENDERS_ONE ? 1 : r->a->n_streams;
     struct sender  sd[QP_BENCH_MAX_STREAMS];
-    pthread_t      th[QP_BENCH_MAX_STREAMS];
-    int            started = 0;
-    enum qp_status st      = QP_OK;
-    uint64_t       sent    = 0;
+    pthread_t      th[QP_BENCH_MAX_STREAMS] = {0}; /* cppcheck: only [0, started) are read */
+    int            started                  = 0;
+    enum qp_status st                       = QP_OK;
+    uint64_t       sent                     = 0;
     for (int i = 0; i < n; i++)
         sd[i] = (struct sender){.r = r, .first = i, .step = n, .st = QP_OK};
     if (n == 1)
