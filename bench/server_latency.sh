@@ -39,6 +39,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/qperceptd_ready.sh
+. "$ROOT/scripts/lib/qperceptd_ready.sh"
 BUILD=$(cd "${QP_BUILD_DIR:-build}" 2>/dev/null && pwd) || BUILD=""
 MIRROR=${QP_MIRROR:-$ROOT/../shared}
 DURATION=${DURATION:-60}
@@ -121,19 +123,9 @@ echo "server_latency.sh: starting qperceptd ($(basename "$model"), backend $BACK
      "$BATCH_SIZES)" >&2
 "$BUILD/qperceptd" --config qperceptd.conf 2> qperceptd.log &
 pid=$!
-ready=0
-for ((t = 0; t < 1200; t++)); do # up to 120 s: an ONNX model is built at start-up
-    kill -0 "$pid" 2>/dev/null || break
-    if "$BUILD/qpercept" ctl ipc://control ping --timeout 500 > /dev/null 2>&1; then
-        ready=1
-        break
-    fi
-    sleep 0.1
-done
-if [ $ready = 0 ]; then
-    cat qperceptd.log >&2
+# up to 120 s: an ONNX model is built at start-up
+qp_wait_ready "$BUILD/qpercept" ipc://control "$pid" qperceptd.log 120 ||
     die "qperceptd did not become ready"
-fi
 backend=$(sed -n 's/.*backend \([a-z]*\), batch sizes.*/\1/p' qperceptd.log | head -n 1)
 
 status=0

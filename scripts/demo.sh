@@ -32,6 +32,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/qperceptd_ready.sh
+. "$ROOT/scripts/lib/qperceptd_ready.sh"
 JOBS=${QP_JOBS:-2}
 BUILD=${QP_BUILD_DIR:-build}
 MIRROR=${QP_MIRROR:-$ROOT/../shared}
@@ -105,19 +107,8 @@ done
 "$QPD" "${args[@]}" 2> "$serverlog" &
 server=$!
 pids+=("$server")
-up=0
-for _ in $(seq 1 600); do # the engine loads and warms up: up to 60 s
-    if "$QP" ctl "ipc://$RUN/control" ping > /dev/null 2>&1; then
-        up=1
-        break
-    fi
-    kill -0 "$server" 2> /dev/null || break
-    sleep 0.1
-done
-if [ "$up" != 1 ]; then
-    cat "$serverlog" >&2
-    die "qperceptd did not come up (its log is above)"
-fi
+# the engine loads and warms up: up to 60 s
+qp_wait_ready "$QP" "ipc://$RUN/control" "$server" "$serverlog" 60 || die "qperceptd did not come up"
 "$QP" ctl "ipc://$RUN/control" status
 [ "$metrics" != 0 ] && echo "Prometheus metrics: http://127.0.0.1:$metrics/metrics"
 

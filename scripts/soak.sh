@@ -33,6 +33,8 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/qperceptd_ready.sh
+. "$ROOT/scripts/lib/qperceptd_ready.sh"
 MINUTES=${1:-5}
 BUILD=${QP_BUILD_DIR:-build}
 MIRROR=${QP_MIRROR:-$ROOT/../shared}
@@ -87,11 +89,8 @@ done
 "$BUILD/qperceptd" "${args[@]}" 2> "$OUT/qperceptd.log" &
 server=$!
 pids+=("$server")
-for _ in $(seq 1 600); do
-    "$QP" ctl "ipc://$RUN/control" ping > /dev/null 2>&1 && break
-    kill -0 "$server" 2> /dev/null || { cat "$OUT/qperceptd.log" >&2; die "qperceptd did not start"; }
-    sleep 0.1
-done
+qp_wait_ready "$QP" "ipc://$RUN/control" "$server" "$OUT/qperceptd.log" 60 ||
+    die "qperceptd did not start"
 "$QP" record --endpoint "ipc://$RUN/detections" -o "$OUT/soak.mcap" 2> "$OUT/record.log" &
 recorder=$!
 pids+=("$recorder")
