@@ -207,9 +207,10 @@ static void json_metrics(FILE *f, const struct qp_metrics *mt, const struct qp_m
 {
     fprintf(f,
             "\"map\":%.17g,\"ap50\":%.17g,\"ap75\":%.17g,\"ap_small\":%.17g,\"ap_medium\":%.17g,"
-            "\"ap_large\":%.17g,\"recall50\":%.17g,\"ar100\":%.17g,\"n_classes\":%d",
+            "\"ap_large\":%.17g,\"recall50\":%.17g,\"ar100\":%.17g,\"map_boxes\":%.17g,"
+            "\"n_classes\":%d",
             r->map, r->ap50, r->ap75, r->ap_small, r->ap_medium, r->ap_large, r->recall50, r->ar100,
-            (int)r->n_classes);
+            r->map_boxes, (int)r->n_classes);
     int32_t                        n;
     const struct qp_metrics_class *c = qp_metrics_classes(mt, &n);
     fprintf(f, ",\"per_class\":[");
@@ -451,6 +452,12 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
         printf("agreement: reference %s; its boxes with score >= %.2f are the truth, the model's "
                "with score >= %.2f are scored\n",
                ref->spec.name[0] ? ref->spec.name : ref->path, o->score, o->min_score);
+    /* COCO's mAP is a class average: a class of one box weighs as much as one of thousands */
+    if (s->agree)
+        printf("agreement mAP weighted by truth boxes (not COCO's class average): %.4f\n",
+               ra.map_boxes);
+    if (s->truth)
+        printf("true mAP weighted by truth boxes (not COCO's class average): %.4f\n", rt.map_boxes);
     if (s->truth)
         report_labels(o, &s->lst, n);
     if (o->per_class && s->agree)

@@ -61,10 +61,10 @@ struct det {
 };
 
 struct qp_metrics {
-    struct truth           *truths;
-    size_t                  n_truths, cap_truths;
-    struct det             *dets;
-    size_t                  n_dets, cap_dets;
+    struct truth            *truths;
+    size_t                   n_truths, cap_truths;
+    struct det              *dets;
+    size_t                   n_dets, cap_dets;
     struct qp_metrics_class *classes; /* the last compute's rows */
     int32_t                  n_classes;
 };
@@ -565,6 +565,12 @@ enum qp_status qp_metrics_compute(struct qp_metrics *m, struct qp_metrics_result
     scratch_free(&s);
     fill_result(sums, out);
     out->n_images = n_images;
+    double boxes = 0, weighted = 0;
+    for (int32_t i = 0; i < m->n_classes; i++) {
+        boxes += (double)rows[i].truths;
+        weighted += (double)rows[i].truths * rows[i].map;
+    }
+    out->map_boxes = boxes > 0 ? weighted / boxes : -1;
     return QP_OK;
 }
 

@@ -46,14 +46,16 @@ struct qp_metrics; /* the builder; opaque */
  * value's area range (pycocotools' convention). Area ranges are COCO's:
  * small area <= 32^2, medium 32^2..96^2, large >= 96^2, bounds inclusive. */
 struct qp_metrics_result {
-    double  map;       /* AP averaged over IoU 0.50:0.05:0.95 (COCO "AP")      */
-    double  ap50;      /* AP at IoU 0.50                                        */
-    double  ap75;      /* AP at IoU 0.75                                        */
-    double  ap_small;  /* map over boxes of small area                          */
-    double  ap_medium; /* map over boxes of medium area                         */
-    double  ap_large;  /* map over boxes of large area                          */
-    double  recall50;  /* recall at IoU 0.50, maxDets 100, mean over classes    */
-    double  ar100;     /* recall averaged over the ten IoU thresholds (COCO AR) */
+    double map;        /* AP averaged over IoU 0.50:0.05:0.95 (COCO "AP")      */
+    double ap50;       /* AP at IoU 0.50                                        */
+    double ap75;       /* AP at IoU 0.75                                        */
+    double ap_small;   /* map over boxes of small area                          */
+    double ap_medium;  /* map over boxes of medium area                         */
+    double ap_large;   /* map over boxes of large area                          */
+    double recall50;   /* recall at IoU 0.50, maxDets 100, mean over classes    */
+    double ar100;      /* recall averaged over the ten IoU thresholds (COCO AR) */
+    double map_boxes;  /* not COCO's: the classes' map weighted by their truth
+                        * boxes, so a class of one box cannot swing it        */
     int32_t n_classes; /* classes in the mean (with non-crowd ground truth)     */
     int32_t n_images;  /* distinct image ids seen                               */
 };

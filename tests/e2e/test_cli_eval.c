@@ -21,13 +21,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/json.h"
 #include "cli_run.h"
+#include "core/json.h"
 #include "qp_test.h"
 
 static char yolox[1024], nanodet[1024], frames[1024], kitti[1024], gt2d[1024], names[1024],
     tmpdir[1024];
-
 
 static int setup(void)
 {
@@ -174,14 +173,17 @@ static void test_cross_agreement(void)
     /* per class: the reference's boxes split by class, the mAP their mean */
     const struct qp_json *pc = qp_json_get(qp_json_get(qp_json_root(d), "agreement"), "per_class");
     CU_ASSERT_FATAL(pc && pc->type == QP_JSON_ARRAY && pc->n == num(d, "agreement", "n_classes"));
-    double sum = 0, truths = 0;
+    double sum = 0, truths = 0, weighted = 0;
     for (uint32_t i = 0; i < pc->n; i++) {
         const struct qp_json *m = qp_json_get(&pc->v.items[i], "map"),
                              *t = qp_json_get(&pc->v.items[i], "truths");
         CU_ASSERT_FATAL(m && t && m->type == QP_JSON_NUMBER && t->type == QP_JSON_NUMBER);
-        sum += m->v.num, truths += t->v.num;
+        sum += m->v.num, truths += t->v.num, weighted += m->v.num * t->v.num;
     }
     CU_ASSERT_DOUBLE_EQUAL(sum / pc->n, map, 1e-9);
+    /* and weighted by their boxes, printed too */
+    CU_ASSERT_DOUBLE_EQUAL(weighted / truths, num(d, "agreement", "map_boxes"), 1e-9);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, "agreement mAP weighted by truth boxes"));
     CU_ASSERT_EQUAL(truths, num(d, "agreement", "reference_boxes"));
     check_pycocotools(d, json, "agreement", false, "agreement");
     qp_json_free(d);

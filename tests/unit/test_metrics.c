@@ -83,6 +83,7 @@ static void test_per_class(void)
     CU_ASSERT_DOUBLE_EQUAL(rows[2].recall50, 0.0, TOL);
     CU_ASSERT_EQUAL(r.n_classes, 3);
     CU_ASSERT_DOUBLE_EQUAL(r.map, 1.3 / 3.0, TOL);
+    CU_ASSERT_DOUBLE_EQUAL(r.map_boxes, (2 * 1.0 + 0.3 + 0.0) / 4, TOL); /* by truth boxes */
     CU_ASSERT_DOUBLE_EQUAL(r.ap50, 2.0 / 3.0, TOL);
     CU_ASSERT_DOUBLE_EQUAL(r.recall50, 2.0 / 3.0, TOL);
     qp_metrics_free(m);
