@@ -21,8 +21,8 @@
 #                 CPU cannot run at 180 frames/s
 #   TRANSPORT     inline (default) | shm: streams with transport = shm, the
 #                 bench publishing through 4-slot rings (--shm 4)
-#   SENDERS       stream (default): a sending thread per camera; one: one
-#                 thread sends every camera (qpercept bench --senders)
+#   SENDERS       one (default): one thread sends every camera; stream: a
+#                 sending thread per camera (qpercept bench --senders)
 #   ALIGNED       1: the cameras fire together (--aligned, hardware-synced
 #                 rigs); default 0: phase-offset within each period
 #   MAX_DELAY_US  server.max_delay_us (default: the server's, 5000): how long
@@ -49,7 +49,7 @@ BACKEND=${BACKEND:-auto}
 BATCH_SIZES=${BATCH_SIZES:-1,2,4,6,8}
 TRANSPORT=${TRANSPORT:-inline}
 ALIGNED=${ALIGNED:-0}
-SENDERS=${SENDERS:-stream}
+SENDERS=${SENDERS:-one}
 OUT=${OUT:-bench/results/server_latency_${TRANSPORT}.json}
 STREAMS=6
 WIDTH=1280

@@ -27,10 +27,10 @@
  *
  * Open loop: every stream is sent at --rate Hz on a fixed schedule
  * (absolute deadlines from one start, streams phase-offset evenly within a
- * period unless --aligned), by a thread of its own (--senders stream, the
- * default: cameras are independent devices, and aligned cameras hand their
- * frames off together, not one after another) or by this thread for all
- * (--senders one: one process publishing every camera), sleeping with
+ * period unless --aligned), by this thread for all (--senders one, the
+ * default: one process publishing every camera) or by a thread of its own
+ * (--senders stream: cameras as independent devices; aligned ones hand
+ * their frames off together, not one after another), sleeping with
  * clock_nanosleep TIMER_ABSTIME on CLOCK_MONOTONIC; capture_ns is the
  * scheduled time mapped once to CLOCK_REALTIME. No sender waits for
  * results: another thread receives the Detections and matches them by
@@ -288,7 +288,7 @@ static bool parse_args(int argc, char **argv, struct args *a)
                        .duration_s = 60,
                        .warmup_s   = 2,
                        .kind       = QP_PUB_KIND_PUSH,
-                       .senders    = SENDERS_STREAM};
+                       .senders    = SENDERS_ONE};
     for (int i = 1; i < argc; i++)
         if (!parse_one(argc, argv, &i, a))
             return false;

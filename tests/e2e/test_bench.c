@@ -155,7 +155,8 @@ static void test_bench_run(void)
     int64_t t0 = srv_now_ms();
     int     rc = cli(out, sizeof out,
                      "bench --endpoint '%s' --frames-endpoint 'ipc://%s/cam%%d' --streams %d "
-                         "--rate %d --duration %d --warmup 1 --size %dx%d --json '%s' --label e2e",
+                         "--rate %d --duration %d --warmup 1 --size %dx%d --json '%s' --label e2e "
+                         "--senders stream",
                      T.p.det, T.p.dir, N_STREAMS, RATE_HZ, DURATION_S, SIDE_W, SIDE_H, T.json);
     fprintf(stderr, "\n%s(%lld ms)\n", out, (long long)(srv_now_ms() - t0));
     CU_ASSERT_EQUAL_FATAL(rc, 0);
@@ -219,10 +220,10 @@ static void test_bench_no_server(void)
         QP_TEST_SKIP("no server (see test_bench_run)");
     QP_TEST_RAN();
     /* frames go to the real server, results are awaited where nobody publishes;
-     * one thread sends them all */
+     * one thread sends them all (the default) */
     int  rc = cli(out, sizeof out,
                   "bench --endpoint 'ipc://%s/nobody' --frames-endpoint 'ipc://%s/cam%%d' "
-                   "--streams %d --rate 5 --duration 0.5 --warmup 0 --size %dx%d --senders one",
+                   "--streams %d --rate 5 --duration 0.5 --warmup 0 --size %dx%d",
                   T.p.dir, T.p.dir, N_STREAMS, SIDE_W, SIDE_H);
     char want[320];
     snprintf(want, sizeof want, "ipc://%s/nobody", T.p.dir);
