@@ -448,18 +448,19 @@ static enum qp_status finish(const struct eval_opts *o, const struct side *m,
         print_row("agreement", &ra, n, ref->n_boxes, m->n_boxes);
     if (s->truth)
         print_row("true mAP", &rt, s->lst.n_labelled, s->lst.n_boxes, s->truth_boxes);
-    if (s->agree)
+    /* and the mAP weighted by truth boxes: COCO's is a class average, where a
+     * class of one box weighs as much as one of thousands */
+    if (s->agree) {
         printf("agreement: reference %s; its boxes with score >= %.2f are the truth, the model's "
                "with score >= %.2f are scored\n",
                ref->spec.name[0] ? ref->spec.name : ref->path, o->score, o->min_score);
-    /* COCO's mAP is a class average: a class of one box weighs as much as one of thousands */
-    if (s->agree)
         printf("agreement mAP weighted by truth boxes (not COCO's class average): %.4f\n",
                ra.map_boxes);
-    if (s->truth)
+    }
+    if (s->truth) {
         printf("true mAP weighted by truth boxes (not COCO's class average): %.4f\n", rt.map_boxes);
-    if (s->truth)
         report_labels(o, &s->lst, n);
+    }
     if (o->per_class && s->agree)
         print_classes("agreement", s->agree, &m->spec);
     if (o->per_class && s->truth)
