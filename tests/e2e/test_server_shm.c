@@ -281,6 +281,23 @@ static double snum(const struct qp_json *root, int k, const char *a, const char 
     return v && v->type == QP_JSON_NUMBER ? v->v.num : -1;
 }
 
+/* Stream k's counts in the server's stats now: shm_torn and shm_unreadable
+ * drops, received and published. */
+static void expect_shm_counts(int k, double torn, double unreadable, double received,
+                              double published)
+{
+    struct qp_json_doc   *doc  = NULL;
+    struct qp_ctl_reply   r    = {0};
+    const struct qp_json *root = stats(&doc, &r);
+    CU_ASSERT_FATAL(root != NULL);
+    CU_ASSERT_EQUAL(snum(root, k, "drops", "shm_torn"), torn);
+    CU_ASSERT_EQUAL(snum(root, k, "drops", "shm_unreadable"), unreadable);
+    CU_ASSERT_EQUAL(snum(root, k, "received", NULL), received);
+    CU_ASSERT_EQUAL(snum(root, k, "published", NULL), published);
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+}
+
 /* Wait (bounded) until stream k has received n messages. */
 static bool received_at_least(int k, double n)
 {
@@ -463,16 +480,7 @@ static void test_torn_and_unreadable(void)
         CU_ASSERT(T.seen[HAND][i] != torn_seq && T.seen[HAND][i] != none_seq &&
                   T.seen[HAND][i] != far_seq && T.seen[HAND][i] != bus_seq);
 
-    struct qp_json_doc   *doc  = NULL;
-    struct qp_ctl_reply   r    = {0};
-    const struct qp_json *root = stats(&doc, &r);
-    CU_ASSERT_FATAL(root != NULL);
-    CU_ASSERT_EQUAL(snum(root, HAND, "drops", "shm_torn"), 1);
-    CU_ASSERT_EQUAL(snum(root, HAND, "drops", "shm_unreadable"), 3);
-    CU_ASSERT_EQUAL(snum(root, HAND, "received", NULL), 6);
-    CU_ASSERT_EQUAL(snum(root, HAND, "published", NULL), 2);
-    qp_json_free(doc);
-    qp_ctl_reply_fini(&r);
+    expect_shm_counts(HAND, 1, 3, 6, 2);
 }
 
 /* Send a cam_slow frame of slot d and wait (bounded) until the worker holds
@@ -536,16 +544,7 @@ static void test_rewritten_or_shrunk_while_read(void)
     for (int i = 0; i < T.n_seen[SLOW]; i++)
         CU_ASSERT(T.seen[SLOW][i] != torn_seq && T.seen[SLOW][i] != bus_seq);
 
-    struct qp_json_doc   *doc  = NULL;
-    struct qp_ctl_reply   r    = {0};
-    const struct qp_json *root = stats(&doc, &r);
-    CU_ASSERT_FATAL(root != NULL);
-    CU_ASSERT_EQUAL(snum(root, SLOW, "drops", "shm_torn"), 1);
-    CU_ASSERT_EQUAL(snum(root, SLOW, "drops", "shm_unreadable"), 1);
-    CU_ASSERT_EQUAL(snum(root, SLOW, "received", NULL), 4);
-    CU_ASSERT_EQUAL(snum(root, SLOW, "published", NULL), 2);
-    qp_json_free(doc);
-    qp_ctl_reply_fini(&r);
+    expect_shm_counts(SLOW, 1, 1, 4, 2);
 }
 
 static void test_still_serving_and_adds_up(void)

@@ -31,68 +31,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clients/lib/shm_ring.h"
-#include "qp_test.h"
-#include "server/shm.h"
+#include "shm_case.h"
 
-static uint8_t dst[1 << 20];
-
-static int suite_init(void)
-{
-    return qp_srv_shm_catch_sigbus(NULL) == QP_OK ? 0 : 1;
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
-/* A ring of the publisher's code for stream "test_shm_in_place". */
+/* A ring of this suite's stream. */
 static void new_ring(struct qp_shm_ring *r, uint32_t n_slots, size_t slot_bytes)
 {
-    struct qp_err  err = {{0}};
-    enum qp_status st  = qp_shm_ring_init(r, "test_shm_in_place", n_slots, slot_bytes, 0, &err);
-    if (st != QP_OK)
-        fprintf(stderr, "ring: %s\n", err.msg);
-    CU_ASSERT_FATAL(st == QP_OK);
-}
-
-static void fill(uint8_t *p, size_t n, uint32_t seed)
-{
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)(i * 7 + seed);
-}
-
-/* A writer rewriting a two-slot ring as fast as it can; latest names its
- * last write, whose bytes all equal value. */
-#define RACE_BYTES ((size_t)256 << 10)
-
-static struct {
-    struct qp_shm_ring      ring;
-    pthread_mutex_t         mu;
-    struct qp_wire_shm_slot latest; /* under mu */
-    uint8_t                 value;  /* the bytes of latest's write, under mu */
-    atomic_bool             stop;
-} W = {.mu = PTHREAD_MUTEX_INITIALIZER};
-
-static void *writer(void *arg)
-{
-    (void)arg;
-    uint8_t *px = malloc(RACE_BYTES);
-    for (uint32_t k = 1; px && !atomic_load(&W.stop); k++) {
-        struct qp_wire_shm_slot d;
-        uint8_t                 v = (uint8_t)(k % 251 + 1);
-        memset(px, v, RACE_BYTES);
-        qp_shm_ring_write(&W.ring, px, RACE_BYTES, &d);
-        pthread_mutex_lock(&W.mu);
-        W.latest = d;
-        W.value  = v;
-        pthread_mutex_unlock(&W.mu);
-    }
-    free(px);
-    return NULL;
+    new_ring_of(r, "test_shm_in_place", n_slots, slot_bytes);
 }
 
 /* Read n bytes at px into dst the way pre-processing would, under a guard,
@@ -217,52 +161,26 @@ static void stop_reader(pthread_t th)
 
 static void test_writer_laps_in_place_reader(void)
 {
-    struct qp_srv_shm_maps ms = {0};
-    pthread_t              th, rd;
-    uint64_t               ok = 0, torn = 0, mixed = 0, wrong = 0, other = 0;
-    new_ring(&W.ring, 2, RACE_BYTES);
-    atomic_store(&W.stop, false);
-    W.latest.generation = 0;
+    struct qp_srv_shm_maps  ms = {0};
+    pthread_t               th, rd;
+    struct race             t;
+    struct qp_wire_shm_slot d;
+    uint8_t                 v;
     CU_ASSERT_FATAL(pthread_create(&rd, NULL, in_place_reader, NULL) == 0);
-    CU_ASSERT_FATAL(pthread_create(&th, NULL, writer, NULL) == 0);
-    for (int64_t end = now_ms() + 20000; now_ms() < end && (ok < 200 || torn < 200);) {
-        struct qp_wire_shm_slot d;
-        struct qp_srv_shm_ref   ref;
-        const uint8_t          *px;
-        struct qp_err           err = {{0}};
-        uint8_t                 v;
-        pthread_mutex_lock(&W.mu);
-        d = W.latest;
-        v = W.value;
-        pthread_mutex_unlock(&W.mu);
+    race_start(&t, "test_shm_in_place", &th);
+    while (race_next(&t, &d, &v)) {
+        struct qp_srv_shm_ref ref;
+        const uint8_t        *px;
+        struct qp_err         err = {{0}};
         if (d.generation == 0)
             continue;
         enum qp_srv_shm_result r = qp_srv_shm_locate(&ms, 0, &d, sizeof dst, &ref, &px, &err);
         if (r == QP_SRV_SHM_OK)
             r = on_reader(&ref, px, &d);
-        if (r == QP_SRV_SHM_OK) {
-            ok++;
-            size_t i = 0;
-            while (i < RACE_BYTES && dst[i] == dst[0])
-                i++;
-            mixed += i != RACE_BYTES;
-            wrong += dst[0] != v;
-        } else if (r == QP_SRV_SHM_TORN) {
-            torn++;
-        } else {
-            other++;
-        }
+        race_count(&t, r, v);
     }
-    atomic_store(&W.stop, true);
-    pthread_join(th, NULL);
+    race_end(&t, th, "in place");
     stop_reader(rd);
-    fprintf(stderr, "\nin place: %llu ok, %llu torn\n", (unsigned long long)ok,
-            (unsigned long long)torn);
-    CU_ASSERT_EQUAL(mixed, 0);
-    CU_ASSERT_EQUAL(wrong, 0);
-    CU_ASSERT_EQUAL(other, 0);
-    CU_ASSERT(ok > 0);
-    CU_ASSERT(torn > 0);
     qp_srv_shm_maps_close(&ms);
     qp_shm_ring_fini(&W.ring);
 }
