@@ -335,21 +335,44 @@ static enum qp_srv_shm_result check_bounds(const struct qp_srv_shm_map   *m,
     return QP_SRV_SHM_OK;
 }
 
+/* d's size within cap (a frame's most), else UNREADABLE. */
+static enum qp_srv_shm_result check_size(const struct qp_wire_shm_slot *d, size_t cap,
+                                         struct qp_err *err)
+{
+    QP_ASSERT(atomic_load(&installed)); /* ingest open installs it */
+    if (d->size_bytes > cap)
+        return unreadable(err, d, "%llu bytes, more than the %llu a frame may have",
+                          (unsigned long long)d->size_bytes, (unsigned long long)cap);
+    return QP_SRV_SHM_OK;
+}
+
+/* m no longer serves d: it faulted, maps another segment, or its segment's
+ * name was unlinked (its publisher is gone; the name may now be a new
+ * segment's). */
+static bool outdated(const struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d)
+{
+    return m->stale || strcmp(m->segment, d->segment) != 0 || unlinked(m);
+}
+
+/* m (the mapping chosen for d) mapped when it is not, and d's bytes within
+ * one of its slots. */
+static enum qp_srv_shm_result map_checked(struct qp_srv_shm_map         *m,
+                                          const struct qp_wire_shm_slot *d, struct qp_err *err)
+{
+    if (!m->base && map(m, d->segment, err) != QP_OK)
+        return QP_SRV_SHM_UNREADABLE;
+    return check_bounds(m, d, err);
+}
+
 enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
                                         uint8_t *dst, size_t dst_cap, struct qp_err *err)
 {
-    QP_ASSERT(atomic_load(&installed)); /* ingest open installs it */
-    if (d->size_bytes > dst_cap)
-        return unreadable(err, d, "%llu bytes, more than the %llu a frame may have",
-                          (unsigned long long)d->size_bytes, (unsigned long long)dst_cap);
-    /* a segment whose name was unlinked is a stale mapping: its publisher
-     * is gone and the name may now be a new segment's */
-    if (m->base && (m->stale || strcmp(m->segment, d->segment) != 0 || unlinked(m)))
-        qp_srv_shm_unmap(m);
-    if (!m->base && map(m, d->segment, err) != QP_OK)
-        return QP_SRV_SHM_UNREADABLE;
-    enum qp_srv_shm_result r = check_bounds(m, d, err);
+    enum qp_srv_shm_result r = check_size(d, dst_cap, err);
     if (r != QP_SRV_SHM_OK)
+        return r;
+    if (m->base && outdated(m, d))
+        qp_srv_shm_unmap(m);
+    if ((r = map_checked(m, d, err)) != QP_SRV_SHM_OK)
         return r;
     uint64_t g1, g2;
     if (!read_slot(m->base, m->map_bytes, d, dst, &g1, &g2)) {
@@ -390,7 +413,7 @@ static struct qp_srv_shm_map *current(struct qp_srv_shm_maps *ms, uint32_t busy,
                                       const struct qp_wire_shm_slot *d)
 {
     struct qp_srv_shm_map *m = &ms->map[ms->cur];
-    if (!m->base || !(m->stale || strcmp(m->segment, d->segment) != 0 || unlinked(m)))
+    if (!m->base || !outdated(m, d))
         return m;
     if (!(busy & (1u << (uint32_t)ms->cur))) {
         qp_srv_shm_unmap(m);
@@ -412,16 +435,12 @@ enum qp_srv_shm_result qp_srv_shm_locate(struct qp_srv_shm_maps *ms, uint32_t bu
                                          struct qp_srv_shm_ref *ref, const uint8_t **pixels,
                                          struct qp_err *err)
 {
-    QP_ASSERT(atomic_load(&installed)); /* ingest open installs it */
-    if (d->size_bytes > cap)
-        return unreadable(err, d, "%llu bytes, more than the %llu a frame may have",
-                          (unsigned long long)d->size_bytes, (unsigned long long)cap);
+    enum qp_srv_shm_result r = check_size(d, cap, err);
+    if (r != QP_SRV_SHM_OK)
+        return r;
     qp_srv_shm_sweep(ms, busy);
     struct qp_srv_shm_map *m = current(ms, busy, d);
-    if (!m->base && map(m, d->segment, err) != QP_OK)
-        return QP_SRV_SHM_UNREADABLE;
-    enum qp_srv_shm_result r = check_bounds(m, d, err);
-    if (r != QP_SRV_SHM_OK)
+    if ((r = map_checked(m, d, err)) != QP_SRV_SHM_OK)
         return r;
     uint64_t g1, g2;
     if (!read_slot(m->base, m->map_bytes, d, NULL, &g1, &g2)) {
