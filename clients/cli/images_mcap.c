@@ -140,12 +140,13 @@ enum qp_status qp_cli_images_mcap(const char *path, int32_t max, bool spread,
     if (st != QP_OK)
         return st;
     const char *tmp = getenv("TMPDIR");
-    size_t      n   = strlen(tmp && *tmp ? tmp : "/tmp") + 32;
+    tmp             = tmp && *tmp ? tmp : "/tmp";
+    size_t n        = strlen(tmp) + 32;
     if (!(l->tmpdir = qp_alloc(n))) {
         qp_replay_source_free(&s);
         return qp_fail(err, QP_E_NOMEM, "out of memory listing images");
     }
-    snprintf(l->tmpdir, n, "%s/qpercept_mcap_XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    snprintf(l->tmpdir, n, "%s/qpercept_mcap_XXXXXX", tmp);
     if (!mkdtemp(l->tmpdir)) {
         st = qp_fail(err, QP_E_IO, "%s: %s", l->tmpdir, strerror(errno));
         qp_free(l->tmpdir);
