@@ -51,8 +51,10 @@ for the engine ("detections", score >= 0.05) and for the FP32 ONNX model run
 by qpercept ("reference", score >= 0.3). Every candidate is scored with
 pycocotools (tests/tools/eval_coco.py's coco_eval) against the SAME truth:
 ONNX Runtime FP32's detections with score >= 0.3; candidates keep score
->= 0.05, so mAP sees their ranking. Reported: mAP@[.5:.95], AP50, AP75,
-recall at IoU 0.5. The FP32 ONNX model run by qpercept is scored too (how
+>= 0.05, so mAP sees their ranking. Reported: mAP@[.5:.95] (COCO's average
+over classes), AP50, AP75, recall at IoU 0.5, and map_boxes: each class's
+mAP weighted by its truth boxes (a class with one box in the frames swings
+the class average as much as cars do). The FP32 ONNX model run by qpercept is scored too (how
 far apart the two FP32 engines and decoders are). Cross-check: qpercept
 eval's own agreement (engine vs qpercept's FP32) is recomputed from its JSON
 with pycocotools and both numbers are recorded.
@@ -352,7 +354,8 @@ def score(truth, cand, ids):
     with contextlib.redirect_stdout(io.StringIO()):
         m = coco_eval(N_CLASSES, list(ids), t, c)
     return {"map": round(float(m[0]), 4), "ap50": round(float(m[1]), 4),
-            "ap75": round(float(m[2]), 4), "recall50": round(float(m[3]), 4), "n_images": len(ids), "truth_boxes": len(t),
+            "ap75": round(float(m[2]), 4), "recall50": round(float(m[3]), 4),
+            "map_boxes": round(float(m[4]), 4), "n_images": len(ids), "truth_boxes": len(t),
             "boxes": len(c)}
 
 
@@ -500,7 +503,7 @@ def one_model(args, name, calib, groups, tmp, commands):
     res["goals"] = goals(res["agreement_vs_onnxruntime_fp32"], res["layers"], args.variants)
     for lab, r in res["agreement_vs_onnxruntime_fp32"].items():
         print(f"  {lab:28s} mAP {r['all']['map']:.4f}  AP50 {r['all']['ap50']:.4f}  "
-              f"recall50 {r['all']['recall50']:.4f}  (" +
+              f"recall50 {r['all']['recall50']:.4f}  boxes {r['all']['map_boxes']:.4f}  (" +
               ", ".join(f"{g} {r[g]['map']:.4f}" for g in groups) + ")")
 
     if not args.no_speed:
@@ -534,8 +537,9 @@ def markdown(result):
     """The docs' tables (docs/quantization.md) from a result JSON."""
     groups = list(result["frames"]["evaluation"]["n"])
     lines = ["| model | engine | FP16 layers | agreement mAP (all) | " +
-             " | ".join(g.replace("_", " ") for g in groups) + " | AP50 | recall50 |",
-             "|---|---|---|---|" + "---|" * len(groups) + "---|---|"]
+             " | ".join(g.replace("_", " ") for g in groups) +
+             " | weighted by boxes | AP50 | recall50 |",
+             "|---|---|---|---|" + "---|" * len(groups) + "---|---|---|"]
     for name, m in result["models"].items():
         for lab, a in m["agreement_vs_onnxruntime_fp32"].items():
             v = lab[len("qpercept_"):] if lab.startswith("qpercept_") else None
@@ -543,6 +547,7 @@ def markdown(result):
             fp16 = f"{n['fp16']} / {sum(n.values())}" if n else "-"
             lines.append(f"| {name} | {lab} | {fp16} | {a['all']['map']:.3f} | " +
                          "".join(f"{a[g]['map']:.3f} | " for g in groups) +
+                         (f"{a['all']['map_boxes']:.3f} | " if "map_boxes" in a["all"] else "- | ") +
                          f"{a['all']['ap50']:.3f} | {a['all']['recall50']:.3f} |")
     lines += ["", "| model | threads | " + " | ".join(
         ["qpercept FP32", "ONNX Runtime FP32", "ONNX Runtime INT8 (QDQ)"]) +

@@ -72,7 +72,7 @@ static struct qp_json_doc *report(const char *path)
 
 /* pycocotools' "agreement" / "true" line for a report, into v[4] (mAP,
  * AP50, AP75, recall50); false when QP_VENV has no python. */
-static bool pycocotools(const char *json, bool with_labels, const char *which, double v[4])
+static bool pycocotools(const char *json, bool with_labels, const char *which, double v[5])
 {
     const char *venv = getenv("QP_VENV"), *src = getenv("QP_SOURCE_DIR");
     char        py[1200], cmd[6000], line[512];
@@ -87,7 +87,8 @@ static bool pycocotools(const char *json, bool with_labels, const char *which, d
     CU_ASSERT_PTR_NOT_NULL_FATAL(p);
     while (fgets(line, sizeof line, p)) {
         char name[32];
-        if (sscanf(line, "%31s %lf %lf %lf %lf", name, &v[0], &v[1], &v[2], &v[3]) == 5 &&
+        if (sscanf(line, "%31s %lf %lf %lf %lf %lf", name, &v[0], &v[1], &v[2], &v[3], &v[4]) ==
+                6 &&
             strcmp(name, which) == 0)
             found = true;
     }
@@ -100,11 +101,11 @@ static bool pycocotools(const char *json, bool with_labels, const char *which, d
 static void check_pycocotools(const struct qp_json_doc *d, const char *json, const char *section,
                               bool with_labels, const char *which)
 {
-    double v[4];
+    double v[5];
     if (!pycocotools(json, with_labels, which, v))
         QP_TEST_SKIP("QP_VENV python (pycocotools) missing: %s not cross-checked", section);
-    static const char *const keys[4] = {"map", "ap50", "ap75", "recall50"};
-    for (int i = 0; i < 4; i++) {
+    static const char *const keys[5] = {"map", "ap50", "ap75", "recall50", "map_boxes"};
+    for (int i = 0; i < 5; i++) {
         double c = num(d, section, keys[i]);
         if (!(fabs(c - v[i]) <= 1e-12)) {
             fprintf(stderr, "%s.%s: qpercept %.17g, pycocotools %.17g\n", section, keys[i], c,

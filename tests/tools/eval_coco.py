@@ -17,8 +17,9 @@ with float32 values) and scores them with pycocotools' COCOeval (iouType
              image are scored (the report's "labelled" images)
 
 Prints one line per evaluation: NAME mAP AP50 AP75 recall50 (recall at IoU
-0.5, maxDets 100, mean over classes with ground truth), each %.17g, or -1
-where there is no ground truth. Coordinates go through float32 as in
+0.5, maxDets 100, mean over classes with ground truth) map_boxes (each
+class's mAP weighted by its ground-truth boxes, qpercept eval's map_boxes),
+each %.17g, or -1 where there is no ground truth. Coordinates go through float32 as in
 qpercept (qp_metrics stores float32 boxes, then w = x2 - x1 in float64).
 The class mapping below mirrors engine/eval/labels.c for the KITTI and
 nuScenes types; test tooling only, needs numpy and pycocotools (QP_VENV).
@@ -62,7 +63,7 @@ def coco_eval(n_classes, images, truths, dets):
     with contextlib.redirect_stdout(io.StringIO()):
         gt.createIndex()
         if not dets:
-            return [-1.0] * 4 if not truths else [0.0] * 4
+            return [-1.0] * 5 if not truths else [0.0] * 5
         dt = gt.loadRes([{"image_id": i, "category_id": c, "score": s, "bbox": b}
                          for i, c, s, b in dets])
         ev = COCOeval(gt, dt, "bbox")
@@ -71,7 +72,16 @@ def coco_eval(n_classes, images, truths, dets):
         ev.summarize()
     r50 = ev.eval["recall"][0, :, 0, 2]
     r50 = float(np.mean(r50[r50 > -1])) if np.any(r50 > -1) else -1.0
-    return [ev.stats[0], ev.stats[1], ev.stats[2], r50]
+    # not COCO's class average: each class's mAP weighted by its truth boxes
+    prec = ev.eval["precision"][:, :, :, 0, 2]
+    n_truth = np.bincount([c for _, c, _ in truths], minlength=n_classes)
+    weighted = boxes = 0.0
+    for k, c in enumerate(ev.params.catIds):
+        p = prec[:, :, k]
+        if n_truth[c] and np.any(p > -1):
+            weighted += n_truth[c] * float(np.mean(p[p > -1]))
+            boxes += n_truth[c]
+    return [ev.stats[0], ev.stats[1], ev.stats[2], r50, weighted / boxes if boxes else -1.0]
 
 
 def rows(entry, key):
