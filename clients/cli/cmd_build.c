@@ -29,7 +29,7 @@
 struct build_cli {
     const char               *model, *out, *calib, *measure, *report, *manifest, *spec_file;
     enum qp_precision         precision;
-    bool                      mixed, bias_correction, equalize, pick_method, cuda;
+    bool                      mixed, bias_correction, equalize, gptq, pick_method, cuda;
     double                    min_agreement;
     struct qp_observer_params obs;
     long                      calib_images, measure_images, threads;
@@ -59,6 +59,7 @@ static int parse(int argc, char **argv, struct build_cli *o)
     o->min_agreement   = 0.95;
     o->bias_correction = true;
     o->equalize        = true;
+    o->gptq            = true;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v, *key;
         double      d;
@@ -107,6 +108,8 @@ static int parse(int argc, char **argv, struct build_cli *o)
             o->bias_correction = !strcmp(v, "on");
         else if (!strcmp(a, "--equalize") && (!strcmp(v, "on") || !strcmp(v, "off")))
             o->equalize = !strcmp(v, "on");
+        else if (!strcmp(a, "--weight-rounding") && (!strcmp(v, "gptq") || !strcmp(v, "nearest")))
+            o->gptq = !strcmp(v, "gptq");
         else if (!strcmp(a, "--threads") && qp_cli_parse_int(v, 0, 1024, &o->threads))
             ;
         else if (!strcmp(a, "--target")) {
@@ -223,6 +226,9 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
     if (r->n_measured && o->equalize && r->agreement_unequalized == r->agreement_unequalized)
         fprintf(f, "channel equalization: agreement %.3f without, %.3f with\n",
                 r->agreement_unequalized, r->m.agreement);
+    if (r->n_measured && o->gptq && r->agreement_nearest == r->agreement_nearest)
+        fprintf(f, "weight rounding: agreement %.3f nearest, %.3f gptq\n", r->agreement_nearest,
+                r->m.agreement);
     if (r->n_measured && o->bias_correction)
         fprintf(f, "bias correction: agreement %.3f without, %.3f with: %s\n", r->agreement_plain,
                 r->agreement_corrected, r->bias_corrected ? "kept" : "not kept");
@@ -248,6 +254,9 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
         m->model_sha256, m->calib_sha256, m->precision, m->target);
     if (m->calib_sha256[0]) {
         fprintf(f, "\"calib_method\":\"%s\",", qp_observer_kind_name(r->method));
+        if (r->agreement_nearest == r->agreement_nearest)
+            fprintf(f, "\"weight_rounding\":\"gptq\",\"agreement_nearest\":%.6g,",
+                    r->agreement_nearest);
         for (int k = 0; k < QP_OBSERVER_COUNT && r->method_agreement[0] == r->method_agreement[0];
              k++)
             fprintf(f, "%s\"%s\":%.6g%s", k ? "" : "\"method_agreement\":{",
@@ -346,6 +355,7 @@ static enum qp_status build(const struct build_cli *o, const char *argv0, struct
                                o->min_agreement,
                                o->bias_correction,
                                o->equalize,
+                               o->gptq,
                                o->obs,
                                o->pick_method,
                                (const char *const *)imgs.paths,

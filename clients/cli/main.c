@@ -19,20 +19,25 @@ static const struct {
     {"run", qp_cli_run,
      "run MODEL (--image FILE... | --input [NAME=]FILE.npy...) [--json] [--score S] [--iou I]\n"
      "        [--agnostic] [--backend cpu|cuda|auto] [--threads N] [--save-outputs DIR]\n"
-     "        [--all-tensors] [--saturation] [--const NAME=FILE.npy] [--manifest FILE] [--spec FILE] [--size WxH] [--color rgb|bgr]\n"
+     "        [--all-tensors] [--saturation] [--const NAME=FILE.npy] [--manifest FILE] [--spec "
+     "FILE] [--size WxH] [--color rgb|bgr]\n"
      "        [--resize letterbox|stretch] [--pad V] [--mean a,b,c] [--std a,b,c]\n"
      "        [--head yolox|gfl] [--strides 8,16,32] [--reg-max N] [--classes N] [--labels FILE]"},
     {"build", qp_cli_build,
-     "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib DIR|LIST|IMAGE|MCAP]\n"
-     "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images N]\n"
+     "build MODEL.onnx -o OUT.qpe [--precision int8|mixed|fp16|fp32] [--calib "
+     "DIR|LIST|IMAGE|MCAP]\n"
+     "        [--calib-method auto|minmax|percentile|entropy|mse] [--percentile P] [--calib-images "
+     "N]\n"
      "        [--min-agreement 0.95] [--measure-images auto|N | --measure DIR|LIST|IMAGE|MCAP]\n"
      "        [--bias-correction on|off]\n"
-     "        [--equalize on|off]\n"
+     "        [--equalize on|off] [--weight-rounding gptq|nearest]\n"
      "        [--report FILE.json] [--target cpu|cuda] [--threads N] [spec flags as run]"},
     {"inspect", qp_cli_inspect, "inspect MODEL.onnx|MODEL.qpe [--json]"},
     {"eval", qp_cli_eval,
-     "eval MODEL --images DIR|LISTFILE|MCAP [--reference REF_MODEL] [--labels FILE|DIR] [--score S]\n"
-     "        [--min-score S] [--iou I] [--agnostic] [--per-class] [--max-images N] [--json OUT.json]\n"
+     "eval MODEL --images DIR|LISTFILE|MCAP [--reference REF_MODEL] [--labels FILE|DIR] [--score "
+     "S]\n"
+     "        [--min-score S] [--iou I] [--agnostic] [--per-class] [--max-images N] [--json "
+     "OUT.json]\n"
      "        [--backend cpu|cuda|auto] [--threads N] [--manifest FILE] [--spec FILE]\n"
      "        [--names FILE] [spec flags as run: --size ... --classes N]"},
     {"bench-engine", qp_cli_bench_engine,
@@ -43,7 +48,8 @@ static const struct {
      "        [--curve-server-key FILE --curve-secret-key FILE]"},
     {"sub", qp_cli_sub,
      "sub --endpoint DETECTIONS_ENDPOINT [--stream NAME ...] [--json] [--count N]\n"
-     "        [--timeout-ms MS] [--stats-every S] [--curve-server-key FILE --curve-secret-key FILE]"},
+     "        [--timeout-ms MS] [--stats-every S] [--curve-server-key FILE --curve-secret-key "
+     "FILE]"},
     {"bench", qp_cli_bench,
      "bench --endpoint DETECTIONS_ENDPOINT --frames-endpoint TEMPLATE (\"%d\": stream index)\n"
      "        [--streams 6] [--stream-prefix cam] [--rate 30] [--duration 60] [--warmup 2]\n"

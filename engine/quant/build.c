@@ -21,6 +21,15 @@
 #include "engine_int.h"
 #include "quant/quant.h"
 
+/* GPTQ rounding depends on the layer's weights as it sees them (after
+ * equalization) only: kept, a plan built again with the same weights (the
+ * mixed search builds hundreds) reuses it. */
+struct rounded {
+    float  *w;
+    int8_t *q;
+    int64_t n;
+};
+
 struct plan {
     const struct qp_calib *c;
     char                 **names; /* Conv layers of the front graph */
@@ -29,15 +38,23 @@ struct plan {
     int64_t               *m;     /* length of delta[i] */
     int32_t                n;
     bool                   equalize;
+    bool                   gptq;    /* weights rounded by qp_gptq_round, else to nearest */
+    struct rounded        *rounded; /* per layer: the last weights rounded and their q */
 };
+
+static int32_t layer_of(const struct plan *p, const char *name)
+{
+    for (int32_t i = 0; i < p->n; i++)
+        if (strcmp(p->names[i], name) == 0)
+            return i;
+    return -1;
+}
 
 static const float *bias_cb(void *ctx, const char *name, int64_t m)
 {
     const struct plan *p = ctx;
-    for (int32_t i = 0; i < p->n; i++)
-        if (strcmp(p->names[i], name) == 0)
-            return p->delta[i] && p->m[i] == m ? p->delta[i] : NULL;
-    return NULL;
+    int32_t            l = layer_of(p, name);
+    return l >= 0 && p->delta[l] && p->m[l] == m ? p->delta[l] : NULL;
 }
 
 static bool chan_cb(void *ctx, const char *name, int64_t c, const float **mn, const float **mx)
@@ -49,6 +66,37 @@ static bool chan_cb(void *ctx, const char *name, int64_t c, const float **mn, co
     *mn = w->ch_min;
     *mx = w->ch_max;
     return true;
+}
+
+static enum qp_status round_cb(void *ctx, const char *name, const float *w, int64_t m, int64_t k,
+                               int32_t groups, int64_t taps, const float *div, const float *scale,
+                               int8_t *q, bool *done, struct qp_err *err)
+{
+    struct plan                  *p  = ctx;
+    int32_t                       l  = layer_of(p, name);
+    const struct qp_calib_moment *mo = p->c ? qp_calib_moment_find(p->c, name) : NULL;
+    *done                            = false;
+    if (!p->gptq || l < 0 || !mo || mo->geo.groups != groups || qp_gptq_taps(&mo->geo) != k ||
+        m % groups != 0)
+        return QP_OK;
+    struct rounded *r = &p->rounded[l];
+    size_t          n = (size_t)(m * k);
+    *done             = true;
+    if (r->n == m * k && memcmp(r->w, w, n * sizeof *w) == 0) {
+        memcpy(q, r->q, n);
+        return QP_OK;
+    }
+    enum qp_status s = qp_gptq_round(w, m, k, groups, taps, mo->m, div, scale, q, NULL, err);
+    qp_free(r->w);
+    qp_free(r->q);
+    r->w = qp_alloc(n * sizeof *r->w);
+    r->q = qp_alloc(n);
+    r->n = r->w && r->q ? m * k : 0;
+    if (r->n) { /* no room to keep it: computed again next time */
+        memcpy(r->w, w, n * sizeof *w);
+        memcpy(r->q, q, n);
+    }
+    return s;
 }
 
 static void plan_clear_delta(struct plan *p)
@@ -81,18 +129,20 @@ static bool range_cb(void *ctx, const char *name, float *mn, float *mx)
 static enum qp_precision prec_cb(void *ctx, const char *name)
 {
     const struct plan *p = ctx;
-    for (int32_t i = 0; i < p->n; i++)
-        if (strcmp(p->names[i], name) == 0)
-            return p->prec[i];
-    return QP_PREC_FP32;
+    int32_t            l = layer_of(p, name);
+    return l >= 0 ? p->prec[l] : QP_PREC_FP32;
 }
 
 static void plan_fini(struct plan *p)
 {
     if (p->delta)
         plan_clear_delta(p);
-    for (int32_t i = 0; i < p->n; i++)
+    for (int32_t i = 0; i < p->n; i++) {
         qp_free(p->names[i]);
+        qp_free(p->rounded[i].w);
+        qp_free(p->rounded[i].q);
+    }
+    qp_free(p->rounded);
     qp_free(p->names);
     qp_free(p->prec);
     qp_free(p->delta);
@@ -109,13 +159,15 @@ static enum qp_status plan_init(const struct qp_build_opts *o, const struct qp_c
     memset(&g, 0, sizeof g);
     p->c             = c;
     p->equalize      = o->equalize;
+    p->gptq          = o->gptq;
     enum qp_status s = qp_engine_front(o->model, &opt, &g, NULL, err);
     if (s == QP_OK) {
-        p->names = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->names);
-        p->prec  = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->prec);
-        p->delta = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->delta);
-        p->m     = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->m);
-        if (!p->names || !p->prec || !p->delta || !p->m)
+        p->names   = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->names);
+        p->prec    = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->prec);
+        p->delta   = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->delta);
+        p->m       = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->m);
+        p->rounded = qp_calloc((size_t)g.n_nodes + 1, sizeof *p->rounded);
+        if (!p->names || !p->prec || !p->delta || !p->m || !p->rounded)
             s = qp_fail(err, QP_E_NOMEM, "out of memory planning precisions");
     }
     for (int32_t i = 0; i < g.n_nodes && s == QP_OK; i++) {
@@ -139,8 +191,8 @@ static enum qp_status quantize_plan(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
-    struct qp_quant_opts     qo  = {amax_cb,  prec_cb, bias_cb, p->equalize ? chan_cb : NULL,
-                                    range_cb, p};
+    struct qp_quant_opts     qo  = {amax_cb,  prec_cb,  bias_cb, p->equalize ? chan_cb : NULL,
+                                    range_cb, round_cb, p};
     enum qp_status           s   = qp_engine_front(o->model, &opt, g, NULL, err);
     return s != QP_OK ? s : qp_pass_quantize(g, &qo, st, err);
 }
@@ -544,6 +596,20 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
     return s;
 }
 
+/* What GPTQ rounding bought: the agreement of the chosen plan with its
+ * weights rounded to nearest (the same bias correction deltas). */
+static enum qp_status measure_nearest(const struct qp_build_opts *o, struct plan *p,
+                                      const struct qp_measure *m, struct qp_build_result *r,
+                                      struct qp_err *err)
+{
+    struct qp_measure_result plain;
+    p->gptq              = false;
+    enum qp_status s     = measure_plan(o, p, m, &plain, err);
+    p->gptq              = true;
+    r->agreement_nearest = s == QP_OK ? plain.agreement : NAN;
+    return s;
+}
+
 /* Thresholds by every observer kind, each measured all INT8 (and, when
  * asked, with the bias correction decided as keep_if_better decides it);
  * c keeps the best (agreement, then output SQNR) and p that method's bias
@@ -626,7 +692,8 @@ static enum qp_status calibrate_and_pick(const struct qp_build_opts *o, struct q
     const char *const *cal = *held_out ? rest : o->images;
     nc                     = *held_out ? nc : n;
     r->n_calibrated        = nc;
-    enum qp_status s       = qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, c, err);
+    enum qp_status s =
+        qp_calib_open(o->model, o->spec, o->n_threads, &o->observer, o->gptq, c, err);
     if (s == QP_OK)
         s = qp_calib_run(c, cal, nc, calib_progress, (void *)o, hash, err);
     for (int32_t i = 0; s == QP_OK && *held_out && i < nm; i++)
@@ -677,6 +744,9 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     r->agreement_unequalized = NAN;
     if (s == QP_OK && o->equalize && m.n > 0)
         s = measure_unequalized(o, &p, &m, r, err);
+    r->agreement_nearest = NAN;
+    if (s == QP_OK && o->gptq && calibrate && m.n > 0)
+        s = measure_nearest(o, &p, &m, r, err);
     if (s == QP_OK)
         s = quantize_plan(o, &p, &r->g, &r->stats, err);
     if (s == QP_OK)

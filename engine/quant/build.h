@@ -30,12 +30,11 @@
  * Measurements (measure.h; the clipping choice, the mixed search's
  * agreement, keeping bias correction, the report) use the caller's measure
  * list (held out: none of them may be a calibration image) or else
- * n_measure of the --calib images spread over the list. With at least QP_BUILD_HOLDOUT_MIN times as many images they
- * are held out: calibration (thresholds, equalization) runs on the others,
- * since images calibrated on flatter the engine (YOLOX-Nano all INT8: 0.95
- * agreement on 8 calibration images, 0.84 on 253 others). Fewer, and they
- * are calibrated on too. Bias correction's statistics come from them either
- * way: still the build's own check, not an evaluation (qpercept eval).
+ * n_measure of the --calib images spread over the list. With at least QP_BUILD_HOLDOUT_MIN times as
+ * many images they are held out: calibration (thresholds, equalization) runs on the others, since
+ * images calibrated on flatter the engine (YOLOX-Nano all INT8: 0.95 agreement on 8 calibration
+ * images, 0.84 on 253 others). Fewer, and they are calibrated on too. Bias correction's statistics
+ * come from them either way: still the build's own check, not an evaluation (qpercept eval).
  * Offline: allocates freely; nothing here runs per frame.
  */
 #include "graph/graph.h"
@@ -49,22 +48,25 @@
 struct qp_build_opts {
     const char                 *model;
     const struct qp_model_spec *spec;
-    enum qp_precision           precision; /* every Conv layer, unless mixed */
-    bool                        mixed;     /* INT8 + FP16 by the search */
-    double                      min_agreement; /* mixed: target, e.g. 0.95 */
+    enum qp_precision           precision;       /* every Conv layer, unless mixed */
+    bool                        mixed;           /* INT8 + FP16 by the search */
+    double                      min_agreement;   /* mixed: target, e.g. 0.95 */
     bool                        bias_correction; /* measure and correct each INT8 layer's
                                                   * mean output error per channel */
-    bool                        equalize; /* per-channel equalization through tables
-                                           * (quant/quantize.h) */
-    struct qp_observer_params   observer;
-    bool                        pick_method; /* try every observer kind on the one
-                                              * calibration and keep the best agreement
-                                              * on the measured images (observer.kind
-                                              * when nothing is measured) */
-    const char *const          *images;    /* calibration image files */
-    int32_t                     n_images;
-    int32_t                     n_measure; /* images measured (<= n_images), e.g. 8 */
-    int                         n_threads;
+    bool equalize;                               /* per-channel equalization through tables
+                                                  * (quant/quantize.h) */
+    bool gptq;                                   /* INT8 weights rounded against each layer's
+                                                  * input moment on the calibration images
+                                                  * (quant/gptq.h), else to nearest */
+    struct qp_observer_params observer;
+    bool                      pick_method; /* try every observer kind on the one
+                                            * calibration and keep the best agreement
+                                            * on the measured images (observer.kind
+                                            * when nothing is measured) */
+    const char *const *images;             /* calibration image files */
+    int32_t            n_images;
+    int32_t            n_measure; /* images measured (<= n_images), e.g. 8 */
+    int                n_threads;
     /* called as work advances (may be NULL); phase: "calibrating", ... */
     void (*progress)(void *ctx, const char *phase, int32_t done, int32_t total);
     void *progress_ctx;
@@ -77,7 +79,7 @@ struct qp_build_opts {
 };
 
 struct qp_build_layer {
-    const char       *name;   /* node name (the result graph's arena) */
+    const char       *name; /* node name (the result graph's arena) */
     enum qp_precision precision;
     float             x_scale, y_scale; /* INT8 only */
     float             amax;             /* output clipping threshold (INT8) */
@@ -85,28 +87,30 @@ struct qp_build_layer {
     double            sqnr_db;          /* output vs float, all layers as chosen; NaN: n/a */
     double            sensitivity_db;   /* mixed: network output SQNR with this layer alone
                                          * INT8 (lower: more sensitive); NaN: not measured */
-    double            sensitivity_map;  /* mixed: agreement with this layer alone INT8 */
+    double sensitivity_map;             /* mixed: agreement with this layer alone INT8 */
 };
 
 struct qp_build_result {
-    struct qp_graph          g; /* quantized front-half graph (save it, or open it) */
-    struct qp_quant_stats    stats;
-    struct qp_build_layer   *layers;
-    int32_t                  n_layers;
-    char                     calib_sha256[65]; /* sha256 over the images' sha256 lines
+    struct qp_graph        g; /* quantized front-half graph (save it, or open it) */
+    struct qp_quant_stats  stats;
+    struct qp_build_layer *layers;
+    int32_t                n_layers;
+    char                   calib_sha256[65];   /* sha256 over the images' sha256 lines
                                                 * (calibrated ones, then held-out ones) */
-    struct qp_measure_result m;          /* final engine vs float; valid when n_measured */
-    int32_t                  n_measured; /* images measured (0: no measurement) */
+    struct qp_measure_result m;                /* final engine vs float; valid when n_measured */
+    int32_t                  n_measured;       /* images measured (0: no measurement) */
     bool                     measure_held_out; /* the measured images were not calibrated on */
     int32_t                  n_calibrated;     /* images calibrated on */
-    bool                     target_met; /* mixed: min_agreement reached */
+    bool                     target_met;       /* mixed: min_agreement reached */
     /* bias correction (when asked and measured): agreement without and with
      * it; it is kept only when it helps */
-    double                   agreement_plain, agreement_corrected;
-    bool                     bias_corrected;
-    double                   agreement_unequalized; /* same plan, equalization off; NaN:
-                                                     * not measured */
-    enum qp_observer_kind    method; /* the thresholds' observer kind */
+    double agreement_plain, agreement_corrected;
+    bool   bias_corrected;
+    double agreement_unequalized;               /* same plan, equalization off; NaN:
+                                                 * not measured */
+    double agreement_nearest;                   /* same plan, weights rounded to nearest
+                                                 * instead of GPTQ; NaN: not measured */
+    enum qp_observer_kind method;               /* the thresholds' observer kind */
     double method_agreement[QP_OBSERVER_COUNT]; /* pick_method: agreement of the all-INT8
                                                  * plan (no bias correction) per kind;
                                                  * NaN: not tried */

@@ -18,6 +18,10 @@ void qp_calib_fini(struct qp_calib *c)
         qp_observer_fini(&c->w[i].obs);
         qp_free(c->w[i].ch_min);
     }
+    for (int32_t i = 0; i < c->n_mom; i++)
+        qp_free(c->mom[i].m);
+    qp_free(c->mom);
+    qp_free(c->scratch);
     qp_free(c->w);
     qp_free(c->buf);
     qp_detector_free(c->det);
@@ -25,15 +29,52 @@ void qp_calib_fini(struct qp_calib *c)
     memset(c, 0, sizeof *c);
 }
 
+/* A moment for each Conv of the engine whose input (NCHW, one image) is
+ * watched. */
+static enum qp_status open_moments(struct qp_calib *c, const char *model, struct qp_err *err)
+{
+    const struct qp_graph *g    = qp_engine_graph(c->e);
+    int64_t                most = 1;
+    if (!(c->mom = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->mom)))
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for input moments", model);
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        if (n->dead || n->op != QP_OP_CONV)
+            continue;
+        const struct qp_tensor *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+        int32_t                 wi = 0;
+        while (wi < c->n && c->w[wi].tensor != n->in[0])
+            wi++;
+        const struct qp_conv_attr *a = &n->attr.conv;
+        if (wi == c->n || x->rank != 4 || y->rank != 4 || x->dims[0] != 1 || a->group < 1 ||
+            x->dims[1] % a->group != 0)
+            continue;
+        struct qp_calib_moment *mo = &c->mom[c->n_mom];
+        mo->conv                   = n->name;
+        mo->watch                  = wi;
+        mo->geo = (struct qp_gptq_geom){x->dims[1],   x->dims[2],   x->dims[3],     y->dims[2],
+                                        y->dims[3],   a->group,     a->kernel[0],   a->kernel[1],
+                                        a->stride[0], a->stride[1], a->dilation[0], a->dilation[1],
+                                        a->pad[0],    a->pad[1]};
+        if (!(mo->m = qp_calloc((size_t)qp_gptq_moment_len(&mo->geo), sizeof *mo->m)))
+            return qp_fail(err, QP_E_NOMEM, "%s: out of memory for input moments", model);
+        c->n_mom++;
+        int64_t need = qp_gptq_scratch_len(&mo->geo);
+        most         = need > most ? need : most;
+    }
+    c->scratch = qp_alloc((size_t)most * sizeof *c->scratch);
+    return c->scratch ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
+}
+
 enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec, int n_threads,
-                             const struct qp_observer_params *obs, struct qp_calib *c,
+                             const struct qp_observer_params *obs, bool moments, struct qp_calib *c,
                              struct qp_err *err)
 {
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     struct qp_graph          g;
     memset(c, 0, sizeof *c);
     memset(&g, 0, sizeof g); /* the importer initialises it */
-    c->kind = obs->kind;
+    c->kind          = obs->kind;
     opt.backend      = QP_BACKEND_CPU;
     opt.n_threads    = n_threads;
     enum qp_status s = qp_engine_front(model, &opt, &g, NULL, err);
@@ -74,7 +115,9 @@ enum qp_status qp_calib_open(const char *model, const struct qp_model_spec *spec
             return s;
     }
     c->buf = qp_alloc((size_t)most * sizeof *c->buf);
-    return c->buf ? QP_OK : qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
+    if (!c->buf)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory", model);
+    return moments ? open_moments(c, model, err) : QP_OK;
 }
 
 enum qp_status qp_calib_hash_file(struct qp_sha256 *hash, const char *path, struct qp_err *err)
@@ -121,6 +164,9 @@ enum qp_status qp_calib_run(struct qp_calib *c, const char *const *images, int32
                 w->ch_min[ch] = lo;
                 w->ch_max[ch] = hi;
             }
+            for (int32_t m = 0; m < c->n_mom; m++)
+                if (c->mom[m].watch == k)
+                    qp_gptq_moment_add(&c->mom[m].geo, c->buf, c->mom[m].m, c->scratch);
         }
         if (progress)
             progress(ctx, i + 1, n_images);
@@ -144,5 +190,13 @@ const struct qp_calib_watch *qp_calib_find(const struct qp_calib *c, const char 
     for (int32_t i = 0; i < c->n; i++)
         if (strcmp(c->w[i].name, name) == 0)
             return &c->w[i];
+    return NULL;
+}
+
+const struct qp_calib_moment *qp_calib_moment_find(const struct qp_calib *c, const char *name)
+{
+    for (int32_t i = 0; i < c->n_mom; i++)
+        if (strcmp(c->mom[i].conv, name) == 0)
+            return &c->mom[i];
     return NULL;
 }

@@ -240,10 +240,21 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
         float amax = 0.0f;
         for (int64_t k = 0; k < kk; k++)
             amax = fmaxf(amax, fabsf(wf[c * kk + k]));
-        float s = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f;
-        sdat[c] = s;
-        for (int64_t k = 0; k < kk; k++)
-            wdat[c * kk + k] = qp_q_quantize(wf[c * kk + k], s, 0);
+        sdat[c] = amax > 0.0f ? amax / (float)QP_Q_MAX : 1.0f;
+    }
+    bool rounded = false;
+    if (q->o->round) {
+        int32_t      groups = g->nodes[ci].attr.conv.group;
+        int64_t      taps   = kk / (wd[1] ? wd[1] : 1);
+        const float *div    = x < q->n0 && q->eq[x] >= 0 ? g->tensors[q->eq[x]].data : NULL;
+        st = q->o->round(q->o->ctx, g->nodes[ci].name, wf, m, kk, groups, taps, div, sdat, wdat,
+                         &rounded, q->err);
+    }
+    for (int64_t c = 0; c < m && st == QP_OK; c++) {
+        float s = sdat[c];
+        if (!rounded)
+            for (int64_t k = 0; k < kk; k++)
+                wdat[c * kk + k] = qp_q_quantize(wf[c * kk + k], s, 0);
         if (bdat) {
             double b = (bf ? (double)bf[c] : 0.0) + (delta ? (double)delta[c] : 0.0);
             double v = nearbyint(b / ((double)sx * (double)s));
@@ -251,7 +262,7 @@ static enum qp_status quantize_weights(struct qctx *q, int32_t ci, float sx, int
         }
     }
     qp_free(ws_scaled);
-    return QP_OK;
+    return st;
 }
 
 static bool           moves_data(enum qp_op op);

@@ -84,6 +84,15 @@ struct qp_quant_opts {
      * is one-sided gets an asymmetric grid (qp_quant_grid); without it every
      * grid is symmetric. */
     bool (*range)(void *ctx, const char *name, float *min, float *max);
+    /* (optional, may be NULL) rounding of the INT8 weights of the Conv
+     * called name instead of round-to-nearest (quant/gptq.h): w [m][k] as
+     * the layer will see them (times the divisors of an equalized input,
+     * div: those divisors per input channel, else NULL), groups and taps as
+     * qp_gptq_round's, scale per output channel fixed; *done = false leaves
+     * round-to-nearest. */
+    enum qp_status (*round)(void *ctx, const char *name, const float *w, int64_t m, int64_t k,
+                            int32_t groups, int64_t taps, const float *div, const float *scale,
+                            int8_t *q, bool *done, struct qp_err *err);
     void *ctx;
 };
 

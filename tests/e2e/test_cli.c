@@ -265,6 +265,11 @@ static void test_inspect_engine(void)
         CU_ASSERT(a->type == QP_JSON_NUMBER && a->v.num >= 0.0 && a->v.num <= 1.0);
         CU_ASSERT(a->v.num <= kept->v.num);
     }
+    /* GPTQ weight rounding (the default), round-to-nearest measured beside it */
+    const struct qp_json *wr = qp_json_get(qp_json_root(rep), "weight_rounding"),
+                         *an = qp_json_get(qp_json_root(rep), "agreement_nearest");
+    CU_ASSERT(wr && wr->type == QP_JSON_STRING && strcmp(wr->v.str, "gptq") == 0);
+    CU_ASSERT(an && an->type == QP_JSON_NUMBER && an->v.num >= 0.0 && an->v.num <= 1.0);
 
     CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", engine), 0);
     static const char *const words[] = {"engine file, format version 1",
@@ -282,6 +287,7 @@ static void test_inspect_engine(void)
                                         "build report:",
                                         "9 float outputs", /* the head convs */
                                         "clipping (agreement all int8): minmax ",
+                                        "weight rounding: agreement ",
                                         "activation arena"};
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (!strstr(out, words[i])) {
@@ -394,6 +400,9 @@ static void test_errors(void)
     /* usage errors exit 2 */
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s' --score 7 --image '%s'", yolox, dog), 2);
     CU_ASSERT_EQUAL(cli(out, sizeof out, "frobnicate"), 2);
+    CU_ASSERT_EQUAL(
+        cli(out, sizeof out, "build '%s' -o x.qpe --calib '%s' --weight-rounding up", yolox, dog),
+        2);
     CU_ASSERT_EQUAL(cli(out, sizeof out, "run '%s'", yolox), 2);
 }
 

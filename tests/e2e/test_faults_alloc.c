@@ -94,13 +94,15 @@ static enum qp_status build(const char *const *images, struct qp_build_result *r
     for (size_t i = 0; st == QP_OK && i < sizeof tiny_spec / sizeof tiny_spec[0]; i++)
         st = qp_model_spec_set(&spec, tiny_spec[i][0], tiny_spec[i][1], T.dir, err);
     /* as `qpercept build --precision int8` with its defaults: every
-     * clipping method tried, bias correction, equalization, measured */
+     * clipping method tried, bias correction, equalization, GPTQ weight
+     * rounding, measured */
     struct qp_build_opts o = {.model           = T.model,
                               .spec            = &spec,
                               .precision       = QP_PREC_INT8,
                               .min_agreement   = 0.95,
                               .bias_correction = true,
                               .equalize        = true,
+                              .gptq            = true,
                               .observer        = QP_OBSERVER_PARAMS_DEFAULT,
                               .pick_method     = true,
                               .images          = images,

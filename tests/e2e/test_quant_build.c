@@ -13,8 +13,8 @@
 #include "backend.h" /* qp_cpu_eval */
 #include "batch_check.h"
 #include "core/alloc.h"
-#include "graph/passes.h"
 #include "engine_int.h"
+#include "graph/passes.h"
 #include "qp_test.h"
 #include "qpe/qpe.h"
 #include "quant/build.h"
@@ -126,11 +126,14 @@ static void test_build_roundtrip(void)
     struct qp_model_spec spec;
     struct qp_err        err = {{0}};
     spec_of(model, &spec);
-    const char *calib[3] = {frames[0], frames[1], frames[2]};
-    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 2,
-                              NULL, NULL, NULL, 0};
-    o.observer.kind = QP_OBSERVER_PERCENTILE;
+    const char          *calib[3] = {frames[0], frames[1], frames[2]};
+    struct qp_build_opts o        = {model, &spec, QP_PREC_INT8,
+                                     false, 0.95,  false,
+                                     true,  true,  QP_OBSERVER_PARAMS_DEFAULT,
+                                     false, calib, 3,
+                                     2,     2,     NULL,
+                                     NULL,  NULL,  0};
+    o.observer.kind               = QP_OBSERVER_PERCENTILE;
     struct qp_build_result r;
     build_ok(&o, &r);
     CU_ASSERT(r.n_layers > 50);
@@ -152,6 +155,8 @@ static void test_build_roundtrip(void)
     for (int k = 0; k < QP_OBSERVER_COUNT; k++)
         CU_ASSERT(r.method_agreement[k] != r.method_agreement[k]);
     CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
+    /* GPTQ rounding: the same plan rounded to nearest measured beside it */
+    CU_ASSERT(r.agreement_nearest >= 0.0 && r.agreement_nearest <= 1.0);
 
     /* save, then open both the file and the in-memory graph */
     char path[1200];
@@ -235,10 +240,13 @@ static void test_mixed_search(void)
     struct qp_model_spec spec;
     struct qp_err        err = {{0}};
     spec_of(nanodet, &spec);
-    const char          *calib[3] = {frames[0], frames[1], frames[2]};
-    struct qp_build_opts o = {nanodet, &spec, QP_PREC_INT8, true, 1.01, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, true, calib, 3, 1, 2,
-                              NULL, NULL, NULL, 0};
+    const char            *calib[3] = {frames[0], frames[1], frames[2]};
+    struct qp_build_opts   o        = {nanodet, &spec, QP_PREC_INT8,
+                                       true,    1.01,  false,
+                                       true,    true,  QP_OBSERVER_PARAMS_DEFAULT,
+                                       true,    calib, 3,
+                                       1,       2,     NULL,
+                                       NULL,    NULL,  0};
     struct qp_build_result r;
     build_ok(&o, &r);
     CU_ASSERT(!r.target_met); /* 1.01 cannot be met: the search stops at its limit */
@@ -278,7 +286,7 @@ static void test_mixed_search(void)
 
     /* FP16 weights travel as f16 constants: the engine file and the graph
      * (folded as loading folds it) give identical outputs */
-    char path[1200];
+    char    path[1200];
     int32_t f16 = 0;
     for (int32_t t = 0; t < r.g.n_tensors; t++)
         f16 += r.g.tensors[t].dtype == QP_DTYPE_F16 && (r.g.tensors[t].flags & QP_TENSOR_CONST);
@@ -320,13 +328,17 @@ static void test_measure_list(void)
     struct qp_err        err = {{0}};
     char                 want[65];
     spec_of(model, &spec);
-    const char *calib[2] = {frames[0], frames[1]}, *measure[2] = {frames[2], frames[3]};
-    struct qp_build_opts o = {model, &spec, QP_PREC_INT8, false, 0.95, false, true,
-                              QP_OBSERVER_PARAMS_DEFAULT, false, calib, 2, 8, 2,
-                              NULL, NULL, measure, 2};
+    const char            *calib[2] = {frames[0], frames[1]}, *measure[2] = {frames[2], frames[3]};
+    struct qp_build_opts   o = {model, &spec,   QP_PREC_INT8,
+                                false, 0.95,    false,
+                                true,  false,   QP_OBSERVER_PARAMS_DEFAULT,
+                                false, calib,   2,
+                                8,     2,       NULL,
+                                NULL,  measure, 2};
     struct qp_build_result r;
     build_ok(&o, &r);
     CU_ASSERT(r.measure_held_out && r.n_measured == 2 && r.n_calibrated == 2);
+    CU_ASSERT(r.agreement_nearest != r.agreement_nearest); /* rounded to nearest: NaN */
     CU_ASSERT(r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
     const char *all[4] = {frames[0], frames[1], frames[2], frames[3]};
     calib_hash(all, 4, want);

@@ -22,8 +22,8 @@
 #include "engine_int.h"
 #include "onnx_builder.h"
 #include "qp_test.h"
-#include "quant/quant_math.h"
 #include "quant/quant.h"
+#include "quant/quant_math.h"
 #include "quant/quantize.h"
 
 enum { C = 8, H = 12, W = 12, HW = H * W, N = C * H * W, MAX_T = 48 };
@@ -194,7 +194,7 @@ static bool range_cb(void *ctx, const char *name, float *mn, float *mx)
 static enum qp_status quantize(struct qp_graph *g, struct qp_quant_stats *st, struct qp_err *err)
 {
     struct qp_quant_opts o = {
-        amax_cb, prec_cb, delta_cb, qo.eq ? chan_cb : NULL, qo.range ? range_cb : NULL, &qo};
+        amax_cb, prec_cb, delta_cb, qo.eq ? chan_cb : NULL, qo.range ? range_cb : NULL, NULL, &qo};
     return qp_pass_quantize(g, &o, st, err);
 }
 
