@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * shm.c - reading frames out of publishers' shared-memory rings (shm.h):
- * read-only mappings per stream, the seqlock read of one slot (copied out,
- * or read in place by the caller and re-checked), and the SIGBUS guard
- * around every read.
+ * read-only mappings per stream, the seqlock read of one slot (read in
+ * place by the caller and re-checked, or copied out for the frame tap),
+ * and the SIGBUS guard around every read.
  *
  * Mapping: the first descriptor naming a segment opens it (O_RDONLY, plus
  * O_NONBLOCK so a FIFO planted under /dev/shm cannot stall the loop),
@@ -17,9 +17,9 @@
  * segment's name was unlinked (one fstat per frame: a restarted publisher
  * that got its predecessor's name, as pid 1 in a container may, is mapped
  * afresh instead of being read through the dead one's stale mapping), or
- * when a read of it faulted. In place (qp_srv_shm_locate), a replaced
- * mapping that a waiting or in-flight frame still refers to is kept,
- * beside the new one, until the caller says it is no longer in use: three
+ * when a read of it faulted. A replaced mapping that a waiting or
+ * in-flight frame still refers to is kept (qp_srv_shm_locate), beside the
+ * new one, until the caller says it is no longer in use: three
  * per stream always suffice (the current one, the waiting frame's, the
  * in-flight frame's).
  *
@@ -162,7 +162,9 @@ void qp_srv_shm_guard_end(void)
 
 /* ===== Mapping ===== */
 
-void qp_srv_shm_unmap(struct qp_srv_shm_map *m)
+/* Unmap and close; m is all zeros after (n_maps kept). Safe when nothing
+ * is mapped. */
+static void unmap(struct qp_srv_shm_map *m)
 {
     uint64_t n_maps = m->n_maps;
     if (m->base) {
@@ -245,7 +247,7 @@ static bool unlinked(const struct qp_srv_shm_map *m)
     return fstat(m->fd, &st) == 0 && st.st_nlink == 0;
 }
 
-/* ===== Fetch ===== */
+/* ===== A slot: its checks and its seqlock read ===== */
 
 static enum qp_srv_shm_result unreadable(struct qp_err *err, const struct qp_wire_shm_slot *d,
                                          const char *fmt, ...) QP_PRINTF(3, 4);
@@ -364,34 +366,13 @@ static enum qp_srv_shm_result map_checked(struct qp_srv_shm_map         *m,
     return check_bounds(m, d, err);
 }
 
-enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
-                                        uint8_t *dst, size_t dst_cap, struct qp_err *err)
-{
-    enum qp_srv_shm_result r = check_size(d, dst_cap, err);
-    if (r != QP_SRV_SHM_OK)
-        return r;
-    if (m->base && outdated(m, d))
-        qp_srv_shm_unmap(m);
-    if ((r = map_checked(m, d, err)) != QP_SRV_SHM_OK)
-        return r;
-    uint64_t g1, g2;
-    if (!read_slot(m->base, m->map_bytes, d, dst, &g1, &g2)) {
-        qp_srv_shm_unmap(m);
-        return unreadable(err, d, "SIGBUS while copying %llu bytes: the segment shrank",
-                          (unsigned long long)d->size_bytes);
-    }
-    if (g1 == d->generation && g2 == g1)
-        return QP_SRV_SHM_OK;
-    return torn(err, d, g1, g2, "copying");
-}
-
-/* ===== In place ===== */
+/* ===== A stream's mappings; locate, re-check, copy ===== */
 
 void qp_srv_shm_sweep(struct qp_srv_shm_maps *ms, uint32_t busy)
 {
     for (int32_t i = 0; i < QP_SRV_SHM_MAPS; i++)
         if (i != ms->cur && ms->map[i].base && !(busy & (1u << (uint32_t)i)))
-            qp_srv_shm_unmap(&ms->map[i]);
+            unmap(&ms->map[i]);
 }
 
 void qp_srv_shm_forget(struct qp_srv_shm_maps *ms, int32_t i)
@@ -403,7 +384,7 @@ void qp_srv_shm_forget(struct qp_srv_shm_maps *ms, int32_t i)
 void qp_srv_shm_maps_close(struct qp_srv_shm_maps *ms)
 {
     for (int32_t i = 0; i < QP_SRV_SHM_MAPS; i++)
-        qp_srv_shm_unmap(&ms->map[i]);
+        unmap(&ms->map[i]);
     *ms = (struct qp_srv_shm_maps){0};
 }
 
@@ -416,7 +397,7 @@ static struct qp_srv_shm_map *current(struct qp_srv_shm_maps *ms, uint32_t busy,
     if (!m->base || !outdated(m, d))
         return m;
     if (!(busy & (1u << (uint32_t)ms->cur))) {
-        qp_srv_shm_unmap(m);
+        unmap(m);
         return m;
     }
     /* after the sweep every other mapping not in busy is unmapped, and

@@ -5,8 +5,8 @@
  * (docs/server.md, "Shared memory"; layout: proto/shm_layout.h): per
  * stream read-only mappings of the segments its descriptors name, the
  * check of a descriptor against its slot, and the seqlock reads of a
- * slot's pixels: copied out (qp_srv_shm_fetch, qp_srv_shm_copy), or read
- * in place by someone else and checked after (qp_srv_shm_recheck).
+ * slot's pixels: read in place by someone else and checked after
+ * (qp_srv_shm_recheck), or copied out for the frame tap (qp_srv_shm_copy).
  *
  * No sockets, threads or server state: ingest.c checks descriptors on the
  * loop thread, worker.c reads the pixels in place on the worker thread,
@@ -21,7 +21,8 @@
 #include "proto/wire.h"
 #include "qpercept/status.h"
 
-/* One stream's mapping cache; all zeros = nothing mapped. */
+/* One mapped segment (one of a stream's qp_srv_shm_maps); all zeros = nothing
+ * mapped. */
 struct qp_srv_shm_map {
     char           segment[QP_WIRE_SEGMENT_MAX]; /* the mapped segment's name */
     const uint8_t *base;                         /* PROT_READ, MAP_SHARED; NULL: none */
@@ -33,46 +34,22 @@ struct qp_srv_shm_map {
     bool           stale;  /* a read of it faulted (now zero pages): map again */
 };
 
-/* What a fetch found. */
+/* What a check or a read found. */
 enum qp_srv_shm_result {
-    QP_SRV_SHM_OK = 0,     /* dst holds exactly the bytes the publisher wrote */
-    QP_SRV_SHM_TORN,       /* the slot's generation differed before or after the copy */
+    QP_SRV_SHM_OK = 0,     /* what was read is exactly what the publisher wrote */
+    QP_SRV_SHM_TORN,       /* the slot's generation differed before or after the read */
     QP_SRV_SHM_UNREADABLE, /* segment missing, not ours, bad header, out of bounds, SIGBUS */
     QP_SRV_SHM_RESULT_COUNT
 };
 
 /* Install the process's SIGBUS handler (sigaction, SA_SIGINFO) that keeps
- * a fetch alive when its segment shrinks under it; idempotent (the first
+ * a read alive when its segment shrinks under it; idempotent (the first
  * call installs). A SIGBUS anywhere else gets the previous disposition
  * back and is raised again. QP_E_IO when sigaction fails. Call before the
- * first fetch (ingest open). */
+ * first qp_srv_shm_locate (ingest open). */
 enum qp_status qp_srv_shm_catch_sigbus(struct qp_err *err);
 
-/* Copy the pixels descriptor d names into dst[0, d->size_bytes), mapping
- * d->segment first when m holds another segment, none, or one whose name
- * was unlinked since (shm_open O_RDONLY, fstat, pread of the header and
- * its checks, mmap PROT_READ: the one syscall-heavy step, once per
- * publisher lifetime; the previous mapping is dropped; otherwise one
- * fstat). Then: slot < n_slots, [offset, offset + size) inside the slot's
- * data, size <= dst_cap; g1 = load-acquire of the slot's generation =
- * d->generation; memcpy; acquire fence; the generation again = g1.
- * Decoder-validated descriptors only (size matches the image).
- *   QP_SRV_SHM_OK: dst holds the frame.
- *   QP_SRV_SHM_TORN: the slot was rewritten before or while being copied;
- *     dst is garbage.
- *   QP_SRV_SHM_UNREADABLE: anything else (err says what: missing or
- *     unreadable segment, not a ring, bad header, out of bounds, SIGBUS);
- *     a mapping that faulted is dropped, the next descriptor maps again.
- * err names the segment and slot. Needs qp_srv_shm_catch_sigbus. Allocates
- * nothing on the heap. */
-enum qp_srv_shm_result qp_srv_shm_fetch(struct qp_srv_shm_map *m, const struct qp_wire_shm_slot *d,
-                                        uint8_t *dst, size_t dst_cap, struct qp_err *err);
-
-/* Unmap and close; m is all zeros after (n_maps kept). Safe when nothing
- * is mapped. */
-void qp_srv_shm_unmap(struct qp_srv_shm_map *m);
-
-/* ===== In place: what qperceptd does (docs/server.md, "Shared memory") =====
+/* ===== What qperceptd does (docs/server.md, "Shared memory") =====
  *
  * The loop checks a descriptor (qp_srv_shm_locate: mapping, bounds, the
  * slot's generation) and keeps a reference to its mapping instead of the
@@ -102,13 +79,29 @@ struct qp_srv_shm_ref {
     size_t         map_bytes;
 };
 
-/* Check descriptor d as qp_srv_shm_fetch does (size <= cap, the mapping -
- * mapped first when needed -, slot and bounds, the slot's generation
- * loaded with acquire = d->generation, under the SIGBUS guard) but copy
- * nothing: *ref and *pixels (the first byte in the mapping) say where the
- * frame is. A mapping to be replaced that is in busy stays mapped (another
- * of ms's takes its place) until a later call or qp_srv_shm_sweep finds
- * it unused. Results and err as qp_srv_shm_fetch's. */
+/* Check descriptor d (decoder-validated: its size matches the image) and
+ * say where its pixels are, copying nothing. First d->size_bytes <= cap (a
+ * frame's most). Then the mapping: ms's current one, mapped anew when it
+ * holds another segment, none, one whose name was unlinked since, or one a
+ * read faulted in (shm_open O_RDONLY, fstat, pread of the header and its
+ * checks, mmap PROT_READ: the one syscall-heavy step, once per publisher
+ * lifetime; otherwise one fstat). A mapping so replaced that is in busy
+ * stays mapped (another of ms's takes its place) until a later call or
+ * qp_srv_shm_sweep finds it unused; one that is not is unmapped. Then
+ * slot < n_slots, [offset, offset + size) inside the slot's data, and the
+ * slot's generation, loaded with acquire under the SIGBUS guard,
+ * = d->generation.
+ *   QP_SRV_SHM_OK: *ref and *pixels (the first byte in the mapping) say
+ *     where the frame is: read it under the guard, then qp_srv_shm_recheck
+ *     (or qp_srv_shm_copy it).
+ *   QP_SRV_SHM_TORN: the publisher reused the slot already, or is
+ *     rewriting it (an odd generation).
+ *   QP_SRV_SHM_UNREADABLE: anything else (err says what: too big, missing
+ *     or unreadable segment, not a ring, bad header, out of bounds, SIGBUS);
+ *     a mapping whose generation load faulted is marked stale, so the next
+ *     descriptor maps its segment again.
+ * err names the segment and slot. Needs qp_srv_shm_catch_sigbus. Allocates
+ * nothing on the heap. */
 enum qp_srv_shm_result qp_srv_shm_locate(struct qp_srv_shm_maps *ms, uint32_t busy,
                                          const struct qp_wire_shm_slot *d, size_t cap,
                                          struct qp_srv_shm_ref *ref, const uint8_t **pixels,

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 /*
- * shm_case.h - what the shared-memory suites share (test_shm.c: the copy
- * out of a slot; test_shm_in_place.c: the read in place): the SIGBUS guard
- * installed, a copy buffer, a clock, a publisher's ring, a byte pattern,
- * and a writer thread lapping a two-slot ring as fast as it can. Include
- * it after defining _GNU_SOURCE.
+ * shm_case.h - what the shared-memory suites share (test_shm.c: the
+ * checks and reads of one slot on one thread; test_shm_in_place.c: the
+ * loop's check and the worker's read on two, mappings in use): the SIGBUS
+ * guard installed, a buffer to read into, the worker's guarded read in
+ * place, a clock, a publisher's ring, a byte pattern, and a writer thread
+ * lapping a two-slot ring as fast as it can. Include it after defining
+ * _GNU_SOURCE.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -47,6 +49,20 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 {
     for (size_t i = 0; i < n; i++)
         p[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* Read d's pixels at px (located in ref's mapping) into dst the way the
+ * worker's pre-processing reads them, under the guard, then re-check: the
+ * result. */
+static enum qp_srv_shm_result read_in_place(const struct qp_srv_shm_ref *ref, const uint8_t *px,
+                                            const struct qp_wire_shm_slot *d, struct qp_err *err)
+{
+    qp_srv_shm_guard_begin();
+    int32_t g = qp_srv_shm_guard_add(ref);
+    memcpy(dst, px, (size_t)d->size_bytes);
+    enum qp_srv_shm_result r = qp_srv_shm_recheck(ref, g, d, err);
+    qp_srv_shm_guard_end();
+    return r;
 }
 
 /* The writer: W.ring rewritten with RACE_BYTES of one value per write

@@ -39,19 +39,6 @@ static void new_ring(struct qp_shm_ring *r, uint32_t n_slots, size_t slot_bytes)
     new_ring_of(r, "test_shm_in_place", n_slots, slot_bytes);
 }
 
-/* Read n bytes at px into dst the way pre-processing would, under a guard,
- * then re-check: the result. */
-static enum qp_srv_shm_result read_in_place(const struct qp_srv_shm_ref *ref, const uint8_t *px,
-                                            const struct qp_wire_shm_slot *d, struct qp_err *err)
-{
-    qp_srv_shm_guard_begin();
-    int32_t g = qp_srv_shm_guard_add(ref);
-    memcpy(dst, px, (size_t)d->size_bytes);
-    enum qp_srv_shm_result r = qp_srv_shm_recheck(ref, g, d, err);
-    qp_srv_shm_guard_end();
-    return r;
-}
-
 static void test_in_place_read_and_recheck(void)
 {
     struct qp_shm_ring      r;
@@ -85,7 +72,7 @@ static void test_in_place_read_and_recheck(void)
     /* ... and a descriptor already stale when checked is torn at once */
     CU_ASSERT_EQUAL(qp_srv_shm_locate(&ms, 0, &d, sizeof dst, &ref, &px, &err), QP_SRV_SHM_TORN);
     CU_ASSERT(strstr(err.msg, "before it was read") != NULL);
-    /* the checks of qp_srv_shm_fetch: size cap, slot range */
+    /* and refused at once: over the size cap, outside the slot range */
     CU_ASSERT_EQUAL(qp_srv_shm_locate(&ms, 0, &other, 100, &ref, &px, &err), QP_SRV_SHM_UNREADABLE);
     struct qp_wire_shm_slot far = other;
     far.slot                    = 2;
