@@ -50,6 +50,10 @@ static enum qp_status validate_shm(const struct qp_wire_frame *f, uint64_t need,
     if (s->generation == 0)
         return qp_wire_reject(err, reason, QP_WIRE_REASON_BAD_SHM, w,
                               "shm slot %u: generation 0 (never written)", s->slot);
+    if ((s->generation & 1u) != 0u) /* odd: the slot is being written (docs/protocol.md) */
+        return qp_wire_reject(err, reason, QP_WIRE_REASON_BAD_SHM, w,
+                              "shm slot %u: generation %llu is odd (a slot still being written)",
+                              s->slot, (unsigned long long)s->generation);
     return QP_OK;
 }
 

@@ -247,7 +247,7 @@ static void wire_seeds(const uint8_t *jpg, size_t jpg_n, const uint8_t *pngb, si
     s.header.seq = 9;
     snprintf(s.shm.segment, sizeof s.shm.segment, "/qpercept.front");
     s.shm = (struct qp_wire_shm_slot){
-        .slot = 2, .offset_bytes = 2 * 921600, .size_bytes = 921600, .generation = 5};
+        .slot = 2, .offset_bytes = 2 * 921600, .size_bytes = 921600, .generation = 6};
     snprintf(s.shm.segment, sizeof s.shm.segment, "/qpercept.front");
     st = qp_wire_encode_frame(&s, wire_buf, sizeof wire_buf, &n, NULL);
     put_wire("frame_shm", K_FRAME, st, n);

@@ -82,7 +82,7 @@ static size_t frame_msg(const char *stream, uint64_t seq, enum qp_wire_pixel_for
     if (shm) {
         snprintf(f.shm.segment, sizeof f.shm.segment, "/qp_test");
         f.shm.size_bytes = sizeof rgb_a;
-        f.shm.generation = 1;
+        f.shm.generation = 2;
     }
     CU_ASSERT_FATAL(qp_wire_encode_frame(&f, out, cap, &n, NULL) == QP_OK);
     return n;

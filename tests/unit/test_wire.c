@@ -379,7 +379,7 @@ static void to_shm(struct qp_wire_frame *f)
     f->shm.slot         = 2;
     f->shm.offset_bytes = 4096;
     f->shm.size_bytes   = f->pixels_bytes;
-    f->shm.generation   = 9;
+    f->shm.generation   = 10;
     f->pixels_bytes     = 0;
 }
 static void m_shm_empty_name(struct qp_wire_frame *f)
@@ -406,6 +406,11 @@ static void m_shm_gen0(struct qp_wire_frame *f)
 {
     to_shm(f);
     f->shm.generation = 0;
+}
+static void m_shm_gen_odd(struct qp_wire_frame *f)
+{
+    to_shm(f);
+    f->shm.generation = 11;
 }
 static void m_shm_overflow(struct qp_wire_frame *f)
 {
@@ -450,6 +455,8 @@ static const struct reject_case reject_cases[] = {
     {"shm size", m_shm_size, QP_WIRE_REASON_BAD_SHM, CAM,
      "64x48 BGR8 needs 9216 bytes, shm slot 2 holds 9215"},
     {"shm generation 0", m_shm_gen0, QP_WIRE_REASON_BAD_SHM, CAM, "generation 0"},
+    {"shm generation odd", m_shm_gen_odd, QP_WIRE_REASON_BAD_SHM, CAM,
+     "shm slot 2: generation 11 is odd (a slot still being written)"},
     {"shm offset overflow", m_shm_overflow, QP_WIRE_REASON_BAD_SHM, CAM, "overflows"},
     {"shm PNG empty", m_shm_jpeg_empty, QP_WIRE_REASON_BAD_SHM, CAM, "holds an empty file"},
 };
@@ -609,7 +616,7 @@ static size_t raw_image(uint8_t *p, const char *segment)
     uint8_t s[512];
     size_t  m = put_field(s, 1, segment, strlen(segment));
     m += put_u64(s + m, 4, 4);
-    m += put_u64(s + m, 5, 1);
+    m += put_u64(s + m, 5, 2); /* generation: even, as written */
     return k + put_field(p + k, 9, s, m);
 }
 
@@ -751,7 +758,7 @@ static void test_decoder_limits(void)
  * and the decoder goes on decoding into the block it was given. */
 static void test_trade_arena(void)
 {
-    struct qp_wire_decoder      *d   = new_decoder(200000, 0);
+    struct qp_wire_decoder      *d = new_decoder(200000, 0);
     struct qp_wire_decoder_stats s;
     struct qp_wire_frame         f   = base_frame(QP_WIRE_PIXEL_BGR8, 64, 48), a, b;
     struct qp_err                err = {{0}};
@@ -765,7 +772,8 @@ static void test_trade_arena(void)
     size_t len = encode_frame_ok(&f);
     CU_ASSERT_EQUAL_FATAL(qp_wire_decode_frame(d, enc, len, &a, &why, &err), QP_OK);
     qp_wire_decoder_trade_arena(d, &block); /* a's pixels are now in block */
-    CU_ASSERT(block != mine && a.pixels >= block && a.pixels + a.pixels_bytes <= block + s.arena_bytes);
+    CU_ASSERT(block != mine && a.pixels >= block &&
+              a.pixels + a.pixels_bytes <= block + s.arena_bytes);
     fill_pixels(sizeof want, 2); /* another frame through the decoder */
     len = encode_frame_ok(&f);
     CU_ASSERT_EQUAL_FATAL(qp_wire_decode_frame(d, enc, len, &b, &why, &err), QP_OK);
