@@ -110,6 +110,11 @@ VARIANTS = [
     {"name": "mixed", "build": ["--precision", "mixed"], "goal": 0.95, "max_fp16": 0.2},
     {"name": "mixed_percentile", "build": ["--precision", "mixed", "--calib-method", "percentile"],
      "goal": 0.95, "max_fp16": 0.2},
+    # weights rounded to nearest instead of GPTQ (what GPTQ buys)
+    {"name": "int8_nearest", "build": ["--precision", "int8", "--weight-rounding", "nearest"],
+     "goal": 0.90},
+    {"name": "mixed_nearest", "build": ["--precision", "mixed", "--weight-rounding", "nearest"],
+     "goal": 0.95, "max_fp16": 0.2},
 ]
 DEFAULT_VARIANTS = "int8,mixed"
 GOALS = {r["name"]: {"map": r["goal"], "max_fp16_fraction": r.get("max_fp16")}

@@ -227,8 +227,8 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
         fprintf(f, "channel equalization: agreement %.3f without, %.3f with\n",
                 r->agreement_unequalized, r->m.agreement);
     if (r->n_measured && o->gptq && r->agreement_nearest == r->agreement_nearest)
-        fprintf(f, "weight rounding: agreement %.3f nearest, %.3f gptq\n", r->agreement_nearest,
-                r->m.agreement);
+        fprintf(f, "weight rounding: agreement %.3f nearest, %.3f gptq: %s kept\n",
+                r->agreement_nearest, r->agreement_gptq, r->gptq_kept ? "gptq" : "nearest");
     if (r->n_measured && o->bias_correction)
         fprintf(f, "bias correction: agreement %.3f without, %.3f with: %s\n", r->agreement_plain,
                 r->agreement_corrected, r->bias_corrected ? "kept" : "not kept");
@@ -255,8 +255,10 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     if (m->calib_sha256[0]) {
         fprintf(f, "\"calib_method\":\"%s\",", qp_observer_kind_name(r->method));
         if (r->agreement_nearest == r->agreement_nearest)
-            fprintf(f, "\"weight_rounding\":\"gptq\",\"agreement_nearest\":%.6g,",
-                    r->agreement_nearest);
+            fprintf(f,
+                    "\"weight_rounding\":\"%s\",\"agreement_gptq\":%.6g,"
+                    "\"agreement_nearest\":%.6g,",
+                    r->gptq_kept ? "gptq" : "nearest", r->agreement_gptq, r->agreement_nearest);
         for (int k = 0; k < QP_OBSERVER_COUNT && r->method_agreement[0] == r->method_agreement[0];
              k++)
             fprintf(f, "%s\"%s\":%.6g%s", k ? "" : "\"method_agreement\":{",

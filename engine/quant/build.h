@@ -23,6 +23,8 @@
  *      statistics of the float model: build.c) is added to its bias; kept
  *      only when the agreement improves; the search corrects every
  *      candidate;
+ *   4b. (gptq) the chosen plan with GPTQ weight rounding (every step above
+ *      rounds that way) and rounded to nearest: the better one is kept;
  *   5. the quantized graph (qp_pass_quantize) of the chosen precisions, and
  *      the report: per layer its precision, scales, saturation on the
  *      calibration images, SQNR of its output against the float model, and
@@ -55,9 +57,9 @@ struct qp_build_opts {
                                                   * mean output error per channel */
     bool equalize;                               /* per-channel equalization through tables
                                                   * (quant/quantize.h) */
-    bool gptq;                                   /* INT8 weights rounded against each layer's
-                                                  * input moment on the calibration images
-                                                  * (quant/gptq.h), else to nearest */
+    bool gptq; /* INT8 weights rounded against each layer's input moment on the
+                * calibration images (quant/gptq.h), kept when that measures better
+                * than rounding to nearest (always when nothing is measured) */
     struct qp_observer_params observer;
     bool                      pick_method; /* try every observer kind on the one
                                             * calibration and keep the best agreement
@@ -108,8 +110,10 @@ struct qp_build_result {
     bool   bias_corrected;
     double agreement_unequalized;               /* same plan, equalization off; NaN:
                                                  * not measured */
-    double agreement_nearest;                   /* same plan, weights rounded to nearest
-                                                 * instead of GPTQ; NaN: not measured */
+    double agreement_gptq, agreement_nearest;   /* gptq: the plan with each rounding (bias
+                                                 * correction computed for its weights);
+                                                 * NaN: not measured */
+    bool                  gptq_kept;            /* GPTQ measured better and was kept */
     enum qp_observer_kind method;               /* the thresholds' observer kind */
     double method_agreement[QP_OBSERVER_COUNT]; /* pick_method: agreement of the all-INT8
                                                  * plan (no bias correction) per kind;

@@ -155,8 +155,13 @@ static void test_build_roundtrip(void)
     for (int k = 0; k < QP_OBSERVER_COUNT; k++)
         CU_ASSERT(r.method_agreement[k] != r.method_agreement[k]);
     CU_ASSERT_STRING_EQUAL(r.calib_sha256, want);
-    /* GPTQ rounding: the same plan rounded to nearest measured beside it */
+    /* GPTQ rounding: the same plan rounded to nearest measured beside it,
+     * the better one kept, and it is the engine measured last */
     CU_ASSERT(r.agreement_nearest >= 0.0 && r.agreement_nearest <= 1.0);
+    CU_ASSERT(r.agreement_gptq >= 0.0 && r.agreement_gptq <= 1.0);
+    CU_ASSERT(r.gptq_kept ? r.agreement_gptq >= r.agreement_nearest
+                          : r.agreement_nearest > r.agreement_gptq);
+    CU_ASSERT_EQUAL(r.m.agreement, r.gptq_kept ? r.agreement_gptq : r.agreement_nearest);
 
     /* save, then open both the file and the in-memory graph */
     char path[1200];
