@@ -138,6 +138,8 @@ static int by_diag(const void *a, const void *b)
 static int8_t nearest(double v, double s)
 {
     double r = nearbyint(v / s); /* half to even in the default rounding mode */
+    if (!(r == r))               /* a NaN weight (or inf / inf): 0, as qp_q_quantize */
+        return 0;
     return (int8_t)(r < -QP_Q_MAX ? -QP_Q_MAX : r > QP_Q_MAX ? QP_Q_MAX : r);
 }
 

@@ -245,6 +245,14 @@ static void test_dead_and_broken_inputs(void)
     CU_ASSERT_FATAL(qp_gptq_round(w, M, K, 1, K, mom, NULL, scale, q, &fell, &err) == QP_OK);
     CU_ASSERT_EQUAL(fell, 1);
     CU_ASSERT(memcmp(q, r, sizeof q) == 0);
+    /* a NaN weight (a hostile model) rounds to 0, never an undefined cast;
+     * the error it spreads makes its row's later taps 0 too */
+    make_moment(true);
+    w[2 * K + 7] = NAN;
+    CU_ASSERT_FATAL(qp_gptq_round(w, M, K, 1, K, mom, NULL, scale, q, &fell, &err) == QP_OK);
+    CU_ASSERT_EQUAL(q[2 * K + 7], 0);
+    for (int i = 0; i < M * K; i++)
+        CU_ASSERT(q[i] >= -127 && q[i] <= 127);
     QP_TEST_RAN();
 }
 
