@@ -88,7 +88,8 @@ static void build_int8(const char *model, const struct qp_model_spec *spec, cons
         if (strcmp(built[i], file) == 0)
             return;
     const char            *calib[3] = {frames[0], frames[1], frames[2]};
-    struct qp_build_opts   o = {model, spec, QP_PREC_INT8, false, 0.95, false, true,
+    /* weights rounded to nearest: the backends' parity does not depend on it */
+    struct qp_build_opts   o = {model, spec, QP_PREC_INT8, false, 0.95, false, true, false,
                                 QP_OBSERVER_PARAMS_DEFAULT, false, calib, 3, 2, 4,
                                 NULL, NULL, NULL, 0};
     struct qp_build_result r;
