@@ -76,7 +76,7 @@ static enum qp_status round_cb(void *ctx, const char *name, const float *w, int6
     int32_t                       l  = layer_of(p, name);
     const struct qp_calib_moment *mo = p->c ? qp_calib_moment_find(p->c, name) : NULL;
     *done                            = false;
-    if (!p->gptq || l < 0 || !mo || mo->geo.groups != groups || qp_gptq_taps(&mo->geo) != k ||
+    if (!p->gptq || l < 0 || !mo || mo->geo.group != groups || qp_gptq_taps(&mo->geo) != k ||
         m % groups != 0)
         return QP_OK;
     struct rounded *r = &p->rounded[l];

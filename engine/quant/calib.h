@@ -30,7 +30,7 @@ struct qp_calib_watch {
 struct qp_calib_moment {
     const char         *conv;  /* the Conv's node name (the engine's) */
     int32_t             watch; /* of its input */
-    struct qp_gptq_geom geo;
+    struct qp_conv_geom geo;
     double             *m; /* qp_gptq_moment_len(&geo) */
 };
 

@@ -16,51 +16,48 @@
 #define GPTQ_DAMP_TRIES 4 /* each ten times the last, before rounding to nearest */
 #define GPTQ_BLOCK 256    /* patches per GEMM of the moment */
 
-int64_t qp_gptq_taps(const struct qp_gptq_geom *g)
+int64_t qp_gptq_taps(const struct qp_conv_geom *g)
 {
-    return g->c / g->groups * g->kh * g->kw;
+    return g->c / g->group * g->kh * g->kw;
 }
 
-int64_t qp_gptq_moment_len(const struct qp_gptq_geom *g)
+int64_t qp_gptq_moment_len(const struct qp_conv_geom *g)
 {
     int64_t k = qp_gptq_taps(g);
-    return g->groups * k * k;
+    return g->group * k * k;
 }
 
-int64_t qp_gptq_scratch_len(const struct qp_gptq_geom *g)
+int64_t qp_gptq_scratch_len(const struct qp_conv_geom *g)
 {
     int64_t k = qp_gptq_taps(g);
     return k * GPTQ_BLOCK + (int64_t)qp_gemm_packed_floats(GPTQ_BLOCK, k) + k * k;
 }
 
 /* Tap t of the im2col column of output pixel (oy, ox) of group gi, for
- * every t, into x[t * ld]. */
-static void patch(const struct qp_gptq_geom *g, const float *x, int32_t gi, int64_t oy, int64_t ox,
+ * every t, into v[t * ld]; x is NCHW, so qp_conv_tap's NHWC offset over c
+ * is the pixel. */
+static void patch(const struct qp_conv_geom *g, const float *x, int32_t gi, int64_t oy, int64_t ox,
                   float *v, int64_t ld)
 {
-    int64_t cg = g->c / g->groups, t = 0;
+    int64_t cg = g->c / g->group, t = 0;
     for (int64_t ci = gi * cg; ci < (gi + 1) * cg; ci++)
-        for (int32_t ky = 0; ky < g->kh; ky++) {
-            int64_t iy = oy * g->sh - g->pt + (int64_t)ky * g->dh;
+        for (int32_t ky = 0; ky < g->kh; ky++)
             for (int32_t kx = 0; kx < g->kw; kx++, t++) {
-                int64_t ix = ox * g->sw - g->pl + (int64_t)kx * g->dw;
-                v[t * ld]  = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w
-                                 ? x[(ci * g->h + iy) * g->w + ix]
-                                 : 0.0f;
+                int64_t at = qp_conv_tap(g, 0, oy, ox, ky, kx);
+                v[t * ld]  = at < 0 ? 0.0f : x[ci * g->h * g->w + at / g->c];
             }
-        }
 }
 
 /* Blocks of GPTQ_BLOCK patches as a [k][block] matrix X; X X^T by the CPU
  * backend's GEMM (its portable kernel: the same sums on every machine),
  * added in double. */
-void qp_gptq_moment_add(const struct qp_gptq_geom *g, const float *x, double *m, float *scratch)
+void qp_gptq_moment_add(const struct qp_conv_geom *g, const float *x, double *m, float *scratch)
 {
     int64_t        k = qp_gptq_taps(g), np = g->oh * g->ow;
     float         *xb = scratch, *pb = xb + k * GPTQ_BLOCK;
     float         *c  = pb + qp_gemm_packed_floats(GPTQ_BLOCK, k);
     struct qp_gemm gm = {.n = k, .taps = 1, .pb = pb, .impl = QP_GEMM_IMPL_C};
-    for (int32_t gi = 0; gi < g->groups; gi++) {
+    for (int32_t gi = 0; gi < g->group; gi++) {
         double *mg = m + gi * k * k;
         for (int64_t p0 = 0; p0 < np; p0 += GPTQ_BLOCK) {
             int64_t nb = np - p0 < GPTQ_BLOCK ? np - p0 : GPTQ_BLOCK;

@@ -26,24 +26,20 @@
 #include <stdint.h>
 
 #include "qpercept/status.h"
+#include "quant/conv_math.h" /* struct qp_conv_geom */
 
-/* A Conv's patch geometry: input [c][h][w] per image, output oh x ow. */
-struct qp_gptq_geom {
-    int64_t c, h, w, oh, ow;
-    int32_t groups, kh, kw, sh, sw, dh, dw, pt, pl; /* pads: top, left */
-};
-
-/* Taps per output channel: c / groups * kh * kw. */
-int64_t qp_gptq_taps(const struct qp_gptq_geom *g);
+/* Taps per output channel of a Conv of geometry g (conv_math.h; one image,
+ * n = 1; m unused): c / group * kh * kw. */
+int64_t qp_gptq_taps(const struct qp_conv_geom *g);
 
 /* Doubles of a moment ([groups][k][k]) and floats of the scratch that
  * qp_gptq_moment_add needs. */
-int64_t qp_gptq_moment_len(const struct qp_gptq_geom *g);
-int64_t qp_gptq_scratch_len(const struct qp_gptq_geom *g);
+int64_t qp_gptq_moment_len(const struct qp_conv_geom *g);
+int64_t qp_gptq_scratch_len(const struct qp_conv_geom *g);
 
-/* Add the patches of one image x [c][h][w] to m: sum x x^T per group (the
+/* Add the patches of one image x, NCHW [c][h][w], to m: sum x x^T per group (the
  * upper triangle; zero padding counts as inputs of 0). */
-void qp_gptq_moment_add(const struct qp_gptq_geom *g, const float *x, double *m, float *scratch);
+void qp_gptq_moment_add(const struct qp_conv_geom *g, const float *x, double *m, float *scratch);
 
 /* Round w [m][k] (m output channels in `groups` equal groups, k taps, the
  * layout of a Conv weight [m][c/groups][kh][kw] with taps = kh * kw) with

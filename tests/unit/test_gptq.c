@@ -25,9 +25,9 @@ static double urand(void) /* [-1, 1) */
 
 /* ===== Moments ===== */
 
-static void check_moment(struct qp_gptq_geom g)
+static void check_moment(struct qp_conv_geom g)
 {
-    int64_t k = qp_gptq_taps(&g), cg = g.c / g.groups, n = g.c * g.h * g.w;
+    int64_t k = qp_gptq_taps(&g), cg = g.c / g.group, n = g.c * g.h * g.w;
     float  *x = qp_alloc((size_t)n * sizeof *x);
     double *m = qp_calloc((size_t)qp_gptq_moment_len(&g), sizeof *m);
     float  *s = qp_alloc((size_t)qp_gptq_scratch_len(&g) * sizeof *s);
@@ -38,7 +38,7 @@ static void check_moment(struct qp_gptq_geom g)
     qp_gptq_moment_add(&g, x, m, s);
     qp_gptq_moment_add(&g, x, m, s); /* adds: twice the sum */
     double worst = 0.0;
-    for (int32_t gi = 0; gi < g.groups; gi++) {
+    for (int32_t gi = 0; gi < g.group; gi++) {
         double *ref = qp_calloc((size_t)(k * k), sizeof *ref);
         CU_ASSERT_FATAL(ref != NULL);
         for (int64_t oy = 0; oy < g.oh; oy++)
@@ -72,14 +72,35 @@ static void check_moment(struct qp_gptq_geom g)
     qp_free(v);
 }
 
+/* c h w, output oh ow, groups, kernel, stride, dilation, top / left pads */
+static struct qp_conv_geom geom(int64_t c, int64_t h, int64_t w, int64_t oh, int64_t ow,
+                                int32_t group, int32_t kh, int32_t kw, int32_t sh, int32_t sw,
+                                int32_t dh, int32_t dw, int32_t pt, int32_t pl)
+{
+    return (struct qp_conv_geom){.n     = 1,
+                                 .h     = h,
+                                 .w     = w,
+                                 .c     = c,
+                                 .oh    = oh,
+                                 .ow    = ow,
+                                 .kh    = kh,
+                                 .kw    = kw,
+                                 .sh    = sh,
+                                 .sw    = sw,
+                                 .dh    = dh,
+                                 .dw    = dw,
+                                 .pt    = pt,
+                                 .pl    = pl,
+                                 .group = group};
+}
+
 static void test_moment_by_hand(void)
 {
-    /* c h w oh ow groups kh kw sh sw dh dw pt pl */
-    check_moment((struct qp_gptq_geom){3, 7, 6, 7, 6, 1, 3, 3, 1, 1, 1, 1, 1, 1});
-    check_moment((struct qp_gptq_geom){4, 9, 8, 5, 4, 2, 3, 3, 2, 2, 1, 1, 1, 1});
-    check_moment((struct qp_gptq_geom){4, 8, 8, 4, 4, 4, 3, 3, 1, 1, 2, 2, 0, 0}); /* dilated dw */
-    check_moment((struct qp_gptq_geom){5, 4, 3, 4, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0});
-    check_moment((struct qp_gptq_geom){2, 20, 17, 20, 17, 1, 3, 3, 1, 1, 1, 1, 1, 1}); /* blocks */
+    check_moment(geom(3, 7, 6, 7, 6, 1, 3, 3, 1, 1, 1, 1, 1, 1));
+    check_moment(geom(4, 9, 8, 5, 4, 2, 3, 3, 2, 2, 1, 1, 1, 1));
+    check_moment(geom(4, 8, 8, 4, 4, 4, 3, 3, 1, 1, 2, 2, 0, 0)); /* dilated dw */
+    check_moment(geom(5, 4, 3, 4, 3, 1, 1, 1, 1, 1, 1, 1, 0, 0));
+    check_moment(geom(2, 20, 17, 20, 17, 1, 3, 3, 1, 1, 1, 1, 1, 1)); /* blocks */
     QP_TEST_RAN();
 }
 
