@@ -8,6 +8,7 @@
 #include "quant/quant.h"
 
 #include "quant/quant_math.h"
+#include "quant/quantize.h"
 
 void qp_q_requant_ref(const int32_t *acc, int64_t rows, int64_t cols,
                       const struct qp_q_epilogue *ep, void *y)
@@ -149,6 +150,13 @@ void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *ta
 const float *qp_quant_divisors(const struct qp_graph *g, int32_t t)
 {
     int32_t p = g->tensors[t].producer;
+    for (int32_t k = 0; p >= 0 && k < QP_QUANT_EQ_MOVES; k++) { /* through quantize.c's */
+        const struct qp_node *m = &g->nodes[p]; /* per_channel_move: divisors pass */
+        if (m->op != QP_OP_MAX_POOL && m->op != QP_OP_GLOBAL_MAX_POOL && m->op != QP_OP_RESIZE &&
+            m->op != QP_OP_IDENTITY)
+            break;
+        p = m->in[0] >= 0 ? g->tensors[m->in[0]].producer : -1;
+    }
     if (p < 0)
         return NULL;
     const struct qp_node *n = &g->nodes[p];

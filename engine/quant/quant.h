@@ -104,6 +104,7 @@ void qp_q_lut_build_div(const struct qp_act_params *act, float in_scale, int32_t
 
 /* The per-channel divisors of an equalized INT8 tensor t of a linked graph
  * (graph.h: QConv input 4, QLut input 1, the constant a Quantize's input
- * was divided by), or NULL: its real value is the
+ * was divided by; through MaxPool, Resize or Identity to the producer of
+ * their input), or NULL: its real value is the
  * dequantized value times div[c]. */
 const float *qp_quant_divisors(const struct qp_graph *g, int32_t t);

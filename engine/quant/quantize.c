@@ -404,17 +404,36 @@ static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
     return QP_OK;
 }
 
+/* Is n data movement that keeps each channel of x to itself, so it runs
+ * unchanged on x_c / s[c] and its output carries x's divisors: MaxPool
+ * (max commutes with a positive scale), Resize (a per-channel linear map),
+ * Identity? */
+static bool per_channel_move(const struct qp_graph *g, const struct qp_node *n, int32_t x)
+{
+    if ((n->op != QP_OP_MAX_POOL && n->op != QP_OP_GLOBAL_MAX_POOL && n->op != QP_OP_RESIZE &&
+         n->op != QP_OP_IDENTITY) ||
+        n->in[0] != x || (n->n_out > 1 && n->out[1] >= 0) || n->out[0] < 0)
+        return false;
+    for (int32_t k = 1; k < n->n_in; k++)
+        if (n->in[k] == x)
+            return false;
+    const struct qp_tensor *a = &g->tensors[x], *b = &g->tensors[n->out[0]];
+    return a->rank == 4 && b->rank == 4 && a->dims[0] == b->dims[0] && a->dims[1] == b->dims[1];
+}
+
 /* Can every reader of y take an equalized INT8 value: an INT8 Conv on it
- * (divisors go into its weights) or an activation that becomes a QLut
- * (divisors go into its tables)? *lossless: no reader is a Conv that
- * quantizes weights across input channels (only depthwise Convs and
- * tables). rw[c] = max |w| over those Convs' weights of input channel c. */
-static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
+ * (divisors go into its weights), an activation that becomes a QLut
+ * (divisors go into its tables), or a per_channel_move whose output's
+ * readers can (up to depth of them in a row)? *lossless (true on entry):
+ * no reader is a Conv that quantizes weights across input channels (only
+ * depthwise Convs and tables). rw[c] = max |w| over those Convs' weights of
+ * input channel c. */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by depth */
+static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw, int32_t depth)
 {
     struct qp_graph *g       = q->g;
     int64_t          c       = g->tensors[y].dims[1];
     int32_t          readers = 0;
-    *lossless                = true;
     if (g->tensors[y].rank != 4 || (g->tensors[y].flags & QP_TENSOR_OUTPUT))
         return false;
     for (int32_t i = 0; i < g->n_nodes; i++) {
@@ -425,6 +444,11 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw)
         readers++;
         if (qp_node_act(g, n, &a) && n->in[0] == y)
             continue;
+        if (per_channel_move(g, n, y)) {
+            if (depth <= 0 || !eq_readers(q, n->out[0], lossless, rw, depth - 1))
+                return false;
+            continue;
+        }
         const struct qp_tensor *w = n->op == QP_OP_CONV ? &g->tensors[n->in[1]] : NULL;
         if (!w || n->in[0] != y || n->in[1] == y || w->rank != 4 || w->dtype != QP_DTYPE_F32 ||
             !(w->flags & QP_TENSOR_CONST) || n->attr.conv.group < 1 ||
@@ -502,8 +526,9 @@ static enum qp_status equalizer(struct qctx *q, int32_t y, float *sy, int32_t *z
     if (!rw)
         return qp_fail(q->err, QP_E_NOMEM, "%s: out of memory quantizing", g->source);
     float *s = rw + c, *best = s + c;
+    dw = true;
     if (!q->o->channel_range(q->o->ctx, g->tensors[y].name, c, &mn, &mx) ||
-        !eq_readers(q, y, &dw, rw)) {
+        !eq_readers(q, y, &dw, rw, QP_QUANT_EQ_MOVES)) {
         qp_free(rw);
         return QP_OK;
     }
@@ -700,6 +725,30 @@ static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t zp, i
     return QP_OK;
 }
 
+/* Can INT8 twin v of t be written on grid (s, zp) by its producer itself,
+ * instead of requantized after it? Yes when that producer builds its
+ * epilogue or table from v's parameters when the engine opens (QConv, QLut,
+ * QAdd) and nothing else reads t: v then is rounded once, on the grid of
+ * its one reader (a Concat's), not twice. */
+static bool regrid(struct qctx *q, int32_t t, int32_t v, float s, int32_t zp)
+{
+    struct qp_graph *g = q->g;
+    if (g->tensors[t].n_uses != 1 || (g->tensors[t].flags & QP_TENSOR_OUTPUT))
+        return false;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        if (n->dead || n->n_out < 1 || n->out[0] != v)
+            continue;
+        if (n->op != QP_OP_QCONV && n->op != QP_OP_QLUT && n->op != QP_OP_QADD)
+            return false;
+        g->tensors[v].scale      = s;
+        g->tensors[v].zero_point = zp;
+        q->st->regrid++;
+        return true;
+    }
+    return false;
+}
+
 /* Data movement on INT8 inputs runs on INT8: a copy of the node on the twins. */
 static enum qp_status move_int8(struct qctx *q, int32_t mi)
 {
@@ -711,7 +760,8 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
     const struct qp_tensor *v0 = NULL; /* the first input's twin */
     for (int32_t k = 0; k < (cat ? n_in : 1); k++) {
         int32_t t = g->nodes[mi].in[k];
-        if (t < 0 || t >= q->n0 || q->twin[t] < 0 || q->eq[t] >= 0)
+        if (t < 0 || t >= q->n0 || q->twin[t] < 0 ||
+            (q->eq[t] >= 0 && !per_channel_move(g, &g->nodes[mi], t)))
             return QP_OK;
         const struct qp_tensor *v = &g->tensors[q->twin[t]];
         v0                        = k ? v0 : v;
@@ -732,7 +782,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
         qp_quant_grid(lo, hi, &smax, &zp);
     if (cat && smax > smin * QP_QUANT_CONCAT_RATIO)
         return QP_OK;
-    int32_t        nm;
+    int32_t        nm, div = cat ? -1 : q->eq[g->nodes[mi].in[0]]; /* carried through */
     enum qp_status st = new_node(q, g->nodes[mi].op, g->nodes[mi].name, n_in, n_out, &nm);
     if (st != QP_OK)
         return st;
@@ -742,7 +792,8 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
         int32_t v = t;
         if (k == 0 || cat) {
             v = q->twin[t];
-            if (cat && (g->tensors[v].scale != smax || g->tensors[v].zero_point != zp))
+            if (cat && (g->tensors[v].scale != smax || g->tensors[v].zero_point != zp) &&
+                !regrid(q, t, v, smax, zp))
                 st = requant(q, v, smax, zp, &v);
         }
         g->nodes[nm].in[k] = v;
@@ -756,7 +807,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
         st = new_i8(q, y, smax, zp, &yq); /* inference copies the input's parameters */
         if (st == QP_OK) {
             g->nodes[nm].out[k] = yq;
-            st                  = dequantize_to(q, yq, y);
+            st = div >= 0 ? dequantize_equalized(q, yq, y, div) : dequantize_to(q, yq, y);
         }
     }
     g->nodes[mi].dead = st == QP_OK;

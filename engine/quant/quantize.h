@@ -32,7 +32,8 @@
  * Concat only when the input scales are within a factor
  * QP_QUANT_CONCAT_RATIO of each other, requantizing the others to the
  * largest: one scale for a box regression and a class probability would
- * ruin the probability). Every other reader of an INT8 value reads the
+ * ruin the probability; an input that nothing else reads is instead
+ * written on that grid by its producer, rounded once). Every other reader of an INT8 value reads the
  * float tensor of the original name, produced by a Dequantize node;
  * Quantize nodes are added where a float value enters an INT8 op. The INT8
  * twin of tensor "t" is named "t@i8", so reports and tests can find it.
@@ -41,7 +42,8 @@
  * a channel whose values stay inside a step or two (a SiLU output living
  * in its small negative range: |x| < 0.28 beside channels reaching 80)
  * quantizes to a constant. When every reader of an INT8 tensor can absorb
- * it (INT8 Convs, activations that become tables), its producer (QConv's
+ * it (INT8 Convs, activations that become tables, or per-channel data
+ * movement - MaxPool, Resize - whose own readers can), its producer (QConv's
  * post, a QLut's per-channel tables) writes x_c / s[c] instead, and each
  * reader takes s back: depthwise weights and tables exactly (s[c] fits
  * channel c's range to the tensor's grid, so each channel fills it), other
@@ -57,6 +59,7 @@
 
 #define QP_QUANT_CONCAT_RATIO 2.0f
 #define QP_QUANT_EQ_MAX_GAIN 64.0f /* largest per-channel amplification */
+#define QP_QUANT_EQ_MOVES 4        /* per-channel data movement in a row that divisors pass */
 
 enum qp_precision { QP_PREC_FP32 = 0, QP_PREC_FP16 = 1, QP_PREC_INT8 = 2, QP_PREC_COUNT };
 
@@ -118,6 +121,7 @@ struct qp_quant_stats {
     int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
     int32_t quantize, dequantize;  /* boundary nodes left in the graph */
     int32_t requant;               /* Concat inputs requantized */
+    int32_t regrid;                /* Concat inputs written on its grid by their producer */
     int32_t equalized;             /* tensors equalized per channel */
     int32_t float_out;             /* INT8 layers writing a float output */
 };

@@ -567,6 +567,7 @@ static void test_bias_delta(void)
 /* ---- model E: Conv_a -> SiLU -> depthwise Conv_b -> SiLU -> 1x1 Conv_c ---- */
 
 static float wa[C * C], ba[C], wb[C * 9], bb[C], wc[C * C], bc[C];
+static bool  e_pool; /* sa -> MaxPool 3x3/1 -> sp -> conv_b (ShuffleNet's stem) */
 
 /* outputs: sa also a graph output, and z = Add(a, sa) */
 static void model_e(bool outputs)
@@ -602,7 +603,13 @@ static void model_e(bool outputs)
     mb_node("Conv", "conv_a", "x,wa,ba", "a");
     mb_node("Sigmoid", "sig_a", "a", "a_s");
     mb_node("Mul", "mul_a", "a,a_s", "sa");
-    Onnx__NodeProto *n = mb_node("Conv", "conv_b", "sa,wb,bb", "b");
+    Onnx__NodeProto *n;
+    if (e_pool) {
+        n = mb_node("MaxPool", "pool", "sa", "sp");
+        attr_ints(n, "kernel_shape", 2, (const int64_t[]){3, 3});
+        attr_ints(n, "pads", 4, PADS);
+    }
+    n = mb_node("Conv", "conv_b", e_pool ? "sp,wb,bb" : "sa,wb,bb", "b");
     attr_ints(n, "pads", 4, PADS);
     attr_i(n, "group", C);
     mb_node("Sigmoid", "sig_b", "b", "b_s");
@@ -613,7 +620,9 @@ static void model_e(bool outputs)
         mb_node("Add", "add", "a,sa", "z");
         mb_output("z");
     }
-    save_model(outputs ? "test_quantize_e2.onnx" : "test_quantize_e.onnx");
+    save_model(outputs  ? "test_quantize_e2.onnx"
+               : e_pool ? "test_quantize_e3.onnx"
+                        : "test_quantize_e.onnx");
     calibrate();
     memset(&qo, 0, sizeof qo);
 }
@@ -720,6 +729,48 @@ static void test_equalization_float_producer(void)
     qp_engine_free(f);
 }
 
+/* Divisors pass per-channel data movement: sa -> MaxPool -> depthwise
+ * conv_b. The pool runs INT8 on the divided values, its output carries
+ * conv_a's divisors and conv_b's weights take them back, so the tiny
+ * channel survives the pool as it does without one. */
+static void test_equalization_pool(void)
+{
+    struct qp_graph       g;
+    struct qp_quant_stats st;
+    e_pool = true;
+    model_e(false);
+    front_quant(&g, &st);
+    struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g, true);
+    double            db0 = sqnr(qp_engine_output(f, 0), qp_engine_output(q0, 0), N),
+           tiny0          = twin_db(q0, "sp", scale("sa"), 0, 1, HW);
+
+    qo.eq = true;
+    front_quant(&g, &st);
+    int32_t ca = node_named(&g, "conv_a"), pn = node_named(&g, "pool"),
+            t = qp_graph_find_tensor(&g, "sp@i8");
+    CU_ASSERT_FATAL(ca >= 0 && pn >= 0 && t >= 0);
+    CU_ASSERT_FATAL(g.nodes[ca].op == QP_OP_QCONV && g.nodes[ca].n_in == 5 &&
+                    g.nodes[ca].in[4] >= 0);
+    CU_ASSERT(g.nodes[pn].op == QP_OP_MAX_POOL && reads(&g, pn, 0, "sa@i8") &&
+              g.tensors[t].producer == pn);
+    const float *div = g.tensors[g.nodes[ca].in[4]].data;
+    CU_ASSERT(qp_quant_divisors(&g, t) == div && div[0] == 1.0f / QP_QUANT_EQ_MAX_GAIN);
+    CU_ASSERT(count_op(&g, QP_OP_MUL) == 0 && st.equalized >= 2);
+    float             ssp = g.tensors[t].scale, d0 = div[0]; /* open_run takes g */
+    int32_t           zsp = g.tensors[t].zero_point;
+    struct qp_engine *q   = open_run(&g, true);
+    double            db  = sqnr(qp_engine_output(f, 0), qp_engine_output(q, 0), N),
+           tiny           = twin_db(q, "sp", ssp, zsp, d0, HW);
+    printf("\n  through MaxPool: output SQNR %.1f dB -> %.1f dB equalized; channel 0 of sp %.1f dB "
+           "-> %.1f dB",
+           db0, db, tiny0, tiny);
+    CU_ASSERT(tiny0 < 1.0 && tiny >= 15.0 && db >= db0 + 10.0);
+    qp_engine_free(q);
+    qp_engine_free(q0);
+    qp_engine_free(f);
+    e_pool = false;
+}
+
 /* Worst-case error of channel c of a = conv_a(x) with INT8 x and weights:
  * the output's rounding (half a step, times its divisor), x's (half a step
  * through every weight) and the weights' (half a step each, |x| <= 1). */
@@ -782,9 +833,10 @@ static void test_equalization_readers(void)
     qp_engine_free(q);
 }
 
-/* ---- model C: p, q = two 1x1 Convs of x; Add(p, q); Concat(p, q) ---- */
+/* ---- model C: p, q = two 1x1 Convs of x; Add(p, q); Concat(p, q) ----
+ * (q_sole: Add(p, p), so the Concat is q's only reader, and Add(k, k)) */
 
-static void model_c(float ratio)
+static void model_c(float ratio, bool q_sole)
 {
     static const int64_t wd[4] = {C, C, 1, 1};
     static float         wp[C * C], bp[C], wq[C * C], bq[C];
@@ -806,9 +858,13 @@ static void model_c(float ratio)
     init_raw("bq", DT(FLOAT), 1, VD, bq, sizeof bq);
     mb_node("Conv", "cp", "x,wp,bp", "p");
     mb_node("Conv", "cq", "x,wq,bq", "q");
-    mb_node("Add", "add", "p,q", "s");
+    mb_node("Add", "add", q_sole ? "p,p" : "p,q", "s");
     attr_i(mb_node("Concat", "cat", "p,q", "k"), "axis", 1);
-    save_model("test_quantize_c.onnx");
+    if (q_sole) { /* an INT8 reader of k, so q is no precision boundary */
+        mb_node("Add", "add2", "k,k", "kk");
+        mb_output("kk");
+    }
+    save_model(q_sole ? "test_quantize_c2.onnx" : "test_quantize_c.onnx");
     calibrate();
     memset(&qo, 0, sizeof qo);
 }
@@ -818,7 +874,7 @@ static void test_add_concat(void)
     for (int far = 0; far < 2; far++) {
         struct qp_graph       g;
         struct qp_quant_stats st;
-        model_c(far ? 0.2f : 0.6f);
+        model_c(far ? 0.2f : 0.6f, false);
         float sp = scale("p"), sq = scale("q");
         CU_ASSERT_FATAL(far ? sp > sq * QP_QUANT_CONCAT_RATIO : sp <= sq * QP_QUANT_CONCAT_RATIO);
         front_quant(&g, &st);
@@ -850,6 +906,46 @@ static void test_add_concat(void)
 }
 
 /* ---- errors ---- */
+
+/* RMS error of k's second half (q in Concat(p, q)) against float. */
+static double q_half_rms(struct qp_graph *g)
+{
+    struct qp_engine *f = open_run(NULL, false), *q = open_run(g, false);
+    const float      *a = qp_engine_output(q, 1), *b = qp_engine_output(f, 1);
+    double            e = 0;
+    for (int64_t i = N; i < 2 * N; i++)
+        e += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    qp_engine_free(q);
+    qp_engine_free(f);
+    return sqrt(e / N);
+}
+
+/* When the Concat is q's only reader, cq writes q on the Concat's grid
+ * itself (its epilogue's scale is the tensor's): one rounding, no
+ * requantizing QLut after it. Same weights, same calibration of q: the
+ * error of q in k falls against the requantized q of Add(p, q)'s model. */
+static void test_concat_regrid(void)
+{
+    struct qp_graph       g;
+    struct qp_quant_stats st;
+    model_c(0.6f, false);
+    front_quant(&g, &st);
+    CU_ASSERT(st.requant == 1 && st.regrid == 0);
+    double twice = q_half_rms(&g);
+    model_c(0.6f, true);
+    float sp = scale("p");
+    front_quant(&g, &st);
+    int32_t ct = node_named(&g, "cat"), cq = node_named(&g, "cq");
+    CU_ASSERT_FATAL(ct >= 0 && cq >= 0 && g.nodes[ct].op == QP_OP_CONCAT);
+    CU_ASSERT(reads(&g, ct, 0, "p@i8") && reads(&g, ct, 1, "q@i8") &&
+              g.nodes[cq].op == QP_OP_QCONV);
+    CU_ASSERT(tscale(&g, "q@i8") == sp && tscale(&g, "k@i8") == sp);
+    CU_ASSERT(st.moved == 1 && st.requant == 0 && st.regrid == 1 && count_op(&g, QP_OP_QLUT) == 0);
+    double once = q_half_rms(&g);
+    printf("\n  q in Concat: RMS error %.5f requantized, %.5f written on the Concat's grid", twice,
+           once);
+    CU_ASSERT(once < 0.9 * twice);
+}
 
 static void test_uncalibrated(void)
 {
@@ -916,7 +1012,7 @@ static void test_fault_injection(void)
     model_e(false);
     qo.eq = true;
     fault_injection("equalized");
-    model_c(0.6f);
+    model_c(0.6f, false);
     fault_injection("add + concat");
 }
 
@@ -967,7 +1063,9 @@ static CU_TestInfo tests[] = {
     {"equalization keeps a tiny channel", test_equalization},
     {"equalization and readers that cannot absorb it", test_equalization_readers},
     {"equalization of a float layer's output", test_equalization_float_producer},
+    {"equalization through MaxPool", test_equalization_pool},
     {"QAdd; Concat INT8 or float by scale ratio", test_add_concat},
+    {"a Concat's only input written on its grid", test_concat_regrid},
     {"uncalibrated tensors stay float", test_uncalibrated},
     {"every allocation failure is QP_E_NOMEM without leaks", test_fault_injection},
     {"arrays growing at any point of the pass", test_growth},
