@@ -209,11 +209,11 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
     if (r->n_measured)
         fprintf(f,
                 "vs FP32 on %d %s images: output SQNR %s dB, agreement mAP %.3f "
-                "(AP50 %.3f, AP75 %.3f), recall@0.5 %.3f%s\n",
+                "(lower bound %s; AP50 %.3f, AP75 %.3f), recall@0.5 %.3f%s\n",
                 (int)r->n_measured,
                 r->measure_held_out ? "held-out (not calibrated on)" : "calibration",
-                dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement, r->m.ap50, r->m.ap75,
-                r->m.recall50,
+                dbs(r->m.out_sqnr_db, a, sizeof a), r->m.agreement,
+                maps(r->m.agreement_low, c, sizeof c), r->m.ap50, r->m.ap75, r->m.recall50,
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
@@ -292,11 +292,12 @@ static enum qp_status write_report(const char *path, const struct qp_build_resul
     fprintf(f, "\n]");
     if (r->n_measured)
         fprintf(f,
-                ",\"measured_images\":%d,\"measured_held_out\":%s,\"agreement\":%.6g,\"ap50\":%.6g,"
-                "\"ap75\":%.6g,"
+                ",\"measured_images\":%d,\"measured_held_out\":%s,\"agreement\":%.6g,"
+                "\"agreement_low\":%.6g,\"ap50\":%.6g,\"ap75\":%.6g,"
                 "\"recall50\":%.6g%s%.6g",
                 (int)r->n_measured, r->measure_held_out ? "true" : "false", r->m.agreement,
-                r->m.ap50, r->m.ap75, r->m.recall50,
+                isfinite(r->m.agreement_low) ? r->m.agreement_low : -1.0, r->m.ap50, r->m.ap75,
+                r->m.recall50,
                 isfinite(r->m.out_sqnr_db) ? ",\"output_sqnr_db\":" : ",\"output_sqnr_inf\":",
                 isfinite(r->m.out_sqnr_db) ? r->m.out_sqnr_db : 1.0);
     fprintf(f, "}\n");

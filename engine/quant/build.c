@@ -215,14 +215,15 @@ static enum qp_status open_plan(const struct qp_build_opts *o, struct plan *p, b
     return s;
 }
 
+/* low: with the agreement's lower bound (measure.h) */
 static enum qp_status measure_plan(const struct qp_build_opts *o, struct plan *p,
-                                   const struct qp_measure *m, struct qp_measure_result *r,
-                                   struct qp_err *err)
+                                   const struct qp_measure *m, bool low,
+                                   struct qp_measure_result *r, struct qp_err *err)
 {
     struct qp_engine *e = NULL;
     enum qp_status    s = open_plan(o, p, false, &e, err);
     if (s == QP_OK)
-        s = qp_measure_engine(m, e, r, err);
+        s = qp_measure_engine(m, e, low, r, err);
     qp_engine_free(e);
     return s;
 }
@@ -401,7 +402,8 @@ static int by_sensitivity(const void *a, const void *b)
 }
 
 /* Mixed precision: sensitivity of each layer, then FP16 for the most
- * sensitive until the agreement target holds (or a fifth are FP16). */
+ * sensitive until the agreement target holds for the agreement's lower
+ * bound (measure.h), or a fifth are FP16. */
 static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
                              const struct qp_measure *m, double *sens, double *sens_map, bool *met,
                              struct qp_err *err)
@@ -415,7 +417,7 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
         for (int32_t k = 0; k < p->n; k++)
             p->prec[k] = k == l ? QP_PREC_INT8 : QP_PREC_FP32;
         plan_clear_delta(p);
-        s = measure_plan(o, p, m, &r, err);
+        s = measure_plan(o, p, m, false, &r, err);
         if (s != QP_OK)
             break; /* r holds nothing */
         sens[l]     = r.out_sqnr_db;
@@ -434,11 +436,11 @@ static enum qp_status search(const struct qp_build_opts *o, struct plan *p,
         if (o->bias_correction)
             s = correct_bias(o, p, m, err);
         if (s == QP_OK)
-            s = measure_plan(o, p, m, &r, err);
+            s = measure_plan(o, p, m, true, &r, err);
         progress(o, "search", fp16, limit);
         if (s != QP_OK)
             break;
-        if (r.agreement >= o->min_agreement || r.agreement < 0) {
+        if (r.agreement_low >= o->min_agreement || r.agreement < 0) {
             *met = true;
             break;
         }
@@ -517,7 +519,7 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
     int32_t           n     = 0;
     /* the agreement of the engine as it will run (activations fused), then
      * every layer through an engine with all tensors readable */
-    enum qp_status s = names && db ? measure_plan(o, p, m, &r->m, err)
+    enum qp_status s = names && db ? measure_plan(o, p, m, true, &r->m, err)
                                    : qp_fail(err, QP_E_NOMEM, "out of memory measuring");
     if (s == QP_OK)
         s = open_plan(o, p, true, &e, err);
@@ -553,11 +555,11 @@ static enum qp_status try_bias(const struct qp_build_opts *o, struct plan *p,
                                struct qp_measure_result *fixed, bool *kept, struct qp_err *err)
 {
     plan_clear_delta(p);
-    enum qp_status s = measure_plan(o, p, m, plain, err);
+    enum qp_status s = measure_plan(o, p, m, false, plain, err);
     if (s == QP_OK)
         s = correct_bias(o, p, m, err);
     if (s == QP_OK)
-        s = measure_plan(o, p, m, fixed, err);
+        s = measure_plan(o, p, m, false, fixed, err);
     if (s != QP_OK)
         return s;
     *kept = fixed->agreement > plain->agreement ||
@@ -590,7 +592,7 @@ static enum qp_status measure_unequalized(const struct qp_build_opts *o, struct 
 {
     struct qp_measure_result plain;
     p->equalize              = false;
-    enum qp_status s         = measure_plan(o, p, m, &plain, err);
+    enum qp_status s         = measure_plan(o, p, m, false, &plain, err);
     p->equalize              = true;
     r->agreement_unequalized = s == QP_OK ? plain.agreement : NAN;
     return s;
@@ -606,12 +608,12 @@ static enum qp_status pick_rounding(const struct qp_build_opts *o, struct plan *
                                     struct qp_err *err)
 {
     struct qp_measure_result g, n;
-    enum qp_status           s = measure_plan(o, p, m, &g, err);
+    enum qp_status           s = measure_plan(o, p, m, false, &g, err);
     p->gptq                    = false;
     if (s == QP_OK && r->bias_corrected)
         s = correct_bias(o, p, m, err);
     if (s == QP_OK)
-        s = measure_plan(o, p, m, &n, err);
+        s = measure_plan(o, p, m, false, &n, err);
     if (s != QP_OK)
         return s;
     p->gptq =
@@ -641,7 +643,7 @@ static enum qp_status pick_method(const struct qp_build_opts *o, struct qp_calib
         if (o->bias_correction)
             s = try_bias(o, p, m, &plain, &fixed, &kept, err);
         else
-            s = measure_plan(o, p, m, &plain, err);
+            s = measure_plan(o, p, m, false, &plain, err);
         plan_clear_delta(p);
         progress(o, "clipping", k + 1, QP_OBSERVER_COUNT);
         if (s != QP_OK)

@@ -17,7 +17,8 @@
  *      layer alone in INT8; all
  *      layers start INT8 and the most sensitive move to FP16, a few at a
  *      time, until the agreement with the float model reaches min_agreement
- *      or a fifth of the layers are FP16;
+ *      (its bootstrap lower bound over the measured images does:
+ *      measure.h) or a fifth of the layers are FP16;
  *   4. (bias_correction) each INT8 layer's own expected output error per
  *      channel (from its weight and input quantization, with input
  *      statistics of the float model: build.c) is added to its bias; kept
@@ -103,7 +104,7 @@ struct qp_build_result {
     int32_t                  n_measured;       /* images measured (0: no measurement) */
     bool                     measure_held_out; /* the measured images were not calibrated on */
     int32_t                  n_calibrated;     /* images calibrated on */
-    bool                     target_met;       /* mixed: min_agreement reached */
+    bool                     target_met;       /* mixed: min_agreement reached (lower bound) */
     /* bias correction (when asked and measured): agreement without and with
      * it; it is kept only when it helps */
     double agreement_plain, agreement_corrected;

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -91,31 +92,81 @@ enum qp_status qp_measure_init(struct qp_measure *m, struct qp_calib *c,
     return QP_OK;
 }
 
-enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e,
+/* Image i of the measurement into mx as image id: the float model's
+ * detections as truth, the engine's (d, nd of them) as detections. */
+static enum qp_status add_image(struct qp_metrics *mx, const struct qp_measure *m, int32_t i,
+                                int64_t id, const struct qp_detection *d, int32_t nd,
+                                struct qp_err *err)
+{
+    enum qp_status s = QP_OK;
+    for (int32_t k = 0; k < m->ref_n[i] && s == QP_OK; k++) {
+        const struct qp_detection *t      = &m->ref_det[i * QP_MEASURE_MAX_DETS + k];
+        float                      box[4] = {t->x0, t->y0, t->x1, t->y1};
+        s = qp_metrics_add_truth(mx, id, t->class_id, box, false, err);
+    }
+    for (int32_t k = 0; k < nd && s == QP_OK; k++) {
+        float box[4] = {d[k].x0, d[k].y0, d[k].x1, d[k].y1};
+        s            = qp_metrics_add_detection(mx, id, d[k].class_id, d[k].score, box, err);
+    }
+    return s;
+}
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+enum qp_status qp_measure_agreement_low(const struct qp_measure *m, const struct qp_detection *det,
+                                        const int32_t *nd, double *low, struct qp_err *err)
+{
+    double *v = qp_alloc(QP_MEASURE_RESAMPLES * sizeof *v);
+    if (!v)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the agreement's bootstrap");
+    uint64_t       x = 0x853c49e6748fea9bu;
+    int32_t        k = 0;
+    enum qp_status s = QP_OK;
+    for (int32_t b = 0; b < QP_MEASURE_RESAMPLES && s == QP_OK; b++) {
+        struct qp_metrics       *mx = NULL;
+        struct qp_metrics_result mr;
+        s = qp_metrics_new(&mx, err);
+        for (int32_t j = 0; j < m->n && s == QP_OK; j++) {
+            x         = x * 6364136223846793005u + 1442695040888963407u; /* PCG's LCG step */
+            int32_t i = (int32_t)((x >> 33) % (uint64_t)m->n);
+            s         = add_image(mx, m, i, j, det + (size_t)i * QP_MEASURE_MAX_DETS, nd[i], err);
+        }
+        if (s == QP_OK)
+            s = qp_metrics_compute(mx, &mr, err);
+        if (s == QP_OK && mr.map >= 0.0)
+            v[k++] = mr.map;
+        qp_metrics_free(mx);
+    }
+    qsort(v, (size_t)k, sizeof *v, by_value);
+    *low = k > 0 ? v[(int32_t)(QP_MEASURE_LOW_QUANTILE * k)] : -1.0;
+    qp_free(v);
+    return s;
+}
+
+enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e, bool low,
                                  struct qp_measure_result *r, struct qp_err *err)
 {
-    struct qp_detector *det = NULL;
-    struct qp_metrics  *mx  = NULL;
-    struct qp_detection d[QP_MEASURE_MAX_DETS];
-    double              sig = 0.0, noise = 0.0;
-    enum qp_status      s = qp_detector_new(e, m->spec, &det, err);
+    struct qp_detector  *det = NULL;
+    struct qp_metrics   *mx  = NULL;
+    struct qp_detection *d   = qp_alloc((size_t)m->n * QP_MEASURE_MAX_DETS * sizeof *d + 1);
+    int32_t             *nd  = qp_calloc((size_t)m->n + 1, sizeof *nd);
+    double               sig = 0.0, noise = 0.0;
+    enum qp_status       s = d && nd ? qp_detector_new(e, m->spec, &det, err)
+                                     : qp_fail(err, QP_E_NOMEM, "out of memory measuring");
     if (s == QP_OK)
         s = qp_metrics_new(&mx, err);
     struct qp_detect_params p = QP_DETECT_PARAMS_DEFAULT;
     p.score_min               = m->score_min;
     p.max_dets                = QP_MEASURE_MAX_DETS;
     for (int32_t i = 0; i < m->n && s == QP_OK; i++) {
-        int32_t nd = 0;
-        s          = qp_detector_run(det, &m->img[i], &p, d, QP_MEASURE_MAX_DETS, &nd, err);
-        for (int32_t k = 0; k < m->ref_n[i] && s == QP_OK; k++) {
-            const struct qp_detection *t      = &m->ref_det[i * QP_MEASURE_MAX_DETS + k];
-            float                      box[4] = {t->x0, t->y0, t->x1, t->y1};
-            s = qp_metrics_add_truth(mx, i, t->class_id, box, false, err);
-        }
-        for (int32_t k = 0; k < nd && s == QP_OK; k++) {
-            float box[4] = {d[k].x0, d[k].y0, d[k].x1, d[k].y1};
-            s            = qp_metrics_add_detection(mx, i, d[k].class_id, d[k].score, box, err);
-        }
+        struct qp_detection *di = d + (size_t)i * QP_MEASURE_MAX_DETS;
+        s = qp_detector_run(det, &m->img[i], &p, di, QP_MEASURE_MAX_DETS, &nd[i], err);
+        if (s == QP_OK)
+            s = add_image(mx, m, i, i, di, nd[i], err);
         for (int32_t k = 0; k < m->n_out && s == QP_OK; k++) {
             const float *y = m->ref_out[i * m->n_out + k], *q = qp_engine_output(e, k);
             for (size_t j = 0; j < m->out_numel[k]; j++) {
@@ -128,6 +179,9 @@ enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e
     struct qp_metrics_result mr;
     if (s == QP_OK)
         s = qp_metrics_compute(mx, &mr, err);
+    r->agreement_low = NAN;
+    if (s == QP_OK && low)
+        s = qp_measure_agreement_low(m, d, nd, &r->agreement_low, err);
     if (s == QP_OK) {
         r->out_sqnr_db = db(sig, noise);
         r->agreement   = mr.map;
@@ -137,6 +191,8 @@ enum qp_status qp_measure_engine(const struct qp_measure *m, struct qp_engine *e
     }
     qp_metrics_free(mx);
     qp_detector_free(det);
+    qp_free(d);
+    qp_free(nd);
     return s;
 }
 
@@ -175,7 +231,7 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
         qi[l]                          = w ? tensor_index(eq, name) : -1;
         if (w && qi[l] < 0) { /* a layer with a float output writes the tensor itself */
             int32_t t = tensor_index(eq, names[l]), p = t >= 0 ? gq->tensors[t].producer : -1;
-            qi[l]     = p >= 0 && gq->nodes[p].op == QP_OP_QCONV ? t : -1;
+            qi[l] = p >= 0 && gq->nodes[p].op == QP_OP_QCONV ? t : -1;
         }
         if (qi[l] >= 0 && ((gq->tensors[qi[l]].dtype != QP_DTYPE_I8 &&
                             gq->tensors[qi[l]].dtype != QP_DTYPE_F32) ||
@@ -204,7 +260,7 @@ enum qp_status qp_measure_layers(const struct qp_measure *m, struct qp_engine *e
                 continue;
             const struct qp_tensor *tq    = &gq->tensors[qi[l]];
             size_t                  count = (size_t)qp_tensor_numel(tq);
-            s = qp_engine_read_tensor(m->c->e, fi[l], m->c->buf, count * sizeof(float), err);
+            s        = qp_engine_read_tensor(m->c->e, fi[l], m->c->buf, count * sizeof(float), err);
             bool f32 = tq->dtype == QP_DTYPE_F32;
             if (s == QP_OK)
                 s = qp_engine_read_tensor(eq, qi[l], qbuf, count * (f32 ? sizeof(float) : 1), err);

@@ -276,6 +276,11 @@ static void test_inspect_engine(void)
     CU_ASSERT(strcmp(wr->v.str, "gptq") == 0 || strcmp(wr->v.str, "nearest") == 0);
     if (ag->v.num != an->v.num) /* a tie goes to the output SQNR */
         CU_ASSERT(strcmp(wr->v.str, ag->v.num > an->v.num ? "gptq" : "nearest") == 0);
+    /* the agreement's bootstrap lower bound: a quantile of resampled
+     * agreements, so within [0, 1] */
+    const struct qp_json *al = qp_json_get(qp_json_root(rep), "agreement_low");
+    CU_ASSERT_FATAL(al && al->type == QP_JSON_NUMBER);
+    CU_ASSERT(al->v.num >= 0.0 && al->v.num <= 1.0);
 
     CU_ASSERT_EQUAL(cli(out, sizeof out, "inspect '%s'", engine), 0);
     static const char *const words[] = {"engine file, format version 1",

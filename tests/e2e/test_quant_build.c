@@ -281,6 +281,7 @@ static void test_mixed_search(void)
                        f->sensitivity_db <= k->sensitivity_db));
         }
     CU_ASSERT(r.n_measured == 1 && r.m.agreement >= 0.0 && r.m.agreement <= 1.0);
+    CU_ASSERT_EQUAL(r.m.agreement_low, r.m.agreement); /* one image: every resample is it */
     /* 1 measured of 3 (QP_BUILD_HOLDOUT_MIN): frames[0] held out, calibrated
      * on the other two; the hash covers them, then it */
     const char *order[3] = {frames[1], frames[2], frames[0]};
