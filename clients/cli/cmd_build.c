@@ -196,14 +196,13 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
     }
     fprintf(f,
             "%d layers: %d int8, %d fp16, %d fp32; %d QLut, %d QAdd, %d int8 data-movement "
-            "nodes, %d Quantize, %d Dequantize, %d requantized concat inputs (%d more written "
-            "on the concat's grid), %d equalized "
+            "nodes, %d Quantize, %d Dequantize, %d requantized concat inputs, %d equalized "
             "tensors, %d float outputs; calibration: %s, %ld images\n",
             (int)r->n_layers, (int)r->stats.layers[QP_PREC_INT8],
             (int)r->stats.layers[QP_PREC_FP16], (int)r->stats.layers[QP_PREC_FP32],
             (int)r->stats.lut, (int)r->stats.add, (int)r->stats.moved, (int)r->stats.quantize,
-            (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.regrid,
-            (int)r->stats.equalized, (int)r->stats.float_out,
+            (int)r->stats.dequantize, (int)r->stats.requant, (int)r->stats.equalized,
+            (int)r->stats.float_out,
             o->mixed || o->precision == QP_PREC_INT8 ? qp_observer_kind_name(r->method) : "none",
             (long)r->n_calibrated);
     if (r->n_measured)

@@ -725,30 +725,6 @@ static enum qp_status requant(struct qctx *q, int32_t tq, float s, int32_t zp, i
     return QP_OK;
 }
 
-/* Can INT8 twin v of t be written on grid (s, zp) by its producer itself,
- * instead of requantized after it? Yes when that producer builds its
- * epilogue or table from v's parameters when the engine opens (QConv, QLut,
- * QAdd) and nothing else reads t: v then is rounded once, on the grid of
- * its one reader (a Concat's), not twice. */
-static bool regrid(struct qctx *q, int32_t t, int32_t v, float s, int32_t zp)
-{
-    struct qp_graph *g = q->g;
-    if (g->tensors[t].n_uses != 1 || (g->tensors[t].flags & QP_TENSOR_OUTPUT))
-        return false;
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct qp_node *n = &g->nodes[i];
-        if (n->dead || n->n_out < 1 || n->out[0] != v)
-            continue;
-        if (n->op != QP_OP_QCONV && n->op != QP_OP_QLUT && n->op != QP_OP_QADD)
-            return false;
-        g->tensors[v].scale      = s;
-        g->tensors[v].zero_point = zp;
-        q->st->regrid++;
-        return true;
-    }
-    return false;
-}
-
 /* Data movement on INT8 inputs runs on INT8: a copy of the node on the twins. */
 static enum qp_status move_int8(struct qctx *q, int32_t mi)
 {
@@ -792,8 +768,7 @@ static enum qp_status move_int8(struct qctx *q, int32_t mi)
         int32_t v = t;
         if (k == 0 || cat) {
             v = q->twin[t];
-            if (cat && (g->tensors[v].scale != smax || g->tensors[v].zero_point != zp) &&
-                !regrid(q, t, v, smax, zp))
+            if (cat && (g->tensors[v].scale != smax || g->tensors[v].zero_point != zp))
                 st = requant(q, v, smax, zp, &v);
         }
         g->nodes[nm].in[k] = v;

@@ -32,8 +32,7 @@
  * Concat only when the input scales are within a factor
  * QP_QUANT_CONCAT_RATIO of each other, requantizing the others to the
  * largest: one scale for a box regression and a class probability would
- * ruin the probability; an input that nothing else reads is instead
- * written on that grid by its producer, rounded once). Every other reader of an INT8 value reads the
+ * ruin the probability). Every other reader of an INT8 value reads the
  * float tensor of the original name, produced by a Dequantize node;
  * Quantize nodes are added where a float value enters an INT8 op. The INT8
  * twin of tensor "t" is named "t@i8", so reports and tests can find it.
@@ -121,7 +120,6 @@ struct qp_quant_stats {
     int32_t lut, add, moved;       /* QLut, QAdd, INT8 data-movement nodes made */
     int32_t quantize, dequantize;  /* boundary nodes left in the graph */
     int32_t requant;               /* Concat inputs requantized */
-    int32_t regrid;                /* Concat inputs written on its grid by their producer */
     int32_t equalized;             /* tensors equalized per channel */
     int32_t float_out;             /* INT8 layers writing a float output */
 };
