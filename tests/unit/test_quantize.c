@@ -690,6 +690,39 @@ static void test_equalization(void)
     qp_engine_free(f);
 }
 
+/* Model E quantized as qo says, before equalization: the float engine,
+ * the INT8 one (all tensors), its output SQNR and that of channel 0 of t
+ * (on sa's grid: t is sa or what data movement makes of it). */
+static void unequalized(const char *t, struct qp_engine **f, struct qp_engine **q0, double *db0,
+                        double *tiny0)
+{
+    struct qp_graph       g;
+    struct qp_quant_stats st;
+    front_quant(&g, &st);
+    *f     = open_run(NULL, false);
+    *q0    = open_run(&g, true);
+    *db0   = sqnr(qp_engine_output(*f, 0), qp_engine_output(*q0, 0), N);
+    *tiny0 = twin_db(*q0, t, scale("sa"), 0, 1, HW);
+}
+
+/* The equalized engine of g (taken) against unequalized()'s: channel 0 of
+ * t (grid sc, zp, divisor div0) from nothing to >= 15 dB, the output 10 dB
+ * better; frees the three engines. */
+static void equalized(const char *what, struct qp_graph *g, const char *t, float sc, int32_t zp,
+                      float div0, struct qp_engine *f, struct qp_engine *q0, double db0,
+                      double tiny0)
+{
+    struct qp_engine *q  = open_run(g, true);
+    double            db = sqnr(qp_engine_output(f, 0), qp_engine_output(q, 0), N),
+           tiny          = twin_db(q, t, sc, zp, div0, HW);
+    printf("\n  %s: output SQNR %.1f dB -> %.1f dB equalized; channel 0 of %s %.1f dB -> %.1f dB",
+           what, db0, db, t, tiny0, tiny);
+    CU_ASSERT(tiny0 < 1.0 && tiny >= 15.0 && db >= db0 + 10.0);
+    qp_engine_free(q);
+    qp_engine_free(q0);
+    qp_engine_free(f);
+}
+
 /* A float layer's output read by INT8 layers is equalized as an INT8
  * layer's is: divided by its divisors before its Quantize (a Div node),
  * the readers' weights take them back, so conv_a running float (an FP16
@@ -698,12 +731,11 @@ static void test_equalization_float_producer(void)
 {
     struct qp_graph       g;
     struct qp_quant_stats st;
+    struct qp_engine     *f, *q0;
+    double                db0, tiny0;
     model_e(false);
     qo.layer = "conv_a", qo.prec = QP_PREC_FP32;
-    front_quant(&g, &st);
-    struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g, true);
-    double            db0 = sqnr(qp_engine_output(f, 0), qp_engine_output(q0, 0), N),
-           tiny0          = twin_db(q0, "sa", scale("sa"), 0, 1, HW);
+    unequalized("sa", &f, &q0, &db0, &tiny0);
 
     qo.eq = true;
     front_quant(&g, &st);
@@ -717,16 +749,7 @@ static void test_equalization_float_producer(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(div);
     float d0 = div[0];
     CU_ASSERT(d0 == 1.0f / QP_QUANT_EQ_MAX_GAIN && st.equalized >= 2);
-    struct qp_engine *q  = open_run(&g, true);
-    double            db = sqnr(qp_engine_output(f, 0), qp_engine_output(q, 0), N),
-           tiny          = twin_db(q, "sa", scale("sa"), 0, d0, HW);
-    printf("\n  conv_a float: output SQNR %.1f dB -> %.1f dB equalized; channel 0 of sa %.1f dB -> "
-           "%.1f dB",
-           db0, db, tiny0, tiny);
-    CU_ASSERT(tiny0 < 1.0 && tiny >= 15.0 && db >= db0 + 10.0);
-    qp_engine_free(q);
-    qp_engine_free(q0);
-    qp_engine_free(f);
+    equalized("conv_a float", &g, "sa", scale("sa"), 0, d0, f, q0, db0, tiny0);
 }
 
 /* Divisors pass per-channel data movement: sa -> MaxPool -> depthwise
@@ -737,12 +760,11 @@ static void test_equalization_pool(void)
 {
     struct qp_graph       g;
     struct qp_quant_stats st;
+    struct qp_engine     *f, *q0;
+    double                db0, tiny0;
     e_pool = true;
     model_e(false);
-    front_quant(&g, &st);
-    struct qp_engine *f = open_run(NULL, false), *q0 = open_run(&g, true);
-    double            db0 = sqnr(qp_engine_output(f, 0), qp_engine_output(q0, 0), N),
-           tiny0          = twin_db(q0, "sp", scale("sa"), 0, 1, HW);
+    unequalized("sp", &f, &q0, &db0, &tiny0);
 
     qo.eq = true;
     front_quant(&g, &st);
@@ -756,18 +778,9 @@ static void test_equalization_pool(void)
     const float *div = g.tensors[g.nodes[ca].in[4]].data;
     CU_ASSERT(qp_quant_divisors(&g, t) == div && div[0] == 1.0f / QP_QUANT_EQ_MAX_GAIN);
     CU_ASSERT(count_op(&g, QP_OP_MUL) == 0 && st.equalized >= 2);
-    float             ssp = g.tensors[t].scale, d0 = div[0]; /* open_run takes g */
-    int32_t           zsp = g.tensors[t].zero_point;
-    struct qp_engine *q   = open_run(&g, true);
-    double            db  = sqnr(qp_engine_output(f, 0), qp_engine_output(q, 0), N),
-           tiny           = twin_db(q, "sp", ssp, zsp, d0, HW);
-    printf("\n  through MaxPool: output SQNR %.1f dB -> %.1f dB equalized; channel 0 of sp %.1f dB "
-           "-> %.1f dB",
-           db0, db, tiny0, tiny);
-    CU_ASSERT(tiny0 < 1.0 && tiny >= 15.0 && db >= db0 + 10.0);
-    qp_engine_free(q);
-    qp_engine_free(q0);
-    qp_engine_free(f);
+    float   ssp = g.tensors[t].scale, d0 = div[0]; /* equalized() takes g */
+    int32_t zsp = g.tensors[t].zero_point;
+    equalized("through MaxPool", &g, "sp", ssp, zsp, d0, f, q0, db0, tiny0);
     e_pool = false;
 }
 
