@@ -128,8 +128,8 @@ enum qp_status qp_measure_agreement_low(const struct qp_measure *m, const struct
     enum qp_status s = QP_OK;
     for (int32_t b = 0; b < QP_MEASURE_RESAMPLES && s == QP_OK; b++) {
         struct qp_metrics       *mx = NULL;
-        struct qp_metrics_result mr;
-        s = qp_metrics_new(&mx, err);
+        struct qp_metrics_result mr = {.map = -1.0};
+        s                           = qp_metrics_new(&mx, err);
         for (int32_t j = 0; j < m->n && s == QP_OK; j++) {
             x         = x * 6364136223846793005u + 1442695040888963407u; /* PCG's LCG step */
             int32_t i = (int32_t)((x >> 33) % (uint64_t)m->n);
