@@ -10,18 +10,7 @@
 #include <string.h>
 
 #include "core/hd.h"     /* qp_round_up */
-#include "quant/quant.h" /* qp_qconv_fold_epilogue */
-
-/* Geometry from the node's tensors (logical NCHW dims) and attributes. */
-static void geom_of(const struct qp_graph *g, const struct qp_node *n, struct qp_conv_geom *geo)
-{
-    const struct qp_tensor    *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
-    const struct qp_conv_attr *a = &n->attr.conv;
-    *geo = (struct qp_conv_geom){x->dims[0],   x->dims[2],   x->dims[3],   x->dims[1],
-                                 y->dims[1],   y->dims[2],   y->dims[3],   a->kernel[0],
-                                 a->kernel[1], a->stride[0], a->stride[1], a->dilation[0],
-                                 a->dilation[1], a->pad[0],  a->pad[1],    a->group};
-}
+#include "quant/quant.h" /* qp_qconv_fold_epilogue, qp_conv_geom_of */
 
 static bool is_depthwise(const struct qp_conv_geom *geo)
 {
@@ -70,7 +59,7 @@ enum qp_status qp_cuda_conv_plan(struct qp_graph *g, const struct qp_node *n,
                                  struct qp_cuda_conv *q, struct qp_err *err)
 {
     memset(q, 0, sizeof *q);
-    geom_of(g, n, &q->geo);
+    q->geo      = qp_conv_geom_of(g, n);
     q->f32      = n->op == QP_OP_CONV;
     q->zx       = (int8_t)(q->f32 ? 0 : g->tensors[n->in[0]].zero_point);
     q->mg       = q->geo.m / q->geo.group;

@@ -11,6 +11,7 @@
 #include "core/alloc.h"
 #include "core/sha256.h"
 #include "engine_int.h"
+#include "quant/quant.h" /* qp_conv_geom_of */
 
 void qp_calib_fini(struct qp_calib *c)
 {
@@ -52,21 +53,7 @@ static enum qp_status open_moments(struct qp_calib *c, const char *model, struct
         struct qp_calib_moment *mo = &c->mom[c->n_mom];
         mo->conv                   = n->name;
         mo->watch                  = wi;
-        mo->geo                    = (struct qp_conv_geom){.n     = 1,
-                                                           .h     = x->dims[2],
-                                                           .w     = x->dims[3],
-                                                           .c     = x->dims[1],
-                                                           .oh    = y->dims[2],
-                                                           .ow    = y->dims[3],
-                                                           .kh    = a->kernel[0],
-                                                           .kw    = a->kernel[1],
-                                                           .sh    = a->stride[0],
-                                                           .sw    = a->stride[1],
-                                                           .dh    = a->dilation[0],
-                                                           .dw    = a->dilation[1],
-                                                           .pt    = a->pad[0],
-                                                           .pl    = a->pad[1],
-                                                           .group = a->group};
+        mo->geo                    = qp_conv_geom_of(g, n); /* n = 1 */
         if (!(mo->m = qp_calloc((size_t)qp_gptq_moment_len(&mo->geo), sizeof *mo->m)))
             return qp_fail(err, QP_E_NOMEM, "%s: out of memory for input moments", model);
         c->n_mom++;

@@ -147,16 +147,28 @@ void qp_qlut_build(const struct qp_graph *g, const struct qp_node *n, int8_t *ta
             d ? ((const float *)d->data)[c] : 1.0f, y->scale, y->zero_point, tables + c * 256);
 }
 
+struct qp_conv_geom qp_conv_geom_of(const struct qp_graph *g, const struct qp_node *n)
+{
+    const struct qp_tensor    *x = &g->tensors[n->in[0]], *y = &g->tensors[n->out[0]];
+    const struct qp_conv_attr *a = &n->attr.conv;
+    return (struct qp_conv_geom){x->dims[0],     x->dims[2],   x->dims[3],   x->dims[1],
+                                 y->dims[1],     y->dims[2],   y->dims[3],   a->kernel[0],
+                                 a->kernel[1],   a->stride[0], a->stride[1], a->dilation[0],
+                                 a->dilation[1], a->pad[0],    a->pad[1],    a->group};
+}
+
+bool qp_quant_channel_move_op(enum qp_op op)
+{
+    return op == QP_OP_MAX_POOL || op == QP_OP_GLOBAL_MAX_POOL || op == QP_OP_RESIZE ||
+           op == QP_OP_IDENTITY;
+}
+
 const float *qp_quant_divisors(const struct qp_graph *g, int32_t t)
 {
     int32_t p = g->tensors[t].producer;
-    for (int32_t k = 0; p >= 0 && k < QP_QUANT_EQ_MOVES; k++) { /* through quantize.c's */
-        const struct qp_node *m = &g->nodes[p]; /* per_channel_move: divisors pass */
-        if (m->op != QP_OP_MAX_POOL && m->op != QP_OP_GLOBAL_MAX_POOL && m->op != QP_OP_RESIZE &&
-            m->op != QP_OP_IDENTITY)
-            break;
-        p = m->in[0] >= 0 ? g->tensors[m->in[0]].producer : -1;
-    }
+    for (int32_t k = 0; p >= 0 && k < QP_QUANT_EQ_MOVES && qp_quant_channel_move_op(g->nodes[p].op);
+         k++) /* divisors pass through (quantize.c, per_channel_move) */
+        p = g->nodes[p].in[0] >= 0 ? g->tensors[g->nodes[p].in[0]].producer : -1;
     if (p < 0)
         return NULL;
     const struct qp_node *n = &g->nodes[p];

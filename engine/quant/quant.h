@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "quant/conv_math.h"
 #include "quant/quant_math.h"
 
 /* The epilogue of an INT8 layer, CUTLASS-style: what turns INT32
@@ -68,6 +69,15 @@ QP_HD void qp_q_ep_store(const struct qp_q_epilogue *ep, void *y, int64_t i, int
  * vectors are allocated in g's arena. */
 enum qp_status qp_qconv_fold_epilogue(struct qp_graph *g, const struct qp_node *n, int64_t kk,
                                       struct qp_q_epilogue *ep, struct qp_err *err);
+
+/* The geometry of Conv or QConv node n from its tensors (logical NCHW
+ * dims) and attributes. */
+struct qp_conv_geom qp_conv_geom_of(const struct qp_graph *g, const struct qp_node *n);
+
+/* Does op keep each channel of its first input to itself and commute with a
+ * positive per-channel scale (MaxPool, GlobalMaxPool, Resize, Identity), so
+ * that channel divisors pass through it (quantize.h)? */
+bool qp_quant_channel_move_op(enum qp_op op);
 
 /* A QAdd node's parameters: ka = a.scale / y.scale, kb = b.scale / y.scale,
  * the three zero points, its activation (graph.h). */

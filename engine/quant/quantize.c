@@ -20,6 +20,7 @@
 #include "core/fp16.h"
 #include "graph/infer.h"
 #include "graph/passes.h"
+#include "quant/quant.h"
 #include "quant/quant_math.h"
 
 const char *qp_precision_name(enum qp_precision p)
@@ -404,15 +405,13 @@ static enum qp_status conv_fp16(struct qctx *q, int32_t ci)
     return QP_OK;
 }
 
-/* Is n data movement that keeps each channel of x to itself, so it runs
- * unchanged on x_c / s[c] and its output carries x's divisors: MaxPool
- * (max commutes with a positive scale), Resize (a per-channel linear map),
- * Identity? */
+/* Is n data movement that keeps each channel of x to itself
+ * (qp_quant_channel_move_op), so it runs unchanged on x_c / s[c] and its
+ * output carries x's divisors? */
 static bool per_channel_move(const struct qp_graph *g, const struct qp_node *n, int32_t x)
 {
-    if ((n->op != QP_OP_MAX_POOL && n->op != QP_OP_GLOBAL_MAX_POOL && n->op != QP_OP_RESIZE &&
-         n->op != QP_OP_IDENTITY) ||
-        n->in[0] != x || (n->n_out > 1 && n->out[1] >= 0) || n->out[0] < 0)
+    if (!qp_quant_channel_move_op(n->op) || n->in[0] != x || (n->n_out > 1 && n->out[1] >= 0) ||
+        n->out[0] < 0)
         return false;
     for (int32_t k = 1; k < n->n_in; k++)
         if (n->in[k] == x)
