@@ -215,6 +215,8 @@ static char *table(const struct qp_build_result *r, const struct build_cli *o)
                 maps(r->m.agreement_low, c, sizeof c), r->m.ap50, r->m.ap75, r->m.recall50,
                 !o->mixed       ? ""
                 : r->target_met ? " (target met)"
+                : r->search_met ? " (target NOT met: the search's plan met it; the bias "
+                                  "correction or weight rounding picked after it lowered the bound)"
                                 : " (target NOT met: at most a fifth of the layers may be fp16)");
     if (r->method_agreement[0] == r->method_agreement[0]) {
         fprintf(f, "clipping (agreement all int8):");

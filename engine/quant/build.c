@@ -751,7 +751,7 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
     if (s == QP_OK && o->mixed && m.n > 0) {
         sens     = qp_calloc((size_t)p.n + 1, sizeof *sens);
         sens_map = qp_calloc((size_t)p.n + 1, sizeof *sens_map);
-        s        = sens && sens_map ? search(o, &p, &m, sens, sens_map, &r->target_met, err)
+        s        = sens && sens_map ? search(o, &p, &m, sens, sens_map, &r->search_met, err)
                                     : qp_fail(err, QP_E_NOMEM, "out of memory");
     }
     /* the clipping choice decided it for an all-INT8 plan; the search's
@@ -770,6 +770,10 @@ enum qp_status qp_build_run(const struct qp_build_opts *o, struct qp_build_resul
         s = report(r, calibrate ? &c : NULL, &p, sens, sens_map, err);
     if (s == QP_OK && m.n > 0)
         s = measure_result(o, &p, &m, r, err);
+    /* the engine as built: the choices after the search (bias correction,
+     * rounding) go by the agreement and can move its lower bound */
+    if (s == QP_OK && o->mixed && r->n_measured)
+        r->target_met = r->m.agreement < 0 || r->m.agreement_low >= o->min_agreement;
     uint8_t digest[QP_SHA256_BYTES];
     qp_sha256_final(&hash, digest);
     if (calibrate)

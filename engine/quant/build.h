@@ -104,7 +104,9 @@ struct qp_build_result {
     int32_t                  n_measured;       /* images measured (0: no measurement) */
     bool                     measure_held_out; /* the measured images were not calibrated on */
     int32_t                  n_calibrated;     /* images calibrated on */
-    bool                     target_met;       /* mixed: min_agreement reached (lower bound) */
+    bool                     search_met;       /* mixed: the search's plan reached min_agreement
+                                                * (lower bound) within its fifth */
+    bool target_met;                           /* mixed: so did the engine as built (m) */
     /* bias correction (when asked and measured): agreement without and with
      * it; it is kept only when it helps */
     double agreement_plain, agreement_corrected;
