@@ -18,8 +18,8 @@
  * C reference next to it; QP_CPU_REFERENCE=1 in the environment forces the
  * reference paths, and the tests compare the two.
  */
-#include "graph/graph.h"
 #include "cpu/threadpool.h"
+#include "graph/graph.h"
 
 struct qp_exec {
     const struct qp_graph *g;
@@ -52,7 +52,9 @@ bool qp_cpu_supports(const struct qp_graph *g, const struct qp_node *n);
 
 /* CPU features found at start-up (cached); the reference switch included. */
 struct qp_cpu_features {
-    bool avx2, fma, f16c, avx512f, avx512bw, avx512vnni;
+    bool avx2, fma, f16c, avx512f, avx512bw, avx512vl;
+    bool avx512vnni;      /* VPDPBUSD with EVEX: on ymm with avx512vl */
+    bool avx_vnni;        /* VPDPBUSD with VEX (AVX-VNNI: Alder Lake, Sapphire Rapids, Zen 5) */
     bool force_reference; /* QP_CPU_REFERENCE=1 */
 };
 const struct qp_cpu_features *qp_cpu_features(void);

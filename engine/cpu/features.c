@@ -50,7 +50,10 @@ static void detect(struct qp_cpu_features *f)
     f->avx2       = (b >> 5) & 1;
     f->avx512f    = zmm_os && ((b >> 16) & 1);
     f->avx512bw   = f->avx512f && ((b >> 30) & 1);
+    f->avx512vl   = f->avx512f && ((b >> 31) & 1);
     f->avx512vnni = f->avx512f && ((c >> 11) & 1);
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d))
+        f->avx_vnni = f->avx2 && ((a >> 4) & 1);
 }
 #else
 static void detect(struct qp_cpu_features *f)

@@ -34,8 +34,29 @@ void qp_gemm_block_avx2(const struct qp_gemm *g, int64_t m, const float *const *
     UNREACHABLE();
 }
 
-void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
-                         void *y, int64_t ldy)
+void qp_qgemm_block_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda, void *y,
+                         int64_t ldy)
+{
+    (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
+    UNREACHABLE();
+}
+
+void qp_qgemm_block_quad_avx2(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                              void *y, int64_t ldy)
+{
+    (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
+    UNREACHABLE();
+}
+
+void qp_qgemm_block_avx_vnni(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                             void *y, int64_t ldy)
+{
+    (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
+    UNREACHABLE();
+}
+
+void qp_qgemm_block_avx512_vnni(const struct qp_qgemm *g, int64_t m, const int8_t *a, int64_t lda,
+                                void *y, int64_t ldy)
 {
     (void)g, (void)m, (void)a, (void)lda, (void)y, (void)ldy;
     UNREACHABLE();
@@ -72,8 +93,7 @@ int64_t qp_resize_lerp_i8_avx2(const struct qp_resize_lerp_i8 *l, int8_t *out)
     UNREACHABLE();
 }
 
-void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
-                            int64_t dst_stride)
+void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst, int64_t dst_stride)
 {
     (void)src, (void)src_stride, (void)dst, (void)dst_stride;
     UNREACHABLE();

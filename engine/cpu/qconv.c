@@ -71,7 +71,7 @@ static enum qconv_path path_of(const struct qp_conv_shape *s)
 /* A float output (graph.h, QConv) is written by the GEMM paths only. */
 static bool f32_out_ok(const struct qp_graph *g, const struct qp_node *n)
 {
-    const struct qp_tensor *w = &g->tensors[n->in[1]];
+    const struct qp_tensor *w   = &g->tensors[n->in[1]];
     int32_t                 grp = n->attr.conv.group;
     return g->tensors[n->out[0]].dtype == QP_DTYPE_F32 &&
            !(grp > 1 && w->rank == 4 && w->dims[0] == grp && w->dims[1] == 1);
@@ -161,20 +161,21 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
             for (int64_t c = 0; c < cg; c++)
                 for (int64_t t = 0; t < (int64_t)s->kh * s->kw; t++)
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
-        size_t   bytes = qp_qgemm_packed_bytes(kk, mg);
-        int16_t *pb    = qp_arena_alloc(&g->arena, bytes);
+        enum qp_qgemm_impl impl  = qp_qgemm_best_impl();
+        size_t             bytes = qp_qgemm_packed_bytes(impl, kk, mg);
+        void              *pb    = qp_arena_alloc(&g->arena, bytes);
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);
             break;
         }
-        qp_qgemm_pack(b, kk, kk, mg, pb);
+        qp_qgemm_pack(impl, b, kk, kk, mg, pb);
         struct qp_q_epilogue gep = *ep;
         gep.scale += gi * mg;
         gep.bias += gi * mg;
         if (gep.post)
             gep.post += gi * mg;
-        st = qp_qgemm_init(&p->gemm[gi], mg, kk, pb, &gep, err);
+        st = qp_qgemm_init(&p->gemm[gi], impl, mg, kk, pb, &gep, err);
     }
     qp_free(b);
     return st;

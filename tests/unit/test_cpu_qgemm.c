@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * test_cpu_qgemm.c - the INT8 GEMM (qgemm.h): reference, portable C and
- * AVX2 kernels, packing, threading and the exactness bound.
+ * test_cpu_qgemm.c - the INT8 GEMM (qgemm.h): reference, portable C, AVX2
+ * and quad (VNNI) kernels, both packings, threading and the exactness bound.
  *
  * qp_qgemm_ref is checked against an independent naive loop (int64 sums,
  * then qp_q_requant_ref from quant.h) on every M x N x K in
  * {1, 3, 4, 7, 16, 33, 64, 129, 300}^3 with odd strides, per-channel scales
  * log-uniform over 1e-4..1 (and exact 0.5 / 0.25 ones, so half-way ties
  * occur), random biases and every exact activation in turn; then each kernel
- * must equal it bit for bit on the same cases: the C tiles called directly
- * (qp_qgemm_block_c), the AVX2 tiles through qp_qgemm_run with impl forced
- * to AVX2 (so this file also links where qgemm_avx2.c is not built). Extreme operands (all -128 /
+ * must equal it bit for bit on the same cases: each kernel through
+ * qp_qgemm_run on B packed for it (so this file also links where the x86
+ * kernels are not built), the quad kernel with VPDPBUSD emulated on AVX2
+ * (qgemm_quad_avx2.h) everywhere, the VNNI ones where the CPU has them (and
+ * see main() for --vnni). Extreme operands (all -128 /
  * 127 at K = 4096 and at K = QP_QGEMM_K_MAX) prove no overflow or saturation inside the sums; NaN /
  * inf / huge scales and biases prove the AVX2 epilogue's special-value handling equals
  * quant_math.h's. Every comparison also checks that the outputs span saturated and unsaturated
@@ -66,7 +68,6 @@ static const int64_t sizes[] = {1, 3, 4, 7, 16, 33, 64, 129, 300};
 struct qcase {
     int64_t              m, n, k, lda, ldb, ldy;
     int8_t              *a, *b;
-    int16_t             *pb;
     float               *scale, *bias, *post;
     struct qp_q_epilogue ep;
 };
@@ -76,17 +77,16 @@ static void case_alloc(struct qcase *c, int64_t m, int64_t n, int64_t k)
     *c       = (struct qcase){.m = m, .n = n, .k = k, .lda = k + 3, .ldb = k + 5, .ldy = n + 7};
     c->a     = qp_alloc((size_t)(m * c->lda));
     c->b     = qp_alloc((size_t)(n * c->ldb));
-    c->pb    = qp_alloc(qp_qgemm_packed_bytes(k, n));
     c->scale = qp_alloc((size_t)n * sizeof(float));
     c->bias  = qp_alloc((size_t)n * sizeof(float));
     c->post  = qp_alloc((size_t)n * sizeof(float));
-    QP_ASSERT(c->a && c->b && c->pb && c->scale && c->bias && c->post);
+    QP_ASSERT(c->a && c->b && c->scale && c->bias && c->post);
     c->ep = (struct qp_q_epilogue){.scale = c->scale, .bias = c->bias};
 }
 
 static void case_free(struct qcase *c)
 {
-    qp_free(c->a), qp_free(c->b), qp_free(c->pb), qp_free(c->scale), qp_free(c->bias);
+    qp_free(c->a), qp_free(c->b), qp_free(c->scale), qp_free(c->bias);
     qp_free(c->post);
 }
 
@@ -110,7 +110,6 @@ static void case_fill(struct qcase *c, uint32_t seed, int act_index)
     c->ep.post       = seed % 2 == 0 ? NULL : c->post;
     c->ep.act        = exact_acts[act_index % N_ACTS];
     c->ep.zero_point = seed % 4 == 0 ? 0 : (int32_t)(rnd() % 256) - 128;
-    qp_qgemm_pack(c->b, c->ldb, c->k, c->n, c->pb);
 }
 
 /* The naive loop: int64 sums (asserted to fit int32), then quant.h's
@@ -157,9 +156,39 @@ static int64_t n_diff(const int8_t *y, int64_t ldy, const int8_t *want, int64_t 
     return d;
 }
 
-enum path { PATH_REF, PATH_C, PATH_AVX2, PATH_POOL };
+/* The reference, each kernel on the calling thread, and the best one
+ * through the pool. */
+enum path {
+    PATH_REF,
+    PATH_C,
+    PATH_AVX2,
+    PATH_QUAD,
+    PATH_AVX_VNNI,
+    PATH_AVX512_VNNI,
+    PATH_POOL,
+    PATH_COUNT
+};
 
-/* Y of one path, stride c->ldy, with the row gaps poisoned first. */
+static enum qp_qgemm_impl path_impl(enum path p)
+{
+    static const enum qp_qgemm_impl impl[PATH_COUNT] = {
+        [PATH_C]           = QP_QGEMM_IMPL_C,
+        [PATH_AVX2]        = QP_QGEMM_IMPL_AVX2,
+        [PATH_QUAD]        = QP_QGEMM_IMPL_QUAD_AVX2,
+        [PATH_AVX_VNNI]    = QP_QGEMM_IMPL_AVX_VNNI,
+        [PATH_AVX512_VNNI] = QP_QGEMM_IMPL_AVX512_VNNI,
+    };
+    return p == PATH_POOL ? qp_qgemm_best_impl() : impl[p];
+}
+
+/* Whether this CPU runs path p (the reference always). */
+static bool path_runs(enum path p)
+{
+    return p == PATH_REF || qp_qgemm_impl_runs(path_impl(p));
+}
+
+/* Y of one path, stride c->ldy, with the row gaps poisoned first; B packed
+ * for the path's kernel. */
 static void run_path(const struct qcase *c, enum path p, struct qp_pool *pool, void *y)
 {
     memset(y, 0x5a, (size_t)(c->m * c->ldy) * (c->ep.f32_out ? sizeof(float) : 1));
@@ -167,16 +196,17 @@ static void run_path(const struct qcase *c, enum path p, struct qp_pool *pool, v
         qp_qgemm_ref(c->m, c->n, c->k, c->a, c->lda, c->b, c->ldb, &c->ep, y, c->ldy);
         return;
     }
+    enum qp_qgemm_impl impl = path_impl(p);
+    void              *pb   = qp_alloc(qp_qgemm_packed_bytes(impl, c->k, c->n));
+    QP_ASSERT(pb);
+    qp_qgemm_pack(impl, c->b, c->ldb, c->k, c->n, pb);
     struct qp_qgemm g;
-    CU_ASSERT_FATAL(qp_qgemm_init(&g, c->n, c->k, c->pb, &c->ep, NULL) == QP_OK);
-    if (p == PATH_C)
-        qp_qgemm_block_c(&g, c->m, c->a, c->lda, y, c->ldy);
-    else if (p == PATH_AVX2) {
-        /* through the dispatch table: the symbol is absent on non-x86 builds */
-        g.impl = QP_QGEMM_IMPL_AVX2;
-        qp_qgemm_run(&g, c->m, c->a, c->lda, y, c->ldy);
-    } else
+    CU_ASSERT_FATAL(qp_qgemm_init(&g, impl, c->n, c->k, pb, &c->ep, NULL) == QP_OK);
+    if (p == PATH_POOL)
         qp_qgemm_parallel(pool, &g, c->m, c->a, c->lda, y, c->ldy);
+    else /* through the dispatch table: the x86 symbols are absent on other builds */
+        qp_qgemm_run(&g, c->m, c->a, c->lda, y, c->ldy);
+    qp_free(pb);
 }
 
 /* want: naive result (dense) unless path is PATH_REF, then compare. Also
@@ -244,13 +274,32 @@ static void test_avx2_kernel_matches_ref(void)
     all_shapes(PATH_AVX2);
 }
 
+static void test_quad_kernel_matches_ref(void)
+{
+    if (!have_avx2())
+        QP_TEST_SKIP("qgemm: this CPU has no AVX2");
+    all_shapes(PATH_QUAD);
+}
+
+/* Every VNNI kernel this CPU runs (test_cpu_qgemm --vnni, below). */
+static void test_vnni_kernels_match_ref(void)
+{
+    int ran = 0;
+    for (int p = PATH_AVX_VNNI; p <= PATH_AVX512_VNNI; p++)
+        if (path_runs((enum path)p)) {
+            all_shapes((enum path)p);
+            ran++;
+        }
+    CU_ASSERT(ran > 0);
+}
+
 /* Every exact activation on every kernel, on a shape with full and partial
  * tiles and panels. */
 static void test_every_exact_activation(void)
 {
     for (int ai = 0; ai < N_ACTS; ai++)
-        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
-            if (p == PATH_AVX2 && !have_avx2())
+        for (int p = PATH_REF; p < PATH_POOL; p++) {
+            if (!path_runs((enum path)p))
                 continue;
             struct qcase c;
             case_alloc(&c, 37, 41, 99);
@@ -288,9 +337,8 @@ static void test_epilogue_sweep(void)
             c.bias[j]      = 16.0f * frand01() - 8.0f;
         }
         c.ep.bias = c.bias;
-        qp_qgemm_pack(c.b, c.ldb, c.k, c.n, c.pb);
-        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
-            if (p == PATH_AVX2 && !have_avx2())
+        for (int p = PATH_REF; p < PATH_POOL; p++) {
+            if (!path_runs((enum path)p))
                 continue;
             struct spread s = {0};
             CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, &s), 0);
@@ -311,12 +359,11 @@ static void check_constant(int64_t m, int64_t n, int64_t k, int8_t av, int8_t bv
     memset(c.b, bv, (size_t)(n * c.ldb));
     for (int64_t j = 0; j < n; j++)
         c.scale[j] = scale, c.bias[j] = bias;
-    c.ep.act = exact_acts[0];
-    qp_qgemm_pack(c.b, c.ldb, k, n, c.pb);
+    c.ep.act  = exact_acts[0];
     int8_t *y = qp_alloc((size_t)(m * c.ldy));
     QP_ASSERT(y);
-    for (int p = PATH_REF; p <= PATH_AVX2; p++) {
-        if (p == PATH_AVX2 && !have_avx2())
+    for (int p = PATH_REF; p < PATH_POOL; p++) {
+        if (!path_runs((enum path)p))
             continue;
         run_path(&c, (enum path)p, NULL, y);
         int64_t bad = 0;
@@ -382,8 +429,8 @@ static void test_special_epilogue_values(void)
             for (int j = 0; j < nv; j++)
                 c.scale[i * nv + j] = vals[i], c.bias[i * nv + j] = vals[j];
         c.ep.bias = c.bias;
-        for (int p = PATH_REF; p <= PATH_AVX2; p++)
-            if (p != PATH_AVX2 || have_avx2())
+        for (int p = PATH_REF; p < PATH_POOL; p++)
+            if (path_runs((enum path)p))
                 CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, NULL), 0);
         case_free(&c);
     }
@@ -392,8 +439,8 @@ static void test_special_epilogue_values(void)
     case_alloc(&c, 6, 20, 10);
     case_fill(&c, 5u, 0);
     c.ep.act = (struct qp_act_params){QP_ACT_CLIP, NAN, 3.0f};
-    for (int p = PATH_REF; p <= PATH_AVX2; p++)
-        if (p != PATH_AVX2 || have_avx2())
+    for (int p = PATH_REF; p < PATH_POOL; p++)
+        if (path_runs((enum path)p))
             CU_ASSERT_EQUAL(check_case(&c, (enum path)p, NULL, NULL), 0);
     case_free(&c);
     QP_TEST_RAN();
@@ -417,10 +464,10 @@ static void test_float_output(void)
             c.ep.f32_out    = true;
             c.ep.post       = NULL;
             c.ep.zero_point = 0;
-            float *y = qp_alloc((size_t)(c.m * c.ldy) * sizeof(float));
+            float *y        = qp_alloc((size_t)(c.m * c.ldy) * sizeof(float));
             QP_ASSERT(y);
-            for (int p = PATH_REF; p <= PATH_POOL; p++) {
-                if (p == PATH_AVX2 && !have_avx2())
+            for (int p = PATH_REF; p < PATH_COUNT; p++) {
+                if (!path_runs((enum path)p))
                     continue;
                 run_path(&c, (enum path)p, pool, y);
                 for (int64_t i = 0; i < c.m; i++) {
@@ -428,11 +475,12 @@ static void test_float_output(void)
                         int64_t sum = 0;
                         for (int64_t r = 0; r < c.k; r++)
                             sum += (int64_t)c.a[i * c.lda + r] * (int64_t)c.b[j * c.ldb + r];
-                        float want = qp_q_ep_value((int32_t)sum, c.scale[j],
-                                                   c.ep.bias ? c.bias[j] : 0.0f, c.ep.act.act,
-                                                   c.ep.act.alpha, c.ep.act.beta, 1.0f);
-                        float got  = y[i * c.ldy + j];
-                        bad += memcmp(&got, &want, sizeof got) != 0 && !(got != got && want != want);
+                        float want =
+                            qp_q_ep_value((int32_t)sum, c.scale[j], c.ep.bias ? c.bias[j] : 0.0f,
+                                          c.ep.act.act, c.ep.act.alpha, c.ep.act.beta, 1.0f);
+                        float got = y[i * c.ldy + j];
+                        bad +=
+                            memcmp(&got, &want, sizeof got) != 0 && !(got != got && want != want);
                         checked++;
                     }
                     for (int64_t j = c.n; j < c.ldy; j++) {
@@ -458,10 +506,10 @@ static void test_float_output(void)
 static void test_epilogue_bounded(void)
 {
     float                scale[3] = {1e-3f, 2e-3f, 0.75f}, bias[3] = {1.0f, -2.0f, 3.0f};
-    struct qp_q_epilogue ep       = {.scale = scale, .bias = bias, .act = {QP_ACT_NONE, 0, 0}};
-    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 3, 4096.0 * 16384.0));        /* 2^26 * 0.75 + 3 */
-    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 131071.0 * 16384.0));     /* 2^31 * 0.75 > 2^30 */
-    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 2, 131071.0 * 16384.0));      /* 2^31 * 2e-3 */
+    struct qp_q_epilogue ep = {.scale = scale, .bias = bias, .act = {QP_ACT_NONE, 0, 0}};
+    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 3, 4096.0 * 16384.0));    /* 2^26 * 0.75 + 3 */
+    CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 131071.0 * 16384.0)); /* 2^31 * 0.75 > 2^30 */
+    CU_ASSERT(qp_qgemm_ep_bounded(&ep, 2, 131071.0 * 16384.0));  /* 2^31 * 2e-3 */
     ep.act = (struct qp_act_params){QP_ACT_LEAKY, NAN, 0};
     CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
     ep.act.alpha = 1e12f;
@@ -470,7 +518,7 @@ static void test_epilogue_bounded(void)
     CU_ASSERT(qp_qgemm_ep_bounded(&ep, 3, 16384.0));
     ep.act = (struct qp_act_params){QP_ACT_CLIP, -INFINITY, 6.0f};
     CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
-    ep.act = (struct qp_act_params){QP_ACT_HARD_SWISH, 0, 0};
+    ep.act   = (struct qp_act_params){QP_ACT_HARD_SWISH, 0, 0};
     scale[1] = INFINITY;
     CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
     /* cppcheck-suppress redundantAssignment ; ep reads scale[] between the two */
@@ -478,8 +526,8 @@ static void test_epilogue_bounded(void)
     CU_ASSERT(!qp_qgemm_ep_bounded(&ep, 3, 16384.0));
     static const float slopes[] = {NAN, 1e12f, -0.25f};
     for (int i = 0; i < 3; i++)
-        for (int p = PATH_REF; p <= PATH_AVX2; p++) {
-            if (p == PATH_AVX2 && !have_avx2())
+        for (int p = PATH_REF; p < PATH_POOL; p++) {
+            if (!path_runs((enum path)p))
                 continue;
             struct qcase c;
             case_alloc(&c, 31, 35, 40);
@@ -520,8 +568,8 @@ static void test_zero_points_match_definition(void)
             c.ep.zero_point = zps[z];
             int8_t *y       = qp_alloc((size_t)(c.m * c.ldy));
             QP_ASSERT(y);
-            for (int p = PATH_REF; p <= PATH_AVX2; p++) {
-                if (p == PATH_AVX2 && !have_avx2())
+            for (int p = PATH_REF; p < PATH_POOL; p++) {
+                if (!path_runs((enum path)p))
                     continue;
                 run_path(&c, (enum path)p, NULL, y);
                 for (int64_t i = 0; i < c.m; i++)
@@ -562,20 +610,21 @@ static void test_thread_pool(void)
     QP_TEST_RAN();
 }
 
-/* The documented panel layout (int16, widened), and zero padding of an
- * odd k and a partial panel. */
+/* The documented panel layouts (qgemm.h): pairs widened to int16, quads
+ * of bytes with comp[] after the panels; zero padding of k and of a
+ * partial panel. */
 static void test_pack_layout(void)
 {
     const int64_t k = 3, n = 17, ldb = 4;
     int8_t        b[17 * 4];
     for (int i = 0; i < 17 * 4; i++)
-        b[i] = (int8_t)(i + 1);
-    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(k, n), 2 * 16 * 4 * sizeof(int16_t));
-    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(0, n), 0);
+        b[i] = (int8_t)(i % 2 ? -(i + 1) : i + 1);
+    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(QP_QGEMM_IMPL_AVX2, k, n), 2 * 16 * 4 * sizeof(int16_t));
+    CU_ASSERT_EQUAL(qp_qgemm_packed_bytes(QP_QGEMM_IMPL_C, 0, n), 0);
     int16_t pb[2 * 16 * 4];
     for (int i = 0; i < 2 * 16 * 4; i++)
         pb[i] = 999;
-    qp_qgemm_pack(b, ldb, k, n, pb);
+    qp_qgemm_pack(QP_QGEMM_IMPL_C, b, ldb, k, n, pb);
     for (int64_t p = 0; p < 2; p++)
         for (int64_t q = 0; q < 2; q++)
             for (int64_t j = 0; j < 16; j++)
@@ -584,6 +633,27 @@ static void test_pack_layout(void)
                     int8_t  want = (int8_t)(col < n && kk < k ? b[col * ldb + kk] : 0);
                     CU_ASSERT_EQUAL(pb[p * 16 * 4 + (q * 16 + j) * 2 + h], want);
                 }
+    /* quads: 2 panels x 1 quad x 16 channels x 4 bytes, then 32 int32 */
+    for (int impl = QP_QGEMM_IMPL_QUAD_AVX2; impl <= QP_QGEMM_IMPL_AVX512_VNNI; impl++)
+        CU_ASSERT_EQUAL(qp_qgemm_packed_bytes((enum qp_qgemm_impl)impl, k, n),
+                        2 * 16 * 4 + 32 * sizeof(int32_t));
+    int32_t quads[(2 * 16 * 4) / 4 + 32];
+    memset(quads, 0x77, sizeof quads);
+    qp_qgemm_pack(QP_QGEMM_IMPL_QUAD_AVX2, b, ldb, k, n, quads);
+    const int8_t  *qb   = (const int8_t *)quads;
+    const int32_t *comp = quads + 32;
+    for (int64_t p = 0; p < 2; p++)
+        for (int64_t j = 0; j < 16; j++) {
+            int64_t col = p * 16 + j;
+            int32_t sum = 0;
+            for (int64_t h = 0; h < 4; h++) {
+                int8_t want = (int8_t)(col < n && h < k ? b[col * ldb + h] : 0);
+                CU_ASSERT_EQUAL(qb[p * 64 + j * 4 + h], want);
+                sum += want;
+            }
+            CU_ASSERT_EQUAL(comp[col], 128 * sum);
+        }
+    CU_ASSERT_EQUAL(comp[0], 128 * (1 - 2 + 3)); /* channel 0: b = 1, -2, 3 */
     QP_TEST_RAN();
 }
 
@@ -594,41 +664,66 @@ static void test_init_rejects(void)
     struct qp_q_epilogue ep       = {.scale = scale, .act = {QP_ACT_RELU, 0.0f, 0.0f}};
     struct qp_qgemm      g;
     struct qp_err        err = {{0}};
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 0, pb, &ep, &err), QP_E_UNSUPPORTED);
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, QP_QGEMM_K_MAX + 1, pb, &ep, &err), QP_E_UNSUPPORTED);
+    enum qp_qgemm_impl   c   = QP_QGEMM_IMPL_C;
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 2, 0, pb, &ep, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 2, QP_QGEMM_K_MAX + 1, pb, &ep, &err), QP_E_UNSUPPORTED);
     CU_ASSERT(strstr(err.msg, "131071") != NULL);
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 0, 2, pb, &ep, NULL), QP_E_INVAL);
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 2, NULL, &ep, NULL), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 0, 2, pb, &ep, NULL), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 2, 2, NULL, &ep, NULL), QP_E_INVAL);
     ep.act.act = QP_ACT_TANH; /* not exact (quant_math.h) */
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, 2, pb, &ep, NULL), QP_E_UNSUPPORTED);
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 2, 2, pb, &ep, NULL), QP_E_UNSUPPORTED);
     ep.act.act = QP_ACT_HARD_SWISH;
-    CU_ASSERT_EQUAL(qp_qgemm_init(&g, 2, QP_QGEMM_K_MAX, pb, &ep, NULL), QP_OK);
-    CU_ASSERT_EQUAL(g.impl, qp_qgemm_best_impl());
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, c, 2, QP_QGEMM_K_MAX, pb, &ep, NULL), QP_OK);
+    CU_ASSERT_EQUAL(g.impl, QP_QGEMM_IMPL_C);
+    /* a kernel this CPU cannot run is refused, by name; the best one runs */
+    CU_ASSERT_EQUAL(qp_qgemm_init(&g, QP_QGEMM_IMPL_COUNT, 2, 2, pb, &ep, NULL), QP_E_UNSUPPORTED);
+    for (int impl = 0; impl < QP_QGEMM_IMPL_COUNT; impl++)
+        if (!qp_qgemm_impl_runs((enum qp_qgemm_impl)impl)) {
+            CU_ASSERT_EQUAL(qp_qgemm_init(&g, (enum qp_qgemm_impl)impl, 2, 2, pb, &ep, &err),
+                            QP_E_UNSUPPORTED);
+            CU_ASSERT(strstr(err.msg, "cannot run") != NULL);
+        }
+    CU_ASSERT(qp_qgemm_impl_runs(qp_qgemm_best_impl()));
+    CU_ASSERT(qp_qgemm_impl_runs(QP_QGEMM_IMPL_C));
     QP_TEST_RAN();
 }
 
+/* GOPS of impl on c (information only), best of reps runs. */
+static double gops(const struct qcase *c, enum qp_qgemm_impl impl, int reps, int8_t *y)
+{
+    void *pb = qp_alloc(qp_qgemm_packed_bytes(impl, c->k, c->n));
+    QP_ASSERT(pb);
+    qp_qgemm_pack(impl, c->b, c->ldb, c->k, c->n, pb);
+    struct qp_qgemm g;
+    CU_ASSERT_FATAL(qp_qgemm_init(&g, impl, c->n, c->k, pb, &c->ep, NULL) == QP_OK);
+    double best = 1e30;
+    for (int rep = 0; rep < reps; rep++) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        qp_qgemm_run(&g, c->m, c->a, c->lda, y, c->ldy);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double t = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        best     = t < best ? t : best;
+    }
+    qp_free(pb);
+    return 2.0 * (double)(c->m * c->n * c->k) / best * 1e-9;
+}
+
 /* Information only (no assertion on time): a 3x3 conv of 64 -> 64
- * channels on 56 x 56 pixels, as a GEMM. */
+ * channels on 56 x 56 pixels, as a GEMM, on every kernel this CPU runs. */
 static void test_print_gops(void)
 {
-    struct qcase c;
+    static const char *const names[QP_QGEMM_IMPL_COUNT] = {"c", "avx2", "quad (avx2)", "avx-vnni",
+                                                           "avx512-vnni"};
+    struct qcase             c;
     case_alloc(&c, 3136, 64, 576);
     case_fill(&c, 9u, 1);
     int8_t *y = qp_alloc((size_t)(c.m * c.ldy));
     QP_ASSERT(y);
-    struct qp_qgemm g;
-    CU_ASSERT_FATAL(qp_qgemm_init(&g, c.n, c.k, c.pb, &c.ep, NULL) == QP_OK);
-    for (int impl = 0; impl <= (have_avx2() ? 1 : 0); impl++) {
-        g.impl = (enum qp_qgemm_impl)impl;
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        for (int rep = 0; rep < 5; rep++)
-            qp_qgemm_run(&g, c.m, c.a, c.lda, y, c.ldy);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        fprintf(stderr, "\n  qgemm %s 3136x64x576: %.1f GOPS (one thread)",
-                impl == QP_QGEMM_IMPL_AVX2 ? "avx2" : "c", 5 * 2.0 * 3136 * 64 * 576 / s * 1e-9);
-    }
+    for (int impl = 0; impl < QP_QGEMM_IMPL_COUNT; impl++)
+        if (qp_qgemm_impl_runs((enum qp_qgemm_impl)impl))
+            fprintf(stderr, "\n  qgemm %s 3136x64x576: %.1f GOPS (one thread)", names[impl],
+                    gops(&c, (enum qp_qgemm_impl)impl, 5, y));
     qp_free(y);
     case_free(&c);
     /* the epilogue's share: k = 16 leaves little else, so ReLU vs SiLU
@@ -642,17 +737,7 @@ static void test_print_gops(void)
         for (int a = 0; a < 2; a++) {
             c.ep.act  = (struct qp_act_params){a ? QP_ACT_SILU : QP_ACT_RELU, 0.0f, 0.0f};
             c.ep.post = a ? c.post : NULL;
-            CU_ASSERT_FATAL(qp_qgemm_init(&g, c.n, c.k, c.pb, &c.ep, NULL) == QP_OK);
-            double best = 1e30;
-            for (int rep = 0; rep < 7; rep++) {
-                struct timespec t0, t1;
-                clock_gettime(CLOCK_MONOTONIC, &t0);
-                qp_qgemm_run(&g, c.m, c.a, c.lda, y, c.ldy);
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                double t = 1e9 * (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec);
-                best     = t < best ? t : best;
-            }
-            ns[a] = best / (double)(c.m * c.n);
+            ns[a]     = 2.0 * (double)c.k / gops(&c, QP_QGEMM_IMPL_AVX2, 7, y);
         }
         fprintf(stderr, "\n  qgemm avx2 20000x64x16: %.2f ns per output with ReLU, %.2f with SiLU",
                 ns[0], ns[1]);
@@ -666,6 +751,8 @@ static CU_TestInfo qgemm_tests[] = {
     {"reference equals the naive loop on every shape", test_ref_matches_naive},
     {"C kernel equals the reference on every shape", test_c_kernel_matches_ref},
     {"AVX2 kernel equals the reference on every shape", test_avx2_kernel_matches_ref},
+    {"quad kernel (VPDPBUSD on AVX2) equals the reference on every shape",
+     test_quad_kernel_matches_ref},
     {"every exact activation on every kernel", test_every_exact_activation},
     {"float output: the unrounded epilogue on every kernel", test_float_output},
     {"K = 4096 extremes are exact", test_extremes_k4096},
@@ -682,9 +769,38 @@ static CU_TestInfo qgemm_tests[] = {
     CU_TEST_INFO_NULL,
 };
 
+static CU_TestInfo vnni_tests[] = {
+    {"every VNNI kernel of this CPU equals the reference on every shape",
+     test_vnni_kernels_match_ref},
+    CU_TEST_INFO_NULL,
+};
+
 static CU_SuiteInfo suites[] = {
     {"cpu/qgemm", NULL, NULL, NULL, NULL, qgemm_tests},
     CU_SUITE_INFO_NULL,
 };
 
-QP_TEST_MAIN(suites)
+static CU_SuiteInfo vnni_suites[] = {
+    {"cpu/qgemm", NULL, NULL, NULL, NULL, qgemm_tests},
+    {"cpu/qgemm/vnni", NULL, NULL, NULL, NULL, vnni_tests},
+    CU_SUITE_INFO_NULL,
+};
+
+/* test_cpu_qgemm: every kernel this CPU runs in the multi-kernel tests
+ * (a VNNI one too, where present). test_cpu_qgemm --vnni (ctest
+ * test_cpu_qgemm_vnni): the same plus every shape on each VNNI kernel,
+ * and 77 (skipped, said why) on a CPU without VNNI: the emulated quad
+ * kernel above is what runs here and in CI, so the real instructions are
+ * only proven where this reports passed (scripts/gpu-check.sh's host). */
+int main(int argc, char **argv)
+{
+    if (argc > 1 && strcmp(argv[1], "--vnni") == 0) {
+        if (!path_runs(PATH_AVX_VNNI) && !path_runs(PATH_AVX512_VNNI)) {
+            fprintf(stderr, "test_cpu_qgemm --vnni: this CPU has neither AVX-VNNI nor AVX-512 "
+                            "VNNI with VL: skipped\n");
+            return 77;
+        }
+        return qp_test_run_suites(vnni_suites);
+    }
+    return qp_test_run_suites(suites);
+}
