@@ -94,7 +94,9 @@ size_t qp_qgemm_packed_bytes(enum qp_qgemm_impl impl, int64_t k, int64_t n)
 /* B's value at channel col, tap kk; 0 in the padding. */
 static int8_t b_at(const int8_t *b, int64_t ldb, int64_t k, int64_t n, int64_t col, int64_t kk)
 {
-    return col < n && kk < k ? b[col * ldb + kk] : 0;
+    if (col < n && kk < k)
+        return b[col * ldb + kk];
+    return 0;
 }
 
 void qp_qgemm_pack(enum qp_qgemm_impl impl, const int8_t *b, int64_t ldb, int64_t k, int64_t n,
