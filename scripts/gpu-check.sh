@@ -29,7 +29,9 @@
 #      skipped when less than BENCH_MIN_S of the budget is left;
 #   6. compute-sanitizer memcheck and racecheck over each gpu test (device
 #      present only), findings fail the check;
-#   7. ctest -L unit (the CPU suites, last: CI runs them anyway).
+#   7. ctest -L unit (the CPU suites, last: CI runs them anyway; on this
+#      host test_cpu_qgemm_vnni runs the VNNI kernels CI's CPUs lack), and
+#      the INT8 GEMM kernels' GOPS on this CPU into OUTDIR/cpu-qgemm.txt.
 # Writes OUTDIR/gpu-check.json (what ran, per test, and "ok"), gpu-bench.json
 # (the timings), gpu-check.log (everything printed), ctest-gpu.xml and
 # ctest-unit.xml (JUnit). Exit status 0 only when "ok": a GPU was present,
@@ -802,6 +804,11 @@ main() {
             sanitizer_phase
             phase "ctest -L unit"
             ctest_label unit 150 -j"$JOBS"
+            # the host CPU's INT8 GEMM kernels, VNNI ones included where it
+            # has them (their tests ran above as test_cpu_qgemm_vnni): GOPS
+            phase "int8 gemm kernels of this CPU"
+            timeout 60 "$BUILD/tests/test_cpu_qgemm" --vnni >"$OUTDIR/cpu-qgemm.txt" 2>&1
+            grep -E "GOPS|skipped|Run Summary" -A2 "$OUTDIR/cpu-qgemm.txt" | grep -v "^--"
         fi
     fi
     phase "report"
