@@ -33,6 +33,21 @@ def cpu_model():
     return platform.processor() or "unknown"
 
 
+def cpu_isa():
+    """The x86 extensions the CPU kernels choose by (engine/cpu/features.c):
+    avx2, fma, avx512f, avx512vl, avx512_vnni, avx_vnni; [] elsewhere."""
+    want = ("avx2", "fma", "avx512f", "avx512vl", "avx512_vnni", "avx_vnni")
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    have = set(line.split(":", 1)[1].split())
+                    return [x for x in want if x in have]
+    except OSError:
+        pass
+    return []
+
+
 def git_revision():
     """Short commit, "+dirty" when tracked files differ from it."""
     try:

@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 
-from bench_common import ROOT, cpu_model, git_revision, mirror_dir, rel, stats
+from bench_common import ROOT, cpu_isa, cpu_model, git_revision, mirror_dir, rel, stats
 
 MODEL = "yolox_nano_416_coco"
 
@@ -140,8 +140,8 @@ def main():
     result = {
         "benchmark": "YOLOX-Nano 416, batch 1, CPU, qpercept vs ONNX Runtime in the same run",
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "arch": platform.machine(),
-                    "kernel": platform.release()},
+        "machine": {"cpu": cpu_model(), "isa": cpu_isa(), "cores": os.cpu_count(),
+                    "arch": platform.machine(), "kernel": platform.release()},
         "versions": {"qpercept": git_revision(), "onnxruntime": ort_res["version"],
                      "numpy": np_version, "python": platform.python_version()},
         "model": os.path.basename(model),

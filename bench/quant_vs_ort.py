@@ -88,7 +88,7 @@ import time
 
 import numpy as np
 
-from bench_common import ROOT, cpu_model, git_revision, mirror_dir, rel, stats
+from bench_common import ROOT, cpu_isa, cpu_model, git_revision, mirror_dir, rel, stats
 
 sys.path.insert(0, os.path.join(ROOT, "tests", "tools"))
 from eval_coco import coco_eval  # noqa: E402
@@ -638,8 +638,8 @@ def main():
         "benchmark": "quantized detectors: qpercept build vs ONNX Runtime quantize_static (QDQ), "
                      "agreement with FP32 on frames not used for calibration, and CPU latency",
         "date_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "arch": platform.machine(),
-                    "kernel": platform.release(), "load_average_1min_at_start": load_start},
+        "machine": {"cpu": cpu_model(), "isa": cpu_isa(), "cores": os.cpu_count(),
+                    "arch": platform.machine(), "kernel": platform.release(), "load_average_1min_at_start": load_start},
         "versions": {"qpercept": revision, "onnxruntime": onnxruntime.__version__,
                      "onnx": onnx.__version__, "numpy": np.__version__,
                      "python": platform.python_version()},

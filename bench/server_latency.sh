@@ -29,6 +29,8 @@
 #                 the first frame of a batch may wait for the other cameras
 #   BACKEND       engine.backend: auto | cpu | cuda (default auto)
 #   BATCH_SIZES   engine.batch_sizes (default 1,2,4,6,8)
+#   THREADS       engine.threads, the CPU backend's threads (default: the
+#                 server's, 0 = one per core)
 #   OUT           the JSON (default bench/results/server_latency_inline.json)
 #   LABEL         the run's label in the JSON (default "inline, BACKEND, HOST")
 #
@@ -111,6 +113,7 @@ aligned_opt=()
     [ -n "${MAX_DELAY_US:-}" ] && printf 'max_delay_us = %d\n' "$MAX_DELAY_US"
     printf '[engine]\npath = %s\nbackend = %s\nbatch_sizes = %s\nwarmup = 3\n' \
         "$model" "$BACKEND" "$BATCH_SIZES"
+    [ -n "${THREADS:-}" ] && printf 'threads = %d\n' "$THREADS"
     for ((i = 0; i < STREAMS; i++)); do
         printf '[stream.cam%d]\nendpoint = ipc://cam%d\nmode = pull\nwidth = %d\nheight = %d\n' \
             "$i" "$i" "$WIDTH" "$HEIGHT"
