@@ -160,21 +160,14 @@ bool qp_qgemm_ep_bounded(const struct qp_q_epilogue *ep, int64_t n, double acc_m
         double m = ep->post ? fabs((double)ep->post[c]) : 1.0;
         double v = (acc_max * s + b) * slack, r = v; /* bounds on |v| and |act(v)| */
         switch (ep->act.act) {
-        case QP_ACT_LEAKY:
-            r = v * (fabs(alpha) > 1.0 ? fabs(alpha) : 1.0);
-            break;
+        case QP_ACT_LEAKY: r = v * (fabs(alpha) > 1.0 ? fabs(alpha) : 1.0); break;
         case QP_ACT_CLIP: /* between v, alpha and beta */
             r = fmax(v, fmax(fabs(alpha), fabs(beta)));
             break;
         case QP_ACT_HARD_SIGMOID: /* fma(alpha, v, beta) stays finite; the result is in [0, 1] */
-        case QP_ACT_SIGMOID:
-            r = 1.0;
-            break;
-        case QP_ACT_SILU:
-            r = v + 1.0;
-            break; /* |v / (1 + e^-v)| <= |v| + 0.28 */
-        default:
-            break; /* ReLU, HardSwish: |result| <= |v| */
+        case QP_ACT_SIGMOID: r = 1.0; break;
+        case QP_ACT_SILU: r = v + 1.0; break; /* |v / (1 + e^-v)| <= |v| + 0.28 */
+        default: break;                       /* ReLU, HardSwish: |result| <= |v| */
         }
         if (!(v <= limit && r * m * slack <= limit)) /* NaN / inf fail too */
             return false;
