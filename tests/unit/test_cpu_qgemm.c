@@ -27,7 +27,6 @@
 #include <time.h>
 
 #include "core/alloc.h"
-#include "cpu/cpu.h"
 #include "cpu/qgemm.h"
 #include "qp_test.h"
 #include "quant/quant_math.h"
@@ -45,11 +44,6 @@ static uint32_t rnd(void)
 static float frand01(void)
 {
     return (float)(rnd() >> 8) / 16777216.0f;
-}
-
-static bool have_avx2(void)
-{
-    return qp_cpu_features()->avx2 && qp_cpu_features()->fma;
 }
 
 static const struct qp_act_params exact_acts[] = {
@@ -269,14 +263,14 @@ static void test_c_kernel_matches_ref(void)
 
 static void test_avx2_kernel_matches_ref(void)
 {
-    if (!have_avx2())
+    if (!path_runs(PATH_AVX2))
         QP_TEST_SKIP("qgemm: this CPU has no AVX2");
     all_shapes(PATH_AVX2);
 }
 
 static void test_quad_kernel_matches_ref(void)
 {
-    if (!have_avx2())
+    if (!path_runs(PATH_QUAD))
         QP_TEST_SKIP("qgemm: this CPU has no AVX2");
     all_shapes(PATH_QUAD);
 }
@@ -728,7 +722,7 @@ static void test_print_gops(void)
     case_free(&c);
     /* the epilogue's share: k = 16 leaves little else, so ReLU vs SiLU
      * (same shape, same data) is the price of SiLU per output */
-    if (have_avx2()) {
+    if (path_runs(PATH_AVX2)) {
         double ns[2];
         case_alloc(&c, 20000, 64, 16);
         case_fill(&c, 11u, 1);
