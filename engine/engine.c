@@ -195,8 +195,10 @@ static enum qp_status attach(struct qp_engine *e, const struct qp_backend_ops *b
     e->be_ctx = qp_calloc(1, be->ctx_size);
     if (!e->be_ctx)
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory", e->g.source);
-    if ((s = be->init(e->be_ctx, &e->opt, err)) != QP_OK)
+    if ((s = be->init(e->be_ctx, &e->opt, err)) != QP_OK) {
+        qp_err_prefix(err, "%s", e->g.source);
         return s;
+    }
     e->be_ready = true;
     /* a device engine file's choices; any backend runs its graph, the CPU
      * needs none of them */
@@ -539,6 +541,11 @@ bool qp_engine_node_profile(const struct qp_engine *e, int32_t i, struct qp_node
 size_t qp_engine_arena_bytes(const struct qp_engine *e)
 {
     return e->plan.arena_bytes;
+}
+
+bool qp_engine_arena_shared(const struct qp_engine *e)
+{
+    return e->opt.share && e->be == &qp_backend_cpu; /* the only backend that shares */
 }
 
 /* The i-th counted node (execution order), or -1. */

@@ -6,6 +6,11 @@
  * alloc() builds, per node, the pointer arrays its kernel reads (constant
  * data or arena + offset), so run() is a loop of table calls that touches
  * no allocator. The thread pool is created at init.
+ *
+ * An engine opened with a share (share.h) takes the share's pool and arena
+ * instead of its own: alloc reserves its bytes in the share's arena, and
+ * run() re-points the pointer arrays when the arena has moved since (a
+ * larger engine of the share was opened after this one).
  */
 #include "backend.h"
 
@@ -14,32 +19,46 @@
 #include "core/alloc.h"
 #include "core/log.h"
 #include "cpu/kernels.h"
+#include "share.h"
 
 struct cpu_ctx {
-    struct qp_pool *pool;
-    unsigned char  *arena;
-    void          **ptrs;  /* per node: n_in input pointers then n_out output pointers */
-    int32_t        *first; /* per node: index of its first pointer in ptrs */
-    int32_t         n_nodes;
-    bool            profile;
-    int64_t        *node_ns; /* profile: per node, summed over runs */
-    int64_t         runs;
-    int64_t        *sat;     /* per node: saturated outputs summed over runs (counted
-                              * nodes only: qp_saturation_counted), or NULL */
+    struct qp_pool         *pool;
+    unsigned char          *arena;      /* own (no share), or the share's as last bound */
+    struct qp_engine_share *share;      /* a reference, or NULL */
+    uint64_t                generation; /* of the share's arena the pointers were built on */
+    void                  **ptrs;  /* per node: n_in input pointers then n_out output pointers */
+    int32_t                *first; /* per node: index of its first pointer in ptrs */
+    int32_t                 n_nodes;
+    bool                    profile;
+    int64_t                *node_ns; /* profile: per node, summed over runs */
+    int64_t                 runs;
+    int64_t                *sat; /* per node: saturated outputs summed over runs (counted
+                                  * nodes only: qp_saturation_counted), or NULL */
 };
 
 static enum qp_status cpu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
 {
     struct cpu_ctx *c = ctx;
     c->profile        = opt && opt->profile;
-    return qp_pool_new(opt ? opt->n_threads : 0, &c->pool, err);
+    if (!opt || !opt->share)
+        return qp_pool_new(opt ? opt->n_threads : 0, &c->pool, err);
+    enum qp_status s = qp_engine_share_pool(opt->share, opt->n_threads, &c->pool, err);
+    if (s != QP_OK)
+        return s; /* init failed: no fini, so no reference taken */
+    c->share = opt->share;
+    qp_engine_share_ref(c->share);
+    return QP_OK;
 }
 
 static void cpu_fini(void *ctx)
 {
     struct cpu_ctx *c = ctx;
-    qp_pool_free(c->pool);
-    qp_aligned_free(c->arena);
+    if (c->share)
+        qp_engine_share_unref(c->share); /* its pool and arena */
+    else {
+        qp_pool_free(c->pool);
+        qp_aligned_free(c->arena);
+    }
     qp_free(c->ptrs);
     qp_free(c->first);
     qp_free(c->node_ns);
@@ -77,6 +96,28 @@ static void *tensor_ptr(unsigned char *arena, const struct qp_graph *g, int32_t 
     return (x->flags & QP_TENSOR_CONST) ? x->data : arena + x->offset;
 }
 
+/* Build the pointer arrays on arena. */
+static void bind(struct cpu_ctx *c, const struct qp_graph *g, unsigned char *arena)
+{
+    int32_t k = 0;
+    c->arena  = arena;
+    for (int32_t i = 0; i < g->n_nodes; i++) {
+        const struct qp_node *n = &g->nodes[i];
+        c->first[i]             = k;
+        for (int32_t j = 0; j < n->n_in; j++)
+            c->ptrs[k++] = tensor_ptr(arena, g, n->in[j]);
+        for (int32_t j = 0; j < n->n_out; j++)
+            c->ptrs[k++] = tensor_ptr(arena, g, n->out[j]);
+    }
+    c->generation = c->share ? c->share->generation : 0;
+}
+
+/* The arena as it is now: the share's may have moved since bind(). */
+static unsigned char *arena_now(const struct cpu_ctx *c)
+{
+    return c->share ? c->share->arena : c->arena;
+}
+
 static enum qp_status cpu_alloc(void *ctx, const struct qp_graph *g, size_t arena_bytes,
                                 struct qp_err *err)
 {
@@ -84,45 +125,50 @@ static enum qp_status cpu_alloc(void *ctx, const struct qp_graph *g, size_t aren
     int64_t         total = 0;
     for (int32_t i = 0; i < g->n_nodes; i++)
         total += g->nodes[i].n_in + g->nodes[i].n_out;
-    c->arena = qp_aligned_alloc(arena_bytes ? arena_bytes : 1);
     c->ptrs  = qp_calloc((size_t)total + 1, sizeof *c->ptrs);
     c->first = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->first);
     if (c->profile)
         c->node_ns = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->node_ns);
     c->sat = qp_calloc((size_t)g->n_nodes + 1, sizeof *c->sat);
-    if (!c->arena || !c->ptrs || !c->first || (c->profile && !c->node_ns) || !c->sat)
+    if (!c->ptrs || !c->first || (c->profile && !c->node_ns) || !c->sat)
+        return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the run tables", g->source);
+    c->n_nodes = g->n_nodes;
+    if (c->share) {
+        enum qp_status s = qp_engine_share_reserve(c->share, arena_bytes, err);
+        if (s != QP_OK) {
+            qp_err_prefix(err, "%s", g->source);
+            return s;
+        }
+        bind(c, g, c->share->arena);
+        return QP_OK;
+    }
+    unsigned char *arena = qp_aligned_alloc(arena_bytes ? arena_bytes : 1);
+    if (!arena)
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory for the %zu-byte activation arena",
                        g->source, arena_bytes);
-    memset(c->arena, 0, arena_bytes);
-    int32_t k = 0;
-    for (int32_t i = 0; i < g->n_nodes; i++) {
-        const struct qp_node *n = &g->nodes[i];
-        c->first[i]             = k;
-        for (int32_t j = 0; j < n->n_in; j++)
-            c->ptrs[k++] = tensor_ptr(c->arena, g, n->in[j]);
-        for (int32_t j = 0; j < n->n_out; j++)
-            c->ptrs[k++] = tensor_ptr(c->arena, g, n->out[j]);
-    }
-    c->n_nodes = g->n_nodes;
+    memset(arena, 0, arena_bytes);
+    bind(c, g, arena);
     return QP_OK;
 }
 
 static void cpu_upload(void *ctx, size_t dst_off, const void *src, size_t n)
 {
     struct cpu_ctx *c = ctx;
-    memcpy(c->arena + dst_off, src, n);
+    memcpy(arena_now(c) + dst_off, src, n);
 }
 
 static void cpu_download(void *ctx, void *dst, size_t src_off, size_t n)
 {
     struct cpu_ctx *c = ctx;
-    memcpy(dst, c->arena + src_off, n);
+    memcpy(dst, arena_now(c) + src_off, n);
 }
 
 static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err *err)
 {
     struct cpu_ctx *c = ctx;
     QP_ASSERT(c->n_nodes == g->n_nodes);
+    if (c->share && c->generation != c->share->generation)
+        bind(c, g, c->share->arena); /* a larger engine of the share moved it */
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_exec        x = {
@@ -151,7 +197,7 @@ static enum qp_status cpu_run(void *ctx, const struct qp_graph *g, struct qp_err
 static void *cpu_host_ptr(void *ctx, size_t off)
 {
     struct cpu_ctx *c = ctx;
-    return c->arena + off;
+    return arena_now(c) + off;
 }
 
 static const int64_t *cpu_node_ns(const void *ctx, int64_t *runs)

@@ -54,6 +54,8 @@ struct qp_const_input {
     const void   *data;
 };
 
+struct qp_engine_share; /* below */
+
 struct qp_engine_options {
     enum qp_backend_kind backend;
     int                  n_threads;   /* CPU threads; <= 0: one per online CPU */
@@ -66,9 +68,33 @@ struct qp_engine_options {
      * offset k of each); a model that fixes its batch elsewhere is refused
      * at open, naming the output that does not carry it. */
     int32_t batch;
+    /* (optional) memory and CPU threads shared with the other engines
+     * opened with it (qp_engine_share_new below); NULL: the engine's own */
+    struct qp_engine_share *share;
 };
 
-#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0, 0}
+#define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0, 0, NULL}
+
+/* Engines that run one after another, never at once (a server's batch-size
+ * buckets, models taking turns) can share one activation arena and one CPU
+ * worker pool: open each with the same share. The arena grows, at open, to
+ * the largest engine's (qp_engine_arena_bytes), so n buckets cost the
+ * largest arena instead of the sum; the pool is made with the first
+ * engine's n_threads, and an engine asking for another count is refused.
+ * What an arena holds between calls is then the share's: an engine's
+ * input buffer (qp_engine_input_buffer) and its all_tensors reads hold only
+ * until another engine of the share runs or is opened, so fill the input
+ * and run without another engine in between. Outputs (qp_engine_output)
+ * are copies and keep until the engine's own next run. A share and all its
+ * engines are for one thread at a time (opening included). The CUDA
+ * backend keeps its device memory and streams per engine and ignores the
+ * share. A share lives until it and every engine opened with it are freed,
+ * in any order. */
+enum qp_status qp_engine_share_new(struct qp_engine_share **out, struct qp_err *err);
+void           qp_engine_share_free(struct qp_engine_share *sh); /* NULL is a no-op */
+/* Bytes of the shared arena: the largest engine's so far. */
+size_t         qp_engine_share_arena_bytes(const struct qp_engine_share *sh);
+
 
 struct qp_tensor_info {
     const char   *name; /* borrowed; valid while the engine lives */
@@ -142,6 +168,9 @@ bool           qp_engine_saturation(const struct qp_engine *e, int32_t i,
 
 /* Bytes of the activation arena (planned). */
 size_t         qp_engine_arena_bytes(const struct qp_engine *e);
+/* Does the engine run on its share's arena (opened with a share, on a
+ * backend that shares: the CPU)? */
+bool           qp_engine_arena_shared(const struct qp_engine *e);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+/*
+ * share.h - inside a qp_engine_share (qpercept/engine.h): one host arena
+ * that grows to the largest engine's, and one CPU worker pool, for engines
+ * that run one after another. The CPU backend (cpu/backend_cpu.c) is its
+ * only user: each of its engines holds a reference, reserves its arena
+ * bytes at alloc, and re-points its run tables when the arena moved
+ * (generation changed) since it last ran.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/threadpool.h"
+#include "qpercept/engine.h"
+
+struct qp_engine_share {
+    unsigned char  *arena;        /* qp_aligned_alloc'ed, zeroed when made; NULL: none yet */
+    size_t          bytes;        /* of arena */
+    uint64_t        generation;   /* bumped each time arena moves */
+    struct qp_pool *pool;         /* made by the first engine that asks */
+    int             pool_threads; /* the n_threads it was made with */
+    int32_t         refs;         /* the creator's (until share_free) + one per engine */
+};
+
+void qp_engine_share_ref(struct qp_engine_share *sh);
+/* Drop one reference; the last one frees the arena and the pool. */
+void qp_engine_share_unref(struct qp_engine_share *sh);
+
+/* Make the arena at least bytes (moving it: a new zeroed block, generation
+ * bumped). No engine of the share may be running. */
+enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes,
+                                       struct qp_err *err);
+
+/* The share's pool, made with n_threads by the first call; QP_E_INVAL when
+ * a later engine asks for another count. */
+enum qp_status qp_engine_share_pool(struct qp_engine_share *sh, int n_threads, struct qp_pool **out,
+                                    struct qp_err *err);
