@@ -134,6 +134,7 @@ void qp_srv_set_free(struct qp_srv_engine_set *set)
         qp_detector_free(set->buckets[i].detector);
         qp_engine_free(set->buckets[i].engine);
     }
+    qp_engine_share_free(set->share);
     qp_model_spec_fini(&set->spec);
     qp_free(set->canary.data);
     qp_free(set->sat);
@@ -153,11 +154,13 @@ static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct q
     struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
     opt.backend                  = backends[c->backend];
     opt.n_threads                = (int)c->threads;
-    for (uint32_t i = 0; i < c->batch_sizes.n; i++) {
+    enum qp_status st            = qp_engine_share_new(&set->share, err);
+    opt.share                    = set->share; /* the buckets run one at a time */
+    for (uint32_t i = 0; st == QP_OK && i < c->batch_sizes.n; i++) {
         struct qp_srv_bucket *b = &set->buckets[set->n_buckets];
         b->batch                = (int32_t)c->batch_sizes.v[i];
         opt.batch               = b->batch;
-        enum qp_status st       = qp_engine_open(set->path, &opt, &b->engine, err);
+        st                      = qp_engine_open(set->path, &opt, &b->engine, err);
         if (st == QP_OK) {
             set->n_buckets++; /* from here qp_srv_set_free() frees it */
             st = qp_detector_new(b->engine, &set->spec, &b->detector, err);
@@ -169,9 +172,12 @@ static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct q
             qp_err_prefix(err, "batch-size bucket %d", (int)b->batch);
             return st;
         }
-        set->arena_bytes += qp_engine_arena_bytes(b->engine);
+        if (!qp_engine_arena_shared(b->engine))
+            set->arena_bytes += qp_engine_arena_bytes(b->engine);
     }
-    return QP_OK;
+    if (st == QP_OK)
+        set->arena_bytes += qp_engine_share_arena_bytes(set->share);
+    return st;
 }
 
 /* The saturation snapshot's array: one entry per counter of the engine

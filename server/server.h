@@ -143,7 +143,8 @@ struct qp_srv_engine_set {
     int32_t              n_buckets;
     struct qp_srv_bucket buckets[QP_CONFIG_LIST_MAX]; /* ascending, = engine.batch_sizes */
     struct qp_image      canary;      /* synthetic frame of the model's input size */
-    size_t               arena_bytes; /* activation arenas of all buckets */
+    struct qp_engine_share *share;    /* the buckets' CPU arena and pool (engine.h) */
+    size_t               arena_bytes; /* activation arenas of all buckets (a shared one once) */
     /* The engine's saturation counters summed over the buckets, as of the
      * last time the worker was idle (qp_srv_set_saturation): what stats and
      * /metrics read, never the engines the worker may be running. */
