@@ -43,7 +43,8 @@ struct qp_engine {
     struct qp_plan_stats         plan;
     int32_t                     *in, *out; /* graph inputs (non-constant) / outputs */
     int32_t                      n_in, n_out;
-    void                       **out_host; /* per output: host copy after run() */
+    void                       **out_host; /* per output: host copy after run() (constant
+                                             * data; NULL: read in place, host arena) */
     char                         target[32]; /* an engine file's ("" for ONNX models) */
     char                        *tuning;     /* an engine file's backend tuning, or NULL */
 };
@@ -118,6 +119,10 @@ static enum qp_status collect_io(struct qp_engine *e, struct qp_err *err)
         e->out[e->n_out]          = g->outputs[k];
         if (t->flags & QP_TENSOR_CONST) {
             e->out_host[e->n_out++] = t->data;
+            continue;
+        }
+        if (e->be->host_ptr) { /* read where the run left it: no copy, no memory */
+            e->n_out++;
             continue;
         }
         e->out_host[e->n_out] = qp_arena_alloc(&g->arena, qp_tensor_nbytes(t) + 1);
@@ -454,7 +459,7 @@ enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err)
         return s;
     for (int32_t k = 0; k < e->n_out; k++) {
         const struct qp_tensor *t = &e->g.tensors[e->out[k]];
-        if (!(t->flags & QP_TENSOR_CONST))
+        if (e->out_host[k] && !(t->flags & QP_TENSOR_CONST))
             e->be->download(e->be_ctx, e->out_host[k], t->offset, qp_tensor_nbytes(t));
     }
     return QP_OK;
@@ -463,7 +468,9 @@ enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err)
 const void *qp_engine_output(struct qp_engine *e, int32_t i)
 {
     QP_ASSERT(i >= 0 && i < e->n_out);
-    return e->out_host[i];
+    if (e->out_host[i])
+        return e->out_host[i];
+    return e->be->host_ptr(e->be_ctx, e->g.tensors[e->out[i]].offset); /* the arena's now */
 }
 
 /* Readable tensors: named by the model (not ours), with data. */

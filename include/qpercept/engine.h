@@ -82,10 +82,10 @@ struct qp_engine_options {
  * largest arena instead of the sum; the pool is made with the first
  * engine's n_threads, and an engine asking for another count is refused.
  * What an arena holds between calls is then the share's: an engine's
- * input buffer (qp_engine_input_buffer) and its all_tensors reads hold only
- * until another engine of the share runs or is opened, so fill the input
- * and run without another engine in between. Outputs (qp_engine_output)
- * are copies and keep until the engine's own next run. A share and all its
+ * input buffer (qp_engine_input_buffer), its outputs (qp_engine_output)
+ * and its all_tensors reads hold only until another engine of the share
+ * runs or is opened, so fill the input, run and read the outputs without
+ * another engine in between. A share and all its
  * engines are for one thread at a time (opening included). The CUDA
  * backend keeps its device memory and streams per engine and ignores the
  * share. A share lives until it and every engine opened with it are freed,
@@ -125,7 +125,8 @@ enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *d
  * or NULL when the backend's memory is not host memory (then use set_input). */
 void          *qp_engine_input_buffer(struct qp_engine *e, int32_t i);
 enum qp_status qp_engine_run(struct qp_engine *e, struct qp_err *err);
-/* Output i after run(), in model order; pointer valid until the next run(). */
+/* Output i after run(), in model order; valid until the next run() (of
+ * any engine of its share: a CPU engine's outputs are read in its arena). */
 const void    *qp_engine_output(struct qp_engine *e, int32_t i);
 
 /* Every tensor of the network (all_tensors engines only): count, info and data
