@@ -74,6 +74,7 @@ static void answer(struct qp_srv *srv, const struct qp_wire_control_request *req
     case QP_WIRE_CONTROL_RELOAD: {
         /* answered when the reload thread is done (qp_srv_control_reload_done) */
         struct qp_err err = {{0}};
+        qp_srv_curve_reload(srv);
         if (qp_srv_worker_reload(srv, req->engine_path, true, &err) == QP_OK) {
             r->kind = QP_WIRE_CONTROL_NONE; /* no reply now */
             return;

@@ -11,8 +11,11 @@
  * The handler is bound before any CURVE socket, so no handshake can happen
  * without it. ipc:// and inproc:// sockets are left as they are (file
  * permissions guard ipc://); every tcp:// socket, bound or connected, becomes
- * a CURVE server with the secret key of server.curve_secret_key_file. Keys
- * and the allow-list are read once at start-up.
+ * a CURVE server with the secret key of server.curve_secret_key_file. The
+ * secret key is read once at start-up (the sockets are bound with it); the
+ * allow-list at start-up and again at every reload (SIGHUP, `ctl reload`),
+ * into a fresh list that replaces the served one only when the whole file
+ * was read: a missing or malformed file keeps the old list, and says why.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -79,40 +82,75 @@ static enum qp_status read_secret(struct qp_srv_curve *c, const char *path, stru
     return QP_OK;
 }
 
+/* The allow-list file into c->allow / n_allow, replacing them only when
+ * all of it was read. */
 static enum qp_status read_allow(struct qp_srv_curve *c, const char *path, struct qp_err *err)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return qp_fail(err, QP_E_IO, "[server] curve_allow_file: cannot read %s", path);
-    c->allow = qp_alloc((size_t)CURVE_ALLOW_MAX * sizeof *c->allow);
-    if (!c->allow) {
+    uint8_t(*allow)[32] = qp_alloc((size_t)CURVE_ALLOW_MAX * sizeof *allow);
+    if (!allow) {
         (void)fclose(f);
         return qp_fail(err, QP_E_NOMEM, "CURVE allow-list");
     }
     char           line[256];
+    int32_t        n  = 0;
     enum qp_status st = QP_OK;
     for (int32_t no = 1; st == QP_OK && fgets(line, sizeof line, f); no++) {
         char *k = trim(line);
         if (!*k || *k == '#')
             continue;
-        if (c->n_allow == CURVE_ALLOW_MAX)
+        if (n == CURVE_ALLOW_MAX)
             st = qp_fail(err, QP_E_INVAL, "[server] curve_allow_file: %s:%d: more than %d keys",
                          path, no, CURVE_ALLOW_MAX);
-        else if (!decode_key(k, c->allow[c->n_allow]))
+        else if (!decode_key(k, allow[n]))
             st = qp_fail(err, QP_E_INVAL,
                          "[server] curve_allow_file: %s:%d: not a Z85 public key of 40 "
                          "characters",
                          path, no);
         else
-            c->n_allow++;
+            n++;
     }
     (void)fclose(f);
-    if (st == QP_OK && c->n_allow == 0)
+    if (st != QP_OK) {
+        qp_free(allow);
+        return st;
+    }
+    if (n == 0)
         qp_srv_log(QP_LOG_WARN,
                    "[server] curve_allow_file: %s lists no key: no tcp:// client "
                    "will be admitted",
                    path);
-    return st;
+    qp_free(c->allow);
+    c->allow   = allow;
+    c->n_allow = n;
+    return QP_OK;
+}
+
+void qp_srv_curve_reload(struct qp_srv *srv)
+{
+    struct qp_srv_curve *c = srv->curve;
+    if (!c)
+        return;
+    struct qp_err  err = {{0}};
+    int32_t        was = c->n_allow;
+    enum qp_status st  = read_allow(c, srv->cfg.server.curve_allow_file, &err);
+    if (st == QP_OK) {
+        srv->curve_allow_reloads++;
+        qp_srv_log(QP_LOG_INFO, "CURVE: allow-list re-read: %d allowed keys (were %d)",
+                   (int)c->n_allow, (int)was);
+    } else {
+        srv->curve_allow_failures++;
+        qp_srv_log(QP_LOG_ERROR, "CURVE: allow-list not re-read, the %d keys stay allowed: %s",
+                   (int)was, err.msg);
+    }
+}
+
+int32_t qp_srv_curve_allowed(const struct qp_srv *srv)
+{
+    const struct qp_srv_curve *c = srv->curve;
+    return c != NULL ? c->n_allow : 0;
 }
 
 enum qp_status qp_srv_curve_open(struct qp_srv *srv, struct qp_err *err)

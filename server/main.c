@@ -258,6 +258,7 @@ static bool read_signals(struct qp_srv *srv)
         if (si.ssi_signo == SIGHUP) {
             struct qp_err err = {{0}}; /* the worker logs the outcome */
             qp_srv_log(QP_LOG_INFO, "SIGHUP: reloading %s", srv->cfg.engine.path);
+            qp_srv_curve_reload(srv);
             if (qp_srv_worker_reload(srv, NULL, false, &err) != QP_OK)
                 qp_srv_log(QP_LOG_WARN, "SIGHUP ignored: %s", err.msg);
         } else {

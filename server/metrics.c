@@ -290,6 +290,21 @@ static void render_server(struct out *o, const struct qp_srv *srv)
     for (int a = 0; a < ABORT_COUNT; a++)
         put(o, "qperceptd_metrics_aborted_total{reason=\"%s\"} %llu\n", abort_names[a],
             (unsigned long long)m->aborted[a]);
+    family(o, "qperceptd_curve_handshakes_total", "counter",
+           "CURVE handshakes the ZAP handler answered, by outcome (server.curve).");
+    put(o, "qperceptd_curve_handshakes_total{outcome=\"admitted\"} %llu\n",
+        (unsigned long long)srv->curve_admitted);
+    put(o, "qperceptd_curve_handshakes_total{outcome=\"refused\"} %llu\n",
+        (unsigned long long)srv->curve_refused);
+    family(o, "qperceptd_curve_allowed_keys", "gauge",
+           "Client public keys in the CURVE allow-list (0 without CURVE).");
+    put(o, "qperceptd_curve_allowed_keys %d\n", (int)qp_srv_curve_allowed(srv));
+    family(o, "qperceptd_curve_allow_reloads_total", "counter",
+           "Allow-list re-reads at a reload, by outcome (failed: the old list stays).");
+    put(o, "qperceptd_curve_allow_reloads_total{outcome=\"ok\"} %llu\n",
+        (unsigned long long)srv->curve_allow_reloads);
+    put(o, "qperceptd_curve_allow_reloads_total{outcome=\"failed\"} %llu\n",
+        (unsigned long long)srv->curve_allow_failures);
     family(o, "qperceptd_metrics_truncated_total", "counter",
            "Responses cut short because the buffer was too small.");
     put(o, "qperceptd_metrics_truncated_total %llu\n", (unsigned long long)m->truncated);

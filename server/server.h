@@ -135,16 +135,16 @@ struct qp_srv_bucket {
 /* Everything one engine file is served with (worker.c): built whole at
  * start-up, and by a reload beside the serving one, then swapped in whole. */
 struct qp_srv_engine_set {
-    char                 path[QP_WIRE_PATH_MAX];
-    struct qp_model_spec spec; /* owned */
-    char                 model[QP_WIRE_NAME_MAX];
-    char                 engine_id[QP_WIRE_ID_MAX];
-    char                 backend[QP_WIRE_NAME_MAX];
-    int32_t              n_buckets;
-    struct qp_srv_bucket buckets[QP_CONFIG_LIST_MAX]; /* ascending, = engine.batch_sizes */
-    struct qp_image      canary;      /* synthetic frame of the model's input size */
-    struct qp_engine_share *share;    /* the buckets' CPU arena and pool (engine.h) */
-    size_t               arena_bytes; /* activation arenas of all buckets (a shared one once) */
+    char                    path[QP_WIRE_PATH_MAX];
+    struct qp_model_spec    spec; /* owned */
+    char                    model[QP_WIRE_NAME_MAX];
+    char                    engine_id[QP_WIRE_ID_MAX];
+    char                    backend[QP_WIRE_NAME_MAX];
+    int32_t                 n_buckets;
+    struct qp_srv_bucket    buckets[QP_CONFIG_LIST_MAX]; /* ascending, = engine.batch_sizes */
+    struct qp_image         canary;      /* synthetic frame of the model's input size */
+    struct qp_engine_share *share;       /* the buckets' CPU arena and pool (engine.h) */
+    size_t                  arena_bytes; /* activation arenas of all buckets (a shared one once) */
     /* The engine's saturation counters summed over the buckets, as of the
      * last time the worker was idle (qp_srv_set_saturation): what stats and
      * /metrics read, never the engines the worker may be running. */
@@ -278,6 +278,8 @@ struct qp_srv {
     struct qp_srv_metrics *metrics; /* /metrics listener (metrics.c); NULL when off */
     struct qp_srv_curve   *curve;   /* CURVE keys and ZAP handler (curve.c); NULL when off */
     uint64_t               curve_admitted, curve_refused; /* ZAP answers 200 / 400 */
+    uint64_t               curve_allow_reloads;  /* allow-list re-read at a reload */
+    uint64_t               curve_allow_failures; /* ... or kept: the file was not all keys */
 };
 
 /* CLOCK_REALTIME nanoseconds (the clock of capture stamps and Detections). */
@@ -393,6 +395,11 @@ int64_t qp_srv_notify_canary_in_ms(const struct qp_srv *srv);
  * the ZAP handler in srv->zctx, before any other socket; no-op otherwise. */
 enum qp_status qp_srv_curve_open(struct qp_srv *srv, struct qp_err *err);
 void           qp_srv_curve_close(struct qp_srv *srv);
+/* Re-read the allow-list (a reload): the new one replaces the served one
+ * when the whole file was read, else the old one stays (logged, counted).
+ * A no-op without CURVE. */
+void           qp_srv_curve_reload(struct qp_srv *srv);
+int32_t        qp_srv_curve_allowed(const struct qp_srv *srv); /* keys in the allow-list */
 /* Make sock a CURVE server when CURVE is on and endpoint is tcp://; call
  * before its bind or connect. */
 enum qp_status qp_srv_curve_socket(struct qp_srv *srv, void *sock, const char *endpoint,

@@ -168,7 +168,7 @@ size_t qp_srv_stats_json_cap(int32_t n_streams)
 {
     /* a stream: names (<= 64) + 13 drops + 12 wire reasons, each <= 40 bytes with
      * a 20-digit number; the rest is bounded by the batch sizes and histograms */
-    return (size_t)n_streams * 2048 + 8192 + 128; /* + the curve counters */
+    return (size_t)n_streams * 2048 + 8192 + 256; /* + the curve counters */
 }
 
 size_t qp_srv_stats_json(struct qp_srv *srv)
@@ -215,7 +215,11 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
         (unsigned long long)srv->worker.reloads, (unsigned long long)srv->worker.reload_failures);
     put(&o, ",\"frame_tap\":{\"on\":%s,\"sent\":%llu,\"failed\":%llu}", srv->tap ? "true" : "false",
         (unsigned long long)srv->tap_sent, (unsigned long long)srv->tap_failed);
-    put(&o, ",\"curve\":{\"admitted\":%llu,\"refused\":%llu}}",
-        (unsigned long long)srv->curve_admitted, (unsigned long long)srv->curve_refused);
+    put(&o, ",\"curve\":{\"on\":%s,\"admitted\":%llu,\"refused\":%llu,",
+        srv->curve ? "true" : "false", (unsigned long long)srv->curve_admitted,
+        (unsigned long long)srv->curve_refused);
+    put(&o, "\"allowed_keys\":%d,\"allow_reloads\":%llu,\"allow_reload_failures\":%llu}}",
+        (int)qp_srv_curve_allowed(srv), (unsigned long long)srv->curve_allow_reloads,
+        (unsigned long long)srv->curve_allow_failures);
     return o.n;
 }

@@ -15,6 +15,9 @@
  *     `qpercept ctl --curve-server-key F --curve-secret-key F` (QP_CLI);
  *     B's keys and no keys get no reply (a timeout, exit status 1), and
  *     `qpercept ctl` with one key file only is a usage error;
+ *   - a reload (SIGHUP) re-reads the allow-list: B, added to it, is then
+ *     served; an allow-list that is not all keys leaves the old one in force
+ *     (B still served, the failure counted and logged);
  *   - the client library refuses half a CURVE configuration;
  *   - SIGTERM ends the server with exit status 0.
  * Without QP_SERVER or the model: skipped.
@@ -46,7 +49,7 @@ static struct {
     char             model[1024], ingest[64];
     struct srv_paths p; /* ctl and det on loopback tcp:// (suite_init) */
     char             server_public[41], server_secret[41];
-    char             server_pub_file[320], a_key_file[320];
+    char             server_pub_file[320], a_key_file[320], allow_file[320];
     char             a_public[41], a_secret[41], b_public[41], b_secret[41];
     uint8_t         *px;
 } T;
@@ -79,7 +82,7 @@ static int suite_init(void)
     snprintf(T.p.ctl, sizeof T.p.ctl, "tcp://127.0.0.1:%d", p_ctl);
     snprintf(T.ingest, sizeof T.ingest, "tcp://127.0.0.1:%d", p_in);
     snprintf(T.p.det, sizeof T.p.det, "tcp://127.0.0.1:%d", p_det);
-    char key_file[320], allow_file[320], text[4096];
+    char key_file[320], text[4096];
     snprintf(T.server_pub_file, sizeof T.server_pub_file, "%s/server.pub", T.p.dir);
     snprintf(T.a_key_file, sizeof T.a_key_file, "%s/a.key", T.p.dir);
     snprintf(text, sizeof text, "%s\n", T.server_public);
@@ -89,18 +92,18 @@ static int suite_init(void)
     if (!write_file(T.a_key_file, text))
         return 1;
     snprintf(key_file, sizeof key_file, "%s/server.key", T.p.dir);
-    snprintf(allow_file, sizeof allow_file, "%s/allow", T.p.dir);
+    snprintf(T.allow_file, sizeof T.allow_file, "%s/allow", T.p.dir);
     snprintf(text, sizeof text, "%s\n", T.server_secret);
     if (!write_file(key_file, text))
         return 1;
     snprintf(text, sizeof text, "# clients allowed\n\n  %s  \n", T.a_public);
-    if (!write_file(allow_file, text))
+    if (!write_file(T.allow_file, text))
         return 1;
     FILE *f =
         srv_config_open(T.p.cfg, &T.p,
                         "metrics_port = 0\nmax_delay_us = 0\nmax_age_ms = 10000\nwatchdog = off\n"
                         "curve = yes\ncurve_secret_key_file = %s\ncurve_allow_file = %s\n",
-                        key_file, allow_file);
+                        key_file, T.allow_file);
     if (!f)
         return 1;
     srv_config_engine(f, T.model, "1");
@@ -235,6 +238,18 @@ static void test_listed_key_served(void)
     qp_sub_free(s);
 }
 
+static bool log_has(const char *text)
+{
+    FILE *lf = fopen(T.p.log, "r");
+    char  line[1024];
+    bool  found = false;
+    while (lf && fgets(line, sizeof line, lf))
+        found |= strstr(line, text) != NULL;
+    if (lf)
+        fclose(lf);
+    return found;
+}
+
 static void test_unlisted_key_refused(void)
 {
     NEEDS_SERVER();
@@ -268,14 +283,7 @@ static void test_unlisted_key_refused(void)
     CU_ASSERT(served(pa, sa, 30000));
     qp_pub_free(pa);
     qp_sub_free(sa);
-    FILE *lf = fopen(T.p.log, "r");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(lf);
-    char line[1024];
-    bool logged = false;
-    while (fgets(line, sizeof line, lf))
-        logged |= strstr(line, "CURVE: refused a client from 127.0.0.1") != NULL;
-    fclose(lf);
-    CU_ASSERT(logged);
+    CU_ASSERT(log_has("CURVE: refused a client from 127.0.0.1"));
 }
 
 /* qpercept ctl ARGS: its exit status, -1 when it did not run. */
@@ -348,11 +356,76 @@ static void test_sigterm(void)
     CU_ASSERT(srv_stop_clean(&T.pid));
 }
 
+/* stats.curve.NAME; NAN when unreadable. */
+static double curve_stat(const char *name)
+{
+    struct qp_ctl_reply r   = {0};
+    struct qp_json_doc *doc = NULL;
+    struct qp_err       err = {{0}};
+    double              v   = NAN;
+    if (qp_ctl_request_opts(&ctl_a, QP_CTL_KIND_STATS, NULL, &r, &err) == QP_OK && r.ok &&
+        qp_json_parse(r.stats_json, r.stats_json_bytes, &doc, &err) == QP_OK) {
+        const struct qp_json *x = qp_json_get(qp_json_get(qp_json_root(doc), "curve"), name);
+        if (x && x->type == QP_JSON_NUMBER)
+            v = x->v.num;
+    }
+    qp_json_free(doc);
+    qp_ctl_reply_fini(&r);
+    return v;
+}
+
+/* SIGHUP, then wait (bounded) until stats.curve.NAME reaches want. */
+static bool sighup_until(const char *name, double want)
+{
+    if (kill(T.pid, SIGHUP) != 0)
+        return false;
+    for (int64_t end = srv_now_ms() + 10000; srv_now_ms() < end; srv_sleep_ms(50))
+        if (curve_stat(name) >= want)
+            return true;
+    return false;
+}
+
+static void test_reload_rereads_allow_list(void)
+{
+    char text[256];
+    NEEDS_SERVER();
+    CU_ASSERT_EQUAL(curve_stat("allowed_keys"), 1);
+    snprintf(text, sizeof text, "%s\n%s\n", T.a_public, T.b_public); /* B joins */
+    CU_ASSERT_FATAL(write_file(T.allow_file, text));
+    CU_ASSERT_FATAL(sighup_until("allow_reloads", 1));
+    CU_ASSERT_EQUAL(curve_stat("allowed_keys"), 2);
+    struct qp_pub *pb = publisher(T.server_public, T.b_secret);
+    struct qp_sub *sb = subscriber(T.server_public, T.b_secret);
+    CU_ASSERT_FATAL(pb && sb);
+    CU_ASSERT(served(pb, sb, 30000));
+    qp_pub_free(pb);
+    qp_sub_free(sb);
+    /* a list that is not all keys: the served one stays (A and B) */
+    snprintf(text, sizeof text, "%s\nnot a key\n", T.a_public);
+    CU_ASSERT_FATAL(write_file(T.allow_file, text));
+    CU_ASSERT_FATAL(sighup_until("allow_reload_failures", 1));
+    CU_ASSERT_EQUAL(curve_stat("allowed_keys"), 2);
+    CU_ASSERT_EQUAL(curve_stat("allow_reloads"), 1);
+    CU_ASSERT(log_has("allow-list not re-read, the 2 keys stay allowed"));
+    CU_ASSERT(log_has(":2: not a Z85 public key"));
+    pb = publisher(T.server_public, T.b_secret);
+    sb = subscriber(T.server_public, T.b_secret);
+    CU_ASSERT_FATAL(pb && sb);
+    CU_ASSERT(served(pb, sb, 30000));
+    qp_pub_free(pb);
+    qp_sub_free(sb);
+    snprintf(text, sizeof text, "%s\n", T.a_public); /* as the other tests expect */
+    CU_ASSERT_FATAL(write_file(T.allow_file, text));
+    CU_ASSERT_FATAL(sighup_until("allow_reloads", 2));
+    CU_ASSERT_EQUAL(curve_stat("allowed_keys"), 1);
+}
+
 static CU_TestInfo tests[] = {
     {"listed client key: frames in, detections out", test_listed_key_served},
     {"unlisted and plain clients: nothing, refusals counted", test_unlisted_key_refused},
     {"control over CURVE: A answered (library, qpercept ctl), B and plain not",
      test_control_over_curve},
+    {"SIGHUP re-reads the allow-list; a bad one keeps the old", test_reload_rereads_allow_list},
     {"client library: half a CURVE configuration refused", test_half_curve_options_refused},
     {"SIGTERM: exit 0", test_sigterm},
     CU_TEST_INFO_NULL,

@@ -719,6 +719,18 @@ static void test_metrics_match_stats(void)
     CU_ASSERT(m == ctl || m == ctl + 1); /* the stats request may count itself after its reply */
     CU_ASSERT_EQUAL(sample("qperceptd_control_bad_requests_total"),
                     num(root, "control", "bad", NULL));
+    /* CURVE is off here: its counters are there, and zero in both */
+    static const char *const curve[][2] = {
+        {"admitted", "qperceptd_curve_handshakes_total{outcome=\"admitted\"}"},
+        {"refused", "qperceptd_curve_handshakes_total{outcome=\"refused\"}"},
+        {"allowed_keys", "qperceptd_curve_allowed_keys"},
+        {"allow_reloads", "qperceptd_curve_allow_reloads_total{outcome=\"ok\"}"},
+        {"allow_reload_failures", "qperceptd_curve_allow_reloads_total{outcome=\"failed\"}"},
+    };
+    for (size_t c = 0; c < sizeof curve / sizeof curve[0]; c++) {
+        CU_ASSERT_EQUAL(sample("%s", curve[c][1]), num(root, "curve", curve[c][0], NULL));
+        CU_ASSERT_EQUAL(sample("%s", curve[c][1]), 0);
+    }
     qp_json_free(doc);
     qp_ctl_reply_fini(&r);
 }
