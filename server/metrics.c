@@ -267,6 +267,15 @@ static void render_engine(struct out *o, const struct qp_srv *srv)
                 escape(set->sat[i].tensor, t, sizeof t), (long long)set->sat[i].total);
 }
 
+/* A counter family of two outcomes: NAME{outcome="A"} a, NAME{outcome="B"} b. */
+static void outcomes(struct out *o, const char *name, const char *help, const char *la, uint64_t a,
+                     const char *lb, uint64_t b)
+{
+    family(o, name, "counter", help);
+    put(o, "%s{outcome=\"%s\"} %llu\n", name, la, (unsigned long long)a);
+    put(o, "%s{outcome=\"%s\"} %llu\n", name, lb, (unsigned long long)b);
+}
+
 static void render_server(struct out *o, const struct qp_srv *srv)
 {
     const struct qp_srv_metrics *m = srv->metrics;
@@ -275,11 +284,8 @@ static void render_server(struct out *o, const struct qp_srv *srv)
     family(o, "qperceptd_control_bad_requests_total", "counter",
            "Control messages that were not a valid request.");
     put(o, "qperceptd_control_bad_requests_total %llu\n", (unsigned long long)srv->ctl_bad);
-    family(o, "qperceptd_reloads_total", "counter", "Engine reloads, by outcome.");
-    put(o, "qperceptd_reloads_total{outcome=\"ok\"} %llu\n",
-        (unsigned long long)srv->worker.reloads);
-    put(o, "qperceptd_reloads_total{outcome=\"failed\"} %llu\n",
-        (unsigned long long)srv->worker.reload_failures);
+    outcomes(o, "qperceptd_reloads_total", "Engine reloads, by outcome.", "ok", srv->worker.reloads,
+             "failed", srv->worker.reload_failures);
     family(o, "qperceptd_metrics_requests_total", "counter",
            "HTTP requests to this listener, by status code.");
     for (int c = 0; c < HTTP_COUNT; c++)
@@ -290,21 +296,15 @@ static void render_server(struct out *o, const struct qp_srv *srv)
     for (int a = 0; a < ABORT_COUNT; a++)
         put(o, "qperceptd_metrics_aborted_total{reason=\"%s\"} %llu\n", abort_names[a],
             (unsigned long long)m->aborted[a]);
-    family(o, "qperceptd_curve_handshakes_total", "counter",
-           "CURVE handshakes the ZAP handler answered, by outcome (server.curve).");
-    put(o, "qperceptd_curve_handshakes_total{outcome=\"admitted\"} %llu\n",
-        (unsigned long long)srv->curve_admitted);
-    put(o, "qperceptd_curve_handshakes_total{outcome=\"refused\"} %llu\n",
-        (unsigned long long)srv->curve_refused);
+    outcomes(o, "qperceptd_curve_handshakes_total",
+             "CURVE handshakes the ZAP handler answered, by outcome (server.curve).", "admitted",
+             srv->curve_admitted, "refused", srv->curve_refused);
     family(o, "qperceptd_curve_allowed_keys", "gauge",
            "Client public keys in the CURVE allow-list (0 without CURVE).");
     put(o, "qperceptd_curve_allowed_keys %d\n", (int)qp_srv_curve_allowed(srv));
-    family(o, "qperceptd_curve_allow_reloads_total", "counter",
-           "Allow-list re-reads at a reload, by outcome (failed: the old list stays).");
-    put(o, "qperceptd_curve_allow_reloads_total{outcome=\"ok\"} %llu\n",
-        (unsigned long long)srv->curve_allow_reloads);
-    put(o, "qperceptd_curve_allow_reloads_total{outcome=\"failed\"} %llu\n",
-        (unsigned long long)srv->curve_allow_failures);
+    outcomes(o, "qperceptd_curve_allow_reloads_total",
+             "Allow-list re-reads at a reload, by outcome (failed: the old list stays).", "ok",
+             srv->curve_allow_reloads, "failed", srv->curve_allow_failures);
     family(o, "qperceptd_metrics_truncated_total", "counter",
            "Responses cut short because the buffer was too small.");
     put(o, "qperceptd_metrics_truncated_total %llu\n", (unsigned long long)m->truncated);

@@ -221,6 +221,17 @@ static bool served(struct qp_pub *p, struct qp_sub *s, int timeout_ms)
     return false;
 }
 
+/* A publisher and a subscriber with secret's keys: is a frame served? */
+static bool served_with(const char *secret)
+{
+    struct qp_pub *p  = publisher(T.server_public, secret);
+    struct qp_sub *s  = subscriber(T.server_public, secret);
+    bool           ok = p && s && served(p, s, 30000);
+    qp_pub_free(p);
+    qp_sub_free(s);
+    return ok;
+}
+
 static void test_listed_key_served(void)
 {
     NEEDS_SERVER();
@@ -277,12 +288,7 @@ static void test_unlisted_key_refused(void)
     qp_pub_free(plain);
 
     /* A is still served meanwhile, and the server logged the refusals */
-    struct qp_pub *pa = publisher(T.server_public, T.a_secret);
-    struct qp_sub *sa = subscriber(T.server_public, T.a_secret);
-    CU_ASSERT_FATAL(pa && sa);
-    CU_ASSERT(served(pa, sa, 30000));
-    qp_pub_free(pa);
-    qp_sub_free(sa);
+    CU_ASSERT(served_with(T.a_secret));
     CU_ASSERT(log_has("CURVE: refused a client from 127.0.0.1"));
 }
 
@@ -394,12 +400,7 @@ static void test_reload_rereads_allow_list(void)
     CU_ASSERT_FATAL(write_file(T.allow_file, text));
     CU_ASSERT_FATAL(sighup_until("allow_reloads", 1));
     CU_ASSERT_EQUAL(curve_stat("allowed_keys"), 2);
-    struct qp_pub *pb = publisher(T.server_public, T.b_secret);
-    struct qp_sub *sb = subscriber(T.server_public, T.b_secret);
-    CU_ASSERT_FATAL(pb && sb);
-    CU_ASSERT(served(pb, sb, 30000));
-    qp_pub_free(pb);
-    qp_sub_free(sb);
+    CU_ASSERT(served_with(T.b_secret));
     /* a list that is not all keys: the served one stays (A and B) */
     snprintf(text, sizeof text, "%s\nnot a key\n", T.a_public);
     CU_ASSERT_FATAL(write_file(T.allow_file, text));
@@ -408,12 +409,7 @@ static void test_reload_rereads_allow_list(void)
     CU_ASSERT_EQUAL(curve_stat("allow_reloads"), 1);
     CU_ASSERT(log_has("allow-list not re-read, the 2 keys stay allowed"));
     CU_ASSERT(log_has(":2: not a Z85 public key"));
-    pb = publisher(T.server_public, T.b_secret);
-    sb = subscriber(T.server_public, T.b_secret);
-    CU_ASSERT_FATAL(pb && sb);
-    CU_ASSERT(served(pb, sb, 30000));
-    qp_pub_free(pb);
-    qp_sub_free(sb);
+    CU_ASSERT(served_with(T.b_secret));
     snprintf(text, sizeof text, "%s\n", T.a_public); /* as the other tests expect */
     CU_ASSERT_FATAL(write_file(T.allow_file, text));
     CU_ASSERT_FATAL(sighup_until("allow_reloads", 2));
