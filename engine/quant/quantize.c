@@ -842,6 +842,8 @@ enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *
     int32_t        n0 = g->n_nodes;
     for (int32_t i = 0; i < n0 && s == QP_OK; i++)
         s = visit(&q, i);
+    if (s == QP_OK)
+        s = qp_pass_hoist_quantize(g, &q.st->moved, err);
     qp_free(q.twin);
     qp_free(q.eq);
     if (s == QP_OK)

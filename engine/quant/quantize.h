@@ -128,3 +128,9 @@ struct qp_quant_stats {
  * fused into convs. Leaves g linked and inferred. */
 enum qp_status qp_pass_quantize(struct qp_graph *g, const struct qp_quant_opts *o,
                                 struct qp_quant_stats *st, struct qp_err *err);
+
+/* Part of qp_pass_quantize (hoist.c): every Quantize whose input only data
+ * movement made (Slice, Concat, Reshape, Transpose, ...) moved above it, so
+ * the movement runs on INT8; the same bytes come out. *moved += the nodes
+ * that now run INT8. Leaves dead nodes for the caller's link. */
+enum qp_status qp_pass_hoist_quantize(struct qp_graph *g, int32_t *moved, struct qp_err *err);

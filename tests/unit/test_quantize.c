@@ -5,7 +5,8 @@
  * and biases to the contract's formulas), its numbers end to end against
  * the float engine, grids (symmetric, or asymmetric for one-sided ranges),
  * channel equalization (a tiny channel survives, and no reader ever sees
- * divided values; with ranges too), QAdd and Concat, bias deltas,
+ * divided values; with ranges too), QAdd and Concat, a Quantize moved
+ * above Slices and a Concat (the same bytes out), bias deltas,
  * uncalibrated tensors, every allocation failing, and the graph's arrays
  * growing at any point of the pass.
  *
@@ -944,6 +945,76 @@ static void test_uncalibrated(void)
     qp_engine_free(f);
 }
 
+/* x -> Slice rows 0, 2, .. and Slice rows 1, 3, .. -> Concat (channels)
+ * -> Conv -> y, YOLOX's Focus in small; with cat_out the Concat's output
+ * is a graph output too, which keeps the Quantize below the Concat. */
+static float wf[C * 2 * C * 9];
+
+static void model_focus(bool cat_out)
+{
+    static const int64_t wd[4] = {C, 2 * C, 3, 3}, one[1] = {1};
+    static const int64_t s0 = 0, s1 = 1, end = H, ax = 2, step = 2;
+    rng_state = 99991u;
+    fill(xin, N, -0.5f, 2.0f);
+    fill(wf, C * 2 * C * 9, -0.2f, 0.2f);
+    mb_begin(13);
+    mb_input("x", 4, XD);
+    mb_output("y");
+    if (cat_out)
+        mb_output("cat");
+    init_raw("wf", DT(FLOAT), 4, wd, wf, sizeof wf);
+    init_raw("s0", DT(INT64), 1, one, &s0, sizeof s0);
+    init_raw("s1", DT(INT64), 1, one, &s1, sizeof s1);
+    init_raw("end", DT(INT64), 1, one, &end, sizeof end);
+    init_raw("ax", DT(INT64), 1, one, &ax, sizeof ax);
+    init_raw("step", DT(INT64), 1, one, &step, sizeof step);
+    mb_node("Slice", "even", "x,s0,end,ax,step", "xe");
+    mb_node("Slice", "odd", "x,s1,end,ax,step", "xo");
+    attr_i(mb_node("Concat", "cat", "xe,xo", "cat"), "axis", 1);
+    attr_ints(mb_node("Conv", "conv", "cat,wf", "y"), "pads", 4, PADS);
+    save_model(cat_out ? "test_quantize_focus_out.onnx" : "test_quantize_focus.onnx");
+    calibrate();
+    memset(&qo, 0, sizeof qo);
+}
+
+/* The live Quantize's input. */
+static const char *quantize_input(const struct qp_graph *g)
+{
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead && g->nodes[i].op == QP_OP_QUANTIZE)
+            return g->tensors[g->nodes[i].in[0]].name;
+    return "";
+}
+
+static void test_hoist(void)
+{
+    struct qp_graph       g, h;
+    struct qp_quant_stats st;
+    model_focus(false);
+    front_quant(&g, &st);
+    /* one Quantize, of the image; both Slices and the Concat on INT8 */
+    CU_ASSERT_EQUAL(count_op(&g, QP_OP_QUANTIZE), 1);
+    CU_ASSERT_STRING_EQUAL(quantize_input(&g), "x");
+    for (int32_t i = 0; i < g.n_nodes; i++)
+        if (!g.nodes[i].dead && (g.nodes[i].op == QP_OP_SLICE || g.nodes[i].op == QP_OP_CONCAT))
+            CU_ASSERT_EQUAL(g.tensors[g.nodes[i].out[0]].dtype, QP_DTYPE_I8);
+    CU_ASSERT_EQUAL(st.moved, 3);
+    CU_ASSERT_EQUAL(count_op(&g, QP_OP_QCONV), 1);
+    /* the same model, the Concat's output also read as float: not moved */
+    model_focus(true);
+    front_quant(&h, &st);
+    CU_ASSERT_EQUAL(count_op(&h, QP_OP_QUANTIZE), 1);
+    CU_ASSERT_STRING_EQUAL(quantize_input(&h), "cat");
+    CU_ASSERT_EQUAL(st.moved, 0);
+    /* and the conv's output is the same, bit for bit: quantizing commutes
+     * with moving elements on one grid */
+    struct qp_engine *a = open_run(&g, false), *b = open_run(&h, false);
+    CU_ASSERT_EQUAL(memcmp(qp_engine_output(a, 0), qp_engine_output(b, 0), N / 2 * sizeof(float)),
+                    0);
+    qp_engine_free(a);
+    qp_engine_free(b);
+}
+
 /* Fail allocation k = 1, 2, ... of the pass until it succeeds: every failing
  * run says QP_E_NOMEM and leaks nothing. */
 static void fault_injection(const char *what)
@@ -982,6 +1053,8 @@ static void test_fault_injection(void)
     fault_injection("equalized");
     model_c(0.6f);
     fault_injection("add + concat");
+    model_focus(false);
+    fault_injection("Quantize moved above Slices and a Concat");
 }
 
 /* The pass adds tensors and nodes while holding on to others: with the graph
@@ -1033,6 +1106,7 @@ static CU_TestInfo tests[] = {
     {"equalization of a float layer's output", test_equalization_float_producer},
     {"equalization through MaxPool", test_equalization_pool},
     {"QAdd; Concat INT8 or float by scale ratio", test_add_concat},
+    {"Quantize moved above Slice and Concat: same bytes", test_hoist},
     {"uncalibrated tensors stay float", test_uncalibrated},
     {"every allocation failure is QP_E_NOMEM without leaks", test_fault_injection},
     {"arrays growing at any point of the pass", test_growth},
