@@ -203,6 +203,32 @@ enum qp_status qp_graph_set_const(struct qp_graph *g, int32_t t, enum qp_dtype d
     return QP_OK;
 }
 
+bool qp_node_reads(const struct qp_node *n, int32_t t)
+{
+    for (int32_t k = 0; !n->dead && k < n->n_in; k++)
+        if (n->in[k] == t)
+            return true;
+    return false;
+}
+
+bool qp_op_moves_elements(enum qp_op op)
+{
+    switch (op) {
+    case QP_OP_CONCAT:
+    case QP_OP_SPLIT:
+    case QP_OP_SLICE:
+    case QP_OP_RESHAPE:
+    case QP_OP_FLATTEN:
+    case QP_OP_SQUEEZE:
+    case QP_OP_UNSQUEEZE:
+    case QP_OP_TRANSPOSE:
+    case QP_OP_IDENTITY:
+        return true;
+    default:
+        return false;
+    }
+}
+
 void qp_graph_compact(struct qp_graph *g)
 {
     int32_t j = 0;

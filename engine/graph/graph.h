@@ -365,6 +365,13 @@ struct qp_consumers {
 enum qp_status qp_graph_consumers(const struct qp_graph *g, struct qp_consumers *c);
 void           qp_consumers_fini(struct qp_consumers *c);
 
+/* Does n, if live, read tensor t? */
+bool           qp_node_reads(const struct qp_node *n, int32_t t);
+/* Is every output element of op an element of its data input(s) (input 0,
+ * or each input of a Concat), unchanged: Concat, Split, Slice, Reshape,
+ * Flatten, Squeeze, Unsqueeze, Transpose, Identity? */
+bool           qp_op_moves_elements(enum qp_op op);
+
 /* Drop dead nodes (keeping order). Tensor indices stay valid. */
 void           qp_graph_compact(struct qp_graph *g);
 /* Drop tensors no live node, graph input or output refers to (constants a

@@ -24,31 +24,10 @@
 #include "graph/graph.h"
 #include "quant/quantize.h"
 
-/* Ops that only move elements, and which of their inputs carry them. */
+/* Does input k of op carry elements to its output unchanged? */
 static bool carries(enum qp_op op, int32_t k)
 {
-    switch (op) {
-    case QP_OP_CONCAT:
-        return true;
-    case QP_OP_SLICE:
-    case QP_OP_RESHAPE:
-    case QP_OP_FLATTEN:
-    case QP_OP_SQUEEZE:
-    case QP_OP_UNSQUEEZE:
-    case QP_OP_TRANSPOSE:
-    case QP_OP_IDENTITY:
-        return k == 0;
-    default:
-        return false;
-    }
-}
-
-static bool reads(const struct qp_node *n, int32_t t)
-{
-    for (int32_t k = 0; !n->dead && k < n->n_in; k++)
-        if (n->in[k] == t)
-            return true;
-    return false;
+    return qp_op_moves_elements(op) && (k == 0 || op == QP_OP_CONCAT);
 }
 
 static bool is_output(const struct qp_graph *g, int32_t t)
@@ -68,7 +47,7 @@ static int32_t producer(const struct qp_graph *g, int32_t t, int32_t *readers)
         const struct qp_node *n = &g->nodes[i];
         if (n->dead)
             continue;
-        *readers += reads(n, t);
+        *readers += qp_node_reads(n, t);
         for (int32_t k = 0; k < n->n_out; k++)
             p = n->out[k] == t ? i : p;
     }

@@ -164,15 +164,6 @@ static enum qp_status dequantize_to(struct qctx *q, int32_t tq, int32_t t)
     return QP_OK;
 }
 
-/* Does live node n read tensor t? */
-static bool node_reads(const struct qp_node *n, int32_t t)
-{
-    for (int32_t k = 0; !n->dead && k < n->n_in; k++)
-        if (n->in[k] == t)
-            return true;
-    return false;
-}
-
 /* The single reader of t when there is exactly one and t is no graph output. */
 static struct qp_node *sole_reader(struct qp_graph *g, int32_t t)
 {
@@ -284,7 +275,7 @@ static bool feeds_int8(struct qctx *q, int32_t t, int32_t *budget)
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        if (!node_reads(n, t))
+        if (!qp_node_reads(n, t))
             continue;
         if ((n->op == QP_OP_CONV && n->in[0] == t &&
              q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8) ||
@@ -438,7 +429,7 @@ static bool eq_readers(struct qctx *q, int32_t y, bool *lossless, float *rw, int
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        if (!node_reads(n, y))
+        if (!qp_node_reads(n, y))
             continue;
         readers++;
         if (qp_node_act(g, n, &a) && n->in[0] == y)
@@ -608,7 +599,7 @@ static bool int8_reader(struct qctx *q, int32_t y)
     for (int32_t i = 0; i < g->n_nodes; i++) {
         const struct qp_node *n = &g->nodes[i];
         struct qp_act_params  a;
-        if (!node_reads(n, y))
+        if (!qp_node_reads(n, y))
             continue;
         if (n->op == QP_OP_CONV && n->in[0] == y &&
             q->o->precision(q->o->ctx, n->name) == QP_PREC_INT8)
@@ -685,23 +676,8 @@ static enum qp_status add_int8(struct qctx *q, int32_t ai)
 
 static bool moves_data(enum qp_op op)
 {
-    switch (op) {
-    case QP_OP_CONCAT:
-    case QP_OP_MAX_POOL:
-    case QP_OP_GLOBAL_MAX_POOL:
-    case QP_OP_RESIZE:
-    case QP_OP_SLICE:
-    case QP_OP_SPLIT:
-    case QP_OP_RESHAPE:
-    case QP_OP_FLATTEN:
-    case QP_OP_SQUEEZE:
-    case QP_OP_UNSQUEEZE:
-    case QP_OP_TRANSPOSE:
-    case QP_OP_IDENTITY:
-        return true;
-    default:
-        return false;
-    }
+    return qp_op_moves_elements(op) || op == QP_OP_MAX_POOL || op == QP_OP_GLOBAL_MAX_POOL ||
+           op == QP_OP_RESIZE;
 }
 
 /* Requantize INT8 tensor tq to grid (s, zp) (a QLut of the identity). */
