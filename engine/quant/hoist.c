@@ -9,11 +9,11 @@
  * same grid first and the node moves the INT8 values: quantizing is one
  * per-element function on a per-tensor grid, and these nodes neither
  * compute nor mix elements. So the rewrite is exact. YOLOX's Focus stem
- * (four strided Slices of the image and a Concat, then the first conv) was
+ * (eight Slices of the image as exported, and a Concat, then the first conv) was
  * sliced, concatenated and laid out in float; now it is one Quantize of the
  * image and the rest moves a quarter of the bytes.
  *
- * Quantizes of one tensor to one grid are made once (the Focus's four
+ * Quantizes of one tensor to one grid are made once (the Focus's eight
  * Slices share it). Not moved: through nodes with more than one output,
  * through inputs that are constants or graph outputs, through Resize (an
  * interpolation computes), MaxPool (it would commute, but is left to the
