@@ -368,6 +368,7 @@ int main(int argc, char **argv)
         fault_hook_started(fault_at, st);
     if (st != QP_OK) {
         qp_srv_log(QP_LOG_ERROR, "start-up failed: %s", err.msg);
+        qp_srv_notify_failed(srv, "at start-up", err.msg);
         rc = EXIT_FAIL;
     } else {
         srv->state = QP_WIRE_SERVER_SERVING;
@@ -379,6 +380,9 @@ int main(int argc, char **argv)
         if (rc == EXIT_OK)
             rc = drain(srv);
         qp_srv_log(rc == EXIT_OK ? QP_LOG_INFO : QP_LOG_ERROR, "stopped (exit status %d)", rc);
+        if (rc != EXIT_OK)
+            qp_srv_notify_failed(srv, "while serving",
+                                 rc == EXIT_ENGINE ? srv->worker.err.msg : "see the journal");
     }
     stop(srv);
     qp_free(srv);

@@ -10,7 +10,9 @@
  * interval passed without a good one (main.c polls with that timeout), so
  * a wedged engine stops the pings and systemd restarts the service. Without
  * $NOTIFY_SOCKET every sd_notify is a no-op; server.watchdog = on refuses
- * to start when systemd set no watchdog, off never pings.
+ * to start when systemd set no watchdog, off never pings. STATUS= says
+ * what `systemctl status` should show: starting (the engine being loaded),
+ * serving, draining, or why the server failed.
  */
 #include <stdio.h>
 #include <systemd/sd-daemon.h>
@@ -30,6 +32,7 @@ enum qp_status qp_srv_notify_init(struct qp_srv *srv, struct qp_err *err)
     if (n->watchdog)
         qp_srv_log(QP_LOG_INFO, "systemd watchdog every %.1f s, pinged after good inferences",
                    (double)usec / 1e6);
+    sd_notifyf(0, "STATUS=starting: loading engine %s", srv->cfg.engine.path);
     return QP_OK;
 }
 
@@ -52,6 +55,12 @@ void qp_srv_notify_stopping(struct qp_srv *srv)
 {
     (void)srv;
     sd_notify(0, "STOPPING=1\nSTATUS=draining");
+}
+
+void qp_srv_notify_failed(struct qp_srv *srv, const char *when, const char *why)
+{
+    (void)srv;
+    sd_notifyf(0, "STOPPING=1\nSTATUS=failed %s: %s", when, why);
 }
 
 void qp_srv_notify_inference_ok(struct qp_srv *srv)

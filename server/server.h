@@ -382,6 +382,9 @@ void qp_srv_control_reload_done(struct qp_srv *srv, bool ok, const char *why);
 enum qp_status qp_srv_notify_init(struct qp_srv *srv, struct qp_err *err);
 void           qp_srv_notify_ready(struct qp_srv *srv);
 void           qp_srv_notify_stopping(struct qp_srv *srv);
+/* The server is about to exit non-zero: STOPPING=1 and "STATUS=failed
+ * WHEN: WHY" (when: "at start-up", "while serving"). */
+void qp_srv_notify_failed(struct qp_srv *srv, const char *when, const char *why);
 /* A batch or canary inference succeeded: WATCHDOG=1 when due, STATUS= at
  * most once a second. */
 void qp_srv_notify_inference_ok(struct qp_srv *srv);
