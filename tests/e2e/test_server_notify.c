@@ -283,6 +283,30 @@ static pid_t spawn(const char *cfg)
 
 /* ===== Tests ===== */
 
+/* Start a server (T.pid; its pid returned) with the watchdog setting, as
+ * systemd would with WatchdogSec= of wd_us, and $QPERCEPTD_FAULT_SHM_PAUSE
+ * = pause unless NULL; it answers its control socket. */
+static pid_t start(const char *watchdog, long wd_us, const char *pause)
+{
+    CU_ASSERT_FATAL(write_config(T.p.cfg, watchdog, T.model));
+    env_systemd(wd_us);
+    if (pause)
+        setenv("QPERCEPTD_FAULT_SHM_PAUSE", pause, 1);
+    bool up = srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl);
+    env_clear();
+    CU_ASSERT_FATAL(up);
+    return T.pid;
+}
+
+/* SIGTERM: it exits 0, and everything it said came from pid. */
+static void stop(pid_t pid)
+{
+    CU_ASSERT(srv_stop_clean(&T.pid));
+    notes_read(200);
+    CU_ASSERT(all_from(pid));
+    notes_dump_if_failed();
+}
+
 static void send_inline(struct qp_pub *pub)
 {
     struct qp_frame_out f = {TINY_SIDE,   TINY_SIDE, TINY_SIDE * 3, QP_FRAME_FORMAT_BGR8, T.px,
@@ -309,12 +333,7 @@ static struct qp_pub *new_pub(int k)
 static void test_ready_status_stopping(void)
 {
     NEED_SERVER();
-    CU_ASSERT_FATAL(write_config(T.p.cfg, "off", T.model));
-    env_systemd(200000); /* asked for, but watchdog = off */
-    bool up = srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl);
-    env_clear();
-    CU_ASSERT_FATAL(up);
-    pid_t pid = T.pid;
+    pid_t pid = start("off", 200000, NULL); /* systemd asks, watchdog = off */
     notes_read(0); /* the control socket answered: READY=1 is already here */
     int ready = T.n;
     for (int i = 0; i < T.n; i++)
@@ -336,8 +355,7 @@ static void test_ready_status_stopping(void)
     CU_ASSERT(batch > ready);
 
     /* SIGTERM: STOPPING=1, exit 0, nothing after STOPPING */
-    CU_ASSERT(srv_stop_clean(&T.pid));
-    notes_read(200);
+    stop(pid);
     int stopping = -1;
     for (int i = 0; i < T.n; i++)
         if (has_line(&T.msgs[i], "STOPPING=1"))
@@ -346,19 +364,13 @@ static void test_ready_status_stopping(void)
     CU_ASSERT(stopping >= 0 && has_line(&T.msgs[stopping], "STATUS=draining"));
     CU_ASSERT(count_line("READY=1") == 1);
     CU_ASSERT(count_line("WATCHDOG=1") == 0);
-    CU_ASSERT(all_from(pid));
     notes_dump_if_failed();
 }
 
 static void test_watchdog_idle(void)
 {
     NEED_SERVER();
-    CU_ASSERT_FATAL(write_config(T.p.cfg, "auto", T.model));
-    env_systemd(WD_US);
-    bool up = srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl);
-    env_clear();
-    CU_ASSERT_FATAL(up);
-    pid_t pid = T.pid;
+    pid_t pid = start("auto", WD_US, NULL);
     notes_read(0); /* those sent before the control socket answered: stamped late */
     int from = T.n;
     notes_read(5500); /* no frames: canaries only */
@@ -377,10 +389,7 @@ static void test_watchdog_idle(void)
     CU_ASSERT(s && srv_json_num(s, "canaries") >= n);
     qp_json_free(doc);
     qp_ctl_reply_fini(&r);
-    CU_ASSERT(srv_stop_clean(&T.pid));
-    notes_read(200);
-    CU_ASSERT(all_from(pid));
-    notes_dump_if_failed();
+    stop(pid);
 }
 
 static void test_watchdog_wedged(void)
@@ -389,13 +398,7 @@ static void test_watchdog_wedged(void)
     NEED_SERVER();
     char pause[64];
     snprintf(pause, sizeof pause, "%s:%d", SHM, PAUSE_MS);
-    CU_ASSERT_FATAL(write_config(T.p.cfg, "auto", T.model));
-    env_systemd(WD_US);
-    setenv("QPERCEPTD_FAULT_SHM_PAUSE", pause, 1);
-    bool up = srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl);
-    env_clear();
-    CU_ASSERT_FATAL(up);
-    pid_t pid = T.pid;
+    pid_t pid = start("auto", WD_US, pause);
     notes_read(0);    /* stamped late: the last ping's time is an upper bound */
     notes_read(1500); /* fed by canaries */
     int64_t min_gap, max_gap, last;
@@ -440,10 +443,7 @@ static void test_watchdog_wedged(void)
     CU_ASSERT(st && srv_json_num(st, "published") == 1);
     qp_json_free(doc);
     qp_ctl_reply_fini(&r);
-    CU_ASSERT(srv_stop_clean(&T.pid));
-    notes_read(200);
-    CU_ASSERT(all_from(pid));
-    notes_dump_if_failed();
+    stop(pid);
 }
 
 static void test_sticky_error(void)
