@@ -21,10 +21,12 @@
  *          failed on the device. With opt->profile runs stay eager and a
  *          pair of events around every node gives its time (node_ns).
  * upload / download are synchronous copies outside run().
- * reserve_frames / set_image: camera frames for the detector, staged in
- *          pinned memory allocated before the first frame; only the frame's
- *          bytes cross the bus, and the pre-processing kernel writes the
- *          input on the run's stream.
+ * reserve_frames / set_image / zero: camera frames for the detector,
+ *          staged in pinned memory allocated before the first frame, the
+ *          frames of a batch one after another; only their bytes cross the
+ *          bus (the host's copy of one frame overlaps the bus transfer of
+ *          the one before), and one pre-processing kernel per image writes
+ *          its part of the input on the run's stream.
  *
  * The arithmetic is the CPU's (kernels.h): INT8 nodes produce the CPU
  * backend's bytes; float nodes (convolutions through cuBLASLt FP32,
@@ -70,11 +72,14 @@ struct cuda_ctx {
     bool                  verified;   /* an eager run completed: the graph may be captured */
     bool                  no_graph;   /* capture failed once: stay eager (logged) */
     cudaGraphExec_t       graph;      /* every node, captured once, replayed per run */
-    /* camera frames: pinned staging and its device twin, each the norm
-     * tables (FRAME_HEAD bytes) then room for frame_bytes of pixels */
+    /* camera frames: pinned staging and its device twin of frame_bytes,
+     * holding the frames of a batch in order, each FRAME_HEAD bytes (the
+     * norm tables) then its pixels, 256-byte aligned */
     unsigned char        *frame_host, *frame_dev;
     size_t                frame_bytes;
-    cudaEvent_t           staged; /* the last staging copy is done */
+    size_t                frame_used; /* by the batch being staged */
+    int32_t               frame_next; /* the image set_image expects next */
+    cudaEvent_t           staged;     /* the last staging copy is done */
     char                  target[32]; /* "cuda sm_90": this device's */
     char                 *stored;     /* an engine file's tuning (set_tuning), or NULL */
     int32_t               n_reused, n_tuned; /* GEMM algorithms: stored ones kept, chosen */
@@ -838,9 +843,9 @@ static enum qp_status cu_reserve_frames(void *ctx, size_t bytes, struct qp_err *
     if (e == cudaSuccess && !c->staged)
         e = cudaEventCreateWithFlags(&c->staged, cudaEventDisableTiming);
     if (e == cudaSuccess)
-        e = cudaMallocHost((void **)&c->frame_host, FRAME_HEAD + bytes);
+        e = cudaMallocHost((void **)&c->frame_host, bytes);
     if (e == cudaSuccess)
-        e = cudaMalloc((void **)&c->frame_dev, FRAME_HEAD + bytes);
+        e = cudaMalloc((void **)&c->frame_dev, bytes);
     if (e != cudaSuccess) {
         frames_free(c);
         return cuda_fail(err, e, "allocating the frame staging");
@@ -849,33 +854,51 @@ static enum qp_status cu_reserve_frames(void *ctx, size_t bytes, struct qp_err *
     return QP_OK;
 }
 
-/* Copy the frame (and the norm tables) into the pinned staging once the
- * previous copy out of it is done, send both in one copy, and enqueue the
- * pre-processing kernel into the input: all on the run's stream, ahead of
- * the run. */
-static enum qp_status cu_set_image(void *ctx, size_t dst_off, const struct qp_pre_frame *f,
-                                   const struct qp_pre_norm *nm, const uint8_t *img,
-                                   struct qp_err *err)
+/* Image k of a batch: its place in the staging after the batch's frames
+ * before it (image 0: once the last batch's copies out of it are done),
+ * the frame and the norm tables copied there and sent in one copy, and the
+ * pre-processing kernel enqueued into the image at dst_off: all on the
+ * run's stream, ahead of the run. */
+static enum qp_status cu_set_image(void *ctx, int32_t k, size_t dst_off,
+                                   const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
+                                   const uint8_t *img, struct qp_err *err)
 {
     struct cuda_ctx *c = ctx;
+    if (k != 0 && k != c->frame_next)
+        return qp_fail(err, QP_E_INVAL, "image %d after image %d: a batch's images go in order",
+                       (int)k, (int)c->frame_next - 1);
+    size_t at   = k == 0 ? 0 : c->frame_used;
     size_t need = (size_t)qp_pre_frame_bytes(f); /* both planes of an NV12 frame */
-    if (!c->frame_host || need > c->frame_bytes)
-        return qp_fail(err, QP_E_UNSUPPORTED, "a %dx%d frame (%zu bytes) exceeds the %zu bytes "
-                       "staged on the device", (int)f->src_w, (int)f->src_h, need, c->frame_bytes);
-    cudaError_t e = cudaEventSynchronize(c->staged);
+    size_t end  = at + FRAME_HEAD + (need + 255) / 256 * 256;
+    if (!c->frame_host || end > c->frame_bytes)
+        return qp_fail(err, QP_E_UNSUPPORTED,
+                       "a %dx%d frame (%zu bytes) as image %d exceeds the %zu staged bytes",
+                       (int)f->src_w, (int)f->src_h, need, (int)k, c->frame_bytes);
+    cudaError_t e = k == 0 ? cudaEventSynchronize(c->staged) : cudaSuccess;
     if (e == cudaSuccess) {
-        memcpy(c->frame_host, nm, sizeof *nm);
-        memcpy(c->frame_host + FRAME_HEAD, img, need);
-        e = cudaMemcpyAsync(c->frame_dev, c->frame_host, FRAME_HEAD + need,
+        memcpy(c->frame_host + at, nm, sizeof *nm);
+        memcpy(c->frame_host + at + FRAME_HEAD, img, need);
+        e = cudaMemcpyAsync(c->frame_dev + at, c->frame_host + at, FRAME_HEAD + need,
                             cudaMemcpyHostToDevice, c->st);
     }
     if (e == cudaSuccess)
         e = cudaEventRecord(c->staged, c->st);
     if (e == cudaSuccess)
-        e = qp_cuda_preprocess(c->frame_dev + FRAME_HEAD, *f,
-                               (const struct qp_pre_norm *)(const void *)c->frame_dev,
+        e = qp_cuda_preprocess(c->frame_dev + at + FRAME_HEAD, *f,
+                               (const struct qp_pre_norm *)(const void *)(c->frame_dev + at),
                                (float *)(void *)(c->arena + dst_off), c->st);
-    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "pre-processing a frame");
+    if (e != cudaSuccess)
+        return cuda_fail(err, e, "pre-processing a frame");
+    c->frame_used = end;
+    c->frame_next = k + 1;
+    return QP_OK;
+}
+
+static enum qp_status cu_zero(void *ctx, size_t off, size_t n, struct qp_err *err)
+{
+    struct cuda_ctx *c = ctx;
+    cudaError_t      e = cudaMemsetAsync(c->arena + off, 0, n, c->st);
+    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "zeroing input images");
 }
 
 /* Enqueue every node's kernels on the stream (eagerly, or into a capture). */
@@ -990,21 +1013,22 @@ static const int64_t *cu_saturated(const void *ctx, int64_t *runs)
 }
 
 const struct qp_backend_ops qp_backend_cuda = {
-    .name      = "cuda",
-    .ctx_size  = sizeof(struct cuda_ctx),
-    .init      = cu_init,
-    .fini      = cu_fini,
-    .supports  = cu_supports,
-    .prepare   = cu_prepare,
-    .alloc     = cu_alloc,
-    .upload    = cu_upload,
-    .download  = cu_download,
+    .name           = "cuda",
+    .ctx_size       = sizeof(struct cuda_ctx),
+    .init           = cu_init,
+    .fini           = cu_fini,
+    .supports       = cu_supports,
+    .prepare        = cu_prepare,
+    .alloc          = cu_alloc,
+    .upload         = cu_upload,
+    .download       = cu_download,
     .reserve_frames = cu_reserve_frames,
     .set_image      = cu_set_image,
+    .zero           = cu_zero,
     .tuning         = cu_tuning,
     .set_tuning     = cu_set_tuning,
-    .run       = cu_run,
-    .wait      = cu_wait,
-    .node_ns   = cu_node_ns,
-    .saturated = cu_saturated,
+    .run            = cu_run,
+    .wait           = cu_wait,
+    .node_ns        = cu_node_ns,
+    .saturated      = cu_saturated,
 };

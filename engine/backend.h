@@ -52,16 +52,22 @@ struct qp_backend_ops {
      * inputs in place; NULL entry: the arena is not host memory. */
     void *(*host_ptr)(void *ctx, size_t off);
 
-    /* (optional, both or neither) camera frames pre-processed on the device
-     * (image/pre_math.h). reserve_frames: staging for frames of up to bytes,
-     * before the first frame (it only grows). set_image: stage img's bytes
-     * and enqueue its pre-processing into the f32 input at arena offset
-     * dst_off, ahead of the next run(); QP_E_UNSUPPORTED for a frame larger
-     * than the staging (the caller pre-processes it on the host). */
+    /* (optional, all three or none) camera frames pre-processed on the
+     * device (image/pre_math.h). reserve_frames: staging of bytes for the
+     * frames of a batch, before the first frame (it only grows).
+     * set_image: stage img's bytes as image k of a batch (k = 0 starts a
+     * batch; the others follow in order, each after the last in the
+     * staging) and enqueue its pre-processing into the f32 image at arena
+     * offset dst_off, ahead of the next run(); QP_E_UNSUPPORTED when the
+     * frame does not fit what is left of the staging (the caller
+     * pre-processes the batch on the host). zero: enqueue n zero bytes at
+     * arena offset off, ahead of the next run() (the images of a batch that
+     * has fewer frames). */
     enum qp_status (*reserve_frames)(void *ctx, size_t bytes, struct qp_err *err);
-    enum qp_status (*set_image)(void *ctx, size_t dst_off, const struct qp_pre_frame *f,
+    enum qp_status (*set_image)(void *ctx, int32_t k, size_t dst_off, const struct qp_pre_frame *f,
                                 const struct qp_pre_norm *nm, const uint8_t *img,
                                 struct qp_err *err);
+    enum qp_status (*zero)(void *ctx, size_t off, size_t n, struct qp_err *err);
 
     /* (optional, both or neither) what the backend chose at alloc that an
      * engine file keeps for its target (cuda: each GEMM's cuBLASLt

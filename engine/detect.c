@@ -36,7 +36,8 @@
 #include "post/post.h"
 
 #define MAX_OUTPUTS 64
-#define FRAME_BYTES ((size_t)3840 * 2160 * 3) /* frames a device stages: 4K RGB8 */
+/* a batch's frames a device stages: one 4K RGB8, eight 1280x720 BGR8 */
+#define FRAME_BYTES ((size_t)3840 * 2160 * 3)
 
 struct qp_detector {
     struct qp_engine    *engine; /* borrowed */
@@ -141,14 +142,12 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
     d->tmp              = qp_calloc(n_cand, sizeof *d->tmp);
     d->xf               = qp_calloc((size_t)d->batch, sizeof *d->xf);
     const bool in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
-    /* a device backend stages frames of up to FRAME_BYTES and pre-processes
-     * them itself; larger ones (and all, if staging fails) take the host
-     * path. Its staging fills a [1, 3, H, W] input only: batched engines
-     * are fed from the host. */
+    /* a device backend stages the frames of a batch, FRAME_BYTES in all,
+     * and pre-processes them itself; a batch of more (and all, if staging
+     * fails) takes the host path */
     struct qp_err  why = {{0}};
-    enum qp_status s =
-        d->batch == 1 ? qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why) : QP_E_UNSUPPORTED;
-    d->on_device = s == QP_OK;
+    enum qp_status s   = qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why);
+    d->on_device       = s == QP_OK;
     if (s != QP_OK && s != QP_E_UNSUPPORTED)
         qp_log(QP_LOG_WARN, "detect", "%s: frames pre-processed on the host: %s", d->spec.name,
                why.msg);
@@ -216,51 +215,52 @@ static enum qp_status check_params(const struct qp_detect_params *p, struct qp_e
     return QP_OK;
 }
 
-/* Pre-process img into slot k: on the engine's device when it can (batch
- * 1), else straight into the engine's input when it allows, else into our
- * buffer (then *staged: the caller copies it to the engine). */
-static enum qp_status feed(struct qp_detector *d, const struct qp_image *img, int32_t k,
-                           bool *staged, struct qp_err *err)
+/* Pre-process imgs[0, n) on the engine's device, zeros after them:
+ * QP_E_UNSUPPORTED when a frame does not fit its staging (the caller then
+ * feeds the whole batch from the host: the input it uploads replaces
+ * whatever was enqueued here). */
+static enum qp_status feed_device(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                                  struct qp_err *err)
 {
-    struct qp_transform *xf = &d->xf[k];
-    if (d->on_device) {
+    enum qp_status st = QP_OK;
+    for (int32_t k = 0; k < n && st == QP_OK; k++) {
         struct qp_pre_frame f;
-        enum qp_status      st = qp_preprocess_frame(&d->pre, img, &f, xf, err);
+        st = qp_preprocess_frame(&d->pre, &imgs[k], &f, &d->xf[k], err);
         if (st == QP_OK)
-            st = qp_engine_set_image(d->engine, 0, &f, &d->pre.norm, img->data, err);
+            st = qp_engine_set_image(d->engine, 0, k, &f, &d->pre.norm, imgs[k].data, err);
+        if (st != QP_OK && st != QP_E_UNSUPPORTED && n > 1)
+            qp_err_prefix(err, "image %d of %d", (int)k, (int)n);
+    }
+    return st == QP_OK ? qp_engine_zero_images(d->engine, 0, n, err) : st;
+}
+
+/* Fill slots [0, n) from imgs and zero slots [n, batch): on the device
+ * when the backend pre-processes, else straight into the engine's input
+ * when it allows, else into our buffer, then uploaded. */
+static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
+                               struct qp_err *err)
+{
+    if (d->on_device) {
+        enum qp_status st = feed_device(d, imgs, n, err);
         if (st != QP_E_UNSUPPORTED)
             return st;
     }
     float *dst = qp_engine_input_buffer(d->engine, 0);
     if (!dst && !d->input)
         return qp_fail(err, QP_E_INVAL, "%s: engine withdrew its input buffer", d->spec.name);
-    *staged = !dst;
-    return qp_preprocess_run(&d->pre, img, (dst ? dst : d->input) + (size_t)k * d->image_floats, xf,
-                             err);
-}
-
-/* Fill slots [0, n) from imgs and zero slots [n, batch). */
-static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *imgs, int32_t n,
-                               struct qp_err *err)
-{
-    bool staged = false;
+    float *base = dst ? dst : d->input;
     for (int32_t k = 0; k < n; k++) {
-        enum qp_status st = feed(d, &imgs[k], k, &staged, err);
+        enum qp_status st = qp_preprocess_run(&d->pre, &imgs[k], base + (size_t)k * d->image_floats,
+                                              &d->xf[k], err);
         if (st != QP_OK) {
             if (n > 1)
                 qp_err_prefix(err, "image %d of %d", (int)k, (int)n);
             return st;
         }
     }
-    if (n < d->batch) {
-        float *base = qp_engine_input_buffer(d->engine, 0);
-        staged |= !base;
-        base = base ? base : d->input;
-        QP_ASSERT(base); /* batch > 1 is never on the device path: one of them exists */
-        memset(base + (size_t)n * d->image_floats, 0,
-               (size_t)(d->batch - n) * d->image_floats * sizeof(float));
-    }
-    return staged ? qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err) : QP_OK;
+    memset(base + (size_t)n * d->image_floats, 0,
+           (size_t)(d->batch - n) * d->image_floats * sizeof(float));
+    return dst ? QP_OK : qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err);
 }
 
 /* Decode and NMS image k of the last run into dets[0, cap); returns how many. */

@@ -419,27 +419,68 @@ enum qp_status qp_engine_set_input(struct qp_engine *e, int32_t i, const void *d
 
 enum qp_status qp_engine_reserve_frames(struct qp_engine *e, size_t bytes, struct qp_err *err)
 {
-    if (!e->be->reserve_frames || !e->be->set_image)
+    if (!e->be->reserve_frames)
         return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend pre-processes no frames",
                        e->be->name);
     return e->be->reserve_frames(e->be_ctx, bytes, err);
 }
 
-enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, const struct qp_pre_frame *f,
-                                   const struct qp_pre_norm *nm, const uint8_t *img,
-                                   struct qp_err *err)
+/* Input i as images for the backend: f32 [batch, 3, h, w] in model order;
+ * NULL (said in err) when it is not. */
+static const struct qp_tensor *image_input(const struct qp_engine *e, int32_t i, int64_t h,
+                                           int64_t w, struct qp_err *err)
 {
-    if (i < 0 || i >= e->n_in)
-        return qp_fail(err, QP_E_INVAL, "input %d: the model has %d inputs", (int)i, (int)e->n_in);
+    if (i < 0 || i >= e->n_in) {
+        qp_fail(err, QP_E_INVAL, "input %d: the model has %d inputs", (int)i, (int)e->n_in);
+        return NULL;
+    }
     const struct qp_tensor *t = &e->g.tensors[e->in[i]];
-    if (t->dtype != QP_DTYPE_F32 || t->rank != 4 || t->dims[0] != 1 || t->dims[1] != 3 ||
-        t->dims[2] != f->dst_h || t->dims[3] != f->dst_w || t->layout != QP_LAYOUT_PLAIN)
-        return qp_fail(err, QP_E_INVAL, "input '%s' is not f32 [1, 3, %d, %d]", t->name,
-                       (int)f->dst_h, (int)f->dst_w);
+    if (t->dtype != QP_DTYPE_F32 || t->rank != 4 || t->dims[0] < 1 || t->dims[1] != 3 ||
+        (h > 0 && (t->dims[2] != h || t->dims[3] != w)) || t->layout != QP_LAYOUT_PLAIN) {
+        qp_fail(err, QP_E_INVAL, "input '%s' is not f32 [batch, 3, %lld, %lld]", t->name,
+                (long long)h, (long long)w);
+        return NULL;
+    }
+    return t;
+}
+
+enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, int32_t k,
+                                   const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
+                                   const uint8_t *img, struct qp_err *err)
+{
+    const struct qp_tensor *t = image_input(e, i, f->dst_h, f->dst_w, err);
+    if (!t)
+        return QP_E_INVAL;
+    if (k < 0 || k >= t->dims[0])
+        return qp_fail(err, QP_E_INVAL, "image %d of input '%s', which holds %lld", (int)k, t->name,
+                       (long long)t->dims[0]);
     if (!e->be->set_image)
         return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend pre-processes no frames",
                        e->be->name);
-    return e->be->set_image(e->be_ctx, t->offset, f, nm, img, err);
+    size_t per = qp_tensor_nbytes(t) / (size_t)t->dims[0];
+    return e->be->set_image(e->be_ctx, k, t->offset + (size_t)k * per, f, nm, img, err);
+}
+
+enum qp_status qp_engine_zero_images(struct qp_engine *e, int32_t i, int32_t from,
+                                     struct qp_err *err)
+{
+    const struct qp_tensor *t = image_input(e, i, 0, 0, err);
+    if (!t)
+        return QP_E_INVAL;
+    if (from < 0 || from > t->dims[0])
+        return qp_fail(err, QP_E_INVAL, "images from %d of input '%s', which holds %lld", (int)from,
+                       t->name, (long long)t->dims[0]);
+    size_t per = qp_tensor_nbytes(t) / (size_t)t->dims[0], n = per * (size_t)(t->dims[0] - from);
+    if (n == 0)
+        return QP_OK;
+    void *host = e->be->host_ptr ? e->be->host_ptr(e->be_ctx, t->offset) : NULL;
+    if (host) {
+        memset((unsigned char *)host + (size_t)from * per, 0, n);
+        return QP_OK;
+    }
+    if (!e->be->zero)
+        return qp_fail(err, QP_E_UNSUPPORTED, "the %s backend cannot zero its input", e->be->name);
+    return e->be->zero(e->be_ctx, t->offset + (size_t)from * per, n, err);
 }
 
 void *qp_engine_input_buffer(struct qp_engine *e, int32_t i)

@@ -32,14 +32,20 @@ enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_o
 const struct qp_graph *qp_engine_graph(const struct qp_engine *e);
 
 /* Camera frames pre-processed by the backend (backend.h: reserve_frames,
- * set_image), for the detector. qp_engine_reserve_frames: QP_E_UNSUPPORTED
- * when the backend has no such path (the CPU fills its input in place).
- * qp_engine_set_image: input i must be f32 [1, 3, f->dst_h, f->dst_w];
- * QP_E_UNSUPPORTED when this frame does not fit the staging. */
+ * set_image), for the detector. qp_engine_reserve_frames: staging of bytes
+ * for the frames of one batch; QP_E_UNSUPPORTED when the backend has no
+ * such path (the CPU fills its input in place). qp_engine_set_image: image
+ * k of input i, which must be f32 [batch, 3, f->dst_h, f->dst_w], k <
+ * batch; a batch's images go in order from 0; QP_E_UNSUPPORTED when this
+ * frame does not fit what the batch left of the staging.
+ * qp_engine_zero_images: images [from, batch) of input i become zeros
+ * (ahead of the next run, like set_image). */
 enum qp_status qp_engine_reserve_frames(struct qp_engine *e, size_t bytes, struct qp_err *err);
-enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, const struct qp_pre_frame *f,
-                                   const struct qp_pre_norm *nm, const uint8_t *img,
-                                   struct qp_err *err);
+enum qp_status qp_engine_set_image(struct qp_engine *e, int32_t i, int32_t k,
+                                   const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
+                                   const uint8_t *img, struct qp_err *err);
+enum qp_status qp_engine_zero_images(struct qp_engine *e, int32_t i, int32_t from,
+                                     struct qp_err *err);
 
 /* The engine's target and its backend's tuning text (backend.h tuning),
  * for an engine file built for this device: QP_E_UNSUPPORTED when the

@@ -159,6 +159,12 @@ cudaError_t cudaMemset(void *devPtr, int value, size_t count)
     return cudaSuccess;
 }
 
+cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
+{
+    memset(devPtr, value, count);
+    return cudaSuccess;
+}
+
 /* Capture is not emulated (the launchers run at once): the backend's
  * eager path is what runs here; tests/gpu replays real graphs. */
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream, enum cudaStreamCaptureMode mode)

@@ -24,11 +24,14 @@
  *  - a model with a node the device has no kernel for (Softmax): cuda
  *    refuses naming the node, auto runs it on the CPU;
  *  - YOLOX-Nano INT8 (the engine file of the first case) at batch 3: the
- *    CPU's bytes at batch 3, eager and replayed;
+ *    CPU's bytes at batch 3, eager and replayed; detectors on both given
+ *    three road frames and then two: the same output bytes and detections
+ *    (the device pre-processing the batch);
  *  - frames pre-processed on the device (the detector's path on CUDA, so
  *    every case above through qp_detector_run takes it too): the CPU's
  *    input for each pixel format (NV12 included), stride, resize mode and
- *    scale;
+ *    scale; a batch's frames one after another in the staging, and the
+ *    images of a short batch zeroed;
  *  - engine files for this GPU (the tuning `qpercept build --target cuda`
  *    stores): algorithms reused, bad lines re-timed, another GPU's refused.
  */
@@ -361,6 +364,49 @@ static void test_unsupported_falls_back(void)
     QP_TEST_RAN();
 }
 
+/* Detectors on cpu and dev (both batch 3) given three road frames, then
+ * two (the third image zeroed): the device pre-processes the batch and
+ * gives the CPU's output bytes and detections. */
+static void same_batch_detections(struct qp_engine *cpu, struct qp_engine *dev,
+                                  const struct qp_model_spec *spec)
+{
+    struct qp_detector     *dc, *dd;
+    struct qp_image         img[3];
+    struct qp_detection     a[3 * 64], b[3 * 64];
+    int32_t                 na[3], nb[3];
+    struct qp_detect_params p   = QP_DETECT_PARAMS_DEFAULT;
+    struct qp_err           err = {{0}};
+    p.score_min                 = 0.01f; /* an engine calibrated on three frames: low scores */
+    CU_ASSERT_FATAL(qp_detector_new(cpu, spec, &dc, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_detector_new(dev, spec, &dd, NULL) == QP_OK);
+    for (int k = 0; k < 3; k++)
+        CU_ASSERT_FATAL(qp_image_load(frames[k], &img[k], NULL) == QP_OK);
+    for (int32_t n = 3; n >= 2; n--) {
+        CU_ASSERT_FATAL(qp_detector_run_batch(dc, img, n, &p, a, 64, na, NULL) == QP_OK);
+        enum qp_status s = qp_detector_run_batch(dd, img, n, &p, b, 64, nb, &err);
+        if (s != QP_OK)
+            fprintf(stderr, "%s\n", err.msg);
+        CU_ASSERT_FATAL(s == QP_OK);
+        for (int32_t o = 0; o < qp_engine_n_outputs(cpu); o++) {
+            struct qp_tensor_info y;
+            qp_engine_output_info(cpu, o, &y);
+            CU_ASSERT(
+                memcmp(qp_engine_output(cpu, o), qp_engine_output(dev, o), info_bytes(&y, 0)) == 0);
+        }
+        for (int32_t k = 0; k < n; k++) {
+            if (na[k] != nb[k] || na[k] == 0)
+                fprintf(stderr, "%d frames, image %d: %d detections on the CPU, %d on the device\n",
+                        (int)n, (int)k, (int)na[k], (int)nb[k]);
+            CU_ASSERT(na[k] == nb[k] && na[k] > 0);
+            CU_ASSERT(memcmp(a + k * 64, b + k * 64, (size_t)na[k] * sizeof *a) == 0);
+        }
+    }
+    for (int k = 0; k < 3; k++)
+        qp_image_free(&img[k]);
+    qp_detector_free(dc);
+    qp_detector_free(dd);
+}
+
 /* YOLOX-Nano INT8 at batch 3 (three cameras) on the device: every output
  * byte the CPU's at batch 3, which is the CPU's image by image
  * (tests/unit/test_rebatch.c); pseudo-random image-like inputs. */
@@ -399,10 +445,27 @@ static void test_batch(void)
         }
     }
     free(x);
+    same_batch_detections(cpu, dev, &spec);
     qp_engine_free(cpu);
     qp_engine_free(dev);
     qp_model_spec_fini(&spec);
     QP_TEST_RAN();
+}
+
+/* y = x + x for an f32 input of dims, saved as name and opened on the CPU
+ * and on the device: exact on both, so the device's input can be compared
+ * through the output. */
+static void twice_on_both(const int64_t dims[4], const char *name, struct qp_engine **cpu,
+                          struct qp_engine **dev)
+{
+    char path[1200];
+    mb_begin(13);
+    mb_node("Add", "twice", "x,x", "y");
+    mb_input("x", 4, dims);
+    mb_output("y");
+    CU_ASSERT_FATAL(mb_save(name, path, sizeof path));
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, cpu, NULL) == QP_OK);
+    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, dev, NULL) == QP_OK);
 }
 
 /* Frames pre-processed on the device (backend.h set_image, what the
@@ -425,18 +488,12 @@ static void test_frames(void)
         {QP_PIXEL_NV12, 200, 150, 0, true, false}, {QP_PIXEL_NV12, 98, 30, 6, true, true},
         {QP_PIXEL_NV12, 32, 96, 2, false, false},  {QP_PIXEL_NV12, 2, 2, 0, false, true},
     };
-    char path[1200];
-    mb_begin(13);
-    mb_node("Add", "twice", "x,x", "y");
-    mb_input("x", 4, dims);
-    mb_output("y");
-    CU_ASSERT_FATAL(mb_save("test_cuda_frames.onnx", path, sizeof path));
     struct qp_engine *cpu, *dev;
     struct qp_err     err = {{0}};
-    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, &cpu, &err) == QP_OK);
-    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, &dev, &err) == QP_OK);
+    twice_on_both(dims, "test_cuda_frames.onnx", &cpu, &dev);
     CU_ASSERT_EQUAL(qp_engine_reserve_frames(cpu, 1, NULL), QP_E_UNSUPPORTED);
-    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 200 * 150 * 3, &err) == QP_OK);
+    /* 200 x 150 RGB8 and its norm tables (about 3 KB) fit */
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 96 * 1024, &err) == QP_OK);
     const size_t n     = 3 * 48 * 64;
     float       *x     = malloc(n * sizeof *x);
     uint8_t     *bytes = malloc(400 * 300 * 3);
@@ -464,7 +521,7 @@ static void test_frames(void)
         CU_ASSERT_FATAL(qp_preprocess_run(&pre, &img, x, &xa, NULL) == QP_OK);
         CU_ASSERT_FATAL(qp_engine_set_input(cpu, 0, x, n * sizeof *x, NULL) == QP_OK);
         CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &img, &f, &xb, NULL) == QP_OK);
-        enum qp_status s = qp_engine_set_image(dev, 0, &f, &pre.norm, img.data, &err);
+        enum qp_status s = qp_engine_set_image(dev, 0, 0, &f, &pre.norm, img.data, &err);
         if (s != QP_OK)
             fprintf(stderr, "%s\n", err.msg);
         CU_ASSERT_FATAL(s == QP_OK);
@@ -477,8 +534,8 @@ static void test_frames(void)
         qp_preprocess_fini(&pre);
         qp_model_spec_fini(&spec);
     }
-    /* 400 x 300 RGB8 is beyond the 90000 bytes reserved, and so is a
-     * 260 x 250 NV12 frame (its Y plane fits, its UV plane does not) */
+    /* 400 x 300 RGB8 is beyond the 96 KiB reserved, and so is a 260 x 250
+     * NV12 frame (its Y plane fits, its UV plane does not) */
     struct qp_model_spec spec;
     qp_model_spec_init(&spec);
     spec.input_w = 64, spec.input_h = 48;
@@ -488,11 +545,100 @@ static void test_frames(void)
     struct qp_transform  xf;
     CU_ASSERT_FATAL(qp_preprocess_init(&pre, &spec, NULL) == QP_OK);
     CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &big, &f, &xf, NULL) == QP_OK);
-    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, &f, &pre.norm, big.data, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, 0, &f, &pre.norm, big.data, &err),
+                    QP_E_UNSUPPORTED);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exceeds"));
     struct qp_image big12 = {260, 250, 260, QP_PIXEL_NV12, bytes};
     CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &big12, &f, &xf, NULL) == QP_OK);
-    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, &f, &pre.norm, big12.data, &err), QP_E_UNSUPPORTED);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, 0, &f, &pre.norm, big12.data, &err),
+                    QP_E_UNSUPPORTED);
+    qp_preprocess_fini(&pre);
+    qp_model_spec_fini(&spec);
+    free(x);
+    free(bytes);
+    qp_engine_free(cpu);
+    qp_engine_free(dev);
+    QP_TEST_RAN();
+}
+
+/* Frames of a batch pre-processed on the device, one after another in the
+ * staging (what the detector does on a batched CUDA engine): three frames
+ * of three pixel formats into images 0-2 give the CPU's input image by
+ * image; then one frame and images 1-2 zeroed (a batch with fewer frames
+ * than the engine) give the CPU's frame and zeros, over the frames left
+ * there by the run before. A frame beyond what the batch left of the
+ * staging is refused as unsupported (the host path takes the batch); out
+ * of order, or beyond the batch, as invalid. */
+static void test_frames_batch(void)
+{
+    enum { B = 3, H = 48, W = 64 };
+    static const int64_t dims[4] = {B, 3, H, W};
+    static const struct {
+        enum qp_pixel_format fmt;
+        int32_t              w, h, stride;
+    } frames_in[B] = {
+        {QP_PIXEL_RGB8, 200, 150, 600}, {QP_PIXEL_NV12, 98, 30, 104}, {QP_PIXEL_BGR8, 97, 31, 296}};
+    struct qp_engine *cpu, *dev;
+    struct qp_err     err = {{0}};
+    twice_on_both(dims, "test_cuda_frames_batch.onnx", &cpu, &dev);
+    const size_t per   = (size_t)3 * H * W;
+    float       *x     = malloc(B * per * sizeof *x);
+    uint8_t     *bytes = malloc(200 * 150 * 3);
+    CU_ASSERT_FATAL(x && bytes);
+    uint32_t r = 88172645u;
+    for (size_t i = 0; i < 200 * 150 * 3; i++) {
+        r ^= r << 13, r ^= r >> 17, r ^= r << 5;
+        bytes[i] = (uint8_t)(r >> 24);
+    }
+    struct qp_model_spec spec;
+    qp_model_spec_init(&spec);
+    spec.input_w = W, spec.input_h = H, spec.pad_value = 114.0f, spec.letterbox = true;
+    struct qp_preprocess pre;
+    struct qp_pre_frame  f[B];
+    struct qp_transform  xf;
+    struct qp_image      img[B];
+    CU_ASSERT_FATAL(qp_preprocess_init(&pre, &spec, NULL) == QP_OK);
+    for (int k = 0; k < B; k++) {
+        img[k] = (struct qp_image){frames_in[k].w, frames_in[k].h, frames_in[k].stride,
+                                   frames_in[k].fmt, bytes};
+        CU_ASSERT_FATAL(qp_preprocess_run(&pre, &img[k], x + k * per, &xf, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &img[k], &f[k], &xf, NULL) == QP_OK);
+    }
+    /* staging that holds the first two frames (with their norm tables,
+     * about 3 KB each) but not the third: it is refused, the host takes
+     * the batch; images go in order; none beyond the batch */
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 104000, &err) == QP_OK);
+    for (int k = 0; k < 2; k++)
+        CU_ASSERT_FATAL(qp_engine_set_image(dev, 0, k, &f[k], &pre.norm, bytes, &err) == QP_OK);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, 2, &f[2], &pre.norm, bytes, &err),
+                    QP_E_UNSUPPORTED);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "exceeds"));
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 120000, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_set_image(dev, 0, 0, &f[0], &pre.norm, bytes, &err) == QP_OK);
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, 2, &f[2], &pre.norm, bytes, &err), QP_E_INVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "in order"));
+    CU_ASSERT_EQUAL(qp_engine_set_image(dev, 0, B, &f[0], &pre.norm, bytes, &err), QP_E_INVAL);
+    CU_ASSERT_EQUAL(qp_engine_zero_images(dev, 0, B + 1, &err), QP_E_INVAL);
+
+    for (int n = B; n >= 1; n -= B - 1) { /* three frames, then one */
+        for (int k = 0; k < n; k++) {
+            enum qp_status s = qp_engine_set_image(dev, 0, k, &f[k], &pre.norm, bytes, &err);
+            if (s != QP_OK)
+                fprintf(stderr, "%s\n", err.msg);
+            CU_ASSERT_FATAL(s == QP_OK);
+        }
+        CU_ASSERT_FATAL(qp_engine_zero_images(dev, 0, n, &err) == QP_OK);
+        memset(x + n * per, 0, (B - n) * per * sizeof *x);
+        CU_ASSERT_FATAL(qp_engine_set_input(cpu, 0, x, B * per * sizeof *x, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_run(cpu, NULL) == QP_OK && qp_engine_run(dev, NULL) == QP_OK);
+        const float *yc = qp_engine_output(cpu, 0), *yd = qp_engine_output(dev, 0);
+        for (int k = 0; k < B; k++)
+            if (memcmp(yc + k * per, yd + k * per, per * sizeof *x) != 0) {
+                fprintf(stderr, "%d frames: image %d differs from the CPU's\n", n, k);
+                CU_FAIL("batched device pre-processing differs");
+            }
+    }
+    CU_ASSERT(((const float *)qp_engine_output(dev, 0))[B * per - 1] == 0.0f);
     qp_preprocess_fini(&pre);
     qp_model_spec_fini(&spec);
     free(x);
@@ -609,6 +755,7 @@ static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"per-node times with profiling", test_node_times},
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     {"YOLOX-Nano INT8 at batch 3: the CPU's bytes", test_batch},
+    {"frames of a batch pre-processed on the device, the rest zeroed", test_frames_batch},
     {"frames pre-processed on the device: the CPU's input", test_frames},
     {"--target cuda engine files: stored algorithms reused, other GPUs refused", test_tuning},
     CU_TEST_INFO_NULL,
