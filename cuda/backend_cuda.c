@@ -51,6 +51,21 @@
 #include "kernels.h"
 #include "lt_gemm.h"
 #include "quant/quant.h"
+#include "share.h"
+
+/* Camera frames staged for their pre-processing on the device: pinned
+ * memory and its device twin of `bytes`, holding the frames of a batch in
+ * order, each FRAME_HEAD bytes (the norm tables) then its pixels, 256-byte
+ * aligned. An engine's own, or one for all the engines of a share, which
+ * take turns (share.h): the last batch's copies and kernels are done
+ * before another engine stages its first frame. */
+struct cuda_frames {
+    unsigned char *host, *dev;
+    size_t         bytes;
+    size_t         used;   /* by the batch being staged */
+    int32_t        next;   /* the image set_image expects next */
+    cudaEvent_t    staged; /* the last staging copy is done */
+};
 
 struct cuda_ctx {
     cudaStream_t          st;
@@ -72,14 +87,8 @@ struct cuda_ctx {
     bool                  verified;   /* an eager run completed: the graph may be captured */
     bool                  no_graph;   /* capture failed once: stay eager (logged) */
     cudaGraphExec_t       graph;      /* every node, captured once, replayed per run */
-    /* camera frames: pinned staging and its device twin of frame_bytes,
-     * holding the frames of a batch in order, each FRAME_HEAD bytes (the
-     * norm tables) then its pixels, 256-byte aligned */
-    unsigned char        *frame_host, *frame_dev;
-    size_t                frame_bytes;
-    size_t                frame_used; /* by the batch being staged */
-    int32_t               frame_next; /* the image set_image expects next */
-    cudaEvent_t           staged;     /* the last staging copy is done */
+    struct cuda_frames     *fr;    /* own, or the share's */
+    struct qp_engine_share *share; /* a reference, or NULL */
     char                  target[32]; /* "cuda sm_90": this device's */
     char                 *stored;     /* an engine file's tuning (set_tuning), or NULL */
     int32_t               n_reused, n_tuned; /* GEMM algorithms: stored ones kept, chosen */
@@ -594,6 +603,48 @@ static const struct cuda_op cuda_ops[QP_OP_COUNT] = {
 
 /* ===== the backend contract ===== */
 
+/* Free fr's buffers (the device idle first: another engine of a share may
+ * have used them last); it stays, empty. */
+static void frames_release(struct cuda_frames *fr)
+{
+    if (fr->host || fr->dev)
+        (void)cudaDeviceSynchronize();
+    if (fr->host)
+        (void)cudaFreeHost(fr->host);
+    if (fr->dev)
+        (void)cudaFree(fr->dev);
+    fr->host = fr->dev = NULL;
+    fr->bytes          = 0;
+}
+
+static void frames_destroy(void *p)
+{
+    struct cuda_frames *fr = p;
+    frames_release(fr);
+    if (fr->staged)
+        (void)cudaEventDestroy(fr->staged);
+    qp_free(fr);
+}
+
+/* The frame staging: the share's (made by its first CUDA engine, freed
+ * with it), else the engine's own, empty until reserve_frames. */
+static enum qp_status frames_attach(struct cuda_ctx *c, struct qp_engine_share *sh,
+                                    struct qp_err *err)
+{
+    if (sh && sh->frames && sh->frames_free != frames_destroy)
+        return qp_fail(err, QP_E_INVAL, "engine share: its frame staging is another backend's");
+    c->fr = sh && sh->frames ? sh->frames : qp_calloc(1, sizeof *c->fr);
+    if (!c->fr)
+        return qp_fail(err, QP_E_NOMEM, "cuda backend: out of memory");
+    if (sh) {
+        sh->frames      = c->fr;
+        sh->frames_free = frames_destroy;
+        qp_engine_share_ref(sh);
+        c->share = sh;
+    }
+    return QP_OK;
+}
+
 static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, struct qp_err *err)
 {
     struct cuda_ctx *c     = ctx;
@@ -615,17 +666,9 @@ static enum qp_status cu_init(void *ctx, const struct qp_engine_options *opt, st
     c->lt_ws_bytes = qp_lt_workspace_bytes(major);
     e              = cudaMalloc(&c->lt_ws, c->lt_ws_bytes);
     c->profile     = opt && opt->profile;
-    return e == cudaSuccess ? QP_OK : cuda_fail(err, e, "allocating the cuBLASLt workspace");
-}
-
-static void frames_free(struct cuda_ctx *c)
-{
-    if (c->frame_host)
-        (void)cudaFreeHost(c->frame_host);
-    if (c->frame_dev)
-        (void)cudaFree(c->frame_dev);
-    c->frame_host = c->frame_dev = NULL;
-    c->frame_bytes                = 0;
+    if (e != cudaSuccess)
+        return cuda_fail(err, e, "allocating the cuBLASLt workspace");
+    return frames_attach(c, opt ? opt->share : NULL, err);
 }
 
 static void cu_fini(void *ctx)
@@ -633,9 +676,10 @@ static void cu_fini(void *ctx)
     struct cuda_ctx *c = ctx;
     if (c->st)
         (void)cudaStreamSynchronize(c->st);
-    frames_free(c);
-    if (c->staged)
-        (void)cudaEventDestroy(c->staged);
+    if (c->share)
+        qp_engine_share_unref(c->share);
+    else if (c->fr)
+        frames_destroy(c->fr);
     if (c->graph)
         (void)cudaGraphExecDestroy(c->graph);
     for (int32_t i = 0; i < c->n_consts; i++)
@@ -835,22 +879,23 @@ static void cu_download(void *ctx, void *dst, size_t src_off, size_t n)
 
 static enum qp_status cu_reserve_frames(void *ctx, size_t bytes, struct qp_err *err)
 {
-    struct cuda_ctx *c = ctx;
-    if (bytes <= c->frame_bytes)
+    struct cuda_frames *fr = ((struct cuda_ctx *)ctx)->fr;
+    if (bytes <= fr->bytes)
         return QP_OK;
-    cudaError_t e = cudaStreamSynchronize(c->st);
-    frames_free(c);
-    if (e == cudaSuccess && !c->staged)
-        e = cudaEventCreateWithFlags(&c->staged, cudaEventDisableTiming);
+    frames_release(fr);
+    cudaError_t e = cudaSuccess;
+    if (!fr->staged)
+        e = cudaEventCreateWithFlags(&fr->staged, cudaEventDisableTiming);
     if (e == cudaSuccess)
-        e = cudaMallocHost((void **)&c->frame_host, bytes);
+        e = cudaMallocHost((void **)&fr->host, bytes);
     if (e == cudaSuccess)
-        e = cudaMalloc((void **)&c->frame_dev, bytes);
+        e = cudaMalloc((void **)&fr->dev, bytes);
     if (e != cudaSuccess) {
-        frames_free(c);
+        frames_release(fr);
         return cuda_fail(err, e, "allocating the frame staging");
     }
-    c->frame_bytes = bytes;
+    fr->bytes = bytes;
+    fr->next  = 0;
     return QP_OK;
 }
 
@@ -863,34 +908,35 @@ static enum qp_status cu_set_image(void *ctx, int32_t k, size_t dst_off,
                                    const struct qp_pre_frame *f, const struct qp_pre_norm *nm,
                                    const uint8_t *img, struct qp_err *err)
 {
-    struct cuda_ctx *c = ctx;
-    if (k != 0 && k != c->frame_next)
+    struct cuda_ctx    *c  = ctx;
+    struct cuda_frames *fr = c->fr;
+    if (k != 0 && k != fr->next)
         return qp_fail(err, QP_E_INVAL, "image %d after image %d: a batch's images go in order",
-                       (int)k, (int)c->frame_next - 1);
-    size_t at   = k == 0 ? 0 : c->frame_used;
+                       (int)k, (int)fr->next - 1);
+    size_t at   = k == 0 ? 0 : fr->used;
     size_t need = (size_t)qp_pre_frame_bytes(f); /* both planes of an NV12 frame */
     size_t end  = at + FRAME_HEAD + (need + 255) / 256 * 256;
-    if (!c->frame_host || end > c->frame_bytes)
+    if (!fr->host || end > fr->bytes)
         return qp_fail(err, QP_E_UNSUPPORTED,
                        "a %dx%d frame (%zu bytes) as image %d exceeds the %zu staged bytes",
-                       (int)f->src_w, (int)f->src_h, need, (int)k, c->frame_bytes);
-    cudaError_t e = k == 0 ? cudaEventSynchronize(c->staged) : cudaSuccess;
+                       (int)f->src_w, (int)f->src_h, need, (int)k, fr->bytes);
+    cudaError_t e = k == 0 ? cudaEventSynchronize(fr->staged) : cudaSuccess;
     if (e == cudaSuccess) {
-        memcpy(c->frame_host + at, nm, sizeof *nm);
-        memcpy(c->frame_host + at + FRAME_HEAD, img, need);
-        e = cudaMemcpyAsync(c->frame_dev + at, c->frame_host + at, FRAME_HEAD + need,
+        memcpy(fr->host + at, nm, sizeof *nm);
+        memcpy(fr->host + at + FRAME_HEAD, img, need);
+        e = cudaMemcpyAsync(fr->dev + at, fr->host + at, FRAME_HEAD + need,
                             cudaMemcpyHostToDevice, c->st);
     }
     if (e == cudaSuccess)
-        e = cudaEventRecord(c->staged, c->st);
+        e = cudaEventRecord(fr->staged, c->st);
     if (e == cudaSuccess)
-        e = qp_cuda_preprocess(c->frame_dev + at + FRAME_HEAD, *f,
-                               (const struct qp_pre_norm *)(const void *)(c->frame_dev + at),
+        e = qp_cuda_preprocess(fr->dev + at + FRAME_HEAD, *f,
+                               (const struct qp_pre_norm *)(const void *)(fr->dev + at),
                                (float *)(void *)(c->arena + dst_off), c->st);
     if (e != cudaSuccess)
         return cuda_fail(err, e, "pre-processing a frame");
-    c->frame_used = end;
-    c->frame_next = k + 1;
+    fr->used = end;
+    fr->next = k + 1;
     return QP_OK;
 }
 

@@ -38,6 +38,8 @@
 #define MAX_OUTPUTS 64
 /* a batch's frames a device stages: one 4K RGB8, eight 1280x720 BGR8 */
 #define FRAME_BYTES ((size_t)3840 * 2160 * 3)
+/* what a backend's staging may add per frame: its norm tables, alignment */
+#define FRAME_OVERHEAD ((size_t)4096)
 
 struct qp_detector {
     struct qp_engine    *engine; /* borrowed */
@@ -146,7 +148,7 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
      * and pre-processes them itself; a batch of more (and all, if staging
      * fails) takes the host path */
     struct qp_err  why = {{0}};
-    enum qp_status s   = qp_engine_reserve_frames(d->engine, FRAME_BYTES, &why);
+    enum qp_status s   = qp_engine_reserve_frames(d->engine, FRAME_BYTES + FRAME_OVERHEAD, &why);
     d->on_device       = s == QP_OK;
     if (s != QP_OK && s != QP_E_UNSUPPORTED)
         qp_log(QP_LOG_WARN, "detect", "%s: frames pre-processed on the host: %s", d->spec.name,
@@ -202,6 +204,15 @@ void qp_detector_free(struct qp_detector *d)
 int32_t qp_detector_batch(const struct qp_detector *d)
 {
     return d->batch;
+}
+
+enum qp_status qp_detector_stage_frames(struct qp_detector *d, size_t bytes, struct qp_err *err)
+{
+    if (!d->on_device)
+        return QP_OK;
+    if (bytes > SIZE_MAX / 2)
+        return qp_fail(err, QP_E_INVAL, "%s: staging of %zu bytes", d->spec.name, bytes);
+    return qp_engine_reserve_frames(d->engine, bytes + (size_t)d->batch * FRAME_OVERHEAD, err);
 }
 
 static enum qp_status check_params(const struct qp_detect_params *p, struct qp_err *err)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * share.c - qp_engine_share: one activation arena and one worker pool for
- * engines that take turns (share.h says how the CPU backend uses it).
+ * share.c - qp_engine_share: one activation arena, one worker pool and one
+ * frame staging for engines that take turns (share.h says who uses what).
  */
 #include "share.h"
 
@@ -32,6 +32,8 @@ void qp_engine_share_unref(struct qp_engine_share *sh)
         return;
     qp_pool_free(sh->pool);
     qp_aligned_free(sh->arena);
+    if (sh->frames)
+        sh->frames_free(sh->frames);
     qp_free(sh);
 }
 

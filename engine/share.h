@@ -3,10 +3,11 @@
 /*
  * share.h - inside a qp_engine_share (qpercept/engine.h): one host arena
  * that grows to the largest engine's, and one CPU worker pool, for engines
- * that run one after another. The CPU backend (cpu/backend_cpu.c) is its
- * only user: each of its engines holds a reference, reserves its arena
- * bytes at alloc, and re-points its run tables when the arena moved
- * (generation changed) since it last ran.
+ * that run one after another; and a device backend's frame staging. Each
+ * engine holds a reference. A CPU engine (cpu/backend_cpu.c) reserves its
+ * arena bytes at alloc and re-points its run tables when the arena moved
+ * (generation changed) since it last ran; a CUDA engine
+ * (cuda/backend_cuda.c) stages its camera frames in the share's staging.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -21,10 +22,13 @@ struct qp_engine_share {
     struct qp_pool *pool;         /* made by the first engine that asks */
     int             pool_threads; /* the n_threads it was made with */
     int32_t         refs;         /* the creator's (until share_free) + one per engine */
+    void           *frames;       /* a device backend's frame staging, or NULL ... */
+    void (*frames_free)(void *frames); /* ... and how the last reference frees it */
 };
 
 void qp_engine_share_ref(struct qp_engine_share *sh);
-/* Drop one reference; the last one frees the arena and the pool. */
+/* Drop one reference; the last one frees the arena, the pool and the
+ * frame staging. */
 void qp_engine_share_unref(struct qp_engine_share *sh);
 
 /* Make the arena at least bytes (moving it: a new zeroed block, generation

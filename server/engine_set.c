@@ -141,9 +141,20 @@ void qp_srv_set_free(struct qp_srv_engine_set *set)
     qp_free(set);
 }
 
+/* Stage batches of frame_bytes frames for b's detector on a backend that
+ * pre-processes them itself; a failure leaves them to the host, said once. */
+static void stage_frames(struct qp_srv_bucket *b, size_t frame_bytes)
+{
+    struct qp_err why = {{0}};
+    if (frame_bytes &&
+        qp_detector_stage_frames(b->detector, (size_t)b->batch * frame_bytes, &why) != QP_OK)
+        qp_srv_log(QP_LOG_WARN, "batch-size bucket %d: frames pre-processed on the host: %s",
+                   (int)b->batch, why.msg);
+}
+
 /* Open set->path at every bucket size of c->batch_sizes. */
 static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct qp_config_engine *c,
-                                   struct qp_err *err)
+                                   size_t frame_bytes, struct qp_err *err)
 {
     static const enum qp_backend_kind backends[] = {
         [QP_CONFIG_BACKEND_AUTO] = QP_BACKEND_AUTO,
@@ -172,6 +183,7 @@ static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct q
             qp_err_prefix(err, "batch-size bucket %d", (int)b->batch);
             return st;
         }
+        stage_frames(b, frame_bytes);
         if (!qp_engine_arena_shared(b->engine))
             set->arena_bytes += qp_engine_arena_bytes(b->engine);
     }
@@ -240,8 +252,8 @@ static enum qp_status warm_up(const struct qp_srv_engine_set *set,
 
 enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
                                 const struct qp_detect_params *params, const char *path,
-                                const char *argv0, struct qp_srv_engine_set **out,
-                                struct qp_err *err)
+                                const char *argv0, size_t frame_bytes,
+                                struct qp_srv_engine_set **out, struct qp_err *err)
 {
     struct qp_srv_engine_set *set = qp_calloc(1, sizeof *set);
     char                      hex[65];
@@ -259,7 +271,7 @@ enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
     if (st == QP_OK)
         st = qp_sha256_file(set->path, hex, err);
     if (st == QP_OK)
-        st = open_buckets(set, c, err);
+        st = open_buckets(set, c, frame_bytes, err);
     if (st == QP_OK)
         st = make_canary(set, err);
     if (st == QP_OK)

@@ -184,6 +184,7 @@ struct qp_srv_worker {
     char                      backend[QP_WIRE_NAME_MAX];
     struct qp_detect_params   params;
     const char               *argv0; /* main's: where a reload looks for the manifest */
+    size_t                    frame_bytes; /* the most one frame brings (0: unknown) */
     uint64_t                  reloads, reload_failures;
     enum qp_srv_job           job; /* loop: the job out (NONE: idle) */
     bool                      fatal; /* the engine failed for good (sticky device error) */
@@ -314,11 +315,13 @@ uint32_t qp_srv_ingest_shm_busy(const struct qp_srv *srv, int32_t i);
  * open one engine and detector per bucket of c->batch_sizes, compute the
  * engine id, make the canary frame and run c->warmup full batches of it
  * through every bucket. A bucket that cannot be opened fails, naming its
- * batch size. Allocates; touches nothing but the new set. */
+ * batch size. frame_bytes (0: unknown) is the most one frame can bring: a
+ * backend that pre-processes frames itself stages batches of them (else
+ * the detector's default). Allocates; touches nothing but the new set. */
 enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
                                 const struct qp_detect_params *params, const char *path,
-                                const char *argv0, struct qp_srv_engine_set **out,
-                                struct qp_err *err);
+                                const char *argv0, size_t frame_bytes,
+                                struct qp_srv_engine_set **out, struct qp_err *err);
 void qp_srv_set_free(struct qp_srv_engine_set *set); /* NULL is a no-op */
 /* Refresh set->sat from the engines: only while no thread runs them. */
 void qp_srv_set_saturation(struct qp_srv_engine_set *set);

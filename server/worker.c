@@ -372,7 +372,7 @@ static void *reload_main(void *arg)
     struct qp_srv_engine_set *set = NULL;
     struct qp_err             err = {{0}};
     enum qp_status st = qp_srv_set_build(&srv->cfg.engine, &w->params, r->path[0] ? r->path : NULL,
-                                         w->argv0, &set, &err);
+                                         w->argv0, w->frame_bytes, &set, &err);
     pthread_mutex_lock(&w->mu);
     r->st   = st;
     r->err  = err;
@@ -510,6 +510,26 @@ int qp_srv_worker_fd(const struct qp_srv *srv)
 
 /* ===== Start-up, shutdown ===== */
 
+/* The most bytes of pixels one frame of the enabled streams can bring,
+ * where every one declares its size: 3 per pixel (RGB8 / BGR8, and what a
+ * JPEG or PNG decodes to; GRAY8 and NV12 take less) and 1/32 more for
+ * padded rows; 0 when a stream takes any size. */
+static size_t frame_bytes_max(const struct qp_config *cfg)
+{
+    size_t most = 0;
+    for (int32_t i = 0; i < cfg->n_streams; i++) {
+        const struct qp_config_stream *s = &cfg->streams[i];
+        size_t                         n = (size_t)s->width * s->height * 3;
+        if (!s->enabled)
+            continue;
+        if (n == 0)
+            return 0;
+        n += n / 32;
+        most = n > most ? n : most;
+    }
+    return most;
+}
+
 /* $QPERCEPTD_FAULT_INFERENCE = N (inference N fails) or N+ (N and every
  * later one): the test hook of docs/server.md. */
 static enum qp_status read_fault(struct qp_srv_worker *w, struct qp_err *err)
@@ -572,9 +592,10 @@ enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct 
 {
     struct qp_srv_worker          *w = &srv->worker;
     const struct qp_config_engine *c = &srv->cfg.engine;
-    uint32_t max = c->batch_sizes.n ? c->batch_sizes.v[c->batch_sizes.n - 1] : 0;
-    w->argv0     = argv0;
-    w->wake_fd   = -1;
+    uint32_t max   = c->batch_sizes.n ? c->batch_sizes.v[c->batch_sizes.n - 1] : 0;
+    w->argv0       = argv0;
+    w->wake_fd     = -1;
+    w->frame_bytes = frame_bytes_max(&srv->cfg);
     if (max < 1 || max > QP_BATCHER_MAX_BATCH)
         return qp_fail(err, QP_E_INVAL, "[engine] batch_sizes: largest %u is outside [1, %d]", max,
                        QP_BATCHER_MAX_BATCH);
@@ -593,7 +614,7 @@ enum qp_status qp_srv_worker_open(struct qp_srv *srv, const char *argv0, struct 
     if (!w->batch_dets)
         return qp_fail(err, QP_E_NOMEM, "detections of %u frames", max);
     struct qp_srv_engine_set *set = NULL;
-    st                            = qp_srv_set_build(c, &w->params, NULL, argv0, &set, err);
+    st = qp_srv_set_build(c, &w->params, NULL, argv0, w->frame_bytes, &set, err);
     if (st != QP_OK) {
         qp_err_prefix(err, "[engine]");
         return st;

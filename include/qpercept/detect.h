@@ -168,6 +168,16 @@ enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_imag
                                      const struct qp_detect_params *p, struct qp_detection *dets,
                                      int32_t cap_per_image, int32_t *counts, struct qp_err *err);
 
+/* On a backend that pre-processes frames itself (CUDA), the frames of a
+ * batch are staged there, one after another: qp_detector_new stages
+ * 24.9 MB of them (one 4K RGB8 frame, eight 1280x720 BGR8), and a batch of
+ * more is pre-processed on the host. This stages batches of up to bytes of
+ * pixels in all (rows as their strides lay them out) instead, now, before
+ * the first frame (it only grows; engines of one share stage in one
+ * place). QP_OK and nothing done where the backend pre-processes nothing
+ * (the CPU). On failure the frames are pre-processed on the host. */
+enum qp_status qp_detector_stage_frames(struct qp_detector *d, size_t bytes, struct qp_err *err);
+
 /* qp_detector_run_batch in two steps, for a caller that must know when the
  * images' bytes were last read (qperceptd pre-processes shared-memory
  * frames in place and re-checks their slots in between):

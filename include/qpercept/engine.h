@@ -87,8 +87,9 @@ struct qp_engine_options {
  * runs or is opened, so fill the input, run and read the outputs without
  * another engine in between. A share and all its
  * engines are for one thread at a time (opening included). The CUDA
- * backend keeps its device memory and streams per engine and ignores the
- * share. A share lives until it and every engine opened with it are freed,
+ * backend keeps its device memory and streams per engine; its engines
+ * share only the staging of the camera frames a detector pre-processes on
+ * the device (pinned and device memory). A share lives until it and every engine opened with it are freed,
  * in any order. */
 enum qp_status qp_engine_share_new(struct qp_engine_share **out, struct qp_err *err);
 void           qp_engine_share_free(struct qp_engine_share *sh); /* NULL is a no-op */

@@ -24,14 +24,16 @@
  *  - a model with a node the device has no kernel for (Softmax): cuda
  *    refuses naming the node, auto runs it on the CPU;
  *  - YOLOX-Nano INT8 (the engine file of the first case) at batch 3: the
- *    CPU's bytes at batch 3, eager and replayed; detectors on both given
+ *    CPU's bytes at batch 3, eager and replayed; detectors on both (the
+ *    device's staging three 1920x1080 frames) given
  *    three road frames and then two: the same output bytes and detections
  *    (the device pre-processing the batch);
  *  - frames pre-processed on the device (the detector's path on CUDA, so
  *    every case above through qp_detector_run takes it too): the CPU's
  *    input for each pixel format (NV12 included), stride, resize mode and
  *    scale; a batch's frames one after another in the staging, and the
- *    images of a short batch zeroed;
+ *    images of a short batch zeroed; engines of one share (batch 1 and 3)
+ *    taking turns on one staging;
  *  - engine files for this GPU (the tuning `qpercept build --target cuda`
  *    stores): algorithms reused, bad lines re-timed, another GPU's refused.
  */
@@ -379,6 +381,10 @@ static void same_batch_detections(struct qp_engine *cpu, struct qp_engine *dev,
     p.score_min                 = 0.01f; /* an engine calibrated on three frames: low scores */
     CU_ASSERT_FATAL(qp_detector_new(cpu, spec, &dc, NULL) == QP_OK);
     CU_ASSERT_FATAL(qp_detector_new(dev, spec, &dd, NULL) == QP_OK);
+    /* staging for three 1920x1080 frames (the CPU stages nothing) */
+    CU_ASSERT(qp_detector_stage_frames(dc, 3 * 1920 * 1080 * 3, &err) == QP_OK);
+    CU_ASSERT(qp_detector_stage_frames(dd, 3 * 1920 * 1080 * 3, &err) == QP_OK);
+    CU_ASSERT(qp_detector_stage_frames(dd, SIZE_MAX, &err) == QP_E_INVAL);
     for (int k = 0; k < 3; k++)
         CU_ASSERT_FATAL(qp_image_load(frames[k], &img[k], NULL) == QP_OK);
     for (int32_t n = 3; n >= 2; n--) {
@@ -452,20 +458,20 @@ static void test_batch(void)
     QP_TEST_RAN();
 }
 
-/* y = x + x for an f32 input of dims, saved as name and opened on the CPU
- * and on the device: exact on both, so the device's input can be compared
- * through the output. */
-static void twice_on_both(const int64_t dims[4], const char *name, struct qp_engine **cpu,
-                          struct qp_engine **dev)
+/* y = x + x for an f32 input of dims, saved as name (its path in path),
+ * opened on the CPU and, with dev, on the device: exact on both, so the
+ * device's input can be compared through the output. */
+static void twice_model(const int64_t dims[4], const char *name, char *path, size_t n,
+                        struct qp_engine **cpu, struct qp_engine **dev)
 {
-    char path[1200];
     mb_begin(13);
     mb_node("Add", "twice", "x,x", "y");
     mb_input("x", 4, dims);
     mb_output("y");
-    CU_ASSERT_FATAL(mb_save(name, path, sizeof path));
+    CU_ASSERT_FATAL(mb_save(name, path, n));
     CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CPU, cpu, NULL) == QP_OK);
-    CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, dev, NULL) == QP_OK);
+    if (dev)
+        CU_ASSERT_FATAL(open_on(path, QP_BACKEND_CUDA, dev, NULL) == QP_OK);
 }
 
 /* Frames pre-processed on the device (backend.h set_image, what the
@@ -490,7 +496,8 @@ static void test_frames(void)
     };
     struct qp_engine *cpu, *dev;
     struct qp_err     err = {{0}};
-    twice_on_both(dims, "test_cuda_frames.onnx", &cpu, &dev);
+    char              path[1200];
+    twice_model(dims, "test_cuda_frames.onnx", path, sizeof path, &cpu, &dev);
     CU_ASSERT_EQUAL(qp_engine_reserve_frames(cpu, 1, NULL), QP_E_UNSUPPORTED);
     /* 200 x 150 RGB8 and its norm tables (about 3 KB) fit */
     CU_ASSERT_FATAL(qp_engine_reserve_frames(dev, 96 * 1024, &err) == QP_OK);
@@ -580,7 +587,8 @@ static void test_frames_batch(void)
         {QP_PIXEL_RGB8, 200, 150, 600}, {QP_PIXEL_NV12, 98, 30, 104}, {QP_PIXEL_BGR8, 97, 31, 296}};
     struct qp_engine *cpu, *dev;
     struct qp_err     err = {{0}};
-    twice_on_both(dims, "test_cuda_frames_batch.onnx", &cpu, &dev);
+    char              path[1200];
+    twice_model(dims, "test_cuda_frames_batch.onnx", path, sizeof path, &cpu, &dev);
     const size_t per   = (size_t)3 * H * W;
     float       *x     = malloc(B * per * sizeof *x);
     uint8_t     *bytes = malloc(200 * 150 * 3);
@@ -645,6 +653,86 @@ static void test_frames_batch(void)
     free(bytes);
     qp_engine_free(cpu);
     qp_engine_free(dev);
+    QP_TEST_RAN();
+}
+
+#ifndef QP_PINNED_ALLOCS
+#define QP_PINNED_ALLOCS() (-1L) /* a real device: pinned allocations are not counted */
+#endif
+
+/* Engines of one share (a server's buckets) stage their frames in one
+ * staging: batch-1 and batch-3 engines opened with a share reserve it
+ * once (one pinned allocation, where counted), and taking turns, a batch
+ * of three frames, then one frame, then one frame with the rest zeroed,
+ * each gives the CPU's input. The share is freed before its engines. */
+static void test_frames_share(void)
+{
+    static const int64_t     d1[4] = {1, 3, 48, 64}, d3[4] = {3, 3, 48, 64};
+    const size_t             per = (size_t)3 * 48 * 64;
+    struct qp_engine        *cpu1, *cpu3, *dev1, *dev3;
+    struct qp_engine_share  *sh;
+    char                     p1[1200], p3[1200];
+    struct qp_engine_options opt    = QP_ENGINE_OPTIONS_DEFAULT;
+    struct qp_err            err    = {{0}};
+    long                     pinned = QP_PINNED_ALLOCS();
+    twice_model(d1, "test_cuda_share1.onnx", p1, sizeof p1, &cpu1, NULL);
+    twice_model(d3, "test_cuda_share3.onnx", p3, sizeof p3, &cpu3, NULL);
+    CU_ASSERT_FATAL(qp_engine_share_new(&sh, &err) == QP_OK);
+    opt.backend = QP_BACKEND_CUDA;
+    opt.share   = sh;
+    CU_ASSERT_FATAL(qp_engine_open(p1, &opt, &dev1, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_open(p3, &opt, &dev3, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev1, 96 * 1024, &err) == QP_OK);
+    CU_ASSERT_FATAL(qp_engine_reserve_frames(dev3, 120000, &err) == QP_OK);
+    if (pinned >= 0)
+        CU_ASSERT_EQUAL(QP_PINNED_ALLOCS(), pinned + 1);
+    qp_engine_share_free(sh);
+
+    uint8_t *bytes = malloc(200 * 150 * 3);
+    float   *x     = malloc(3 * per * sizeof *x);
+    CU_ASSERT_FATAL(bytes && x);
+    for (size_t i = 0; i < 200 * 150 * 3; i++)
+        bytes[i] = (uint8_t)(i * 13 + i / 600);
+    struct qp_model_spec spec;
+    qp_model_spec_init(&spec);
+    spec.input_w = 64, spec.input_h = 48, spec.letterbox = true;
+    struct qp_preprocess pre;
+    struct qp_pre_frame  f[3];
+    struct qp_transform  xf;
+    struct qp_image      img[3] = {{200, 150, 600, QP_PIXEL_RGB8, bytes},
+                                   {97, 31, 296, QP_PIXEL_BGR8, bytes},
+                                   {98, 30, 104, QP_PIXEL_NV12, bytes}};
+    CU_ASSERT_FATAL(qp_preprocess_init(&pre, &spec, NULL) == QP_OK);
+    for (int k = 0; k < 3; k++) {
+        CU_ASSERT_FATAL(qp_preprocess_run(&pre, &img[k], x + k * per, &xf, NULL) == QP_OK);
+        CU_ASSERT_FATAL(qp_preprocess_frame(&pre, &img[k], &f[k], &xf, NULL) == QP_OK);
+    }
+    static const int turns[3][2] = {{3, 3}, {1, 1}, {3, 1}}; /* engine's batch, frames */
+    for (int t = 0; t < 3; t++) {
+        int               b = turns[t][0], n = turns[t][1];
+        struct qp_engine *cpu = b == 1 ? cpu1 : cpu3, *dev = b == 1 ? dev1 : dev3;
+        for (int k = 0; k < n; k++)
+            CU_ASSERT_FATAL(qp_engine_set_image(dev, 0, k, &f[k], &pre.norm, bytes, &err) == QP_OK);
+        CU_ASSERT_FATAL(qp_engine_zero_images(dev, 0, n, &err) == QP_OK);
+        float *ref = malloc((size_t)b * per * sizeof *ref);
+        CU_ASSERT_FATAL(ref != NULL);
+        memcpy(ref, x, (size_t)n * per * sizeof *x);
+        memset(ref + n * per, 0, (size_t)(b - n) * per * sizeof *ref);
+        CU_ASSERT_FATAL(qp_engine_set_input(cpu, 0, ref, (size_t)b * per * sizeof *ref, NULL) ==
+                        QP_OK);
+        CU_ASSERT_FATAL(qp_engine_run(cpu, NULL) == QP_OK && qp_engine_run(dev, NULL) == QP_OK);
+        CU_ASSERT(memcmp(qp_engine_output(cpu, 0), qp_engine_output(dev, 0),
+                         (size_t)b * per * sizeof *ref) == 0);
+        free(ref);
+    }
+    qp_preprocess_fini(&pre);
+    qp_model_spec_fini(&spec);
+    free(bytes);
+    free(x);
+    qp_engine_free(cpu1);
+    qp_engine_free(cpu3);
+    qp_engine_free(dev1);
+    qp_engine_free(dev3);
     QP_TEST_RAN();
 }
 
@@ -756,6 +844,7 @@ static CU_TestInfo cuda_engine_tests[] __attribute__((unused)) = {
     {"an unsupported node: cuda refuses, auto runs on the CPU", test_unsupported_falls_back},
     {"YOLOX-Nano INT8 at batch 3: the CPU's bytes", test_batch},
     {"frames of a batch pre-processed on the device, the rest zeroed", test_frames_batch},
+    {"engines of a share stage their frames in one staging", test_frames_share},
     {"frames pre-processed on the device: the CPU's input", test_frames},
     {"--target cuda engine files: stored algorithms reused, other GPUs refused", test_tuning},
     CU_TEST_INFO_NULL,

@@ -11,6 +11,7 @@
  */
 #include "cuda_emul.h"
 #define QP_HEURISTIC_CALLS() emul_heuristic_calls
+#define QP_PINNED_ALLOCS() ((long)emul_host_allocs)
 #include "cuda_engine_cases.h"
 
 static void test_no_leak(void)
