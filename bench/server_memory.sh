@@ -3,8 +3,8 @@
 # server_memory.sh - what a qperceptd holds once it serves: start one with a
 # generated config (six shared-memory cameras of 1280x720 on ipc:// in a
 # temp dir, the CPU backend, warmup 1), wait until its control socket
-# answers, print the activation arenas its start-up line reports and its
-# VmRSS / VmHWM from /proc, stop it.
+# answers, print the activation arenas and packed weights its start-up
+# line reports and its VmRSS / VmHWM from /proc, stop it.
 #
 #   bench/server_memory.sh [BATCH_SIZES ...]      (default: 1 and 1,2,4,6,8)
 #
@@ -15,7 +15,8 @@
 #                 <mirror>/models/yolox_nano_416_coco.onnx
 #   THREADS       engine.threads (default: the server's, one per core)
 #
-# One line per BATCH_SIZES: "batch_sizes B: arenas N MiB, VmRSS R kB, VmHWM H kB".
+# One line per BATCH_SIZES:
+#   "batch_sizes B: arenas N MiB, packed weights W MiB, VmRSS R kB, VmHWM H kB".
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -61,10 +62,11 @@ for sizes in "$@"; do
     pid=$!
     qp_wait_ready "$BUILD/qpercept" ipc://control "$pid" qperceptd.log 120 ||
         die "qperceptd did not become ready"
-    arenas=$(sed -n 's/.*(arenas \([0-9.]*\) MiB).*/\1/p' qperceptd.log | head -n 1)
+    arenas=$(sed -n 's/.*(arenas \([0-9.]*\) MiB.*/\1/p' qperceptd.log | head -n 1)
+    weights=$(sed -n 's/.*packed weights \([0-9.]*\) MiB once.*/\1/p' qperceptd.log | head -n 1)
     rss=$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")
     hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$pid/status")
-    echo "batch_sizes $sizes: arenas $arenas MiB, VmRSS $rss kB, VmHWM $hwm kB"
+    echo "batch_sizes $sizes: arenas $arenas MiB, packed weights ${weights:-0} MiB, VmRSS $rss kB, VmHWM $hwm kB"
     kill "$pid"
     wait "$pid" 2> /dev/null || true
     pid=""

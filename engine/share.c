@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * share.c - qp_engine_share: one activation arena, one worker pool and one
- * frame staging for engines that take turns (share.h says who uses what).
+ * share.c - qp_engine_share: one activation arena, one worker pool, one
+ * frame staging and one copy of each prepared constant for engines that
+ * take turns (share.h says who uses what).
  */
 #include "share.h"
 
@@ -34,6 +35,12 @@ void qp_engine_share_unref(struct qp_engine_share *sh)
     qp_aligned_free(sh->arena);
     if (sh->frames)
         sh->frames_free(sh->frames);
+    while (sh->blobs) {
+        struct qp_share_blob *b = sh->blobs;
+        sh->blobs               = b->next;
+        qp_aligned_free(b->data);
+        qp_free(b);
+    }
     qp_free(sh);
 }
 
@@ -46,6 +53,11 @@ void qp_engine_share_free(struct qp_engine_share *sh)
 size_t qp_engine_share_arena_bytes(const struct qp_engine_share *sh)
 {
     return sh->bytes;
+}
+
+size_t qp_engine_share_weight_bytes(const struct qp_engine_share *sh)
+{
+    return sh->blob_bytes;
 }
 
 enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes, struct qp_err *err)
@@ -79,5 +91,37 @@ enum qp_status qp_engine_share_pool(struct qp_engine_share *sh, int n_threads, s
                        "for %d (engines of one share run with the same thread count)",
                        sh->pool_threads, n_threads);
     *out = sh->pool;
+    return QP_OK;
+}
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ULL;
+    return h;
+}
+
+enum qp_status qp_engine_share_intern(struct qp_engine_share *sh, const void *data, size_t bytes,
+                                      const void **out, struct qp_err *err)
+{
+    uint64_t h = fnv1a(data, bytes);
+    for (const struct qp_share_blob *b = sh->blobs; b; b = b->next)
+        if (b->hash == h && b->bytes == bytes && memcmp(b->data, data, bytes) == 0) {
+            *out = b->data;
+            return QP_OK;
+        }
+    struct qp_share_blob *b = qp_calloc(1, sizeof *b);
+    unsigned char        *d = b ? qp_aligned_alloc(bytes ? bytes : 1) : NULL;
+    if (!d) {
+        qp_free(b);
+        return qp_fail(err, QP_E_NOMEM, "engine share: out of memory keeping %zu bytes of weights",
+                       bytes);
+    }
+    memcpy(d, data, bytes);
+    *b             = (struct qp_share_blob){.next = sh->blobs, .hash = h, .bytes = bytes, .data = d};
+    sh->blobs      = b;
+    sh->blob_bytes += bytes;
+    *out           = d;
     return QP_OK;
 }

@@ -187,8 +187,10 @@ static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct q
         if (!qp_engine_arena_shared(b->engine))
             set->arena_bytes += qp_engine_arena_bytes(b->engine);
     }
-    if (st == QP_OK)
+    if (st == QP_OK) {
         set->arena_bytes += qp_engine_share_arena_bytes(set->share);
+        set->weight_bytes = qp_engine_share_weight_bytes(set->share);
+    }
     return st;
 }
 
@@ -294,15 +296,18 @@ enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
 
 void qp_srv_set_log(const struct qp_srv_engine_set *set, const char *what, uint32_t warmup)
 {
-    char sizes[128];
+    char sizes[128], weights[64] = "";
     int  n   = 0;
     sizes[0] = '\0';
     for (int32_t i = 0; i < set->n_buckets && n < (int)sizeof sizes - 8; i++)
         n += snprintf(sizes + n, sizeof sizes - (size_t)n, "%s%d", i ? "," : "",
                       (int)set->buckets[i].batch);
+    if (set->weight_bytes)
+        snprintf(weights, sizeof weights, ", packed weights %.1f MiB once",
+                 (double)set->weight_bytes / (1 << 20));
     qp_srv_log(QP_LOG_INFO,
-               "%s %s: model %s, id %s, backend %s, batch sizes %s (arenas %.1f MiB), %u "
+               "%s %s: model %s, id %s, backend %s, batch sizes %s (arenas %.1f MiB%s), %u "
                "warm-up batch%s each",
                what, set->path, set->model, set->engine_id, set->backend, sizes,
-               (double)set->arena_bytes / (1 << 20), warmup, warmup == 1 ? "" : "es");
+               (double)set->arena_bytes / (1 << 20), weights, warmup, warmup == 1 ? "" : "es");
 }

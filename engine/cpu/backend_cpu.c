@@ -72,20 +72,38 @@ static bool cpu_supports(const void *ctx, const struct qp_graph *g, const struct
     return qp_cpu_supports(g, n);
 }
 
+const void *qp_cpu_keep(struct qp_graph *g, const void *data, size_t bytes, struct qp_err *err)
+{
+    const void *kept = NULL;
+    if (g->share) {
+        if (qp_engine_share_intern(g->share, data, bytes, &kept, err) != QP_OK)
+            qp_err_prefix(err, "%s", g->source);
+        return kept;
+    }
+    void *p = qp_arena_alloc(&g->arena, bytes ? bytes : 1);
+    if (!p) {
+        qp_fail(err, QP_E_NOMEM, "%s: out of memory keeping %zu bytes of packed weights",
+                g->source, bytes);
+        return NULL;
+    }
+    memcpy(p, data, bytes);
+    return p;
+}
+
 static enum qp_status cpu_prepare(void *ctx, struct qp_graph *g, struct qp_err *err)
 {
-    (void)ctx;
-    for (int32_t i = 0; i < g->n_nodes; i++) {
+    const struct cpu_ctx *c = ctx;
+    enum qp_status        s = QP_OK;
+    g->share                = c->share; /* qp_cpu_keep's, while the rows prepare */
+    for (int32_t i = 0; i < g->n_nodes && s == QP_OK; i++) {
         struct qp_node         *n   = &g->nodes[i];
         const struct qp_cpu_op *row = &qp_cpu_ops[n->op];
-        if (row->prepare) {
-            enum qp_status s = row->prepare(g, n, err);
-            if (s != QP_OK)
-                return s;
-        }
+        if (row->prepare)
+            s = row->prepare(g, n, err);
         n->ws_bytes = row->ws_bytes ? row->ws_bytes(g, n) : 0;
     }
-    return QP_OK;
+    g->share = NULL;
+    return s;
 }
 
 static void *tensor_ptr(unsigned char *arena, const struct qp_graph *g, int32_t t)

@@ -142,31 +142,46 @@ QP_CPU_WS(qp_cpu_conv_ws)
 
 /* ===== prepare ===== */
 
-static float *arena_floats(struct qp_graph *g, int64_t count, struct qp_err *err)
+/* Scratch for a constant being packed; keep_floats keeps it when filled. */
+static float *scratch_floats(const struct qp_graph *g, int64_t count, struct qp_err *err)
 {
-    float *p = qp_arena_alloc(&g->arena, (size_t)(count > 0 ? count : 1) * sizeof(float));
+    float *p = qp_alloc((size_t)(count > 0 ? count : 1) * sizeof(float));
     if (!p)
         qp_fail(err, QP_E_NOMEM, "%s: out of memory packing conv weights (%lld bytes)", g->source,
                 (long long)count * 4);
     return p;
 }
 
+/* The kept copy of count floats of scratch (qp_cpu_keep: once per engine
+ * share), scratch freed; NULL with err set (also when scratch is NULL). */
+static const float *keep_floats(struct qp_graph *g, float *scratch, int64_t count,
+                                struct qp_err *err)
+{
+    const float *k =
+        scratch ? qp_cpu_keep(g, scratch, (size_t)(count > 0 ? count : 1) * sizeof(float), err)
+                : NULL;
+    qp_free(scratch);
+    return k;
+}
+
+/* count zeros, kept. */
+static const float *keep_zeros(struct qp_graph *g, int64_t count, struct qp_err *err)
+{
+    float *z = scratch_floats(g, count, err);
+    if (z)
+        memset(z, 0, (size_t)(count > 0 ? count : 1) * sizeof(float));
+    return keep_floats(g, z, count, err);
+}
+
 static enum qp_status prepare_ref(struct qp_graph *g, const struct qp_conv_shape *s, const float *w,
                                   const float *bias, struct conv_prep *p, struct qp_err *err)
 {
     int64_t nw = s->m * (s->c / s->group) * s->kh * s->kw;
-    float  *wc = arena_floats(g, nw, err);
-    if (!wc)
+    p->w       = qp_cpu_keep(g, w, (size_t)nw * sizeof(float), err);
+    if (!p->w)
         return QP_E_NOMEM;
-    memcpy(wc, w, (size_t)nw * sizeof(float));
-    p->w = wc;
-    if (bias) {
-        float *bc = arena_floats(g, s->m, err);
-        if (!bc)
-            return QP_E_NOMEM;
-        memcpy(bc, bias, (size_t)s->m * sizeof(float));
-        p->bias = bc;
-    }
+    if (bias && !(p->bias = qp_cpu_keep(g, bias, (size_t)s->m * sizeof(float), err)))
+        return QP_E_NOMEM;
     return QP_OK;
 }
 
@@ -176,10 +191,12 @@ static enum qp_status prepare_depthwise(struct qp_graph *g, const struct qp_conv
 {
     int64_t taps = (int64_t)s->kh * s->kw;
     p->cp        = (s->c + QP_DW_CBLOCK - 1) / QP_DW_CBLOCK * QP_DW_CBLOCK;
-    float *wd    = arena_floats(g, taps * p->cp, err);
-    float *bd    = wd ? arena_floats(g, p->cp, err) : NULL;
-    if (!bd)
+    float *wd    = scratch_floats(g, taps * p->cp, err);
+    float *bd    = wd ? scratch_floats(g, p->cp, err) : NULL;
+    if (!bd) {
+        qp_free(wd);
         return QP_E_NOMEM;
+    }
     memset(wd, 0, (size_t)(taps * p->cp) * sizeof(float));
     memset(bd, 0, (size_t)p->cp * sizeof(float));
     for (int64_t c = 0; c < s->c; c++) {
@@ -187,15 +204,12 @@ static enum qp_status prepare_depthwise(struct qp_graph *g, const struct qp_conv
             wd[t * p->cp + c] = w[c * taps + t];
         bd[c] = bias ? bias[c] : 0.0f;
     }
-    p->w    = wd;
-    p->bias = bd;
-    if (qp_dw_fast3(s)) {
-        float *z = arena_floats(g, s->w * s->c, err);
-        if (!z)
-            return QP_E_NOMEM;
-        memset(z, 0, (size_t)(s->w * s->c) * sizeof(float));
-        p->zero = z;
-    }
+    p->w    = keep_floats(g, wd, taps * p->cp, err);
+    p->bias = keep_floats(g, bd, p->cp, err); /* frees bd also when w failed */
+    if (!p->w || !p->bias)
+        return QP_E_NOMEM;
+    if (qp_dw_fast3(s) && !(p->zero = keep_zeros(g, s->w * s->c, err)))
+        return QP_E_NOMEM;
     return QP_OK;
 }
 
@@ -204,24 +218,26 @@ static enum qp_status pack_group(struct qp_graph *g, const struct qp_conv_shape 
                                  int64_t gi, struct qp_gemm *gm, struct qp_err *err)
 {
     int64_t cg = s->c / s->group, mg = s->m / s->group, taps = (int64_t)s->kh * s->kw;
-    int64_t k = taps * cg;
-    float  *b = qp_alloc((size_t)(k * mg) * sizeof(float)); /* row-major [k][mg] */
-    if (!b)
+    int64_t k  = taps * cg;
+    int64_t np = (int64_t)qp_gemm_packed_floats(k, mg);
+    float  *b  = qp_alloc((size_t)(k * mg) * sizeof(float)); /* row-major [k][mg] */
+    float  *pb = b ? scratch_floats(g, np, err) : NULL;
+    if (!pb) {
+        qp_free(b);
         return qp_fail(err, QP_E_NOMEM, "%s: out of memory packing conv weights", g->source);
+    }
     for (int64_t m = 0; m < mg; m++)
         for (int64_t c = 0; c < cg; c++)
             for (int64_t t = 0; t < taps; t++)
                 b[(t * cg + c) * mg + m] = w[((gi * mg + m) * cg + c) * taps + t];
-    float *pb = arena_floats(g, (int64_t)qp_gemm_packed_floats(k, mg), err);
-    if (pb)
-        qp_gemm_pack_b(b, mg, 1, k, mg, 1.0f, pb);
+    qp_gemm_pack_b(b, mg, 1, k, mg, 1.0f, pb);
     qp_free(b);
-    if (!pb)
+    gm->pb = keep_floats(g, pb, np, err);
+    if (!gm->pb)
         return QP_E_NOMEM;
     gm->n    = mg;
     gm->taps = taps;
     gm->kc   = cg;
-    gm->pb   = pb;
     gm->act  = s->act;
     gm->impl = qp_gemm_best_impl();
     return QP_OK;
@@ -232,13 +248,8 @@ static enum qp_status prepare_gemm(struct qp_graph *g, const struct qp_conv_shap
                                    struct qp_err *err)
 {
     enum qp_status st;
-    if (bias) {
-        float *bc = arena_floats(g, s->m, err);
-        if (!bc)
-            return QP_E_NOMEM;
-        memcpy(bc, bias, (size_t)s->m * sizeof(float));
-        p->bias = bc;
-    }
+    if (bias && !(p->bias = qp_cpu_keep(g, bias, (size_t)s->m * sizeof(float), err)))
+        return QP_E_NOMEM;
     p->n_gemm = s->group;
     p->gemm   = qp_arena_zalloc(&g->arena, (size_t)s->group * sizeof *p->gemm);
     if (!p->gemm)
@@ -249,13 +260,8 @@ static enum qp_status prepare_gemm(struct qp_graph *g, const struct qp_conv_shap
             return st;
         p->gemm[gi].bias = p->bias ? p->bias + gi * mg : NULL;
     }
-    if (p->path == QP_CONV_PATH_IM2COL) {
-        float *z = arena_floats(g, s->c, err);
-        if (!z)
-            return QP_E_NOMEM;
-        memset(z, 0, (size_t)s->c * sizeof(float));
-        p->zero = z;
-    }
+    if (p->path == QP_CONV_PATH_IM2COL && !(p->zero = keep_zeros(g, s->c, err)))
+        return QP_E_NOMEM;
     return QP_OK;
 }
 

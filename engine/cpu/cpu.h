@@ -8,7 +8,8 @@
  * folding at import (pool NULL, single-threaded) and the tests. A kernel
  * never allocates: its scratch is x->ws (ws_bytes() bytes, 64-byte aligned)
  * and anything precomputed from constants (packed weights) is x->prep, built
- * by prepare() once per node at plan time in the graph arena.
+ * by prepare() once per node at plan time in the graph arena; bulky packed
+ * constants go through qp_cpu_keep, which keeps one copy per engine share.
  *
  * Data is in each tensor's physical layout (graph.h): layout-aware ops (Conv,
  * ConvTranspose, pools, Resize, Layout) get NHWC rank-4 activations, all
@@ -43,6 +44,13 @@ struct qp_cpu_op {
     /* (optional) precompute from constant inputs into g->arena, set n->prep. */
     enum qp_status (*prepare)(struct qp_graph *g, struct qp_node *n, struct qp_err *err);
 };
+
+/* Where prepare() puts a packed constant it built in scratch (bytes of
+ * data): interned in g->share when the engine has one (the buckets of one
+ * model keep one copy; share.h), else copied into g->arena. Returns the
+ * kept copy, read only, 64-byte aligned; NULL with err set when out of
+ * memory. The caller frees its scratch. */
+const void *qp_cpu_keep(struct qp_graph *g, const void *data, size_t bytes, struct qp_err *err);
 
 /* Indexed by enum qp_op; a row with run == NULL is "not supported on the CPU". */
 extern const struct qp_cpu_op qp_cpu_ops[QP_OP_COUNT];

@@ -163,19 +163,25 @@ static enum qp_status prepare_gemms(struct qp_graph *g, struct qp_node *n, struc
                     b[o * kk + t * cg + c] = w[((gi * mg + o) * cg + c) * s->kh * s->kw + t];
         enum qp_qgemm_impl impl  = qp_qgemm_best_impl();
         size_t             bytes = qp_qgemm_packed_bytes(impl, kk, mg);
-        void              *pb    = qp_arena_alloc(&g->arena, bytes);
+        void              *pb    = qp_alloc(bytes); /* scratch; qp_cpu_keep keeps it */
         if (!pb) {
             st = qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                          g->source, n->name);
             break;
         }
         qp_qgemm_pack(impl, b, kk, kk, mg, pb);
+        const void *kept = qp_cpu_keep(g, pb, bytes, err);
+        qp_free(pb);
+        if (!kept) {
+            st = QP_E_NOMEM;
+            break;
+        }
         struct qp_q_epilogue gep = *ep;
         gep.scale += gi * mg;
         gep.bias += gi * mg;
         if (gep.post)
             gep.post += gi * mg;
-        st = qp_qgemm_init(&p->gemm[gi], impl, mg, kk, pb, &gep, err);
+        st = qp_qgemm_init(&p->gemm[gi], impl, mg, kk, kept, &gep, err);
     }
     qp_free(b);
     return st;
@@ -199,12 +205,15 @@ static enum qp_status prepare_depthwise(struct qp_graph *g, struct qp_node *n, s
     enum qp_status st = qp_qdw_geom_resolve(&geo, err);
     if (st != QP_OK)
         return st;
-    int16_t *pw = qp_arena_alloc(&g->arena, qp_qdw_packed_bytes(&geo));
+    size_t   bytes = qp_qdw_packed_bytes(&geo);
+    int16_t *pw    = qp_alloc(bytes); /* scratch; qp_cpu_keep keeps it */
     if (!pw)
         return qp_fail(err, QP_E_NOMEM, "%s: node '%s': out of memory packing QConv weights",
                        g->source, n->name);
     qp_qdw_pack(&geo, g->tensors[n->in[1]].data, pw);
-    return qp_qdw_init(&p->dw, &geo, pw, ep, err);
+    const int16_t *kept = qp_cpu_keep(g, pw, bytes, err);
+    qp_free(pw);
+    return kept ? qp_qdw_init(&p->dw, &geo, kept, ep, err) : QP_E_NOMEM;
 }
 
 QP_CPU_PREPARE(qp_cpu_qconv_prepare)

@@ -327,6 +327,9 @@ struct qp_graph {
     /* name -> tensor index hash (open addressing), maintained by add_tensor */
     int32_t          *hash;
     uint32_t          hash_cap;
+    /* set by a backend only while it prepares: where packed constants are
+     * kept once for the engines of a share (cpu.h, qp_cpu_keep), or NULL */
+    struct qp_engine_share *share;
 };
 
 void           qp_graph_init(struct qp_graph *g, const char *source);

@@ -76,8 +76,8 @@ struct qp_engine_options {
 #define QP_ENGINE_OPTIONS_DEFAULT {QP_BACKEND_AUTO, 0, false, false, NULL, 0, 0, NULL}
 
 /* Engines that run one after another, never at once (a server's batch-size
- * buckets, models taking turns) can share one activation arena and one CPU
- * worker pool: open each with the same share. The arena grows, at open, to
+ * buckets, models taking turns) can share one activation arena, one CPU
+ * worker pool and packed weights: open each with the same share. The arena grows, at open, to
  * the largest engine's (qp_engine_arena_bytes), so n buckets cost the
  * largest arena instead of the sum; the pool is made with the first
  * engine's n_threads, and an engine asking for another count is refused.
@@ -95,6 +95,10 @@ enum qp_status qp_engine_share_new(struct qp_engine_share **out, struct qp_err *
 void           qp_engine_share_free(struct qp_engine_share *sh); /* NULL is a no-op */
 /* Bytes of the shared arena: the largest engine's so far. */
 size_t         qp_engine_share_arena_bytes(const struct qp_engine_share *sh);
+/* Bytes of the packed weights the share keeps for its CPU engines: each
+ * distinct packed constant once, so engines of one model (its batch-size
+ * buckets) hold one copy. */
+size_t         qp_engine_share_weight_bytes(const struct qp_engine_share *sh);
 
 
 struct qp_tensor_info {

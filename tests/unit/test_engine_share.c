@@ -6,7 +6,9 @@
  * their own memory bit for bit, whatever the order of opening (the arena
  * moves when a larger engine joins) and of running; in-place inputs follow
  * the arena; runs allocate nothing; a share outlives whichever of it and
- * its engines is freed first; another thread count is refused.
+ * its engines is freed first; another thread count is refused. The packed
+ * weights of one model are kept once for all its engines, another model's
+ * beside them.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -103,7 +105,7 @@ static void test_equals_private(void)
     struct qp_engine       *e[3], *p[3];
     model();
     CU_ASSERT_EQUAL_FATAL(qp_engine_share_new(&sh, &err), QP_OK);
-    size_t largest = 0, sum = 0;
+    size_t largest = 0, sum = 0, weights = 0;
     for (int i = 0; i < 3; i++) {
         p[i] = open_with(batches[i], NULL, 2, &err);
         e[i] = open_with(batches[i], sh, 2, &err);
@@ -115,13 +117,18 @@ static void test_equals_private(void)
         largest = a > largest ? a : largest;
         sum += a;
         CU_ASSERT_EQUAL(qp_engine_share_arena_bytes(sh), largest); /* grown to the largest */
+        if (i == 0)
+            weights = qp_engine_share_weight_bytes(sh);
+        CU_ASSERT(weights >= sizeof w1 + sizeof w2); /* packed, padded: never less */
+        CU_ASSERT_EQUAL(qp_engine_share_weight_bytes(sh), weights); /* kept once */
         if (i == 0) { /* batch 1 runs on the first arena, before it moves */
             fill_x();
             CU_ASSERT_EQUAL(run_and_compare(e[0], p[0], 1, true), 0);
         }
     }
     CU_ASSERT(largest < sum);
-    printf("\n  arenas %zu bytes shared, %zu private", largest, sum);
+    printf("\n  arenas %zu bytes shared, %zu private; weights %zu bytes kept once", largest, sum,
+           weights);
     /* interleaved: each run leaves the shared arena full of its own values */
     static const int order[9] = {0, 1, 0, 2, 2, 1, 0, 1, 2};
     int              bad      = 0;
@@ -141,6 +148,37 @@ static void test_equals_private(void)
         qp_engine_free(e[i]);
         qp_engine_free(p[i]);
     }
+}
+
+/* Another model (new random weights, same shapes) in the same share: its
+ * weights are kept beside the first model's, not mistaken for them. */
+static void test_two_models(void)
+{
+    struct qp_err           err;
+    struct qp_engine_share *sh = NULL;
+    model();
+    CU_ASSERT_EQUAL_FATAL(qp_engine_share_new(&sh, &err), QP_OK);
+    struct qp_engine *a = open_with(2, sh, 2, &err), *pa = open_with(2, NULL, 2, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pa);
+    size_t one = qp_engine_share_weight_bytes(sh);
+    model(); /* the file now holds other weights */
+    struct qp_engine *b = open_with(2, sh, 2, &err), *pb = open_with(2, NULL, 2, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pb);
+    size_t two = qp_engine_share_weight_bytes(sh);
+    CU_ASSERT(two >= one + sizeof w1 + sizeof w2 && two <= 2 * one); /* zeros may be shared */
+    static float ya[2 * NY]; /* a's output: b's run overwrites the shared arena */
+    fill_x();
+    CU_ASSERT_EQUAL(run_and_compare(a, pa, 2, false), 0);
+    memcpy(ya, qp_engine_output(a, 0), sizeof ya);
+    CU_ASSERT_EQUAL(run_and_compare(b, pb, 2, false), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(ya, qp_engine_output(b, 0), sizeof ya), 0);
+    qp_engine_free(a);
+    qp_engine_free(pa);
+    qp_engine_free(b);
+    qp_engine_free(pb);
+    qp_engine_share_free(sh);
 }
 
 static void test_refused_threads(void)
@@ -169,6 +207,7 @@ static void test_refused_threads(void)
 
 static CU_TestInfo tests[] = {
     {"shared arena: outputs equal private engines', any order", test_equals_private},
+    {"two models in one share keep their own weights", test_two_models},
     {"another thread count is refused, the share unchanged", test_refused_threads},
     CU_TEST_INFO_NULL,
 };
