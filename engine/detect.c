@@ -57,6 +57,7 @@ struct qp_detector {
     struct qp_transform *xf;           /* [batch] box transforms of the run */
     struct qp_candidate *cand, *tmp;   /* [plan.max_candidates] each */
     int32_t              n_prepared;   /* images the last prepare fed; 0: none */
+    int64_t              host_batches; /* on_device, but outgrew the staging */
 };
 
 static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model_spec *src,
@@ -215,6 +216,11 @@ enum qp_status qp_detector_stage_frames(struct qp_detector *d, size_t bytes, str
     return qp_engine_reserve_frames(d->engine, bytes + (size_t)d->batch * FRAME_OVERHEAD, err);
 }
 
+int64_t qp_detector_host_batches(const struct qp_detector *d)
+{
+    return d->host_batches;
+}
+
 static enum qp_status check_params(const struct qp_detect_params *p, struct qp_err *err)
 {
     if (!(p->score_min >= 0.0f && p->score_min <= 1.0f))
@@ -255,6 +261,7 @@ static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *img
         enum qp_status st = feed_device(d, imgs, n, err);
         if (st != QP_E_UNSUPPORTED)
             return st;
+        d->host_batches++;
     }
     float *dst = qp_engine_input_buffer(d->engine, 0);
     if (!dst && !d->input)

@@ -225,6 +225,10 @@ static void render_batches(struct out *o, const struct qp_srv *srv)
         put(o, "qperceptd_batches_by_trigger_total{trigger=\"%s\"} %llu\n",
             qp_batcher_trigger_name((enum qp_batcher_trigger)t),
             (unsigned long long)srv->batches_by_trigger[t]);
+    family(o, "qperceptd_batches_host_preprocessed_total", "counter",
+           "Batches pre-processed on the host: their frames outgrew the device's staging.");
+    put(o, "qperceptd_batches_host_preprocessed_total %llu\n",
+        (unsigned long long)srv->batches_host_pre);
 }
 
 /* A fixed-bucket histogram as a Prometheus one: cumulative buckets in seconds. */

@@ -204,6 +204,7 @@ struct qp_srv_worker {
     struct qp_detection *batch_dets; /* [largest bucket][QP_WIRE_MAX_DETECTIONS] */
     enum qp_status       st;         /* the job's inference */
     bool                 sticky;     /* ... failed on the device, and so did the probe after it */
+    bool host_pre; /* the batch was pre-processed on the host: it outgrew the device's staging */
     struct qp_err        err;
     uint64_t             start_ns, end_ns; /* inference, CLOCK_REALTIME */
     int64_t              job_ns;           /* the whole job, CLOCK_MONOTONIC */
@@ -270,6 +271,7 @@ struct qp_srv {
     /* totals */
     uint64_t           batches_by_size[QP_CONFIG_MAX_BATCH + 1];
     uint64_t           batches_by_trigger[QP_BATCHER_TRIGGER_COUNT];
+    uint64_t           batches_host_pre; /* worker.host_pre batches */
     struct qp_srv_hist batch_inference; /* one batch, all its frames */
     struct qp_srv_hist frame_inference; /* one frame: pre-process + run + NMS */
     struct qp_srv_hist latency;         /* received -> published, per frame */

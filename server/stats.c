@@ -198,7 +198,8 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
     for (int t = 0; t < QP_BATCHER_TRIGGER_COUNT; t++)
         put(&o, "%s\"%s\":%llu", t ? "," : "", qp_batcher_trigger_name((enum qp_batcher_trigger)t),
             (unsigned long long)srv->batches_by_trigger[t]);
-    put(&o, "},\"total\":%llu},", (unsigned long long)total);
+    put(&o, "},\"total\":%llu,\"host_preprocessed\":%llu},", (unsigned long long)total,
+        (unsigned long long)srv->batches_host_pre);
     put_hist(&o, "batch_inference_ms", &srv->batch_inference);
     put(&o, ",");
     put_hist(&o, "frame_inference_ms", &srv->frame_inference);

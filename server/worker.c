@@ -160,11 +160,15 @@ static enum qp_status prepare(struct qp_srv *srv, const struct qp_srv_bucket **b
         if (!w->bad[k])
             w->frame_of[n++] = k;
     }
-    w->n_run = n;
-    *b       = n ? bucket_for(w->set, n) : NULL;
+    w->n_run    = n;
+    *b          = n ? bucket_for(w->set, n) : NULL;
+    w->host_pre = false;
     if (n) {
+        struct qp_detector *d    = detector_of(*b);
+        int64_t             host = qp_detector_host_batches(d);
         w->start_ns = qp_srv_realtime_ns(); /* inference: pre-processing, run, NMS */
-        st          = qp_detector_prepare_batch(detector_of(*b), w->imgs, n, &w->err);
+        st          = qp_detector_prepare_batch(d, w->imgs, n, &w->err);
+        w->host_pre = qp_detector_host_batches(d) > host;
     }
     if (pause) /* the test hook: the publisher may rewrite the slot now */
         (void)poll(NULL, 0, (int)w->pause_ms);
@@ -310,6 +314,13 @@ static void complete_batch(struct qp_srv *srv)
     qp_srv_hist_add(&srv->batch_inference, (uint64_t)w->job_ns);
     srv->batches_by_size[b->n_frames]++;
     srv->batches_by_trigger[b->trigger]++;
+    if (w->host_pre && srv->batches_host_pre++ == 0) /* the first one says why; stats count */
+        qp_srv_log(QP_LOG_WARN,
+                   "a batch of %d frames outgrew the device's frame staging and was "
+                   "pre-processed on the host (slower); give every stream its width and height "
+                   "so that the staging fits the largest batch (stats: "
+                   "batches.host_preprocessed)",
+                   (int)w->n_run);
     srv->last_batch_frames = (uint64_t)b->n_frames;
     srv->last_batch_ns     = (uint64_t)w->job_ns;
     if (w->n_run > 0 && w->st == QP_OK)

@@ -177,6 +177,10 @@ enum qp_status qp_detector_run_batch(struct qp_detector *d, const struct qp_imag
  * place). QP_OK and nothing done where the backend pre-processes nothing
  * (the CPU). On failure the frames are pre-processed on the host. */
 enum qp_status qp_detector_stage_frames(struct qp_detector *d, size_t bytes, struct qp_err *err);
+/* Batches pre-processed on the host so far although the backend
+ * pre-processes frames itself, because their frames outgrew the staging
+ * (always 0 on the CPU). */
+int64_t        qp_detector_host_batches(const struct qp_detector *d);
 
 /* qp_detector_run_batch in two steps, for a caller that must know when the
  * images' bytes were last read (qperceptd pre-processes shared-memory

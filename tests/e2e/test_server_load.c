@@ -700,6 +700,9 @@ static void test_metrics_match_stats(void)
     for (int b = 1; b <= 3; b++)
         total += sample("qperceptd_batches_total{size=\"%d\"}", b);
     CU_ASSERT_EQUAL(total, num(batches, "total", NULL, NULL));
+    /* the CPU pre-processes every batch on the host: none counted */
+    CU_ASSERT_EQUAL(num(batches, "host_preprocessed", NULL, NULL), 0);
+    CU_ASSERT_EQUAL(sample("qperceptd_batches_host_preprocessed_total"), 0);
     static const char *const hist[][2] = {
         {"batch_inference_ms", "qperceptd_batch_inference_seconds"},
         {"frame_inference_ms", "qperceptd_frame_inference_seconds"},

@@ -368,7 +368,8 @@ static void test_unsupported_falls_back(void)
 
 /* Detectors on cpu and dev (both batch 3) given three road frames, then
  * two (the third image zeroed): the device pre-processes the batch and
- * gives the CPU's output bytes and detections. */
+ * gives the CPU's output bytes and detections; then one frame too large
+ * for the staging, pre-processed on the host and counted. */
 static void same_batch_detections(struct qp_engine *cpu, struct qp_engine *dev,
                                   const struct qp_model_spec *spec)
 {
@@ -407,6 +408,27 @@ static void same_batch_detections(struct qp_engine *cpu, struct qp_engine *dev,
             CU_ASSERT(memcmp(a + k * 64, b + k * 64, (size_t)na[k] * sizeof *a) == 0);
         }
     }
+    /* a frame larger than the staging (4096x2304 RGB8, 28.3 MB): the batch
+     * is pre-processed on the host, counted, and gives the same bytes */
+    CU_ASSERT_EQUAL(qp_detector_host_batches(dd), 0);
+    struct qp_image huge = {4096, 2304, 4096 * 3, QP_PIXEL_RGB8, NULL};
+    uint8_t        *px   = malloc((size_t)huge.stride * (size_t)huge.height);
+    CU_ASSERT_FATAL(px != NULL);
+    for (size_t i = 0; i < (size_t)huge.stride * (size_t)huge.height; i++)
+        px[i] = (uint8_t)((i * 7) ^ (i >> 13));
+    huge.data = px;
+    CU_ASSERT_FATAL(qp_detector_run_batch(dc, &huge, 1, &p, a, 64, na, NULL) == QP_OK);
+    CU_ASSERT_FATAL(qp_detector_run_batch(dd, &huge, 1, &p, b, 64, nb, &err) == QP_OK);
+    CU_ASSERT_EQUAL(qp_detector_host_batches(dd), 1);
+    CU_ASSERT_EQUAL(qp_detector_host_batches(dc), 0);
+    for (int32_t o = 0; o < qp_engine_n_outputs(cpu); o++) {
+        struct qp_tensor_info y;
+        qp_engine_output_info(cpu, o, &y);
+        CU_ASSERT(memcmp(qp_engine_output(cpu, o), qp_engine_output(dev, o), info_bytes(&y, 0)) ==
+                  0);
+    }
+    CU_ASSERT(na[0] == nb[0] && memcmp(a, b, (size_t)na[0] * sizeof *a) == 0);
+    free(px);
     for (int k = 0; k < 3; k++)
         qp_image_free(&img[k]);
     qp_detector_free(dc);
