@@ -8,10 +8,14 @@
  * in post/head.c, per image) - and sizes everything a run needs: the
  * pre-processing tables, the candidate arrays (anchors x classes, the most
  * a decoder can write), B box transforms, the device's frame staging when
- * the engine's backend pre-processes frames itself (CUDA, batch 1 only:
- * only the frame's bytes are copied) and, when the engine cannot be filled
- * in place, an input buffer of B images. qp_detector_run and
- * qp_detector_run_batch then allocate nothing (test_no_alloc checks it).
+ * the engine's backend pre-processes frames itself (CUDA: only the frames'
+ * bytes are copied) and, when the engine cannot be filled in place, an
+ * input buffer of B images. The candidate arrays and the input buffer are
+ * scratch, used within one call: on an engine opened with a share they
+ * live in the share's scratch, one for all its detectors (a server's
+ * batch-size buckets take turns), else in the detector's own.
+ * qp_detector_run and qp_detector_run_batch then allocate nothing
+ * (test_no_alloc checks it).
  *
  * Batches (B = the engine's batch, qp_engine_options.batch): image k is
  * pre-processed into slot k of the input, the engine runs once, and image
@@ -30,10 +34,12 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/arena.h"
 #include "core/log.h"
 #include "engine_int.h"
 #include "image/preprocess.h"
 #include "post/post.h"
+#include "share.h"
 
 #define MAX_OUTPUTS 64
 /* a batch's frames a device stages: one 4K RGB8, eight 1280x720 BGR8 */
@@ -50,12 +56,16 @@ struct qp_detector {
     int32_t              n_outputs;
     size_t               out_elems[MAX_OUTPUTS]; /* floats of one image in output i */
     const float        **outputs;                /* [n_outputs], refreshed for every image */
-    float               *input; /* own input (B images) when the engine has no in-place buffer */
+    /* scratch: cand, tmp ([plan.max_candidates] each), then the input (B
+     * images) when the engine has no in-place buffer; the share's (read
+     * at each use: it may move while detectors are made) or own */
+    struct qp_engine_share *share; /* the engine's, or NULL */
+    unsigned char          *own;   /* without a share */
+    size_t                  tmp_off, input_off; /* in the scratch; input_off 0: in place */
     bool                 on_device;    /* the engine's backend pre-processes frames */
     size_t               image_floats; /* one image of the input: 3 * H * W */
     size_t               input_bytes;  /* all B images */
     struct qp_transform *xf;           /* [batch] box transforms of the run */
-    struct qp_candidate *cand, *tmp;   /* [plan.max_candidates] each */
     int32_t              n_prepared;   /* images the last prepare fed; 0: none */
     int64_t              host_batches; /* on_device, but outgrew the staging */
 };
@@ -137,14 +147,55 @@ static enum qp_status bind_outputs(struct qp_detector *d, struct qp_err *err)
     return QP_OK;
 }
 
+static unsigned char *scratch(const struct qp_detector *d)
+{
+    return d->share ? d->share->scratch : d->own;
+}
+
+static struct qp_candidate *cand_of(const struct qp_detector *d)
+{
+    return (struct qp_candidate *)(void *)scratch(d);
+}
+
+static struct qp_candidate *tmp_of(const struct qp_detector *d)
+{
+    return (struct qp_candidate *)(void *)(scratch(d) + d->tmp_off);
+}
+
+/* Our input buffer (B images), or NULL when the engine is filled in place. */
+static float *input_of(const struct qp_detector *d)
+{
+    return d->input_off ? (float *)(void *)(scratch(d) + d->input_off) : NULL;
+}
+
+static size_t align64(size_t n)
+{
+    return (n + 63) / 64 * 64;
+}
+
 static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
 {
     const size_t n_cand = d->plan.max_candidates > 0 ? (size_t)d->plan.max_candidates : 1;
-    d->outputs          = qp_calloc((size_t)d->n_outputs, sizeof *d->outputs);
-    d->cand             = qp_calloc(n_cand, sizeof *d->cand);
-    d->tmp              = qp_calloc(n_cand, sizeof *d->tmp);
-    d->xf               = qp_calloc((size_t)d->batch, sizeof *d->xf);
-    const bool in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
+    const bool   in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
+    d->tmp_off            = align64(n_cand * sizeof(struct qp_candidate));
+    d->input_off          = in_place ? 0 : 2 * d->tmp_off;
+    size_t bytes          = 2 * d->tmp_off + (in_place ? 0 : d->input_bytes);
+    d->share              = qp_engine_share_of(d->engine);
+    if (d->share) {
+        enum qp_status st = qp_engine_share_scratch(d->share, bytes, err);
+        if (st != QP_OK) {
+            qp_err_prefix(err, "%s", d->spec.name);
+            return st;
+        }
+    } else {
+        d->own = qp_aligned_alloc(bytes);
+        if (!d->own)
+            return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates",
+                           d->spec.name, n_cand);
+        memset(d->own, 0, bytes); /* touched now, not at the first frame */
+    }
+    d->outputs = qp_calloc((size_t)d->n_outputs, sizeof *d->outputs);
+    d->xf      = qp_calloc((size_t)d->batch, sizeof *d->xf);
     /* a device backend stages the frames of a batch, FRAME_BYTES in all,
      * and pre-processes them itself; a batch of more (and all, if staging
      * fails) takes the host path */
@@ -154,11 +205,8 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
     if (s != QP_OK && s != QP_E_UNSUPPORTED)
         qp_log(QP_LOG_WARN, "detect", "%s: frames pre-processed on the host: %s", d->spec.name,
                why.msg);
-    if (!in_place)
-        d->input = qp_calloc(1, d->input_bytes);
-    if (!d->outputs || !d->cand || !d->tmp || !d->xf || (!in_place && !d->input))
-        return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates", d->spec.name,
-                       n_cand);
+    if (!d->outputs || !d->xf)
+        return qp_fail(err, QP_E_NOMEM, "%s: detector buffers", d->spec.name);
     return QP_OK;
 }
 
@@ -195,9 +243,7 @@ void qp_detector_free(struct qp_detector *d)
     qp_preprocess_fini(&d->pre);
     qp_free(d->spec.labels);
     qp_free(d->outputs);
-    qp_free(d->input);
-    qp_free(d->cand);
-    qp_free(d->tmp);
+    qp_aligned_free(d->own);
     qp_free(d->xf);
     qp_free(d);
 }
@@ -263,10 +309,10 @@ static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *img
             return st;
         d->host_batches++;
     }
-    float *dst = qp_engine_input_buffer(d->engine, 0);
-    if (!dst && !d->input)
+    float *dst = qp_engine_input_buffer(d->engine, 0), *input = input_of(d);
+    if (!dst && !input)
         return qp_fail(err, QP_E_INVAL, "%s: engine withdrew its input buffer", d->spec.name);
-    float *base = dst ? dst : d->input;
+    float *base = dst ? dst : input;
     for (int32_t k = 0; k < n; k++) {
         enum qp_status st = qp_preprocess_run(&d->pre, &imgs[k], base + (size_t)k * d->image_floats,
                                               &d->xf[k], err);
@@ -278,7 +324,7 @@ static enum qp_status feed_all(struct qp_detector *d, const struct qp_image *img
     }
     memset(base + (size_t)n * d->image_floats, 0,
            (size_t)(d->batch - n) * d->image_floats * sizeof(float));
-    return dst ? QP_OK : qp_engine_set_input(d->engine, 0, d->input, d->input_bytes, err);
+    return dst ? QP_OK : qp_engine_set_input(d->engine, 0, input, d->input_bytes, err);
 }
 
 /* Decode and NMS image k of the last run into dets[0, cap); returns how many. */
@@ -290,12 +336,13 @@ static int32_t detect_one(struct qp_detector *d, int32_t k, const struct qp_dete
         QP_ASSERT(o); /* the engine's contract after a good run() */
         d->outputs[i] = o + (size_t)k * d->out_elems[i];
     }
-    int32_t n_cand =
-        qp_head_decode(&d->plan, d->outputs, p->score_min, !p->class_agnostic, d->cand);
-    int32_t kept = qp_nms_run(d->cand, n_cand, d->tmp, p->iou, p->class_agnostic, p->max_dets);
+    struct qp_candidate *cand   = cand_of(d);
+    int32_t              n_cand = qp_head_decode(&d->plan, d->outputs, p->score_min,
+                                                 !p->class_agnostic, cand);
+    int32_t kept = qp_nms_run(cand, n_cand, tmp_of(d), p->iou, p->class_agnostic, p->max_dets);
     int32_t m    = kept < cap ? kept : cap;
     for (int32_t i = 0; i < m; i++) {
-        const struct qp_candidate *c      = &d->cand[i];
+        const struct qp_candidate *c      = &cand[i];
         float                      box[4] = {c->x0, c->y0, c->x1, c->y1};
         qp_transform_to_source(&d->xf[k], box);
         dets[i] = (struct qp_detection){c->class_id, c->score, box[0], box[1], box[2], box[3]};

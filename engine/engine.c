@@ -591,6 +591,11 @@ size_t qp_engine_arena_bytes(const struct qp_engine *e)
     return e->plan.arena_bytes;
 }
 
+struct qp_engine_share *qp_engine_share_of(const struct qp_engine *e)
+{
+    return e->opt.share;
+}
+
 bool qp_engine_arena_shared(const struct qp_engine *e)
 {
     return e->opt.share && e->be == &qp_backend_cpu; /* the only backend that shares */

@@ -31,6 +31,10 @@ enum qp_status qp_engine_open_graph(struct qp_graph *g, const struct qp_engine_o
 /* The engine's graph (after the back half: NHWC, planned), read-only. */
 const struct qp_graph *qp_engine_graph(const struct qp_engine *e);
 
+/* The share the engine was opened with (its backend holds a reference
+ * for the engine's life), or NULL. */
+struct qp_engine_share *qp_engine_share_of(const struct qp_engine *e);
+
 /* Camera frames pre-processed by the backend (backend.h: reserve_frames,
  * set_image), for the detector. qp_engine_reserve_frames: staging of bytes
  * for the frames of one batch; QP_E_UNSUPPORTED when the backend has no

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * share.c - qp_engine_share: one activation arena, one worker pool, one
- * frame staging and one copy of each prepared constant for engines that
- * take turns (share.h says who uses what).
+ * frame staging, one copy of each prepared constant and one detector
+ * scratch for engines that take turns (share.h says who uses what).
  */
 #include "share.h"
 
@@ -35,6 +35,7 @@ void qp_engine_share_unref(struct qp_engine_share *sh)
     qp_aligned_free(sh->arena);
     if (sh->frames)
         sh->frames_free(sh->frames);
+    qp_aligned_free(sh->scratch);
     while (sh->blobs) {
         struct qp_share_blob *b = sh->blobs;
         sh->blobs               = b->next;
@@ -73,6 +74,22 @@ enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes,
     sh->arena = a;
     sh->bytes = bytes;
     sh->generation++;
+    return QP_OK;
+}
+
+enum qp_status qp_engine_share_scratch(struct qp_engine_share *sh, size_t bytes,
+                                       struct qp_err *err)
+{
+    if (sh->scratch && bytes <= sh->scratch_bytes)
+        return QP_OK;
+    unsigned char *a = qp_aligned_alloc(bytes ? bytes : 1);
+    if (!a)
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the %zu-byte shared detector scratch",
+                       bytes);
+    memset(a, 0, bytes); /* touched now, not at the first frame */
+    qp_aligned_free(sh->scratch);
+    sh->scratch       = a;
+    sh->scratch_bytes = bytes;
     return QP_OK;
 }
 

@@ -9,7 +9,9 @@
  * (generation changed) since it last ran; a CUDA engine
  * (cuda/backend_cuda.c) stages its camera frames in the share's staging.
  * Prepared constants (a CPU engine's packed weights) are interned: kept
- * once by content, so the buckets of one model hold one copy.
+ * once by content, so the buckets of one model hold one copy. Detectors on
+ * the share's engines (detect.c) decode in one scratch: they too run one
+ * at a time.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -36,11 +38,13 @@ struct qp_engine_share {
     void (*frames_free)(void *frames); /* ... and how the last reference frees it */
     struct qp_share_blob *blobs;      /* interned constants, newest first */
     size_t                blob_bytes; /* their data, in all */
+    unsigned char        *scratch;    /* detectors' run scratch (detect.c), or NULL ... */
+    size_t                scratch_bytes; /* ... the largest one asked for */
 };
 
 void qp_engine_share_ref(struct qp_engine_share *sh);
 /* Drop one reference; the last one frees the arena, the pool, the frame
- * staging and the interned constants. */
+ * staging, the interned constants and the scratch. */
 void qp_engine_share_unref(struct qp_engine_share *sh);
 
 /* Make the arena at least bytes (moving it: a new zeroed block, generation
@@ -59,3 +63,9 @@ enum qp_status qp_engine_share_pool(struct qp_engine_share *sh, int n_threads, s
  * once. */
 enum qp_status qp_engine_share_intern(struct qp_engine_share *sh, const void *data, size_t bytes,
                                       const void **out, struct qp_err *err);
+
+/* Make the scratch at least bytes (moving it: a new zeroed block, the old
+ * one freed). Read sh->scratch at each use: a later, larger request moves
+ * it. */
+enum qp_status qp_engine_share_scratch(struct qp_engine_share *sh, size_t bytes,
+                                       struct qp_err *err);

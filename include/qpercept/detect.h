@@ -139,7 +139,10 @@ struct qp_detector;
 /* Wrap an open engine (borrowed; must outlive the detector) with a spec
  * (copied). Checks the engine's input / output shapes against the spec.
  * The engine may be opened at any batch B (qp_engine_options.batch): the
- * detector sizes its buffers for B images here. */
+ * detector sizes its buffers for B images here. On an engine opened with a
+ * qp_engine_share, its scratch (candidates; the input where the engine is
+ * not filled in place) is the share's, one for all its detectors, which
+ * therefore run one at a time, as their engines do. */
 enum qp_status qp_detector_new(struct qp_engine *e, const struct qp_model_spec *spec,
                                struct qp_detector **out, struct qp_err *err);
 void           qp_detector_free(struct qp_detector *d);

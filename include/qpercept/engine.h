@@ -77,7 +77,8 @@ struct qp_engine_options {
 
 /* Engines that run one after another, never at once (a server's batch-size
  * buckets, models taking turns) can share one activation arena, one CPU
- * worker pool and packed weights: open each with the same share. The arena grows, at open, to
+ * worker pool, packed weights and the scratch of the detectors made on
+ * them (qpercept/detect.h): open each with the same share. The arena grows, at open, to
  * the largest engine's (qp_engine_arena_bytes), so n buckets cost the
  * largest arena instead of the sum; the pool is made with the first
  * engine's n_threads, and an engine asking for another count is refused.
@@ -86,7 +87,8 @@ struct qp_engine_options {
  * and its all_tensors reads hold only until another engine of the share
  * runs or is opened, so fill the input, run and read the outputs without
  * another engine in between. A share and all its
- * engines are for one thread at a time (opening included). The CUDA
+ * engines and their detectors are for one thread at a time (opening
+ * included). The CUDA
  * backend keeps its device memory and streams per engine; its engines
  * share only the staging of the camera frames a detector pre-processes on
  * the device (pinned and device memory). A share lives until it and every engine opened with it are freed,

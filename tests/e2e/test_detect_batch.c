@@ -15,7 +15,9 @@
  * fact equal), classes and counts exactly. Also: the batched path makes no
  * qp_alloc allocation, qp_detector_run on the batch-4 engine agrees, n
  * outside [1, 4] is QP_E_INVAL, and qp_detector_prepare_batch +
- * qp_detector_finish_batch give the same, one finish per prepare. Last, timings of the six nuScenes cameras
+ * qp_detector_finish_batch give the same, one finish per prepare; and
+ * detectors on engines of one qp_engine_share (one decode scratch) taking
+ * turns give the same. Last, timings of the six nuScenes cameras
  * (1600 x 900) one by one at batch 1 and in one run at batch 6, printed for
  * docs/server.md, not checked. Skipped (77) without the mirror's files.
  */
@@ -76,13 +78,15 @@ static int suite_clean(void)
 
 /* Engine of model at batch and its detector; false (message printed) on failure. */
 static bool open_detector(const char *model, const struct qp_model_spec *spec, int32_t batch,
-                          struct qp_engine **e, struct qp_detector **d)
+                          struct qp_engine_share *sh, struct qp_engine **e,
+                          struct qp_detector **d)
 {
     struct qp_engine_options o   = QP_ENGINE_OPTIONS_DEFAULT;
     struct qp_err            err = {{0}};
     o.backend                    = QP_BACKEND_CPU;
     o.n_threads                  = 2;
     o.batch                      = batch;
+    o.share                      = sh;
     *e                           = NULL;
     *d                           = NULL;
     if (qp_engine_open(model, &o, e, &err) != QP_OK ||
@@ -149,7 +153,7 @@ static void check_model(const char *name, float score_min)
     const char *src = getenv("QP_SOURCE_DIR");
     snprintf(manifest, sizeof manifest, "%s/models/zoo.ini", src ? src : ".");
     CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, &err) == QP_OK);
-    CU_ASSERT_FATAL(open_detector(model, &spec, 1, &e1, &d1));
+    CU_ASSERT_FATAL(open_detector(model, &spec, 1, NULL, &e1, &d1));
     CU_ASSERT_EQUAL(qp_detector_batch(d1), 1);
     int32_t total = 0;
     for (int k = 0; k < BATCH; k++) {
@@ -160,7 +164,7 @@ static void check_model(const char *name, float score_min)
     qp_detector_free(d1);
     qp_engine_free(e1);
 
-    CU_ASSERT_FATAL(open_detector(model, &spec, BATCH, &eb, &db));
+    CU_ASSERT_FATAL(open_detector(model, &spec, BATCH, NULL, &eb, &db));
     CU_ASSERT_EQUAL(qp_detector_batch(db), BATCH);
     static const int32_t sizes[] = {1, 2, 3, 4, 3, 2, 1};
     for (int i = 0; i < (int)(sizeof sizes / sizeof sizes[0]); i++)
@@ -196,6 +200,26 @@ static void check_model(const char *name, float score_min)
     CU_ASSERT_EQUAL(qp_detector_finish_batch(db, &p, got, CAP, counts, &err), QP_E_INVAL);
     CU_ASSERT(strstr(err.msg, "no batch prepared") != NULL);
     qp_detector_free(db);
+    qp_engine_free(eb);
+
+    /* batch-1 and batch-4 detectors on engines of one share (a server's
+     * buckets), taking turns: they decode in the share's one scratch and
+     * give the same detections */
+    struct qp_engine_share *sh = NULL;
+    CU_ASSERT_FATAL(qp_engine_share_new(&sh, &err) == QP_OK);
+    CU_ASSERT_FATAL(open_detector(model, &spec, 1, sh, &e1, &d1));
+    CU_ASSERT_FATAL(open_detector(model, &spec, BATCH, sh, &eb, &db));
+    qp_engine_share_free(sh); /* its engines keep it */
+    for (int k = 0; k < BATCH; k++) {
+        check_batch(db, &p, k, BATCH - k);
+        CU_ASSERT_EQUAL(qp_detector_run(d1, &imgs[k], &p, got, CAP, &n, &err), QP_OK);
+        CU_ASSERT_EQUAL(n, n_want[k]);
+        for (int32_t i = 0; i < n && i < n_want[k]; i++)
+            CU_ASSERT(same_det(&got[i], &want[k][i]));
+    }
+    qp_detector_free(d1);
+    qp_detector_free(db);
+    qp_engine_free(e1);
     qp_engine_free(eb);
     qp_model_spec_fini(&spec);
 }
@@ -283,8 +307,8 @@ static void test_timing(void)
     const char *src = getenv("QP_SOURCE_DIR");
     snprintf(manifest, sizeof manifest, "%s/models/zoo.ini", src ? src : ".");
     CU_ASSERT_FATAL(qp_model_spec_find(model, manifest, &spec, NULL) == QP_OK);
-    CU_ASSERT_FATAL(open_detector(model, &spec, 1, &e1, &d1));
-    CU_ASSERT_FATAL(open_detector(model, &spec, 6, &e6, &d6));
+    CU_ASSERT_FATAL(open_detector(model, &spec, 1, NULL, &e1, &d1));
+    CU_ASSERT_FATAL(open_detector(model, &spec, 6, NULL, &e6, &d6));
     time_frames(d1, NULL, six, 1, &p); /* warm-up */
     time_frames(NULL, d6, six, 6, &p);
     double one = time_frames(d1, NULL, six, 1, &p), seq6 = time_frames(d1, NULL, six, 6, &p);
