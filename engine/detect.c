@@ -59,15 +59,15 @@ struct qp_detector {
     /* scratch: cand, tmp ([plan.max_candidates] each), then the input (B
      * images) when the engine has no in-place buffer; the share's (read
      * at each use: it may move while detectors are made) or own */
-    struct qp_engine_share *share; /* the engine's, or NULL */
-    unsigned char          *own;   /* without a share */
+    struct qp_engine_share *share;              /* the engine's, or NULL */
+    unsigned char          *own;                /* without a share */
     size_t                  tmp_off, input_off; /* in the scratch; input_off 0: in place */
-    bool                 on_device;    /* the engine's backend pre-processes frames */
-    size_t               image_floats; /* one image of the input: 3 * H * W */
-    size_t               input_bytes;  /* all B images */
-    struct qp_transform *xf;           /* [batch] box transforms of the run */
-    int32_t              n_prepared;   /* images the last prepare fed; 0: none */
-    int64_t              host_batches; /* on_device, but outgrew the staging */
+    bool                    on_device;          /* the engine's backend pre-processes frames */
+    size_t                  image_floats;       /* one image of the input: 3 * H * W */
+    size_t                  input_bytes;        /* all B images */
+    struct qp_transform    *xf;                 /* [batch] box transforms of the run */
+    int32_t                 n_prepared;         /* images the last prepare fed; 0: none */
+    int64_t                 host_batches;       /* on_device, but outgrew the staging */
 };
 
 static enum qp_status copy_spec(struct qp_model_spec *dst, const struct qp_model_spec *src,
@@ -175,7 +175,7 @@ static size_t align64(size_t n)
 
 static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
 {
-    const size_t n_cand = d->plan.max_candidates > 0 ? (size_t)d->plan.max_candidates : 1;
+    const size_t n_cand   = d->plan.max_candidates > 0 ? (size_t)d->plan.max_candidates : 1;
     const bool   in_place = qp_engine_input_buffer(d->engine, 0) != NULL;
     d->tmp_off            = align64(n_cand * sizeof(struct qp_candidate));
     d->input_off          = in_place ? 0 : 2 * d->tmp_off;
@@ -190,8 +190,8 @@ static enum qp_status alloc_buffers(struct qp_detector *d, struct qp_err *err)
     } else {
         d->own = qp_aligned_alloc(bytes);
         if (!d->own)
-            return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates",
-                           d->spec.name, n_cand);
+            return qp_fail(err, QP_E_NOMEM, "%s: detector buffers for %zu candidates", d->spec.name,
+                           n_cand);
         memset(d->own, 0, bytes); /* touched now, not at the first frame */
     }
     d->outputs = qp_calloc((size_t)d->n_outputs, sizeof *d->outputs);
@@ -336,11 +336,10 @@ static int32_t detect_one(struct qp_detector *d, int32_t k, const struct qp_dete
         QP_ASSERT(o); /* the engine's contract after a good run() */
         d->outputs[i] = o + (size_t)k * d->out_elems[i];
     }
-    struct qp_candidate *cand   = cand_of(d);
-    int32_t              n_cand = qp_head_decode(&d->plan, d->outputs, p->score_min,
-                                                 !p->class_agnostic, cand);
-    int32_t kept = qp_nms_run(cand, n_cand, tmp_of(d), p->iou, p->class_agnostic, p->max_dets);
-    int32_t m    = kept < cap ? kept : cap;
+    struct qp_candidate *cand = cand_of(d);
+    int32_t n_cand = qp_head_decode(&d->plan, d->outputs, p->score_min, !p->class_agnostic, cand);
+    int32_t kept   = qp_nms_run(cand, n_cand, tmp_of(d), p->iou, p->class_agnostic, p->max_dets);
+    int32_t m      = kept < cap ? kept : cap;
     for (int32_t i = 0; i < m; i++) {
         const struct qp_candidate *c      = &cand[i];
         float                      box[4] = {c->x0, c->y0, c->x1, c->y1};

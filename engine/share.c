@@ -77,8 +77,7 @@ enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes,
     return QP_OK;
 }
 
-enum qp_status qp_engine_share_scratch(struct qp_engine_share *sh, size_t bytes,
-                                       struct qp_err *err)
+enum qp_status qp_engine_share_scratch(struct qp_engine_share *sh, size_t bytes, struct qp_err *err)
 {
     if (sh->scratch && bytes <= sh->scratch_bytes)
         return QP_OK;
@@ -136,9 +135,9 @@ enum qp_status qp_engine_share_intern(struct qp_engine_share *sh, const void *da
                        bytes);
     }
     memcpy(d, data, bytes);
-    *b             = (struct qp_share_blob){.next = sh->blobs, .hash = h, .bytes = bytes, .data = d};
-    sh->blobs      = b;
+    *b        = (struct qp_share_blob){.next = sh->blobs, .hash = h, .bytes = bytes, .data = d};
+    sh->blobs = b;
     sh->blob_bytes += bytes;
-    *out           = d;
+    *out = d;
     return QP_OK;
 }

@@ -28,17 +28,17 @@ struct qp_share_blob {
 };
 
 struct qp_engine_share {
-    unsigned char  *arena;        /* qp_aligned_alloc'ed, zeroed when made; NULL: none yet */
-    size_t          bytes;        /* of arena */
-    uint64_t        generation;   /* bumped each time arena moves */
-    struct qp_pool *pool;         /* made by the first engine that asks */
-    int             pool_threads; /* the n_threads it was made with */
-    int32_t         refs;         /* the creator's (until share_free) + one per engine */
-    void           *frames;       /* a device backend's frame staging, or NULL ... */
-    void (*frames_free)(void *frames); /* ... and how the last reference frees it */
-    struct qp_share_blob *blobs;      /* interned constants, newest first */
-    size_t                blob_bytes; /* their data, in all */
-    unsigned char        *scratch;    /* detectors' run scratch (detect.c), or NULL ... */
+    unsigned char  *arena;               /* qp_aligned_alloc'ed, zeroed when made; NULL: none yet */
+    size_t          bytes;               /* of arena */
+    uint64_t        generation;          /* bumped each time arena moves */
+    struct qp_pool *pool;                /* made by the first engine that asks */
+    int             pool_threads;        /* the n_threads it was made with */
+    int32_t         refs;                /* the creator's (until share_free) + one per engine */
+    void           *frames;              /* a device backend's frame staging, or NULL ... */
+    void (*frames_free)(void *frames);   /* ... and how the last reference frees it */
+    struct qp_share_blob *blobs;         /* interned constants, newest first */
+    size_t                blob_bytes;    /* their data, in all */
+    unsigned char        *scratch;       /* detectors' run scratch (detect.c), or NULL ... */
     size_t                scratch_bytes; /* ... the largest one asked for */
 };
 

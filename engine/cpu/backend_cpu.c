@@ -82,8 +82,8 @@ const void *qp_cpu_keep(struct qp_graph *g, const void *data, size_t bytes, stru
     }
     void *p = qp_arena_alloc(&g->arena, bytes ? bytes : 1);
     if (!p) {
-        qp_fail(err, QP_E_NOMEM, "%s: out of memory keeping %zu bytes of packed weights",
-                g->source, bytes);
+        qp_fail(err, QP_E_NOMEM, "%s: out of memory keeping %zu bytes of packed weights", g->source,
+                bytes);
         return NULL;
     }
     memcpy(p, data, bytes);

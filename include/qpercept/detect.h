@@ -183,7 +183,7 @@ enum qp_status qp_detector_stage_frames(struct qp_detector *d, size_t bytes, str
 /* Batches pre-processed on the host so far although the backend
  * pre-processes frames itself, because their frames outgrew the staging
  * (always 0 on the CPU). */
-int64_t        qp_detector_host_batches(const struct qp_detector *d);
+int64_t qp_detector_host_batches(const struct qp_detector *d);
 
 /* qp_detector_run_batch in two steps, for a caller that must know when the
  * images' bytes were last read (qperceptd pre-processes shared-memory

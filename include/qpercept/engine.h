@@ -91,8 +91,8 @@ struct qp_engine_options {
  * included). The CUDA
  * backend keeps its device memory and streams per engine; its engines
  * share only the staging of the camera frames a detector pre-processes on
- * the device (pinned and device memory). A share lives until it and every engine opened with it are freed,
- * in any order. */
+ * the device (pinned and device memory). A share lives until it and every engine opened with it are
+ * freed, in any order. */
 enum qp_status qp_engine_share_new(struct qp_engine_share **out, struct qp_err *err);
 void           qp_engine_share_free(struct qp_engine_share *sh); /* NULL is a no-op */
 /* Bytes of the shared arena: the largest engine's so far. */
@@ -100,8 +100,7 @@ size_t         qp_engine_share_arena_bytes(const struct qp_engine_share *sh);
 /* Bytes of the packed weights the share keeps for its CPU engines: each
  * distinct packed constant once, so engines of one model (its batch-size
  * buckets) hold one copy. */
-size_t         qp_engine_share_weight_bytes(const struct qp_engine_share *sh);
-
+size_t qp_engine_share_weight_bytes(const struct qp_engine_share *sh);
 
 struct qp_tensor_info {
     const char   *name; /* borrowed; valid while the engine lives */

@@ -78,8 +78,7 @@ static int suite_clean(void)
 
 /* Engine of model at batch and its detector; false (message printed) on failure. */
 static bool open_detector(const char *model, const struct qp_model_spec *spec, int32_t batch,
-                          struct qp_engine_share *sh, struct qp_engine **e,
-                          struct qp_detector **d)
+                          struct qp_engine_share *sh, struct qp_engine **e, struct qp_detector **d)
 {
     struct qp_engine_options o   = QP_ENGINE_OPTIONS_DEFAULT;
     struct qp_err            err = {{0}};

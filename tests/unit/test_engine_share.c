@@ -119,7 +119,7 @@ static void test_equals_private(void)
         CU_ASSERT_EQUAL(qp_engine_share_arena_bytes(sh), largest); /* grown to the largest */
         if (i == 0)
             weights = qp_engine_share_weight_bytes(sh);
-        CU_ASSERT(weights >= sizeof w1 + sizeof w2); /* packed, padded: never less */
+        CU_ASSERT(weights >= sizeof w1 + sizeof w2);                /* packed, padded: never less */
         CU_ASSERT_EQUAL(qp_engine_share_weight_bytes(sh), weights); /* kept once */
         if (i == 0) { /* batch 1 runs on the first arena, before it moves */
             fill_x();
