@@ -329,6 +329,8 @@ static size_t render(struct qp_srv *srv)
     render_hist(&o, "qperceptd_frame_inference_seconds",
                 "Inference cost per frame (frame_inference_ms of ctl stats).",
                 &srv->frame_inference);
+    render_hist(&o, "qperceptd_batch_capture_spread_seconds",
+                "Per batch: its latest capture stamp minus its earliest.", &srv->batch_spread);
     render_hist(&o, "qperceptd_latency_seconds", "Received to published, per frame.",
                 &srv->latency);
     render_engine(&o, srv);
@@ -350,7 +352,7 @@ static size_t render(struct qp_srv *srv)
 static size_t body_cap(const struct qp_srv *srv)
 {
     const size_t line = 96 + QP_CONFIG_NAME_LEN + 40; /* name, stream, reason, 20 digits */
-    size_t       n    = 16384 + (size_t)QP_CONFIG_MAX_BATCH * 64;
+    size_t       n    = 20480 + (size_t)QP_CONFIG_MAX_BATCH * 64; /* 4 histograms + the rest */
     n += (size_t)srv->n_streams * (5 + QP_SRV_DROP_COUNT + QP_WIRE_REASON_COUNT) * line;
     const struct qp_srv_engine_set *set = srv->worker.set;
     for (int32_t i = 0; set && i < set->n_sat; i++)

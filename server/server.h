@@ -274,6 +274,7 @@ struct qp_srv {
     uint64_t           batches_host_pre; /* worker.host_pre batches */
     struct qp_srv_hist batch_inference; /* one batch, all its frames */
     struct qp_srv_hist frame_inference; /* one frame: pre-process + run + NMS */
+    struct qp_srv_hist batch_spread;    /* a batch's capture stamps: latest - earliest */
     struct qp_srv_hist latency;         /* received -> published, per frame */
     uint64_t           last_batch_frames, last_batch_ns;
     uint64_t           ctl_requests, ctl_bad;

@@ -204,6 +204,8 @@ size_t qp_srv_stats_json(struct qp_srv *srv)
     put(&o, ",");
     put_hist(&o, "frame_inference_ms", &srv->frame_inference);
     put(&o, ",");
+    put_hist(&o, "batch_capture_spread_ms", &srv->batch_spread);
+    put(&o, ",");
     put_hist(&o, "latency_ms", &srv->latency);
     static const char *const jobs[] = {"idle", "batch", "canary"};
     _Static_assert(sizeof jobs / sizeof jobs[0] == QP_SRV_JOB_COUNT, "job names");

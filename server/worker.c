@@ -167,8 +167,8 @@ static enum qp_status prepare(struct qp_srv *srv, const struct qp_srv_bucket **b
         struct qp_detector *d    = detector_of(*b);
         int64_t             host = qp_detector_host_batches(d);
         w->start_ns = qp_srv_realtime_ns(); /* inference: pre-processing, run, NMS */
-        st          = qp_detector_prepare_batch(d, w->imgs, n, &w->err);
-        w->host_pre = qp_detector_host_batches(d) > host;
+        st                       = qp_detector_prepare_batch(d, w->imgs, n, &w->err);
+        w->host_pre              = qp_detector_host_batches(d) > host;
     }
     if (pause) /* the test hook: the publisher may rewrite the slot now */
         (void)poll(NULL, 0, (int)w->pause_ms);
@@ -248,6 +248,13 @@ static void post(struct qp_srv_worker *w, enum qp_srv_job job)
  * waiting frame moves to its busy slot, so ingest goes on filling the other. */
 static void dispatch_batch(struct qp_srv *srv)
 {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int32_t k = 0; k < srv->batch.n_frames; k++) {
+        uint64_t c = srv->batch.frames[k].capture_ns;
+        lo         = c < lo ? c : lo;
+        hi         = c > hi ? c : hi;
+    }
+    qp_srv_hist_add(&srv->batch_spread, hi - lo); /* n_frames >= 1 */
     for (int32_t k = 0; k < srv->batch.n_frames; k++) {
         struct qp_srv_stream *s = &srv->streams[srv->batch.frames[k].stream];
         uint8_t              *t = s->busy;

@@ -706,6 +706,7 @@ static void test_metrics_match_stats(void)
     static const char *const hist[][2] = {
         {"batch_inference_ms", "qperceptd_batch_inference_seconds"},
         {"frame_inference_ms", "qperceptd_frame_inference_seconds"},
+        {"batch_capture_spread_ms", "qperceptd_batch_capture_spread_seconds"},
         {"latency_ms", "qperceptd_latency_seconds"},
     };
     for (size_t h = 0; h < sizeof hist / sizeof hist[0]; h++) {
