@@ -435,9 +435,9 @@ static void same_batch_detections(struct qp_engine *cpu, struct qp_engine *dev,
     qp_detector_free(dd);
 }
 
-/* YOLOX-Nano INT8 at batch 3 (three cameras) on the device: every output
- * byte the CPU's at batch 3, which is the CPU's image by image
- * (tests/unit/test_rebatch.c); pseudo-random image-like inputs. */
+/* YOLOX-Nano INT8 at batch 3 (three cameras) on the device, opened with a
+ * share: every output byte the CPU's at batch 3, which is the CPU's image
+ * by image (tests/unit/test_rebatch.c); pseudo-random image-like inputs. */
 static void test_batch(void)
 {
     if (!have_data())
@@ -449,7 +449,17 @@ static void test_batch(void)
     spec_of(yolox, &spec);
     build_int8(yolox, &spec, "test_cuda_engine_yolox.qpe", path, sizeof path);
     CU_ASSERT_FATAL(open_batch(path, QP_BACKEND_CPU, 3, &cpu, &err) == QP_OK);
-    enum qp_status s = open_batch(path, QP_BACKEND_CUDA, 3, &dev, &err);
+    /* the device engine with a share, as qperceptd's buckets: its
+     * detector's scratch (the host-path input included) is the share's */
+    struct qp_engine_share  *sh  = NULL;
+    struct qp_engine_options opt = QP_ENGINE_OPTIONS_DEFAULT;
+    CU_ASSERT_FATAL(qp_engine_share_new(&sh, &err) == QP_OK);
+    opt.backend      = QP_BACKEND_CUDA;
+    opt.n_threads    = 4;
+    opt.batch        = 3;
+    opt.share        = sh;
+    enum qp_status s = qp_engine_open(path, &opt, &dev, &err);
+    qp_engine_share_free(sh); /* the engine keeps it */
     if (s != QP_OK)
         fprintf(stderr, "%s\n", err.msg);
     CU_ASSERT_FATAL(s == QP_OK);
