@@ -61,35 +61,35 @@ size_t qp_engine_share_weight_bytes(const struct qp_engine_share *sh)
     return sh->blob_bytes;
 }
 
-enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes, struct qp_err *err)
+/* Make *block (*have bytes) at least bytes: a new zeroed block (touched
+ * now, not at the first frame), the old one freed. */
+static enum qp_status grow(unsigned char **block, size_t *have, size_t bytes, const char *what,
+                           struct qp_err *err)
 {
-    if (sh->arena && bytes <= sh->bytes)
+    if (*block && bytes <= *have)
         return QP_OK;
     unsigned char *a = qp_aligned_alloc(bytes ? bytes : 1);
     if (!a)
-        return qp_fail(err, QP_E_NOMEM, "out of memory for the %zu-byte shared activation arena",
-                       bytes);
-    memset(a, 0, bytes); /* touched now, not at the first frame */
-    qp_aligned_free(sh->arena);
-    sh->arena = a;
-    sh->bytes = bytes;
-    sh->generation++;
+        return qp_fail(err, QP_E_NOMEM, "out of memory for the %zu-byte shared %s", bytes, what);
+    memset(a, 0, bytes);
+    qp_aligned_free(*block);
+    *block = a;
+    *have  = bytes;
     return QP_OK;
+}
+
+enum qp_status qp_engine_share_reserve(struct qp_engine_share *sh, size_t bytes, struct qp_err *err)
+{
+    const unsigned char *was = sh->arena;
+    enum qp_status       s   = grow(&sh->arena, &sh->bytes, bytes, "activation arena", err);
+    if (sh->arena != was)
+        sh->generation++;
+    return s;
 }
 
 enum qp_status qp_engine_share_scratch(struct qp_engine_share *sh, size_t bytes, struct qp_err *err)
 {
-    if (sh->scratch && bytes <= sh->scratch_bytes)
-        return QP_OK;
-    unsigned char *a = qp_aligned_alloc(bytes ? bytes : 1);
-    if (!a)
-        return qp_fail(err, QP_E_NOMEM, "out of memory for the %zu-byte shared detector scratch",
-                       bytes);
-    memset(a, 0, bytes); /* touched now, not at the first frame */
-    qp_aligned_free(sh->scratch);
-    sh->scratch       = a;
-    sh->scratch_bytes = bytes;
-    return QP_OK;
+    return grow(&sh->scratch, &sh->scratch_bytes, bytes, "detector scratch", err);
 }
 
 enum qp_status qp_engine_share_pool(struct qp_engine_share *sh, int n_threads, struct qp_pool **out,

@@ -183,6 +183,19 @@ static inline void srv_end(pid_t *pid, int64_t timeout_ms)
         srv_kill(pid);
 }
 
+/* A subscriber to the Detections published at endpoint (default options)
+ * into *out; false, said on stderr, when it cannot be made. */
+static inline bool srv_subscribe(const char *endpoint, struct qp_sub **out)
+{
+    struct qp_err      err = {{0}};
+    struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
+    so.endpoint            = endpoint;
+    if (qp_sub_new(&so, out, &err) == QP_OK)
+        return true;
+    fprintf(stderr, "subscriber: %s\n", err.msg);
+    return false;
+}
+
 /* The server's stats JSON (`ctl stats` at ctl): its root, with the document
  * in *doc and the reply in *r for the caller to free (qp_json_free,
  * qp_ctl_reply_fini); NULL, said on stderr, when there is none. */

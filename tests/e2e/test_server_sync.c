@@ -94,14 +94,10 @@ static bool start(unsigned window)
         srv_config_stream(f, &T.p, cams[k], "pull", SIDE, SIDE);
     if (fclose(f) != 0 || !srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return false;
-    struct qp_err      err = {{0}};
-    struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
-    so.endpoint            = T.p.det;
-    if (qp_sub_new(&so, &T.sub, &err) != QP_OK) {
-        fprintf(stderr, "subscriber: %s\n", err.msg);
+    if (!srv_subscribe(T.p.det, &T.sub))
         return false;
-    }
     for (int k = 0; k < N_CAMS; k++) {
+        struct qp_err      err = {{0}};
         char               ep[300];
         struct qp_pub_opts po = QP_PUB_OPTS_DEFAULT;
         if (!srv_paths_endpoint(&T.p, cams[k], ep, sizeof ep))

@@ -107,13 +107,9 @@ static bool up(void)
         return true;
     if (!srv_start(&T.pid, T.p.cfg, T.p.log, T.p.ctl))
         return false;
-    struct qp_err      err = {{0}};
-    struct qp_sub_opts so  = QP_SUB_OPTS_DEFAULT;
-    so.endpoint            = T.p.det;
-    if (qp_sub_new(&so, &T.sub, &err) != QP_OK) {
-        fprintf(stderr, "subscriber: %s\n", err.msg);
+    struct qp_err err = {{0}};
+    if (!srv_subscribe(T.p.det, &T.sub))
         return false;
-    }
     for (int s = 0; s < 2; s++) {
         struct qp_pub_opts po = QP_PUB_OPTS_DEFAULT;
         po.endpoint           = T.ep[s];
