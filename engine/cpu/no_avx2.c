@@ -68,6 +68,12 @@ void qp_qdw_rows_avx2(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_
     UNREACHABLE();
 }
 
+void qp_qdw_rows_avx512(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1)
+{
+    (void)d, (void)x, (void)y, (void)r0, (void)r1;
+    UNREACHABLE();
+}
+
 void qp_act_avx2(const struct qp_act_params *act, float *x, int64_t n)
 {
     (void)act, (void)x, (void)n;

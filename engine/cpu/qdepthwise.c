@@ -25,8 +25,9 @@
 typedef void (*rows_fn)(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
 
 static const rows_fn rows_fns[QP_QDW_IMPL_COUNT] = {
-    [QP_QDW_IMPL_C]    = qp_qdw_rows_c,
-    [QP_QDW_IMPL_AVX2] = qp_qdw_rows_avx2,
+    [QP_QDW_IMPL_C]      = qp_qdw_rows_c,
+    [QP_QDW_IMPL_AVX2]   = qp_qdw_rows_avx2,
+    [QP_QDW_IMPL_AVX512] = qp_qdw_rows_avx512,
 };
 
 static int64_t out_size(int64_t in, int32_t pad0, int32_t pad1, int32_t k, int32_t s, int32_t d)
@@ -54,10 +55,29 @@ enum qp_status qp_qdw_geom_resolve(struct qp_qdw_geom *geo, struct qp_err *err)
     return QP_OK;
 }
 
+bool qp_qdw_impl_runs(enum qp_qdw_impl impl)
+{
+    const struct qp_cpu_features *f    = qp_cpu_features();
+    bool                          avx2 = f->avx2 && f->fma;
+    switch (impl) {
+    case QP_QDW_IMPL_C:
+        return true;
+    case QP_QDW_IMPL_AVX2:
+        return avx2;
+    case QP_QDW_IMPL_AVX512:
+        return avx2 && f->avx512f && f->avx512vl;
+    default:
+        return false;
+    }
+}
+
 enum qp_qdw_impl qp_qdw_best_impl(void)
 {
-    const struct qp_cpu_features *f = qp_cpu_features();
-    return f->avx2 && f->fma && !f->force_reference ? QP_QDW_IMPL_AVX2 : QP_QDW_IMPL_C;
+    if (qp_cpu_features()->force_reference)
+        return QP_QDW_IMPL_C;
+    return qp_qdw_impl_runs(QP_QDW_IMPL_AVX512) ? QP_QDW_IMPL_AVX512
+           : qp_qdw_impl_runs(QP_QDW_IMPL_AVX2) ? QP_QDW_IMPL_AVX2
+                                                : QP_QDW_IMPL_C;
 }
 
 static int64_t padded_c(int64_t c)

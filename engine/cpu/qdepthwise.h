@@ -42,8 +42,9 @@
 #define QP_QDW_TAPS_MAX QP_Q_DW_TAPS_MAX /* largest kh * kw whose int32 sums cannot overflow */
 
 enum qp_qdw_impl {
-    QP_QDW_IMPL_C    = 0, /* portable C on packed weights (qdepthwise.c) */
-    QP_QDW_IMPL_AVX2 = 1, /* 16 channels per vector, 3x3 fast path (qdepthwise_avx2.c) */
+    QP_QDW_IMPL_C      = 0, /* portable C on packed weights (qdepthwise.c) */
+    QP_QDW_IMPL_AVX2   = 1, /* 16 channels per vector, 3x3 fast path (qdepthwise_avx2.c) */
+    QP_QDW_IMPL_AVX512 = 2, /* the same, its epilogue on 16 lanes (qdepthwise_avx512_avx2.c) */
     QP_QDW_IMPL_COUNT
 };
 
@@ -81,7 +82,10 @@ static inline int64_t qp_qdw_pw_index(int64_t cp, int64_t tap, int64_t c)
            tap % 2;
 }
 
-/* AVX2 when the CPU has AVX2 + FMA and QP_CPU_REFERENCE is not set, else C. */
+/* Whether this CPU runs impl (C always; AVX2: AVX2 + FMA; AVX512: those
+ * and AVX-512 F + VL). */
+bool qp_qdw_impl_runs(enum qp_qdw_impl impl);
+/* The widest impl that runs, C when QP_CPU_REFERENCE is set. */
 enum qp_qdw_impl qp_qdw_best_impl(void);
 
 /* Bytes of the packed weights of geo (kh * kw rounded up to even, times
@@ -114,3 +118,4 @@ void qp_qdw_ref(const struct qp_qdw_geom *geo, const int8_t *x, const int8_t *w,
 
 void qp_qdw_rows_c(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
 void qp_qdw_rows_avx2(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);
+void qp_qdw_rows_avx512(const struct qp_qdw *d, const int8_t *x, int8_t *y, int64_t r0, int64_t r1);

@@ -197,18 +197,20 @@ static void check_geometry(const struct qp_qdw_geom *geo, const char *what)
         bool ok_ref  = memcmp(c.y_naive, c.y_ref, (size_t)c.ny) == 0;
         bool ok_c    = run_impl(&c, QP_QDW_IMPL_C);
         bool ok_avx2 = !have_avx2() || run_impl(&c, QP_QDW_IMPL_AVX2);
-        if (!ok_ref || !ok_c || !ok_avx2) {
+        bool ok_512  = !qp_qdw_impl_runs(QP_QDW_IMPL_AVX512) || run_impl(&c, QP_QDW_IMPL_AVX512);
+        if (!ok_ref || !ok_c || !ok_avx2 || !ok_512) {
             fprintf(stderr,
                     "\n%s: n%lld h%lld w%lld c%lld k%dx%d s%dx%d d%dx%d pad %d,%d,%d,%d act %d "
-                    "zp %d: ref %d c %d avx2 %d\n",
+                    "zp %d: ref %d c %d avx2 %d avx512 %d\n",
                     what, (long long)geo->n, (long long)geo->h, (long long)geo->w,
                     (long long)geo->c, geo->kh, geo->kw, geo->sh, geo->sw, geo->dh, geo->dw,
                     geo->pt, geo->pl, geo->pb, geo->pr, a, (int)c.ep.zero_point, ok_ref, ok_c,
-                    ok_avx2);
+                    ok_avx2, ok_512);
         }
         CU_ASSERT(ok_ref);
         CU_ASSERT(ok_c);
         CU_ASSERT(ok_avx2);
+        CU_ASSERT(ok_512);
     }
     case_free(&c);
 }
@@ -320,6 +322,8 @@ static void test_extreme_values(void)
         CU_ASSERT(run_impl(&c, QP_QDW_IMPL_C));
         if (have_avx2())
             CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX2));
+        if (qp_qdw_impl_runs(QP_QDW_IMPL_AVX512))
+            CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX512));
     }
     case_free(&c);
     QP_TEST_RAN();
@@ -356,6 +360,8 @@ static void test_epilogue_ties(void)
         CU_ASSERT(run_impl(&c, QP_QDW_IMPL_C));
         if (have_avx2())
             CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX2));
+        if (qp_qdw_impl_runs(QP_QDW_IMPL_AVX512))
+            CU_ASSERT(run_impl(&c, QP_QDW_IMPL_AVX512));
     }
     case_free(&c);
     QP_TEST_RAN();
