@@ -187,10 +187,8 @@ static enum qp_status open_buckets(struct qp_srv_engine_set *set, const struct q
         if (!qp_engine_arena_shared(b->engine))
             set->arena_bytes += qp_engine_arena_bytes(b->engine);
     }
-    if (st == QP_OK) {
+    if (st == QP_OK)
         set->arena_bytes += qp_engine_share_arena_bytes(set->share);
-        set->weight_bytes = qp_engine_share_weight_bytes(set->share);
-    }
     return st;
 }
 
@@ -296,16 +294,17 @@ enum qp_status qp_srv_set_build(const struct qp_config_engine *c,
 
 void qp_srv_set_log(const struct qp_srv_engine_set *set, const char *what, uint32_t warmup)
 {
-    char sizes[128], weights[64];
-    int  n     = 0;
-    sizes[0]   = '\0';
-    weights[0] = '\0';
+    char   sizes[128], weights[64];
+    int    n       = 0;
+    size_t w_bytes = qp_engine_share_weight_bytes(set->share);
+    sizes[0]       = '\0';
+    weights[0]     = '\0';
     for (int32_t i = 0; i < set->n_buckets && n < (int)sizeof sizes - 8; i++)
         n += snprintf(sizes + n, sizeof sizes - (size_t)n, "%s%d", i ? "," : "",
                       (int)set->buckets[i].batch);
-    if (set->weight_bytes > 0)
+    if (w_bytes > 0)
         (void)snprintf(weights, sizeof weights, ", packed weights %.1f MiB once",
-                       (double)set->weight_bytes / 1048576.0);
+                       (double)w_bytes / 1048576.0);
     qp_srv_log(QP_LOG_INFO,
                "%s %s: model %s, id %s, backend %s, batch sizes %s (arenas %.1f MiB%s), %u "
                "warm-up batch%s each",

@@ -145,7 +145,6 @@ struct qp_srv_engine_set {
     struct qp_image         canary;      /* synthetic frame of the model's input size */
     struct qp_engine_share *share;       /* the buckets' CPU arena and pool (engine.h) */
     size_t                  arena_bytes; /* activation arenas of all buckets (a shared one once) */
-    size_t                  weight_bytes; /* packed weights kept once in the share (CPU) */
     /* The engine's saturation counters summed over the buckets, as of the
      * last time the worker was idle (qp_srv_set_saturation): what stats and
      * /metrics read, never the engines the worker may be running. */
