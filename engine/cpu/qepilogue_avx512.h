@@ -41,19 +41,17 @@ QP_AVX512 __m512 fmin_c16(__m512 a, __m512 b)
 /* exp8 (qepilogue_avx2.h) on 16 lanes. */
 QP_AVX512 __m512 exp16(__m512 x)
 {
-    x        = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(-0.693145751953125f), x);
-    r        = _mm512_fmadd_ps(n, _mm512_set1_ps(-1.428606765330187e-06f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p        = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    x                = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-QP_EXP_CLAMP)),
+                                     _mm512_set1_ps(QP_EXP_CLAMP));
+    __m512 n         = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(QP_EXP_LOG2E)),
+                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r         = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_EXP_LN2_HI), x);
+    r                = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_EXP_LN2_LO), r);
+    const float c[8] = QP_EXP_POLY;
+    __m512      p    = _mm512_set1_ps(c[0]);
+#pragma GCC unroll 7
+    for (int i = 1; i < 8; i++)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
     __m512i e =
         _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
