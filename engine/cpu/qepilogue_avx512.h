@@ -38,7 +38,10 @@ QP_AVX512 __m512 fmin_c16(__m512 a, __m512 b)
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q), _mm512_min_ps(a, b), a);
 }
 
-/* exp8 (qepilogue_avx2.h) on 16 lanes. */
+/* exp8 (qepilogue_avx2.h) on 16 lanes; its last step, p * 2^n with 2^n
+ * built from n's bits, is one vscalefps: n is an integer in [-126, 126]
+ * (the clamp), so 2^n is a normal float and p * 2^n rounds once either
+ * way. */
 QP_AVX512 __m512 exp16(__m512 x)
 {
     x                = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-QP_EXP_CLAMP)),
@@ -52,9 +55,7 @@ QP_AVX512 __m512 exp16(__m512 x)
 #pragma GCC unroll 7
     for (int i = 1; i < 8; i++)
         p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
-    __m512i e =
-        _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return _mm512_scalef_ps(p, n);
 }
 
 /* num / (1 + e^-v), as logistic8. */

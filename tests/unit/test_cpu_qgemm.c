@@ -19,6 +19,8 @@
  * values, so agreement is not the agreement of constant outputs. Output zero points are random
  * over -128..127 in three cases of four (0 in the rest), and one test checks every kernel against
  * the epilogue's definition written out independently (double rounding, zp added, saturated).
+ * The epilogues' vector e^x, Sigmoid and SiLU (8 and 16 lanes) are also checked alone against
+ * quant_math.h, bit for bit, on a sweep of 4.4 million inputs.
  */
 #define _POSIX_C_SOURCE 200809L /* clock_gettime */
 #include <float.h>
@@ -30,6 +32,10 @@
 #include "cpu/qgemm.h"
 #include "qp_test.h"
 #include "quant/quant_math.h"
+#if defined(__x86_64__)
+#include "cpu/cpu.h"
+#include "cpu/qepilogue_avx512.h"
+#endif
 
 static uint32_t rng_state;
 
@@ -682,6 +688,102 @@ static void test_init_rejects(void)
     QP_TEST_RAN();
 }
 
+#if defined(__x86_64__)
+/* Bits of f with every NaN one value: the lanes must equal the scalar
+ * function bit for bit otherwise (the sign of a zero included). */
+static uint32_t bits_of(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return f != f ? 0x7fc00000u : u;
+}
+
+/* The i-th input of the sweep: every 1021st bit pattern (all exponents,
+ * NaN and inf among them), then [-100, 100] in steps of 2^-10 (dense
+ * across the exp clamp at +-87, where 2^n reaches 2^-126). A
+ * signaling NaN is made quiet: arithmetic never produces one (the
+ * epilogue's input is an fma's result), and libm's fmaxf answers NaN to
+ * it where vmaxps answers the other operand. */
+#define SWEEP_BITS (0x100000000ull / 1021u + 1u)
+#define SWEEP_N ((int64_t)SWEEP_BITS + 204801)
+static float sweep_at(int64_t i)
+{
+    if (i < (int64_t)SWEEP_BITS) {
+        uint32_t u = (uint32_t)((uint64_t)i * 1021u);
+        if ((u & 0x7f800000u) == 0x7f800000u && (u & 0x007fffffu) != 0)
+            u |= 0x00400000u;
+        float f;
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    return -100.0f + (float)(i - (int64_t)SWEEP_BITS) / 1024.0f;
+}
+
+/* exp8 and logistic activations (8 lanes) on 16 inputs from i. */
+__attribute__((target("avx2,fma"))) static void lanes8(int64_t i, const struct qp_act_params *p,
+                                                       float exp_out[16], float act_out[16])
+{
+    float x[16];
+    for (int l = 0; l < 16; l++)
+        x[l] = sweep_at(i + l < SWEEP_N ? i + l : i);
+    for (int h = 0; h < 16; h += 8) {
+        __m256 v = _mm256_loadu_ps(x + h);
+        _mm256_storeu_ps(exp_out + h, exp8(v));
+        _mm256_storeu_ps(act_out + h, act8(v, p));
+    }
+}
+
+/* The same on 16 lanes (qepilogue_avx512.h). */
+__attribute__((target("avx2,fma,avx512f,avx512vl"))) static void
+lanes16(int64_t i, const struct qp_act_params *p, float exp_out[16], float act_out[16])
+{
+    float x[16];
+    for (int l = 0; l < 16; l++)
+        x[l] = sweep_at(i + l < SWEEP_N ? i + l : i);
+    __m512 v = _mm512_loadu_ps(x);
+    _mm512_storeu_ps(exp_out, exp16(v));
+    _mm512_storeu_ps(act_out, act16(false, v, p));
+}
+
+/* The vector epilogues' e^x, Sigmoid and SiLU (8 and 16 lanes, the latter
+ * with vscalefps for the power of two) equal qp_q_exp / qp_q_act bit for
+ * bit on 4.4 million inputs. */
+static void test_vector_exp_equals_scalar(void)
+{
+    const struct qp_cpu_features *f      = qp_cpu_features();
+    bool                          run[2] = {f->avx2 && f->fma, f->avx512f && f->avx512vl};
+    if (!run[0] && !run[1])
+        QP_TEST_SKIP("this CPU has neither AVX2 with FMA nor AVX-512 F and VL");
+    static const enum qp_act acts[2] = {QP_ACT_SIGMOID, QP_ACT_SILU};
+    int64_t                  bad = 0, bottom = 0;
+    for (int a = 0; a < 2; a++) {
+        struct qp_act_params p = {acts[a], 0.0f, 0.0f};
+        for (int w = 0; w < 2; w++) {
+            if (!run[w])
+                continue;
+            for (int64_t i = 0; i < SWEEP_N; i += 16) {
+                float e[16], y[16];
+                (w ? lanes16 : lanes8)(i, &p, e, y);
+                for (int l = 0; l < 16 && i + l < SWEEP_N; l++) {
+                    float x    = sweep_at(i + l);
+                    float want = qp_q_exp(x);
+                    bottom += want < 0x1p-125f; /* 2^n at n = -126 */
+                    bool ok = bits_of(e[l]) == bits_of(want) &&
+                              bits_of(y[l]) == bits_of(qp_q_act(acts[a], 0.0f, 0.0f, x));
+                    if (!ok && bad++ < 5)
+                        fprintf(stderr, "\n  %d lanes, act %d, x %a: exp %a want %a, act %a",
+                                w ? 16 : 8, (int)acts[a], (double)x, (double)e[l], (double)want,
+                                (double)y[l]);
+                }
+            }
+        }
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    CU_ASSERT(bottom > 0); /* the sweep reached the bottom of 2^n's range */
+    QP_TEST_RAN();
+}
+#endif
+
 /* GOPS of impl on c (information only), best of reps runs. */
 static double gops(const struct qcase *c, enum qp_qgemm_impl impl, int reps, int8_t *y)
 {
@@ -721,23 +823,32 @@ static void test_print_gops(void)
     qp_free(y);
     case_free(&c);
     /* the epilogue's share: k = 16 leaves little else, so ReLU vs SiLU
-     * (same shape, same data) is the price of SiLU per output */
-    if (path_runs(PATH_AVX2)) {
-        double ns[2];
-        case_alloc(&c, 20000, 64, 16);
-        case_fill(&c, 11u, 1);
-        y = qp_alloc((size_t)(c.m * c.ldy));
-        QP_ASSERT(y);
-        for (int a = 0; a < 2; a++) {
-            c.ep.act  = (struct qp_act_params){a ? QP_ACT_SILU : QP_ACT_RELU, 0.0f, 0.0f};
-            c.ep.post = a ? c.post : NULL;
-            ns[a]     = 2.0 * (double)c.k / gops(&c, QP_QGEMM_IMPL_AVX2, 7, y);
+     * (same shape, same data) is the price of SiLU per output; then
+     * YOLOX-Nano's stem (3x3 conv of 12 -> 16 channels on 208 x 208
+     * pixels, k = 108), the INT8 engine's slowest GEMM */
+    static const int64_t shapes[2][3] = {{20000, 64, 16}, {43264, 16, 108}};
+    enum qp_qgemm_impl   impls[2]     = {QP_QGEMM_IMPL_AVX2, qp_qgemm_best_impl()};
+    for (int s = 0; s < 2; s++)
+        for (int i = 0; i < 2; i++) {
+            if (!qp_qgemm_impl_runs(impls[i]) || impls[i] == QP_QGEMM_IMPL_C ||
+                (i == 1 && impls[1] == impls[0]))
+                continue;
+            double ns[2];
+            case_alloc(&c, shapes[s][0], shapes[s][1], shapes[s][2]);
+            case_fill(&c, 11u, 1);
+            y = qp_alloc((size_t)(c.m * c.ldy));
+            QP_ASSERT(y);
+            for (int a = 0; a < 2; a++) {
+                c.ep.act  = (struct qp_act_params){a ? QP_ACT_SILU : QP_ACT_RELU, 0.0f, 0.0f};
+                c.ep.post = a ? c.post : NULL;
+                ns[a]     = 2.0 * (double)c.k / gops(&c, impls[i], 7, y);
+            }
+            fprintf(stderr,
+                    "\n  qgemm %s %lldx%lldx%lld: %.2f ns per output with ReLU, %.2f with SiLU",
+                    names[impls[i]], (long long)c.m, (long long)c.n, (long long)c.k, ns[0], ns[1]);
+            qp_free(y);
+            case_free(&c);
         }
-        fprintf(stderr, "\n  qgemm avx2 20000x64x16: %.2f ns per output with ReLU, %.2f with SiLU",
-                ns[0], ns[1]);
-        qp_free(y);
-        case_free(&c);
-    }
     QP_TEST_RAN();
 }
 
@@ -758,6 +869,9 @@ static CU_TestInfo qgemm_tests[] = {
     {"zero points: every kernel equals the definition", test_zero_points_match_definition},
     {"thread pool", test_thread_pool},
     {"packed B layout", test_pack_layout},
+#if defined(__x86_64__)
+    {"vector e^x, Sigmoid and SiLU equal quant_math.h bit for bit", test_vector_exp_equals_scalar},
+#endif
     {"init rejects what it cannot do exactly", test_init_rejects},
     {"GOPS (information)", test_print_gops},
     CU_TEST_INFO_NULL,
