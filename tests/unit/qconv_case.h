@@ -48,6 +48,13 @@ static const struct qcase cases[] __attribute__((unused)) = {
     /* 1x1 on 32 channels, 64 pixels: the input is a GEMM operand as it is
      * (the CUDA backend's DIRECT path) */
     {1, 32, 8, 8, 24, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, QP_ACT_SILU, true},
+    /* an RGB stem (3x3, stride 2, pad 1): runs of 9 bytes, the inside
+     * pixels of each output row copied by im2col's fast loop, the last
+     * ones near the input's end */
+    {1, 3, 22, 26, 24, 3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1, -7, 0, QP_ACT_RELU, true},
+    /* a kernel wider than the image (w 2, kw 3, stride 2, padded on the
+     * right only): no pixel is inside */
+    {1, 4, 5, 2, 6, 3, 3, 1, 2, 1, 1, 1, 0, 1, 1, 1, 2, 0, QP_ACT_RELU, true},
 };
 
 static uint32_t rng = 12345;
