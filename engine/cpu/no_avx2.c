@@ -160,3 +160,9 @@ int64_t qp_count_saturated_avx2(const int8_t *x, int64_t n)
     (void)x, (void)n;
     UNREACHABLE();
 }
+
+void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n)
+{
+    (void)a, (void)b, (void)dst, (void)n;
+    UNREACHABLE();
+}

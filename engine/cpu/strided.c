@@ -229,6 +229,27 @@ static void block_range(void *arg, int64_t begin, int64_t end)
     }
 }
 
+/* ===== zip path: [outer][n][2] from two unit-stride rows per outer ===== */
+
+/* A 1-byte view of dims [outer, n, 2] (rank 3 after collapsing) whose
+ * middle dim has source stride 1: per outer index, two source rows of n
+ * bytes interleaved (a channel shuffle of two groups on NHWC, layout.c). */
+static bool zip_view(const struct qp_strided_copy *c)
+{
+    return c->esize == 1 && c->rank == 3 && c->dims[2] == 2 && c->stride[1] == 1 &&
+           c->dims[1] >= 16;
+}
+
+static void zip_range(void *arg, int64_t begin, int64_t end)
+{
+    const struct qp_strided_copy *c = arg;
+    const int8_t                 *s = c->src;
+    int8_t                       *o = c->dst;
+    for (int64_t p = begin; p < end; p++)
+        qp_zip2_i8_avx2(s + p * c->stride[0], s + p * c->stride[0] + c->stride[2],
+                        o + p * 2 * c->dims[1], c->dims[1]);
+}
+
 /* The dim (not the last) whose source stride is 1, when the last one's is
  * not 1 or 0 (a replicate is cheaper flat) and both are long enough for
  * blocking to pay; -1 otherwise. */
@@ -257,7 +278,15 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool)
         memcpy(c->dst, c->src, c->esize);
         return;
     }
-    const int64_t n = qp_cpu_dims_prod(c->dims, 0, c->rank);
+    const int64_t                 n = qp_cpu_dims_prod(c->dims, 0, c->rank);
+    const struct qp_cpu_features *f = qp_cpu_features();
+    if (zip_view(c) && f->avx2 && !f->force_reference) {
+        if (pool && n >= QP_CPU_PAR_MIN)
+            qp_pool_for(pool, c->dims[0], zip_range, c);
+        else
+            zip_range(c, 0, c->dims[0]);
+        return;
+    }
     const int32_t q = unit_dim(c);
     if (q < 0) {
         if (pool && n >= QP_CPU_PAR_MIN)
@@ -266,7 +295,6 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool)
             flat_range(c, 0, n);
         return;
     }
-    const struct qp_cpu_features *f = qp_cpu_features();
     struct block_job j = {.c = c, .q = q, .n_qt = (c->dims[q] + TILE - 1) / TILE,
                           .simd = f->avx2 && !f->force_reference};
     qp_cpu_dense_strides(c->dims, c->rank, j.dst_stride);

@@ -58,3 +58,7 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool);
  * of the 1-byte blocked copy (transpose_avx2.c; only on CPUs with AVX2). */
 void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
                             int64_t dst_stride);
+
+/* dst[2k] = a[k], dst[2k + 1] = b[k] for k < n: the blocked copy's tile of
+ * two source rows (transpose_avx2.c; only on CPUs with AVX2). */
+void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n);

@@ -15,6 +15,10 @@
  * is B3 B2 B1 B0 and the byte index R3 R2 R1 R0, the transpose. Pure data
  * movement: the bytes are copied, never changed. Compiled with -mavx2
  * (VEX encoding); called only when qp_cpu_features() reports avx2.
+ *
+ * Also the transpose of two rows (qp_zip2_i8_avx2): a channel shuffle of
+ * two groups on NHWC bytes (layout.c) is one per pixel, 32 bytes at a time
+ * with one interleave each.
  */
 #include "cpu/strided.h"
 
@@ -31,4 +35,17 @@ void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst, 
     qp_avx2_transpose16x2_epi8(x);
     for (int r = 0; r < 16; r++)
         _mm_storeu_si128((__m128i *)(void *)(dst + r * dst_stride), _mm256_castsi256_si128(x[r]));
+}
+
+void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n)
+{
+    int64_t k = 0;
+    for (; k + 16 <= n; k += 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(a + k));
+        __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(b + k));
+        _mm_storeu_si128((__m128i *)(void *)(dst + 2 * k), _mm_unpacklo_epi8(x, y));
+        _mm_storeu_si128((__m128i *)(void *)(dst + 2 * k + 16), _mm_unpackhi_epi8(x, y));
+    }
+    for (; k < n; k++)
+        dst[2 * k] = a[k], dst[2 * k + 1] = b[k];
 }

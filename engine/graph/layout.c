@@ -15,6 +15,8 @@
  *           converted back first.
  * Graph inputs and outputs stay PLAIN (model order), so callers never see
  * NHWC. One conversion per tensor and direction is shared by all readers.
+ * One PLAIN chain runs NHWC instead: ShuffleNet's channel shuffle
+ * (shuffle_nhwc), a permutation of the channels within each pixel.
  */
 #include "graph/passes.h"
 
@@ -75,6 +77,7 @@ static const int32_t log_of[4] = {0, 2, 3, 1};
 struct layout_ctx {
     struct qp_graph      *g;
     int32_t              *twin[2]; /* [to_nhwc][tensor] converted copy, or -1 */
+    bool                 *done;    /* [node] placed already (a channel shuffle's) */
     struct qp_pass_stats *st;
 };
 
@@ -237,6 +240,74 @@ static enum qp_status layout_node(struct layout_ctx *c, int32_t i, struct qp_err
     return QP_OK;
 }
 
+/* The one node reading t (as any input), or -1 when t has other readers or
+ * is a graph output. */
+static int32_t sole_reader(const struct qp_graph *g, int32_t t)
+{
+    if (g->tensors[t].n_uses != 1 || (g->tensors[t].flags & QP_TENSOR_OUTPUT))
+        return -1;
+    for (int32_t i = 0; i < g->n_nodes; i++)
+        for (int32_t k = 0; !g->nodes[i].dead && k < g->nodes[i].n_in; k++)
+            if (g->nodes[i].in[k] == t)
+                return i;
+    return -1;
+}
+
+static bool dims_are(const struct qp_tensor *t, int32_t rank, const int64_t *d)
+{
+    if (t->rank != rank)
+        return false;
+    for (int32_t k = 0; k < rank; k++)
+        if (t->dims[k] != d[k])
+            return false;
+    return true;
+}
+
+/* ShuffleNet's channel shuffle read from an NHWC tensor x [N,C,H,W]:
+ * Reshape (node r1) to [N,g,C/g,H,W], Transpose [0,2,1,3,4], Reshape to
+ * [N,C,H,W]. It permutes the channels within each pixel, so it runs on the
+ * NHWC bytes as they are: Reshape to [N,H,W,g,C/g], Transpose
+ * [0,1,2,4,3], Reshape to an NHWC [N,C,H,W], where a Layout to NCHW before
+ * it and one back after would transpose the whole tensor twice. True when
+ * the chain was placed so (its three nodes done). */
+static bool shuffle_nhwc(struct layout_ctx *c, int32_t r1)
+{
+    struct qp_graph      *g = c->g;
+    const struct qp_node *a = &g->nodes[r1];
+    if (a->op != QP_OP_RESHAPE || a->in[0] < 0 || a->out[0] < 0)
+        return false;
+    const struct qp_tensor *x  = &g->tensors[a->in[0]];
+    struct qp_tensor       *t1 = &g->tensors[a->out[0]];
+    if (x->layout != QP_LAYOUT_NHWC || x->rank != 4 || t1->rank != 5 || t1->dims[1] < 1)
+        return false;
+    int64_t n = x->dims[0], ch = x->dims[1], h = x->dims[2], w = x->dims[3];
+    int64_t grp = t1->dims[1], per = ch / grp;
+    int64_t d1[5] = {n, grp, per, h, w}, d2[5] = {n, per, grp, h, w};
+    int32_t tr = sole_reader(g, a->out[0]);
+    if (per * grp != ch || !dims_are(t1, 5, d1) || tr < 0 || g->nodes[tr].op != QP_OP_TRANSPOSE ||
+        g->nodes[tr].out[0] < 0)
+        return false;
+    static const int32_t shuffle[5] = {0, 2, 1, 3, 4};
+    if (memcmp(g->nodes[tr].attr.transpose.perm, shuffle, sizeof shuffle) != 0)
+        return false;
+    struct qp_tensor *t2 = &g->tensors[g->nodes[tr].out[0]];
+    int32_t           r2 = sole_reader(g, g->nodes[tr].out[0]);
+    if (!dims_are(t2, 5, d2) || r2 < 0 || g->nodes[r2].op != QP_OP_RESHAPE ||
+        g->nodes[r2].out[0] < 0 || !dims_are(&g->tensors[g->nodes[r2].out[0]], 4, x->dims))
+        return false;
+    static const int32_t in_pixel[5] = {0, 1, 2, 4, 3};
+    int64_t              p1[5] = {n, h, w, grp, per}, p2[5] = {n, h, w, per, grp};
+    memcpy(t1->dims, p1, sizeof p1);
+    memcpy(t2->dims, p2, sizeof p2);
+    t1->layout = t2->layout = QP_LAYOUT_PLAIN;
+    memcpy(g->nodes[tr].attr.transpose.perm, in_pixel, sizeof in_pixel);
+    g->tensors[g->nodes[r2].out[0]].layout = QP_LAYOUT_NHWC;
+    c->done[r1] = c->done[tr] = c->done[r2] = true;
+    if (c->st)
+        c->st->shuffles_nhwc++;
+    return true;
+}
+
 /* A graph output left NHWC: its producer writes a twin, a Layout node writes
  * the output's own name in model order. */
 static enum qp_status plain_output(struct layout_ctx *c, int32_t t, struct qp_err *err)
@@ -270,12 +341,13 @@ static enum qp_status plain_output(struct layout_ctx *c, int32_t t, struct qp_er
 enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
 {
     enum qp_status    s = QP_OK;
-    struct layout_ctx c = {g, {NULL, NULL}, st};
+    struct layout_ctx c = {g, {NULL, NULL}, NULL, st};
     /* twins are looked up only for tensors that exist before the pass */
     size_t cap = (size_t)g->n_tensors + 1;
     c.twin[0]  = qp_alloc(cap * sizeof(int32_t));
     c.twin[1]  = qp_alloc(cap * sizeof(int32_t));
-    if (!c.twin[0] || !c.twin[1]) {
+    c.done     = qp_calloc((size_t)g->n_nodes + 1, sizeof(bool));
+    if (!c.twin[0] || !c.twin[1] || !c.done) {
         s = qp_fail(err, QP_E_NOMEM, "%s: out of memory in the layout pass", g->source);
         goto out;
     }
@@ -285,7 +357,7 @@ enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, stru
         g->tensors[t].layout = QP_LAYOUT_PLAIN;
     int32_t n_nodes = g->n_nodes; /* nodes added below are Layout nodes: already placed */
     for (int32_t i = 0; i < n_nodes && s == QP_OK; i++)
-        if (!g->nodes[i].dead)
+        if (!g->nodes[i].dead && !c.done[i] && !shuffle_nhwc(&c, i))
             s = layout_node(&c, i, err);
     for (int32_t k = 0; k < g->n_outputs && s == QP_OK; k++)
         s = plain_output(&c, g->outputs[k], err);
@@ -294,5 +366,6 @@ enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, stru
 out:
     qp_free(c.twin[0]);
     qp_free(c.twin[1]);
+    qp_free(c.done);
     return s;
 }

@@ -307,6 +307,15 @@ static void test_transpose_shapes_and_sizes(void)
                     QP_DTYPE_I8, pool);
     check_transpose((const int64_t[]){3, 45, 33}, 3, (const int32_t[]){0, 2, 1}, QP_DTYPE_I8,
                     NULL);
+    /* the zip path: a channel shuffle of two groups on NHWC bytes (layout.c),
+     * rows of 58 (16-byte pieces and a tail) on the pool and of 16 alone,
+     * and one of 15 (below the zip path: blocked) */
+    check_transpose((const int64_t[]){1, 52, 52, 2, 58}, 5, (const int32_t[]){0, 1, 2, 4, 3},
+                    QP_DTYPE_I8, pool);
+    check_transpose((const int64_t[]){2, 3, 5, 2, 16}, 5, (const int32_t[]){0, 1, 2, 4, 3},
+                    QP_DTYPE_U8, NULL);
+    check_transpose((const int64_t[]){1, 4, 3, 2, 15}, 5, (const int32_t[]){0, 1, 2, 4, 3},
+                    QP_DTYPE_I8, NULL);
 }
 
 static void test_transpose_rejects_bad_perm(void)

@@ -3,7 +3,8 @@
  * test_passes.c - the graph rewrites on generated ONNX models, through the
  * public engine API: an exporter's Shape/Gather/Unsqueeze/Concat chain folds
  * into Reshape's constant shape; Conv + BatchNormalization + x*sigmoid(x)
- * and Conv + Clip become single convolutions. Each optimised engine is
+ * and Conv + Clip become single convolutions; a channel shuffle between two
+ * convolutions runs on their NHWC bytes. Each optimised engine is
  * checked three ways: its node count (the rewrite happened), its output
  * against a naive C computation of the ONNX semantics (the rewrite is
  * right), and against the same model opened with all_tensors, which skips
@@ -198,10 +199,68 @@ static void test_conv_clip_fuse(void)
     compare_engines(3, relu6);
 }
 
+/* Conv (4 channels) -> Reshape [1,2,2,H,W] -> Transpose [0,2,1,3,4] ->
+ * Reshape [1,4,H,W] -> 1x1 Conv: ShuffleNet's channel shuffle between two
+ * NHWC convolutions. The layout pass runs it on the NHWC bytes (layout.c):
+ * no Layout node around it, so 7 nodes (Layout in, the convs, the chain,
+ * Layout out); with r also a graph output the chain keeps its layouts
+ * (9 nodes). Either way y is the naive computation's. */
+static void shuffle_model(bool r_is_output)
+{
+    static const int64_t s5[1] = {5}, s4[1] = {4}, w2d[4] = {NM, NM, 1, 1}, vd[1] = {NM};
+    static const int64_t shape5[5] = {1, 2, NM / 2, H, W}, shape4[4] = {1, NM, H, W};
+    static const int64_t perm[5] = {0, 2, 1, 3, 4};
+    static float         w2[NM * NM], b2[NM];
+    for (int i = 0; i < NM * NM; i++)
+        w2[i] = (float)((i * 7) % 5 - 2) / 4.0f;
+    for (int m = 0; m < NM; m++)
+        b2[m] = 0.25f * (float)m;
+    make_params();
+    mb_begin(13);
+    conv_inputs(); /* x -> c, output y declared */
+    if (r_is_output)
+        mb_output("r");
+    init_raw("shape5", DT(INT64), 1, s5, shape5, sizeof shape5);
+    init_raw("shape4", DT(INT64), 1, s4, shape4, sizeof shape4);
+    init_raw("w2", DT(FLOAT), 4, w2d, w2, sizeof w2);
+    init_raw("b2", DT(FLOAT), 1, vd, b2, sizeof b2);
+    mb_node("Reshape", "split_groups", "c,shape5", "r");
+    attr_ints(mb_node("Transpose", "swap", "r", "t"), "perm", 5, perm);
+    mb_node("Reshape", "merge_groups", "t,shape4", "s");
+    mb_node("Conv", "conv2", "s,w2,b2", "y");
+    save_model(r_is_output ? "test_passes_shuffle_kept.onnx" : "test_passes_shuffle.onnx");
+
+    struct qp_engine *e = open_engine(false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(qp_engine_n_nodes(e), r_is_output ? 9 : 7);
+    const float *out   = run(e, xin, C * H * W);
+    double       worst = 0;
+    for (int m = 0; m < NM; m++)
+        for (int oh = 0; oh < H; oh++)
+            for (int ow = 0; ow < W; ow++) {
+                double want = b2[m];
+                for (int k = 0; k < NM; k++) { /* s channel k = j * 2 + i is c's i * 2 + j */
+                    int from = k % 2 * (NM / 2) + k / 2;
+                    want += (double)w2[m * NM + k] * conv_at(xin, wt, bias, C, H, W, from, oh, ow);
+                }
+                worst = fmax(worst, fabs((double)out[(m * H + oh) * W + ow] - want));
+            }
+    printf("\n  max |engine - naive| %.3g", worst);
+    CU_ASSERT(worst < 1e-4);
+    qp_engine_free(e);
+}
+
+static void test_shuffle_on_nhwc(void)
+{
+    shuffle_model(false);
+    shuffle_model(true);
+}
+
 static CU_TestInfo tests[] = {
     {"Shape/Gather/Unsqueeze/Concat chain folds", test_shape_chain_folds},
     {"Conv + BatchNorm + x*sigmoid(x) become one conv", test_conv_bn_silu_fuse},
     {"Conv + Clip(0, 6) becomes one conv", test_conv_clip_fuse},
+    {"a channel shuffle between convs runs on NHWC bytes", test_shuffle_on_nhwc},
     CU_TEST_INFO_NULL,
 };
 
