@@ -281,10 +281,11 @@ static enum qp_status finish(struct qp_engine *e, enum qp_status s, struct qp_en
     }
     qp_log(QP_LOG_INFO, "engine",
            "%s: %d nodes on %s, arena %zu bytes (%zu without reuse), folded %d, fused %d+%d silu, "
-           "bn folded %d, layout nodes %d, channel shuffles on NHWC %d",
+           "bn folded %d, layout nodes %d, on NHWC bytes %d shuffles and %d heads",
            e->g.source, (int)e->g.n_nodes, e->be->name, e->plan.arena_bytes, e->plan.naive_bytes,
            (int)e->passes.folded, (int)e->passes.act_fused, (int)e->passes.silu_fused,
-           (int)e->passes.bn_folded, (int)e->passes.layout_nodes, (int)e->passes.shuffles_nhwc);
+           (int)e->passes.bn_folded, (int)e->passes.layout_nodes, (int)e->passes.shuffles_nhwc,
+           (int)e->passes.heads_nhwc);
     *out = e;
     return QP_OK;
 }

@@ -27,7 +27,7 @@ typedef enum qp_status (*qp_eval_fn)(struct qp_graph *g, struct qp_node *n, stru
 /* What the passes did, for `qpercept inspect` and tests (stats may be NULL). */
 struct qp_pass_stats {
     int32_t folded, eliminated, bn_folded, act_fused, silu_fused, layout_nodes;
-    int32_t shuffles_nhwc; /* channel shuffles run on NHWC bytes (layout.c) */
+    int32_t shuffles_nhwc, heads_nhwc; /* chains run on NHWC bytes (layout.c) */
 };
 
 enum qp_status qp_pass_infer_fold(struct qp_graph *g, qp_eval_fn eval, struct qp_pass_stats *st,

@@ -4,7 +4,8 @@
  * public engine API: an exporter's Shape/Gather/Unsqueeze/Concat chain folds
  * into Reshape's constant shape; Conv + BatchNormalization + x*sigmoid(x)
  * and Conv + Clip become single convolutions; a channel shuffle between two
- * convolutions runs on their NHWC bytes. Each optimised engine is
+ * convolutions and a head's [N,C,H,W] -> [N,H*W,C] run on the NHWC bytes.
+ * Each optimised engine is
  * checked three ways: its node count (the rewrite happened), its output
  * against a naive C computation of the ONNX semantics (the rewrite is
  * right), and against the same model opened with all_tensors, which skips
@@ -256,11 +257,72 @@ static void test_shuffle_on_nhwc(void)
     shuffle_model(true);
 }
 
+/* A detection head's output: Conv [1,4,H,W] -> Reshape [1,4,H*W] ->
+ * Transpose [0,2,1] (y [1,H*W,4]); with two_levels the Conv's 2x2 max pool
+ * is a second level, Concat-ed along H*W before the Transpose. The layout
+ * pass leaves the NHWC bytes as they are (layout.c): no Layout node before
+ * the Reshapes, the Transpose an Identity, so 4 nodes (Layout in, Conv,
+ * Reshape, Identity) or 7 (with the MaxPool, a second Reshape and the
+ * Concat). y is checked against the naive computation. */
+static void head_model(bool two_levels)
+{
+    static const int64_t s3[1] = {3}, k2[2] = {2, 2};
+    static const int64_t flat1[3] = {1, NM, H * W}, flat2[3] = {1, NM, H * W / 4};
+    static const int64_t perm[3] = {0, 2, 1};
+    make_params();
+    mb_begin(13);
+    conv_inputs(); /* x -> c, output y declared */
+    init_raw("flat1", DT(INT64), 1, s3, flat1, sizeof flat1);
+    init_raw("flat2", DT(INT64), 1, s3, flat2, sizeof flat2);
+    mb_node("Reshape", "flat_c", "c,flat1", "a");
+    if (two_levels) {
+        Onnx__NodeProto *mp = mb_node("MaxPool", "pool", "c", "p");
+        attr_ints(mp, "kernel_shape", 2, k2);
+        attr_ints(mp, "strides", 2, k2);
+        mb_node("Reshape", "flat_p", "p,flat2", "fp");
+        attr_i(mb_node("Concat", "levels", "a,fp", "ab"), "axis", 2);
+    }
+    attr_ints(mb_node("Transpose", "to_rows", two_levels ? "ab" : "a", "y"), "perm", 3, perm);
+    save_model(two_levels ? "test_passes_head2.onnx" : "test_passes_head.onnx");
+
+    struct qp_engine *e = open_engine(false);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(qp_engine_n_nodes(e), two_levels ? 7 : 4);
+    const float *out   = run(e, xin, C * H * W);
+    int          rows  = two_levels ? H * W + H * W / 4 : H * W;
+    double       worst = 0;
+    for (int i = 0; i < rows; i++)
+        for (int m = 0; m < NM; m++) {
+            double want;
+            if (i < H * W) {
+                want = conv_at(xin, wt, bias, C, H, W, m, i / W, i % W);
+            } else { /* pooled pixel (ph, pw) */
+                int ph = (i - H * W) / (W / 2), pw = (i - H * W) % (W / 2);
+                want = -INFINITY;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int dx = 0; dx < 2; dx++)
+                        want = fmax(want,
+                                    conv_at(xin, wt, bias, C, H, W, m, 2 * ph + dy, 2 * pw + dx));
+            }
+            worst = fmax(worst, fabs((double)out[i * NM + m] - want));
+        }
+    printf("\n  max |engine - naive| %.3g", worst);
+    CU_ASSERT(worst < 1e-4);
+    qp_engine_free(e);
+}
+
+static void test_head_on_nhwc(void)
+{
+    head_model(false);
+    head_model(true);
+}
+
 static CU_TestInfo tests[] = {
     {"Shape/Gather/Unsqueeze/Concat chain folds", test_shape_chain_folds},
     {"Conv + BatchNorm + x*sigmoid(x) become one conv", test_conv_bn_silu_fuse},
     {"Conv + Clip(0, 6) becomes one conv", test_conv_clip_fuse},
     {"a channel shuffle between convs runs on NHWC bytes", test_shuffle_on_nhwc},
+    {"a head's [N,C,H,W] -> [N,H*W,C] is the NHWC bytes", test_head_on_nhwc},
     CU_TEST_INFO_NULL,
 };
 
