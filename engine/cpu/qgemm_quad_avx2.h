@@ -39,6 +39,13 @@ QP_AVX2 void qp_quad_flip(const int8_t *src, int64_t len, uint8_t *dst)
                                        _mm256_castsi256_si128(s)));
         i += 16;
     }
+    if (i < len && len >= 16) { /* the tail: the last 16 bytes again, overlapping */
+        _mm_storeu_si128(
+            (__m128i *)(void *)(dst + len - 16),
+            _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + len - 16)),
+                          _mm256_castsi256_si128(s)));
+        i = len;
+    }
     for (; i < len; i++)
         dst[i] = (uint8_t)((uint8_t)src[i] ^ 0x80u);
     for (; i % 4 != 0; i++)
