@@ -7,8 +7,11 @@
  * Identical to pooling.c's portable i8 loop for every input: the max of
  * int8 values is exact whatever the order, and both start from -128 (the
  * int8 image of -FLT_MAX: a window with no cell inside the input gives
- * -128). A channel tail of fewer than 32 is done 16 and 8 at a time (xmm),
- * then byte by byte, so nothing is read or written past a pixel's channels.
+ * -128). A channel tail of fewer than 32 is one pass of one or two xmm
+ * registers ending at the pixel's last channel (overlapping what is done:
+ * a max recomputed is the same); with fewer than 16 channels in all, 8 at
+ * a time then byte by byte. Nothing is read or written past a pixel's
+ * channels.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -68,6 +71,32 @@ QP_AVX2 void window16(const bool half, const struct qp_pooling_geom *g, const in
         _mm_storeu_si128((__m128i *)(void *)(out + c0), acc);
 }
 
+/* The last rest (1..31) channels of one output pixel, c >= 16: one pass
+ * over the window with 16 channels ending at c, and 16 from c0 when rest
+ * is over 16 (the two overlap: a channel done twice gets the same max). */
+QP_AVX2 void window_tail(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0, int64_t w0,
+                         int64_t c0, int8_t *out)
+{
+    const bool two = g->c - c0 > 16;
+    int64_t    b0  = g->c - 16;
+    __m128i    lo = _mm_set1_epi8(INT8_MIN), hi = lo;
+    for (int64_t i = 0; i < g->kh; i++) {
+        int64_t ih = h0 + i * g->dh;
+        for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
+            int64_t iw = w0 + j * g->dw;
+            if (iw < 0 || iw >= g->w)
+                continue;
+            const int8_t *p = xb + (ih * g->w + iw) * g->c;
+            hi = _mm_max_epi8(hi, _mm_loadu_si128((const __m128i *)(const void *)(p + b0)));
+            if (two)
+                lo = _mm_max_epi8(lo, _mm_loadu_si128((const __m128i *)(const void *)(p + c0)));
+        }
+    }
+    if (two)
+        _mm_storeu_si128((__m128i *)(void *)(out + c0), lo);
+    _mm_storeu_si128((__m128i *)(void *)(out + b0), hi);
+}
+
 /* Channels [c0, c) of one output pixel, one at a time. */
 static void window1(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0, int64_t w0,
                     int64_t c0, int8_t *out)
@@ -100,6 +129,10 @@ void qp_pooling_max_row_i8_avx2(const struct qp_pooling_geom *g, const int8_t *x
             window32(VECS, g, xb, h0, w0, c0, out);
         for (; c0 + 32 <= g->c; c0 += 32)
             window32(1, g, xb, h0, w0, c0, out);
+        if (c0 < g->c && g->c >= 16) {
+            window_tail(g, xb, h0, w0, c0, out);
+            continue;
+        }
         for (; c0 + 16 <= g->c; c0 += 16)
             window16(false, g, xb, h0, w0, c0, out);
         for (; c0 + 8 <= g->c; c0 += 8)

@@ -843,11 +843,13 @@ static void test_i8_max_pools(void)
         {{3, 2}, {1, 2}, {2, 1}, {0, 1, 2, 0}, QP_AUTO_PAD_NOTSET, false, false},
     };
     const int64_t h = 9, w = 11;
-    /* 19 channels: 16 + a tail of 3; 187: 128 + 32 + 16 + 8 + 3 (every
-     * vector width of the AVX2 row, qpooling_avx2.c) */
-    static const int64_t chans[] = {19, 187};
+    /* every path of the AVX2 row (qpooling_avx2.c): 19 and 24 channels, a
+     * tail of two overlapping xmm; 187 = 128 + 32 + a tail of 27; 40 = 32 +
+     * a tail of 8 (one xmm ending at the last channel); 12: fewer than 16
+     * (8, then byte by byte) */
+    static const int64_t chans[] = {19, 187, 24, 40, 12};
     for (size_t gi = 0; gi < sizeof geo / sizeof geo[0]; gi++)
-        for (int cl = 0; cl < 4; cl++) { /* channel count x layout */
+        for (int cl = 0; cl < 10; cl++) { /* channel count x layout */
             int                        ci = cl / 2, lay = cl % 2;
             const struct qp_pool_attr *a  = &geo[gi];
             int64_t oh = (h + a->pad[0] + a->pad[2] - (a->kernel[0] - 1) * a->dilation[0] - 1) /
