@@ -48,31 +48,19 @@ QP_AVX2 __m256 fmin_c(__m256 a, __m256 b)
     return _mm256_blendv_ps(_mm256_min_ps(a, b), a, _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
 }
 
-/* qp_q_exp's constants (quant_math.h), for its vector twins here and in
- * qepilogue_avx512.h: the clamp, log2(e), ln(2) in a high and a low part,
- * and the polynomial's coefficients, highest degree first. */
-#define QP_EXP_CLAMP 87.0f
-#define QP_EXP_LOG2E 1.44269504088896341f
-#define QP_EXP_LN2_HI (-0.693145751953125f)
-#define QP_EXP_LN2_LO (-1.428606765330187e-06f)
-#define QP_EXP_POLY                                                                                \
-    {                                                                                              \
-        1.0f / 5040.0f, 1.0f / 720.0f, 1.0f / 120.0f, 1.0f / 24.0f, 1.0f / 6.0f, 0.5f, 1.0f, 1.0f  \
-    }
-
 /* qp_q_exp on 8 lanes, operation for operation. */
 QP_AVX2 __m256 exp8(__m256 x)
 {
-    x                = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-QP_EXP_CLAMP)),
-                                     _mm256_set1_ps(QP_EXP_CLAMP));
-    __m256 n         = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(QP_EXP_LOG2E)),
-                                       _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r         = _mm256_fmadd_ps(n, _mm256_set1_ps(QP_EXP_LN2_HI), x);
-    r                = _mm256_fmadd_ps(n, _mm256_set1_ps(QP_EXP_LN2_LO), r);
-    const float c[8] = QP_EXP_POLY;
+    x        = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-QP_Q_EXP_CLAMP)),
+                             _mm256_set1_ps(QP_Q_EXP_CLAMP));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(QP_Q_EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fmadd_ps(n, _mm256_set1_ps(QP_Q_EXP_LN2_HI), x);
+    r        = _mm256_fmadd_ps(n, _mm256_set1_ps(QP_Q_EXP_LN2_LO), r);
+    const float c[QP_Q_EXP_TERMS] = QP_Q_EXP_POLY;
     __m256      p    = _mm256_set1_ps(c[0]);
-#pragma GCC unroll 7
-    for (int i = 1; i < 8; i++)
+#pragma GCC unroll 5
+    for (int i = 1; i < QP_Q_EXP_TERMS; i++)
         p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(c[i]));
     __m256i e =
         _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);

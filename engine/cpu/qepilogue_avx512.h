@@ -44,16 +44,16 @@ QP_AVX512 __m512 fmin_c16(__m512 a, __m512 b)
  * way. */
 QP_AVX512 __m512 exp16(__m512 x)
 {
-    x                = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-QP_EXP_CLAMP)),
-                                     _mm512_set1_ps(QP_EXP_CLAMP));
-    __m512 n         = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(QP_EXP_LOG2E)),
-                                            _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r         = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_EXP_LN2_HI), x);
-    r                = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_EXP_LN2_LO), r);
-    const float c[8] = QP_EXP_POLY;
+    x        = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-QP_Q_EXP_CLAMP)),
+                             _mm512_set1_ps(QP_Q_EXP_CLAMP));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(QP_Q_EXP_LOG2E)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_Q_EXP_LN2_HI), x);
+    r        = _mm512_fmadd_ps(n, _mm512_set1_ps(QP_Q_EXP_LN2_LO), r);
+    const float c[QP_Q_EXP_TERMS] = QP_Q_EXP_POLY;
     __m512      p    = _mm512_set1_ps(c[0]);
-#pragma GCC unroll 7
-    for (int i = 1; i < 8; i++)
+#pragma GCC unroll 5
+    for (int i = 1; i < QP_Q_EXP_TERMS; i++)
         p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c[i]));
     return _mm512_scalef_ps(p, n);
 }
