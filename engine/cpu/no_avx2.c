@@ -166,3 +166,16 @@ void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n)
     (void)a, (void)b, (void)dst, (void)n;
     UNREACHABLE();
 }
+
+void qp_transpose16xn_i8_avx2(const int8_t *src, int64_t src_stride, int n, int8_t *dst,
+                              int64_t dst_stride)
+{
+    (void)src, (void)src_stride, (void)n, (void)dst, (void)dst_stride;
+    UNREACHABLE();
+}
+
+void qp_zip3_i8_avx2(const int8_t *a, const int8_t *b, const int8_t *c, int8_t *dst, int64_t n)
+{
+    (void)a, (void)b, (void)c, (void)dst, (void)n;
+    UNREACHABLE();
+}

@@ -4,14 +4,17 @@
  * behind Transpose, Layout, Slice and Expand (strided.h).
  *
  * The copy first collapses the iteration space (size-1 dims dropped,
- * neighbours that stay contiguous merged), then takes one of two paths:
+ * neighbours that stay contiguous merged), then takes one of three paths:
  *  - flat: walk the dense output in order; each innermost run is a memcpy
  *    (source stride 1), a replicated element (stride 0) or a strided gather;
+ *  - zip: 1-byte elements whose last output dim is 2 or 3 and whose one
+ *    before it has source stride 1 (an RGB NCHW -> NHWC Layout, a channel
+ *    shuffle of two groups): rows interleaved with vector shuffles;
  *  - blocked: when the source's unit-stride dim q is not the output's last
  *    dim (a real transpose, e.g. NCHW <-> NHWC), copy TILE x TILE blocks of
  *    the (q, last) plane so both sides stay in cache; 1-byte elements (int8
- *    tensors) go 16 x 16 at a time through registers (transpose_avx2.c)
- *    where the CPU has AVX2.
+ *    tensors) go 16 x 16 (or 16 x fewer rows) at a time through registers
+ *    (transpose_avx2.c) where the CPU has AVX2.
  * Both split their work over the thread pool by contiguous ranges; the
  * output of each range is disjoint, so threads never share a cache line's
  * worth of writes except at range edges.
@@ -162,18 +165,23 @@ struct block_job {
         for (int64_t k = q0; k < q1; k++)                                                          \
             memcpy(o + (k * dq + l) * (SZ), i + (k + l * sl) * (SZ), SZ);
 
-/* The 1-byte tile: whole 16 x 16 blocks in registers (transpose_avx2.c),
- * the ragged edges byte by byte. */
+/* The 1-byte tile: 16 x 16 blocks in registers (transpose_avx2.c), the
+ * last fewer than 16 source rows as blocks of 16 x that many, the last
+ * fewer than 16 columns byte by byte. */
 static void copy_tile_i8(char *o, const char *i, int64_t dq, int64_t sl, int64_t q0, int64_t q1,
                          int64_t l0, int64_t l1)
 {
     int64_t q16 = q0 + (q1 - q0) / 16 * 16, l16 = l0 + (l1 - l0) / 16 * 16;
-    for (int64_t k = q0; k < q16; k += 16)
+    for (int64_t k = q0; k < q16; k += 16) {
         for (int64_t l = l0; l < l16; l += 16)
             qp_transpose16_i8_avx2((const int8_t *)(i + k + l * sl), sl, (int8_t *)(o + k * dq + l),
                                    dq);
+        if (l16 < l1)
+            qp_transpose16xn_i8_avx2((const int8_t *)(i + k + l16 * sl), sl, (int)(l1 - l16),
+                                     (int8_t *)(o + k * dq + l16), dq);
+    }
     for (int64_t l = l0; l < l1; l++)
-        for (int64_t k = l < l16 ? q16 : q0; k < q1; k++)
+        for (int64_t k = q16; k < q1; k++)
             o[k * dq + l] = i[k + l * sl];
 }
 
@@ -229,25 +237,50 @@ static void block_range(void *arg, int64_t begin, int64_t end)
     }
 }
 
-/* ===== zip path: [outer][n][2] from two unit-stride rows per outer ===== */
+/* ===== zip path: [outer][n][g] from g unit-stride rows per outer ===== */
 
-/* A 1-byte view of dims [outer, n, 2] (rank 3 after collapsing) whose
- * middle dim has source stride 1: per outer index, two source rows of n
- * bytes interleaved (a channel shuffle of two groups on NHWC, layout.c). */
-static bool zip_view(const struct qp_strided_copy *c)
+/* A 1-byte view of dims [outer, n, g] (rank 3, or rank 2 with outer 1
+ * after collapsing), g 2 or 3, whose n dim has source stride 1: per outer
+ * index, g source rows of n bytes interleaved. A channel shuffle of two
+ * groups on NHWC (layout.c), and the NCHW -> NHWC Layout of an RGB input. */
+#define ZIP_PIECE 4096 /* bytes of a row per task */
+
+struct zip_job {
+    const int8_t *src;
+    int8_t       *dst;
+    int64_t       n, outer_stride, row_stride, pieces;
+    int           g;
+};
+
+static bool zip_view(const struct qp_strided_copy *c, struct zip_job *z)
 {
-    return c->esize == 1 && c->rank == 3 && c->dims[2] == 2 && c->stride[1] == 1 &&
-           c->dims[1] >= 16;
+    int32_t r = c->rank;
+    if (c->esize != 1 || r < 2 || r > 3 || (c->dims[r - 1] != 2 && c->dims[r - 1] != 3) ||
+        c->stride[r - 2] != 1 || c->dims[r - 2] < 16)
+        return false;
+    *z = (struct zip_job){c->src,
+                          c->dst,
+                          c->dims[r - 2],
+                          r == 3 ? c->stride[0] : 0,
+                          c->stride[r - 1],
+                          (c->dims[r - 2] + ZIP_PIECE - 1) / ZIP_PIECE,
+                          (int)c->dims[r - 1]};
+    return true;
 }
 
 static void zip_range(void *arg, int64_t begin, int64_t end)
 {
-    const struct qp_strided_copy *c = arg;
-    const int8_t                 *s = c->src;
-    int8_t                       *o = c->dst;
-    for (int64_t p = begin; p < end; p++)
-        qp_zip2_i8_avx2(s + p * c->stride[0], s + p * c->stride[0] + c->stride[2],
-                        o + p * 2 * c->dims[1], c->dims[1]);
+    const struct zip_job *z = arg;
+    for (int64_t u = begin; u < end; u++) {
+        int64_t       p = u / z->pieces, k0 = u % z->pieces * ZIP_PIECE;
+        int64_t       len = z->n - k0 < ZIP_PIECE ? z->n - k0 : ZIP_PIECE;
+        const int8_t *a   = z->src + p * z->outer_stride + k0;
+        int8_t       *o   = z->dst + (p * z->n + k0) * z->g;
+        if (z->g == 2)
+            qp_zip2_i8_avx2(a, a + z->row_stride, o, len);
+        else
+            qp_zip3_i8_avx2(a, a + z->row_stride, a + 2 * z->row_stride, o, len);
+    }
 }
 
 /* The dim (not the last) whose source stride is 1, when the last one's is
@@ -280,11 +313,13 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool)
     }
     const int64_t                 n = qp_cpu_dims_prod(c->dims, 0, c->rank);
     const struct qp_cpu_features *f = qp_cpu_features();
-    if (zip_view(c) && f->avx2 && !f->force_reference) {
+    struct zip_job                z;
+    if (f->avx2 && !f->force_reference && zip_view(c, &z)) {
+        int64_t units = n / (z.n * z.g) * z.pieces;
         if (pool && n >= QP_CPU_PAR_MIN)
-            qp_pool_for(pool, c->dims[0], zip_range, c);
+            qp_pool_for(pool, units, zip_range, &z);
         else
-            zip_range(c, 0, c->dims[0]);
+            zip_range(&z, 0, units);
         return;
     }
     const int32_t q = unit_dim(c);

@@ -41,7 +41,8 @@ int32_t qp_cpu_collapse(int32_t rank, int64_t *dims, int64_t *const *stride, int
 /* dst (dense over dims) = the view of src with the given strides:
  *   dst[row-major(i)] = src[sum_d i[d] * stride[d]]   (element units)
  * src points at the view's element [0, ..., 0]. Runs of stride 1 are memcpy,
- * a moved unit-stride dim is copied in cache blocks (transposes), stride 0
+ * a moved unit-stride dim is copied in cache blocks (transposes), two or
+ * three unit-stride byte rows are interleaved (zip), stride 0
  * replicates. Large copies are split over pool (may be NULL). The fields are
  * normalised in place (collapsed) by the call. */
 struct qp_strided_copy {
@@ -59,6 +60,16 @@ void qp_cpu_strided_copy(struct qp_strided_copy *c, struct qp_pool *pool);
 void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
                             int64_t dst_stride);
 
+/* qp_transpose16_i8_avx2 for the first n (1..15) source rows only: dst[k
+ * * dst_stride + l] = src[l * src_stride + k] for k < 16, l < n; nothing
+ * else is read or written. */
+void qp_transpose16xn_i8_avx2(const int8_t *src, int64_t src_stride, int n, int8_t *dst,
+                              int64_t dst_stride);
+
 /* dst[2k] = a[k], dst[2k + 1] = b[k] for k < n: the blocked copy's tile of
  * two source rows (transpose_avx2.c; only on CPUs with AVX2). */
 void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n);
+
+/* dst[3k] = a[k], dst[3k + 1] = b[k], dst[3k + 2] = c[k] for k < n (the
+ * same, three rows). */
+void qp_zip3_i8_avx2(const int8_t *a, const int8_t *b, const int8_t *c, int8_t *dst, int64_t n);

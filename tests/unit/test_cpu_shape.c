@@ -316,6 +316,20 @@ static void test_transpose_shapes_and_sizes(void)
                     QP_DTYPE_U8, NULL);
     check_transpose((const int64_t[]){1, 4, 3, 2, 15}, 5, (const int32_t[]){0, 1, 2, 4, 3},
                     QP_DTYPE_I8, NULL);
+    /* three rows (an RGB input's NCHW -> NHWC, zip3), per image and for one
+     * image on the pool in 4096-byte pieces; two or three rows of rank 2 */
+    check_transpose((const int64_t[]){2, 3, 37, 29}, 4, (const int32_t[]){0, 2, 3, 1}, QP_DTYPE_I8,
+                    NULL);
+    check_transpose((const int64_t[]){1, 3, 96, 101}, 4, (const int32_t[]){0, 2, 3, 1}, QP_DTYPE_U8,
+                    pool);
+    check_transpose((const int64_t[]){3, 100}, 2, (const int32_t[]){1, 0}, QP_DTYPE_I8, NULL);
+    check_transpose((const int64_t[]){2, 40}, 2, (const int32_t[]){1, 0}, QP_DTYPE_I8, NULL);
+    /* fewer than 16 rows through the registers: 12 channels (YOLOX-Nano's
+     * stem input), and 5 */
+    check_transpose((const int64_t[]){1, 12, 20, 21}, 4, (const int32_t[]){0, 2, 3, 1}, QP_DTYPE_I8,
+                    pool);
+    check_transpose((const int64_t[]){2, 5, 7, 9}, 4, (const int32_t[]){0, 2, 3, 1}, QP_DTYPE_I8,
+                    NULL);
 }
 
 static void test_transpose_rejects_bad_perm(void)
