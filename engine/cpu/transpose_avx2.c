@@ -98,7 +98,10 @@ QP_AVX2 __m128i zip3_part(const __m128i rows[3], int v)
     for (int j = 0; j < 3; j++) {
         int8_t m[16];
         for (int k = 0; k < 16; k++)
-            m[k] = (16 * v + k) % 3 == j ? (int8_t)((16 * v + k) / 3) : (int8_t)-128;
+            if ((16 * v + k) % 3 == j)
+                m[k] = (int8_t)((16 * v + k) / 3);
+            else
+                m[k] = INT8_MIN;
         out = _mm_or_si128(
             out, _mm_shuffle_epi8(rows[j], _mm_loadu_si128((const __m128i *)(const void *)m)));
     }
