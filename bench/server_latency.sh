@@ -31,6 +31,10 @@
 #   BATCH_SIZES   engine.batch_sizes (default 1,2,4,6,8)
 #   THREADS       engine.threads, the CPU backend's threads (default: the
 #                 server's, 0 = one per core)
+#   SCHED         fifo:PRIO runs qperceptd (every thread of it) under
+#                 SCHED_FIFO at PRIO (chrt -f; needs CAP_SYS_NICE), as
+#                 deploy/qperceptd.service's CPUSchedulingPolicy=fifo does;
+#                 default: the normal scheduler
 #   OUT           the JSON (default bench/results/server_latency_inline.json)
 #   LABEL         the run's label in the JSON (default "inline, BACKEND, HOST")
 #
@@ -121,10 +125,17 @@ aligned_opt=()
     done
 } > "$tmp/qperceptd.conf"
 
+sched=()
+case ${SCHED:-} in
+"") ;;
+fifo:[0-9]*) sched=(chrt -f "${SCHED#fifo:}") ;;
+*) die "SCHED=$SCHED: want fifo:PRIO" ;;
+esac
+
 cd "$tmp"
 echo "server_latency.sh: starting qperceptd ($(basename "$model"), backend $BACKEND, batch sizes" \
-     "$BATCH_SIZES)" >&2
-"$BUILD/qperceptd" --config qperceptd.conf 2> qperceptd.log &
+     "$BATCH_SIZES${SCHED:+, $SCHED})" >&2
+"${sched[@]}" "$BUILD/qperceptd" --config qperceptd.conf 2> qperceptd.log &
 pid=$!
 # up to 120 s: an ONNX model is built at start-up
 qp_wait_ready "$BUILD/qpercept" ipc://control "$pid" qperceptd.log 120 ||
@@ -136,7 +147,7 @@ status=0
     --streams $STREAMS --rate 30 --duration "$DURATION" --warmup "$WARMUP" \
     --size ${WIDTH}x${HEIGHT} --format bgr8 --push "${shm_opt[@]}" "${aligned_opt[@]}" \
     --senders "$SENDERS" --json "$out_abs" \
-    --label "${LABEL:-$TRANSPORT, $(basename "$model"), ${backend:-$BACKEND}, max_delay_us ${MAX_DELAY_US:-5000}, $(nproc) cores}" \
+    --label "${LABEL:-$TRANSPORT, $(basename "$model"), ${backend:-$BACKEND}, max_delay_us ${MAX_DELAY_US:-5000}${SCHED:+, $SCHED}, $(nproc) cores}" \
     > bench.txt || status=$?
 
 kill -TERM "$pid"

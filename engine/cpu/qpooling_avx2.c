@@ -49,52 +49,33 @@ QP_AVX2 void window32(const int nv, const struct qp_pooling_geom *g, const int8_
         _mm256_storeu_si256((__m256i *)(void *)(out + c0 + 32 * v), acc[v]);
 }
 
-/* Channels [c0, c0 + 16) of one output pixel, or [c0, c0 + 8) when half
- * (an xmm register, or its low 8 bytes: nothing past them is touched). */
-QP_AVX2 void window16(const bool half, const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0,
-                      int64_t w0, int64_t c0, int8_t *out)
+/* 16 channels of one output pixel from b0 (8 when half: an xmm register's
+ * low 8 bytes, nothing past them is touched), and when two another 16 from
+ * a0, in one pass over the window. */
+QP_AVX2 void window_xmm(const bool half, const bool two, const struct qp_pooling_geom *g,
+                        const int8_t *xb, int64_t h0, int64_t w0, int64_t a0, int64_t b0,
+                        int8_t *out)
 {
-    __m128i acc = _mm_set1_epi8(INT8_MIN);
+    __m128i lo = _mm_set1_epi8(INT8_MIN), hi = lo;
     for (int64_t i = 0; i < g->kh; i++) {
         int64_t ih = h0 + i * g->dh;
         for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
             int64_t iw = w0 + j * g->dw;
             if (iw < 0 || iw >= g->w)
                 continue;
-            const __m128i *p = (const __m128i *)(const void *)(xb + (ih * g->w + iw) * g->c + c0);
-            acc              = _mm_max_epi8(acc, half ? _mm_loadl_epi64(p) : _mm_loadu_si128(p));
-        }
-    }
-    if (half)
-        _mm_storel_epi64((__m128i *)(void *)(out + c0), acc);
-    else
-        _mm_storeu_si128((__m128i *)(void *)(out + c0), acc);
-}
-
-/* The last rest (1..31) channels of one output pixel, c >= 16: one pass
- * over the window with 16 channels ending at c, and 16 from c0 when rest
- * is over 16 (the two overlap: a channel done twice gets the same max). */
-QP_AVX2 void window_tail(const struct qp_pooling_geom *g, const int8_t *xb, int64_t h0, int64_t w0,
-                         int64_t c0, int8_t *out)
-{
-    const bool two = g->c - c0 > 16;
-    int64_t    b0  = g->c - 16;
-    __m128i    lo = _mm_set1_epi8(INT8_MIN), hi = lo;
-    for (int64_t i = 0; i < g->kh; i++) {
-        int64_t ih = h0 + i * g->dh;
-        for (int64_t j = 0; j < g->kw && ih >= 0 && ih < g->h; j++) {
-            int64_t iw = w0 + j * g->dw;
-            if (iw < 0 || iw >= g->w)
-                continue;
-            const int8_t *p = xb + (ih * g->w + iw) * g->c;
-            hi = _mm_max_epi8(hi, _mm_loadu_si128((const __m128i *)(const void *)(p + b0)));
+            const int8_t  *p = xb + (ih * g->w + iw) * g->c;
+            const __m128i *b = (const __m128i *)(const void *)(p + b0);
+            hi               = _mm_max_epi8(hi, half ? _mm_loadl_epi64(b) : _mm_loadu_si128(b));
             if (two)
-                lo = _mm_max_epi8(lo, _mm_loadu_si128((const __m128i *)(const void *)(p + c0)));
+                lo = _mm_max_epi8(lo, _mm_loadu_si128((const __m128i *)(const void *)(p + a0)));
         }
     }
     if (two)
-        _mm_storeu_si128((__m128i *)(void *)(out + c0), lo);
-    _mm_storeu_si128((__m128i *)(void *)(out + b0), hi);
+        _mm_storeu_si128((__m128i *)(void *)(out + a0), lo);
+    if (half)
+        _mm_storel_epi64((__m128i *)(void *)(out + b0), hi);
+    else
+        _mm_storeu_si128((__m128i *)(void *)(out + b0), hi);
 }
 
 /* Channels [c0, c) of one output pixel, one at a time. */
@@ -129,14 +110,15 @@ void qp_pooling_max_row_i8_avx2(const struct qp_pooling_geom *g, const int8_t *x
             window32(VECS, g, xb, h0, w0, c0, out);
         for (; c0 + 32 <= g->c; c0 += 32)
             window32(1, g, xb, h0, w0, c0, out);
+        /* the last 1..31 channels (16 or more in all): 16 ending at the
+         * last one, and 16 from c0 when more than 16 are left (channels
+         * done twice get the same max) */
         if (c0 < g->c && g->c >= 16) {
-            window_tail(g, xb, h0, w0, c0, out);
+            window_xmm(false, g->c - c0 > 16, g, xb, h0, w0, c0, g->c - 16, out);
             continue;
         }
-        for (; c0 + 16 <= g->c; c0 += 16)
-            window16(false, g, xb, h0, w0, c0, out);
         for (; c0 + 8 <= g->c; c0 += 8)
-            window16(true, g, xb, h0, w0, c0, out);
+            window_xmm(true, false, g, xb, h0, w0, 0, c0, out);
         if (c0 < g->c)
             window1(g, xb, h0, w0, c0, out);
     }
