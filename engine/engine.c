@@ -242,7 +242,7 @@ static enum qp_status back(struct qp_engine *e, struct qp_err *err)
     if (!e->opt.all_tensors)
         s = qp_pass_fuse_act(&e->g, &e->passes, err);
     if (s == QP_OK)
-        s = qp_pass_layout(&e->g, &e->passes, err);
+        s = qp_pass_layout(&e->g, e->opt.all_tensors, &e->passes, err);
     if (s != QP_OK)
         return s;
     const struct qp_backend_ops *be = pick_backend(e->opt.backend, err);

@@ -18,7 +18,8 @@
  * Two PLAIN chains run on the NHWC bytes instead: ShuffleNet's channel
  * shuffle (shuffle_nhwc), a permutation of the channels within each pixel,
  * and a detection head's [N,C,H,W] -> [N,H*W,C] (head_nhwc), which is the
- * NHWC bytes as they are.
+ * NHWC bytes as they are; both change the shapes of their intermediate
+ * tensors, so not in an engine whose every tensor is read (model_shapes).
  */
 #include "graph/passes.h"
 
@@ -429,7 +430,8 @@ static enum qp_status plain_output(struct layout_ctx *c, int32_t t, struct qp_er
     return QP_OK;
 }
 
-enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err)
+enum qp_status qp_pass_layout(struct qp_graph *g, bool model_shapes, struct qp_pass_stats *st,
+                              struct qp_err *err)
 {
     enum qp_status    s = QP_OK;
     struct layout_ctx c = {g, {NULL, NULL}, NULL, st};
@@ -448,8 +450,9 @@ enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, stru
         g->tensors[t].layout = QP_LAYOUT_PLAIN;
     int32_t n_nodes = g->n_nodes; /* nodes added below are Layout nodes: already placed */
     for (int32_t i = 0; i < n_nodes && s == QP_OK; i++)
-        if (!g->nodes[i].dead && !c.done[i] && !shuffle_nhwc(&c, i)) {
-            head_nhwc(&c, i);
+        if (!g->nodes[i].dead && !c.done[i] && (model_shapes || !shuffle_nhwc(&c, i))) {
+            if (!model_shapes)
+                head_nhwc(&c, i);
             s = layout_node(&c, i, err);
         }
     for (int32_t k = 0; k < g->n_outputs && s == QP_OK; k++)

@@ -39,7 +39,11 @@ enum qp_status qp_pass_fuse(struct qp_graph *g, struct qp_pass_stats *st, struct
 /* The two halves of qp_pass_fuse (the quantizer runs between them). */
 enum qp_status qp_pass_fuse_silu(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
 enum qp_status qp_pass_fuse_act(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
-enum qp_status qp_pass_layout(struct qp_graph *g, struct qp_pass_stats *st, struct qp_err *err);
+/* model_shapes: every tensor keeps the model's shape (an all_tensors
+ * engine, whose readers see each tensor as the model defines it): no chain
+ * is rewritten to run on NHWC bytes (layout.c). */
+enum qp_status qp_pass_layout(struct qp_graph *g, bool model_shapes, struct qp_pass_stats *st,
+                              struct qp_err *err);
 
 /* Batch n for a graph exported at batch 1 (before inference: rebatch.c):
  * every activation input's leading dim becomes n, Reshapes whose constant

@@ -14,6 +14,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "onnx_builder.h"
 #include "qp_test.h"
@@ -231,7 +232,23 @@ static void shuffle_model(bool r_is_output)
     mb_node("Conv", "conv2", "s,w2,b2", "y");
     save_model(r_is_output ? "test_passes_shuffle_kept.onnx" : "test_passes_shuffle.onnx");
 
-    struct qp_engine *e = open_engine(false);
+    /* an all_tensors engine keeps every tensor in the model's shape: r is
+     * [1,2,2,H,W] there, whatever the optimised engine stores */
+    struct qp_engine *e = open_engine(true);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(qp_engine_n_nodes(e), 9);
+    bool seen = false;
+    for (int32_t i = 0; i < qp_engine_n_tensors(e); i++) {
+        struct qp_tensor_info t;
+        if (!qp_engine_tensor_info(e, i, &t) || strcmp(t.name, "r") != 0)
+            continue;
+        seen = true;
+        CU_ASSERT(t.rank == 5 && t.dims[1] == 2 && t.dims[2] == NM / 2 && t.dims[3] == H);
+    }
+    CU_ASSERT(seen);
+    qp_engine_free(e);
+
+    e = open_engine(false);
     CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     CU_ASSERT_EQUAL(qp_engine_n_nodes(e), r_is_output ? 9 : 7);
     const float *out   = run(e, xin, C * H * W);
