@@ -32,9 +32,10 @@
 #   THREADS       engine.threads, the CPU backend's threads (default: the
 #                 server's, 0 = one per core)
 #   SCHED         fifo:PRIO runs qperceptd (every thread of it) under
-#                 SCHED_FIFO at PRIO (chrt -f; needs CAP_SYS_NICE), as
-#                 deploy/qperceptd.service's CPUSchedulingPolicy=fifo does;
-#                 default: the normal scheduler
+#                 SCHED_FIFO at PRIO (chrt -f; needs CAP_SYS_NICE), as a
+#                 unit drop-in's CPUSchedulingPolicy=fifo would (with
+#                 RestrictRealtime=no); default: the normal scheduler. On two
+#                 shared cores it made the p99 worse (docs/benchmarks.md)
 #   OUT           the JSON (default bench/results/server_latency_inline.json)
 #   LABEL         the run's label in the JSON (default "inline, BACKEND, HOST")
 #
