@@ -311,18 +311,16 @@ static bool shuffle_nhwc(struct layout_ctx *c, int32_t r1)
     return true;
 }
 
-/* The Layout node (to PLAIN) whose output z is, and its NHWC rank-4 input
- * [N,C,H,W], when the Reshape r reads z and writes [N,C,H*W]: -1 otherwise. */
+/* The Layout node (to PLAIN) writing Reshape r's input, when that Layout
+ * reads an NHWC rank-4 [N,C,H,W] and r writes [N,C,H*W]: -1 otherwise.
+ * The graph is linked (producer, n_uses). */
 static int32_t flattened_nhwc(const struct qp_graph *g, int32_t r)
 {
     const struct qp_node *n = &g->nodes[r];
     if (n->op != QP_OP_RESHAPE || n->in[0] < 0 || n->out[0] < 0)
         return -1;
-    int32_t l = -1; /* the pass's Layout nodes are not linked yet: no producer */
-    for (int32_t i = 0; i < g->n_nodes && l < 0; i++)
-        if (!g->nodes[i].dead && g->nodes[i].op == QP_OP_LAYOUT && g->nodes[i].out[0] == n->in[0])
-            l = i;
-    if (l < 0 || g->nodes[l].attr.layout.to_nhwc)
+    int32_t l = g->tensors[n->in[0]].producer;
+    if (l < 0 || g->nodes[l].op != QP_OP_LAYOUT || g->nodes[l].attr.layout.to_nhwc)
         return -1;
     const struct qp_tensor *x    = &g->tensors[g->nodes[l].in[0]];
     const struct qp_tensor *t    = &g->tensors[n->out[0]];
@@ -330,36 +328,40 @@ static int32_t flattened_nhwc(const struct qp_graph *g, int32_t r)
     return x->layout == QP_LAYOUT_NHWC && x->rank == 4 && dims_are(t, 3, d) ? l : -1;
 }
 
+/* The node writing t when t's one reader is the node's only use of it
+ * and t is no graph output (the graph is linked): -1 otherwise. */
+static int32_t sole_producer(const struct qp_graph *g, int32_t t)
+{
+    if (t < 0 || g->tensors[t].n_uses != 1 || (g->tensors[t].flags & QP_TENSOR_OUTPUT))
+        return -1;
+    return g->tensors[t].producer;
+}
+
 #define HEAD_PARTS 8 /* Concat-ed levels of a head, at most */
 
 /* A detection head's output: NHWC tensors [N,C,H,W] (one, or several
  * Concat-ed along H*W) reshaped to [N,C,H*W] and transposed [0,2,1] to
- * [N,H*W,C]. That is the NHWC bytes as they are, so at the Transpose node
- * tr (its inputs placed, each Reshape reading a Layout to NCHW): each
- * Reshape reads the NHWC tensor and writes [N,H*W,C], the Concat joins
- * along axis 1, and the Transpose becomes an Identity; a Layout left with
- * no reader is dropped. */
-static void head_nhwc(struct layout_ctx *c, int32_t tr)
+ * [N,H*W,C]. That is the NHWC bytes as they are, so once every node is
+ * placed and the graph linked, at the Transpose node tr (each Reshape
+ * reading a Layout to NCHW): each Reshape reads the NHWC tensor and writes
+ * [N,H*W,C], the Concat joins along axis 1, and the Transpose becomes an
+ * Identity; a Layout left with no reader is dropped. True when rewritten. */
+static bool head_nhwc(struct qp_graph *g, int32_t tr, struct qp_pass_stats *st)
 {
-    struct qp_graph      *g       = c->g;
     const struct qp_node *t       = &g->nodes[tr];
     static const int32_t  swap[3] = {0, 2, 1};
-    if (t->op != QP_OP_TRANSPOSE || t->in[0] < 0 ||
-        memcmp(t->attr.transpose.perm, swap, sizeof swap) != 0)
-        return;
-    int32_t p = g->tensors[t->in[0]].producer, rs[HEAD_PARTS], ls[HEAD_PARTS], n_r = 1;
-    if (p < 0 || g->nodes[p].out[0] != t->in[0] || sole_reader(g, t->in[0]) != tr)
-        return;
+    if (t->op != QP_OP_TRANSPOSE || memcmp(t->attr.transpose.perm, swap, sizeof swap) != 0)
+        return false;
+    int32_t p = sole_producer(g, t->in[0]), rs[HEAD_PARTS], ls[HEAD_PARTS], n_r = 1;
+    if (p < 0)
+        return false;
     if (g->nodes[p].op == QP_OP_CONCAT) {
         if (g->nodes[p].attr.axis != 2 || g->nodes[p].n_in > HEAD_PARTS)
-            return;
+            return false;
         n_r = g->nodes[p].n_in;
-        for (int32_t k = 0; k < n_r; k++) {
-            int32_t in = g->nodes[p].in[k];
-            rs[k]      = in < 0 ? -1 : g->tensors[in].producer;
-            if (rs[k] < 0 || g->nodes[rs[k]].out[0] != in || sole_reader(g, in) != p)
-                return;
-        }
+        for (int32_t k = 0; k < n_r; k++)
+            if ((rs[k] = sole_producer(g, g->nodes[p].in[k])) < 0)
+                return false;
     } else {
         rs[0] = p;
     }
@@ -367,26 +369,21 @@ static void head_nhwc(struct layout_ctx *c, int32_t tr)
         ls[k] = flattened_nhwc(g, rs[k]);
         if (ls[k] < 0 ||
             g->tensors[g->nodes[ls[k]].in[0]].dims[1] != g->tensors[g->nodes[ls[0]].in[0]].dims[1])
-            return;
+            return false;
     }
     int64_t hw = 0;
     for (int32_t k = 0; k < n_r; k++) {
-        struct qp_node   *r = &g->nodes[rs[k]];
-        int32_t           z = r->in[0], x = g->nodes[ls[k]].in[0];
+        struct qp_node   *r    = &g->nodes[rs[k]];
+        int32_t           z    = r->in[0];
         struct qp_tensor *o    = &g->tensors[r->out[0]];
         int64_t           d[3] = {o->dims[0], o->dims[2], o->dims[1]};
         memcpy(o->dims, d, sizeof d);
         hw += d[1];
-        r->in[0]  = x;
-        bool read = false; /* z by anything else? */
-        for (int32_t i = 0; i < g->n_nodes && !read; i++)
-            for (int32_t j = 0; !g->nodes[i].dead && j < g->nodes[i].n_in; j++)
-                read = read || g->nodes[i].in[j] == z;
-        if (!read && !(g->tensors[z].flags & QP_TENSOR_OUTPUT)) {
+        r->in[0] = g->nodes[ls[k]].in[0];
+        if (sole_producer(g, z) >= 0) { /* the Reshape was the Layout's one reader */
             g->nodes[ls[k]].dead = true;
-            c->twin[0][x]        = -1;
-            if (c->st)
-                c->st->layout_nodes--;
+            if (st)
+                st->layout_nodes--;
         }
     }
     if (g->nodes[p].op == QP_OP_CONCAT) {
@@ -396,8 +393,9 @@ static void head_nhwc(struct layout_ctx *c, int32_t tr)
         g->nodes[p].attr.axis = 1;
     }
     g->nodes[tr].op = QP_OP_IDENTITY;
-    if (c->st)
-        c->st->heads_nhwc++;
+    if (st)
+        st->heads_nhwc++;
+    return true;
 }
 
 /* A graph output left NHWC: its producer writes a twin, a Layout node writes
@@ -450,14 +448,16 @@ enum qp_status qp_pass_layout(struct qp_graph *g, bool model_shapes, struct qp_p
         g->tensors[t].layout = QP_LAYOUT_PLAIN;
     int32_t n_nodes = g->n_nodes; /* nodes added below are Layout nodes: already placed */
     for (int32_t i = 0; i < n_nodes && s == QP_OK; i++)
-        if (!g->nodes[i].dead && !c.done[i] && (model_shapes || !shuffle_nhwc(&c, i))) {
-            if (!model_shapes)
-                head_nhwc(&c, i);
+        if (!g->nodes[i].dead && !c.done[i] && (model_shapes || !shuffle_nhwc(&c, i)))
             s = layout_node(&c, i, err);
-        }
     for (int32_t k = 0; k < g->n_outputs && s == QP_OK; k++)
         s = plain_output(&c, g->outputs[k], err);
     if (s == QP_OK)
+        s = qp_graph_link(g, err);
+    bool heads = false; /* on the linked graph: every layout placed */
+    for (int32_t i = 0; s == QP_OK && !model_shapes && i < g->n_nodes; i++)
+        heads = head_nhwc(g, i, st) || heads;
+    if (heads)
         s = qp_graph_link(g, err);
 out:
     qp_free(c.twin[0]);
