@@ -66,8 +66,8 @@ void qp_transpose16_i8_avx2(const int8_t *src, int64_t src_stride, int8_t *dst,
 void qp_transpose16xn_i8_avx2(const int8_t *src, int64_t src_stride, int n, int8_t *dst,
                               int64_t dst_stride);
 
-/* dst[2k] = a[k], dst[2k + 1] = b[k] for k < n: the blocked copy's tile of
- * two source rows (transpose_avx2.c; only on CPUs with AVX2). */
+/* dst[2k] = a[k], dst[2k + 1] = b[k] for k < n: the zip path's interleave
+ * of two source rows (transpose_avx2.c; only on CPUs with AVX2). */
 void qp_zip2_i8_avx2(const int8_t *a, const int8_t *b, int8_t *dst, int64_t n);
 
 /* dst[3k] = a[k], dst[3k + 1] = b[k], dst[3k + 2] = c[k] for k < n (the

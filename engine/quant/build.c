@@ -553,7 +553,7 @@ static enum qp_status measure_result(const struct qp_build_opts *o, struct plan 
  * plain's agreement minus its bootstrap lower bound (measure.h), or, when
  * the float model found no box, a higher output SQNR. On a few dozen
  * images a gain of 0.002 is noise: YOLOX-Nano's correction measured 0.925
- * against 0.923 on 19 images, and its engine scored 0.864 against 0.924
+ * against 0.923 on 19 images, and its engine scored 0.864 against 0.920
  * on 233 others (docs/quantization.md). */
 static enum qp_status try_bias(const struct qp_build_opts *o, struct plan *p,
                                const struct qp_measure *m, struct qp_measure_result *plain,
